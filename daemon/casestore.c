@@ -1,2 +1,232 @@
-/* placeholder: being written */
-typedef int placeholder_casestore_t;
+/* casestore.c - the council's case store: SQLite, opened read-only. */
+#include "casestore.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+struct casestore {
+	sqlite3 *db;
+	char *path;
+	bool restricted; /* while compiling rule queries: reads only */
+	int denied;      /* the first action the authorizer refused */
+};
+
+/* Name of an authorizer action, for the error message. */
+static const char *
+casestore_action_name(int action)
+{
+	switch (action) {
+	case SQLITE_INSERT:
+		return "INSERT";
+	case SQLITE_UPDATE:
+		return "UPDATE";
+	case SQLITE_DELETE:
+		return "DELETE";
+	case SQLITE_PRAGMA:
+		return "PRAGMA";
+	case SQLITE_ATTACH:
+		return "ATTACH";
+	case SQLITE_DETACH:
+		return "DETACH";
+	case SQLITE_TRANSACTION:
+		return "a transaction (BEGIN/COMMIT)";
+	case SQLITE_SAVEPOINT:
+		return "SAVEPOINT";
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_VTABLE:
+		return "CREATE";
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_DROP_TEMP_VIEW:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_VTABLE:
+		return "DROP";
+	case SQLITE_ALTER_TABLE:
+		return "ALTER TABLE";
+	case SQLITE_REINDEX:
+		return "REINDEX";
+	case SQLITE_ANALYZE:
+		return "ANALYZE";
+	default:
+		return "a statement that is not a plain SELECT";
+	}
+}
+
+/* While compiling rule queries, allow reading and nothing else. */
+static int
+casestore_authorize(void *arg, int action, const char *a, const char *b, const char *c,
+                    const char *d)
+{
+	struct casestore *cs = arg;
+
+	if (!cs->restricted)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	default:
+		if (cs->denied == 0)
+			cs->denied = action;
+		return SQLITE_DENY;
+	}
+}
+
+/* Open the case store read-only. */
+struct casestore *
+casestore_open(const char *path, char **cause)
+{
+	struct casestore *cs;
+	struct stat sb;
+	char *err = NULL;
+	int rc;
+
+	if (stat(path, &sb) != 0) {
+		*cause = xasprintf("%s: cannot open the case store: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*cause = xasprintf("%s: the case store is not a regular file", path);
+		return NULL;
+	}
+	cs = xcalloc(1, sizeof *cs);
+	cs->path = xstrdup(path);
+	rc = sqlite3_open_v2(path, &cs->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*cause = xasprintf("%s: cannot open the case store: %s", path,
+		                   cs->db ? sqlite3_errmsg(cs->db) : sqlite3_errstr(rc));
+		casestore_close(cs);
+		return NULL;
+	}
+	sqlite3_busy_timeout(cs->db, 2000);
+	/* query_only also refuses writes through any path the read-only open might miss. */
+	if (sqlite3_exec(cs->db, "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema;", NULL,
+	                 NULL, &err) != SQLITE_OK) {
+		*cause = xasprintf("%s: cannot read the case store: %s", path, err ? err : "?");
+		sqlite3_free(err);
+		casestore_close(cs);
+		return NULL;
+	}
+	sqlite3_set_authorizer(cs->db, casestore_authorize, cs);
+	return cs;
+}
+
+/* Close the case store. */
+void
+casestore_close(struct casestore *cs)
+{
+	if (cs == NULL)
+		return;
+	sqlite3_close(cs->db);
+	free(cs->path);
+	free(cs);
+}
+
+/* The path the case store was opened from. */
+const char *
+casestore_path(const struct casestore *cs)
+{
+	return cs->path;
+}
+
+/* Is the rest of a statement only whitespace and comments? */
+static bool
+casestore_only_comments(sqlite3 *db, const char *tail)
+{
+	sqlite3_stmt *st = NULL;
+	const char *next = NULL;
+
+	while (tail != NULL && *tail != '\0') {
+		if (sqlite3_prepare_v2(db, tail, -1, &st, &next) != SQLITE_OK)
+			return false;
+		if (st != NULL) {
+			sqlite3_finalize(st);
+			return false;
+		}
+		if (next == tail)
+			break;
+		tail = next;
+	}
+	return true;
+}
+
+/* Prepare a rule query: one statement, reads only. */
+sqlite3_stmt *
+casestore_prepare(struct casestore *cs, const char *sql, char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	int rc;
+
+	cs->restricted = true;
+	cs->denied = 0;
+	rc = sqlite3_prepare_v2(cs->db, sql, -1, &st, &tail);
+	if (rc != SQLITE_OK) {
+		if (cs->denied != 0)
+			*cause = xasprintf("the query may only read (SELECT), but it uses %s",
+			                   casestore_action_name(cs->denied));
+		else
+			*cause = xasprintf("the query does not compile against %s: %s", cs->path,
+			                   sqlite3_errmsg(cs->db));
+		cs->restricted = false;
+		return NULL;
+	}
+	if (st == NULL) {
+		*cause = xstrdup("the query is empty");
+		cs->restricted = false;
+		return NULL;
+	}
+	if (!casestore_only_comments(cs->db, tail)) {
+		*cause = xstrdup("the query must be exactly one SQL statement; remove what follows "
+		                 "the first ';'");
+		sqlite3_finalize(st);
+		cs->restricted = false;
+		return NULL;
+	}
+	cs->restricted = false;
+	if (!sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
+		*cause = xstrdup("the query may only read: it must be a SELECT that returns rows");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Compile a rule query and return its column names. */
+int
+casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolumns, char **cause)
+{
+	struct casestore *cs = arg;
+	sqlite3_stmt *st = casestore_prepare(cs, sql, cause);
+	int n;
+
+	if (st == NULL)
+		return -1;
+	n = sqlite3_column_count(st);
+	*columns = xcalloc((size_t)n, sizeof **columns);
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		(*columns)[i] = xstrdup(name ? name : "");
+	}
+	*ncolumns = (size_t)n;
+	sqlite3_finalize(st);
+	return 0;
+}

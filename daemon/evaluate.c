@@ -1,2 +1,172 @@
-/* placeholder: being written */
-typedef int placeholder_evaluate_t;
+/* evaluate.c - one evaluation pass: case store rows -> rules -> alerts owed. */
+#include "evaluate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Per-rule scratch space reused for every row. */
+struct evaluate_rule {
+	const struct rule *r;
+	const char **cols;
+	bool *recorded;
+	struct recipient *rcpt;
+	long long outside; /* clocks that used dates outside the holiday files */
+};
+
+/* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
+static int
+evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, sqlite3_stmt *st,
+             localtime_min_t now, evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats,
+             char **cause)
+{
+	const struct rule *r = er->r;
+	const char *case_ref = (const char *)sqlite3_column_text(st, r->case_ref_col);
+	const char *start_text = (const char *)sqlite3_column_text(st, r->start_col);
+	struct eval_clock c;
+	struct alert a;
+	struct diag d;
+	date_t start;
+	long long alert_id;
+	int owed;
+
+	stats->clocks++;
+	if (case_ref == NULL || *case_ref == '\0') {
+		log_warn("rule=%s case=(empty): case_ref is NULL or empty; row skipped", r->id);
+		stats->skipped_rows++;
+		return 0;
+	}
+	if (start_text == NULL || date_parse(start_text, &start) != 0) {
+		char *q = log_quote(start_text ? start_text : "NULL");
+		char *qc = log_quote(case_ref);
+		log_warn("rule=%s case=%s: start=%s is not a date (expected YYYY-MM-DD); row "
+		         "skipped",
+		         r->id, qc, q);
+		free(qc);
+		free(q);
+		stats->skipped_rows++;
+		return 0;
+	}
+	eval_clock(r, e->cal, e->cfg->send_time, start, now, &c);
+	if (c.outside_calendar)
+		er->outside++;
+	if (c.next < stats->next)
+		stats->next = c.next;
+	if (c.reached < 0)
+		return 0;
+	if (statestore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
+		return -1;
+	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
+		return 0;
+
+	for (size_t i = 0; i < r->ncolumns; i++)
+		er->cols[i] = (const char *)sqlite3_column_text(st, (int)i);
+	/* sqlite3_column_text on a later column may move earlier ones: reread. */
+	case_ref = er->cols[r->case_ref_col];
+
+	memset(&a, 0, sizeof a);
+	a.rule = r;
+	a.case_ref = case_ref;
+	a.start = start;
+	a.due = c.due;
+	a.stage = owed;
+	a.fires = c.fires;
+	a.days_late = eval_working_days_late(e->cal, c.due, (date_t)(now / 1440));
+	diag_init(&d);
+	a.recipients = er->rcpt;
+	a.nrecipients = eval_recipients(r, &r->stages[owed], er->cols, case_ref, er->rcpt, &d);
+	log_diag(&d);
+	diag_free(&d);
+	if (a.nrecipients == 0) {
+		char *qc = log_quote(case_ref);
+		log_warn("rule=%s case=%s stage=%s: no recipient left for this alert; it is "
+		         "recorded but nobody will be told",
+		         r->id, qc, r->stages[owed].name);
+		free(qc);
+	}
+	if (statestore_record(ss, &a, er->recorded, &alert_id, cause) != 0)
+		return -1;
+	stats->alerts++;
+	if (fn != NULL)
+		fn(arg, &a, alert_id);
+	return 0;
+}
+
+/* Run one rule's query and evaluate every row. */
+static int
+evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, localtime_min_t now,
+              evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
+{
+	struct evaluate_rule er;
+	sqlite3_stmt *st;
+	char *why = NULL;
+	int rc, ret = 0;
+
+	if ((st = casestore_prepare(e->cs, r->query, &why)) == NULL) {
+		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
+		free(why);
+		stats->failed_rules++;
+		return 0;
+	}
+	/* The case store may have been replaced since load: the columns must still match. */
+	if ((size_t)sqlite3_column_count(st) != r->ncolumns) {
+		log_err("rule=%s: the query's columns changed since the rules were loaded; reload "
+		        "(SIGHUP) or fix the case store; rule skipped this pass",
+		        r->id);
+		sqlite3_finalize(st);
+		stats->failed_rules++;
+		return 0;
+	}
+	memset(&er, 0, sizeof er);
+	er.r = r;
+	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
+	er.recorded = xcalloc(r->nstages, sizeof *er.recorded);
+	{
+		size_t most = 1;
+		for (size_t i = 0; i < r->nstages; i++)
+			if (r->stages[i].nnotify > most)
+				most = r->stages[i].nnotify;
+		er.rcpt = xcalloc(most, sizeof *er.rcpt);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (evaluate_row(e, ss, &er, st, now, fn, arg, stats, cause) != 0) {
+			ret = -1;
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
+		        sqlite3_errmsg(sqlite3_db_handle(st)));
+		stats->failed_rules++;
+	}
+	if (er.outside > 0)
+		log_warn("rule=%s: %lld clocks used dates outside the years the holiday files "
+		         "cover (%d-%d); bank holidays were not counted for them; extend the "
+		         "holiday files",
+		         r->id, er.outside, calendar_first_year(e->cal),
+		         calendar_last_year(e->cal));
+	sqlite3_finalize(st);
+	free(er.cols);
+	free(er.recorded);
+	free(er.rcpt);
+	return ret;
+}
+
+/* One evaluation pass over every rule. */
+int
+evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, evaluate_alert_fn fn,
+              void *arg, struct evaluate_stats *stats, char **cause)
+{
+	memset(stats, 0, sizeof *stats);
+	stats->next = EVAL_NEVER;
+	if (statestore_begin(ss, cause) != 0)
+		return -1;
+	for (size_t i = 0; i < e->rules->nrules; i++) {
+		if (evaluate_rule(e, ss, &e->rules->rules[i], now, fn, arg, stats, cause) != 0) {
+			statestore_rollback(ss);
+			return -1;
+		}
+	}
+	return statestore_commit(ss, cause);
+}

@@ -1,1 +1,256 @@
-int main(void) { return 0; }
+/* main.c - escalatord: options and modes. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "evaluate.h"
+#include "log.h"
+#include "statestore.h"
+
+#ifndef ESCALATOR_VERSION
+#define ESCALATOR_VERSION "0"
+#endif
+#ifndef ESCALATOR_SYSCONFDIR
+#define ESCALATOR_SYSCONFDIR "/etc/escalator"
+#endif
+
+#define EXIT_CONFIG 1 /* configuration error or runtime failure */
+#define EXIT_USAGE 2  /* bad command line */
+
+struct options {
+	const char *config;
+	bool check;
+	bool once;
+	bool dry_run;
+	const char *now;
+};
+
+/* Print the usage message. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: escalatord [-c FILE] [--check | --once [--dry-run] [--now "
+	        "YYYY-MM-DDTHH:MM:SS]]\n"
+	        "\n"
+	        "  -c, --config FILE  main configuration (default %s/escalator.conf)\n"
+	        "      --check        validate the configuration, rule files, holiday files and\n"
+	        "                     every query against the case store, then exit\n"
+	        "      --once         evaluate once, record and print each alert owed as JSON\n"
+	        "      --dry-run      with --once: print only, record nothing\n"
+	        "      --now TIME     with --once: evaluate as of this local time\n"
+	        "  -v, --verbose      log debugging detail\n"
+	        "  -h, --help         show this help\n"
+	        "  -V, --version      show the version\n",
+	        ESCALATOR_SYSCONFDIR);
+}
+
+/* Parse the command line; exits on a usage error. */
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"now", required_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->config = ESCALATOR_SYSCONFDIR "/escalator.conf";
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'k':
+			o->check = true;
+			break;
+		case 'o':
+			o->once = true;
+			break;
+		case 'n':
+			o->dry_run = true;
+			break;
+		case 't':
+			o->now = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("escalatord %s\n", ESCALATOR_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "escalatord: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (o->check && o->once) {
+		fprintf(stderr, "escalatord: --check and --once cannot be used together\n");
+		exit(EXIT_USAGE);
+	}
+	if ((o->dry_run || o->now) && !o->once) {
+		fprintf(stderr, "escalatord: --dry-run and --now only go with --once\n");
+		exit(EXIT_USAGE);
+	}
+}
+
+/* A JSON string for a value that may come from the case store. */
+static json_t *
+json_text(const char *s)
+{
+	char *clean = utf8_sanitize(s);
+	json_t *j = json_string(clean);
+
+	free(clean);
+	return j;
+}
+
+/* Print one alert owed as a JSON line. */
+static void
+print_alert_cb(void *arg, const struct alert *a, long long alert_id)
+{
+	char due[DATE_STRLEN], fires[DATETIME_STRLEN];
+	json_t *o = json_object(), *rc = json_array();
+	char *line;
+
+	json_object_set_new(o, "rule", json_string(a->rule->id));
+	json_object_set_new(o, "title", json_text(a->rule->title));
+	json_object_set_new(o, "case", json_text(a->case_ref));
+	json_object_set_new(o, "stage", json_string(a->rule->stages[a->stage].name));
+	json_object_set_new(o, "due", json_string(date_format(a->due, due)));
+	json_object_set_new(o, "fires", json_string(localtime_format(a->fires, fires)));
+	for (size_t i = 0; i < a->nrecipients; i++)
+		json_array_append_new(rc, json_text(a->recipients[i].address));
+	json_object_set_new(o, "recipients", rc);
+	line = json_dumps(o, JSON_PRESERVE_ORDER);
+	if (line == NULL)
+		fatalx("cannot encode an alert as JSON");
+	puts(line);
+	free(line);
+	json_decref(o);
+}
+
+/* --check: validate everything and say so. */
+static int
+run_check(const struct options *o)
+{
+	struct diag d;
+	struct engine *e;
+
+	diag_init(&d);
+	e = engine_load(o->config, &d);
+	if (e != NULL)
+		engine_check_calendar(e, (date_t)(clock_local(clock_now(), NULL) / 1440), &d);
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].level == DIAG_ERROR)
+			fprintf(stderr, "%s\n", d.v[i].text);
+		else
+			fprintf(stderr, "warning: %s\n", d.v[i].text);
+	}
+	if (e == NULL) {
+		fprintf(stderr, "%s: configuration has %zu error%s; nothing was changed\n",
+		        o->config, d.errors, d.errors == 1 ? "" : "s");
+		diag_free(&d);
+		return EXIT_CONFIG;
+	}
+	printf("configuration OK\n");
+	log_info("%zu rule%s from %zu file%s, %d holidays covering %d-%d", e->rules->nrules,
+	         e->rules->nrules == 1 ? "" : "s", e->rules->nfiles,
+	         e->rules->nfiles == 1 ? "" : "s", calendar_count(e->cal),
+	         calendar_first_year(e->cal), calendar_last_year(e->cal));
+	engine_free(e);
+	diag_free(&d);
+	return 0;
+}
+
+/* --once: evaluate once, record unless --dry-run, print each alert owed. */
+static int
+run_once(const struct options *o)
+{
+	struct evaluate_stats stats;
+	struct statestore *ss;
+	struct engine *e;
+	struct diag d;
+	localtime_min_t now;
+	char *cause = NULL;
+	int sec = 0, rc;
+
+	diag_init(&d);
+	e = engine_load(o->config, &d);
+	log_diag(&d);
+	if (e == NULL) {
+		log_err("%s: configuration has %zu error%s; run escalatord --check for details",
+		        o->config, d.errors, d.errors == 1 ? "" : "s");
+		diag_free(&d);
+		return EXIT_CONFIG;
+	}
+	diag_free(&d);
+	if (o->now != NULL) {
+		if (localtime_parse(o->now, &now, &sec) != 0) {
+			log_err("--now \"%s\" is not a time; expected YYYY-MM-DDTHH:MM:SS", o->now);
+			engine_free(e);
+			return EXIT_USAGE;
+		}
+		clock_fix(clock_instant(now, sec));
+	} else
+		now = clock_local(clock_now(), NULL);
+
+	if ((ss = statestore_open(e->cfg->state, o->dry_run, &cause)) == NULL) {
+		log_err("%s", cause);
+		free(cause);
+		engine_free(e);
+		return EXIT_CONFIG;
+	}
+	rc = evaluate_pass(e, ss, now, print_alert_cb, NULL, &stats, &cause);
+	fflush(stdout);
+	if (rc != 0) {
+		log_err("%s; nothing from this evaluation was recorded", cause);
+		free(cause);
+	} else {
+		log_info("evaluated clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld%s",
+		         stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules,
+		         o->dry_run ? " dry_run=yes" : "");
+	}
+	statestore_close(ss);
+	engine_free(e);
+	if (rc != 0)
+		return EXIT_CONFIG;
+	return stats.failed_rules > 0 ? EXIT_CONFIG : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+
+	log_init();
+	parse_options(argc, argv, &o);
+	if (o.check)
+		return run_check(&o);
+	if (o.once)
+		return run_once(&o);
+	fprintf(stderr, "escalatord: the long-running daemon mode is not built yet; use --check "
+	                "or --once\n");
+	return EXIT_USAGE;
+}

@@ -1,2 +1,129 @@
-/* placeholder: being written */
-typedef int placeholder_eval_t;
+/* eval.c - evaluation: one open clock + its rule + now -> the stage reached. */
+#include "eval.h"
+
+#include <string.h>
+
+/* Does a date computed with the calendar fall outside the years its files cover? */
+static bool
+eval_outside(const struct calendar *cal, date_t d)
+{
+	int y, m, day;
+
+	if (calendar_last_year(cal) == 0)
+		return false;
+	date_to_ymd(d, &y, &m, &day);
+	return y < calendar_first_year(cal) || y > calendar_last_year(cal);
+}
+
+/* The date stage i fires on for a clock due on due. */
+date_t
+eval_stage_date(const struct rule *r, const struct calendar *cal, date_t due, size_t i)
+{
+	date_t d = duration_apply(&r->stages[i].at, cal, due);
+
+	return r->working_days_only ? calendar_next_working_day(cal, d) : d;
+}
+
+/* Evaluate one clock as of now. */
+void
+eval_clock(const struct rule *r, const struct calendar *cal, int send_time, date_t start,
+           localtime_min_t now, struct eval_clock *out)
+{
+	bool uses_cal = r->working_days_only || duration_uses_calendar(&r->due);
+
+	memset(out, 0, sizeof *out);
+	out->start = start;
+	out->due = duration_apply(&r->due, cal, start);
+	out->reached = -1;
+	out->next_stage = -1;
+	out->next = EVAL_NEVER;
+	if (duration_uses_calendar(&r->due) && eval_outside(cal, out->due))
+		out->outside_calendar = true;
+
+	for (size_t i = 0; i < r->nstages; i++) {
+		date_t d = eval_stage_date(r, cal, out->due, i);
+		localtime_min_t fires = (localtime_min_t)d * 1440 + send_time;
+
+		if ((uses_cal || duration_uses_calendar(&r->stages[i].at)) && eval_outside(cal, d))
+			out->outside_calendar = true;
+		if (fires <= now) {
+			/* Stages are listed in firing order; the last one passed wins. */
+			out->reached = (int)i;
+			out->stage_date = d;
+			out->fires = fires;
+		} else if (fires < out->next) {
+			out->next = fires;
+			out->next_stage = (int)i;
+		}
+	}
+}
+
+/* Catch-up: which stage to alert now, given what is already recorded. */
+int
+eval_owed(int reached, const bool *recorded, size_t nstages)
+{
+	if (reached < 0)
+		return -1;
+	for (size_t i = (size_t)reached; i < nstages; i++)
+		if (recorded[i])
+			return -1;
+	return reached;
+}
+
+/* Working days from due to day. */
+int
+eval_working_days_late(const struct calendar *cal, date_t due, date_t day)
+{
+	int n = 0;
+
+	/* Bounded: a clock years overdue still counts, just not past ~40 years. */
+	for (date_t d = due + 1; d <= day && n < 10000; d++)
+		if (calendar_is_working_day(cal, d))
+			n++;
+	return n;
+}
+
+/* Resolve the stage's notify list for one row. */
+size_t
+eval_recipients(const struct rule *r, const struct stage *st, const char *const *cols,
+                const char *case_ref, struct recipient *out, struct diag *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nnotify; i++) {
+		const struct notify_ref *ref = &st->notify[i];
+		struct recipient rc;
+		bool dup = false;
+
+		if (ref->column >= 0) {
+			const char *v = cols[ref->column];
+
+			if (v == NULL || *v == '\0') {
+				diag_add(d, DIAG_WARNING,
+				         "rule=%s case=%s stage=%s: column %s_email is empty; that "
+				         "recipient is dropped",
+				         r->id, case_ref, st->name, ref->name);
+				continue;
+			}
+			if (!config_valid_email(v)) {
+				diag_add(
+				    d, DIAG_WARNING,
+				    "rule=%s case=%s stage=%s: column %s_email is not an email "
+				    "address; that recipient is dropped",
+				    r->id, case_ref, st->name, ref->name);
+				continue;
+			}
+			rc.kind = CONTACT_EMAIL;
+			rc.address = v;
+		} else {
+			rc.kind = ref->kind;
+			rc.address = ref->address;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (out[j].kind == rc.kind && strcmp(out[j].address, rc.address) == 0)
+				dup = true;
+		if (!dup)
+			out[n++] = rc;
+	}
+	return n;
+}

@@ -1,2 +1,486 @@
-/* placeholder: being written */
-typedef int placeholder_ruleset_t;
+/* ruleset.c - rule files: what is due when, and who is told at each stage. */
+#include "ruleset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfgutil.h"
+
+static const char *const rule_keys[] = {
+    "id", "title", "query", "due", "stages", "working_days_only", NULL,
+};
+static const char *const stage_keys[] = {"name", "at", "notify", NULL};
+
+/* An empty rule set. */
+struct ruleset *
+ruleset_new(void)
+{
+	return xcalloc(1, sizeof(struct ruleset));
+}
+
+/* Free one rule's contents. */
+static void
+rule_clear(struct rule *r)
+{
+	free(r->id);
+	free(r->title);
+	free(r->query);
+	for (size_t i = 0; i < r->nstages; i++) {
+		struct stage *st = &r->stages[i];
+		for (size_t j = 0; j < st->nnotify; j++) {
+			free(st->notify[j].name);
+			free(st->notify[j].address);
+		}
+		free(st->notify);
+		free(st->name);
+	}
+	free(r->stages);
+	for (size_t i = 0; i < r->ncolumns; i++)
+		free(r->columns[i]);
+	free(r->columns);
+	free(r->file);
+	memset(r, 0, sizeof *r);
+}
+
+/* Free a rule set. */
+void
+ruleset_free(struct ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->nrules; i++)
+		rule_clear(&rs->rules[i]);
+	free(rs->rules);
+	free(rs);
+}
+
+/* Is s a valid rule id? */
+bool
+ruleset_valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Is s a valid stage name ([a-z0-9_-]+, at most 64)? */
+static bool
+ruleset_valid_stage_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* Index of the stage called name in r, or -1. */
+int
+rule_stage_index(const struct rule *r, const char *name)
+{
+	for (size_t i = 0; i < r->nstages; i++)
+		if (r->stages[i].name != NULL && strcmp(r->stages[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Index of the column called name in r's query, or -1. */
+int
+rule_column_index(const struct rule *r, const char *name)
+{
+	for (size_t i = 0; i < r->ncolumns; i++)
+		if (strcmp(r->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Parse a duration setting, reporting errors at its line. */
+static int
+ruleset_get_duration(const config_setting_t *g, const char *key, const char *path, const char *what,
+                     struct duration *out, struct diag *d)
+{
+	const char *v = cfg_get_string(g, key, true, path, d);
+	char *cause;
+
+	if (v == NULL)
+		return -1;
+	if (duration_parse(v, out, &cause) != 0) {
+		cfg_error(d, config_setting_get_member(g, key), path, "%s: %s", what, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Rough length of a duration in days, to check that stages are listed in order. */
+static double
+ruleset_approx_days(const struct duration *dur)
+{
+	switch (dur->unit) {
+	case DUR_DAYS:
+		return dur->n;
+	case DUR_WEEKS:
+		return dur->n * 7.0;
+	case DUR_WORKING_DAYS:
+		return dur->n * 7.0 / 5.0;
+	case DUR_MONTHS:
+		return dur->n * 30.44;
+	}
+	return 0;
+}
+
+/* Resolve one notify name against the query's columns and the contacts. */
+static int
+ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_setting_t *e,
+                       const struct config *cfg, bool columns_known, const char *path,
+                       struct diag *d)
+{
+	char *col = xasprintf("%s_email", ref->name);
+	const struct contact *c;
+
+	ref->column = rule_column_index(r, col);
+	if (ref->column >= 0) {
+		free(col);
+		return 0;
+	}
+	if ((c = config_find_contact(cfg, ref->name)) != NULL) {
+		ref->kind = c->kind;
+		ref->address = xstrdup(c->address);
+		free(col);
+		return 0;
+	}
+	/* If the query did not compile its columns are unknown: that error is reported. */
+	if (columns_known)
+		cfg_error(d, e, path,
+		          "rule \"%s\": notify name \"%s\" is neither a column \"%s\" of the query "
+		          "nor a contact in %s",
+		          r->id, ref->name, col, cfg->path);
+	free(col);
+	return -1;
+}
+
+/* Parse one stage group into st. */
+static int
+ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
+                    const struct config *cfg, bool columns_known, const char *path, struct diag *d)
+{
+	size_t before = d->errors;
+	const config_setting_t *n;
+	const char *name;
+	int count;
+
+	st->line = cfg_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, g, path,
+		          "rule \"%s\": each stage must be a group { name = ...; at = ...; notify "
+		          "= [ ... ]; }",
+		          r->id);
+		return -1;
+	}
+	cfg_check_keys(g, stage_keys, "a stage", path, d);
+	if ((name = cfg_get_string(g, "name", true, path, d)) != NULL) {
+		if (!ruleset_valid_stage_name(name))
+			cfg_error(d, config_setting_get_member(g, "name"), path,
+			          "rule \"%s\": stage name \"%s\" must be lower-case letters, "
+			          "digits, '-' or '_'",
+			          r->id, name);
+		else if (rule_stage_index(r, name) >= 0)
+			cfg_error(d, config_setting_get_member(g, "name"), path,
+			          "rule \"%s\": stage \"%s\" is listed twice", r->id, name);
+		else
+			st->name = xstrdup(name);
+	}
+	ruleset_get_duration(g, "at", path, "at", &st->at, d);
+
+	n = config_setting_get_member(g, "notify");
+	if (n == NULL) {
+		cfg_error(d, g, path, "rule \"%s\": stage has no notify = [ \"...\" ]", r->id);
+	} else if (config_setting_type(n) == CONFIG_TYPE_ARRAY ||
+	           config_setting_type(n) == CONFIG_TYPE_LIST ||
+	           config_setting_type(n) == CONFIG_TYPE_STRING) {
+		bool single = config_setting_type(n) == CONFIG_TYPE_STRING;
+
+		count = single ? 1 : config_setting_length(n);
+		if (count == 0)
+			cfg_error(d, n, path,
+			          "rule \"%s\": notify must name at least one recipient", r->id);
+		st->notify = xcalloc((size_t)count, sizeof *st->notify);
+		for (int i = 0; i < count; i++) {
+			const config_setting_t *e =
+			    single ? n : config_setting_get_elem(n, (unsigned)i);
+			struct notify_ref *ref = &st->notify[st->nnotify];
+
+			if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+			    *config_setting_get_string(e) == '\0') {
+				cfg_error(d, e, path,
+				          "rule \"%s\": notify entries must be names in quotes",
+				          r->id);
+				continue;
+			}
+			ref->name = xstrdup(config_setting_get_string(e));
+			st->nnotify++;
+			ruleset_resolve_notify(r, ref, n, cfg, columns_known, path, d);
+		}
+	} else {
+		cfg_error(d, n, path,
+		          "rule \"%s\": notify must be a list of names, e.g. [ \"iro\" ]", r->id);
+	}
+	return d->errors == before ? 0 : -1;
+}
+
+/* Is the rule id used already? Returns the rule or NULL. */
+static const struct rule *
+ruleset_find(const struct ruleset *rs, const char *id)
+{
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (strcmp(rs->rules[i].id, id) == 0)
+			return &rs->rules[i];
+	return NULL;
+}
+
+/* Compile the query and record its columns. Returns true if the columns are known. */
+static bool
+ruleset_compile(struct rule *r, const config_setting_t *g, ruleset_query_fn compile, void *arg,
+                const char *path, struct diag *d)
+{
+	const config_setting_t *q = config_setting_get_member(g, "query");
+	char *cause = NULL;
+
+	if (compile == NULL || r->query == NULL)
+		return false;
+	if (compile(arg, r->query, &r->columns, &r->ncolumns, &cause) != 0) {
+		cfg_error(d, q, path, "rule \"%s\": %s", r->id, cause);
+		free(cause);
+		return false;
+	}
+	for (size_t i = 0; i < r->ncolumns; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(r->columns[i], r->columns[j]) == 0)
+				cfg_error(d, q, path,
+				          "rule \"%s\": the query returns two columns called "
+				          "\"%s\"; give each its own name with AS",
+				          r->id, r->columns[i]);
+	r->case_ref_col = rule_column_index(r, "case_ref");
+	r->start_col = rule_column_index(r, "start");
+	if (r->case_ref_col < 0)
+		cfg_error(d, q, path,
+		          "rule \"%s\": the query must return a column called case_ref (add \"... "
+		          "AS case_ref\")",
+		          r->id);
+	if (r->start_col < 0)
+		cfg_error(d, q, path,
+		          "rule \"%s\": the query must return a column called start (add \"... AS "
+		          "start\")",
+		          r->id);
+	return true;
+}
+
+/* Check that stages are listed in the order they fire. */
+static void
+ruleset_check_order(const struct rule *r, const config_setting_t *stages, const char *path,
+                    struct diag *d)
+{
+	for (size_t i = 1; i < r->nstages; i++) {
+		const struct duration *a = &r->stages[i - 1].at, *b = &r->stages[i].at;
+		bool bad;
+
+		if (a->unit == b->unit)
+			bad = b->n <= a->n;
+		else
+			bad = ruleset_approx_days(b) + 3 < ruleset_approx_days(a);
+		if (bad)
+			cfg_error(
+			    d, config_setting_get_elem(stages, (unsigned)i), path,
+			    "rule \"%s\": stage \"%s\" must come later than stage \"%s\"; list "
+			    "stages in the order they fire",
+			    r->id, r->stages[i].name ? r->stages[i].name : "?",
+			    r->stages[i - 1].name ? r->stages[i - 1].name : "?");
+	}
+}
+
+/* Parse one rule group; on success append it to rs. */
+static void
+ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct config *cfg,
+                   ruleset_query_fn compile, void *arg, const char *path, struct diag *d)
+{
+	struct rule r;
+	const config_setting_t *s;
+	const struct rule *other;
+	const char *v;
+	size_t before = d->errors;
+	bool columns_known;
+
+	memset(&r, 0, sizeof r);
+	r.working_days_only = true;
+	r.case_ref_col = r.start_col = -1;
+	r.file = xstrdup(path);
+	r.line = cfg_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, g, path, "each rule must be a group { id = ...; ... }");
+		rule_clear(&r);
+		return;
+	}
+	cfg_check_keys(g, rule_keys, "a rule", path, d);
+
+	if ((v = cfg_get_string(g, "id", true, path, d)) != NULL) {
+		if (!ruleset_valid_id(v))
+			cfg_error(d, config_setting_get_member(g, "id"), path,
+			          "rule id \"%s\" must be lower-case letters, digits and '-' (at "
+			          "most 64)",
+			          v);
+		else if ((other = ruleset_find(rs, v)) != NULL)
+			cfg_error(
+			    d, config_setting_get_member(g, "id"), path,
+			    "rule id \"%s\" is already used at %s:%d; ids must be unique across "
+			    "all rule files",
+			    v, other->file, other->line);
+	}
+	r.id = xstrdup(v && ruleset_valid_id(v) ? v : "?");
+	if ((v = cfg_get_string(g, "title", true, path, d)) != NULL) {
+		if (*v == '\0' || strpbrk(v, "\r\n") != NULL)
+			cfg_error(d, config_setting_get_member(g, "title"), path,
+			          "rule \"%s\": title must be one non-empty line", r.id);
+		r.title = xstrdup(v);
+	}
+	if ((v = cfg_get_string(g, "query", true, path, d)) != NULL)
+		r.query = xstrdup(v);
+	ruleset_get_duration(g, "due", path, "due", &r.due, d);
+	if ((s = config_setting_get_member(g, "working_days_only")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			cfg_error(d, s, path,
+			          "rule \"%s\": working_days_only must be true or false", r.id);
+		else
+			r.working_days_only = config_setting_get_bool(s);
+	}
+	columns_known = ruleset_compile(&r, g, compile, arg, path, d);
+
+	s = config_setting_get_member(g, "stages");
+	if (s == NULL) {
+		cfg_error(d, g, path, "rule \"%s\": missing setting \"stages\"", r.id);
+	} else if (config_setting_type(s) != CONFIG_TYPE_LIST || config_setting_length(s) == 0) {
+		cfg_error(d, s, path,
+		          "rule \"%s\": stages must be a non-empty list ( { name = ...; at = ...; "
+		          "notify = [ ... ]; }, ... )",
+		          r.id);
+	} else {
+		int n = config_setting_length(s);
+
+		r.stages = xcalloc((size_t)n, sizeof *r.stages);
+		for (int i = 0; i < n; i++) {
+			struct stage *st = &r.stages[r.nstages++];
+			ruleset_parse_stage(&r, st, config_setting_get_elem(s, (unsigned)i), cfg,
+			                    columns_known, path, d);
+		}
+		if (d->errors == before)
+			ruleset_check_order(&r, s, path, d);
+	}
+
+	if (d->errors != before) {
+		rule_clear(&r);
+		return;
+	}
+	rs->rules = xreallocarray(rs->rules, rs->nrules + 1, sizeof *rs->rules);
+	rs->rules[rs->nrules++] = r;
+}
+
+/* Load one rule file into rs. */
+int
+ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg,
+                  ruleset_query_fn compile, void *arg, struct diag *d)
+{
+	static const char *const file_keys[] = {"rules", NULL};
+	config_t cf;
+	const config_setting_t *root, *list;
+	size_t before = d->errors;
+
+	config_init(&cf);
+	if (cfg_read(&cf, path, d) != 0) {
+		config_destroy(&cf);
+		return -1;
+	}
+	root = config_root_setting(&cf);
+	cfg_check_keys(root, file_keys, "a rule file", path, d);
+	list = config_setting_get_member(root, "rules");
+	if (list == NULL) {
+		diag_add(d, DIAG_ERROR, "%s: no \"rules = ( ... );\" list in this file", path);
+	} else if (config_setting_type(list) != CONFIG_TYPE_LIST &&
+	           config_setting_type(list) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, list, path,
+		          "\"rules\" must be a list: rules = ( { id = ...; }, ... );");
+	} else if (config_setting_type(list) == CONFIG_TYPE_GROUP) {
+		/* A single rule written as a group is a common slip; accept it. */
+		ruleset_parse_rule(rs, list, cfg, compile, arg, path, d);
+	} else {
+		int n = config_setting_length(list);
+		for (int i = 0; i < n; i++)
+			ruleset_parse_rule(rs, config_setting_get_elem(list, (unsigned)i), cfg,
+			                   compile, arg, path, d);
+	}
+	config_destroy(&cf);
+	rs->nfiles++;
+	return d->errors == before ? 0 : -1;
+}
+
+/* Does name end in ".conf" and not start with '.' (editor and backup files)? */
+static int
+ruleset_is_rule_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".conf") == 0;
+}
+
+/* Sort names bytewise, independent of the locale. */
+static int
+ruleset_name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Load every rule file in dir. */
+struct ruleset *
+ruleset_load_dir(const char *dir, const struct config *cfg, ruleset_query_fn compile, void *arg,
+                 struct diag *d)
+{
+	struct dirent **names;
+	struct ruleset *rs;
+	size_t before = d->errors;
+	int n;
+
+	if ((n = scandir(dir, &names, ruleset_is_rule_file, ruleset_name_cmp)) < 0) {
+		diag_add(d, DIAG_ERROR, "%s: cannot read the rules directory: %s", dir,
+		         strerror(errno));
+		return NULL;
+	}
+	rs = ruleset_new();
+	for (int i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+		struct stat sb;
+
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+			ruleset_load_file(rs, path, cfg, compile, arg, d);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	if (rs->nfiles == 0)
+		diag_add(d, DIAG_WARNING, "%s: no rule files (*.conf) in this directory", dir);
+	if (d->errors != before) {
+		ruleset_free(rs);
+		return NULL;
+	}
+	return rs;
+}

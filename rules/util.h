@@ -46,9 +46,11 @@ struct diag {
 void diag_init(struct diag *d);
 void diag_free(struct diag *d);
 void diag_add(struct diag *d, enum diag_level level, const char *fmt, ...) PRINTFLIKE(3, 4);
-void diag_addv(struct diag *d, enum diag_level level, const char *fmt, va_list ap)
-    PRINTFLIKE(3, 0);
+void diag_addv(struct diag *d, enum diag_level level, const char *fmt, va_list ap) PRINTFLIKE(3, 0);
 /* Append every entry of src to dst. */
 void diag_merge(struct diag *dst, const struct diag *src);
+
+/* A copy of s with every byte that is not part of valid UTF-8 replaced by U+FFFD. */
+char *utf8_sanitize(const char *s);
 
 #endif

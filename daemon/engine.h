@@ -1,0 +1,36 @@
+/* engine.h - one loaded configuration: config, calendar, case store, rules. */
+#ifndef ESCALATOR_ENGINE_H
+#define ESCALATOR_ENGINE_H
+
+#include "calendar.h"
+#include "casestore.h"
+#include "config.h"
+#include "ruleset.h"
+#include "util.h"
+
+/*
+ * Everything a pass needs, loaded and validated together so a reload either
+ * replaces all of it or none of it.
+ */
+struct engine {
+	struct config *cfg;
+	struct calendar *cal;
+	struct casestore *cs;
+	struct ruleset *rules;
+};
+
+/*
+ * Load and validate the main config, the holiday files, the case store and
+ * every rule file (compiling each query). Every problem goes to d; returns
+ * NULL if there was any error.
+ */
+struct engine *engine_load(const char *config_path, struct diag *d);
+void engine_free(struct engine *e);
+
+/*
+ * Warnings that depend on today's date: the holiday files ending within 12
+ * months of today (or already ended).
+ */
+void engine_check_calendar(const struct engine *e, date_t today, struct diag *d);
+
+#endif

@@ -1,0 +1,81 @@
+/* ruleset.h - rule files: what is due when, and who is told at each stage. */
+#ifndef ESCALATOR_RULESET_H
+#define ESCALATOR_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "duration.h"
+#include "util.h"
+
+/* One name in a stage's notify list, resolved at load time. */
+struct notify_ref {
+	char *name;
+	int column;             /* index of <name>_email in the query, or -1 */
+	enum contact_kind kind; /* when column == -1 */
+	char *address;          /* when column == -1: the contact's address or URL */
+};
+
+struct stage {
+	char *name;
+	struct duration at; /* offset from the due date */
+	struct notify_ref *notify;
+	size_t nnotify;
+	int line;
+};
+
+struct rule {
+	char *id;
+	char *title;
+	char *query;
+	struct duration due; /* offset from the start date */
+	bool working_days_only;
+	struct stage *stages;
+	size_t nstages;
+
+	/* Filled from the compiled query. */
+	char **columns;
+	size_t ncolumns;
+	int case_ref_col;
+	int start_col;
+
+	char *file;
+	int line;
+};
+
+struct ruleset {
+	struct rule *rules;
+	size_t nrules;
+	size_t nfiles;
+};
+
+/*
+ * The case store's side of loading: compile sql (one read-only statement) and
+ * return its result column names (allocated array of allocated strings). On
+ * failure return -1 with *cause an allocated message.
+ */
+typedef int (*ruleset_query_fn)(void *arg, const char *sql, char ***columns, size_t *ncolumns,
+                                char **cause);
+
+/*
+ * Load every "*.conf" file in dir, in name order, checking each query with
+ * compile (may be NULL to skip query checks) and every notify name against the
+ * row's columns and cfg's contacts. Every problem is reported to d as
+ * "file:line: message"; returns NULL if there was any error at all.
+ */
+struct ruleset *ruleset_load_dir(const char *dir, const struct config *cfg,
+                                 ruleset_query_fn compile, void *arg, struct diag *d);
+/* Load one file into rs (used by ruleset_load_dir and tests). */
+int ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg,
+                      ruleset_query_fn compile, void *arg, struct diag *d);
+struct ruleset *ruleset_new(void);
+void ruleset_free(struct ruleset *rs);
+/* Index of the stage called name in r, or -1. */
+int rule_stage_index(const struct rule *r, const char *name);
+/* Index of the column called name in r's query, or -1. */
+int rule_column_index(const struct rule *r, const char *name);
+/* Is s a valid rule id ([a-z0-9-]+, starting with a letter or digit, at most 64)? */
+bool ruleset_valid_id(const char *s);
+
+#endif
