@@ -1,7 +1,10 @@
 /* engine.c - one loaded configuration: config, calendar, case store, rules. */
 #include "engine.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -22,8 +25,15 @@ engine_load(const char *config_path, struct diag *d)
 		free(cause);
 	}
 	e->cal = calendar_new();
-	for (size_t i = 0; i < e->cfg->nholidays; i++)
-		calendar_load_file(e->cal, e->cfg->holidays[i], d);
+	for (size_t i = 0; i < e->cfg->nholidays; i++) {
+		/* Name the config line that points at a missing file, not just the file. */
+		if (access(e->cfg->holidays[i], R_OK) != 0)
+			diag_add(d, DIAG_ERROR, "%s:%d: cannot read holidays file %s: %s",
+			         config_path, e->cfg->holiday_lines[i], e->cfg->holidays[i],
+			         strerror(errno));
+		else
+			calendar_load_file(e->cal, e->cfg->holidays[i], d);
+	}
 	if (e->cfg->nholidays == 0)
 		diag_add(d, DIAG_WARNING,
 		         "%s: no holidays files: only weekends count as non-working days; add e.g. "
@@ -31,13 +41,17 @@ engine_load(const char *config_path, struct diag *d)
 		         config_path);
 
 	if ((e->cs = casestore_open(e->cfg->case_store, &cause)) == NULL) {
-		diag_add(d, DIAG_ERROR, "%s", cause);
+		diag_add(d, DIAG_ERROR, "%s:%d: case_store: %s", config_path,
+		         e->cfg->case_store_line, cause);
 		free(cause);
-		/* Still parse the rule files so every other mistake is reported too. */
-		e->rules = ruleset_load_dir(e->cfg->rules_dir, e->cfg, NULL, NULL, d);
-	} else {
-		e->rules = ruleset_load_dir(e->cfg->rules_dir, e->cfg, casestore_compile, e->cs, d);
 	}
+	if (access(e->cfg->rules_dir, R_OK | X_OK) != 0)
+		diag_add(d, DIAG_ERROR, "%s:%d: rules: cannot read the directory %s: %s",
+		         config_path, e->cfg->rules_line, e->cfg->rules_dir, strerror(errno));
+	else
+		/* Without a case store, still parse the rule files to report every mistake. */
+		e->rules = ruleset_load_dir(e->cfg->rules_dir, e->cfg,
+		                            e->cs ? casestore_compile : NULL, e->cs, d);
 	if (d->errors != before) {
 		engine_free(e);
 		return NULL;

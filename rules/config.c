@@ -118,7 +118,9 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 		return;
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		cfg->holidays = xcalloc(1, sizeof *cfg->holidays);
+		cfg->holiday_lines = xcalloc(1, sizeof *cfg->holiday_lines);
 		cfg->holidays[0] = config_resolve_path(cfg->dir, config_setting_get_string(s));
+		cfg->holiday_lines[0] = cfg_line(s);
 		cfg->nholidays = 1;
 		return;
 	}
@@ -131,6 +133,7 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 	}
 	n = config_setting_length(s);
 	cfg->holidays = xcalloc((size_t)n, sizeof *cfg->holidays);
+	cfg->holiday_lines = xcalloc((size_t)n, sizeof *cfg->holiday_lines);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
@@ -139,6 +142,7 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 			          "\"holidays\" entries must be file names in quotes");
 			continue;
 		}
+		cfg->holiday_lines[cfg->nholidays] = cfg_line(e);
 		cfg->holidays[cfg->nholidays++] =
 		    config_resolve_path(cfg->dir, config_setting_get_string(e));
 	}
@@ -231,6 +235,8 @@ config_load(const char *path, struct diag *d)
 	cfg->case_store = config_get_path(cfg, root, "case_store", d);
 	cfg->state = config_get_path(cfg, root, "state", d);
 	cfg->rules_dir = config_get_path(cfg, root, "rules", d);
+	cfg->case_store_line = cfg_line(config_setting_get_member(root, "case_store"));
+	cfg->rules_line = cfg_line(config_setting_get_member(root, "rules"));
 	config_parse_holidays(cfg, root, d);
 	config_parse_contacts(cfg, root, d);
 
@@ -287,6 +293,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nholidays; i++)
 		free(cfg->holidays[i]);
 	free(cfg->holidays);
+	free(cfg->holiday_lines);
 	for (size_t i = 0; i < cfg->ncontacts; i++) {
 		free(cfg->contacts[i].name);
 		free(cfg->contacts[i].address);

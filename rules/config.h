@@ -24,7 +24,10 @@ struct config {
 	char *state;
 	char *rules_dir;
 	char **holidays;
+	int *holiday_lines; /* line of each entry in the file, for messages */
 	size_t nholidays;
+	int case_store_line;
+	int rules_line;
 	struct contact *contacts;
 	size_t ncontacts;
 
