@@ -13,7 +13,10 @@ struct casestore {
 	sqlite3 *db;
 	char *path;
 	bool restricted; /* while compiling rule queries: reads only */
-	int denied;      /* the first action the authorizer refused */
+	long long data_version;
+	dev_t dev;
+	ino_t ino;
+	int denied; /* the first action the authorizer refused */
 };
 
 /* Name of an authorizer action, for the error message. */
@@ -126,6 +129,9 @@ casestore_open(const char *path, char **cause)
 		return NULL;
 	}
 	sqlite3_set_authorizer(cs->db, casestore_authorize, cs);
+	cs->dev = sb.st_dev;
+	cs->ino = sb.st_ino;
+	casestore_changed(cs, &(bool){false}, &(bool){false});
 	return cs;
 }
 
@@ -229,4 +235,33 @@ casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolumns,
 	*ncolumns = (size_t)n;
 	sqlite3_finalize(st);
 	return 0;
+}
+
+/* Has the case store changed since the last call? */
+bool
+casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
+{
+	sqlite3_stmt *st;
+	struct stat sb;
+	long long v = -1;
+
+	*replaced = *missing = false;
+	if (stat(cs->path, &sb) != 0) {
+		*missing = true;
+		return false;
+	}
+	if (sb.st_dev != cs->dev || sb.st_ino != cs->ino) {
+		*replaced = true;
+		return true;
+	}
+	if (sqlite3_prepare_v2(cs->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (v != cs->data_version) {
+		cs->data_version = v;
+		return true;
+	}
+	return false;
 }

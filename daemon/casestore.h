@@ -3,6 +3,7 @@
 #define ESCALATOR_CASESTORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct casestore;
@@ -24,5 +25,13 @@ int casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolu
 
 /* Prepare a rule query for a pass (same checks as casestore_compile). */
 sqlite3_stmt *casestore_prepare(struct casestore *cs, const char *sql, char **cause);
+
+/*
+ * Has the case store changed since the last call? Another connection's
+ * commit shows in PRAGMA data_version; a new file renamed over the old one
+ * (the nightly extract) shows as a new inode: then *replaced is set and the
+ * caller reopens. A missing file sets *missing. Returns true when changed.
+ */
+bool casestore_changed(struct casestore *cs, bool *replaced, bool *missing);
 
 #endif

@@ -13,6 +13,17 @@ static time_t clock_fixed;
 int
 clock_set_timezone(const char *tz, char **cause)
 {
+	if (clock_check_timezone(tz, cause) != 0)
+		return -1;
+	setenv("TZ", tz, 1);
+	tzset();
+	return 0;
+}
+
+/* Does the time zone tz exist? */
+int
+clock_check_timezone(const char *tz, char **cause)
+{
 	const char *dir = getenv("TZDIR");
 	char *path, magic[4];
 	FILE *f;
@@ -38,8 +49,6 @@ clock_set_timezone(const char *tz, char **cause)
 	}
 	fclose(f);
 	free(path);
-	setenv("TZ", tz, 1);
-	tzset();
 	return 0;
 }
 

@@ -11,6 +11,8 @@
  * times of this process. Returns -1 with *cause set if no such zone exists.
  */
 int clock_set_timezone(const char *tz, char **cause);
+/* Does the time zone tz exist? Returns 0, or -1 with *cause set. Changes nothing. */
+int clock_check_timezone(const char *tz, char **cause);
 /* The current time: the real clock, or the time fixed by clock_fix. */
 time_t clock_now(void);
 /* Fix the clock at t (for --now and tests); 0 returns to the real clock. */

@@ -20,7 +20,7 @@ engine_load(const char *config_path, struct diag *d)
 		engine_free(e);
 		return NULL;
 	}
-	if (clock_set_timezone(e->cfg->timezone, &cause) != 0) {
+	if (clock_check_timezone(e->cfg->timezone, &cause) != 0) {
 		diag_add(d, DIAG_ERROR, "%s: timezone: %s", config_path, cause);
 		free(cause);
 	}
@@ -57,6 +57,29 @@ engine_load(const char *config_path, struct diag *d)
 		return NULL;
 	}
 	return e;
+}
+
+/* Make e the configuration in force: its time zone applies from now on. */
+void
+engine_activate(struct engine *e)
+{
+	char *cause = NULL;
+
+	if (clock_set_timezone(e->cfg->timezone, &cause) != 0)
+		fatalx("%s", cause); /* checked by engine_load */
+}
+
+/* Reopen the case store after its file was replaced. Returns 0 or -1 with *cause set. */
+int
+engine_reopen_casestore(struct engine *e, char **cause)
+{
+	struct casestore *cs = casestore_open(e->cfg->case_store, cause);
+
+	if (cs == NULL)
+		return -1;
+	casestore_close(e->cs);
+	e->cs = cs;
+	return 0;
 }
 
 /* Free a loaded configuration. */

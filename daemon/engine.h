@@ -26,6 +26,10 @@ struct engine {
  */
 struct engine *engine_load(const char *config_path, struct diag *d);
 void engine_free(struct engine *e);
+/* Make e the configuration in force: its time zone applies from now on. */
+void engine_activate(struct engine *e);
+/* Reopen the case store after its file was replaced. Returns 0 or -1 with *cause set. */
+int engine_reopen_casestore(struct engine *e, char **cause);
 
 /*
  * Warnings that depend on today's date: the holiday files ending within 12

@@ -1,6 +1,8 @@
 /* evaluate.c - one evaluation pass: case store rows -> rules -> alerts owed. */
 #include "evaluate.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +12,64 @@
 struct evaluate_rule {
 	const struct rule *r;
 	const char **cols;
+	const char **values; /* template values: built-ins, then the columns */
 	bool *recorded;
 	struct recipient *rcpt;
 	long long outside; /* clocks that used dates outside the holiday files */
 };
+
+/* The rule's fields of this row as a JSON object, or NULL if it has none. */
+static char *
+evaluate_fields(const struct rule *r, const char *const *cols)
+{
+	json_t *o;
+	char *text;
+
+	if (r->nfields == 0)
+		return NULL;
+	o = json_object();
+	for (size_t i = 0; i < r->nfields; i++) {
+		const char *v = cols[r->field_cols[i]];
+		char *clean = v ? utf8_sanitize(v) : NULL;
+
+		json_object_set_new(o, r->fields[i], clean ? json_string(clean) : json_null());
+		free(clean);
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		fatalx("cannot encode an alert's fields as JSON");
+	return text;
+}
+
+/* Render the subject and body of alert a for one row into a. */
+static void
+evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, localtime_min_t now,
+                char **subject, char **body, char **expected)
+{
+	const struct rule *r = er->r;
+	const struct stage *st = &r->stages[a->stage];
+	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16], status[64];
+	const char **v = er->values;
+
+	v[TPL_RULE] = r->id;
+	v[TPL_TITLE] = r->title;
+	v[TPL_CASE] = a->case_ref;
+	v[TPL_STAGE] = st->name;
+	v[TPL_START] = date_format(a->start, start);
+	v[TPL_DUE] = date_format(a->due, due);
+	v[TPL_FIRES] = localtime_format(a->fires, fires);
+	snprintf(late, sizeof late, "%d", a->days_late);
+	v[TPL_DAYS_LATE] = late;
+	v[TPL_STATUS] = eval_status(e->cal, a->due, (date_t)(now / 1440), status, sizeof status);
+	v[TPL_EXPECTED] = "";
+	for (size_t i = 0; i < r->ncolumns; i++)
+		v[TPL_NBUILTIN + i] = er->cols[i];
+	*expected = template_render(st->expected ? st->expected : r->expected, v);
+	v[TPL_EXPECTED] = *expected;
+	*subject = template_render(r->subject, v);
+	*body = template_render(r->body, v);
+}
 
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
@@ -29,7 +85,8 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
 	struct diag d;
 	date_t start;
 	long long alert_id;
-	int owed;
+	int owed, ret = 0;
+	char *subject = NULL, *body = NULL, *expected = NULL, *fields = NULL;
 
 	stats->clocks++;
 	if (case_ref == NULL || *case_ref == '\0') {
@@ -85,12 +142,22 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
 		         r->id, qc, r->stages[owed].name);
 		free(qc);
 	}
-	if (statestore_record(ss, &a, er->recorded, &alert_id, cause) != 0)
-		return -1;
-	stats->alerts++;
-	if (fn != NULL)
-		fn(arg, &a, alert_id);
-	return 0;
+	evaluate_render(e, er, &a, now, &subject, &body, &expected);
+	a.subject = subject;
+	a.body = body;
+	a.fields = fields = evaluate_fields(r, er->cols);
+	if (statestore_record(ss, &a, er->recorded, &alert_id, cause) != 0) {
+		ret = -1;
+	} else {
+		stats->alerts++;
+		if (fn != NULL)
+			fn(arg, &a, alert_id);
+	}
+	free(subject);
+	free(body);
+	free(expected);
+	free(fields);
+	return ret;
 }
 
 /* Run one rule's query and evaluate every row. */
@@ -121,6 +188,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	memset(&er, 0, sizeof er);
 	er.r = r;
 	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
+	er.values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er.values);
 	er.recorded = xcalloc(r->nstages, sizeof *er.recorded);
 	{
 		size_t most = 1;
@@ -148,6 +216,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		         calendar_last_year(e->cal));
 	sqlite3_finalize(st);
 	free(er.cols);
+	free(er.values);
 	free(er.recorded);
 	free(er.rcpt);
 	return ret;

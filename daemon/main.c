@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "engine.h"
 #include "evaluate.h"
 #include "log.h"
@@ -160,8 +161,10 @@ run_check(const struct options *o)
 
 	diag_init(&d);
 	e = engine_load(o->config, &d);
-	if (e != NULL)
+	if (e != NULL) {
+		engine_activate(e);
 		engine_check_calendar(e, (date_t)(clock_local(clock_now(), NULL) / 1440), &d);
+	}
 	for (size_t i = 0; i < d.n; i++) {
 		if (d.v[i].level == DIAG_ERROR)
 			fprintf(stderr, "%s\n", d.v[i].text);
@@ -206,6 +209,7 @@ run_once(const struct options *o)
 		return EXIT_CONFIG;
 	}
 	diag_free(&d);
+	engine_activate(e);
 	if (o->now != NULL) {
 		if (localtime_parse(o->now, &now, &sec) != 0) {
 			log_err("--now \"%s\" is not a time; expected YYYY-MM-DDTHH:MM:SS", o->now);
@@ -216,7 +220,12 @@ run_once(const struct options *o)
 	} else
 		now = clock_local(clock_now(), NULL);
 
-	if ((ss = statestore_open(e->cfg->state, o->dry_run, &cause)) == NULL) {
+	if (!o->dry_run) {
+		rc = daemon_run(o->config, e, true, print_alert_cb);
+		fflush(stdout);
+		return rc;
+	}
+	if ((ss = statestore_open(e->cfg->state, true, &cause)) == NULL) {
 		log_err("%s", cause);
 		free(cause);
 		engine_free(e);
@@ -230,13 +239,34 @@ run_once(const struct options *o)
 	} else {
 		log_info("evaluated clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld%s",
 		         stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules,
-		         o->dry_run ? " dry_run=yes" : "");
+		         " dry_run=yes");
 	}
 	statestore_close(ss);
 	engine_free(e);
 	if (rc != 0)
 		return EXIT_CONFIG;
 	return stats.failed_rules > 0 ? EXIT_CONFIG : 0;
+}
+
+/* The long-running service. */
+static int
+run_daemon(const struct options *o)
+{
+	struct engine *e;
+	struct diag d;
+
+	diag_init(&d);
+	e = engine_load(o->config, &d);
+	log_diag(&d);
+	if (e == NULL) {
+		log_err("%s has %zu error%s; not starting (run escalatord --check -c %s)",
+		        o->config, d.errors, d.errors == 1 ? "" : "s", o->config);
+		diag_free(&d);
+		return EXIT_CONFIG;
+	}
+	diag_free(&d);
+	engine_activate(e);
+	return daemon_run(o->config, e, false, NULL);
 }
 
 int
@@ -250,7 +280,5 @@ main(int argc, char **argv)
 		return run_check(&o);
 	if (o.once)
 		return run_once(&o);
-	fprintf(stderr, "escalatord: the long-running daemon mode is not built yet; use --check "
-	                "or --once\n");
-	return EXIT_USAGE;
+	return run_daemon(&o);
 }

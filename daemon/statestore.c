@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +26,8 @@ static const char statestore_schema[] =
     "  id INTEGER PRIMARY KEY,"
     "  rule TEXT NOT NULL, title TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL,"
     "  stage TEXT NOT NULL, due TEXT NOT NULL, fires TEXT NOT NULL,"
-    "  days_late INTEGER NOT NULL, created_at TEXT NOT NULL);"
+    "  days_late INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, fields TEXT,"
+    "  created_at TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS delivery ("
     "  id INTEGER PRIMARY KEY,"
     "  alert_id INTEGER NOT NULL REFERENCES alert(id),"
@@ -32,11 +35,14 @@ static const char statestore_schema[] =
     "  recipient TEXT NOT NULL,"
     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
-    "  next_attempt TEXT NOT NULL,"
+    "  next_attempt INTEGER NOT NULL DEFAULT 0," /* unix seconds; 0: now */
+    "  in_flight INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT,"
     "  sent_at TEXT);"
     "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
     "  WHERE status = 'pending';"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(6))));"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES delivery(id),"
     "  at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);";
@@ -48,6 +54,43 @@ struct statestore {
 	sqlite3_stmt *q_stage;
 	sqlite3_stmt *q_alert;
 	sqlite3_stmt *q_delivery;
+	sqlite3_stmt *q_take;
+	sqlite3_stmt *q_lease;
+	sqlite3_stmt *q_finish;
+	sqlite3_stmt *q_audit;
+	char instance[32];
+};
+
+/* The statements a state store keeps prepared; writes: not needed read-only. */
+static const struct {
+	size_t offset;
+	bool writes;
+	const char *sql;
+} statements[] = {
+    {offsetof(struct statestore, q_recorded), false,
+     "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND start = ?3"},
+    {offsetof(struct statestore, q_stage), true,
+     "INSERT OR IGNORE INTO clock_stage (rule, case_ref, start, stage, status, alert_id, "
+     "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {offsetof(struct statestore, q_alert), true,
+     "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
+     "body, fields, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9)"},
+    {offsetof(struct statestore, q_delivery), true,
+     "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
+    {offsetof(struct statestore, q_take), true,
+     "SELECT d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "
+     "a.stage, a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late FROM delivery d "
+     "JOIN alert a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.in_flight = 0 AND "
+     "d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT ?2"},
+    {offsetof(struct statestore, q_lease), true,
+     "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
+     "?1"},
+    {offsetof(struct statestore, q_finish), true,
+     "UPDATE delivery SET in_flight = 0, status = ?2, next_attempt = ?3, last_error = ?4, "
+     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1"},
+    {offsetof(struct statestore, q_audit), true,
+     "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, ?4, "
+     "?5)"},
 };
 
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
@@ -137,28 +180,21 @@ statestore_open(const char *path, bool readonly, char **cause)
 		ss->db = NULL;
 		return ss;
 	}
-	if (statestore_prepare(ss,
-	                       "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 "
-	                       "AND start = ?3",
-	                       &ss->q_recorded, cause) != 0 ||
-	    (!readonly &&
-	     (statestore_prepare(
-	          ss,
-	          "INSERT OR IGNORE INTO clock_stage (rule, case_ref, start, stage, "
-	          "status, alert_id, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	          &ss->q_stage, cause) != 0 ||
-	      statestore_prepare(ss,
-	                         "INSERT INTO alert (rule, title, case_ref, start, stage, due, "
-	                         "fires, days_late, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	                         "?7, ?8, ?9)",
-	                         &ss->q_alert, cause) != 0 ||
-	      statestore_prepare(ss,
-	                         "INSERT INTO delivery (alert_id, kind, recipient, next_attempt) "
-	                         "VALUES (?1, ?2, ?3, ?4)",
-	                         &ss->q_delivery, cause) != 0))) {
-		statestore_close(ss);
-		return NULL;
+	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+		sqlite3_stmt **q = (sqlite3_stmt **)((char *)ss + statements[i].offset);
+
+		if (readonly && statements[i].writes)
+			continue;
+		if (statestore_prepare(ss, statements[i].sql, q, cause) != 0) {
+			statestore_close(ss);
+			return NULL;
+		}
 	}
+	if (sqlite3_prepare_v2(ss->db, "SELECT value FROM meta WHERE key = 'instance'", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ss->instance, sizeof ss->instance, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
 	return ss;
 }
 
@@ -172,6 +208,10 @@ statestore_close(struct statestore *ss)
 	sqlite3_finalize(ss->q_stage);
 	sqlite3_finalize(ss->q_alert);
 	sqlite3_finalize(ss->q_delivery);
+	sqlite3_finalize(ss->q_take);
+	sqlite3_finalize(ss->q_lease);
+	sqlite3_finalize(ss->q_finish);
+	sqlite3_finalize(ss->q_audit);
 	sqlite3_close(ss->db);
 	free(ss);
 }
@@ -288,6 +328,10 @@ statestore_record(struct statestore *ss, const struct alert *a, const bool *reco
 	sqlite3_bind_text(st, 7, localtime_format(a->fires, fires), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, a->days_late);
 	sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, a->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->body, -1, SQLITE_STATIC);
+	if (a->fields != NULL)
+		sqlite3_bind_text(st, 12, a->fields, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -309,7 +353,6 @@ statestore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		                  a->recipients[i].kind == CONTACT_EMAIL ? "email" : "webhook", -1,
 		                  SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -335,4 +378,177 @@ statestore_outbox_depth(struct statestore *ss)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+/* Free the strings of an outbox item. */
+void
+outbox_item_clear(struct outbox_item *it)
+{
+	free(it->recipient);
+	free(it->rule);
+	free(it->title);
+	free(it->case_ref);
+	free(it->stage);
+	free(it->start);
+	free(it->due);
+	free(it->fires);
+	free(it->subject);
+	free(it->body);
+	free(it->fields);
+	memset(it, 0, sizeof *it);
+}
+
+/* Copy column i as text, or NULL. */
+static char *
+statestore_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+/* Take due deliveries and lease them. */
+int
+statestore_take(struct statestore *ss, long long now, long long lease_until,
+                struct outbox_item *items, int max, char **cause)
+{
+	sqlite3_stmt *st = ss->q_take;
+	int n = 0, rc;
+
+	if (ss->db == NULL || ss->readonly || max <= 0)
+		return 0;
+	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_item *it = &items[n++];
+
+		memset(it, 0, sizeof *it);
+		it->id = sqlite3_column_int64(st, 0);
+		it->alert_id = sqlite3_column_int64(st, 1);
+		it->attempts = sqlite3_column_int(st, 2) + 1;
+		it->kind = strcmp((const char *)sqlite3_column_text(st, 3), "email") == 0
+		               ? CONTACT_EMAIL
+		               : CONTACT_WEBHOOK;
+		it->recipient = statestore_col(st, 4);
+		it->rule = statestore_col(st, 5);
+		it->title = statestore_col(st, 6);
+		it->case_ref = statestore_col(st, 7);
+		it->stage = statestore_col(st, 8);
+		it->start = statestore_col(st, 9);
+		it->due = statestore_col(st, 10);
+		it->fires = statestore_col(st, 11);
+		it->subject = statestore_col(st, 12);
+		it->body = statestore_col(st, 13);
+		it->fields = statestore_col(st, 14);
+		it->days_late = sqlite3_column_int(st, 15);
+		snprintf(it->uid, sizeof it->uid, "esc-%s-%lld", ss->instance, it->id);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_int64(ss->q_lease, 1, items[i].id);
+		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
+		rc = sqlite3_step(ss->q_lease);
+		sqlite3_reset(ss->q_lease);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (statestore_exec(ss, "COMMIT", cause) != 0)
+		goto fail_cause;
+	return n;
+fail:
+	statestore_fail(ss, cause, "taking deliveries from the outbox");
+fail_cause:
+	statestore_rollback(ss);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	return -1;
+}
+
+/* Record the outcomes of finished attempts. */
+int
+statestore_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause)
+{
+	static const char *const names[] = {"sent", "pending", "failed"};
+	static const char *const results[] = {"sent", "retry", "failed"};
+	char now[32];
+	int rc;
+
+	if (ss->db == NULL || ss->readonly || n == 0)
+		return 0;
+	statestore_utc_now(now, sizeof now);
+	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = ss->q_finish;
+
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
+		if (o[i].outcome != OUTCOME_SENT && o[i].detail != NULL)
+			sqlite3_bind_text(st, 4, o[i].detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+
+		st = ss->q_audit;
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
+		if (o[i].detail != NULL)
+			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	return statestore_exec(ss, "COMMIT", cause);
+fail:
+	statestore_fail(ss, cause, "recording delivery results");
+	statestore_rollback(ss);
+	return -1;
+}
+
+/* The earliest next_attempt of a pending delivery not in flight. */
+int
+statestore_next_due(struct statestore *ss, long long *when)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (ss->db == NULL)
+		return 0;
+	if (sqlite3_prepare_v2(
+	        ss->db,
+	        "SELECT min(next_attempt) FROM delivery WHERE status = 'pending' AND "
+	        "in_flight = 0",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*when = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* After a restart, make interrupted deliveries due now. */
+int
+statestore_reset_in_flight(struct statestore *ss, char **cause)
+{
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	if (statestore_exec(
+	        ss, "UPDATE delivery SET in_flight = 0, next_attempt = 0 WHERE in_flight = 1",
+	        cause) != 0)
+		return -1;
+	return sqlite3_changes(ss->db);
 }

@@ -19,6 +19,9 @@ struct alert {
 	int stage;
 	localtime_min_t fires;
 	int days_late;
+	const char *subject; /* rendered email subject and body */
+	const char *body;
+	const char *fields; /* JSON object of the rule's fields, or NULL */
 	const struct recipient *recipients;
 	size_t nrecipients;
 };
@@ -50,6 +53,51 @@ int statestore_recorded(struct statestore *ss, const struct rule *r, const char 
  */
 int statestore_record(struct statestore *ss, const struct alert *a, const bool *recorded,
                       long long *alert_id, char **cause);
+
+/* A delivery taken from the outbox to be sent; every string is owned. */
+struct outbox_item {
+	long long id;
+	long long alert_id;
+	int attempts; /* including this one */
+	enum contact_kind kind;
+	char *recipient;
+	char *rule, *title, *case_ref, *stage, *start, *due, *fires;
+	char *subject, *body, *fields;
+	int days_late;
+	char uid[64]; /* stable delivery id: "esc-<instance>-<id>" */
+};
+void outbox_item_clear(struct outbox_item *it);
+
+/*
+ * Take up to max pending deliveries due at now and not in flight, marking
+ * them in flight until lease_until, in one transaction. Returns how many
+ * were taken, or -1 with *cause set.
+ */
+int statestore_take(struct statestore *ss, long long now, long long lease_until,
+                    struct outbox_item *items, int max, char **cause);
+
+enum outcome { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED };
+
+/* What became of one attempt. */
+struct outcome_record {
+	long long id;
+	enum outcome outcome;
+	long long next_attempt; /* OUTCOME_RETRY: unix seconds */
+	long code;
+	char *detail;
+	char *recipient;
+};
+
+/*
+ * Record the outcomes of finished attempts and their audit rows in one
+ * transaction: sent, retry at next_attempt, or failed for good.
+ */
+int statestore_finish(struct statestore *ss, const struct outcome_record *o, size_t n,
+                      char **cause);
+/* The earliest next_attempt of a pending delivery not in flight: 1 found, 0 none, -1 error. */
+int statestore_next_due(struct statestore *ss, long long *when);
+/* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */
+int statestore_reset_in_flight(struct statestore *ss, char **cause);
 
 /* Number of deliveries still pending (the outbox depth). */
 long long statestore_outbox_depth(struct statestore *ss);

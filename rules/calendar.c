@@ -274,9 +274,11 @@ calendar_count(const struct calendar *cal)
 	return (int)cal->n;
 }
 
+static void calendar_file_error(struct calendar_file *, int, const char *, ...) PRINTFLIKE(3, 4);
+
 /* Report one bad line of a holiday file. */
-static void PRINTFLIKE(3, 4)
-    calendar_file_error(struct calendar_file *cf, int line, const char *fmt, ...)
+static void
+calendar_file_error(struct calendar_file *cf, int line, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
@@ -457,9 +459,8 @@ calendar_read(struct calendar_file *cf, FILE *f)
 		if (line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
 			s += 3; /* a UTF-8 byte order mark */
 		if (strlen(buf) != (size_t)got) {
-			calendar_file_error(cf, line,
-			                    "contains a NUL byte; expected one "
-			                    "YYYY-MM-DD date per line");
+			calendar_file_error(
+			    cf, line, "contains a NUL byte; expected one YYYY-MM-DD date per line");
 			continue;
 		}
 		while (*s != '\0' && isspace((unsigned char)*s))

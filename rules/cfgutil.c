@@ -51,9 +51,9 @@ cfg_file(const config_setting_t *s, const char *fallback)
 }
 
 /* Add a located message. */
-static void
-cfg_vreport(struct diag *d, enum diag_level level, const config_setting_t *s,
-            const char *fallback_file, const char *fmt, va_list ap)
+static void PRINTFLIKE(5, 0)
+    cfg_vreport(struct diag *d, enum diag_level level, const config_setting_t *s,
+                const char *fallback_file, const char *fmt, va_list ap)
 {
 	char *msg = xvasprintf(fmt, ap);
 	int line = cfg_line(s);

@@ -2,6 +2,10 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <libconfig.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +13,28 @@
 #include "cfgutil.h"
 
 static const char *const config_keys[] = {
-    "case_store", "state",     "rules",         "holidays", "contacts",
-    "timezone",   "send_time", "poll_interval", NULL,
+    "case_store",
+    "state",
+    "rules",
+    "holidays",
+    "contacts",
+    "timezone",
+    "send_time",
+    "poll_interval",
+    "smtp",
+    "ca_file",
+    "max_deliveries",
+    "connect_timeout",
+    "delivery_timeout",
+    "retry_max",
+    "shutdown_timeout",
+    NULL,
 };
-static const char *const contact_keys[] = {"email", "webhook", NULL};
+static const char *const contact_keys[] = {"email", "webhook", "secret_file", NULL};
+static const char *const smtp_keys[] = {
+    "url", "from", "from_name", "username", "password_file", "starttls", "allow_plaintext_auth",
+    NULL,
+};
 
 /* Is s a plausible single email address? */
 bool
@@ -76,6 +98,174 @@ config_resolve_path(const char *dir, const char *path)
 	if (path[0] == '/' || dir == NULL || dir[0] == '\0')
 		return xstrdup(path);
 	return xasprintf("%s/%s", dir, path);
+}
+
+/* Read a secret from a file only its owner may read. */
+int
+config_read_secret(const char *path, char **out, char **cause)
+{
+	struct stat sb;
+	char buf[4096];
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		*cause = xasprintf("cannot read secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		*cause = xasprintf("secret file %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		*cause = xasprintf("secret file %s can be read by group or others (mode %04o); "
+		                   "run: chmod 600 %s",
+		                   path, (unsigned)(sb.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len) != NULL || strpbrk(buf, "\r\n") != NULL) {
+		*cause = xasprintf("secret file %s must hold one line, the secret", path);
+		explicit_bzero(buf, sizeof buf);
+		return -1;
+	}
+	*out = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Free a secret after wiping it. */
+static void
+config_free_secret(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Read the secret file named by setting key of group g, reporting problems at its line. */
+static char *
+config_get_secret(const struct config *cfg, const config_setting_t *g, const char *key,
+                  struct diag *d)
+{
+	const char *v = cfg_get_string(g, key, false, cfg->path, d);
+	char *path, *secret = NULL, *cause = NULL;
+
+	if (v == NULL)
+		return NULL;
+	path = config_resolve_path(cfg->dir, v);
+	if (config_read_secret(path, &secret, &cause) != 0) {
+		cfg_error(d, config_setting_get_member(g, key), cfg->path, "%s", cause);
+		free(cause);
+	}
+	free(path);
+	return secret;
+}
+
+/* Fetch an optional whole-number setting within [lo, hi]. */
+static void
+config_get_int(const config_setting_t *root, const char *name, int lo, int hi, const char *unit,
+               int *out, const char *path, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(root, name);
+	long long v;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		cfg_error(d, s, path, "%s must be a whole number of %s", name, unit);
+		return;
+	}
+	v = config_setting_type(s) == CONFIG_TYPE_INT ? config_setting_get_int(s)
+	                                              : config_setting_get_int64(s);
+	if (v < lo || v > hi) {
+		cfg_error(d, s, path, "%s must be between %d and %d %s, not %lld", name, lo, hi,
+		          unit, v);
+		return;
+	}
+	*out = (int)v;
+}
+
+/* Parse the smtp group. */
+static void
+config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(root, "smtp"), *m;
+	struct smtp_config *smtp;
+	const char *v;
+	size_t before = d->errors;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, s, cfg->path,
+		          "\"smtp\" must be a group: smtp = { url = \"smtp://...\"; from = "
+		          "\"...\"; };");
+		return;
+	}
+	cfg_check_keys(s, smtp_keys, "smtp", cfg->path, d);
+	smtp = cfg->smtp = xcalloc(1, sizeof *smtp);
+	if ((v = cfg_get_string(s, "url", true, cfg->path, d)) != NULL) {
+		if ((strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0) ||
+		    strpbrk(v, " \t\r\n") != NULL)
+			cfg_error(d, config_setting_get_member(s, "url"), cfg->path,
+			          "smtp url must look like \"smtp://mail.council.example:587\" "
+			          "(STARTTLS) or \"smtps://mail.council.example:465\" (TLS)");
+		smtp->url = xstrdup(v);
+	}
+	if ((v = cfg_get_string(s, "from", true, cfg->path, d)) != NULL) {
+		if (!config_valid_email(v))
+			cfg_error(d, config_setting_get_member(s, "from"), cfg->path,
+			          "smtp from \"%s\" is not an email address", v);
+		smtp->from = xstrdup(v);
+	}
+	v = cfg_get_string(s, "from_name", false, cfg->path, d);
+	if (v != NULL && strpbrk(v, "\r\n\"") != NULL)
+		cfg_error(d, config_setting_get_member(s, "from_name"), cfg->path,
+		          "smtp from_name must be one line without double quotes");
+	smtp->from_name = xstrdup(v ? v : "escalator");
+	if ((v = cfg_get_string(s, "username", false, cfg->path, d)) != NULL)
+		smtp->username = xstrdup(v);
+	smtp->password = config_get_secret(cfg, s, "password_file", d);
+	if (smtp->username != NULL && config_setting_get_member(s, "password_file") == NULL)
+		cfg_error(d, s, cfg->path,
+		          "smtp has a username but no password_file = \"...\" (the password is "
+		          "read from a file only escalatord's user can read)");
+	smtp->starttls = STARTTLS_REQUIRED;
+	if ((v = cfg_get_string(s, "starttls", false, cfg->path, d)) != NULL) {
+		if (strcmp(v, "required") == 0)
+			smtp->starttls = STARTTLS_REQUIRED;
+		else if (strcmp(v, "opportunistic") == 0)
+			smtp->starttls = STARTTLS_OPPORTUNISTIC;
+		else
+			cfg_error(d, config_setting_get_member(s, "starttls"), cfg->path,
+			          "starttls must be \"required\" or \"opportunistic\", not \"%s\"",
+			          v);
+	}
+	if ((m = config_setting_get_member(s, "allow_plaintext_auth")) != NULL) {
+		if (config_setting_type(m) != CONFIG_TYPE_BOOL)
+			cfg_error(d, m, cfg->path, "allow_plaintext_auth must be true or false");
+		else
+			smtp->allow_plaintext_auth = config_setting_get_bool(m);
+	}
+	if (d->errors == before && smtp->username != NULL && smtp->starttls != STARTTLS_REQUIRED &&
+	    strncmp(smtp->url, "smtps://", 8) != 0 && !smtp->allow_plaintext_auth)
+		cfg_error(
+		    d, s, cfg->path,
+		    "smtp: a password could be sent without TLS (starttls = "
+		    "\"opportunistic\" on smtp://); use starttls = \"required\", or smtps://, "
+		    "or set allow_plaintext_auth = true if you accept that risk");
 }
 
 /* Directory part of a path ("." if none). */
@@ -203,6 +393,15 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 		cfg->contacts[cfg->ncontacts].name = xstrdup(name);
 		cfg->contacts[cfg->ncontacts].kind = email ? CONTACT_EMAIL : CONTACT_WEBHOOK;
 		cfg->contacts[cfg->ncontacts].address = xstrdup(email ? email : hook);
+		if (config_setting_get_member(c, "secret_file") != NULL) {
+			if (hook == NULL)
+				cfg_error(d, config_setting_get_member(c, "secret_file"), cfg->path,
+				          "contact \"%s\": secret_file only goes with webhook",
+				          name);
+			else
+				cfg->contacts[cfg->ncontacts].secret =
+				    config_get_secret(cfg, c, "secret_file", d);
+		}
 		cfg->ncontacts++;
 	}
 }
@@ -213,7 +412,7 @@ config_load(const char *path, struct diag *d)
 {
 	config_t cf;
 	struct config *cfg;
-	const config_setting_t *root, *s;
+	const config_setting_t *root;
 	const char *v;
 	size_t before = d->errors;
 
@@ -222,6 +421,11 @@ config_load(const char *path, struct diag *d)
 	cfg->dir = config_dirname(path);
 	cfg->send_time = CONFIG_DEFAULT_SEND_TIME;
 	cfg->poll_interval = CONFIG_DEFAULT_POLL_INTERVAL;
+	cfg->max_deliveries = CONFIG_DEFAULT_MAX_DELIVERIES;
+	cfg->connect_timeout = CONFIG_DEFAULT_CONNECT_TIMEOUT;
+	cfg->delivery_timeout = CONFIG_DEFAULT_DELIVERY_TIMEOUT;
+	cfg->retry_max = CONFIG_DEFAULT_RETRY_MAX;
+	cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
@@ -253,23 +457,19 @@ config_load(const char *path, struct diag *d)
 		          "\"08:00\"",
 		          v);
 
-	if ((s = config_setting_get_member(root, "poll_interval")) != NULL) {
-		if (config_setting_type(s) != CONFIG_TYPE_INT &&
-		    config_setting_type(s) != CONFIG_TYPE_INT64)
-			cfg_error(d, s, path, "poll_interval must be a whole number of seconds");
-		else {
-			long long pi = config_setting_get_int64(s);
-			if (config_setting_type(s) == CONFIG_TYPE_INT)
-				pi = config_setting_get_int(s);
-			if (pi < 1 || pi > 86400)
-				cfg_error(d, s, path,
-				          "poll_interval must be between 1 and 86400 seconds, not "
-				          "%lld",
-				          pi);
-			else
-				cfg->poll_interval = (int)pi;
-		}
-	}
+	config_get_int(root, "poll_interval", 1, 86400, "seconds", &cfg->poll_interval, path, d);
+
+	config_parse_smtp(cfg, root, d);
+	if ((v = cfg_get_string(root, "ca_file", false, path, d)) != NULL)
+		cfg->ca_file = config_resolve_path(cfg->dir, v);
+	config_get_int(root, "max_deliveries", 1, 1000, "deliveries", &cfg->max_deliveries, path,
+	               d);
+	config_get_int(root, "connect_timeout", 1, 600, "seconds", &cfg->connect_timeout, path, d);
+	config_get_int(root, "delivery_timeout", 1, 3600, "seconds", &cfg->delivery_timeout, path,
+	               d);
+	config_get_int(root, "retry_max", 1, 86400, "seconds", &cfg->retry_max, path, d);
+	config_get_int(root, "shutdown_timeout", 0, 600, "seconds", &cfg->shutdown_timeout, path,
+	               d);
 
 	config_destroy(&cf);
 	if (d->errors != before) {
@@ -297,7 +497,17 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->ncontacts; i++) {
 		free(cfg->contacts[i].name);
 		free(cfg->contacts[i].address);
+		config_free_secret(cfg->contacts[i].secret);
 	}
+	if (cfg->smtp != NULL) {
+		free(cfg->smtp->url);
+		free(cfg->smtp->from);
+		free(cfg->smtp->from_name);
+		free(cfg->smtp->username);
+		config_free_secret(cfg->smtp->password);
+		free(cfg->smtp);
+	}
+	free(cfg->ca_file);
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);

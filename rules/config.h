@@ -14,6 +14,20 @@ struct contact {
 	char *name;
 	enum contact_kind kind;
 	char *address; /* an email address or a webhook URL */
+	char *secret;  /* webhook HMAC-SHA256 key read from secret_file, or NULL */
+};
+
+enum starttls_mode { STARTTLS_REQUIRED, STARTTLS_OPPORTUNISTIC };
+
+/* The mail server alerts are sent through. */
+struct smtp_config {
+	char *url;       /* smtp://host:port (STARTTLS) or smtps://host:port (TLS) */
+	char *from;      /* envelope sender and From: address */
+	char *from_name; /* display name in From:, default "escalator" */
+	char *username;  /* NULL: no AUTH */
+	char *password;  /* read from password_file; never logged */
+	enum starttls_mode starttls;
+	bool allow_plaintext_auth; /* AUTH without TLS: refused unless true */
 };
 
 struct config {
@@ -34,11 +48,24 @@ struct config {
 	char *timezone;    /* default "Europe/London" */
 	int send_time;     /* minutes after local midnight, default 08:00 */
 	int poll_interval; /* seconds, default 60 */
+
+	struct smtp_config *smtp; /* NULL: email alerts wait in the outbox */
+	char *ca_file;            /* extra CA certificates for TLS, NULL: the system's */
+	int max_deliveries;       /* deliveries in flight at once */
+	int connect_timeout;      /* seconds */
+	int delivery_timeout;     /* seconds for one attempt */
+	int retry_max;            /* longest wait between attempts, seconds */
+	int shutdown_timeout;     /* seconds in-flight deliveries get on SIGTERM */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
 #define CONFIG_DEFAULT_SEND_TIME (8 * 60)
 #define CONFIG_DEFAULT_POLL_INTERVAL 60
+#define CONFIG_DEFAULT_MAX_DELIVERIES 16
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT 10
+#define CONFIG_DEFAULT_DELIVERY_TIMEOUT 60
+#define CONFIG_DEFAULT_RETRY_MAX 3600
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
 
 /*
  * Parse and validate the main configuration file. Every problem is reported
@@ -55,6 +82,12 @@ bool config_valid_email(const char *s);
 bool config_valid_url(const char *s);
 /* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
 int config_parse_hhmm(const char *s);
+/*
+ * Read a secret (password, webhook key) from a file that only its owner may
+ * read: refused if group or others have any access. Trailing newlines are
+ * dropped. Returns 0, or -1 with *cause set (never containing the secret).
+ */
+int config_read_secret(const char *path, char **out, char **cause);
 /* Resolve path against dir unless it is absolute. Allocated. */
 char *config_resolve_path(const char *dir, const char *path);
 

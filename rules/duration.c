@@ -51,8 +51,11 @@ duration_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static int duration_error(char **, const char *, ...) PRINTFLIKE(2, 3);
+
 /* Set *cause (if wanted) to an allocated message and return -1. */
-static int PRINTFLIKE(2, 3) duration_error(char **cause, const char *fmt, ...)
+static int
+duration_error(char **cause, const char *fmt, ...)
 {
 	va_list ap;
 

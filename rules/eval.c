@@ -1,6 +1,7 @@
 /* eval.c - evaluation: one open clock + its rule + now -> the stage reached. */
 #include "eval.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Does a date computed with the calendar fall outside the years its files cover? */
@@ -81,6 +82,31 @@ eval_working_days_late(const struct calendar *cal, date_t due, date_t day)
 		if (calendar_is_working_day(cal, d))
 			n++;
 	return n;
+}
+
+/* How the due date stands on day, for people. */
+char *
+eval_status(const struct calendar *cal, date_t due, date_t day, char *buf, size_t len)
+{
+	int n;
+
+	if (day == due) {
+		snprintf(buf, len, "due today");
+	} else if (day < due) {
+		n = eval_working_days_late(cal, day, due);
+		if (n == 0)
+			snprintf(buf, len, "due on %s", date_format(due, (char[DATE_STRLEN]){0}));
+		else
+			snprintf(buf, len, "due in %d working day%s", n, n == 1 ? "" : "s");
+	} else {
+		n = eval_working_days_late(cal, due, day);
+		if (n == 0)
+			snprintf(buf, len, "past due on %s",
+			         date_format(due, (char[DATE_STRLEN]){0}));
+		else
+			snprintf(buf, len, "%d working day%s overdue", n, n == 1 ? "" : "s");
+	}
+	return buf;
 }
 
 /* Resolve the stage's notify list for one row. */

@@ -44,6 +44,12 @@ int eval_owed(int reached, const bool *recorded, size_t nstages);
 /* Working days from due to day (0 if day <= due): how late something is. */
 int eval_working_days_late(const struct calendar *cal, date_t due, date_t day);
 
+/*
+ * How the due date stands on day, for people: "due in 3 working days",
+ * "due today", "1 working day overdue", "12 working days overdue".
+ */
+char *eval_status(const struct calendar *cal, date_t due, date_t day, char *buf, size_t len);
+
 /* One resolved recipient; address is borrowed from the rule or the row. */
 struct recipient {
 	enum contact_kind kind;

@@ -11,9 +11,26 @@
 #include "cfgutil.h"
 
 static const char *const rule_keys[] = {
-    "id", "title", "query", "due", "stages", "working_days_only", NULL,
+    "id",      "title", "query",    "due",    "stages", "working_days_only",
+    "subject", "body",  "expected", "fields", NULL,
 };
-static const char *const stage_keys[] = {"name", "at", "notify", NULL};
+static const char *const stage_keys[] = {"name", "at", "notify", "expected", NULL};
+
+/* What every alert says unless the rule sets subject, body or expected. */
+static const char ruleset_default_subject[] = "{{title}}: {{stage}} for case {{case}} ({{status}})";
+static const char ruleset_default_body[] =
+    "{{title}}\n"
+    "\n"
+    "Case:      {{case}}\n"
+    "Stage:     {{stage}}\n"
+    "Started:   {{start}}\n"
+    "Due:       {{due}} ({{status}})\n"
+    "Expected:  {{expected}}\n"
+    "\n"
+    "This alert carries the case reference only: open the case in the case management\n"
+    "system for details. Sent by escalator for rule {{rule}}, stage {{stage}}, at {{fires}}.\n";
+static const char ruleset_default_expected[] =
+    "the {{title}} was due on {{due}}; make sure it happens and is recorded.";
 
 /* An empty rule set. */
 struct ruleset *
@@ -37,8 +54,16 @@ rule_clear(struct rule *r)
 		}
 		free(st->notify);
 		free(st->name);
+		template_free(st->expected);
 	}
 	free(r->stages);
+	template_free(r->subject);
+	template_free(r->body);
+	template_free(r->expected);
+	for (size_t i = 0; i < r->nfields; i++)
+		free(r->fields[i]);
+	free(r->fields);
+	free(r->field_cols);
 	for (size_t i = 0; i < r->ncolumns; i++)
 		free(r->columns[i]);
 	free(r->columns);
@@ -142,6 +167,72 @@ ruleset_approx_days(const struct duration *dur)
 	return 0;
 }
 
+/*
+ * Compile template setting key of group g (or def when it is absent) against
+ * the query's columns, reporting problems at the setting's line.
+ */
+static struct template *
+ruleset_template(const struct rule *r, const config_setting_t *g, const char *key, const char *def,
+                 const char *path, struct diag *d)
+{
+	const char *v = cfg_get_string(g, key, false, path, d);
+	struct template *t;
+	char *cause = NULL;
+
+	if (v == NULL && def == NULL)
+		return NULL;
+	t = template_compile(v ? v : def, (const char *const *)r->columns, r->ncolumns, &cause);
+	if (t == NULL) {
+		cfg_error(d, config_setting_get_member(g, key), path, "rule \"%s\": %s: %s", r->id,
+		          key, cause);
+		free(cause);
+	}
+	return t;
+}
+
+/* Parse the fields list: query columns a webhook payload may carry. */
+static void
+ruleset_parse_fields(struct rule *r, const config_setting_t *g, const char *path, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(g, "fields");
+	int n;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		cfg_error(d, s, path,
+		          "rule \"%s\": fields must be a list of query columns, e.g. [ "
+		          "\"legal_status\" ]",
+		          r->id);
+		return;
+	}
+	n = config_setting_length(s);
+	r->fields = xcalloc((size_t)n, sizeof *r->fields);
+	r->field_cols = xcalloc((size_t)n, sizeof *r->field_cols);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *name;
+		int col;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			cfg_error(d, e, path,
+			          "rule \"%s\": fields entries must be column names in quotes",
+			          r->id);
+			continue;
+		}
+		name = config_setting_get_string(e);
+		if ((col = rule_column_index(r, name)) < 0) {
+			cfg_error(d, e, path,
+			          "rule \"%s\": field \"%s\" is not a column of the query", r->id,
+			          name);
+			continue;
+		}
+		r->fields[r->nfields] = xstrdup(name);
+		r->field_cols[r->nfields++] = col;
+	}
+}
+
 /* Resolve one notify name against the query's columns and the contacts. */
 static int
 ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_setting_t *e,
@@ -204,6 +295,8 @@ ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
 			st->name = xstrdup(name);
 	}
 	ruleset_get_duration(g, "at", path, "at", &st->at, d);
+	if (columns_known)
+		st->expected = ruleset_template(r, g, "expected", NULL, path, d);
 
 	n = config_setting_get_member(g, "notify");
 	if (n == NULL) {
@@ -366,6 +459,12 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 			r.working_days_only = config_setting_get_bool(s);
 	}
 	columns_known = ruleset_compile(&r, g, compile, arg, path, d);
+	if (columns_known) {
+		r.subject = ruleset_template(&r, g, "subject", ruleset_default_subject, path, d);
+		r.body = ruleset_template(&r, g, "body", ruleset_default_body, path, d);
+		r.expected = ruleset_template(&r, g, "expected", ruleset_default_expected, path, d);
+		ruleset_parse_fields(&r, g, path, d);
+	}
 
 	s = config_setting_get_member(g, "stages");
 	if (s == NULL) {

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "template.h"
 #include "util.h"
 
 /* One name in a stage's notify list, resolved at load time. */
@@ -19,7 +20,8 @@ struct notify_ref {
 
 struct stage {
 	char *name;
-	struct duration at; /* offset from the due date */
+	struct duration at;        /* offset from the due date */
+	struct template *expected; /* what is expected at this stage, or NULL: the rule's */
 	struct notify_ref *notify;
 	size_t nnotify;
 	int line;
@@ -33,6 +35,13 @@ struct rule {
 	bool working_days_only;
 	struct stage *stages;
 	size_t nstages;
+
+	struct template *subject;  /* email subject (the default when not set) */
+	struct template *body;     /* email body (the default when not set) */
+	struct template *expected; /* what the recipient is expected to do */
+	char **fields;             /* query columns a webhook payload may carry */
+	int *field_cols;
+	size_t nfields;
 
 	/* Filled from the compiled query. */
 	char **columns;

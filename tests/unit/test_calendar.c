@@ -124,26 +124,56 @@ ew_calendar(struct ref *r)
 	return cal;
 }
 
-/* Write contents to a new temporary file; the caller unlinks and frees the path. */
+/* Temporary files not yet removed; the group teardown removes any a failed test left. */
+static char *tmp_paths[16];
+
+/* Write len bytes to a new temporary file; remove it with remove_tmp. */
 static char *
-write_tmp(const char *contents)
+write_tmp_len(const char *contents, size_t len)
 {
 	char *path = xstrdup("/tmp/test_calendar.XXXXXX");
 	int fd = mkstemp(path);
-	size_t len = strlen(contents);
+	size_t i;
 
 	assert_true(fd != -1);
+	for (i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0] && tmp_paths[i] != NULL; i++)
+		;
+	assert_true(i < sizeof tmp_paths / sizeof tmp_paths[0]);
+	tmp_paths[i] = path;
 	assert_int_equal(write(fd, contents, len), (ssize_t)len);
 	close(fd);
 	return path;
 }
 
-/* Remove and free a temporary file's path. */
+/* Write a string to a new temporary file. */
+static char *
+write_tmp(const char *contents)
+{
+	return write_tmp_len(contents, strlen(contents));
+}
+
+/* Remove a temporary file and free its path. */
 static void
 remove_tmp(char *path)
 {
+	for (size_t i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0]; i++) {
+		if (tmp_paths[i] == path)
+			tmp_paths[i] = NULL;
+	}
 	unlink(path);
 	free(path);
+}
+
+/* Group teardown: remove the temporary files of tests that failed half way. */
+static int
+remove_all_tmp(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0]; i++) {
+		if (tmp_paths[i] != NULL)
+			remove_tmp(tmp_paths[i]);
+	}
+	return 0;
 }
 
 /* Fail unless entry i of d is at level and reads exactly "path" + rest. */
@@ -532,6 +562,70 @@ test_calendar_load_covers(void **state)
 	calendar_free(cal);
 }
 
+/* Without a covers line an unsorted file covers its earliest to its latest year. */
+static void
+test_calendar_load_unsorted(void **state)
+{
+	struct calendar *cal = calendar_new();
+	char *path = write_tmp("2026-01-01\n2024-12-25\n2027-12-27\n2025-12-25\n");
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(calendar_load_file(cal, path, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(calendar_count(cal), 4);
+	assert_int_equal(calendar_first_year(cal), 2024);
+	assert_int_equal(calendar_last_year(cal), 2027);
+	check_add(cal, "2027-12-24", 1, "2027-12-28");
+	diag_free(&d);
+	remove_tmp(path);
+	calendar_free(cal);
+}
+
+/* The shipped holiday files load cleanly; England and Wales equals the domain list. */
+static void
+test_calendar_load_shipped(void **state)
+{
+	static const char *files[] = {"england-and-wales.txt", "scotland.txt",
+	                              "northern-ireland.txt"};
+	const char *srcdir = getenv("SRCDIR");
+	struct calendar *all = calendar_new();
+	struct diag d;
+	char *path;
+
+	(void)state;
+	if (srcdir == NULL)
+		skip();
+	diag_init(&d);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		struct calendar *cal = calendar_new();
+
+		path = xasprintf("%s/etc/holidays/%s", srcdir, files[i]);
+		if (calendar_load_file(cal, path, &d) != 0 || d.n != 0)
+			fail_msg("%s: %s", path, d.n != 0 ? d.v[0].text : "failed");
+		assert_int_equal(calendar_first_year(cal), 2015);
+		assert_int_equal(calendar_last_year(cal), 2030);
+		assert_true(calendar_count(cal) >= 16 * 8);
+		if (i == 0) {
+			assert_int_equal(calendar_count(cal), EW_COUNT);
+			for (int j = 0; j < EW_COUNT; j++)
+				assert_true(calendar_is_holiday(cal, D(ew_holidays[j])));
+			check_add(cal, "2026-12-14", 20, "2027-01-14");
+		}
+		assert_int_equal(calendar_load_file(all, path, &d), 0);
+		free(path);
+		calendar_free(cal);
+	}
+	/* Together: the union, deduplicated. */
+	assert_true(calendar_count(all) > EW_COUNT);
+	assert_true(calendar_is_holiday(all, D("2025-03-17"))); /* St Patrick's Day */
+	assert_true(calendar_is_holiday(all, D("2025-01-02"))); /* Scotland */
+	assert_true(calendar_is_holiday(all, D("2025-04-21"))); /* Easter Monday */
+	diag_free(&d);
+	calendar_free(all);
+}
+
 /* A covers line with the dates outside it: a warning per date, still loaded. */
 static void
 test_calendar_load_outside_covers(void **state)
@@ -753,14 +847,10 @@ test_calendar_load_nul(void **state)
 {
 	static const char text[] = "2025-01-01\n2025-04-18\0junk\n2025-04-21\n";
 	struct calendar *cal = calendar_new();
-	char *path = xstrdup("/tmp/test_calendar.XXXXXX");
-	int fd = mkstemp(path);
+	char *path = write_tmp_len(text, sizeof text - 1);
 	struct diag d;
 
 	(void)state;
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
-	close(fd);
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), -1);
 	assert_int_equal(d.n, 1);
@@ -800,6 +890,8 @@ main(void)
 	    cmocka_unit_test(test_calendar_property_no_holidays),
 	    cmocka_unit_test(test_calendar_load_good),
 	    cmocka_unit_test(test_calendar_load_covers),
+	    cmocka_unit_test(test_calendar_load_unsorted),
+	    cmocka_unit_test(test_calendar_load_shipped),
 	    cmocka_unit_test(test_calendar_load_outside_covers),
 	    cmocka_unit_test(test_calendar_load_empty),
 	    cmocka_unit_test(test_calendar_load_errors),
@@ -810,5 +902,5 @@ main(void)
 	    cmocka_unit_test(test_calendar_load_null_diag),
 	};
 
-	return cmocka_run_group_tests_name("calendar", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("calendar", tests, NULL, remove_all_tmp);
 }

@@ -1,0 +1,359 @@
+/* daemon.c - the long-running service: event loop, timers, signals, systemd. */
+#include "daemon.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "clock.h"
+#include "evaluate.h"
+#include "log.h"
+#include "outbox.h"
+#include "statestore.h"
+
+/* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
+#define DAEMON_WAKE_MAX 3600
+
+struct daemon {
+	struct event_base *base;
+	const char *config_path;
+	struct engine *engine;
+	struct statestore *ss;
+	struct outbox *ob;
+	bool once;
+	evaluate_alert_fn on_alert;
+	bool failed; /* --once: a pass or a rule failed */
+	bool stopping;
+	bool ready;
+
+	struct event *poll_ev;     /* every poll_interval: has the case store changed? */
+	struct event *wake_ev;     /* at the next stage firing time */
+	struct event *watchdog_ev; /* systemd watchdog pings */
+	struct event *stop_ev;     /* shutdown deadline for in-flight deliveries */
+	struct event *sig_hup, *sig_term, *sig_int;
+
+	time_t next_fire; /* instant of the next stage firing, 0 if none */
+	long long clocks; /* open clocks at the last pass */
+	bool store_missing;
+	uint64_t passes;
+};
+
+/* Tell systemd how things stand. */
+static void
+daemon_status(struct daemon *dm)
+{
+	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu",
+	           dm->engine->rules->nrules, dm->clocks, statestore_outbox_depth(dm->ss),
+	           outbox_in_flight(dm->ob));
+}
+
+/* Arm the wake-up timer for the next stage firing time. */
+static void
+daemon_arm_wake(struct daemon *dm, localtime_min_t next)
+{
+	time_t now = clock_now(), delay;
+	struct timeval tv;
+
+	evtimer_del(dm->wake_ev);
+	dm->next_fire = next == EVAL_NEVER ? 0 : clock_instant(next, 0);
+	if (dm->next_fire == 0)
+		return;
+	delay = dm->next_fire > now ? dm->next_fire - now : 0;
+	if (delay > DAEMON_WAKE_MAX)
+		delay = DAEMON_WAKE_MAX;
+	tv.tv_sec = delay;
+	tv.tv_usec = 0;
+	evtimer_add(dm->wake_ev, &tv);
+}
+
+/* Log one alert recorded by a pass. */
+static void
+daemon_alert_cb(void *arg, const struct alert *a, long long alert_id)
+{
+	struct daemon *dm = arg;
+	char due[DATE_STRLEN], fires[DATETIME_STRLEN];
+	char *cs = log_quote(a->case_ref);
+
+	log_info("alert id=%lld rule=%s case=%s stage=%s due=%s fires=%s recipients=%zu", alert_id,
+	         a->rule->id, cs, a->rule->stages[a->stage].name, date_format(a->due, due),
+	         localtime_format(a->fires, fires), a->nrecipients);
+	free(cs);
+	if (dm->on_alert != NULL)
+		dm->on_alert(NULL, a, alert_id);
+}
+
+/* One evaluation pass as of now; then deliver what it recorded. */
+static void
+daemon_evaluate(struct daemon *dm, const char *why)
+{
+	struct evaluate_stats stats;
+	char *cause = NULL;
+	localtime_min_t now = clock_local(clock_now(), NULL);
+
+	if (evaluate_pass(dm->engine, dm->ss, now, daemon_alert_cb, dm, &stats, &cause) != 0) {
+		log_err("%s; nothing from this evaluation was recorded; will try again at the next "
+		        "poll",
+		        cause);
+		free(cause);
+		dm->failed = true;
+		/* Try again at the next poll rather than wait for a firing time. */
+		dm->next_fire = clock_now();
+		return;
+	}
+	dm->passes++;
+	dm->clocks = stats.clocks;
+	if (stats.failed_rules > 0)
+		dm->failed = true;
+	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld",
+	          why, stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules);
+	if (stats.alerts > 0 || stats.failed_rules > 0 || stats.skipped_rows > 0)
+		log_info("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld "
+		         "failed_rules=%lld",
+		         why, stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules);
+	if (!dm->once)
+		daemon_arm_wake(dm, stats.next);
+	outbox_kick(dm->ob);
+	daemon_status(dm);
+}
+
+/* Poll timer: re-evaluate when the case store changed or a firing time passed. */
+static void
+daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct daemon *dm = arg;
+	bool replaced, missing, changed;
+	char *cause = NULL;
+
+	changed = casestore_changed(dm->engine->cs, &replaced, &missing);
+	if (missing) {
+		if (!dm->store_missing)
+			log_err("case store %s is missing; still using the last copy opened; "
+			        "alerts continue from it until the file is back",
+			        dm->engine->cfg->case_store);
+		dm->store_missing = true;
+	} else if (dm->store_missing) {
+		log_notice("case store %s is back", dm->engine->cfg->case_store);
+		dm->store_missing = false;
+		replaced = changed = true;
+	}
+	if (replaced) {
+		if (engine_reopen_casestore(dm->engine, &cause) != 0) {
+			log_err("case store was replaced but cannot be opened: %s; still using the "
+			        "last copy",
+			        cause);
+			free(cause);
+		} else
+			log_info("case store %s was replaced; reopened",
+			         dm->engine->cfg->case_store);
+	}
+	if (changed)
+		daemon_evaluate(dm, "changed");
+	else if (dm->next_fire != 0 && clock_now() >= dm->next_fire)
+		daemon_evaluate(dm, "clock");
+}
+
+/* Wake-up timer: a stage may fire now. */
+static void
+daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->next_fire != 0 && clock_now() < dm->next_fire)
+		daemon_arm_wake(dm, clock_local(dm->next_fire, NULL));
+	else
+		daemon_evaluate(dm, "firing");
+}
+
+/* Watchdog timer: the loop is turning, so tell systemd. */
+static void
+daemon_watchdog_cb(evutil_socket_t fd, short events, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* SIGHUP: reload everything; keep the old configuration on any error. */
+static void
+daemon_reload(struct daemon *dm)
+{
+	struct engine *e;
+	struct diag d;
+	struct timeval tv;
+
+	sd_notify(0, "RELOADING=1");
+	log_info("reloading %s", dm->config_path);
+	diag_init(&d);
+	e = engine_load(dm->config_path, &d);
+	log_diag(&d);
+	if (e == NULL) {
+		log_err("reload failed: %zu error%s in the configuration or rule files; still "
+		        "running the previous configuration",
+		        d.errors, d.errors == 1 ? "" : "s");
+		diag_free(&d);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	diag_free(&d);
+	engine_activate(e);
+	outbox_configure(dm->ob, e->cfg);
+	engine_free(dm->engine);
+	dm->engine = e;
+	tv.tv_sec = e->cfg->poll_interval;
+	tv.tv_usec = 0;
+	evtimer_add(dm->poll_ev, &tv);
+	log_info("reloaded rules=%zu files=%zu", e->rules->nrules, e->rules->nfiles);
+	daemon_evaluate(dm, "reload");
+	sd_notify(0, "READY=1");
+}
+
+/* Leave the loop: the outbox has finished or the deadline passed. */
+static void
+daemon_stop_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (outbox_in_flight(dm->ob) > 0)
+		log_warn("shutdown: %zu deliveries still in flight after %ds; they stay in the "
+		         "outbox and are sent after the next start",
+		         outbox_in_flight(dm->ob), dm->engine->cfg->shutdown_timeout);
+	event_base_loopexit(dm->base, NULL);
+}
+
+/* SIGTERM/SIGINT: stop evaluating, let in-flight deliveries finish for a while. */
+static void
+daemon_shutdown(struct daemon *dm, int sig)
+{
+	struct timeval tv = {dm->engine->cfg->shutdown_timeout, 0};
+
+	if (dm->stopping) {
+		log_notice("second signal %d: exiting now", sig);
+		event_base_loopexit(dm->base, NULL);
+		return;
+	}
+	dm->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
+	evtimer_del(dm->poll_ev);
+	evtimer_del(dm->wake_ev);
+	outbox_stop(dm->ob);
+	if (outbox_in_flight(dm->ob) == 0)
+		event_base_loopexit(dm->base, NULL);
+	else
+		evtimer_add(dm->stop_ev, &tv);
+}
+
+/* Signal events, delivered on the loop. */
+static void
+daemon_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (sig == SIGHUP && !dm->stopping)
+		daemon_reload(dm);
+	else if (sig == SIGTERM || sig == SIGINT)
+		daemon_shutdown(dm, (int)sig);
+}
+
+/* The outbox has nothing in flight and nothing due now. */
+static void
+daemon_idle_cb(void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->ready)
+		daemon_status(dm);
+	if (dm->stopping || (dm->once && dm->ready))
+		event_base_loopexit(dm->base, NULL);
+}
+
+/* Run the service. */
+int
+daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_fn on_alert)
+{
+	struct daemon dm;
+	struct timeval tv;
+	uint64_t wd_usec = 0;
+	char *cause = NULL;
+	int n;
+
+	memset(&dm, 0, sizeof dm);
+	dm.config_path = config_path;
+	dm.engine = e;
+	dm.once = once;
+	dm.on_alert = on_alert;
+	signal(SIGPIPE, SIG_IGN);
+	if ((dm.ss = statestore_open(e->cfg->state, false, &cause)) == NULL) {
+		log_err("%s", cause);
+		free(cause);
+		engine_free(e);
+		return 1;
+	}
+	if ((n = statestore_reset_in_flight(dm.ss, &cause)) < 0) {
+		log_err("%s", cause);
+		free(cause);
+	} else if (n > 0)
+		log_notice("%d deliveries were in flight when escalatord last stopped; sending "
+		           "them again (receivers can drop repeats by their delivery id)",
+		           n);
+
+	if ((dm.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
+	outbox_configure(dm.ob, e->cfg);
+	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
+	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
+	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
+	dm.sig_hup = evsignal_new(dm.base, SIGHUP, daemon_signal_cb, &dm);
+	dm.sig_term = evsignal_new(dm.base, SIGTERM, daemon_signal_cb, &dm);
+	dm.sig_int = evsignal_new(dm.base, SIGINT, daemon_signal_cb, &dm);
+	evsignal_add(dm.sig_term, NULL);
+	evsignal_add(dm.sig_int, NULL);
+	if (!once) {
+		evsignal_add(dm.sig_hup, NULL);
+		tv.tv_sec = e->cfg->poll_interval;
+		tv.tv_usec = 0;
+		evtimer_add(dm.poll_ev, &tv);
+		if (e->cfg->smtp == NULL)
+			log_warn("no smtp = { ... } in %s: email alerts are recorded and wait in "
+			         "the outbox until a mail server is configured",
+			         config_path);
+	}
+
+	log_info("starting rules=%zu files=%zu state=%s%s", e->rules->nrules, e->rules->nfiles,
+	         e->cfg->state, once ? " once=yes" : "");
+	daemon_evaluate(&dm, "start");
+	dm.ready = true;
+	if (!once) {
+		if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+			dm.watchdog_ev =
+			    event_new(dm.base, -1, EV_PERSIST, daemon_watchdog_cb, &dm);
+			tv.tv_sec = (time_t)(wd_usec / 2 / 1000000);
+			tv.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
+			evtimer_add(dm.watchdog_ev, &tv);
+		}
+		sd_notify(0, "READY=1");
+		daemon_status(&dm);
+	}
+	/* With --once there may be nothing to send at all. */
+	outbox_kick(dm.ob);
+	if (!(once && outbox_in_flight(dm.ob) == 0 && dm.stopping))
+		event_base_dispatch(dm.base);
+
+	outbox_free(dm.ob);
+	statestore_close(dm.ss);
+	if (dm.watchdog_ev)
+		event_free(dm.watchdog_ev);
+	event_free(dm.poll_ev);
+	event_free(dm.wake_ev);
+	event_free(dm.stop_ev);
+	event_free(dm.sig_hup);
+	event_free(dm.sig_term);
+	event_free(dm.sig_int);
+	event_base_free(dm.base);
+	engine_free(dm.engine);
+	log_info("stopped");
+	return once && dm.failed ? 1 : 0;
+}

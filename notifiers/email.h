@@ -1,0 +1,59 @@
+/* email.h - one alert as an RFC 5322 message over SMTP (one recipient per delivery). */
+#ifndef ESCALATOR_EMAIL_H
+#define ESCALATOR_EMAIL_H
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "notifier.h"
+#include "transport.h"
+
+/* Longest header value taken from a delivery, in bytes (cut on a UTF-8 boundary). */
+#define EMAIL_HEADER_MAX 200
+/* Longest line of a header we build (RFC 5322 2.1.1 "SHOULD"). */
+#define EMAIL_LINE_MAX 78
+
+/* Per-delivery SMTP state: the last command sent and the server's last reply. */
+struct email_state;
+
+/*
+ * "Name: value" for an unstructured header. value must already be clean (see
+ * transport_clean_text). Printable ASCII that fits on one line is used as is;
+ * anything else becomes RFC 2047 encoded-words (=?UTF-8?B?...?=), each holding
+ * whole characters, folded so that no line is longer than EMAIL_LINE_MAX.
+ */
+char *email_header(const char *name, const char *value);
+/* The RFC 5322 date-time for t in local time ("Tue, 01 Dec 2026 08:00:00 +0000"). */
+char *email_date(time_t t);
+/* "<uid@domain>": uid with bytes outside atext %-encoded, the domain taken from from. */
+char *email_message_id(const char *uid, const char *from);
+/*
+ * Every header of the message for d (From, To, Subject, Date, Message-ID,
+ * Auto-Submitted, X-Escalator-*), each value sanitised: one list entry per
+ * header, folded lines joined by CRLF + space.
+ */
+struct curl_slist *email_build_headers(const struct smtp_config *smtp, const struct delivery *d,
+				       time_t now);
+/* The body as valid UTF-8 with CRLF line endings and a final CRLF. */
+char *email_build_body(const char *body);
+/*
+ * Classify a finished SMTP transfer: rc from curl, code the last SMTP reply
+ * code (CURLINFO_RESPONSE_CODE), command the last SMTP command sent ("RCPT",
+ * "DATA"...), reply the server's last reply text, errbuf curl's error buffer.
+ * Fills r; returns the allocated one-line detail r->detail points to.
+ */
+char *email_classify(CURLcode rc, long code, const char *command, const char *reply,
+		     const char *errbuf, struct delivery_result *r);
+
+/*
+ * Set up t to send d through s->smtp (which must not be NULL). Everything the
+ * transfer needs is kept by t. Returns the state email_finish needs, or NULL
+ * with *cause set.
+ */
+struct email_state *email_setup(struct transfer *t, const struct notifier_settings *s,
+				const struct delivery *d, time_t now, char **cause);
+/* Classify the finished transfer t; returns the allocated detail r->detail points to. */
+char *email_finish(struct transfer *t, struct email_state *st, CURLcode rc,
+		   struct delivery_result *r);
+
+#endif

@@ -1,0 +1,308 @@
+/* webhook.c - one alert as a signed JSON POST over HTTP(S). */
+#include "webhook.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "util.h"
+
+/* Longest detail given back in a delivery_result. */
+#define WEBHOOK_DETAIL_MAX 300
+
+struct webhook_state {
+	char response[WEBHOOK_RESPONSE_MAX]; /* the start of the response body */
+	size_t len;
+};
+
+/* A JSON string of s with invalid UTF-8 replaced, or null. */
+static json_t *
+json_text(const char *s)
+{
+	json_t *j;
+	char *valid;
+
+	if (s == NULL)
+		return json_null();
+	valid = utf8_sanitize(s);
+	j = json_string(valid);
+	free(valid);
+	if (j == NULL)
+		fatalx("json_string failed on sanitised text");
+	return j;
+}
+
+/* The JSON body for d. */
+char *
+webhook_build_body(const struct delivery *d, char **cause)
+{
+	json_t *root = json_object(), *fields = NULL;
+	json_error_t err;
+	char *valid, *out;
+
+	if (d->fields != NULL) {
+		/* Invalid bytes can only sit inside strings of valid JSON: replacing them keeps it valid. */
+		valid = utf8_sanitize(d->fields);
+		fields = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
+		free(valid);
+		if (fields == NULL || !json_is_object(fields)) {
+			*cause = fields == NULL
+				     ? xasprintf("webhook fields are not valid JSON: %s (line %d)",
+						 err.text, err.line)
+				     : xstrdup("webhook fields are not a JSON object");
+			json_decref(fields);
+			json_decref(root);
+			return NULL;
+		}
+	}
+	json_object_set_new(root, "rule", json_text(d->rule));
+	json_object_set_new(root, "title", json_text(d->title));
+	json_object_set_new(root, "case", json_text(d->case_ref));
+	json_object_set_new(root, "stage", json_text(d->stage));
+	json_object_set_new(root, "start", json_text(d->start));
+	json_object_set_new(root, "due", json_text(d->due));
+	json_object_set_new(root, "fires", json_text(d->fires));
+	json_object_set_new(root, "days_late", json_integer(d->days_late));
+	json_object_set_new(root, "delivery", json_text(d->uid));
+	/* Only what the rule configured (data minimisation). */
+	if (fields != NULL)
+		json_object_set_new(root, "fields", fields);
+	out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (out == NULL)
+		fatalx("json_dumps failed");
+	return out;
+}
+
+/* HMAC-SHA256 of msg under key. */
+void
+webhook_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+		    unsigned char out[32])
+{
+	unsigned int outlen = 32;
+	static const unsigned char empty[1];
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, len > 0 ? msg : empty, len, out, &outlen) == NULL ||
+	    outlen != 32)
+		fatalx("HMAC-SHA256 failed");
+}
+
+/* "sha256=<hex>" over timestamp "." body. */
+char *
+webhook_signature(const char *secret, const char *timestamp, const char *body, size_t len)
+{
+	size_t tlen = strlen(timestamp);
+	unsigned char *msg = xmalloc(tlen + 1 + len), mac[32];
+	char *sig = xmalloc(7 + 64 + 1);
+
+	memcpy(msg, timestamp, tlen);
+	msg[tlen] = '.';
+	memcpy(msg + tlen + 1, body, len);
+	webhook_hmac_sha256(secret, strlen(secret), msg, tlen + 1 + len, mac);
+	free(msg);
+	memcpy(sig, "sha256=", 7);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(sig + 7 + i * 2, 3, "%02x", mac[i]);
+	return sig;
+}
+
+/* Seconds asked for by a Retry-After value. */
+int
+webhook_retry_after(const char *value, time_t now)
+{
+	long long secs = 0;
+	const char *p;
+	time_t when;
+
+	if (value == NULL)
+		return 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		for (p = value; isdigit((unsigned char)*p); p++) {
+			secs = secs * 10 + (*p - '0');
+			if (secs > WEBHOOK_RETRY_AFTER_MAX)
+				secs = WEBHOOK_RETRY_AFTER_MAX + 1;
+		}
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p != '\0')
+			return 0;
+	} else {
+		/* An HTTP-date. */
+		if ((when = curl_getdate(value, NULL)) == -1 || when <= now)
+			return 0;
+		secs = (long long)(when - now);
+	}
+	return secs > WEBHOOK_RETRY_AFTER_MAX ? WEBHOOK_RETRY_AFTER_MAX : (int)secs;
+}
+
+/* "HTTP <code>" plus the first non-empty line of the response body. */
+static char *
+http_detail(long code, const char *body, size_t len)
+{
+	const char *p = body, *end = body + len, *nl;
+	char *line, *clean, *detail;
+
+	while (p != NULL && p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+		p++;
+	if (p == NULL || p >= end)
+		return xasprintf("HTTP %ld", code);
+	nl = memchr(p, '\n', (size_t)(end - p));
+	line = xstrndup(p, (size_t)((nl != NULL ? nl : end) - p));
+	clean = transport_clean_text(line, 200, 0);
+	detail = *clean != '\0' ? xasprintf("HTTP %ld: %s", code, clean) : xasprintf("HTTP %ld", code);
+	free(line);
+	free(clean);
+	return detail;
+}
+
+/* Classify a finished HTTP transfer. */
+char *
+webhook_classify(CURLcode rc, long code, const char *body, size_t len, const char *retry_after,
+		 time_t now, const char *errbuf, struct delivery_result *r)
+{
+	char *detail, *clean;
+
+	memset(r, 0, sizeof *r);
+	r->code = code;
+	if (rc != CURLE_OK) {
+		r->status = DELIVERY_RETRY;
+		detail = xstrdup(errbuf != NULL && *errbuf != '\0' ? errbuf : curl_easy_strerror(rc));
+	} else if (code >= 200 && code <= 299) {
+		r->status = DELIVERY_SENT;
+		detail = xasprintf("HTTP %ld", code);
+	} else if (code == 408 || code == 429 || (code >= 500 && code <= 599)) {
+		r->status = DELIVERY_RETRY;
+		r->retry_after = webhook_retry_after(retry_after, now);
+		detail = http_detail(code, body, len);
+	} else if (code >= 300 && code <= 499) {
+		/* Redirects are not followed, and the request itself was refused: do not repeat it. */
+		r->status = DELIVERY_FAILED;
+		detail = http_detail(code, body, len);
+	} else {
+		r->status = DELIVERY_RETRY;
+		detail = http_detail(code, body, len);
+	}
+	clean = transport_clean_text(detail, WEBHOOK_DETAIL_MAX, 0);
+	free(detail);
+	r->detail = clean;
+	return clean;
+}
+
+/* CURLOPT_WRITEFUNCTION: keep the start of the response body, drop the rest. */
+static size_t
+webhook_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct webhook_state *st = arg;
+	size_t len = size * n, room = sizeof st->response - 1 - st->len;
+
+	if (len < room)
+		room = len;
+	memcpy(st->response + st->len, data, room);
+	st->len += room;
+	st->response[st->len] = '\0';
+	return len;
+}
+
+/* Append s to list, then free s. */
+static struct curl_slist *
+add_header(struct curl_slist *list, char *s)
+{
+	struct curl_slist *l = curl_slist_append(list, s);
+
+	if (l == NULL)
+		fatalx("out of memory building webhook headers");
+	free(s);
+	return l;
+}
+
+/* Set an option, or jump to fail with its name. */
+#define SETOPT(opt, val)                                                                           \
+	do {                                                                                       \
+		if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) {                         \
+			optname = #opt;                                                            \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+/* Set up t to POST d to d->recipient. */
+struct webhook_state *
+webhook_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
+	      time_t now, char **cause)
+{
+	CURL *easy = transfer_easy(t);
+	struct webhook_state *st;
+	struct curl_slist *h = NULL;
+	const char *optname = "";
+	char *body, *uid, ts[32];
+	size_t len;
+	CURLcode rc;
+
+	if ((body = webhook_build_body(d, cause)) == NULL)
+		return NULL;
+	transfer_keep(t, body, free);
+	len = strlen(body);
+	st = xcalloc(1, sizeof *st);
+	transfer_keep(t, st, free);
+
+	snprintf(ts, sizeof ts, "%lld", (long long)now);
+	uid = transport_clean_text(d->uid, 200, 1);
+	h = add_header(h, xstrdup("Content-Type: application/json"));
+	h = add_header(h, xstrdup("User-Agent: escalatord"));
+	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
+	h = add_header(h, xstrdup("Expect:"));
+	h = add_header(h, xasprintf("X-Escalator-Delivery: %s", uid));
+	h = add_header(h, xasprintf("X-Escalator-Timestamp: %s", ts));
+	if (d->secret != NULL) {
+		char *sig = webhook_signature(d->secret, ts, body, len);
+
+		h = add_header(h, xasprintf("X-Escalator-Signature: %s", sig));
+		free(sig);
+	}
+	free(uid);
+	transfer_keep_slist(t, h);
+
+	SETOPT(CURLOPT_URL, d->recipient);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (s->ca_file != NULL)
+		SETOPT(CURLOPT_CAINFO, s->ca_file);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
+	SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
+	SETOPT(CURLOPT_HTTPHEADER, h);
+	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	SETOPT(CURLOPT_POSTFIELDS, body);
+	SETOPT(CURLOPT_WRITEFUNCTION, webhook_write_cb);
+	SETOPT(CURLOPT_WRITEDATA, st);
+	return st;
+
+fail:
+	*cause = xasprintf("cannot set up the webhook: %s: %s", optname, curl_easy_strerror(rc));
+	return NULL;
+}
+
+/* Classify the finished transfer t. */
+char *
+webhook_finish(struct transfer *t, struct webhook_state *st, CURLcode rc,
+	       struct delivery_result *r)
+{
+	struct curl_header *h;
+	const char *retry_after = NULL;
+	long code = 0;
+
+	curl_easy_getinfo(transfer_easy(t), CURLINFO_RESPONSE_CODE, &code);
+	if (curl_easy_header(transfer_easy(t), "Retry-After", 0, CURLH_HEADER, -1, &h) ==
+	    CURLHE_OK)
+		retry_after = h->value;
+	return webhook_classify(rc, code, st->response, st->len, retry_after, time(NULL),
+				transfer_error(t), r);
+}

@@ -1,0 +1,122 @@
+/* template.c - {{placeholder}} templates for alert subjects and bodies. */
+#include "template.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char *const template_builtin_names[TPL_NBUILTIN] = {
+    "rule", "title", "case", "stage", "start", "due", "fires", "days_late", "status", "expected",
+};
+
+/* A literal run of text, or a value to insert. */
+struct template_seg {
+	char *text; /* NULL for a value */
+	int value;
+};
+
+struct template
+{
+	struct template_seg *segs;
+	size_t n;
+};
+
+/* Append a segment. */
+static void
+template_add(struct template *t, char *text, int value)
+{
+	t->segs = xreallocarray(t->segs, t->n + 1, sizeof *t->segs);
+	t->segs[t->n].text = text;
+	t->segs[t->n].value = value;
+	t->n++;
+}
+
+/* The value index of a placeholder name, or -1. */
+static int
+template_lookup(const char *name, size_t len, const char *const *columns, size_t ncolumns)
+{
+	for (int i = 0; i < TPL_NBUILTIN; i++)
+		if (strlen(template_builtin_names[i]) == len &&
+		    strncmp(template_builtin_names[i], name, len) == 0)
+			return i;
+	for (size_t i = 0; i < ncolumns; i++)
+		if (strlen(columns[i]) == len && strncmp(columns[i], name, len) == 0)
+			return TPL_NBUILTIN + (int)i;
+	return -1;
+}
+
+/* Compile a template. */
+struct template *
+template_compile(const char *text, const char *const *columns, size_t ncolumns, char **cause)
+{
+	struct template *t = xcalloc(1, sizeof *t);
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *open = strstr(p, "{{"), *close, *b, *e;
+		int v;
+
+		if (open == NULL) {
+			template_add(t, xstrdup(p), -1);
+			break;
+		}
+		if (open > p)
+			template_add(t, xstrndup(p, (size_t)(open - p)), -1);
+		if ((close = strstr(open + 2, "}}")) == NULL) {
+			*cause = xstrdup("a \"{{\" has no closing \"}}\"");
+			template_free(t);
+			return NULL;
+		}
+		for (b = open + 2; b < close && *b == ' '; b++)
+			;
+		for (e = close; e > b && e[-1] == ' '; e--)
+			;
+		if ((v = template_lookup(b, (size_t)(e - b), columns, ncolumns)) < 0) {
+			*cause = xasprintf("unknown placeholder {{%.*s}}; use one of rule, title, "
+			                   "case, stage, start, due, fires, days_late, status, "
+			                   "expected, or a column of the query",
+			                   (int)(e - b), b);
+			template_free(t);
+			return NULL;
+		}
+		template_add(t, NULL, v);
+		p = close + 2;
+	}
+	return t;
+}
+
+/* Free a template. */
+void
+template_free(struct template *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->segs[i].text);
+	free(t->segs);
+	free(t);
+}
+
+/* Render a template. */
+char *
+template_render(const struct template *t, const char *const *values)
+{
+	size_t len = 0, off = 0;
+	char *out;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const char *s = t->segs[i].text ? t->segs[i].text : values[t->segs[i].value];
+		len += s ? strlen(s) : 0;
+	}
+	out = xmalloc(len + 1);
+	for (size_t i = 0; i < t->n; i++) {
+		const char *s = t->segs[i].text ? t->segs[i].text : values[t->segs[i].value];
+		size_t n = s ? strlen(s) : 0;
+
+		memcpy(out + off, s ? s : "", n);
+		off += n;
+	}
+	out[off] = '\0';
+	return out;
+}

@@ -1,0 +1,39 @@
+/* template.h - {{placeholder}} templates for alert subjects and bodies. */
+#ifndef ESCALATOR_TEMPLATE_H
+#define ESCALATOR_TEMPLATE_H
+
+#include <stddef.h>
+
+/* The values every alert has, in this order; query columns follow them. */
+enum template_builtin {
+	TPL_RULE,
+	TPL_TITLE,
+	TPL_CASE,
+	TPL_STAGE,
+	TPL_START,
+	TPL_DUE,
+	TPL_FIRES,
+	TPL_DAYS_LATE,
+	TPL_STATUS,
+	TPL_EXPECTED,
+	TPL_NBUILTIN
+};
+
+/* Names of the built-in values ("rule", "title", "case", ...). */
+extern const char *const template_builtin_names[TPL_NBUILTIN];
+
+struct template;
+
+/*
+ * Compile text with {{name}} placeholders; name is a built-in or one of the
+ * ncolumns query columns (value index TPL_NBUILTIN + column). Spaces inside
+ * the braces are allowed. Returns NULL with *cause set for an unknown name or
+ * an unclosed "{{".
+ */
+struct template *template_compile(const char *text, const char *const *columns, size_t ncolumns,
+                                  char **cause);
+void template_free(struct template *t);
+/* Render with values[i] for value index i (NULL renders as ""). Allocated. */
+char *template_render(const struct template *t, const char *const *values);
+
+#endif
