@@ -16,7 +16,8 @@ struct casestore {
 	long long data_version;
 	dev_t dev;
 	ino_t ino;
-	int denied; /* the first action the authorizer refused */
+	int denied;        /* the first action the authorizer refused */
+	bool schema_write; /* it refused a write to the schema table (CREATE, DROP) */
 };
 
 /* Name of an authorizer action, for the error message. */
@@ -86,8 +87,22 @@ casestore_authorize(void *arg, int action, const char *a, const char *b, const c
 	case SQLITE_FUNCTION:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
+	case SQLITE_UPDATE:
+		/*
+		 * SQLite asks this of the schema table while it sets up an eponymous
+		 * virtual table such as json_each; the statement is still checked by
+		 * sqlite3_stmt_readonly and the connection is read-only.
+		 */
+		if (a != NULL &&
+		    (strcmp(a, "sqlite_master") == 0 || strcmp(a, "sqlite_schema") == 0))
+			return SQLITE_OK;
+		/* FALLTHROUGH */
 	default:
-		if (cs->denied == 0)
+		/* CREATE and DROP first write the schema table: name the statement, not that. */
+		if (a != NULL && strncmp(a, "sqlite_", 7) == 0 &&
+		    (action == SQLITE_INSERT || action == SQLITE_DELETE || action == SQLITE_UPDATE))
+			cs->schema_write = true;
+		else if (cs->denied == 0)
 			cs->denied = action;
 		return SQLITE_DENY;
 	}
@@ -184,11 +199,15 @@ casestore_prepare(struct casestore *cs, const char *sql, char **cause)
 
 	cs->restricted = true;
 	cs->denied = 0;
+	cs->schema_write = false;
 	rc = sqlite3_prepare_v2(cs->db, sql, -1, &st, &tail);
 	if (rc != SQLITE_OK) {
 		if (cs->denied != 0)
 			*cause = xasprintf("the query may only read (SELECT), but it uses %s",
 			                   casestore_action_name(cs->denied));
+		else if (cs->schema_write)
+			*cause = xstrdup("the query may only read (SELECT), but it uses CREATE or "
+			                 "DROP (it changes the schema)");
 		else
 			*cause = xasprintf("the query does not compile against %s: %s", cs->path,
 			                   sqlite3_errmsg(cs->db));

@@ -38,14 +38,18 @@ eval_clock(const struct rule *r, const struct calendar *cal, int send_time, date
 	out->reached = -1;
 	out->next_stage = -1;
 	out->next = EVAL_NEVER;
-	if (duration_uses_calendar(&r->due) && eval_outside(cal, out->due))
+	/* Counting working days from or to a date outside the files' years misses holidays. */
+	if (duration_uses_calendar(&r->due) &&
+	    (eval_outside(cal, start) || eval_outside(cal, out->due)))
 		out->outside_calendar = true;
 
 	for (size_t i = 0; i < r->nstages; i++) {
 		date_t d = eval_stage_date(r, cal, out->due, i);
 		localtime_min_t fires = (localtime_min_t)d * 1440 + send_time;
 
-		if ((uses_cal || duration_uses_calendar(&r->stages[i].at)) && eval_outside(cal, d))
+		if ((uses_cal || duration_uses_calendar(&r->stages[i].at)) &&
+		    (eval_outside(cal, d) ||
+		     (duration_uses_calendar(&r->stages[i].at) && eval_outside(cal, out->due))))
 			out->outside_calendar = true;
 		if (fires <= now) {
 			/* Stages are listed in firing order; the last one passed wins. */

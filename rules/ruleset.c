@@ -325,7 +325,7 @@ ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
 			}
 			ref->name = xstrdup(config_setting_get_string(e));
 			st->nnotify++;
-			ruleset_resolve_notify(r, ref, n, cfg, columns_known, path, d);
+			ruleset_resolve_notify(r, ref, e, cfg, columns_known, path, d);
 		}
 	} else {
 		cfg_error(d, n, path,

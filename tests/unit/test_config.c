@@ -1,0 +1,696 @@
+/* test_config.c - unit tests for rules/config.c (the main configuration file). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ftw.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "util.h"
+
+/* One test's scratch directory and the configuration file written in it. */
+struct fixture {
+	char dir[64];
+	char *path;
+	struct diag d;
+	struct config *cfg;
+};
+
+/* Remove one entry found by nftw (deepest first). */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a directory tree. */
+static void
+rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write contents to dir/name; returns the allocated path. */
+static char *
+write_file(const char *dir, const char *name, const char *contents)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(contents, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* Make a fresh scratch directory and an empty diagnostic list. */
+static int
+setup(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof *fx);
+
+	strcpy(fx->dir, "/tmp/test_config.XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	diag_init(&fx->d);
+	*state = fx;
+	return 0;
+}
+
+/* Free everything and remove the scratch directory. */
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	config_free(fx->cfg);
+	diag_free(&fx->d);
+	free(fx->path);
+	rm_rf(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Write the configuration file and load it. */
+static struct config *
+load(struct fixture *fx, const char *contents)
+{
+	config_free(fx->cfg);
+	diag_free(&fx->d);
+	free(fx->path);
+	fx->path = write_file(fx->dir, "escalator.conf", contents);
+	fx->cfg = config_load(fx->path, &fx->d);
+	return fx->cfg;
+}
+
+/* Print every diagnostic (shown when an assertion about them fails). */
+static void
+dump_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		print_message("  diag[%zu] %s: %s\n", i,
+		              d->v[i].level == DIAG_ERROR ? "error" : "warning", d->v[i].text);
+}
+
+/* Assert that an error "<path>:<line>: ..." containing text was reported. */
+static void
+expect_error_at(const struct fixture *fx, int line, const char *text)
+{
+	char *prefix =
+	    line > 0 ? xasprintf("%s:%d: ", fx->path, line) : xasprintf("%s: ", fx->path);
+	bool found = false;
+
+	for (size_t i = 0; i < fx->d.n; i++)
+		if (fx->d.v[i].level == DIAG_ERROR &&
+		    strncmp(fx->d.v[i].text, prefix, strlen(prefix)) == 0 &&
+		    strstr(fx->d.v[i].text + strlen(prefix), text) != NULL)
+			found = true;
+	if (!found) {
+		dump_diag(&fx->d);
+		fail_msg("no error starting \"%s\" containing \"%s\"", prefix, text);
+	}
+	free(prefix);
+}
+
+/* Assert the configuration was refused with exactly one error, at line, containing text. */
+static void
+expect_refused(struct fixture *fx, const char *contents, int line, const char *text)
+{
+	struct config *cfg = load(fx, contents);
+
+	if (cfg != NULL || fx->d.errors != 1)
+		dump_diag(&fx->d);
+	assert_null(cfg);
+	assert_int_equal(fx->d.errors, 1);
+	expect_error_at(fx, line, text);
+}
+
+/* A full configuration: required paths, holidays and both kinds of contact; defaults applied. */
+static void
+test_config_full_defaults(void **state)
+{
+	struct fixture *fx = *state;
+	const struct contact *c;
+	char *want;
+	struct config *cfg = load(fx, "# escalatord main configuration\n"
+	                              "case_store = \"../data/cases.sqlite\";\n"
+	                              "state = \"/var/lib/escalator/state.sqlite\";\n"
+	                              "rules = \"rules\";\n"
+	                              "holidays = [ \"holidays/england-and-wales.txt\",\n"
+	                              "             \"/usr/share/escalator/scotland.txt\" ];\n"
+	                              "contacts = {\n"
+	                              "  iro = { email = \"iro-service@council.example\"; };\n"
+	                              "  head_of_service = { webhook = "
+	                              "\"https://hooks.council.example/hos\"; };\n"
+	                              "};\n");
+
+	if (cfg == NULL)
+		dump_diag(&fx->d);
+	assert_non_null(cfg);
+	assert_int_equal(fx->d.n, 0);
+	assert_string_equal(cfg->path, fx->path);
+	assert_string_equal(cfg->dir, fx->dir);
+
+	/* Relative paths resolve against the directory of the file, absolute ones stay. */
+	want = xasprintf("%s/../data/cases.sqlite", fx->dir);
+	assert_string_equal(cfg->case_store, want);
+	free(want);
+	assert_string_equal(cfg->state, "/var/lib/escalator/state.sqlite");
+	want = xasprintf("%s/rules", fx->dir);
+	assert_string_equal(cfg->rules_dir, want);
+	free(want);
+	assert_int_equal(cfg->nholidays, 2);
+	want = xasprintf("%s/holidays/england-and-wales.txt", fx->dir);
+	assert_string_equal(cfg->holidays[0], want);
+	free(want);
+	assert_string_equal(cfg->holidays[1], "/usr/share/escalator/scotland.txt");
+
+	/* Defaults: Europe/London, 08:00, 60 seconds. */
+	assert_string_equal(cfg->timezone, "Europe/London");
+	assert_int_equal(cfg->send_time, 480);
+	assert_int_equal(cfg->poll_interval, 60);
+
+	assert_int_equal(cfg->ncontacts, 2);
+	c = config_find_contact(cfg, "iro");
+	assert_non_null(c);
+	assert_int_equal(c->kind, CONTACT_EMAIL);
+	assert_string_equal(c->address, "iro-service@council.example");
+	c = config_find_contact(cfg, "head_of_service");
+	assert_non_null(c);
+	assert_int_equal(c->kind, CONTACT_WEBHOOK);
+	assert_string_equal(c->address, "https://hooks.council.example/hos");
+	assert_null(config_find_contact(cfg, "service_manager"));
+}
+
+/* Explicit timezone, send_time and poll_interval replace the defaults; holidays may be one string.
+ */
+static void
+test_config_explicit_settings(void **state)
+{
+	struct fixture *fx = *state;
+	char *want;
+	struct config *cfg = load(fx, "case_store = \"/srv/cases.sqlite\";\n"
+	                              "state = \"state.sqlite\";\n"
+	                              "rules = \"/etc/escalator/rules\";\n"
+	                              "holidays = \"holidays/ni.txt\";\n"
+	                              "timezone = \"Europe/Belfast\";\n"
+	                              "send_time = \"07:30\";\n"
+	                              "poll_interval = 300;\n");
+
+	if (cfg == NULL)
+		dump_diag(&fx->d);
+	assert_non_null(cfg);
+	assert_int_equal(fx->d.n, 0);
+	assert_string_equal(cfg->case_store, "/srv/cases.sqlite");
+	want = xasprintf("%s/state.sqlite", fx->dir);
+	assert_string_equal(cfg->state, want);
+	free(want);
+	assert_string_equal(cfg->rules_dir, "/etc/escalator/rules");
+	assert_int_equal(cfg->nholidays, 1);
+	want = xasprintf("%s/holidays/ni.txt", fx->dir);
+	assert_string_equal(cfg->holidays[0], want);
+	free(want);
+	assert_string_equal(cfg->timezone, "Europe/Belfast");
+	assert_int_equal(cfg->send_time, 7 * 60 + 30);
+	assert_int_equal(cfg->poll_interval, 300);
+	assert_int_equal(cfg->ncontacts, 0);
+}
+
+/* A file that does not exist is refused with its name and the system's reason. */
+static void
+test_config_missing_file(void **state)
+{
+	struct fixture *fx = *state;
+	char *path = xasprintf("%s/nope.conf", fx->dir);
+	char *want = xasprintf("%s: cannot read: No such file or directory", path);
+	struct config *cfg = config_load(path, &fx->d);
+
+	assert_null(cfg);
+	assert_int_equal(fx->d.errors, 1);
+	assert_string_equal(fx->d.v[0].text, want);
+	free(want);
+	free(path);
+}
+
+/* A libconfig syntax error is reported as "file:line:" and the config refused. */
+static void
+test_config_syntax_error(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* Line 3: the value is not quoted. */
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n" /* 1 */
+	               "state = \"state.sqlite\";\n"      /* 2 */
+	               "rules = rules/;\n"                /* 3 */
+	               "send_time = \"08:00\";\n",        /* 4 */
+	               3, "syntax error");
+}
+
+/* An unknown top-level key is reported at its line, listing the keys expected. */
+static void
+test_config_unknown_key(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n" /* 1 */
+	               "state = \"state.sqlite\";\n"      /* 2 */
+	               "rules = \"rules\";\n"             /* 3 */
+	               "\n"                               /* 4 */
+	               "pol_interval = 60;\n",            /* 5 */
+	               5,
+	               "unknown setting \"pol_interval\" in the main configuration; expected one "
+	               "of: ");
+}
+
+/* Each of case_store, state and rules is required. */
+static void
+test_config_missing_required(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const lines[] = {
+	    "case_store = \"cases.sqlite\";\n",
+	    "state = \"state.sqlite\";\n",
+	    "rules = \"rules\";\n",
+	};
+	static const char *const names[] = {"case_store", "state", "rules"};
+
+	for (int skip = 0; skip < 3; skip++) {
+		char *contents = xstrdup("# no line for one key\n");
+		char *want = xasprintf("missing setting \"%s\"", names[skip]);
+		char *exact;
+
+		for (int i = 0; i < 3; i++) {
+			if (i != skip) {
+				char *more = xasprintf("%s%s", contents, lines[i]);
+				free(contents);
+				contents = more;
+			}
+		}
+		/* The root group has no line: the message is "file: missing setting". */
+		expect_refused(fx, contents, 0, want);
+		exact = xasprintf("%s: %s", fx->path, want);
+		assert_string_equal(fx->d.v[0].text, exact);
+		free(exact);
+		free(want);
+		free(contents);
+	}
+}
+
+/* Settings of the wrong type are reported at their line with the type expected. */
+static void
+test_config_wrong_types(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct {
+		const char *line4;
+		const char *text;
+	} cases[] = {
+	    {"contacts = \"iro\";\n", "\"contacts\" must be a group"},
+	    {"holidays = 2026;\n", "\"holidays\" must be a list of file names"},
+	    {"holidays = [ 2026 ];\n", "\"holidays\" entries must be file names in quotes"},
+	    {"timezone = 1;\n", "\"timezone\" must be a string in double quotes, not an integer"},
+	    {"send_time = 800;\n",
+	     "\"send_time\" must be a string in double quotes, not an integer"},
+	    {"poll_interval = \"60\";\n", "poll_interval must be a whole number of seconds"},
+	    {"poll_interval = 1.5;\n", "poll_interval must be a whole number of seconds"},
+	    {"contacts = { iro = \"iro@council.example\"; };\n", "contact \"iro\" must be a group"},
+	    {"contacts = { iro = { email = 42; }; };\n",
+	     "\"email\" must be a string in double quotes, not an integer"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *contents = xasprintf("case_store = \"cases.sqlite\";\n" /* 1 */
+		                           "state = \"state.sqlite\";\n"      /* 2 */
+		                           "rules = \"rules\";\n"             /* 3 */
+		                           "%s",                              /* 4 */
+		                           cases[i].line4);
+
+		expect_refused(fx, contents, 4, cases[i].text);
+		free(contents);
+	}
+
+	/* A required path of the wrong type, on line 1. */
+	expect_refused(fx,
+	               "case_store = 5;\n"
+	               "state = \"state.sqlite\";\n"
+	               "rules = \"rules\";\n",
+	               1, "\"case_store\" must be a string in double quotes, not an integer");
+	/* An empty required path, on line 2. */
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"
+	               "state = \"\";\n"
+	               "rules = \"rules\";\n",
+	               2, "\"state\" must not be empty");
+}
+
+/* send_time must be exactly HH:MM within a day: "8:00", "24:00", "08:60" are refused. */
+static void
+test_config_bad_send_time(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const bad[] = {"8:00", "24:00", "08:60", "", "08:00:00", "8am"};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *contents = xasprintf("case_store = \"cases.sqlite\";\n"
+		                           "state = \"state.sqlite\";\n"
+		                           "rules = \"rules\";\n"
+		                           "send_time = \"%s\";\n",
+		                           bad[i]);
+		char *want =
+		    xasprintf("send_time \"%s\" is not a time; expected \"HH:MM\"", bad[i]);
+
+		expect_refused(fx, contents, 4, want);
+		free(want);
+		free(contents);
+	}
+}
+
+/* poll_interval must be 1..86400: 0 and 86401 are refused, the bounds accepted. */
+static void
+test_config_poll_interval_range(void **state)
+{
+	struct fixture *fx = *state;
+	static const char base[] = "case_store = \"cases.sqlite\";\n"
+	                           "state = \"state.sqlite\";\n"
+	                           "rules = \"rules\";\n";
+	char *contents;
+
+	contents = xasprintf("%spoll_interval = 0;\n", base);
+	expect_refused(fx, contents, 4, "poll_interval must be between 1 and 86400 seconds, not 0");
+	free(contents);
+	contents = xasprintf("%spoll_interval = 86401;\n", base);
+	expect_refused(fx, contents, 4,
+	               "poll_interval must be between 1 and 86400 seconds, not 86401");
+	free(contents);
+	contents = xasprintf("%spoll_interval = -5;\n", base);
+	expect_refused(fx, contents, 4, "not -5");
+	free(contents);
+	contents = xasprintf("%spoll_interval = 9999999999L;\n", base);
+	expect_refused(fx, contents, 4, "not 9999999999");
+	free(contents);
+
+	contents = xasprintf("%spoll_interval = 1;\n", base);
+	assert_non_null(load(fx, contents));
+	assert_int_equal(fx->cfg->poll_interval, 1);
+	free(contents);
+	contents = xasprintf("%spoll_interval = 86400;\n", base);
+	assert_non_null(load(fx, contents));
+	assert_int_equal(fx->cfg->poll_interval, 86400);
+	free(contents);
+}
+
+/* A contact with both email and webhook, or with neither, is refused at the contact's line. */
+static void
+test_config_contact_both_or_neither(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"                              /* 1 */
+	               "state = \"state.sqlite\";\n"                                   /* 2 */
+	               "rules = \"rules\";\n"                                          /* 3 */
+	               "contacts = {\n"                                                /* 4 */
+	               "  iro = { email = \"iro@council.example\"; };\n"               /* 5 */
+	               "  hos = { email = \"hos@council.example\";\n"                  /* 6 */
+	               "          webhook = \"https://hooks.council.example/h\"; };\n" /* 7 */
+	               "};\n",                                                         /* 8 */
+	               6,
+	               "contact \"hos\" needs exactly one of email = \"...\" or webhook = "
+	               "\"https://...\"");
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n" /* 1 */
+	               "state = \"state.sqlite\";\n"      /* 2 */
+	               "rules = \"rules\";\n"             /* 3 */
+	               "contacts = {\n"                   /* 4 */
+	               "  iro = { };\n"                   /* 5 */
+	               "};\n",                            /* 6 */
+	               5, "contact \"iro\" needs exactly one of");
+}
+
+/* An email contact that is not an address is refused at the email line. */
+static void
+test_config_contact_bad_email(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"       /* 1 */
+	               "state = \"state.sqlite\";\n"            /* 2 */
+	               "rules = \"rules\";\n"                   /* 3 */
+	               "contacts = {\n"                         /* 4 */
+	               "  iro = {\n"                            /* 5 */
+	               "    email = \"IRO Service <iro@x>\";\n" /* 6 */
+	               "  };\n"                                 /* 7 */
+	               "};\n",                                  /* 8 */
+	               6, "contact \"iro\": \"IRO Service <iro@x>\" is not an email address");
+}
+
+/* A webhook that is not http(s) is refused at the webhook line. */
+static void
+test_config_contact_bad_webhook(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"                   /* 1 */
+	               "state = \"state.sqlite\";\n"                        /* 2 */
+	               "rules = \"rules\";\n"                               /* 3 */
+	               "contacts = {\n"                                     /* 4 */
+	               "  hos = {\n"                                        /* 5 */
+	               "    webhook = \"ftp://hooks.council.example/h\";\n" /* 6 */
+	               "  };\n"                                             /* 7 */
+	               "};\n",                                              /* 8 */
+	               6, "contact \"hos\": webhook must be an http:// or https:// URL");
+}
+
+/* An unknown key inside a contact is reported at its line with the keys expected. */
+static void
+test_config_contact_unknown_key(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"       /* 1 */
+	               "state = \"state.sqlite\";\n"            /* 2 */
+	               "rules = \"rules\";\n"                   /* 3 */
+	               "contacts = {\n"                         /* 4 */
+	               "  iro = {\n"                            /* 5 */
+	               "    email = \"iro@council.example\";\n" /* 6 */
+	               "    phone = \"0115 000 0000\";\n"       /* 7 */
+	               "  };\n"                                 /* 8 */
+	               "};\n",                                  /* 9 */
+	               7, "unknown setting \"phone\" in a contact; expected one of: ");
+}
+
+/* A bad timezone name (empty, absolute, with "..") is refused at its line. */
+static void
+test_config_bad_timezone(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const bad[] = {"", "/etc/localtime", "../../etc/passwd"};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *contents = xasprintf("case_store = \"cases.sqlite\";\n"
+		                           "state = \"state.sqlite\";\n"
+		                           "rules = \"rules\";\n"
+		                           "timezone = \"%s\";\n",
+		                           bad[i]);
+
+		expect_refused(fx, contents, 4, "is not a time zone name");
+		free(contents);
+	}
+}
+
+/* Every problem in one file is reported at once, each at its own line. */
+static void
+test_config_all_errors_reported(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *cfg = load(fx, "case_store = \"cases.sqlite\";\n" /* 1 */
+	                              "rules = \"rules\";\n"             /* 2 */
+	                              "send_time = \"24:00\";\n"         /* 3 */
+	                              "poll_interval = 0;\n"             /* 4 */
+	                              "colour = \"blue\";\n"             /* 5 */
+	                              "contacts = {\n"                   /* 6 */
+	                              "  iro = { email = \"iro\"; };\n"  /* 7 */
+	                              "};\n");                           /* 8 */
+
+	assert_null(cfg);
+	if (fx->d.errors != 5)
+		dump_diag(&fx->d);
+	assert_int_equal(fx->d.errors, 5);
+	expect_error_at(fx, 0, "missing setting \"state\"");
+	expect_error_at(fx, 3, "send_time \"24:00\" is not a time");
+	expect_error_at(fx, 4, "not 0");
+	expect_error_at(fx, 5, "unknown setting \"colour\"");
+	expect_error_at(fx, 7, "\"iro\" is not an email address");
+}
+
+/* config_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
+static void
+test_config_valid_email(void **state)
+{
+	static const char *const good[] = {
+	    "iro@council.example",
+	    "a@b",
+	    "first.last+tag@sub.council.gov.uk",
+	    "o'brien@x.example",
+	};
+	static const char *const bad[] = {
+	    "",      "iro",   "@council.example", "iro@",   "a@b@c",  "a b@c", "a@b c", "a,b@c",
+	    "a@b;c", "<a@b>", "\"a\"@b",          "a(b)@c", "a\\b@c", "a\t@b", "a@b\n", "a\x7f@b",
+	    " a@b",  "a@b ",
+	};
+	char long_ok[255], long_bad[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		if (!config_valid_email(good[i]))
+			fail_msg("\"%s\" should be a valid email address", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (config_valid_email(bad[i]))
+			fail_msg("\"%s\" should not be a valid email address", bad[i]);
+
+	/* 254 characters is the most an address may have. */
+	memset(long_ok, 'a', sizeof long_ok - 1);
+	long_ok[sizeof long_ok - 1] = '\0';
+	long_ok[10] = '@';
+	assert_int_equal(strlen(long_ok), 254);
+	assert_true(config_valid_email(long_ok));
+	memset(long_bad, 'a', sizeof long_bad - 1);
+	long_bad[sizeof long_bad - 1] = '\0';
+	long_bad[10] = '@';
+	assert_int_equal(strlen(long_bad), 255);
+	assert_false(config_valid_email(long_bad));
+}
+
+/* config_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
+static void
+test_config_valid_url(void **state)
+{
+	static const char *const good[] = {
+	    "https://hooks.council.example/escalations/hos",
+	    "http://localhost:8080/hook",
+	    "https://h",
+	    "https://hooks.example/x?a=1&b=2#frag",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "https://",
+	    "http://",
+	    "https:///path",
+	    "ftp://hooks.example/",
+	    "mailto:iro@council.example",
+	    "hooks.example/x",
+	    "https//hooks.example",
+	    "https://hooks.example/a b",
+	    "https://hooks.example/\tx",
+	    "https://hooks.example/\n",
+	    "https://hooks.example/\x7f",
+	    " https://hooks.example/",
+	};
+	char *long_url;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		if (!config_valid_url(good[i]))
+			fail_msg("\"%s\" should be a valid URL", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (config_valid_url(bad[i]))
+			fail_msg("\"%s\" should not be a valid URL", bad[i]);
+
+	/* 2048 characters is accepted, 2049 is not. */
+	long_url = xmalloc(2050);
+	memcpy(long_url, "https://", 8);
+	memset(long_url + 8, 'h', 2048 - 8);
+	long_url[2048] = '\0';
+	assert_true(config_valid_url(long_url));
+	long_url[2048] = 'h';
+	long_url[2049] = '\0';
+	assert_false(config_valid_url(long_url));
+	free(long_url);
+}
+
+/* config_parse_hhmm: exactly HH:MM, 00:00 to 23:59. */
+static void
+test_config_parse_hhmm(void **state)
+{
+	static const char *const bad[] = {
+	    "",       "8:00",   "08:0",  "24:00", "08:60", "99:99",    "08-00", "0800",
+	    "08:00 ", " 08:00", "+8:00", "08:0a", "ab:cd", "08:00:00", "-1:00",
+	};
+
+	(void)state;
+	assert_int_equal(config_parse_hhmm("00:00"), 0);
+	assert_int_equal(config_parse_hhmm("08:00"), 480);
+	assert_int_equal(config_parse_hhmm("07:30"), 450);
+	assert_int_equal(config_parse_hhmm("12:05"), 725);
+	assert_int_equal(config_parse_hhmm("23:59"), 1439);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (config_parse_hhmm(bad[i]) != -1)
+			fail_msg("\"%s\" should not parse, got %d", bad[i],
+			         config_parse_hhmm(bad[i]));
+}
+
+/* config_resolve_path: absolute paths and an empty or missing dir leave the path as it is. */
+static void
+test_config_resolve_path(void **state)
+{
+	static const struct {
+		const char *dir, *path, *want;
+	} cases[] = {
+	    {"/etc/escalator", "rules", "/etc/escalator/rules"},
+	    {"/etc/escalator", "../data/cases.sqlite", "/etc/escalator/../data/cases.sqlite"},
+	    {"/etc/escalator", "/var/lib/state.sqlite", "/var/lib/state.sqlite"},
+	    {".", "rules", "./rules"},
+	    {"", "rules", "rules"},
+	    {NULL, "rules", "rules"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = config_resolve_path(cases[i].dir, cases[i].path);
+
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_config_full_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_explicit_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_syntax_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_unknown_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_missing_required, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_wrong_types, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_poll_interval_range, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_both_or_neither, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_bad_email, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_bad_webhook, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_unknown_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_timezone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_all_errors_reported, setup, teardown),
+	    cmocka_unit_test(test_config_valid_email),
+	    cmocka_unit_test(test_config_valid_url),
+	    cmocka_unit_test(test_config_parse_hhmm),
+	    cmocka_unit_test(test_config_resolve_path),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

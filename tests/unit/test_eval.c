@@ -1,0 +1,690 @@
+/* test_eval.c - unit tests for rules/eval.c: due dates, stages, catch-up and recipients. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "calendar.h"
+#include "date.h"
+#include "duration.h"
+#include "eval.h"
+#include "ruleset.h"
+#include "util.h"
+
+/*
+ * England and Wales bank holidays 2026-2027. The weekdays used below:
+ *   2026-12-18 Fri   2026-12-24 Thu   2026-12-25 Fri*  2026-12-28 Mon*  2026-12-29 Tue
+ *   2027-01-01 Fri*  2027-01-04 Mon   2027-01-05 Tue   2027-01-10 Sun   2027-01-11 Mon
+ *   2027-01-13 Wed   2027-01-20 Wed   2027-01-21 Thu   2027-02-03 Wed   2027-02-28 Sun
+ *   2027-03-01 Mon   (* = bank holiday; 2026-12-26/27 and 2027-01-02/03 are a weekend)
+ */
+static const char *const ew_2026_2027[] = {
+    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
+    "2026-12-25", "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03",
+    "2027-05-31", "2027-08-30", "2027-12-27", "2027-12-28",
+};
+
+#define SEND_TIME (8 * 60)
+
+/* A day from "YYYY-MM-DD", failing the test on a bad literal. */
+static date_t
+D(const char *s)
+{
+	date_t d = 0;
+
+	if (date_parse_strict(s, &d) != 0)
+		fail_msg("bad date literal \"%s\"", s);
+	return d;
+}
+
+/* Local minutes of a date at hh:mm. */
+static localtime_min_t
+T(const char *day, int hh, int mm)
+{
+	return (localtime_min_t)D(day) * 1440 + hh * 60 + mm;
+}
+
+/* A duration from its rule-file spelling, failing the test if it does not parse. */
+static struct duration
+dur(const char *s)
+{
+	struct duration d;
+	char *cause = NULL;
+
+	if (duration_parse(s, &d, &cause) != 0)
+		fail_msg("bad duration \"%s\": %s", s, cause);
+	return d;
+}
+
+/* Assert a date equals "YYYY-MM-DD", printing both on failure. */
+static void
+assert_date(date_t got, const char *want)
+{
+	char buf[DATE_STRLEN];
+
+	date_format(got, buf);
+	if (strcmp(buf, want) != 0)
+		fail_msg("date %s, expected %s", buf, want);
+}
+
+/* The England and Wales calendar 2026-2027, built with calendar_add_holiday. */
+static struct calendar *
+ew_calendar(void)
+{
+	struct calendar *cal = calendar_new();
+
+	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
+		calendar_add_holiday(cal, D(ew_2026_2027[i]));
+	return cal;
+}
+
+/* A rule built in code, with up to four stages and their notify lists. */
+struct fxrule {
+	struct rule r;
+	struct stage st[4];
+	struct notify_ref ref[4][6];
+};
+
+/* Fill f: a rule due after due, with n stages at the given offsets, each telling "iro". */
+static void
+make_rule(struct fxrule *f, const char *due, bool working_days_only, const char *const *at,
+          size_t n)
+{
+	static char *names[] = {"reminder", "overdue", "escalated", "director"};
+	static char *columns[] = {"case_ref", "start", "team_manager_email", "iro_email"};
+
+	assert_true(n <= 4);
+	memset(f, 0, sizeof *f);
+	f->r.id = "cic-first-review";
+	f->r.title = "First Child in Care review";
+	f->r.query = "SELECT case_ref, start, team_manager_email, iro_email FROM cases";
+	f->r.due = dur(due);
+	f->r.working_days_only = working_days_only;
+	f->r.stages = f->st;
+	f->r.nstages = n;
+	f->r.columns = columns;
+	f->r.ncolumns = 4;
+	f->r.case_ref_col = 0;
+	f->r.start_col = 1;
+	f->r.file = "/etc/escalator/rules/10-cic.conf";
+	f->r.line = 3;
+	for (size_t i = 0; i < n; i++) {
+		f->st[i].name = names[i];
+		f->st[i].at = dur(at[i]);
+		f->st[i].notify = f->ref[i];
+		f->st[i].nnotify = 1;
+		f->ref[i][0].name = "iro";
+		f->ref[i][0].column = -1;
+		f->ref[i][0].kind = CONTACT_EMAIL;
+		f->ref[i][0].address = "iro-service@council.example";
+	}
+}
+
+/* The CiC first review: due 20 working days after the start, three stages. */
+static void
+make_first_review(struct fxrule *f)
+{
+	static const char *const at[] = {"-5 working days", "1 working day", "10 working days"};
+
+	make_rule(f, "20 working days", true, at, 3);
+}
+
+/* Due in working days across Christmas and New Year, and the stage dates around it. */
+static void
+test_eval_due_working_days_christmas(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_first_review(&f);
+	/*
+	 * Start Fri 2026-12-18. Working days after it: 12-21..12-24 (1-4); 12-25 Fri and
+	 * 12-28 Mon are holidays; 12-29..12-31 (5-7); 2027-01-01 is a holiday; 01-04..01-08
+	 * (8-12); 01-11..01-15 (13-17); 01-18, 01-19, 01-20 (18-20): due Wed 2027-01-20.
+	 */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-12-18"), T("2026-12-18", 12, 0), &c);
+	assert_date(c.start, "2026-12-18");
+	assert_date(c.due, "2027-01-20");
+	/* -5 working days: 01-19, 01-18, 01-15, 01-14, 01-13 -> Wed 2027-01-13. */
+	assert_date(eval_stage_date(&f.r, cal, c.due, 0), "2027-01-13");
+	/* +1 working day: Thu 2027-01-21. */
+	assert_date(eval_stage_date(&f.r, cal, c.due, 1), "2027-01-21");
+	/* +10 working days: 01-21, 22, 25, 26, 27, 28, 29, 02-01, 02, 03 -> Wed 2027-02-03. */
+	assert_date(eval_stage_date(&f.r, cal, c.due, 2), "2027-02-03");
+	assert_int_equal(c.reached, -1);
+	assert_int_equal(c.next_stage, 0);
+	assert_int_equal(c.next, T("2027-01-13", 8, 0));
+	assert_false(c.outside_calendar);
+
+	/*
+	 * Start Thu 2026-12-24: 12-29, 30, 31 (1-3); 01-04..01-08 (4-8); 01-11..01-15 (9-13);
+	 * 01-18..01-22 (14-18); 01-25, 01-26 (19-20): due Tue 2027-01-26.
+	 */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-12-24"), T("2026-12-24", 12, 0), &c);
+	assert_date(c.due, "2027-01-26");
+	calendar_free(cal);
+}
+
+/* A stage at "-5 working days" counts back over New Year's Day and the Christmas holidays. */
+static void
+test_eval_stage_minus_5_working_days(void **state)
+{
+	static const char *const at[] = {"-5 working days", "0 days"};
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_rule(&f, "1 month", true, at, 2);
+	/*
+	 * Start 2026-12-05 + 1 month: due Tue 2027-01-05. Back 5 working days: Mon 01-04 (1);
+	 * Fri 01-01 holiday; Thu 12-31 (2), Wed 12-30 (3), Tue 12-29 (4); Mon 12-28 and
+	 * Fri 12-25 holidays; Thu 2026-12-24 (5).
+	 */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-12-05"), T("2026-12-24", 8, 0), &c);
+	assert_date(c.due, "2027-01-05");
+	assert_date(eval_stage_date(&f.r, cal, c.due, 0), "2026-12-24");
+	assert_int_equal(c.reached, 0);
+	assert_date(c.stage_date, "2026-12-24");
+	assert_int_equal(c.fires, T("2026-12-24", 8, 0));
+	assert_int_equal(c.next_stage, 1);
+	assert_int_equal(c.next, T("2027-01-05", 8, 0));
+	calendar_free(cal);
+}
+
+/* A stage on a holiday or weekend moves to the next working day at send_time. */
+static void
+test_eval_stage_moved_to_working_day(void **state)
+{
+	static const char *const at[] = {"-2 weeks", "0 days"};
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_rule(&f, "6 months", true, at, 2);
+	/*
+	 * Start 2026-06-25 + 6 months: due Fri 2026-12-25 (Christmas Day). Stage "0 days" moves
+	 * past Sat 26, Sun 27 and Mon 28 (substitute Boxing Day) to Tue 2026-12-29. "-2 weeks"
+	 * is Fri 2026-12-11, a working day, and stays.
+	 */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-06-25"), T("2026-12-29", 8, 0), &c);
+	assert_date(c.due, "2026-12-25");
+	assert_date(eval_stage_date(&f.r, cal, c.due, 0), "2026-12-11");
+	assert_date(eval_stage_date(&f.r, cal, c.due, 1), "2026-12-29");
+	assert_int_equal(c.reached, 1);
+	assert_date(c.stage_date, "2026-12-29");
+	assert_int_equal(c.fires, T("2026-12-29", 8, 0));
+
+	/* At 08:00 on Christmas Day nothing new has fired: the stage waits for the 29th. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-06-25"), T("2026-12-25", 8, 0), &c);
+	assert_int_equal(c.reached, 0);
+	assert_int_equal(c.next_stage, 1);
+	assert_int_equal(c.next, T("2026-12-29", 8, 0));
+
+	/* Start 2026-07-10 + 6 months: due Sun 2027-01-10; the stage fires Mon 2027-01-11. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-07-10"), T("2027-01-11", 8, 0), &c);
+	assert_date(c.due, "2027-01-10");
+	assert_int_equal(c.reached, 1);
+	assert_date(c.stage_date, "2027-01-11");
+	assert_int_equal(c.fires, T("2027-01-11", 8, 0));
+	calendar_free(cal);
+}
+
+/* With working_days_only = false a stage fires on its own date, weekend or holiday. */
+static void
+test_eval_stage_not_moved(void **state)
+{
+	static const char *const at[] = {"-2 weeks", "0 days"};
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_rule(&f, "6 months", false, at, 2);
+	/* Due Fri 2026-12-25: the stage fires on Christmas Day at 08:00. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-06-25"), T("2026-12-25", 8, 0), &c);
+	assert_date(eval_stage_date(&f.r, cal, c.due, 1), "2026-12-25");
+	assert_int_equal(c.reached, 1);
+	assert_date(c.stage_date, "2026-12-25");
+	assert_int_equal(c.fires, T("2026-12-25", 8, 0));
+	/* Due Sun 2027-01-10: fires that Sunday; "-2 weeks" is Sun 2026-12-27. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-07-10"), T("2027-01-10", 8, 0), &c);
+	assert_date(eval_stage_date(&f.r, cal, c.due, 0), "2026-12-27");
+	assert_int_equal(c.reached, 1);
+	assert_date(c.stage_date, "2027-01-10");
+	calendar_free(cal);
+}
+
+/* A due date in months keeps the day of month, clamped to the end of a shorter month. */
+static void
+test_eval_month_due_clamped(void **state)
+{
+	static const char *const at[] = {"0 days"};
+	struct calendar *cal = ew_calendar();
+	struct fxrule f, g;
+	struct eval_clock c;
+
+	(void)state;
+	make_rule(&f, "6 months", false, at, 1);
+	make_rule(&g, "6 months", true, at, 1);
+	/* 2026-08-31 + 6 months: February 2027 has 28 days -> Sun 2027-02-28. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-08-31"), T("2027-02-28", 8, 0), &c);
+	assert_date(c.due, "2027-02-28");
+	assert_int_equal(c.reached, 0);
+	assert_date(c.stage_date, "2027-02-28");
+	/* The same with working days only: the stage moves to Mon 2027-03-01, the due does not. */
+	eval_clock(&g.r, cal, SEND_TIME, D("2026-08-31"), T("2027-02-28", 8, 0), &c);
+	assert_date(c.due, "2027-02-28");
+	assert_int_equal(c.reached, -1);
+	assert_int_equal(c.next, T("2027-03-01", 8, 0));
+	/* 2027-08-31 + 6 months: 2028 is a leap year -> 2028-02-29. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2027-08-31"), T("2027-09-01", 8, 0), &c);
+	assert_date(c.due, "2028-02-29");
+
+	make_rule(&f, "1 month", false, at, 1);
+	/* 2026-05-31 + 1 month -> 2026-06-30; 2026-01-31 + 1 month -> 2026-02-28. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-05-31"), T("2026-06-01", 8, 0), &c);
+	assert_date(c.due, "2026-06-30");
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-01-31"), T("2026-02-01", 8, 0), &c);
+	assert_date(c.due, "2026-02-28");
+	calendar_free(cal);
+}
+
+/* A stage is reached at exactly its firing minute, and not one minute before. */
+static void
+test_eval_reached_inclusive(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+	date_t start = D("2026-12-18");
+
+	(void)state;
+	make_first_review(&f);
+	/* Stages fire 2027-01-13, 2027-01-21 and 2027-02-03, each at 08:00. */
+	eval_clock(&f.r, cal, SEND_TIME, start, T("2027-01-13", 7, 59), &c);
+	assert_int_equal(c.reached, -1);
+	assert_int_equal(c.next_stage, 0);
+	assert_int_equal(c.next, T("2027-01-13", 8, 0));
+
+	eval_clock(&f.r, cal, SEND_TIME, start, T("2027-01-13", 8, 0), &c);
+	assert_int_equal(c.reached, 0);
+	assert_date(c.stage_date, "2027-01-13");
+	assert_int_equal(c.fires, T("2027-01-13", 8, 0));
+	assert_int_equal(c.next_stage, 1);
+	assert_int_equal(c.next, T("2027-01-21", 8, 0));
+
+	eval_clock(&f.r, cal, SEND_TIME, start, T("2027-01-21", 7, 59), &c);
+	assert_int_equal(c.reached, 0);
+	assert_int_equal(c.next_stage, 1);
+
+	eval_clock(&f.r, cal, SEND_TIME, start, T("2027-01-21", 8, 0), &c);
+	assert_int_equal(c.reached, 1);
+	assert_int_equal(c.fires, T("2027-01-21", 8, 0));
+	assert_int_equal(c.next_stage, 2);
+	assert_int_equal(c.next, T("2027-02-03", 8, 0));
+
+	/* send_time counts: at 17:30 the reminder fires at 17:30, not at 08:00. */
+	eval_clock(&f.r, cal, 17 * 60 + 30, start, T("2027-01-13", 17, 29), &c);
+	assert_int_equal(c.reached, -1);
+	eval_clock(&f.r, cal, 17 * 60 + 30, start, T("2027-01-13", 17, 30), &c);
+	assert_int_equal(c.reached, 0);
+	assert_int_equal(c.fires, T("2027-01-13", 17, 30));
+	calendar_free(cal);
+}
+
+/* After the last stage, next_stage is -1 and next is EVAL_NEVER; the last stage is reached. */
+static void
+test_eval_next_after_last(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_first_review(&f);
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-12-18"), T("2027-02-03", 8, 0), &c);
+	assert_int_equal(c.reached, 2);
+	assert_date(c.stage_date, "2027-02-03");
+	assert_int_equal(c.next_stage, -1);
+	assert_true(c.next == EVAL_NEVER);
+	/* Years later the last stage is still the one reached. */
+	eval_clock(&f.r, cal, SEND_TIME, D("2026-12-18"), T("2030-01-01", 0, 0), &c);
+	assert_int_equal(c.reached, 2);
+	assert_true(c.next == EVAL_NEVER);
+	calendar_free(cal);
+}
+
+/* Catch-up: which stage is alerted given what is recorded. */
+static void
+test_eval_owed(void **state)
+{
+	bool rec[4];
+
+	(void)state;
+	/* Nothing reached: nothing owed. */
+	memset(rec, 0, sizeof rec);
+	assert_int_equal(eval_owed(-1, rec, 4), -1);
+	/* Nothing recorded, stage 2 reached: alert 2 (0 and 1 are recorded as skipped). */
+	assert_int_equal(eval_owed(2, rec, 4), 2);
+	assert_int_equal(eval_owed(0, rec, 4), 0);
+	assert_int_equal(eval_owed(3, rec, 4), 3);
+	/* The reached stage is already recorded: -1. */
+	rec[2] = true;
+	assert_int_equal(eval_owed(2, rec, 4), -1);
+	/* A later stage is recorded (e.g. a stage moved earlier): -1. */
+	memset(rec, 0, sizeof rec);
+	rec[3] = true;
+	assert_int_equal(eval_owed(2, rec, 4), -1);
+	assert_int_equal(eval_owed(0, rec, 4), -1);
+	/* Only earlier stages recorded: the reached stage is owed. */
+	memset(rec, 0, sizeof rec);
+	rec[0] = true;
+	rec[1] = true;
+	assert_int_equal(eval_owed(2, rec, 4), 2);
+	rec[1] = false;
+	assert_int_equal(eval_owed(2, rec, 4), 2);
+	assert_int_equal(eval_owed(1, rec, 4), 1);
+	assert_int_equal(eval_owed(0, rec, 4), -1);
+}
+
+/* A stage of the rule whose notify list is set by the caller. */
+static struct stage *
+recipients_stage(struct fxrule *f)
+{
+	static const char *const at[] = {"0 days"};
+
+	make_rule(f, "20 working days", true, at, 1);
+	return &f->st[0];
+}
+
+/* Set notify entry i of st to column col or, with col -1, a contact. */
+static void
+set_ref(struct stage *st, size_t i, char *name, int col, enum contact_kind kind, char *address)
+{
+	st->notify[i].name = name;
+	st->notify[i].column = col;
+	st->notify[i].kind = kind;
+	st->notify[i].address = address;
+	if (st->nnotify < i + 1)
+		st->nnotify = i + 1;
+}
+
+/* Recipients come from columns and contacts, in notify order, each address once. */
+static void
+test_eval_recipients_dedup(void **state)
+{
+	struct fxrule f;
+	struct stage *st = recipients_stage(&f);
+	const char *cols[] = {"A01", "2026-12-18", "tm.north@council.example",
+	                      "iro.patel@council.example"};
+	struct recipient out[6];
+	struct diag d;
+	size_t n;
+
+	(void)state;
+	set_ref(st, 0, "team_manager", 2, CONTACT_EMAIL, NULL);
+	set_ref(st, 1, "iro", 3, CONTACT_EMAIL, NULL);
+	set_ref(st, 2, "iro_service", -1, CONTACT_EMAIL, "iro-service@council.example");
+	set_ref(st, 3, "head_of_service", -1, CONTACT_WEBHOOK, "https://hooks.council.example/h");
+	set_ref(st, 4, "team_manager", 2, CONTACT_EMAIL, NULL);
+	/* A contact whose address is the team manager's from the row: told once. */
+	set_ref(st, 5, "duty_manager", -1, CONTACT_EMAIL, "tm.north@council.example");
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0].kind, CONTACT_EMAIL);
+	assert_ptr_equal(out[0].address, cols[2]); /* borrowed from the row */
+	assert_int_equal(out[1].kind, CONTACT_EMAIL);
+	assert_string_equal(out[1].address, "iro.patel@council.example");
+	assert_int_equal(out[2].kind, CONTACT_EMAIL);
+	assert_string_equal(out[2].address, "iro-service@council.example");
+	assert_int_equal(out[3].kind, CONTACT_WEBHOOK);
+	assert_string_equal(out[3].address, "https://hooks.council.example/h");
+	diag_free(&d);
+}
+
+/* Assert warning i names the rule, the case and the column. */
+static void
+expect_dropped(const struct diag *d, size_t i, const char *column)
+{
+	assert_true(i < d->n);
+	assert_int_equal(d->v[i].level, DIAG_WARNING);
+	if (strstr(d->v[i].text, "rule=cic-first-review") == NULL ||
+	    strstr(d->v[i].text, "case=A01") == NULL || strstr(d->v[i].text, column) == NULL ||
+	    strstr(d->v[i].text, "dropped") == NULL)
+		fail_msg("warning \"%s\" should name the rule, case A01 and %s", d->v[i].text,
+		         column);
+}
+
+/* A row address that is NULL, empty or not an address is dropped with a warning. */
+static void
+test_eval_recipients_bad_column(void **state)
+{
+	struct fxrule f;
+	struct stage *st = recipients_stage(&f);
+	const char *cols[] = {"A01", "2026-12-18", NULL, ""};
+	struct recipient out[4];
+	struct diag d;
+	size_t n;
+
+	(void)state;
+	set_ref(st, 0, "team_manager", 2, CONTACT_EMAIL, NULL);
+	set_ref(st, 1, "iro", 3, CONTACT_EMAIL, NULL);
+	set_ref(st, 2, "service_manager", -1, CONTACT_EMAIL, "service.manager@council.example");
+	diag_init(&d);
+	/* NULL and empty: both dropped, the contact stays. */
+	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].address, "service.manager@council.example");
+	assert_int_equal(d.warnings, 2);
+	assert_int_equal(d.errors, 0);
+	expect_dropped(&d, 0, "team_manager_email");
+	expect_dropped(&d, 1, "iro_email");
+	diag_free(&d);
+
+	/* Not an email address (free text, two addresses): dropped. */
+	cols[2] = "Jo Bloggs (team manager)";
+	cols[3] = "a@council.example, b@council.example";
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	assert_int_equal(n, 1);
+	assert_int_equal(d.warnings, 2);
+	expect_dropped(&d, 0, "team_manager_email");
+	expect_dropped(&d, 1, "iro_email");
+	assert_non_null(strstr(d.v[0].text, "not an email address"));
+	diag_free(&d);
+
+	/* Nobody left: zero recipients, still warnings and no crash. */
+	st->nnotify = 2;
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	assert_int_equal(n, 0);
+	assert_int_equal(d.warnings, 2);
+	diag_free(&d);
+}
+
+/* Working days late: counted after the due date up to and including the day. */
+static void
+test_eval_working_days_late(void **state)
+{
+	struct calendar *cal = ew_calendar();
+
+	(void)state;
+	/* Due Thu 2026-12-24; on Mon 2027-01-04: 12-29, 12-30, 12-31, 01-04 -> 4. */
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-24"), D("2027-01-04")), 4);
+	/* On the due date, and before it: 0. */
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-24"), D("2026-12-24")), 0);
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-24"), D("2026-12-01")), 0);
+	/* Due Fri 2026-12-18: the weekend adds nothing, Monday makes 1. */
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-18"), D("2026-12-20")), 0);
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-18"), D("2026-12-21")), 1);
+	/* Due Wed 2027-01-20, on Wed 2027-02-03: ten working days. */
+	assert_int_equal(eval_working_days_late(cal, D("2027-01-20"), D("2027-02-03")), 10);
+	/* Holidays only: Christmas Day to the 28th adds nothing. */
+	assert_int_equal(eval_working_days_late(cal, D("2026-12-24"), D("2026-12-28")), 0);
+	calendar_free(cal);
+}
+
+/* Dates computed with working days beyond the calendar's years set outside_calendar. */
+static void
+test_eval_outside_calendar(void **state)
+{
+	static const char *const wd_at[] = {"-5 working days", "1 working day"};
+	static const char *const month_at[] = {"0 days", "1 month"};
+	static const char *const mixed_at[] = {"-5 working days", "0 days"};
+	char path[] = "/tmp/test_eval.XXXXXX";
+	struct calendar *cal = calendar_new();
+	struct fxrule wd, months, months_wd, mixed;
+	struct eval_clock c;
+	struct diag d;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("# England and Wales\n# covers: 2026-2027\n", f);
+	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
+		fprintf(f, "%s\n", ew_2026_2027[i]);
+	assert_int_equal(fclose(f), 0);
+	diag_init(&d);
+	assert_int_equal(calendar_load_file(cal, path, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(calendar_first_year(cal), 2026);
+	assert_int_equal(calendar_last_year(cal), 2027);
+	diag_free(&d);
+	unlink(path);
+
+	make_rule(&wd, "20 working days", true, wd_at, 2);
+	make_rule(&months, "6 months", false, month_at, 2);
+	make_rule(&months_wd, "6 months", true, month_at, 2);
+	make_rule(&mixed, "6 months", false, mixed_at, 2);
+
+	/* Start 2026-12-18: everything within 2027. */
+	eval_clock(&wd.r, cal, SEND_TIME, D("2026-12-18"), T("2027-01-13", 8, 0), &c);
+	assert_false(c.outside_calendar);
+	/* Start 2027-12-20: due 2028-01-19, beyond the last year. */
+	eval_clock(&wd.r, cal, SEND_TIME, D("2027-12-20"), T("2027-12-20", 8, 0), &c);
+	assert_date(c.due, "2028-01-19");
+	assert_true(c.outside_calendar);
+	/* Start 2025-11-03: working days counted in 2025, before the first year. */
+	eval_clock(&wd.r, cal, SEND_TIME, D("2025-11-03"), T("2025-11-03", 8, 0), &c);
+	assert_true(c.outside_calendar);
+	/* Months and days only, no working days: 2028 needs no calendar. */
+	eval_clock(&months.r, cal, SEND_TIME, D("2027-08-31"), T("2027-09-01", 8, 0), &c);
+	assert_date(c.due, "2028-02-29");
+	assert_false(c.outside_calendar);
+	/* The same with working_days_only: moving a 2028 date needs 2028's holidays. */
+	eval_clock(&months_wd.r, cal, SEND_TIME, D("2027-08-31"), T("2027-09-01", 8, 0), &c);
+	assert_true(c.outside_calendar);
+	eval_clock(&months_wd.r, cal, SEND_TIME, D("2026-05-31"), T("2026-06-01", 8, 0), &c);
+	assert_false(c.outside_calendar);
+	/* A stage in working days from a 2028 due date, with working_days_only = false. */
+	eval_clock(&mixed.r, cal, SEND_TIME, D("2027-08-31"), T("2027-09-01", 8, 0), &c);
+	assert_true(c.outside_calendar);
+	calendar_free(cal);
+}
+
+/* A working-day count that starts outside the calendar's years is flagged too. */
+static void
+test_eval_outside_calendar_origin(void **state)
+{
+	static const char *const wd_at[] = {"0 days"};
+	static const char *const back_at[] = {"-5 working days"};
+	char path[] = "/tmp/test_eval.XXXXXX";
+	struct calendar *cal = calendar_new();
+	struct fxrule wd, back;
+	struct eval_clock c;
+	struct diag d;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("# covers: 2026-2027\n", f);
+	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
+		fprintf(f, "%s\n", ew_2026_2027[i]);
+	assert_int_equal(fclose(f), 0);
+	diag_init(&d);
+	assert_int_equal(calendar_load_file(cal, path, &d), 0);
+	diag_free(&d);
+	unlink(path);
+
+	/*
+	 * Start Fri 2025-12-19 + 20 working days. The calendar does not know 2025-12-25/26,
+	 * so it counts them: 12-22..26 (5), 12-29..31 (8), 2026-01-02 (9), 01-05..09 (14),
+	 * 01-12..16 (19), 01-19 (20) -> 2026-01-19, two working days earlier than the true
+	 * 2026-01-21. The due date is inside 2026, but 2025 dates were counted.
+	 */
+	make_rule(&wd, "20 working days", true, wd_at, 1);
+	eval_clock(&wd.r, cal, SEND_TIME, D("2025-12-19"), T("2025-12-19", 8, 0), &c);
+	assert_date(c.due, "2026-01-19");
+	assert_true(c.outside_calendar);
+
+	/*
+	 * Start 2027-07-05 + 6 months: due Wed 2028-01-05. "-5 working days" counts back over
+	 * Mon 2028-01-03 (a bank holiday the calendar does not know): 01-04, 01-03, 12-31,
+	 * 12-30, 12-29 -> 2027-12-29 instead of the true 2027-12-24. The stage date is inside
+	 * 2027, but a 2028 date was counted.
+	 */
+	make_rule(&back, "6 months", true, back_at, 1);
+	eval_clock(&back.r, cal, SEND_TIME, D("2027-07-05"), T("2027-07-05", 8, 0), &c);
+	assert_date(c.due, "2028-01-05");
+	assert_date(eval_stage_date(&back.r, cal, c.due, 0), "2027-12-29");
+	assert_true(c.outside_calendar);
+	calendar_free(cal);
+}
+
+/* A calendar with no file loaded never says outside. */
+static void
+test_eval_outside_no_file(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	struct eval_clock c;
+
+	(void)state;
+	make_first_review(&f);
+	eval_clock(&f.r, cal, SEND_TIME, D("2029-12-20"), T("2029-12-20", 8, 0), &c);
+	assert_false(c.outside_calendar);
+	calendar_free(cal);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_eval_due_working_days_christmas),
+	    cmocka_unit_test(test_eval_stage_minus_5_working_days),
+	    cmocka_unit_test(test_eval_stage_moved_to_working_day),
+	    cmocka_unit_test(test_eval_stage_not_moved),
+	    cmocka_unit_test(test_eval_month_due_clamped),
+	    cmocka_unit_test(test_eval_reached_inclusive),
+	    cmocka_unit_test(test_eval_next_after_last),
+	    cmocka_unit_test(test_eval_owed),
+	    cmocka_unit_test(test_eval_recipients_dedup),
+	    cmocka_unit_test(test_eval_recipients_bad_column),
+	    cmocka_unit_test(test_eval_working_days_late),
+	    cmocka_unit_test(test_eval_outside_calendar),
+	    cmocka_unit_test(test_eval_outside_calendar_origin),
+	    cmocka_unit_test(test_eval_outside_no_file),
+	};
+
+	return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
+}

@@ -1,0 +1,553 @@
+/* test_evaluate.c - unit tests for daemon/evaluate.c: passes over a real engine and stores. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ftw.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "date.h"
+#include "engine.h"
+#include "eval.h"
+#include "evaluate.h"
+#include "statestore.h"
+#include "util.h"
+
+/*
+ * The fixture: one rule, the first Child in Care review, due 20 working days after the
+ * start, with stages reminder (-5 working days, iro), overdue (+1 working day,
+ * team_manager and iro) and escalated (+10 working days, service_manager and
+ * team_manager), all at 08:00. England and Wales holidays 2026-2027; counted by hand:
+ *
+ *   case  start       due         reminder    overdue     escalated
+ *   A01   2026-12-18  2027-01-20  2027-01-13  2027-01-21  2027-02-03
+ *   A02   2026-11-02  2026-11-30  2026-11-23  2026-12-01  2026-12-14
+ *   A03   2026-12-24  2027-01-26  2027-01-19  2027-01-27  2027-02-09
+ *
+ * A01: 12-21..24 (4), 12-25 and 12-28 holidays, 12-29..31 (7), 01-01 holiday, 01-04..08
+ * (12), 01-11..15 (17), 01-18..20 (20). A02: 11-03..06 (4), then four full weeks to
+ * Mon 11-30 (20). A03: 12-29..31 (3), 01-04..08 (8), 11..15 (13), 18..22 (18), 25, 26 (20).
+ * Four more rows are bad: a NULL case_ref, 2024-02-30, a NULL start and "31/01/2027".
+ */
+static const char holidays[] = "# England and Wales\n"
+                               "# covers: 2026-2027\n"
+                               "2026-01-01\n2026-04-03\n2026-04-06\n2026-05-04\n2026-05-25\n"
+                               "2026-08-31\n2026-12-25\n2026-12-28\n2027-01-01\n2027-03-26\n"
+                               "2027-03-29\n2027-05-03\n2027-05-31\n2027-08-30\n2027-12-27\n"
+                               "2027-12-28\n";
+
+static const char config[] =
+    "case_store = \"cases.sqlite\";\n"
+    "state = \"state.sqlite\";\n"
+    "rules = \"rules\";\n"
+    "holidays = [ \"holidays.txt\" ];\n"
+    "contacts = {\n"
+    "  iro = { email = \"iro-service@council.example\"; };\n"
+    "  service_manager = { email = \"service.manager@council.example\"; };\n"
+    "};\n";
+
+static const char rule_cic[] =
+    "rules = ( {\n"
+    "  id = \"cic-first-review\";\n"
+    "  title = \"First Child in Care review\";\n"
+    "  query = \"SELECT case_ref, start, team_manager_email FROM looked_after ORDER BY "
+    "case_ref\";\n"
+    "  due = \"20 working days\";\n"
+    "  stages = (\n"
+    "    { name = \"reminder\"; at = \"-5 working days\"; notify = [ \"iro\" ]; },\n"
+    "    { name = \"overdue\"; at = \"1 working day\"; notify = [ \"team_manager\", \"iro\" ]; },\n"
+    "    { name = \"escalated\"; at = \"10 working days\";\n"
+    "      notify = [ \"service_manager\", \"team_manager\" ]; }\n"
+    "  );\n"
+    "} );\n";
+
+static const char cases_sql[] =
+    "CREATE TABLE looked_after (case_ref TEXT, start TEXT, team_manager_email TEXT);"
+    "INSERT INTO looked_after VALUES"
+    " ('A01', '2026-12-18', 'tm.north@council.example'),"
+    " ('A02', '2026-11-02', 'tm.south@council.example'),"
+    " ('A03', '2026-12-24T10:15:00', 'tm.west@council.example'),"
+    " (NULL, '2026-12-01', 'tm.north@council.example'),"
+    " ('B01', '2024-02-30', 'tm.north@council.example'),"
+    " ('B02', NULL, 'tm.north@council.example'),"
+    " ('B03', '31/01/2027', 'tm.north@council.example');"
+    "CREATE TABLE reviews (case_ref TEXT, start TEXT);"
+    "INSERT INTO reviews VALUES ('R01', '2026-07-13');";
+
+/* One alert as the callback saw it, copied. */
+struct seen {
+	char rule[64];
+	char case_ref[16];
+	char stage[16];
+	char due[DATE_STRLEN];
+	char fires[DATETIME_STRLEN];
+	int days_late;
+	char recipients[256];
+	long long alert_id;
+};
+
+/* One test's scratch directory, engine, state store and the alerts seen. */
+struct fixture {
+	char dir[64];
+	char *config_path;
+	struct engine *e;
+	struct statestore *ss;
+	struct seen seen[32];
+	size_t nseen;
+};
+
+/* Remove one entry found by nftw (deepest first). */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a directory tree. */
+static void
+rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write contents to dir/name. */
+static void
+write_file(const char *dir, const char *name, const char *contents)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(contents, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+}
+
+/* Run sql on the case store through a separate connection. */
+static void
+cases_exec(const struct fixture *fx, const char *sql)
+{
+	char *path = xasprintf("%s/cases.sqlite", fx->dir);
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	free(path);
+}
+
+/* Write the configuration, holidays, rule file and case store. */
+static int
+setup(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof *fx);
+	char *rules;
+
+	strcpy(fx->dir, "/tmp/test_evaluate.XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	rules = xasprintf("%s/rules", fx->dir);
+	if (mkdir(rules, 0700) != 0)
+		return -1;
+	write_file(fx->dir, "escalator.conf", config);
+	write_file(fx->dir, "holidays.txt", holidays);
+	write_file(rules, "10-cic.conf", rule_cic);
+	free(rules);
+	cases_exec(fx, cases_sql);
+	fx->config_path = xasprintf("%s/escalator.conf", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+/* Free everything and remove the scratch directory. */
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	statestore_close(fx->ss);
+	engine_free(fx->e);
+	rm_rf(fx->dir);
+	free(fx->config_path);
+	free(fx);
+	return 0;
+}
+
+/* Load the engine and open the state store (read-only for a dry run). */
+static void
+load(struct fixture *fx, bool dry_run)
+{
+	struct diag d;
+	char *cause = NULL;
+
+	diag_init(&d);
+	fx->e = engine_load(fx->config_path, &d);
+	if (fx->e == NULL || d.errors != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			print_message("  diag: %s\n", d.v[i].text);
+		fail_msg("engine_load failed");
+	}
+	diag_free(&d);
+	fx->ss = statestore_open(fx->e->cfg->state, dry_run, &cause);
+	if (fx->ss == NULL)
+		fail_msg("statestore_open: %s", cause);
+}
+
+/* The evaluate_alert_fn: copy what matters of each alert. */
+static void
+collect(void *arg, const struct alert *a, long long alert_id)
+{
+	struct fixture *fx = arg;
+	struct seen *s;
+
+	assert_true(fx->nseen < sizeof fx->seen / sizeof fx->seen[0]);
+	s = &fx->seen[fx->nseen++];
+	snprintf(s->rule, sizeof s->rule, "%s", a->rule->id);
+	snprintf(s->case_ref, sizeof s->case_ref, "%s", a->case_ref);
+	snprintf(s->stage, sizeof s->stage, "%s", a->rule->stages[a->stage].name);
+	date_format(a->due, s->due);
+	localtime_format(a->fires, s->fires);
+	s->days_late = a->days_late;
+	s->recipients[0] = '\0';
+	for (size_t i = 0; i < a->nrecipients; i++) {
+		size_t len = strlen(s->recipients);
+
+		snprintf(s->recipients + len, sizeof s->recipients - len, "%s%s", i ? "," : "",
+		         a->recipients[i].address);
+	}
+	s->alert_id = alert_id;
+}
+
+/* Local minutes of a date at hh:mm. */
+static localtime_min_t
+T(const char *day, int hh, int mm)
+{
+	date_t d = 0;
+
+	if (date_parse_strict(day, &d) != 0)
+		fail_msg("bad date literal \"%s\"", day);
+	return (localtime_min_t)d * 1440 + hh * 60 + mm;
+}
+
+/* Run one pass at now, starting a fresh list of alerts seen. */
+static void
+pass(struct fixture *fx, localtime_min_t now, struct evaluate_stats *stats)
+{
+	char *cause = NULL;
+
+	fx->nseen = 0;
+	if (evaluate_pass(fx->e, fx->ss, now, collect, fx, stats, &cause) != 0)
+		fail_msg("evaluate_pass: %s", cause);
+}
+
+/* Assert alert i of the last pass. */
+static void
+expect_seen(const struct fixture *fx, size_t i, const char *case_ref, const char *stage,
+            const char *fires, int days_late, const char *recipients)
+{
+	const struct seen *s;
+
+	if (i >= fx->nseen)
+		fail_msg("only %zu alerts, expected one for %s %s", fx->nseen, case_ref, stage);
+	s = &fx->seen[i];
+	assert_string_equal(s->case_ref, case_ref);
+	assert_string_equal(s->stage, stage);
+	assert_string_equal(s->fires, fires);
+	assert_int_equal(s->days_late, days_late);
+	assert_string_equal(s->recipients, recipients);
+}
+
+/* The clock_stage rows of one case as "stage:status,..." in stage name order. */
+static char *
+stages_of(const struct fixture *fx, const char *case_ref)
+{
+	char *path = xasprintf("%s/state.sqlite", fx->dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT ifnull(group_concat(stage || ':' || status, ','), "
+	                       "'') FROM (SELECT * FROM clock_stage WHERE case_ref = ?1 "
+	                       "ORDER BY stage)",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, case_ref, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	out = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return out;
+}
+
+/* Assert the recorded stages of a case. */
+static void
+expect_stages(const struct fixture *fx, const char *case_ref, const char *want)
+{
+	char *got = stages_of(fx, case_ref);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("case %s: recorded \"%s\", expected \"%s\"", case_ref, got, want);
+	free(got);
+}
+
+/* The first pass records what is owed; a second pass at the same now owes nothing. */
+static void
+test_evaluate_first_pass_then_same_now(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	load(fx, false);
+	/* 2027-01-13 08:00: A01's reminder fires; A02 is past every stage; A03 has none yet. */
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	assert_int_equal(fx->nseen, 2);
+	expect_seen(fx, 0, "A01", "reminder", "2027-01-13T08:00:00", 0,
+	            "iro-service@council.example");
+	/* A02: due 2026-11-30; late 12-01..12-24 (18), 12-29..31 (21), 01-04..08 (26), 11-13. */
+	expect_seen(fx, 1, "A02", "escalated", "2026-12-14T08:00:00", 29,
+	            "service.manager@council.example,tm.south@council.example");
+	assert_string_equal(fx->seen[0].rule, "cic-first-review");
+	assert_string_equal(fx->seen[0].due, "2027-01-20");
+	assert_string_equal(fx->seen[1].due, "2026-11-30");
+	assert_true(fx->seen[0].alert_id > 0);
+	assert_true(fx->seen[1].alert_id > fx->seen[0].alert_id);
+	assert_int_equal(statestore_outbox_depth(fx->ss), 3);
+
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 0);
+	assert_int_equal(fx->nseen, 0);
+	assert_int_equal(stats.clocks, 7);
+	assert_int_equal(statestore_outbox_depth(fx->ss), 3);
+}
+
+/* A pass at a later now owes only the stages newly reached since. */
+static void
+test_evaluate_later_pass_new_stages_only(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+
+	/* 2027-01-21 08:00: A01's overdue (today) and A03's reminder (01-19) are new. */
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	assert_int_equal(fx->nseen, 2);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 1,
+	            "tm.north@council.example,iro-service@council.example");
+	expect_seen(fx, 1, "A03", "reminder", "2027-01-19T08:00:00", 0,
+	            "iro-service@council.example");
+
+	/* 2027-01-27 07:59: A03's overdue is a minute away: nothing. */
+	pass(fx, T("2027-01-27", 7, 59), &stats);
+	assert_int_equal(stats.alerts, 0);
+	/* 2027-01-27 08:00: A03 overdue, one working day after its due date 01-26. */
+	pass(fx, T("2027-01-27", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A03", "overdue", "2027-01-27T08:00:00", 1,
+	            "tm.west@council.example,iro-service@council.example");
+	/* 2027-02-03 07:59: A01's escalation is a minute away: nothing. */
+	pass(fx, T("2027-02-03", 7, 59), &stats);
+	assert_int_equal(stats.alerts, 0);
+	/* 2027-02-03 08:00: A01 escalated, ten working days late; nothing else. */
+	pass(fx, T("2027-02-03", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 10,
+	            "service.manager@council.example,tm.north@council.example");
+	expect_stages(fx, "A01", "escalated:alerted,overdue:alerted,reminder:alerted");
+}
+
+/* Catch-up: stages passed over are recorded as skipped and never alerted later. */
+static void
+test_evaluate_catch_up_skips(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	load(fx, false);
+	/* First ever pass on 2027-02-09 08:00: every clock is past its last stage. */
+	pass(fx, T("2027-02-09", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 3);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 14,
+	            "service.manager@council.example,tm.north@council.example");
+	expect_seen(fx, 1, "A02", "escalated", "2026-12-14T08:00:00", 48,
+	            "service.manager@council.example,tm.south@council.example");
+	expect_seen(fx, 2, "A03", "escalated", "2027-02-09T08:00:00", 10,
+	            "service.manager@council.example,tm.west@council.example");
+	expect_stages(fx, "A01", "escalated:alerted,overdue:skipped,reminder:skipped");
+	expect_stages(fx, "A02", "escalated:alerted,overdue:skipped,reminder:skipped");
+	expect_stages(fx, "A03", "escalated:alerted,overdue:skipped,reminder:skipped");
+
+	/* Later passes never alert the skipped stages. */
+	pass(fx, T("2027-02-10", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 0);
+	pass(fx, T("2027-06-01", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 0);
+	expect_stages(fx, "A02", "escalated:alerted,overdue:skipped,reminder:skipped");
+	/* One delivery per recipient of the three alerts. */
+	assert_int_equal(statestore_outbox_depth(fx->ss), 6);
+}
+
+/* A catch-up in the middle: only the earlier stages not yet recorded are skipped. */
+static void
+test_evaluate_catch_up_partial(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	load(fx, false);
+	/* 2027-01-19 08:00: A01's reminder (01-13) and A03's reminder (01-19). */
+	pass(fx, T("2027-01-19", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 3);
+	expect_seen(fx, 2, "A03", "reminder", "2027-01-19T08:00:00", 0,
+	            "iro-service@council.example");
+	/* The daemon was down until 2027-02-09: A03 jumps to escalated, overdue skipped. */
+	pass(fx, T("2027-02-09", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 14,
+	            "service.manager@council.example,tm.north@council.example");
+	expect_seen(fx, 1, "A03", "escalated", "2027-02-09T08:00:00", 10,
+	            "service.manager@council.example,tm.west@council.example");
+	expect_stages(fx, "A01", "escalated:alerted,overdue:skipped,reminder:alerted");
+	expect_stages(fx, "A03", "escalated:alerted,overdue:skipped,reminder:alerted");
+}
+
+/* Bad rows are skipped and counted; the good rows around them are evaluated. */
+static void
+test_evaluate_bad_rows_skipped(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	load(fx, false);
+	pass(fx, T("2027-02-09", 8, 0), &stats);
+	/* Seven rows: NULL case_ref, 2024-02-30, NULL start and 31/01/2027 are skipped. */
+	assert_int_equal(stats.clocks, 7);
+	assert_int_equal(stats.skipped_rows, 4);
+	assert_int_equal(stats.failed_rules, 0);
+	assert_int_equal(stats.alerts, 3);
+	assert_int_equal(fx->nseen, 3);
+	assert_string_equal(fx->seen[0].case_ref, "A01");
+	assert_string_equal(fx->seen[1].case_ref, "A02");
+	assert_string_equal(fx->seen[2].case_ref, "A03");
+	expect_stages(fx, "B01", "");
+	expect_stages(fx, "B02", "");
+	expect_stages(fx, "B03", "");
+}
+
+/* stats.next is the earliest stage firing after now, over every clock. */
+static void
+test_evaluate_next(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	/*
+	 * A04, the last row: start Mon 2027-01-04; 01-05..08 (4), 11..15 (9), 18..22 (14),
+	 * 25..29 (19), 02-01 (20): due Mon 2027-02-01; reminder 01-29, 28, 27, 26, 25 ->
+	 * 2027-01-25; overdue 2027-02-02; escalated 02-02..05 (4), 08..12 (9), 15 -> 2027-02-15.
+	 */
+	cases_exec(fx, "INSERT INTO looked_after VALUES ('A04', '2027-01-04', "
+	               "'tm.east@council.example')");
+	load(fx, false);
+	/* 01-13: next A01 01-21, A02 never, A03 01-19, A04 01-25: the earliest is A03's. */
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.next, T("2027-01-19", 8, 0));
+	/* A minute before A03's reminder, it is still next. */
+	pass(fx, T("2027-01-19", 7, 59), &stats);
+	assert_int_equal(stats.next, T("2027-01-19", 8, 0));
+	/* 01-21 08:00: A01 next 02-03, A03 01-27, A04 01-25. */
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.next, T("2027-01-25", 8, 0));
+	/* 02-03 08:00: A01 done, A03 next 02-09, A04 next 02-15. */
+	pass(fx, T("2027-02-03", 8, 0), &stats);
+	assert_int_equal(stats.next, T("2027-02-09", 8, 0));
+	/* 02-09 08:00: only A04's escalation is left. */
+	pass(fx, T("2027-02-09", 8, 0), &stats);
+	assert_int_equal(stats.next, T("2027-02-15", 8, 0));
+	/* After every stage: nothing is ever due again. */
+	pass(fx, T("2027-02-15", 8, 0), &stats);
+	assert_true(stats.next == EVAL_NEVER);
+}
+
+/* A rule whose query fails at pass time is counted; the other rules go on. */
+static void
+test_evaluate_failed_rule(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *rules = xasprintf("%s/rules", fx->dir);
+
+	/* A second rule: a later review 6 months after R01's 2026-07-13, due 2027-01-13. */
+	write_file(rules, "20-later.conf",
+	           "rules = ( { id = \"cic-later-review\"; title = \"Later review\";\n"
+	           "  query = \"SELECT case_ref, start FROM reviews\"; due = \"6 months\";\n"
+	           "  stages = ( { name = \"due\"; at = \"0 days\"; notify = \"iro\"; } ); } );\n");
+	free(rules);
+	load(fx, false);
+	cases_exec(fx, "DROP TABLE looked_after");
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.failed_rules, 1);
+	assert_int_equal(stats.alerts, 1);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].rule, "cic-later-review");
+	expect_seen(fx, 0, "R01", "due", "2027-01-13T08:00:00", 0, "iro-service@council.example");
+}
+
+/* A dry run (read-only state store, no file yet) reports alerts, records nothing. */
+static void
+test_evaluate_dry_run(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *path = xasprintf("%s/state.sqlite", fx->dir);
+
+	load(fx, true);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	assert_int_equal(fx->seen[0].alert_id, 0);
+	assert_int_equal(fx->seen[1].alert_id, 0);
+	/* Nothing recorded: the same alerts are owed again. */
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	assert_int_equal(access(path, F_OK), -1);
+	free(path);
+}
+
+/* Register one test with the engine fixture. */
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    TEST(test_evaluate_first_pass_then_same_now),
+	    TEST(test_evaluate_later_pass_new_stages_only),
+	    TEST(test_evaluate_catch_up_skips),
+	    TEST(test_evaluate_catch_up_partial),
+	    TEST(test_evaluate_bad_rows_skipped),
+	    TEST(test_evaluate_next),
+	    TEST(test_evaluate_failed_rule),
+	    TEST(test_evaluate_dry_run),
+	};
+
+	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);
+}

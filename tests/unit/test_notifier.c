@@ -1,0 +1,932 @@
+/* test_notifier.c - end-to-end tests of notifiers/ on a real event loop against local test servers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "notifier.h"
+#include "util.h"
+
+#ifndef ESCALATOR_SOURCE_DIR
+#define ESCALATOR_SOURCE_DIR "."
+#endif
+
+#define NWEBHOOKS 50
+#define NEMAILS 20
+#define MAXRESULTS 128
+
+/* A test server process (tests/harness) and where it listens. */
+struct server {
+	pid_t pid;
+	int out; /* read end of its stdout */
+	int port;
+};
+
+/* What a finished delivery reported. */
+struct outcome {
+	int calls;
+	enum delivery_status status;
+	long code;
+	int retry_after;
+	char detail[512];
+};
+
+/* One test's loop, notifier and results. */
+struct fixture {
+	char dir[64];
+	struct event_base *base;
+	struct notifier *n;
+	struct event *guard; /* ends a test that would otherwise hang */
+	struct event *ticker;
+	int ticks;
+	struct outcome res[MAXRESULTS];
+	size_t done, expect;
+	int free_in_callback; /* notifier_free from the first callback */
+	int resend;	      /* send again from the callback this many times */
+	char resend_url[128];
+};
+
+/* A Python script: an SMTP sink that refuses RCPT or the message with the given reply. */
+static const char refusing_smtp[] =
+	"import signal, sys, threading\n"
+	"from harness.smtp_sink import SmtpSink\n"
+	"fault = (int(sys.argv[2]), sys.argv[3])\n"
+	"kw = {'fail_rcpt': fault} if sys.argv[1] == 'rcpt' else {'fail_data': fault}\n"
+	"s = SmtpSink(**kw).start()\n"
+	"stop = threading.Event()\n"
+	"signal.signal(signal.SIGTERM, lambda *a: stop.set())\n"
+	"print('READY %d' % s.port, flush=True)\n"
+	"while not stop.wait(1):\n"
+	"    pass\n"
+	"s.stop()\n";
+
+/* Remove one entry found by nftw (deepest first). */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* The source tree: $SRCDIR (set by CTest) or the one this test was built from. */
+static const char *
+srcdir(void)
+{
+	const char *s = getenv("SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : ESCALATOR_SOURCE_DIR;
+}
+
+/* Start python3 with args (NULL-terminated) in $SRCDIR/tests and wait for "READY <port>". */
+static void
+server_start(struct server *srv, const char *const *args)
+{
+	char *cwd = xasprintf("%s/tests", srcdir()), line[256];
+	const char *argv[32];
+	size_t argc = 0, len = 0;
+	int fds[2];
+	struct timespec t0, t1;
+
+	argv[argc++] = "/usr/bin/python3";
+	for (; *args != NULL && argc < 31; args++)
+		argv[argc++] = *args;
+	argv[argc] = NULL;
+	assert_int_equal(pipe(fds), 0);
+	srv->pid = fork();
+	assert_true(srv->pid >= 0);
+	if (srv->pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		if (chdir(cwd) != 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	srv->out = fds[0];
+	free(cwd);
+
+	/* Read its first line; the servers need a moment to import and bind. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = {.fd = srv->out, .events = POLLIN};
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 30)
+			fail_msg("%s %s: no READY line within 30 seconds", argv[1], argv[2]);
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(srv->out, line + len, sizeof line - 1 - len);
+		if (n <= 0)
+			fail_msg("%s %s exited before it was ready", argv[1], argv[2]);
+		len += (size_t)n;
+		line[len] = '\0';
+		if (strchr(line, '\n') != NULL)
+			break;
+		assert_true(len < sizeof line - 1);
+	}
+	if (sscanf(line, "READY %d", &srv->port) != 1 || srv->port <= 0)
+		fail_msg("unexpected first line from the server: %s", line);
+}
+
+/* Stop a server (SIGTERM, then SIGKILL) and reap it. */
+static void
+server_stop(struct server *srv)
+{
+	int status;
+
+	if (srv->pid <= 0)
+		return;
+	kill(srv->pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
+			goto reaped;
+		usleep(50000);
+	}
+	kill(srv->pid, SIGKILL);
+	waitpid(srv->pid, &status, 0);
+reaped:
+	close(srv->out);
+	srv->pid = 0;
+}
+
+/* A TCP port on 127.0.0.1 nothing listens on. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* A listening socket that never accepts: connections succeed, nothing is ever answered. */
+static int
+blackhole(int *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The notifier's callback: record the outcome; stop the loop when all have arrived. */
+static void
+done_cb(void *arg, long long id, const struct delivery_result *r)
+{
+	struct fixture *fx = arg;
+	struct outcome *o;
+
+	assert_true(id >= 0 && id < MAXRESULTS);
+	o = &fx->res[id];
+	o->calls++;
+	o->status = r->status;
+	o->code = r->code;
+	o->retry_after = r->retry_after;
+	assert_non_null(r->detail);
+	assert_null(strpbrk(r->detail, "\r\n"));
+	snprintf(o->detail, sizeof o->detail, "%s", r->detail);
+	fx->done++;
+	if (fx->free_in_callback) {
+		/* Allowed: aborts the rest without callbacks. */
+		notifier_free(fx->n);
+		fx->n = NULL;
+		event_base_loopexit(fx->base, NULL);
+		return;
+	}
+	if (fx->resend > 0) {
+		struct delivery d = {.id = id + 1, .uid = "chained", .kind = CONTACT_WEBHOOK,
+				     .recipient = fx->resend_url, .rule = "r"};
+		char *cause = NULL;
+
+		fx->resend--;
+		fx->expect++;
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	if (fx->done >= fx->expect)
+		event_base_loopbreak(fx->base);
+}
+
+/* The safety net: a test that takes this long has failed. */
+static void
+guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fixture *fx = arg;
+
+	event_base_loopbreak(fx->base);
+}
+
+/* Counts loop iterations while transfers run: proof that nothing blocks the loop. */
+static void
+ticker_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fixture *fx = arg;
+
+	fx->ticks++;
+}
+
+/* A fresh event base, notifier, scratch directory and timers. */
+static int
+setup(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof *fx);
+	struct timeval guard = {90, 0}, tick = {0, 10000};
+
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/test_notifier.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	fx->base = event_base_new();
+	assert_non_null(fx->base);
+	fx->n = notifier_new(fx->base, done_cb, fx);
+	fx->guard = evtimer_new(fx->base, guard_cb, fx);
+	evtimer_add(fx->guard, &guard);
+	fx->ticker = event_new(fx->base, -1, EV_PERSIST, ticker_cb, fx);
+	evtimer_add(fx->ticker, &tick);
+	*state = fx;
+	return 0;
+}
+
+/* Free everything the fixture made. */
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	notifier_free(fx->n);
+	event_free(fx->guard);
+	event_free(fx->ticker);
+	event_base_free(fx->base);
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+/* Run the loop until fx->expect callbacks have arrived (or the guard fires). */
+static void
+run(struct fixture *fx)
+{
+	event_base_dispatch(fx->base);
+	if (fx->done < fx->expect)
+		fail_msg("only %zu of %zu deliveries finished", fx->done, fx->expect);
+}
+
+/* Configure fx->n with an smtp url and the given TLS and auth settings. */
+static void
+configure(struct fixture *fx, struct smtp_config *smtp, const char *ca_file, int timeout)
+{
+	struct notifier_settings s = {.smtp = smtp, .ca_file = ca_file,
+				      .connect_timeout = timeout, .delivery_timeout = timeout};
+
+	notifier_configure(fx->n, &s);
+}
+
+/* Number of lines in path, 0 if it does not exist. */
+static size_t
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		if (c == '\n')
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Wait (up to 10 s) for path to hold want lines: the servers write after they answer. */
+static void
+wait_lines(const char *path, size_t want)
+{
+	for (int i = 0; i < 200 && count_lines(path) < want; i++)
+		usleep(50000);
+	assert_int_equal(count_lines(path), want);
+}
+
+/* Parse every JSON line of path. */
+static json_t *
+read_jsonl(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+
+	assert_non_null(f);
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t err;
+		json_t *j = json_loads(line, 0, &err);
+
+		if (j == NULL)
+			fail_msg("%s: %s", path, err.text);
+		json_array_append_new(all, j);
+	}
+	free(line);
+	fclose(f);
+	return all;
+}
+
+/* The value of header name (any case) in a JSON object of headers, or NULL. */
+static const char *
+json_header(const json_t *headers, const char *name)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)headers, key, v)
+		if (strcasecmp(key, name) == 0)
+			return json_string_value(v);
+	return NULL;
+}
+
+/* "sha256=<hex>" of HMAC-SHA256(secret, msg), computed here with EVP_Q_mac. */
+static void
+expected_signature(const char *secret, const char *msg, char *out)
+{
+	unsigned char mac[32];
+	size_t len = 0;
+
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret),
+				  (const unsigned char *)msg, strlen(msg), mac, sizeof mac, &len));
+	memcpy(out, "sha256=", 7);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* Check the webhooks the HTTP sink recorded: one per delivery, signed where a secret was given. */
+static void
+check_webhooks(const char *path)
+{
+	json_t *all = read_jsonl(path), *req;
+	int seen[NWEBHOOKS] = {0};
+	size_t i;
+
+	assert_int_equal(json_array_size(all), NWEBHOOKS);
+	json_array_foreach(all, i, req)
+	{
+		const json_t *h = json_object_get(req, "headers");
+		const char *body = json_string_value(json_object_get(req, "body"));
+		const char *uid = json_header(h, "X-Escalator-Delivery");
+		const char *ts = json_header(h, "X-Escalator-Timestamp");
+		const char *sig = json_header(h, "X-Escalator-Signature");
+		json_t *j = json_loads(body, 0, NULL);
+		int k;
+
+		assert_string_equal(json_string_value(json_object_get(req, "method")), "POST");
+		assert_string_equal(json_header(h, "Content-Type"), "application/json");
+		assert_string_equal(json_header(h, "User-Agent"), "escalatord");
+		assert_non_null(uid);
+		assert_non_null(ts);
+		assert_int_equal(sscanf(uid, "wh-%d", &k), 1);
+		assert_true(k >= 0 && k < NWEBHOOKS);
+		seen[k]++;
+		assert_non_null(j);
+		assert_string_equal(json_string_value(json_object_get(j, "delivery")), uid);
+		assert_string_equal(json_string_value(json_object_get(j, "case")), "C\xc3\xa9-1\r\n2");
+		if (k % 2 == 0) {
+			char *msg = xasprintf("%s.%s", ts, body), want[7 + 65];
+
+			expected_signature("hook-secret", msg, want);
+			assert_non_null(sig);
+			assert_string_equal(sig, want);
+			assert_int_equal(json_integer_value(json_object_get(
+					     json_object_get(j, "fields"), "n")),
+					 k);
+			free(msg);
+		} else {
+			assert_null(sig);
+			assert_null(json_object_get(j, "fields"));
+		}
+		json_decref(j);
+	}
+	for (int k = 0; k < NWEBHOOKS; k++)
+		assert_int_equal(seen[k], 1);
+	json_decref(all);
+}
+
+/* The subject every email in the concurrent test gets, for delivery k. */
+static char *
+email_subject(int k)
+{
+	return xasprintf("R\xc3\xa9vision en retard \xe2\x80\x94 premi\xc3\xa8re revue du dossier "
+			 "C%d, \xc3\xa9tape 2 \xe2\x80\x94 r\xc3\xa9ponse attendue",
+			 k);
+}
+
+/* Check the emails the SMTP sink recorded: headers decode to what was sent. */
+static void
+check_emails(const char *path)
+{
+	json_t *all = read_jsonl(path), *m;
+	int seen[NEMAILS] = {0};
+	size_t i;
+
+	assert_int_equal(json_array_size(all), NEMAILS);
+	json_array_foreach(all, i, m)
+	{
+		const char *mid = json_string_value(json_object_get(m, "message_id"));
+		const char *body = json_string_value(json_object_get(m, "body"));
+		json_t *rcpts = json_object_get(m, "rcpt_tos");
+		char *want;
+		int k;
+
+		assert_non_null(mid);
+		assert_int_equal(sscanf(mid, "<em-%d@council.example>", &k), 1);
+		assert_true(k >= 0 && k < NEMAILS);
+		seen[k]++;
+		assert_string_equal(json_string_value(json_object_get(m, "mail_from")),
+				    "alerts@council.example");
+		assert_int_equal(json_array_size(rcpts), 1);
+		want = xasprintf("tm%d@council.example", k);
+		assert_string_equal(json_string_value(json_array_get(rcpts, 0)), want);
+		assert_string_equal(json_string_value(json_object_get(m, "to")), want);
+		free(want);
+		want = email_subject(k);
+		assert_string_equal(json_string_value(json_object_get(m, "subject")), want);
+		free(want);
+		assert_string_equal(json_string_value(json_object_get(m, "from")),
+				    "escalator <alerts@council.example>");
+		assert_non_null(strstr(body, "Case C"));
+		assert_non_null(strstr(body, "\xc3\xa9t\xc3\xa9 d\xc3\xa9pass\xc3\xa9"));
+		assert_null(strstr(json_string_value(json_object_get(m, "data")), "\nBcc"));
+	}
+	for (int k = 0; k < NEMAILS; k++)
+		assert_int_equal(seen[k], 1);
+	json_decref(all);
+}
+
+/* 50 webhooks and 20 emails at once through one notifier on one loop: every one is accepted. */
+static void
+test_concurrent(void **state)
+{
+	struct fixture *fx = *state;
+	struct server http = {0}, smtp = {0};
+	char *http_out = xasprintf("%s/http.jsonl", fx->dir);
+	char *smtp_out = xasprintf("%s/smtp.jsonl", fx->dir);
+	const char *http_args[] = {"-m", "harness.http_sink", "--port", "0", "--out", http_out, NULL};
+	const char *smtp_args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", smtp_out, NULL};
+	struct smtp_config sc = {.from = "alerts@council.example", .from_name = "escalator",
+				 .starttls = STARTTLS_OPPORTUNISTIC};
+	char url[128];
+
+	server_start(&http, http_args);
+	server_start(&smtp, smtp_args);
+	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
+	configure(fx, &sc, NULL, 20);
+	free(sc.url);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/iro", http.port);
+
+	for (int k = 0; k < NWEBHOOKS + NEMAILS; k++) {
+		struct delivery d = {.id = k, .rule = "cic-first-review", .title = "First review",
+				     .case_ref = "C\xc3\xa9-1\r\n2", .stage = "overdue",
+				     .start = "2026-10-01", .due = "2026-10-29",
+				     .fires = "2026-10-30T08:00:00", .days_late = 1};
+		char *uid, *rcpt = NULL, *subject = NULL, *fields = NULL, *cause = NULL;
+
+		if (k < NWEBHOOKS) {
+			uid = xasprintf("wh-%d", k);
+			d.kind = CONTACT_WEBHOOK;
+			d.recipient = url;
+			if (k % 2 == 0) {
+				d.secret = "hook-secret";
+				fields = xasprintf("{\"n\": %d, \"team\": \"North\"}", k);
+				d.fields = fields;
+			}
+		} else {
+			uid = xasprintf("em-%d", k - NWEBHOOKS);
+			rcpt = xasprintf("tm%d@council.example", k - NWEBHOOKS);
+			subject = email_subject(k - NWEBHOOKS);
+			d.kind = CONTACT_EMAIL;
+			d.recipient = rcpt;
+			d.subject = subject;
+			d.body = "Case C1042: le d\xc3\xa9lai a \xc3\xa9t\xc3\xa9 d\xc3\xa9pass\xc3\xa9.\n"
+				 ".\nA line with a lone dot above.\n";
+		}
+		d.uid = uid;
+		if (notifier_send(fx->n, &d, &cause) != 0)
+			fail_msg("notifier_send %d: %s", k, cause);
+		free(uid);
+		free(rcpt);
+		free(subject);
+		free(fields);
+	}
+	/* Nothing finishes inside notifier_send: results only come from the loop. */
+	assert_int_equal(fx->done, 0);
+	assert_int_equal(notifier_in_flight(fx->n), NWEBHOOKS + NEMAILS);
+	fx->expect = NWEBHOOKS + NEMAILS;
+	run(fx);
+	assert_int_equal(notifier_in_flight(fx->n), 0);
+	for (int k = 0; k < NWEBHOOKS + NEMAILS; k++) {
+		if (fx->res[k].calls != 1 || fx->res[k].status != DELIVERY_SENT)
+			fail_msg("delivery %d: %d calls, status %d: %s", k, fx->res[k].calls,
+				 fx->res[k].status, fx->res[k].detail);
+		assert_int_equal(fx->res[k].code, k < NWEBHOOKS ? 200 : 250);
+	}
+	wait_lines(http_out, NWEBHOOKS);
+	wait_lines(smtp_out, NEMAILS);
+	server_stop(&http);
+	server_stop(&smtp);
+	check_webhooks(http_out);
+	check_emails(smtp_out);
+	free(http_out);
+	free(smtp_out);
+}
+
+/* Elapsed seconds since t0. */
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A refused connection and a server that never answers: RETRY, and the loop keeps running. */
+static void
+test_refused_and_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	int port = closed_port(), hole_port, hole = blackhole(&hole_port);
+	struct smtp_config sc = {.from = "alerts@council.example",
+				 .starttls = STARTTLS_OPPORTUNISTIC};
+	char url[4][128];
+	struct timespec t0;
+	char *cause = NULL;
+
+	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/", port);
+	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%d/", hole_port);
+	sc.url = xasprintf("smtp://127.0.0.1:%d", port);
+	configure(fx, &sc, NULL, 1);
+	free(sc.url);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int k = 0; k < 2; k++) {
+		struct delivery d = {.id = k, .uid = "u", .kind = CONTACT_WEBHOOK,
+				     .recipient = url[k], .rule = "r"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	{
+		struct delivery d = {.id = 2, .uid = "u", .kind = CONTACT_EMAIL,
+				     .recipient = "tm@council.example", .subject = "s", .body = "b"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	/* The email to the black hole is configured separately: a second smtp url. */
+	sc.url = xasprintf("smtp://127.0.0.1:%d", hole_port);
+	configure(fx, &sc, NULL, 1);
+	free(sc.url);
+	{
+		struct delivery d = {.id = 3, .uid = "u", .kind = CONTACT_EMAIL,
+				     .recipient = "tm@council.example", .subject = "s", .body = "b"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	/* Sending returned at once, before any connection was even tried. */
+	assert_true(since(&t0) < 0.5);
+	assert_int_equal(fx->done, 0);
+	fx->expect = 4;
+	run(fx);
+	assert_true(since(&t0) < 10);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(fx->res[k].calls, 1);
+		if (fx->res[k].status != DELIVERY_RETRY)
+			fail_msg("delivery %d: status %d: %s", k, fx->res[k].status,
+				 fx->res[k].detail);
+	}
+	assert_non_null(strstr(fx->res[0].detail, "onnect"));
+	assert_non_null(strstr(fx->res[2].detail, "onnect"));
+	assert_non_null(strstr(fx->res[1].detail, "timed out"));
+	assert_non_null(strstr(fx->res[3].detail, "timed out"));
+	/* The 1 s timeouts ran on the loop: the 10 ms ticker kept firing meanwhile. */
+	assert_true(fx->ticks >= 20);
+	close(hole);
+}
+
+/* STARTTLS with a test CA and AUTH: accepted; a wrong password and an untrusted CA are RETRY. */
+static void
+test_starttls_auth(void **state)
+{
+	struct fixture *fx = *state;
+	struct server smtp = {0};
+	char *out = xasprintf("%s/smtp.jsonl", fx->dir), *pki = xasprintf("%s/pki", fx->dir);
+	char *ca = xasprintf("%s/ca.pem", pki), *cause = NULL;
+	const char *args[] = {"-m", "harness.smtp_sink", "--port", "0", "--starttls", "--pki-dir",
+			      pki, "--require-starttls", "--auth", "alerts:s3cret", "--require-auth",
+			      "--out", out, NULL};
+	struct smtp_config sc = {.from = "alerts@council.example", .from_name = "escalator",
+				 .username = "alerts", .starttls = STARTTLS_REQUIRED};
+	json_t *all, *m;
+
+	server_start(&smtp, args);
+	sc.url = xasprintf("smtp://localhost:%d", smtp.port);
+	for (int k = 0; k < 3; k++) {
+		struct delivery d = {.id = k, .uid = "tls", .kind = CONTACT_EMAIL,
+				     .recipient = "tm@council.example", .subject = "TLS test",
+				     .body = "hello"};
+
+		/* 0: right password and CA; 1: wrong password; 2: system CAs only. */
+		sc.password = k == 1 ? "wrong-hunter2" : "s3cret";
+		configure(fx, &sc, k == 2 ? NULL : ca, 20);
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	fx->expect = 3;
+	run(fx);
+	server_stop(&smtp);
+	if (fx->res[0].status != DELIVERY_SENT)
+		fail_msg("STARTTLS + AUTH: %s", fx->res[0].detail);
+	assert_int_equal(fx->res[1].status, DELIVERY_RETRY);
+	assert_non_null(strstr(fx->res[1].detail, "authentication failed"));
+	assert_non_null(strstr(fx->res[1].detail, "password_file"));
+	assert_null(strstr(fx->res[1].detail, "hunter2"));
+	assert_int_equal(fx->res[2].status, DELIVERY_RETRY);
+	assert_non_null(strstr(fx->res[2].detail, "certificate"));
+
+	all = read_jsonl(out);
+	assert_int_equal(json_array_size(all), 1);
+	m = json_array_get(all, 0);
+	assert_true(json_is_true(json_object_get(m, "tls")));
+	assert_string_equal(json_string_value(json_object_get(m, "auth_user")), "alerts");
+	json_decref(all);
+	free(sc.url);
+	free(out);
+	free(pki);
+	free(ca);
+}
+
+/* starttls = required against a server without STARTTLS: RETRY, nothing sent in clear. */
+static void
+test_starttls_missing(void **state)
+{
+	struct fixture *fx = *state;
+	struct server smtp = {0};
+	char *out = xasprintf("%s/smtp.jsonl", fx->dir), *cause = NULL;
+	const char *args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", out, NULL};
+	struct smtp_config sc = {.from = "alerts@council.example", .starttls = STARTTLS_REQUIRED};
+	struct delivery d = {.id = 0, .uid = "nt", .kind = CONTACT_EMAIL,
+			     .recipient = "tm@council.example", .subject = "s", .body = "b"};
+
+	server_start(&smtp, args);
+	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
+	configure(fx, &sc, NULL, 20);
+	assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	fx->expect = 1;
+	run(fx);
+	server_stop(&smtp);
+	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
+	assert_string_equal(fx->res[0].detail,
+			    "the server does not offer STARTTLS (starttls = required)");
+	assert_int_equal(count_lines(out), 0);
+	free(sc.url);
+	free(out);
+}
+
+/* A 5xx to RCPT or to the message is FAILED with the server's reply; a 4xx is RETRY. */
+static void
+test_smtp_refusals(void **state)
+{
+	static const struct {
+		const char *where, *code, *text;
+		enum delivery_status status;
+		const char *detail;
+	} cases[] = {
+		{"rcpt", "550", "5.1.1 No such user here", DELIVERY_FAILED,
+		 "RCPT: 550 5.1.1 No such user here"},
+		{"rcpt", "450", "4.2.1 Mailbox busy", DELIVERY_RETRY, "RCPT: 450 4.2.1 Mailbox busy"},
+		{"data", "554", "5.7.1 Content refused", DELIVERY_FAILED,
+		 "DATA: 554 5.7.1 Content refused"},
+	};
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *args[] = {"-c", refusing_smtp, cases[i].where, cases[i].code,
+				      cases[i].text, NULL};
+		struct smtp_config sc = {.from = "alerts@council.example",
+					 .starttls = STARTTLS_OPPORTUNISTIC};
+		struct delivery d = {.id = (long long)i, .uid = "ref", .kind = CONTACT_EMAIL,
+				     .recipient = "nobody@council.example", .subject = "s",
+				     .body = "b"};
+		struct server smtp = {0};
+		char *cause = NULL;
+
+		server_start(&smtp, args);
+		sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
+		configure(fx, &sc, NULL, 20);
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+		fx->expect++;
+		run(fx);
+		server_stop(&smtp);
+		free(sc.url);
+		assert_int_equal(fx->res[i].status, cases[i].status);
+		assert_int_equal(fx->res[i].code, atoi(cases[i].code));
+		assert_string_equal(fx->res[i].detail, cases[i].detail);
+	}
+}
+
+/* HTTP 503 with Retry-After is RETRY with the delay; 404 is FAILED. */
+static void
+test_webhook_statuses(void **state)
+{
+	struct fixture *fx = *state;
+	struct server a = {0}, b = {0};
+	const char *args_a[] = {"-m", "harness.http_sink", "--port", "0", "--status", "503",
+				"--retry-after", "120", NULL};
+	const char *args_b[] = {"-m", "harness.http_sink", "--port", "0", "--status", "404", NULL};
+	char url[2][128], *cause = NULL;
+
+	server_start(&a, args_a);
+	server_start(&b, args_b);
+	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/x", a.port);
+	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%d/x", b.port);
+	for (int k = 0; k < 2; k++) {
+		struct delivery d = {.id = k, .uid = "st", .kind = CONTACT_WEBHOOK,
+				     .recipient = url[k], .rule = "r"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	fx->expect = 2;
+	run(fx);
+	server_stop(&a);
+	server_stop(&b);
+	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
+	assert_int_equal(fx->res[0].code, 503);
+	assert_int_equal(fx->res[0].retry_after, 120);
+	assert_int_equal(fx->res[1].status, DELIVERY_FAILED);
+	assert_int_equal(fx->res[1].code, 404);
+	assert_true(strncmp(fx->res[1].detail, "HTTP 404", 8) == 0);
+}
+
+/* A new delivery can be started from inside the callback. */
+static void
+test_send_from_callback(void **state)
+{
+	struct fixture *fx = *state;
+	struct server http = {0};
+	const char *args[] = {"-m", "harness.http_sink", "--port", "0", NULL};
+	struct delivery d = {.id = 0, .uid = "first", .kind = CONTACT_WEBHOOK, .rule = "r"};
+	char *cause = NULL;
+
+	server_start(&http, args);
+	snprintf(fx->resend_url, sizeof fx->resend_url, "http://127.0.0.1:%d/chain", http.port);
+	d.recipient = fx->resend_url;
+	fx->resend = 4;
+	assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	fx->expect = 1;
+	run(fx);
+	server_stop(&http);
+	assert_int_equal(fx->done, 5);
+	for (int k = 0; k < 5; k++) {
+		assert_int_equal(fx->res[k].calls, 1);
+		assert_int_equal(fx->res[k].status, DELIVERY_SENT);
+	}
+}
+
+/* Deliveries that cannot start: -1 with a cause, and no callback ever. */
+static void
+test_cannot_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct delivery d = {.id = 0, .uid = "x", .kind = CONTACT_EMAIL,
+			     .recipient = "tm@council.example", .subject = "s", .body = "b"};
+	struct timeval soon = {0, 100000};
+	char *cause = NULL;
+
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_string_equal(cause, "email cannot be sent: no smtp server is configured");
+	free(cause);
+	cause = NULL;
+
+	d.kind = CONTACT_WEBHOOK;
+	d.recipient = "ftp://hooks.council.example/x";
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+
+	d.recipient = "https://hooks.council.example/x";
+	d.fields = "[1]";
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_string_equal(cause, "webhook fields are not a JSON object");
+	free(cause);
+
+	assert_int_equal(notifier_in_flight(fx->n), 0);
+	event_base_loopexit(fx->base, &soon);
+	event_base_dispatch(fx->base);
+	assert_int_equal(fx->done, 0);
+}
+
+/* notifier_free with transfers in flight aborts them without callbacks (and leaks nothing). */
+static void
+test_free_in_flight(void **state)
+{
+	struct fixture *fx = *state;
+	int port, hole = blackhole(&port);
+	struct timeval soon = {0, 300000};
+	struct smtp_config sc = {.from = "alerts@council.example",
+				 .starttls = STARTTLS_OPPORTUNISTIC};
+	char url[128], *cause = NULL;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+	sc.url = xasprintf("smtp://127.0.0.1:%d", port);
+	configure(fx, &sc, NULL, 30);
+	free(sc.url);
+	for (int k = 0; k < 6; k++) {
+		struct delivery d = {.id = k, .uid = "f", .kind = k % 2 ? CONTACT_EMAIL
+								   : CONTACT_WEBHOOK,
+				     .recipient = k % 2 ? "tm@council.example" : url,
+				     .subject = "s", .body = "b", .secret = "k"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	event_base_loopexit(fx->base, &soon);
+	event_base_dispatch(fx->base);
+	assert_int_equal(notifier_in_flight(fx->n), 6);
+	notifier_free(fx->n);
+	fx->n = NULL;
+	event_base_loopexit(fx->base, &soon);
+	event_base_dispatch(fx->base);
+	assert_int_equal(fx->done, 0);
+	close(hole);
+}
+
+/* notifier_free from inside a callback: the others are aborted, nothing else is called. */
+static void
+test_free_in_callback(void **state)
+{
+	struct fixture *fx = *state;
+	int hole_port, hole = blackhole(&hole_port), port = closed_port();
+	char url[2][128], *cause = NULL;
+
+	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/", port);
+	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%d/", hole_port);
+	for (int k = 0; k < 4; k++) {
+		struct delivery d = {.id = k, .uid = "c", .kind = CONTACT_WEBHOOK,
+				     .recipient = url[k == 0 ? 0 : 1], .rule = "r"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	fx->free_in_callback = 1;
+	fx->expect = 1;
+	run(fx);
+	assert_null(fx->n);
+	assert_int_equal(fx->done, 1);
+	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
+	close(hole);
+}
+
+/* Run every test. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_starttls_auth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_starttls_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_statuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_from_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cannot_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
+	};
+
+	/* A server that dies must not kill the test with SIGPIPE (curl also sets MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

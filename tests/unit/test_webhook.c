@@ -1,0 +1,517 @@
+/* test_webhook.c - unit tests for notifiers/webhook.c: JSON body, signature, options, classification. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "transport.h"
+#include "util.h"
+#include "webhook.h"
+
+/* Linked with -Wl,--wrap=curl_easy_setopt: every option webhook_setup sets is recorded here. */
+CURLcode __real_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
+CURLcode __wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
+
+/* One option set on an easy handle. */
+struct setopt_rec {
+	CURLoption opt;
+	long num;
+	const void *ptr;
+	char *str; /* a copy, for string options */
+};
+
+static struct setopt_rec recs[128];
+static size_t nrecs;
+
+/* Is opt an option whose argument is a C string? */
+static int
+string_option(CURLoption opt)
+{
+	return opt == CURLOPT_URL || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
+	       opt == CURLOPT_POSTFIELDS;
+}
+
+/* Record the option, then really set it. */
+CURLcode
+__wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...)
+{
+	struct setopt_rec r = {.opt = opt};
+	va_list ap;
+
+	va_start(ap, opt);
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		r.num = va_arg(ap, long);
+	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
+		r.ptr = va_arg(ap, void *);
+	else
+		r.num = (long)va_arg(ap, curl_off_t);
+	va_end(ap);
+	if (string_option(opt) && r.ptr != NULL)
+		r.str = xstrdup(r.ptr);
+	if (nrecs < sizeof recs / sizeof recs[0])
+		recs[nrecs++] = r;
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		return __real_curl_easy_setopt(easy, opt, r.num);
+	if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
+		return __real_curl_easy_setopt(easy, opt, r.ptr);
+	return __real_curl_easy_setopt(easy, opt, (curl_off_t)r.num);
+}
+
+/* Forget every recorded option. */
+static void
+recs_clear(void)
+{
+	for (size_t i = 0; i < nrecs; i++)
+		free(recs[i].str);
+	nrecs = 0;
+}
+
+/* The last record of opt, or NULL if it was never set. */
+static const struct setopt_rec *
+recs_find(CURLoption opt)
+{
+	for (size_t i = nrecs; i > 0; i--)
+		if (recs[i - 1].opt == opt)
+			return &recs[i - 1];
+	return NULL;
+}
+
+/* A webhook delivery with ordinary values. */
+static struct delivery
+sample_delivery(void)
+{
+	struct delivery d = {
+		.id = 9,
+		.uid = "d9-77ab",
+		.kind = CONTACT_WEBHOOK,
+		.recipient = "https://hooks.council.example/iro",
+		.rule = "cp-icpc",
+		.title = "Initial child protection conference",
+		.case_ref = "C2001",
+		.stage = "late",
+		.start = "2026-09-01",
+		.due = "2026-09-22",
+		.fires = "2026-09-23T08:00:00",
+		.days_late = 3,
+	};
+	return d;
+}
+
+/* Parse the body built for d; fails the test if it is not a JSON object. */
+static json_t *
+build_and_parse(const struct delivery *d)
+{
+	char *cause = NULL, *body = webhook_build_body(d, &cause);
+	json_error_t err;
+	json_t *j;
+
+	assert_null(cause);
+	assert_non_null(body);
+	j = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL)
+		fail_msg("%s: %s", err.text, body);
+	assert_true(json_is_object(j));
+	free(body);
+	return j;
+}
+
+/* The string member key of o. */
+static const char *
+member(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	assert_non_null(v);
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+/* The body has exactly the alert's members, with their values, and no fields when none are given. */
+static void
+test_body_shape(void **state)
+{
+	struct delivery d = sample_delivery();
+	json_t *j = build_and_parse(&d);
+
+	assert_int_equal(json_object_size(j), 9);
+	assert_string_equal(member(j, "rule"), "cp-icpc");
+	assert_string_equal(member(j, "title"), "Initial child protection conference");
+	assert_string_equal(member(j, "case"), "C2001");
+	assert_string_equal(member(j, "stage"), "late");
+	assert_string_equal(member(j, "start"), "2026-09-01");
+	assert_string_equal(member(j, "due"), "2026-09-22");
+	assert_string_equal(member(j, "fires"), "2026-09-23T08:00:00");
+	assert_string_equal(member(j, "delivery"), "d9-77ab");
+	assert_true(json_is_integer(json_object_get(j, "days_late")));
+	assert_int_equal(json_integer_value(json_object_get(j, "days_late")), 3);
+	assert_null(json_object_get(j, "fields"));
+	json_decref(j);
+}
+
+/* Missing values are JSON null. */
+static void
+test_body_nulls(void **state)
+{
+	struct delivery d = sample_delivery();
+	json_t *j;
+
+	d.start = NULL;
+	d.stage = NULL;
+	j = build_and_parse(&d);
+	assert_true(json_is_null(json_object_get(j, "start")));
+	assert_true(json_is_null(json_object_get(j, "stage")));
+	json_decref(j);
+}
+
+/* The rule's fields go in as an object, exactly as configured. */
+static void
+test_body_fields(void **state)
+{
+	struct delivery d = sample_delivery();
+	json_t *j, *f, *want;
+
+	d.fields = "{\"iro\": \"A. Smith\", \"team\": \"North\", \"n\": 2, \"nested\": {\"x\": [1, 2]}}";
+	j = build_and_parse(&d);
+	f = json_object_get(j, "fields");
+	want = json_loads(d.fields, 0, NULL);
+	assert_true(json_is_object(f));
+	assert_true(json_equal(f, want));
+	assert_int_equal(json_object_size(j), 10);
+	json_decref(want);
+	json_decref(j);
+}
+
+/* Fields that are not a JSON object are refused with a cause. */
+static void
+test_body_bad_fields(void **state)
+{
+	static const char *bad[] = {"[1, 2]", "\"text\"", "{\"a\": ", "{\"a\": 1, \"a\": 2}", ""};
+	struct delivery d = sample_delivery();
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *cause = NULL;
+
+		d.fields = bad[i];
+		assert_null(webhook_build_body(&d, &cause));
+		assert_non_null(cause);
+		assert_true(strncmp(cause, "webhook fields are not", 22) == 0);
+		free(cause);
+	}
+}
+
+/* Invalid UTF-8 from the case store is replaced with U+FFFD, in members and in fields. */
+static void
+test_body_invalid_utf8(void **state)
+{
+	struct delivery d = sample_delivery();
+	json_t *j;
+
+	d.case_ref = "C\xff" "1";
+	d.title = "Revue \xc3\x28";
+	d.fields = "{\"iro\": \"J\xe9r\xf4me\"}";
+	j = build_and_parse(&d);
+	assert_string_equal(member(j, "case"), "C\xef\xbf\xbd" "1");
+	assert_string_equal(member(j, "title"), "Revue \xef\xbf\xbd(");
+	assert_string_equal(member(json_object_get(j, "fields"), "iro"),
+			    "J\xef\xbf\xbdr\xef\xbf\xbdme");
+	json_decref(j);
+}
+
+/* CR, LF and quotes stay inside JSON strings: the text has no raw control characters. */
+static void
+test_body_controls(void **state)
+{
+	struct delivery d = sample_delivery();
+	char *cause = NULL, *body;
+	json_t *j;
+
+	d.title = "a\r\nb\"}, \"evil\": true, \"x\": \"";
+	d.case_ref = "C1\r\n\r\n{\"injected\": 1}";
+	body = webhook_build_body(&d, &cause);
+	assert_non_null(body);
+	for (const char *p = body; *p != '\0'; p++)
+		assert_true((unsigned char)*p >= 0x20);
+	j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(member(j, "title"), d.title);
+	assert_string_equal(member(j, "case"), d.case_ref);
+	assert_null(json_object_get(j, "evil"));
+	json_decref(j);
+	free(body);
+}
+
+/* Lowercase hex of n bytes. */
+static void
+hex(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* RFC 4231 test cases 1, 2 and 6 for HMAC-SHA256. */
+static void
+test_hmac_rfc4231(void **state)
+{
+	unsigned char key1[20], key6[131], mac[32];
+	char h[65];
+
+	memset(key1, 0x0b, sizeof key1);
+	webhook_hmac_sha256(key1, sizeof key1, "Hi There", 8, mac);
+	hex(mac, 32, h);
+	assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+
+	webhook_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	hex(mac, 32, h);
+	assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+	memset(key6, 0xaa, sizeof key6);
+	webhook_hmac_sha256(key6, sizeof key6,
+			    "Test Using Larger Than Block-Size Key - Hash Key First", 54, mac);
+	hex(mac, 32, h);
+	assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+/* HMAC-SHA256 computed independently, with EVP_Q_mac. */
+static void
+independent_sig(const char *secret, const char *msg, size_t len, char *out)
+{
+	unsigned char mac[32];
+	size_t maclen = 0;
+
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret),
+				  (const unsigned char *)msg, len, mac, sizeof mac, &maclen));
+	assert_int_equal(maclen, 32);
+	memcpy(out, "sha256=", 7);
+	hex(mac, 32, out + 7);
+}
+
+/* The signature is HMAC-SHA256(secret, timestamp "." body), "sha256=" and lowercase hex. */
+static void
+test_signature(void **state)
+{
+	const char *body = "{\"rule\":\"cp-icpc\"}";
+	char want[7 + 65], *sig;
+
+	sig = webhook_signature("k3y", "1793347200", body, strlen(body));
+	independent_sig("k3y", "1793347200.{\"rule\":\"cp-icpc\"}", 29, want);
+	assert_string_equal(sig, want);
+	free(sig);
+}
+
+/* The value of header name in list, or NULL. */
+static const char *
+find_header(const struct curl_slist *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; list != NULL; list = list->next)
+		if (strncmp(list->data, name, n) == 0 && list->data[n] == ':')
+			return list->data + n + 2;
+	return NULL;
+}
+
+/* The options and headers of a signed POST; the signature matches the body actually sent. */
+static void
+test_setup_signed(void **state)
+{
+	struct notifier_settings s = {.ca_file = "/etc/escalator/ca.pem",
+				      .connect_timeout = 5, .delivery_timeout = 20};
+	struct delivery d = sample_delivery();
+	struct transfer *t = transfer_new();
+	const struct curl_slist *h;
+	char *cause = NULL, msg[4096], want[7 + 65];
+	const char *body, *ts;
+
+	d.secret = "s3cret-key";
+	d.uid = "d9\r\nX-Evil: 1";
+	recs_clear();
+	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
+	assert_string_equal(recs_find(CURLOPT_URL)->str, d.recipient);
+	assert_string_equal(recs_find(CURLOPT_PROTOCOLS_STR)->str, "http,https");
+	assert_int_equal(recs_find(CURLOPT_FOLLOWLOCATION)->num, 0);
+	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
+	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
+	assert_string_equal(recs_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
+	assert_int_equal(recs_find(CURLOPT_CONNECTTIMEOUT)->num, 5);
+	assert_int_equal(recs_find(CURLOPT_TIMEOUT)->num, 20);
+	assert_null(recs_find(CURLOPT_HTTPAUTH));
+	body = recs_find(CURLOPT_POSTFIELDS)->str;
+	assert_int_equal(recs_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, (long)strlen(body));
+
+	h = recs_find(CURLOPT_HTTPHEADER)->ptr;
+	for (const struct curl_slist *it = h; it != NULL; it = it->next)
+		assert_null(strpbrk(it->data, "\r\n"));
+	assert_string_equal(find_header(h, "Content-Type"), "application/json");
+	assert_string_equal(find_header(h, "User-Agent"), "escalatord");
+	assert_string_equal(find_header(h, "X-Escalator-Delivery"), "d9 X-Evil: 1");
+	ts = find_header(h, "X-Escalator-Timestamp");
+	assert_string_equal(ts, "1793347200");
+	snprintf(msg, sizeof msg, "%s.%s", ts, body);
+	independent_sig("s3cret-key", msg, strlen(msg), want);
+	assert_string_equal(find_header(h, "X-Escalator-Signature"), want);
+	transfer_free(t);
+	recs_clear();
+}
+
+/* No secret, no signature header. */
+static void
+test_setup_unsigned(void **state)
+{
+	struct notifier_settings s = {.connect_timeout = 5, .delivery_timeout = 20};
+	struct delivery d = sample_delivery();
+	struct transfer *t = transfer_new();
+	char *cause = NULL;
+
+	recs_clear();
+	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
+	assert_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Signature"));
+	assert_non_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Timestamp"));
+	assert_null(recs_find(CURLOPT_CAINFO));
+	transfer_free(t);
+	recs_clear();
+}
+
+/* Bad fields: the setup fails with a cause and the transfer can still be freed. */
+static void
+test_setup_bad_fields(void **state)
+{
+	struct notifier_settings s = {.connect_timeout = 5, .delivery_timeout = 20};
+	struct delivery d = sample_delivery();
+	struct transfer *t = transfer_new();
+	char *cause = NULL;
+
+	d.fields = "[]";
+	assert_null(webhook_setup(t, &s, &d, 0, &cause));
+	assert_non_null(cause);
+	free(cause);
+	transfer_free(t);
+	recs_clear();
+}
+
+/* An HTTP result and what it should become. */
+struct classify_case {
+	CURLcode rc;
+	long code;
+	const char *body, *retry_after;
+	enum delivery_status status;
+	int retry;
+	const char *detail;
+};
+
+/* Every HTTP status class is classified as the brief says. */
+static void
+test_classify(void **state)
+{
+	static const struct classify_case cases[] = {
+		{CURLE_OK, 200, "ok", NULL, DELIVERY_SENT, 0, "HTTP 200"},
+		{CURLE_OK, 201, "", NULL, DELIVERY_SENT, 0, "HTTP 201"},
+		{CURLE_OK, 204, NULL, NULL, DELIVERY_SENT, 0, "HTTP 204"},
+		{CURLE_OK, 301, "Moved\n<html>", NULL, DELIVERY_FAILED, 0, "HTTP 301: Moved"},
+		{CURLE_OK, 400, "\n  bad request: no \"rule\"\r\nmore", NULL, DELIVERY_FAILED, 0,
+		 "HTTP 400: bad request: no \"rule\""},
+		{CURLE_OK, 404, "Not Found", "60", DELIVERY_FAILED, 0, "HTTP 404: Not Found"},
+		{CURLE_OK, 408, "", NULL, DELIVERY_RETRY, 0, "HTTP 408"},
+		{CURLE_OK, 429, "slow down", "120", DELIVERY_RETRY, 120, "HTTP 429: slow down"},
+		{CURLE_OK, 429, "", "999999", DELIVERY_RETRY, 86400, "HTTP 429"},
+		{CURLE_OK, 500, "boom\x1b[0m\x01", NULL, DELIVERY_RETRY, 0, "HTTP 500: boom [0m"},
+		{CURLE_OK, 503, "maintenance", " 30 ", DELIVERY_RETRY, 30, "HTTP 503: maintenance"},
+		{CURLE_OK, 503, "", "soon", DELIVERY_RETRY, 0, "HTTP 503"},
+		{CURLE_COULDNT_CONNECT, 0, NULL, NULL, DELIVERY_RETRY, 0,
+		 "Failed to connect to 127.0.0.1 port 9: Connection refused"},
+		{CURLE_OPERATION_TIMEDOUT, 0, NULL, NULL, DELIVERY_RETRY, 0, "Timeout was reached"},
+		{CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, DELIVERY_RETRY, 0,
+		 "SSL certificate problem"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct classify_case *c = &cases[i];
+		const char *errbuf = "";
+		struct delivery_result r;
+		char *detail;
+
+		if (c->rc == CURLE_COULDNT_CONNECT || c->rc == CURLE_PEER_FAILED_VERIFICATION)
+			errbuf = c->detail;
+		detail = webhook_classify(c->rc, c->code, c->body, c->body ? strlen(c->body) : 0,
+					  c->retry_after, 1000, errbuf, &r);
+		assert_ptr_equal(detail, r.detail);
+		assert_int_equal(r.status, c->status);
+		assert_int_equal(r.code, c->code);
+		assert_int_equal(r.retry_after, c->retry);
+		assert_string_equal(r.detail, c->detail);
+		free(detail);
+	}
+}
+
+/* A long response line is cut; the detail stays one bounded line. */
+static void
+test_classify_long_body(void **state)
+{
+	char body[2000];
+	struct delivery_result r;
+	char *detail;
+
+	memset(body, 'x', sizeof body);
+	body[500] = '\n';
+	detail = webhook_classify(CURLE_OK, 400, body, sizeof body, NULL, 0, "", &r);
+	assert_true(strlen(detail) <= 300);
+	assert_true(strlen(detail) >= 200);
+	assert_null(strchr(detail, '\n'));
+	free(detail);
+}
+
+/* Retry-After: delay-seconds, HTTP-dates, and junk. */
+static void
+test_retry_after(void **state)
+{
+	time_t now = 1793347200; /* Fri, 30 Oct 2026 08:00:00 GMT */
+
+	assert_int_equal(webhook_retry_after(NULL, now), 0);
+	assert_int_equal(webhook_retry_after("", now), 0);
+	assert_int_equal(webhook_retry_after("0", now), 0);
+	assert_int_equal(webhook_retry_after("45", now), 45);
+	assert_int_equal(webhook_retry_after("86400", now), 86400);
+	assert_int_equal(webhook_retry_after("86401", now), 86400);
+	assert_int_equal(webhook_retry_after("99999999999999999999999", now), 86400);
+	assert_int_equal(webhook_retry_after("-5", now), 0);
+	assert_int_equal(webhook_retry_after("12abc", now), 0);
+	assert_int_equal(webhook_retry_after("Fri, 30 Oct 2026 08:10:00 GMT", now), 600);
+	assert_int_equal(webhook_retry_after("Fri, 30 Oct 2026 07:00:00 GMT", now), 0);
+	assert_int_equal(webhook_retry_after("Sat, 30 Oct 2027 08:00:00 GMT", now), 86400);
+}
+
+/* Run every test. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_body_shape),
+		cmocka_unit_test(test_body_nulls),
+		cmocka_unit_test(test_body_fields),
+		cmocka_unit_test(test_body_bad_fields),
+		cmocka_unit_test(test_body_invalid_utf8),
+		cmocka_unit_test(test_body_controls),
+		cmocka_unit_test(test_hmac_rfc4231),
+		cmocka_unit_test(test_signature),
+		cmocka_unit_test(test_setup_signed),
+		cmocka_unit_test(test_setup_unsigned),
+		cmocka_unit_test(test_setup_bad_fields),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_classify_long_body),
+		cmocka_unit_test(test_retry_after),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
