@@ -16,6 +16,7 @@ struct evaluate_rule {
 	bool *recorded;
 	struct recipient *rcpt;
 	long long outside; /* clocks that used dates outside the holiday files */
+	long long pass;    /* threshold rules: this pass's mark on keys seen over the limit */
 };
 
 /* The rule's fields of this row as a JSON object, or NULL if it has none. */
@@ -61,7 +62,12 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 	v[TPL_FIRES] = localtime_format(a->fires, fires);
 	snprintf(late, sizeof late, "%d", a->days_late);
 	v[TPL_DAYS_LATE] = late;
-	v[TPL_STATUS] = eval_status(e->cal, a->due, (date_t)(now / 1440), status, sizeof status);
+	if (r->kind == RULE_THRESHOLD)
+		snprintf(status, sizeof status, "%s the limit of %.15g",
+		         r->below ? "below" : "above", r->limit);
+	else
+		eval_status(e->cal, a->due, (date_t)(now / 1440), status, sizeof status);
+	v[TPL_STATUS] = status;
 	v[TPL_EXPECTED] = "";
 	for (size_t i = 0; i < r->ncolumns; i++)
 		v[TPL_NBUILTIN + i] = er->cols[i];
@@ -71,6 +77,117 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 	*body = template_render(r->body, v);
 }
 
+/*
+ * Resolve recipients, render and record alert a (its stage, case, dates set)
+ * for the current row of st, then tell fn. Returns 0, or -1 on a state store
+ * failure.
+ */
+static int
+evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er, sqlite3_stmt *st,
+              struct alert *a, localtime_min_t now, const char *value, evaluate_alert_fn fn,
+              void *arg, struct evaluate_stats *stats, char **cause)
+{
+	const struct rule *r = er->r;
+	char *subject, *body, *expected, *fields;
+	long long alert_id;
+	struct diag d;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->ncolumns; i++)
+		er->cols[i] = (const char *)sqlite3_column_text(st, (int)i);
+	a->case_ref = er->cols[r->case_ref_col];
+	a->rule = r;
+	diag_init(&d);
+	a->recipients = er->rcpt;
+	a->nrecipients =
+	    eval_recipients(r, &r->stages[a->stage], er->cols, a->case_ref, er->rcpt, &d);
+	log_diag(&d);
+	diag_free(&d);
+	if (a->nrecipients == 0) {
+		char *qc = log_quote(a->case_ref);
+		log_warn("rule=%s case=%s stage=%s: no recipient left for this alert; it is "
+		         "recorded but nobody will be told",
+		         r->id, qc, r->stages[a->stage].name);
+		free(qc);
+	}
+	er->values[TPL_VALUE] = value;
+	evaluate_render(e, er, a, now, &subject, &body, &expected);
+	a->subject = subject;
+	a->body = body;
+	a->fields = fields = evaluate_fields(r, er->cols);
+	if (statestore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
+		ret = -1;
+	} else {
+		stats->alerts++;
+		if (fn != NULL)
+			fn(arg, a, alert_id);
+	}
+	free(subject);
+	free(body);
+	free(expected);
+	free(fields);
+	return ret;
+}
+
+/* Warn about and count a row whose key or case_ref is empty. */
+static bool
+evaluate_empty_key(const struct rule *r, const char *key, struct evaluate_stats *stats)
+{
+	if (key != NULL && *key != '\0')
+		return false;
+	log_warn("rule=%s case=(empty): %s is NULL or empty; row skipped", r->id,
+	         r->kind == RULE_THRESHOLD ? "key" : "case_ref");
+	stats->skipped_rows++;
+	return true;
+}
+
+/* Evaluate one row of a threshold rule: alert when the value crosses the limit. */
+static int
+evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
+                       sqlite3_stmt *st, localtime_min_t now, evaluate_alert_fn fn, void *arg,
+                       struct evaluate_stats *stats, char **cause)
+{
+	const struct rule *r = er->r;
+	const char *key = (const char *)sqlite3_column_text(st, r->case_ref_col);
+	int vtype = sqlite3_column_type(st, r->value_col);
+	double value;
+	bool over, was_over;
+	char vbuf[64];
+	struct alert a;
+
+	stats->clocks++;
+	if (evaluate_empty_key(r, key, stats))
+		return 0;
+	if (vtype != SQLITE_INTEGER && vtype != SQLITE_FLOAT) {
+		char *qc = log_quote(key);
+		log_warn("rule=%s case=%s: value is not a number; row skipped", r->id, qc);
+		free(qc);
+		stats->skipped_rows++;
+		return 0;
+	}
+	value = sqlite3_column_double(st, r->value_col);
+	over = r->below ? value < r->limit : value > r->limit;
+	if (statestore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
+		return -1;
+	if (!over) {
+		/* Back within the limit: the next crossing alerts again. */
+		return was_over ? statestore_threshold_set(ss, r->id, key, false, er->pass, cause)
+		                : 0;
+	}
+	if (statestore_threshold_set(ss, r->id, key, true, er->pass, cause) != 0)
+		return -1;
+	if (was_over)
+		return 0;
+	memset(&a, 0, sizeof a);
+	memset(er->recorded, 0, r->nstages * sizeof *er->recorded);
+	a.start = a.due = (date_t)(now / 1440);
+	a.fires = now;
+	a.stage = 0;
+	a.value = value;
+	snprintf(vbuf, sizeof vbuf, "%.15g", value);
+	return evaluate_emit(e, ss, er, st, &a, now, vbuf, fn, arg, stats, cause);
+}
+
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
 evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, sqlite3_stmt *st,
@@ -78,22 +195,19 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
              char **cause)
 {
 	const struct rule *r = er->r;
-	const char *case_ref = (const char *)sqlite3_column_text(st, r->case_ref_col);
-	const char *start_text = (const char *)sqlite3_column_text(st, r->start_col);
+	const char *case_ref, *start_text;
 	struct eval_clock c;
 	struct alert a;
-	struct diag d;
 	date_t start;
-	long long alert_id;
-	int owed, ret = 0;
-	char *subject = NULL, *body = NULL, *expected = NULL, *fields = NULL;
+	int owed;
 
+	if (r->kind == RULE_THRESHOLD)
+		return evaluate_threshold_row(e, ss, er, st, now, fn, arg, stats, cause);
+	case_ref = (const char *)sqlite3_column_text(st, r->case_ref_col);
+	start_text = (const char *)sqlite3_column_text(st, r->start_col);
 	stats->clocks++;
-	if (case_ref == NULL || *case_ref == '\0') {
-		log_warn("rule=%s case=(empty): case_ref is NULL or empty; row skipped", r->id);
-		stats->skipped_rows++;
+	if (evaluate_empty_key(r, case_ref, stats))
 		return 0;
-	}
 	if (start_text == NULL || date_parse(start_text, &start) != 0) {
 		char *q = log_quote(start_text ? start_text : "NULL");
 		char *qc = log_quote(case_ref);
@@ -117,47 +231,13 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
 
-	for (size_t i = 0; i < r->ncolumns; i++)
-		er->cols[i] = (const char *)sqlite3_column_text(st, (int)i);
-	/* sqlite3_column_text on a later column may move earlier ones: reread. */
-	case_ref = er->cols[r->case_ref_col];
-
 	memset(&a, 0, sizeof a);
-	a.rule = r;
-	a.case_ref = case_ref;
 	a.start = start;
 	a.due = c.due;
 	a.stage = owed;
 	a.fires = c.fires;
 	a.days_late = eval_working_days_late(e->cal, c.due, (date_t)(now / 1440));
-	diag_init(&d);
-	a.recipients = er->rcpt;
-	a.nrecipients = eval_recipients(r, &r->stages[owed], er->cols, case_ref, er->rcpt, &d);
-	log_diag(&d);
-	diag_free(&d);
-	if (a.nrecipients == 0) {
-		char *qc = log_quote(case_ref);
-		log_warn("rule=%s case=%s stage=%s: no recipient left for this alert; it is "
-		         "recorded but nobody will be told",
-		         r->id, qc, r->stages[owed].name);
-		free(qc);
-	}
-	evaluate_render(e, er, &a, now, &subject, &body, &expected);
-	a.subject = subject;
-	a.body = body;
-	a.fields = fields = evaluate_fields(r, er->cols);
-	if (statestore_record(ss, &a, er->recorded, &alert_id, cause) != 0) {
-		ret = -1;
-	} else {
-		stats->alerts++;
-		if (fn != NULL)
-			fn(arg, &a, alert_id);
-	}
-	free(subject);
-	free(body);
-	free(expected);
-	free(fields);
-	return ret;
+	return evaluate_emit(e, ss, er, st, &a, now, "", fn, arg, stats, cause);
 }
 
 /* Run one rule's query and evaluate every row. */
@@ -189,6 +269,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	er.r = r;
 	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
 	er.values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er.values);
+	er.pass = (long long)now * 1000 + (long long)(random() % 1000);
 	er.recorded = xcalloc(r->nstages, sizeof *er.recorded);
 	{
 		size_t most = 1;
@@ -203,6 +284,10 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 			break;
 		}
 	}
+	/* Keys over the limit that no longer appear are reset: their return alerts again. */
+	if (ret == 0 && rc == SQLITE_DONE && r->kind == RULE_THRESHOLD &&
+	    statestore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
+		ret = -1;
 	if (ret == 0 && rc != SQLITE_DONE) {
 		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
 		        sqlite3_errmsg(sqlite3_db_handle(st)));

@@ -144,6 +144,11 @@ print_alert_cb(void *arg, const struct alert *a, long long alert_id)
 	for (size_t i = 0; i < a->nrecipients; i++)
 		json_array_append_new(rc, json_text(a->recipients[i].address));
 	json_object_set_new(o, "recipients", rc);
+	if (a->rule->kind == RULE_THRESHOLD)
+		json_object_set_new(o, "value",
+		                    a->value == (double)(json_int_t)a->value
+		                        ? json_integer((json_int_t)a->value)
+		                        : json_real(a->value));
 	line = json_dumps(o, JSON_PRESERVE_ORDER);
 	if (line == NULL)
 		fatalx("cannot encode an alert as JSON");
@@ -172,8 +177,8 @@ run_check(const struct options *o)
 			fprintf(stderr, "warning: %s\n", d.v[i].text);
 	}
 	if (e == NULL) {
-		fprintf(stderr, "%s: configuration has %zu error%s; nothing was changed\n",
-		        o->config, d.errors, d.errors == 1 ? "" : "s");
+		fprintf(stderr, "escalatord: %s has %zu error%s; nothing was changed\n", o->config,
+		        d.errors, d.errors == 1 ? "" : "s");
 		diag_free(&d);
 		return EXIT_CONFIG;
 	}

@@ -11,8 +11,6 @@
 
 /* Seconds before a delivery in flight counts as lost (beyond the transfer timeout). */
 #define OUTBOX_LEASE_SLACK 60
-/* The first retry waits this long, doubling after each failure up to retry_max. */
-#define OUTBOX_RETRY_MIN 30
 
 /* A delivery in flight: what the log line needs when it ends. */
 struct outbox_flight {
@@ -196,7 +194,7 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 	case DELIVERY_RETRY:
 		o->outcome = OUTCOME_RETRY;
 		retry_in =
-		    outbox_backoff(f->attempts, OUTBOX_RETRY_MIN, ob->cfg->retry_max, &ob->seed);
+		    outbox_backoff(f->attempts, ob->cfg->retry_min, ob->cfg->retry_max, &ob->seed);
 		if (r->retry_after > retry_in)
 			retry_in = r->retry_after;
 		o->next_attempt = (long long)clock_now() + retry_in;

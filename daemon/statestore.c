@@ -41,6 +41,9 @@ static const char statestore_schema[] =
     "  sent_at TEXT);"
     "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
     "  WHERE status = 'pending';"
+    "CREATE TABLE IF NOT EXISTS threshold_state ("
+    "  rule TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL, pass INTEGER NOT NULL,"
+    "  PRIMARY KEY (rule, key)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(6))));"
     "CREATE TABLE IF NOT EXISTS audit ("
@@ -58,6 +61,10 @@ struct statestore {
 	sqlite3_stmt *q_lease;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
+	sqlite3_stmt *q_thr_get;
+	sqlite3_stmt *q_thr_set;
+	sqlite3_stmt *q_thr_clear;
+	sqlite3_stmt *q_thr_sweep;
 	char instance[32];
 };
 
@@ -88,6 +95,15 @@ static const struct {
     {offsetof(struct statestore, q_finish), true,
      "UPDATE delivery SET in_flight = 0, status = ?2, next_attempt = ?3, last_error = ?4, "
      "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1"},
+    {offsetof(struct statestore, q_thr_get), false,
+     "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2"},
+    {offsetof(struct statestore, q_thr_set), true,
+     "INSERT INTO threshold_state (rule, key, since, pass) VALUES (?1, ?2, ?4, ?3) ON CONFLICT "
+     "(rule, key) DO UPDATE SET pass = ?3"},
+    {offsetof(struct statestore, q_thr_clear), true,
+     "DELETE FROM threshold_state WHERE rule = ?1 AND key = ?2"},
+    {offsetof(struct statestore, q_thr_sweep), true,
+     "DELETE FROM threshold_state WHERE rule = ?1 AND pass != ?2"},
     {offsetof(struct statestore, q_audit), true,
      "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, ?4, "
      "?5)"},
@@ -212,6 +228,10 @@ statestore_close(struct statestore *ss)
 	sqlite3_finalize(ss->q_lease);
 	sqlite3_finalize(ss->q_finish);
 	sqlite3_finalize(ss->q_audit);
+	sqlite3_finalize(ss->q_thr_get);
+	sqlite3_finalize(ss->q_thr_set);
+	sqlite3_finalize(ss->q_thr_clear);
+	sqlite3_finalize(ss->q_thr_sweep);
 	sqlite3_close(ss->db);
 	free(ss);
 }
@@ -551,4 +571,70 @@ statestore_reset_in_flight(struct statestore *ss, char **cause)
 	        cause) != 0)
 		return -1;
 	return sqlite3_changes(ss->db);
+}
+
+/* Step a statement that returns nothing, then reset it. */
+static int
+statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, what);
+}
+
+/* Threshold rules: is key recorded as over the limit? */
+int
+statestore_threshold_get(struct statestore *ss, const char *rule, const char *key, bool *over,
+                         char **cause)
+{
+	sqlite3_stmt *st = ss->q_thr_get;
+	int rc;
+
+	*over = false;
+	if (ss->db == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*over = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return statestore_fail(ss, cause, "reading threshold state");
+	return 0;
+}
+
+/* Record key as over the limit, or back within it. */
+int
+statestore_threshold_set(struct statestore *ss, const char *rule, const char *key, bool over,
+                         long long pass, char **cause)
+{
+	sqlite3_stmt *st = over ? ss->q_thr_set : ss->q_thr_clear;
+	char now[32];
+
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	statestore_utc_now(now, sizeof now);
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (over) {
+		sqlite3_bind_int64(st, 3, pass);
+		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	}
+	return statestore_step_done(ss, st, cause, "recording threshold state");
+}
+
+/* Forget keys over the limit that this pass did not see. */
+int
+statestore_threshold_sweep(struct statestore *ss, const char *rule, long long pass, char **cause)
+{
+	sqlite3_stmt *st = ss->q_thr_sweep;
+
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pass);
+	return statestore_step_done(ss, st, cause, "clearing threshold state");
 }

@@ -19,6 +19,7 @@ struct alert {
 	int stage;
 	localtime_min_t fires;
 	int days_late;
+	double value;        /* threshold rules: the value that crossed the limit */
 	const char *subject; /* rendered email subject and body */
 	const char *body;
 	const char *fields; /* JSON object of the rule's fields, or NULL */
@@ -98,6 +99,16 @@ int statestore_finish(struct statestore *ss, const struct outcome_record *o, siz
 int statestore_next_due(struct statestore *ss, long long *when);
 /* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */
 int statestore_reset_in_flight(struct statestore *ss, char **cause);
+
+/* Threshold rules: is key recorded as over the limit? */
+int statestore_threshold_get(struct statestore *ss, const char *rule, const char *key, bool *over,
+                             char **cause);
+/* Record key as over the limit (marked with pass) or back within it. */
+int statestore_threshold_set(struct statestore *ss, const char *rule, const char *key, bool over,
+                             long long pass, char **cause);
+/* Forget keys recorded over the limit that pass did not see. */
+int statestore_threshold_sweep(struct statestore *ss, const char *rule, long long pass,
+                               char **cause);
 
 /* Number of deliveries still pending (the outbox depth). */
 long long statestore_outbox_depth(struct statestore *ss);

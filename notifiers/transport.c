@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "util.h"
 
@@ -188,10 +189,20 @@ transport_destroy(struct transport *tp)
 void
 transport_free(struct transport *tp)
 {
+	struct sockinfo *si;
 	struct transfer *t;
 
 	if (tp == NULL)
 		return;
+	/*
+	 * Removing an unfinished SMTP transfer makes curl finish the protocol
+	 * (end of data, QUIT) and wait for the server's answer in a blocking
+	 * poll, for up to the whole timeout. Shutting the sockets down first
+	 * makes those writes fail at once. The descriptors stay open: curl
+	 * still owns and closes them.
+	 */
+	LIST_FOREACH(si, &tp->socks, entry)
+		shutdown(si->fd, SHUT_RDWR);
 	while ((t = LIST_FIRST(&tp->transfers)) != NULL) {
 		LIST_REMOVE(t, entry);
 		curl_multi_remove_handle(tp->multi, t->easy);

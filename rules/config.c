@@ -26,6 +26,7 @@ static const char *const config_keys[] = {
     "max_deliveries",
     "connect_timeout",
     "delivery_timeout",
+    "retry_min",
     "retry_max",
     "shutdown_timeout",
     NULL,
@@ -424,6 +425,7 @@ config_load(const char *path, struct diag *d)
 	cfg->max_deliveries = CONFIG_DEFAULT_MAX_DELIVERIES;
 	cfg->connect_timeout = CONFIG_DEFAULT_CONNECT_TIMEOUT;
 	cfg->delivery_timeout = CONFIG_DEFAULT_DELIVERY_TIMEOUT;
+	cfg->retry_min = CONFIG_DEFAULT_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEFAULT_RETRY_MAX;
 	cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 
@@ -467,6 +469,7 @@ config_load(const char *path, struct diag *d)
 	config_get_int(root, "connect_timeout", 1, 600, "seconds", &cfg->connect_timeout, path, d);
 	config_get_int(root, "delivery_timeout", 1, 3600, "seconds", &cfg->delivery_timeout, path,
 	               d);
+	config_get_int(root, "retry_min", 1, 3600, "seconds", &cfg->retry_min, path, d);
 	config_get_int(root, "retry_max", 1, 86400, "seconds", &cfg->retry_max, path, d);
 	config_get_int(root, "shutdown_timeout", 0, 600, "seconds", &cfg->shutdown_timeout, path,
 	               d);

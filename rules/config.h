@@ -54,6 +54,7 @@ struct config {
 	int max_deliveries;       /* deliveries in flight at once */
 	int connect_timeout;      /* seconds */
 	int delivery_timeout;     /* seconds for one attempt */
+	int retry_min;            /* first wait after a temporary failure, seconds */
 	int retry_max;            /* longest wait between attempts, seconds */
 	int shutdown_timeout;     /* seconds in-flight deliveries get on SIGTERM */
 };
@@ -64,6 +65,7 @@ struct config {
 #define CONFIG_DEFAULT_MAX_DELIVERIES 16
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT 10
 #define CONFIG_DEFAULT_DELIVERY_TIMEOUT 60
+#define CONFIG_DEFAULT_RETRY_MIN 30
 #define CONFIG_DEFAULT_RETRY_MAX 3600
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
 

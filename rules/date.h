@@ -11,7 +11,7 @@ typedef int32_t date_t;
 /* Local wall-clock minutes since 1970-01-01T00:00 (day * 1440 + minute of day). */
 typedef int64_t localtime_min_t;
 
-#define DATE_STRLEN 11	   /* "YYYY-MM-DD" + NUL */
+#define DATE_STRLEN 11     /* "YYYY-MM-DD" + NUL */
 #define DATETIME_STRLEN 20 /* "YYYY-MM-DDTHH:MM:SS" + NUL */
 
 /* The day number of a valid year/month/day; the caller checks validity first. */

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Does a date computed with the calendar fall outside the years its files cover? */
 static bool
@@ -150,7 +151,10 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 			rc.address = ref->address;
 		}
 		for (size_t j = 0; j < n; j++)
-			if (out[j].kind == rc.kind && strcmp(out[j].address, rc.address) == 0)
+			/* Mail domains and, in practice, mailboxes ignore case. */
+			if (out[j].kind == rc.kind &&
+			    (rc.kind == CONTACT_EMAIL ? strcasecmp(out[j].address, rc.address)
+			                              : strcmp(out[j].address, rc.address)) == 0)
 				dup = true;
 		if (!dup)
 			out[n++] = rc;

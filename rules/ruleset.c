@@ -11,8 +11,9 @@
 #include "cfgutil.h"
 
 static const char *const rule_keys[] = {
-    "id",      "title", "query",    "due",    "stages", "working_days_only",
-    "subject", "body",  "expected", "fields", NULL,
+    "id",      "title",  "query",    "due",    "stages", "working_days_only",
+    "subject", "body",   "expected", "fields", "kind",   "above",
+    "below",   "notify", NULL,
 };
 static const char *const stage_keys[] = {"name", "at", "notify", "expected", NULL};
 
@@ -29,6 +30,20 @@ static const char ruleset_default_body[] =
     "\n"
     "This alert carries the case reference only: open the case in the case management\n"
     "system for details. Sent by escalator for rule {{rule}}, stage {{stage}}, at {{fires}}.\n";
+static const char ruleset_default_threshold_subject[] =
+    "{{title}}: {{case}} is at {{value}} ({{status}})";
+static const char ruleset_default_threshold_body[] =
+    "{{title}}\n"
+    "\n"
+    "Key:       {{case}}\n"
+    "Value:     {{value}} ({{status}})\n"
+    "Since:     {{start}}\n"
+    "Expected:  {{expected}}\n"
+    "\n"
+    "You are told once each time the value crosses the limit. Sent by escalator for rule\n"
+    "{{rule}} at {{fires}}.\n";
+static const char ruleset_default_threshold_expected[] =
+    "review the {{title}} and decide what to do.";
 static const char ruleset_default_expected[] =
     "the {{title}} was due on {{due}}; make sure it happens and is recorded.";
 
@@ -263,40 +278,13 @@ ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_sett
 	return -1;
 }
 
-/* Parse one stage group into st. */
-static int
-ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
-                    const struct config *cfg, bool columns_known, const char *path, struct diag *d)
+/* Parse the notify list of group g (a stage, or a threshold rule) into st. */
+static void
+ruleset_parse_notify(struct rule *r, struct stage *st, const config_setting_t *g,
+                     const struct config *cfg, bool columns_known, const char *path, struct diag *d)
 {
-	size_t before = d->errors;
 	const config_setting_t *n;
-	const char *name;
 	int count;
-
-	st->line = cfg_line(g);
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		cfg_error(d, g, path,
-		          "rule \"%s\": each stage must be a group { name = ...; at = ...; notify "
-		          "= [ ... ]; }",
-		          r->id);
-		return -1;
-	}
-	cfg_check_keys(g, stage_keys, "a stage", path, d);
-	if ((name = cfg_get_string(g, "name", true, path, d)) != NULL) {
-		if (!ruleset_valid_stage_name(name))
-			cfg_error(d, config_setting_get_member(g, "name"), path,
-			          "rule \"%s\": stage name \"%s\" must be lower-case letters, "
-			          "digits, '-' or '_'",
-			          r->id, name);
-		else if (rule_stage_index(r, name) >= 0)
-			cfg_error(d, config_setting_get_member(g, "name"), path,
-			          "rule \"%s\": stage \"%s\" is listed twice", r->id, name);
-		else
-			st->name = xstrdup(name);
-	}
-	ruleset_get_duration(g, "at", path, "at", &st->at, d);
-	if (columns_known)
-		st->expected = ruleset_template(r, g, "expected", NULL, path, d);
 
 	n = config_setting_get_member(g, "notify");
 	if (n == NULL) {
@@ -331,6 +319,42 @@ ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
 		cfg_error(d, n, path,
 		          "rule \"%s\": notify must be a list of names, e.g. [ \"iro\" ]", r->id);
 	}
+}
+
+/* Parse one stage group into st. */
+static int
+ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
+                    const struct config *cfg, bool columns_known, const char *path, struct diag *d)
+{
+	size_t before = d->errors;
+	const char *name;
+
+	st->line = cfg_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, g, path,
+		          "rule \"%s\": each stage must be a group { name = ...; at = ...; notify "
+		          "= [ ... ]; }",
+		          r->id);
+		return -1;
+	}
+	cfg_check_keys(g, stage_keys, "a stage", path, d);
+	if ((name = cfg_get_string(g, "name", true, path, d)) != NULL) {
+		if (!ruleset_valid_stage_name(name))
+			cfg_error(d, config_setting_get_member(g, "name"), path,
+			          "rule \"%s\": stage name \"%s\" must be lower-case letters, "
+			          "digits, '-' or '_'",
+			          r->id, name);
+		else if (rule_stage_index(r, name) >= 0)
+			cfg_error(d, config_setting_get_member(g, "name"), path,
+			          "rule \"%s\": stage \"%s\" is listed twice", r->id, name);
+		else
+			st->name = xstrdup(name);
+	}
+	ruleset_get_duration(g, "at", path, "at", &st->at, d);
+	if (columns_known)
+		st->expected = ruleset_template(r, g, "expected", NULL, path, d);
+
+	ruleset_parse_notify(r, st, g, cfg, columns_known, path, d);
 	return d->errors == before ? 0 : -1;
 }
 
@@ -366,6 +390,16 @@ ruleset_compile(struct rule *r, const config_setting_t *g, ruleset_query_fn comp
 				          "rule \"%s\": the query returns two columns called "
 				          "\"%s\"; give each its own name with AS",
 				          r->id, r->columns[i]);
+	if (r->kind == RULE_THRESHOLD) {
+		r->case_ref_col = rule_column_index(r, "key");
+		r->value_col = rule_column_index(r, "value");
+		if (r->case_ref_col < 0 || r->value_col < 0)
+			cfg_error(d, q, path,
+			          "rule \"%s\": a threshold query must return the columns key and "
+			          "value (add \"... AS key, ... AS value\")",
+			          r->id);
+		return true;
+	}
 	r->case_ref_col = rule_column_index(r, "case_ref");
 	r->start_col = rule_column_index(r, "start");
 	if (r->case_ref_col < 0)
@@ -404,6 +438,64 @@ ruleset_check_order(const struct rule *r, const config_setting_t *stages, const 
 	}
 }
 
+/* The rest of a kind = "threshold" rule: the limit, notify, templates. */
+static void
+ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting_t *g,
+                        const struct config *cfg, ruleset_query_fn compile, void *arg,
+                        const char *path, struct diag *d)
+{
+	static const char *const not_here[] = {"due", "stages", "working_days_only", NULL};
+	const config_setting_t *above = config_setting_get_member(g, "above");
+	const config_setting_t *below = config_setting_get_member(g, "below");
+	const config_setting_t *lim = above ? above : below;
+	bool columns_known;
+	struct stage *st;
+
+	for (const char *const *k = not_here; *k != NULL; k++)
+		if (config_setting_get_member(g, *k) != NULL)
+			cfg_error(
+			    d, config_setting_get_member(g, *k), path,
+			    "rule \"%s\": a threshold rule has no %s; it alerts when the value "
+			    "crosses above (or below)",
+			    r->id, *k);
+	if ((above == NULL) == (below == NULL))
+		cfg_error(
+		    d, g, path,
+		    "rule \"%s\": a threshold rule needs exactly one of above = N or below = N",
+		    r->id);
+	else if (config_setting_type(lim) != CONFIG_TYPE_INT &&
+	         config_setting_type(lim) != CONFIG_TYPE_INT64 &&
+	         config_setting_type(lim) != CONFIG_TYPE_FLOAT)
+		cfg_error(d, lim, path, "rule \"%s\": %s must be a number", r->id,
+		          above ? "above" : "below");
+	else {
+		r->limit = config_setting_get_float(lim);
+		if (config_setting_type(lim) == CONFIG_TYPE_INT)
+			r->limit = config_setting_get_int(lim);
+		else if (config_setting_type(lim) == CONFIG_TYPE_INT64)
+			r->limit = (double)config_setting_get_int64(lim);
+		r->below = below != NULL;
+	}
+	columns_known = ruleset_compile(r, g, compile, arg, path, d);
+	r->stages = st = xcalloc(1, sizeof *st);
+	r->nstages = 1;
+	st->name = xstrdup(r->below ? "below" : "above");
+	st->line = cfg_line(g);
+	if (config_setting_get_member(g, "notify") == NULL)
+		cfg_error(d, g, path, "rule \"%s\": missing notify = [ \"...\" ]", r->id);
+	else
+		ruleset_parse_notify(r, st, g, cfg, columns_known, path, d);
+	if (columns_known) {
+		r->subject =
+		    ruleset_template(r, g, "subject", ruleset_default_threshold_subject, path, d);
+		r->body = ruleset_template(r, g, "body", ruleset_default_threshold_body, path, d);
+		r->expected =
+		    ruleset_template(r, g, "expected", ruleset_default_threshold_expected, path, d);
+		ruleset_parse_fields(r, g, path, d);
+	}
+	(void)rs;
+}
+
 /* Parse one rule group; on success append it to rs. */
 static void
 ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct config *cfg,
@@ -418,7 +510,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 
 	memset(&r, 0, sizeof r);
 	r.working_days_only = true;
-	r.case_ref_col = r.start_col = -1;
+	r.case_ref_col = r.start_col = r.value_col = -1;
 	r.file = xstrdup(path);
 	r.line = cfg_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -448,8 +540,28 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 			          "rule \"%s\": title must be one non-empty line", r.id);
 		r.title = xstrdup(v);
 	}
+	if ((v = cfg_get_string(g, "kind", false, path, d)) != NULL) {
+		if (strcmp(v, "threshold") == 0)
+			r.kind = RULE_THRESHOLD;
+		else if (strcmp(v, "clock") != 0)
+			cfg_error(
+			    d, config_setting_get_member(g, "kind"), path,
+			    "rule \"%s\": kind must be \"clock\" (the default) or \"threshold\"",
+			    r.id);
+	}
 	if ((v = cfg_get_string(g, "query", true, path, d)) != NULL)
 		r.query = xstrdup(v);
+	if (r.kind == RULE_THRESHOLD) {
+		ruleset_parse_threshold(rs, &r, g, cfg, compile, arg, path, d);
+		goto done;
+	}
+	if (config_setting_get_member(g, "above") != NULL ||
+	    config_setting_get_member(g, "below") != NULL ||
+	    config_setting_get_member(g, "notify") != NULL)
+		cfg_error(d, g, path,
+		          "rule \"%s\": above, below and a rule-level notify belong to kind = "
+		          "\"threshold\" rules; a clock rule lists notify in each stage",
+		          r.id);
 	ruleset_get_duration(g, "due", path, "due", &r.due, d);
 	if ((s = config_setting_get_member(g, "working_days_only")) != NULL) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -487,6 +599,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 			ruleset_check_order(&r, s, path, d);
 	}
 
+done:
 	if (d->errors != before) {
 		rule_clear(&r);
 		return;
@@ -505,6 +618,7 @@ ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg
 	const config_setting_t *root, *list;
 	size_t before = d->errors;
 
+	rs->nfiles++;
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
 		config_destroy(&cf);
@@ -529,7 +643,6 @@ ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg
 			                   compile, arg, path, d);
 	}
 	config_destroy(&cf);
-	rs->nfiles++;
 	return d->errors == before ? 0 : -1;
 }
 

@@ -27,7 +27,13 @@ struct stage {
 	int line;
 };
 
+enum rule_kind {
+	RULE_CLOCK,     /* each row is a clock: case_ref, start; stages after a due date */
+	RULE_THRESHOLD, /* each row is a key and a value; alert when it crosses a limit */
+};
+
 struct rule {
+	enum rule_kind kind;
 	char *id;
 	char *title;
 	char *query;
@@ -46,8 +52,13 @@ struct rule {
 	/* Filled from the compiled query. */
 	char **columns;
 	size_t ncolumns;
-	int case_ref_col;
-	int start_col;
+	int case_ref_col; /* threshold rules: the key column */
+	int start_col;    /* threshold rules: -1 */
+	int value_col;    /* threshold rules: the value column, else -1 */
+
+	/* Threshold rules: one stage ("above" or "below") holds notify and expected. */
+	double limit;
+	bool below; /* alert when value < limit, instead of value > limit */
 
 	char *file;
 	int line;

@@ -16,6 +16,7 @@ enum template_builtin {
 	TPL_DAYS_LATE,
 	TPL_STATUS,
 	TPL_EXPECTED,
+	TPL_VALUE,
 	TPL_NBUILTIN
 };
 
