@@ -532,6 +532,64 @@ test_evaluate_dry_run(void **state)
 	free(path);
 }
 
+/* A threshold rule alerts once per crossing: again only after recovering or vanishing. */
+static void
+test_evaluate_threshold_crossings(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *rules = xasprintf("%s/rules", fx->dir);
+
+	cases_exec(fx, "CREATE TABLE caseload (iro TEXT, n INTEGER, mgr TEXT);"
+	               "INSERT INTO caseload VALUES ('IRO-1', 71, 'iro.sm@council.example'),"
+	               " ('IRO-2', 70, 'iro.sm@council.example'),"
+	               " ('IRO-3', 'many', 'iro.sm@council.example');");
+	write_file(rules, "20-load.conf",
+	           "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
+	           "  kind = \"threshold\"; above = 70;\n"
+	           "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
+	           "FROM caseload ORDER BY iro\";\n"
+	           "  notify = [ \"iro_service_manager\" ]; } );\n");
+	free(rules);
+	load(fx, false);
+
+	/*
+	 * 71 > 70 alerts; 70 is not above 70; "many" is skipped with a warning (the four
+	 * bad rows of the clock rule are the other skipped rows; none of its stages is due yet).
+	 */
+	pass(fx, T("2026-11-02", 9, 0), &stats);
+	assert_int_equal(stats.skipped_rows, 4 + 1);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].rule, "iro-caseload");
+	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
+	assert_string_equal(fx->seen[0].stage, "above");
+	assert_string_equal(fx->seen[0].fires, "2026-11-02T09:00:00");
+	assert_string_equal(fx->seen[0].recipients, "iro.sm@council.example");
+
+	/* Still over: no second alert. */
+	cases_exec(fx, "UPDATE caseload SET n = 80 WHERE iro = 'IRO-1'");
+	pass(fx, T("2026-11-03", 9, 0), &stats);
+	assert_int_equal(fx->nseen, 0);
+
+	/* Back to 70, then over again: a new crossing, a new alert. */
+	cases_exec(fx, "UPDATE caseload SET n = 70 WHERE iro = 'IRO-1'");
+	pass(fx, T("2026-11-04", 9, 0), &stats);
+	assert_int_equal(fx->nseen, 0);
+	cases_exec(fx, "UPDATE caseload SET n = 72 WHERE iro = 'IRO-1'");
+	pass(fx, T("2026-11-05", 9, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
+
+	/* A key that vanishes while over is forgotten: its return alerts again. */
+	cases_exec(fx, "DELETE FROM caseload WHERE iro = 'IRO-1'");
+	pass(fx, T("2026-11-06", 9, 0), &stats);
+	assert_int_equal(fx->nseen, 0);
+	cases_exec(fx, "INSERT INTO caseload VALUES ('IRO-1', 90, 'iro.sm@council.example')");
+	pass(fx, T("2026-11-09", 9, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
+}
+
 /* Register one test with the engine fixture. */
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -547,6 +605,7 @@ main(void)
 	    TEST(test_evaluate_next),
 	    TEST(test_evaluate_failed_rule),
 	    TEST(test_evaluate_dry_run),
+	    TEST(test_evaluate_threshold_crossings),
 	};
 
 	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);

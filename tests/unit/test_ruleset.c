@@ -932,6 +932,78 @@ test_ruleset_valid_id(void **state)
 }
 
 /* Register one test with the case store fixture. */
+/* A threshold rule's query must return key and value. */
+static void
+test_ruleset_threshold_no_value(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key FROM cases\";\n"                 /* 3 */
+	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
+	    "} );\n",
+	    3, "a threshold query must return the columns key and value");
+}
+
+/* A threshold rule needs exactly one of above and below, as a number. */
+static void
+test_ruleset_threshold_limits(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key, 1 AS value FROM cases\";\n"     /* 3 */
+	    "  above = \"seventy\"; notify = [ \"service_manager\" ];\n"         /* 4 */
+	    "} );\n",
+	    4, "above must be a number");
+}
+
+/* A threshold rule with both above and below is refused. */
+static void
+test_ruleset_threshold_both_limits(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key, 1 AS value FROM cases\";\n"     /* 3 */
+	    "  above = 70; below = 10; notify = [ \"service_manager\" ];\n"      /* 4 */
+	    "} );\n",
+	    1, "needs exactly one of above = N or below = N");
+}
+
+/* Clock-rule settings in a threshold rule, and threshold settings in a clock rule, are errors. */
+static void
+test_ruleset_threshold_mixed_keys(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key, 1 AS value FROM cases\";\n"     /* 3 */
+	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
+	    "  due = \"5 days\";\n"                                              /* 5 */
+	    "} );\n",
+	    5, "a threshold rule has no due");
+}
+
+/* An unknown kind is refused at its line. */
+static void
+test_ruleset_unknown_kind(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = ( {\n"                                                  /* 1 */
+	    "  id = \"review\"; title = \"Review\"; kind = \"sometimes\";\n" /* 2 */
+	    "  query = \"SELECT case_ref, start FROM cases\";\n"             /* 3 */
+	    "  due = \"5 days\";\n"                                          /* 4 */
+	    "  stages = ( { name = \"late\"; at = \"0 days\"; notify = [ \"iro\" ]; } );\n"
+	    "} );\n",
+	    2, "kind must be \"clock\" (the default) or \"threshold\"");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -939,6 +1011,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_ruleset_valid_file),
+	    T(test_ruleset_threshold_no_value),
+	    T(test_ruleset_threshold_limits),
+	    T(test_ruleset_threshold_mixed_keys),
+	    T(test_ruleset_threshold_both_limits),
+	    T(test_ruleset_unknown_kind),
 	    T(test_ruleset_syntax_error),
 	    T(test_ruleset_unknown_rule_key),
 	    T(test_ruleset_unknown_stage_key),
