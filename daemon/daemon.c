@@ -38,9 +38,17 @@ struct daemon {
 
 	time_t next_fire; /* instant of the next stage firing, 0 if none */
 	long long clocks; /* open clocks at the last pass */
-	bool store_missing;
 	uint64_t passes;
+
+	/* Case store health: since when it has been unreadable, and why. */
+	time_t store_bad_since; /* 0: readable */
+	char *store_bad_reason;
+	bool store_broken;  /* do not evaluate: the file is missing or cannot be opened */
+	bool store_alerted; /* the admin was told about this outage */
 };
+
+static void daemon_store_bad(struct daemon *, const char *);
+static void daemon_store_ok(struct daemon *);
 
 /* Tell systemd how things stand. */
 static void
@@ -108,6 +116,12 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	dm->clocks = stats.clocks;
 	if (stats.failed_rules > 0)
 		dm->failed = true;
+	if (stats.failed_rules > 0 && stats.failed_rules == (long long)dm->engine->rules->nrules) {
+		daemon_store_bad(dm, "every rule's query failed (see the errors above)");
+		/* Try again at the next poll. */
+		dm->next_fire = clock_now();
+	} else
+		daemon_store_ok(dm);
 	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld",
 	          why, stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules);
 	if (stats.alerts > 0 || stats.failed_rules > 0 || stats.skipped_rows > 0)
@@ -120,40 +134,148 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	daemon_status(dm);
 }
 
+/* The made-up rule under which case store health alerts are recorded. */
+static struct stage daemon_health_stages[] = {
+    {.name = (char *)"unreadable"},
+    {.name = (char *)"readable"},
+};
+static struct rule daemon_health_rule = {
+    .id = (char *)"escalator-case-store",
+    .title = (char *)"escalator cannot read the case store",
+    .stages = daemon_health_stages,
+    .nstages = 2,
+};
+
+/* Record an alert to the admin contact about the case store (stage 0 or 1), then send it. */
+static void
+daemon_admin_alert(struct daemon *dm, int stage, const char *text)
+{
+	const struct config *cfg = dm->engine->cfg;
+	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
+	struct recipient rc;
+	struct alert a;
+	bool recorded[2] = {true, true};
+	long long id;
+	char *cause = NULL, since[DATETIME_STRLEN];
+
+	if (c == NULL)
+		return;
+	memset(&a, 0, sizeof a);
+	rc.kind = c->kind;
+	rc.address = c->address;
+	a.rule = &daemon_health_rule;
+	a.case_ref = "case-store";
+	a.fires = clock_local(clock_now(), NULL);
+	a.start = a.due = (date_t)(clock_local(dm->store_bad_since, NULL) / 1440);
+	a.stage = stage;
+	a.recipients = &rc;
+	a.nrecipients = 1;
+	localtime_format(clock_local(dm->store_bad_since, NULL), since);
+	a.subject = stage == 0 ? "escalator cannot read the case store: alerts are on hold"
+	                       : "escalator can read the case store again";
+	a.body = text;
+	if (statestore_begin(dm->ss, &cause) != 0 ||
+	    statestore_record(dm->ss, &a, recorded, &id, &cause) != 0 ||
+	    statestore_commit(dm->ss, &cause) != 0) {
+		log_err("cannot record the case store alert for %s: %s", cfg->admin, cause);
+		free(cause);
+		statestore_rollback(dm->ss);
+		return;
+	}
+	log_notice("alert id=%lld rule=%s stage=%s to=%s since=%s", id, daemon_health_rule.id,
+	           daemon_health_stages[stage].name, cfg->admin, since);
+	outbox_kick(dm->ob);
+}
+
+/* The case store cannot be read: remember since when, tell the admin once it lasts. */
+static void
+daemon_store_bad(struct daemon *dm, const char *reason)
+{
+	time_t now = clock_now();
+	char *text;
+
+	if (dm->store_bad_since == 0) {
+		dm->store_bad_since = now;
+		log_err("case store %s cannot be read: %s; no alerts are evaluated until it can "
+		        "(deliveries already owed continue)",
+		        dm->engine->cfg->case_store, reason);
+	}
+	free(dm->store_bad_reason);
+	dm->store_bad_reason = xstrdup(reason);
+	if (dm->store_alerted || now - dm->store_bad_since < dm->engine->cfg->store_alert_after)
+		return;
+	dm->store_alerted = true;
+	text = xasprintf("escalator has not been able to read the case store %s for %lld "
+	                 "minutes.\n\nReason: %s\n\nUntil it can, no new alerts are worked out: "
+	                 "statutory timescales are not being watched. Check the nightly extract "
+	                 "and the file's permissions; escalator recovers by itself when the file "
+	                 "is readable again.\n",
+	                 dm->engine->cfg->case_store, (long long)(now - dm->store_bad_since) / 60,
+	                 reason);
+	daemon_admin_alert(dm, 0, text);
+	free(text);
+}
+
+/* The case store is readable (again). */
+static void
+daemon_store_ok(struct daemon *dm)
+{
+	char *text;
+
+	if (dm->store_bad_since == 0)
+		return;
+	log_notice("case store %s can be read again after %llds", dm->engine->cfg->case_store,
+	           (long long)(clock_now() - dm->store_bad_since));
+	if (dm->store_alerted) {
+		text = xasprintf("escalator can read the case store %s again; alerts are being "
+		                 "worked out as normal.\n",
+		                 dm->engine->cfg->case_store);
+		daemon_admin_alert(dm, 1, text);
+		free(text);
+	}
+	dm->store_bad_since = 0;
+	dm->store_alerted = false;
+	dm->store_broken = false;
+	free(dm->store_bad_reason);
+	dm->store_bad_reason = NULL;
+}
+
 /* Poll timer: re-evaluate when the case store changed or a firing time passed. */
 static void
 daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct daemon *dm = arg;
 	bool replaced, missing, changed;
-	char *cause = NULL;
+	char *cause = NULL, *why;
 
 	changed = casestore_changed(dm->engine->cs, &replaced, &missing);
 	if (missing) {
-		if (!dm->store_missing)
-			log_err("case store %s is missing; still using the last copy opened; "
-			        "alerts continue from it until the file is back",
-			        dm->engine->cfg->case_store);
-		dm->store_missing = true;
-	} else if (dm->store_missing) {
-		log_notice("case store %s is back", dm->engine->cfg->case_store);
-		dm->store_missing = false;
-		replaced = changed = true;
+		/* Stale data could alert about reviews already held: evaluate nothing. */
+		dm->store_broken = true;
+		daemon_store_bad(dm, "the file is missing");
+		return;
 	}
-	if (replaced) {
+	if (replaced || dm->store_broken) {
 		if (engine_reopen_casestore(dm->engine, &cause) != 0) {
-			log_err("case store was replaced but cannot be opened: %s; still using the "
-			        "last copy",
-			        cause);
+			dm->store_broken = true;
+			why = xasprintf("it cannot be opened: %s", cause);
+			daemon_store_bad(dm, why);
+			free(why);
 			free(cause);
-		} else
-			log_info("case store %s was replaced; reopened",
-			         dm->engine->cfg->case_store);
+			return;
+		}
+		log_info("case store %s %s; reopened", dm->engine->cfg->case_store,
+		         replaced ? "was replaced" : "is back");
+		dm->store_broken = false;
+		changed = true;
 	}
 	if (changed)
 		daemon_evaluate(dm, "changed");
 	else if (dm->next_fire != 0 && clock_now() >= dm->next_fire)
 		daemon_evaluate(dm, "clock");
+	else if (dm->store_bad_since != 0)
+		/* Still failing (e.g. a writer's lock): try again every poll. */
+		daemon_evaluate(dm, "retry");
 }
 
 /* Wake-up timer: a stage may fire now. */
@@ -164,7 +286,7 @@ daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
 
 	if (dm->next_fire != 0 && clock_now() < dm->next_fire)
 		daemon_arm_wake(dm, clock_local(dm->next_fire, NULL));
-	else
+	else if (!dm->store_broken)
 		daemon_evaluate(dm, "firing");
 }
 
@@ -354,6 +476,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_free(dm.sig_int);
 	event_base_free(dm.base);
 	engine_free(dm.engine);
+	free(dm.store_bad_reason);
 	log_info("stopped");
 	return once && dm.failed ? 1 : 0;
 }

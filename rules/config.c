@@ -29,6 +29,8 @@ static const char *const config_keys[] = {
     "retry_min",
     "retry_max",
     "shutdown_timeout",
+    "admin",
+    "store_alert_after",
     NULL,
 };
 static const char *const contact_keys[] = {"email", "webhook", "secret_file", NULL};
@@ -428,6 +430,7 @@ config_load(const char *path, struct diag *d)
 	cfg->retry_min = CONFIG_DEFAULT_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEFAULT_RETRY_MAX;
 	cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
+	cfg->store_alert_after = CONFIG_DEFAULT_STORE_ALERT_AFTER;
 
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
@@ -474,6 +477,15 @@ config_load(const char *path, struct diag *d)
 	config_get_int(root, "shutdown_timeout", 0, 600, "seconds", &cfg->shutdown_timeout, path,
 	               d);
 
+	config_get_int(root, "store_alert_after", 1, 604800, "seconds", &cfg->store_alert_after,
+	               path, d);
+	if ((v = cfg_get_string(root, "admin", false, path, d)) != NULL) {
+		if (config_find_contact(cfg, v) == NULL)
+			cfg_error(d, config_setting_get_member(root, "admin"), path,
+			          "admin \"%s\" is not a contact; add it to contacts = { ... }", v);
+		cfg->admin = xstrdup(v);
+	}
+
 	config_destroy(&cf);
 	if (d->errors != before) {
 		config_free(cfg);
@@ -511,6 +523,7 @@ config_free(struct config *cfg)
 		free(cfg->smtp);
 	}
 	free(cfg->ca_file);
+	free(cfg->admin);
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);

@@ -57,6 +57,8 @@ struct config {
 	int retry_min;            /* first wait after a temporary failure, seconds */
 	int retry_max;            /* longest wait between attempts, seconds */
 	int shutdown_timeout;     /* seconds in-flight deliveries get on SIGTERM */
+	char *admin;              /* contact told when the case store stays unreadable, or NULL */
+	int store_alert_after;    /* seconds the case store may be unreadable before that */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
@@ -68,6 +70,7 @@ struct config {
 #define CONFIG_DEFAULT_RETRY_MIN 30
 #define CONFIG_DEFAULT_RETRY_MAX 3600
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
+#define CONFIG_DEFAULT_STORE_ALERT_AFTER 1800
 
 /*
  * Parse and validate the main configuration file. Every problem is reported
