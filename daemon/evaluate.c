@@ -111,10 +111,14 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 		free(qc);
 	}
 	er->values[TPL_VALUE] = value;
-	evaluate_render(e, er, a, now, &subject, &body, &expected);
+	subject = body = expected = fields = NULL;
+	/* A dry run records nothing, so it needs no message text. */
+	if (statestore_records(ss)) {
+		evaluate_render(e, er, a, now, &subject, &body, &expected);
+		a->fields = fields = evaluate_fields(r, er->cols);
+	}
 	a->subject = subject;
 	a->body = body;
-	a->fields = fields = evaluate_fields(r, er->cols);
 	if (statestore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
 		ret = -1;
 	} else {

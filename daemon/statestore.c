@@ -247,6 +247,13 @@ statestore_exec(struct statestore *ss, const char *sql, char **cause)
 	return 0;
 }
 
+/* Does this store record anything? */
+bool
+statestore_records(const struct statestore *ss)
+{
+	return ss->db != NULL && !ss->readonly;
+}
+
 /* Start the transaction of one pass. */
 int
 statestore_begin(struct statestore *ss, char **cause)

@@ -35,6 +35,9 @@ struct alert {
 struct statestore *statestore_open(const char *path, bool readonly, char **cause);
 void statestore_close(struct statestore *ss);
 
+/* Does this store record anything (false for a dry run)? */
+bool statestore_records(const struct statestore *ss);
+
 /* Start and end the transaction of one evaluation pass. */
 int statestore_begin(struct statestore *ss, char **cause);
 int statestore_commit(struct statestore *ss, char **cause);

@@ -253,6 +253,16 @@ calendar_add_working_days(const struct calendar *cal, date_t day, int n)
 	return calendar_clamp(calendar_invert(cal, target) - 1);
 }
 
+/* Working days d with from < d <= to (0 if to <= from). */
+int
+calendar_working_days_between(const struct calendar *cal, date_t from, date_t to)
+{
+	if (to <= from)
+		return 0;
+	return (int)(calendar_number(cal, (int64_t)to + 1) -
+	             calendar_number(cal, (int64_t)from + 1));
+}
+
 /* First year covered by the loaded files; 0 if no file was loaded. */
 int
 calendar_first_year(const struct calendar *cal)

@@ -39,6 +39,9 @@ date_t calendar_next_working_day(const struct calendar *cal, date_t day);
  */
 date_t calendar_add_working_days(const struct calendar *cal, date_t day, int n);
 
+/* Working days d with from < d <= to: how many working days late "to" is (0 if to <= from). */
+int calendar_working_days_between(const struct calendar *cal, date_t from, date_t to);
+
 /* First and last year covered by the loaded files; 0 if no file was loaded. */
 int calendar_first_year(const struct calendar *cal);
 int calendar_last_year(const struct calendar *cal);

@@ -9,12 +9,12 @@
 static bool
 eval_outside(const struct calendar *cal, date_t d)
 {
-	int y, m, day;
+	int first = calendar_first_year(cal), last = calendar_last_year(cal);
 
-	if (calendar_last_year(cal) == 0)
+	if (last == 0)
 		return false;
-	date_to_ymd(d, &y, &m, &day);
-	return y < calendar_first_year(cal) || y > calendar_last_year(cal);
+	/* Compare day numbers: cheaper than splitting d into a year for every clock. */
+	return d < date_from_ymd(first, 1, 1) || d > date_from_ymd(last, 12, 31);
 }
 
 /* The date stage i fires on for a clock due on due. */
@@ -80,13 +80,7 @@ eval_owed(int reached, const bool *recorded, size_t nstages)
 int
 eval_working_days_late(const struct calendar *cal, date_t due, date_t day)
 {
-	int n = 0;
-
-	/* Bounded: a clock years overdue still counts, just not past ~40 years. */
-	for (date_t d = due + 1; d <= day && n < 10000; d++)
-		if (calendar_is_working_day(cal, d))
-			n++;
-	return n;
+	return calendar_working_days_between(cal, due, day);
 }
 
 /* How the due date stands on day, for people. */
