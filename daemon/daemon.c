@@ -63,18 +63,23 @@ daemon_status(struct daemon *dm)
 static void
 daemon_arm_wake(struct daemon *dm, localtime_min_t next)
 {
-	time_t now = clock_now(), delay;
+	struct timespec ts;
 	struct timeval tv;
+	double delay;
 
 	evtimer_del(dm->wake_ev);
 	dm->next_fire = next == EVAL_NEVER ? 0 : clock_instant(next, 0);
 	if (dm->next_fire == 0)
 		return;
-	delay = dm->next_fire > now ? dm->next_fire - now : 0;
+	/* To the microsecond: an alert should go out on its second, not up to one late. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	delay = (double)(dm->next_fire - clock_now()) - ts.tv_nsec / 1e9;
+	if (delay < 0)
+		delay = 0;
 	if (delay > DAEMON_WAKE_MAX)
 		delay = DAEMON_WAKE_MAX;
-	tv.tv_sec = delay;
-	tv.tv_usec = 0;
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(dm->wake_ev, &tv);
 }
 

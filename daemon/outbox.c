@@ -267,8 +267,12 @@ outbox_kick(struct outbox *ob)
 	long long now = (long long)clock_now(), when;
 	int room, n, found;
 
-	if (ob->stopped || ob->cfg == NULL)
+	if (ob->stopped || ob->cfg == NULL) {
+		/* Shutting down: say so once the last delivery in flight has been recorded. */
+		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
+			ob->idle_fn(ob->idle_arg);
 		return;
+	}
 	for (;;) {
 		room = ob->cfg->max_deliveries - (int)ob->nflights;
 		if (room <= 0)
