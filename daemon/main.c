@@ -1,5 +1,6 @@
 /* main.c - escalatord: options and modes. */
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -226,6 +227,8 @@ run_once(const struct options *o)
 		now = clock_local(clock_now(), NULL);
 
 	if (!o->dry_run) {
+		/* A one-shot run has nothing to reload: a stray SIGHUP must not end it. */
+		signal(SIGHUP, SIG_IGN);
 		rc = daemon_run(o->config, e, true, print_alert_cb);
 		fflush(stdout);
 		return rc;

@@ -101,7 +101,7 @@ outbox_flush(struct outbox *ob)
 	if (ob->ndone == 0)
 		return;
 	if (statestore_finish(ob->ss, ob->done, ob->ndone, &cause) != 0) {
-		/* They stay pending with a lease: they will be sent again after it runs out. */
+		/* They stay pending with a lease: they are taken again when it runs out. */
 		log_err("%s; %zu delivery results not recorded (they will be retried)", cause,
 		        ob->ndone);
 		free(cause);

@@ -87,8 +87,8 @@ static const struct {
     {offsetof(struct statestore, q_take), true,
      "SELECT d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "
      "a.stage, a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late FROM delivery d "
-     "JOIN alert a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.in_flight = 0 AND "
-     "d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT ?2"},
+     "JOIN alert a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.next_attempt <= ?1 "
+     "ORDER BY d.next_attempt, d.id LIMIT ?2"},
     {offsetof(struct statestore, q_lease), true,
      "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
      "?1"},
@@ -553,11 +553,9 @@ statestore_next_due(struct statestore *ss, long long *when)
 
 	if (ss->db == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(
-	        ss->db,
-	        "SELECT min(next_attempt) FROM delivery WHERE status = 'pending' AND "
-	        "in_flight = 0",
-	        -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ss->db,
+	                       "SELECT min(next_attempt) FROM delivery WHERE status = 'pending'",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*when = sqlite3_column_int64(st, 0);

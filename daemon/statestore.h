@@ -73,8 +73,9 @@ struct outbox_item {
 void outbox_item_clear(struct outbox_item *it);
 
 /*
- * Take up to max pending deliveries due at now and not in flight, marking
- * them in flight until lease_until, in one transaction. Returns how many
+ * Take up to max pending deliveries due at now (a delivery in flight is due
+ * again only when its lease has run out), marking them in flight until
+ * lease_until, in one transaction. Returns how many
  * were taken, or -1 with *cause set.
  */
 int statestore_take(struct statestore *ss, long long now, long long lease_until,
@@ -98,7 +99,7 @@ struct outcome_record {
  */
 int statestore_finish(struct statestore *ss, const struct outcome_record *o, size_t n,
                       char **cause);
-/* The earliest next_attempt of a pending delivery not in flight: 1 found, 0 none, -1 error. */
+/* The earliest next_attempt (or lease end) of a pending delivery: 1 found, 0 none, -1 error. */
 int statestore_next_due(struct statestore *ss, long long *when);
 /* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */
 int statestore_reset_in_flight(struct statestore *ss, char **cause);

@@ -465,8 +465,12 @@ config_load(const char *path, struct diag *d)
 	config_get_int(root, "poll_interval", 1, 86400, "seconds", &cfg->poll_interval, path, d);
 
 	config_parse_smtp(cfg, root, d);
-	if ((v = cfg_get_string(root, "ca_file", false, path, d)) != NULL)
+	if ((v = cfg_get_string(root, "ca_file", false, path, d)) != NULL) {
 		cfg->ca_file = config_resolve_path(cfg->dir, v);
+		if (access(cfg->ca_file, R_OK) != 0)
+			cfg_error(d, config_setting_get_member(root, "ca_file"), path,
+			          "cannot read ca_file %s: %s", cfg->ca_file, strerror(errno));
+	}
 	config_get_int(root, "max_deliveries", 1, 1000, "deliveries", &cfg->max_deliveries, path,
 	               d);
 	config_get_int(root, "connect_timeout", 1, 600, "seconds", &cfg->connect_timeout, path, d);

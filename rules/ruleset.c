@@ -45,7 +45,7 @@ static const char ruleset_default_threshold_body[] =
 static const char ruleset_default_threshold_expected[] =
     "review the {{title}} and decide what to do.";
 static const char ruleset_default_expected[] =
-    "the {{title}} was due on {{due}}; make sure it happens and is recorded.";
+    "make sure the {{title}} happens by {{due}} and is recorded.";
 
 /* An empty rule set. */
 struct ruleset *
