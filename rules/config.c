@@ -393,6 +393,14 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			          name);
 			continue;
 		}
+		if (hook != NULL && strncmp(hook, "http://", 7) == 0 &&
+		    strncmp(hook + 7, "127.0.0.1", 9) != 0 &&
+		    strncmp(hook + 7, "localhost", 9) != 0 && strncmp(hook + 7, "[::1]", 5) != 0)
+			cfg_warning(
+			    d, config_setting_get_member(c, "webhook"), cfg->path,
+			    "contact \"%s\": webhook uses http://, so alerts cross the network "
+			    "unencrypted; use https://",
+			    name);
 		cfg->contacts[cfg->ncontacts].name = xstrdup(name);
 		cfg->contacts[cfg->ncontacts].kind = email ? CONTACT_EMAIL : CONTACT_WEBHOOK;
 		cfg->contacts[cfg->ncontacts].address = xstrdup(email ? email : hook);
