@@ -20,7 +20,6 @@ import email
 import email.policy
 import json
 import logging
-import os
 import signal
 import socket
 import ssl
@@ -318,11 +317,16 @@ class _SinkSMTP(SMTP):
         return False
 
     # -- AUTH mechanisms ----------------------------------------------------------------------
-    def _sink_auth_result(self, mech, user, secret, responses, ok, sasl):
-        self._sink._record_auth(AuthAttempt(
+    def _sink_record_auth(self, mech, user, secret, responses, ok, sasl):
+        attempt = AuthAttempt(
             mechanism=mech, user=_b2s(user), secret=_b2s(secret), sasl=_b2s(sasl),
             responses=[_b2s(r) for r in responses], success=bool(ok),
-            tls=self._sink_tls_active(), session_id=self._sink_id, time=time.time()))
+            tls=self._sink_tls_active(), session_id=self._sink_id, time=time.time())
+        self._sink._record_auth(attempt)
+        return attempt
+
+    def _sink_auth_result(self, mech, user, secret, responses, ok, sasl):
+        self._sink_record_auth(mech, user, secret, responses, ok, sasl)
         if ok:
             self._sink_auth_mech = mech
             return AuthResult(success=True, auth_data=LoginPassword(user, secret))
@@ -391,18 +395,19 @@ class _SinkSMTP(SMTP):
         except Exception as e:  # a failing check callable is a failed login, and recorded
             self._sink._record_error(e)
             ok = False
-        responses = [blob]
         if not ok and self._sink.xoauth2_error_challenge:
             # Like Gmail: a 334 with a base64 JSON error, the client answers (usually empty
-            # or \x01), then the final 535.
+            # or \x01; curl 7.88 just closes the connection), then the final 535.  Recorded
+            # first, so a client that hangs up here still leaves its attempt behind.
+            attempt = self._sink_record_auth("XOAUTH2", user, token, [blob], False, blob)
             err = json.dumps({"status": "401", "schemes": "bearer",
                               "scope": "https://mail.google.com/"}).encode()
             answer = await self.challenge_auth(err)
             if answer is MISSING:
-                self._sink_auth_result("XOAUTH2", user, token, responses, False, blob)
                 return AuthResult(success=False, handled=True)
-            responses.append(answer)
-        return self._sink_auth_result("XOAUTH2", user, token, responses, ok, blob)
+            attempt.responses.append(_b2s(answer))
+            return AuthResult(success=False, handled=False)
+        return self._sink_auth_result("XOAUTH2", user, token, [blob], ok, blob)
 
 
 class SmtpSink:
@@ -854,10 +859,14 @@ class SmtpSink:
             self._messages.append(msg)
             self._counters["messages"] += 1
             n = len(self._messages)
-            if self.out:
-                with open(self.out, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(msg.as_dict(), ensure_ascii=False) + "\n")
             self._cond.notify_all()
+        if self.out:
+            try:
+                line = json.dumps(msg.as_dict(), ensure_ascii=False) + "\n"
+                with self._cond, open(self.out, "a", encoding="utf-8") as f:
+                    f.write(line)
+            except Exception as e:
+                self._record_error(e)
         if self.on_message is not None:
             try:
                 self.on_message(msg)
