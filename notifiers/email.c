@@ -16,10 +16,10 @@
 #define EMAIL_DETAIL_MAX 300
 
 struct email_state {
-	char command[16];		/* first word of the last command sent, "" before any */
-	char reply[EMAIL_REPLY_MAX];	/* the last (possibly multi-line) reply, lines joined */
-	int reply_done;			/* the reply above is complete: the next line starts a new one */
-	int quit;			/* QUIT was sent: what follows is not the delivery's answer */
+	char command[16];            /* verb of the last command sent, "" before any */
+	char reply[EMAIL_REPLY_MAX]; /* the last (possibly multi-line) reply, lines joined */
+	int reply_done; /* the reply above is complete: the next line starts a new one */
+	int quit;       /* QUIT was sent: what follows is not the delivery's answer */
 };
 
 /* A growing string. */
@@ -58,7 +58,8 @@ buf_take(struct buf *b)
 	return b->s;
 }
 
-/* Does value need RFC 2047 encoding (non-ASCII, or text a reader would decode as an encoded-word)? */
+/* Does value need RFC 2047 encoding (non-ASCII, or text a reader would decode as an encoded-word)?
+ */
 static int
 needs_encoding(const char *value)
 {
@@ -119,7 +120,7 @@ email_date(time_t t)
 {
 	static const char *days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 	long off;
 	char sign = '+';
@@ -132,8 +133,8 @@ email_date(time_t t)
 		off = -off;
 	}
 	return xasprintf("%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
-			 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, sign, off / 60, off % 60);
+	                 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+	                 tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
 }
 
 /* Is c allowed in an RFC 5322 atext? */
@@ -308,7 +309,7 @@ email_build_body(const char *body)
 /* Classify a finished SMTP transfer. */
 char *
 email_classify(CURLcode rc, long code, const char *command, const char *reply, const char *errbuf,
-	       struct delivery_result *r)
+               struct delivery_result *r)
 {
 	char *detail, *text;
 
@@ -324,16 +325,17 @@ email_classify(CURLcode rc, long code, const char *command, const char *reply, c
 		/* Never the reply: a server could echo what it was sent. */
 		if (code != 0)
 			detail = xasprintf("authentication failed (SMTP %ld): check username and "
-					   "password_file",
-					   code);
+			                   "password_file",
+			                   code);
 		else
 			detail = xstrdup("authentication failed: check username and password_file");
 	} else if (rc == CURLE_USE_SSL_FAILED) {
 		if (strcmp(command, "STARTTLS") == 0 && *reply != '\0')
 			detail = xasprintf("the server refused STARTTLS (starttls = required): %s",
-					   reply);
+			                   reply);
 		else
-			detail = xstrdup("the server does not offer STARTTLS (starttls = required)");
+			detail =
+			    xstrdup("the server does not offer STARTTLS (starttls = required)");
 	} else if (code >= 400 && code <= 599) {
 		/* A permanent refusal of this recipient or this message: retrying cannot help. */
 		if (code >= 500 && (strcmp(command, "RCPT") == 0 || strcmp(command, "DATA") == 0))
@@ -403,26 +405,43 @@ email_header_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* CURLOPT_DEBUGFUNCTION: remember the verb of each command sent, never its arguments. */
+/* The SMTP verb line starts with, from a fixed list; NULL for anything else. */
+const char *
+email_command(const char *line, size_t len)
+{
+	static const char *verbs[] = {"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
+	                              "DATA", "RSET", "VRFY",     "EXPN", "NOOP", "QUIT"};
+
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		size_t n = strlen(verbs[i]);
+
+		if (len >= n && strncasecmp(line, verbs[i], n) == 0 &&
+		    (len == n || line[n] == ' ' || line[n] == '\r' || line[n] == '\n'))
+			return verbs[i];
+	}
+	return NULL;
+}
+
+/*
+ * CURLOPT_DEBUGFUNCTION: remember which command the next reply answers. Only
+ * known verbs are kept, so AUTH LOGIN's base64 credential lines never are.
+ */
 static int
 email_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 {
 	struct email_state *st = arg;
-	char verb[sizeof st->command];
-	size_t i;
+	const char *verb;
 
 	if (type != CURLINFO_HEADER_OUT || st->quit)
 		return 0;
-	for (i = 0; i < size && i < sizeof verb - 1 && isalpha((unsigned char)data[i]); i++)
-		verb[i] = (char)toupper((unsigned char)data[i]);
-	verb[i] = '\0';
-	if (i == 0)
+	if ((verb = email_command(data, size)) == NULL)
 		return 0;
 	if (strcmp(verb, "QUIT") == 0) {
+		/* The QUIT exchange says nothing about the delivery. */
 		st->quit = 1;
 		return 0;
 	}
-	memcpy(st->command, verb, i + 1);
+	snprintf(st->command, sizeof st->command, "%s", verb);
 	return 0;
 }
 
@@ -438,7 +457,7 @@ email_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *ar
 /* Set up t to send d through s->smtp. */
 struct email_state *
 email_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
-	    time_t now, char **cause)
+            time_t now, char **cause)
 {
 	const struct smtp_config *smtp = s->smtp;
 	CURL *easy = transfer_easy(t);
@@ -471,7 +490,8 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	transfer_keep_slist(t, rcpt);
 	SETOPT(CURLOPT_MAIL_RCPT, rcpt);
 
-	/* TLS: smtps:// always, STARTTLS unless opportunistic; a password never goes out in clear. */
+	/* TLS: smtps:// always, STARTTLS unless opportunistic; a password never goes out in clear.
+	 */
 	if (strncasecmp(smtp->url, "smtps://", 8) == 0 || smtp->starttls == STARTTLS_REQUIRED ||
 	    (smtp->username != NULL && !smtp->allow_plaintext_auth))
 		use_ssl = (long)CURLUSESSL_ALL;
@@ -490,6 +510,12 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	}
 	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
 	SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
+	/*
+	 * curl waits for the reply after the message, and for QUIT when a cached
+	 * connection is closed, in a blocking poll (curl issues 4015, 8555): this
+	 * bounds the QUIT wait (default 120 s) like the rest of the delivery.
+	 */
+	SETOPT(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)s->delivery_timeout);
 
 	headers = email_build_headers(smtp, d, now);
 	transfer_keep_slist(t, headers);

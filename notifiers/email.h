@@ -3,6 +3,7 @@
 #define ESCALATOR_EMAIL_H
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "notifier.h"
@@ -33,9 +34,15 @@ char *email_message_id(const char *uid, const char *from);
  * header, folded lines joined by CRLF + space.
  */
 struct curl_slist *email_build_headers(const struct smtp_config *smtp, const struct delivery *d,
-				       time_t now);
+                                       time_t now);
 /* The body as valid UTF-8 with CRLF line endings and a final CRLF. */
 char *email_build_body(const char *body);
+/*
+ * The SMTP verb a command line sent by curl starts with ("MAIL", "RCPT",
+ * "DATA"...), or NULL if it is not one of the known verbs (AUTH LOGIN's
+ * base64 credential lines are not, so they are never remembered).
+ */
+const char *email_command(const char *line, size_t len);
 /*
  * Classify a finished SMTP transfer: rc from curl, code the last SMTP reply
  * code (CURLINFO_RESPONSE_CODE), command the last SMTP command sent ("RCPT",
@@ -43,7 +50,7 @@ char *email_build_body(const char *body);
  * Fills r; returns the allocated one-line detail r->detail points to.
  */
 char *email_classify(CURLcode rc, long code, const char *command, const char *reply,
-		     const char *errbuf, struct delivery_result *r);
+                     const char *errbuf, struct delivery_result *r);
 
 /*
  * Set up t to send d through s->smtp (which must not be NULL). Everything the
@@ -51,9 +58,9 @@ char *email_classify(CURLcode rc, long code, const char *command, const char *re
  * with *cause set.
  */
 struct email_state *email_setup(struct transfer *t, const struct notifier_settings *s,
-				const struct delivery *d, time_t now, char **cause);
+                                const struct delivery *d, time_t now, char **cause);
 /* Classify the finished transfer t; returns the allocated detail r->detail points to. */
 char *email_finish(struct transfer *t, struct email_state *st, CURLcode rc,
-		   struct delivery_result *r);
+                   struct delivery_result *r);
 
 #endif

@@ -88,10 +88,10 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 		n->have_smtp = 1;
 	}
 	n->ca_file = dup_or_null(s->ca_file);
-	n->connect_timeout = s->connect_timeout > 0 ? s->connect_timeout
-						    : CONFIG_DEFAULT_CONNECT_TIMEOUT;
-	n->delivery_timeout = s->delivery_timeout > 0 ? s->delivery_timeout
-						      : CONFIG_DEFAULT_DELIVERY_TIMEOUT;
+	n->connect_timeout =
+	    s->connect_timeout > 0 ? s->connect_timeout : CONFIG_DEFAULT_CONNECT_TIMEOUT;
+	n->delivery_timeout =
+	    s->delivery_timeout > 0 ? s->delivery_timeout : CONFIG_DEFAULT_DELIVERY_TIMEOUT;
 }
 
 /* A transfer finished: classify it and tell the caller. */

@@ -10,7 +10,7 @@
 /* One delivery to start: everything is copied by notifier_send. */
 struct delivery {
 	long long id;
-	const char *uid;       /* stable delivery id: Message-ID / X-Escalator-Delivery */
+	const char *uid; /* stable delivery id: Message-ID / X-Escalator-Delivery */
 	enum contact_kind kind;
 	const char *recipient; /* an email address or a webhook URL */
 	const char *secret;    /* webhook HMAC-SHA256 key, or NULL */
@@ -20,24 +20,24 @@ struct delivery {
 	const char *title;
 	const char *case_ref;
 	const char *stage;
-	const char *start;     /* YYYY-MM-DD */
-	const char *due;       /* YYYY-MM-DD */
-	const char *fires;     /* YYYY-MM-DDTHH:MM:SS local */
-	int days_late;	       /* working days past due, 0 if not yet due */
-	const char *subject;   /* email: rendered subject (one line after sanitising) */
-	const char *body;      /* email: rendered plain-text body (UTF-8) */
-	const char *fields;    /* webhook: JSON object text of the rule's fields, or NULL */
+	const char *start;   /* YYYY-MM-DD */
+	const char *due;     /* YYYY-MM-DD */
+	const char *fires;   /* YYYY-MM-DDTHH:MM:SS local */
+	int days_late;       /* working days past due, 0 if not yet due */
+	const char *subject; /* email: rendered subject (one line after sanitising) */
+	const char *body;    /* email: rendered plain-text body (UTF-8) */
+	const char *fields;  /* webhook: JSON object text of the rule's fields, or NULL */
 };
 
 enum delivery_status {
-	DELIVERY_SENT,	 /* the server accepted it (SMTP 250 after DATA, HTTP 2xx) */
-	DELIVERY_RETRY,	 /* temporary failure: try again later */
+	DELIVERY_SENT,   /* the server accepted it (SMTP 250 after DATA, HTTP 2xx) */
+	DELIVERY_RETRY,  /* temporary failure: try again later */
 	DELIVERY_FAILED, /* permanent failure: do not try again */
 };
 
 struct delivery_result {
 	enum delivery_status status;
-	long code;	    /* SMTP or HTTP response code, 0 if none */
+	long code;          /* SMTP or HTTP response code, 0 if none */
 	const char *detail; /* the server's reply or curl's error, one line, no secrets */
 	int retry_after;    /* seconds the server asked us to wait (HTTP Retry-After), 0 if none */
 };
@@ -48,9 +48,9 @@ typedef void (*notifier_done_fn)(void *arg, long long id, const struct delivery_
 /* Settings copied from the config at start and on every reload. */
 struct notifier_settings {
 	const struct smtp_config *smtp; /* NULL: email cannot be sent */
-	const char *ca_file;		/* NULL: the system's CA certificates */
-	int connect_timeout;		/* seconds */
-	int delivery_timeout;		/* seconds for a whole attempt */
+	const char *ca_file;            /* NULL: the system's CA certificates */
+	int connect_timeout;            /* seconds */
+	int delivery_timeout;           /* seconds for a whole attempt */
 };
 
 struct notifier;

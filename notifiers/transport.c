@@ -41,7 +41,7 @@ struct transport {
 	LIST_HEAD(, sockinfo) socks;
 	size_t running;
 	int dispatching; /* inside check_multi_info: done functions may run */
-	int dead;	 /* transport_free was called from a done function */
+	int dead;        /* transport_free was called from a done function */
 };
 
 static void check_multi_info(struct transport *tp);
@@ -201,7 +201,7 @@ transport_free(struct transport *tp)
 	 * makes those writes fail at once. The descriptors stay open: curl
 	 * still owns and closes them.
 	 */
-	LIST_FOREACH(si, &tp->socks, entry)
+	for (si = LIST_FIRST(&tp->socks); si != NULL; si = LIST_NEXT(si, entry))
 		shutdown(si->fd, SHUT_RDWR);
 	while ((t = LIST_FIRST(&tp->transfers)) != NULL) {
 		LIST_REMOVE(t, entry);
@@ -403,14 +403,16 @@ transport_clean_text(const char *s, size_t max, int ascii_only)
 	out = xmalloc(strlen(valid) + 1);
 	for (p = (const unsigned char *)valid; *p != '\0';) {
 		size_t len = utf8_lead_len(*p);
-		int control = *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+		int control =
+		    *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
 
 		if (*p == ' ' && o == 0) {
 			p++;
 			continue;
 		}
 		if (control) {
-			/* CR, LF and friends could start a new header or log line: one space instead. */
+			/* CR, LF and friends could start a new header or log line: one space
+			 * instead. */
 			space = 1;
 			p += len;
 			continue;

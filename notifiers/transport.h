@@ -31,7 +31,8 @@ int transport_start(struct transport *tp, struct transfer *t, char **cause);
 /* Transfers started and not yet finished. */
 size_t transport_running(const struct transport *tp);
 
-/* A new transfer: an easy handle with its error buffer, CURLOPT_PRIVATE and CURLOPT_NOSIGNAL set. */
+/* A new transfer: an easy handle with its error buffer, CURLOPT_PRIVATE and CURLOPT_NOSIGNAL set.
+ */
 struct transfer *transfer_new(void);
 /* Free a transfer that was never started (or finished): the easy handle, then everything kept. */
 void transfer_free(struct transfer *t);
@@ -41,7 +42,8 @@ CURL *transfer_easy(struct transfer *t);
 const char *transfer_error(const struct transfer *t);
 /* Set the function called when the transfer finishes. */
 void transfer_set_done(struct transfer *t, transfer_done_fn fn, void *arg);
-/* Keep p until the transfer is freed, then call free_fn(p) (after the easy handle is cleaned up). */
+/* Keep p until the transfer is freed, then call free_fn(p) (after the easy handle is cleaned up).
+ */
 void transfer_keep(struct transfer *t, void *p, void (*free_fn)(void *));
 /* Keep a header or recipient list until the transfer is freed. */
 void transfer_keep_slist(struct transfer *t, struct curl_slist *l);

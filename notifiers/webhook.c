@@ -46,15 +46,15 @@ webhook_build_body(const struct delivery *d, char **cause)
 	char *valid, *out;
 
 	if (d->fields != NULL) {
-		/* Invalid bytes can only sit inside strings of valid JSON: replacing them keeps it valid. */
+		/* Invalid bytes can only sit inside JSON strings: replacing them keeps it valid. */
 		valid = utf8_sanitize(d->fields);
 		fields = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
 		free(valid);
 		if (fields == NULL || !json_is_object(fields)) {
 			*cause = fields == NULL
-				     ? xasprintf("webhook fields are not valid JSON: %s (line %d)",
-						 err.text, err.line)
-				     : xstrdup("webhook fields are not a JSON object");
+			             ? xasprintf("webhook fields are not valid JSON: %s (line %d)",
+			                         err.text, err.line)
+			             : xstrdup("webhook fields are not a JSON object");
 			json_decref(fields);
 			json_decref(root);
 			return NULL;
@@ -82,13 +82,14 @@ webhook_build_body(const struct delivery *d, char **cause)
 /* HMAC-SHA256 of msg under key. */
 void
 webhook_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
-		    unsigned char out[32])
+                    unsigned char out[32])
 {
-	unsigned int outlen = 32;
 	static const unsigned char empty[1];
+	unsigned int outlen = 32;
+	unsigned char *ok;
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, len > 0 ? msg : empty, len, out, &outlen) == NULL ||
-	    outlen != 32)
+	ok = HMAC(EVP_sha256(), key, (int)keylen, len > 0 ? msg : empty, len, out, &outlen);
+	if (ok == NULL || outlen != 32)
 		fatalx("HMAC-SHA256 failed");
 }
 
@@ -156,7 +157,8 @@ http_detail(long code, const char *body, size_t len)
 	nl = memchr(p, '\n', (size_t)(end - p));
 	line = xstrndup(p, (size_t)((nl != NULL ? nl : end) - p));
 	clean = transport_clean_text(line, 200, 0);
-	detail = *clean != '\0' ? xasprintf("HTTP %ld: %s", code, clean) : xasprintf("HTTP %ld", code);
+	detail =
+	    *clean != '\0' ? xasprintf("HTTP %ld: %s", code, clean) : xasprintf("HTTP %ld", code);
 	free(line);
 	free(clean);
 	return detail;
@@ -165,7 +167,7 @@ http_detail(long code, const char *body, size_t len)
 /* Classify a finished HTTP transfer. */
 char *
 webhook_classify(CURLcode rc, long code, const char *body, size_t len, const char *retry_after,
-		 time_t now, const char *errbuf, struct delivery_result *r)
+                 time_t now, const char *errbuf, struct delivery_result *r)
 {
 	char *detail, *clean;
 
@@ -173,7 +175,8 @@ webhook_classify(CURLcode rc, long code, const char *body, size_t len, const cha
 	r->code = code;
 	if (rc != CURLE_OK) {
 		r->status = DELIVERY_RETRY;
-		detail = xstrdup(errbuf != NULL && *errbuf != '\0' ? errbuf : curl_easy_strerror(rc));
+		detail =
+		    xstrdup(errbuf != NULL && *errbuf != '\0' ? errbuf : curl_easy_strerror(rc));
 	} else if (code >= 200 && code <= 299) {
 		r->status = DELIVERY_SENT;
 		detail = xasprintf("HTTP %ld", code);
@@ -182,7 +185,8 @@ webhook_classify(CURLcode rc, long code, const char *body, size_t len, const cha
 		r->retry_after = webhook_retry_after(retry_after, now);
 		detail = http_detail(code, body, len);
 	} else if (code >= 300 && code <= 499) {
-		/* Redirects are not followed, and the request itself was refused: do not repeat it. */
+		/* Redirects are not followed, and the request itself was refused: do not repeat it.
+		 */
 		r->status = DELIVERY_FAILED;
 		detail = http_detail(code, body, len);
 	} else {
@@ -234,7 +238,7 @@ add_header(struct curl_slist *list, char *s)
 /* Set up t to POST d to d->recipient. */
 struct webhook_state *
 webhook_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
-	      time_t now, char **cause)
+              time_t now, char **cause)
 {
 	CURL *easy = transfer_easy(t);
 	struct webhook_state *st;
@@ -292,17 +296,15 @@ fail:
 
 /* Classify the finished transfer t. */
 char *
-webhook_finish(struct transfer *t, struct webhook_state *st, CURLcode rc,
-	       struct delivery_result *r)
+webhook_finish(struct transfer *t, struct webhook_state *st, CURLcode rc, struct delivery_result *r)
 {
 	struct curl_header *h;
 	const char *retry_after = NULL;
 	long code = 0;
 
 	curl_easy_getinfo(transfer_easy(t), CURLINFO_RESPONSE_CODE, &code);
-	if (curl_easy_header(transfer_easy(t), "Retry-After", 0, CURLH_HEADER, -1, &h) ==
-	    CURLHE_OK)
+	if (curl_easy_header(transfer_easy(t), "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
 		retry_after = h->value;
 	return webhook_classify(rc, code, st->response, st->len, retry_after, time(NULL),
-				transfer_error(t), r);
+	                        transfer_error(t), r);
 }

@@ -26,7 +26,7 @@ struct webhook_state;
 char *webhook_build_body(const struct delivery *d, char **cause);
 /* HMAC-SHA256 of msg under key (OpenSSL libcrypto). */
 void webhook_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
-			 unsigned char out[32]);
+                         unsigned char out[32]);
 /* "sha256=<lowercase hex HMAC-SHA256(secret, timestamp + "." + body)>". */
 char *webhook_signature(const char *secret, const char *timestamp, const char *body, size_t len);
 /*
@@ -41,17 +41,17 @@ int webhook_retry_after(const char *value, time_t now);
  * allocated one-line detail r->detail points to.
  */
 char *webhook_classify(CURLcode rc, long code, const char *body, size_t len,
-		       const char *retry_after, time_t now, const char *errbuf,
-		       struct delivery_result *r);
+                       const char *retry_after, time_t now, const char *errbuf,
+                       struct delivery_result *r);
 
 /*
  * Set up t to POST d to d->recipient. Everything the transfer needs is kept
  * by t. Returns the state webhook_finish needs, or NULL with *cause set.
  */
 struct webhook_state *webhook_setup(struct transfer *t, const struct notifier_settings *s,
-				    const struct delivery *d, time_t now, char **cause);
+                                    const struct delivery *d, time_t now, char **cause);
 /* Classify the finished transfer t; returns the allocated detail r->detail points to. */
 char *webhook_finish(struct transfer *t, struct webhook_state *st, CURLcode rc,
-		     struct delivery_result *r);
+                     struct delivery_result *r);
 
 #endif

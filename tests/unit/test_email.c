@@ -89,20 +89,20 @@ static struct delivery
 sample_delivery(void)
 {
 	struct delivery d = {
-		.id = 7,
-		.uid = "d7-3f2a",
-		.kind = CONTACT_EMAIL,
-		.recipient = "tm.north@council.example",
-		.rule = "cic-first-review",
-		.title = "First Child in Care review",
-		.case_ref = "C1042",
-		.stage = "overdue",
-		.start = "2026-10-01",
-		.due = "2026-10-29",
-		.fires = "2026-10-30T08:00:00",
-		.days_late = 1,
-		.subject = "Overdue: First Child in Care review for C1042",
-		.body = "Case C1042: the first review was due on 2026-10-29.\n",
+	    .id = 7,
+	    .uid = "d7-3f2a",
+	    .kind = CONTACT_EMAIL,
+	    .recipient = "tm.north@council.example",
+	    .rule = "cic-first-review",
+	    .title = "First Child in Care review",
+	    .case_ref = "C1042",
+	    .stage = "overdue",
+	    .start = "2026-10-01",
+	    .due = "2026-10-29",
+	    .fires = "2026-10-30T08:00:00",
+	    .days_late = 1,
+	    .subject = "Overdue: First Child in Care review for C1042",
+	    .body = "Case C1042: the first review was due on 2026-10-29.\n",
 	};
 	return d;
 }
@@ -112,10 +112,10 @@ static struct smtp_config
 sample_smtp(void)
 {
 	struct smtp_config s = {
-		.url = "smtp://mail.council.example:587",
-		.from = "alerts@council.example",
-		.from_name = "escalator",
-		.starttls = STARTTLS_REQUIRED,
+	    .url = "smtp://mail.council.example:587",
+	    .from = "alerts@council.example",
+	    .from_name = "escalator",
+	    .starttls = STARTTLS_REQUIRED,
 	};
 	return s;
 }
@@ -184,7 +184,8 @@ decode_header(const char *h)
 	return (char *)out;
 }
 
-/* Assert every line of a folded header is at most 78 characters and continuations start with a space. */
+/* Assert every line of a folded header is at most 78 characters and continuations start with a
+ * space. */
 static void
 assert_folded(const char *h)
 {
@@ -233,13 +234,15 @@ test_headers_no_injection(void **state)
 	}
 	assert_int_equal(n, 10);
 	assert_string_equal(find_header(l, "X-Escalator-Case"), "X-Escalator-Case: C1 Bcc: evil@x");
-	assert_string_equal(find_header(l, "X-Escalator-Rule"), "X-Escalator-Rule: rule Bcc: evil@x");
+	assert_string_equal(find_header(l, "X-Escalator-Rule"),
+	                    "X-Escalator-Rule: rule Bcc: evil@x");
 	assert_string_equal(find_header(l, "X-Escalator-Stage"),
-			    "X-Escalator-Stage: stage body text");
+	                    "X-Escalator-Stage: stage body text");
 	assert_string_equal(find_header(l, "X-Escalator-Delivery"),
-			    "X-Escalator-Delivery: u1 Bcc: evil@x");
+	                    "X-Escalator-Delivery: u1 Bcc: evil@x");
 	assert_string_equal(find_header(l, "Subject"), "Subject: Hello Bcc: evil@x");
-	assert_string_equal(find_header(l, "From"), "From: \"Alerts Bcc: evil@x\" <alerts@council.example>");
+	assert_string_equal(find_header(l, "From"),
+	                    "From: \"Alerts Bcc: evil@x\" <alerts@council.example>");
 	curl_slist_free_all(l);
 }
 
@@ -253,7 +256,9 @@ test_headers_other_controls(void **state)
 	char *v;
 
 	d.case_ref = "C\t1\x1b[31m\x7f";
-	d.subject = "A\xc2\x85" "B\x01" "C";
+	d.subject = "A\xc2\x85"
+	            "B\x01"
+	            "C";
 	l = email_build_headers(&smtp, &d, 0);
 	assert_string_equal(find_header(l, "X-Escalator-Case"), "X-Escalator-Case: C 1 [31m");
 	v = decode_header(find_header(l, "Subject"));
@@ -270,7 +275,8 @@ test_case_non_ascii(void **state)
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 
-	d.case_ref = "\xc3\x87" "42-\xe2\x82\xac-\xff";
+	d.case_ref = "\xc3\x87"
+	             "42-\xe2\x82\xac-\xff";
 	l = email_build_headers(&smtp, &d, 0);
 	assert_string_equal(find_header(l, "X-Escalator-Case"), "X-Escalator-Case: ?42-?-?");
 	curl_slist_free_all(l);
@@ -290,14 +296,16 @@ test_headers_complete(void **state)
 	assert_string_equal(find_header(l, "From"), "From: \"escalator\" <alerts@council.example>");
 	assert_string_equal(find_header(l, "To"), "To: tm.north@council.example");
 	assert_string_equal(find_header(l, "Subject"),
-			    "Subject: Overdue: First Child in Care review for C1042");
+	                    "Subject: Overdue: First Child in Care review for C1042");
 	assert_string_equal(find_header(l, "Date"), "Date: Fri, 30 Oct 2026 08:00:00 +0000");
 	assert_string_equal(find_header(l, "Message-ID"), "Message-ID: <d7-3f2a@council.example>");
 	assert_string_equal(find_header(l, "Auto-Submitted"), "Auto-Submitted: auto-generated");
-	assert_string_equal(find_header(l, "X-Escalator-Rule"), "X-Escalator-Rule: cic-first-review");
+	assert_string_equal(find_header(l, "X-Escalator-Rule"),
+	                    "X-Escalator-Rule: cic-first-review");
 	assert_string_equal(find_header(l, "X-Escalator-Case"), "X-Escalator-Case: C1042");
 	assert_string_equal(find_header(l, "X-Escalator-Stage"), "X-Escalator-Stage: overdue");
-	assert_string_equal(find_header(l, "X-Escalator-Delivery"), "X-Escalator-Delivery: d7-3f2a");
+	assert_string_equal(find_header(l, "X-Escalator-Delivery"),
+	                    "X-Escalator-Delivery: d7-3f2a");
 	assert_null(find_header(l, "Bcc"));
 	assert_null(find_header(l, "Content-Type")); /* curl's MIME layer writes it */
 	curl_slist_free_all(l);
@@ -334,8 +342,8 @@ static void
 test_header_encoded_folded(void **state)
 {
 	const char *subject = "R\xc3\xa9vision en retard \xe2\x80\x94 premi\xc3\xa8re revue pour "
-			      "l'enfant C1042 \xe2\x80\x94 \xc3\xa9tape 2 \xe2\x80\x94 "
-			      "\xe5\xae\xa1\xe6\xa0\xb8\xe9\x80\xbe\xe6\x9c\x9f \xf0\x9f\x93\x85";
+	                      "l'enfant C1042 \xe2\x80\x94 \xc3\xa9tape 2 \xe2\x80\x94 "
+	                      "\xe5\xae\xa1\xe6\xa0\xb8\xe9\x80\xbe\xe6\x9c\x9f \xf0\x9f\x93\x85";
 	char *clean = transport_clean_text(subject, EMAIL_HEADER_MAX, 0);
 	char *h, *back;
 
@@ -412,10 +420,12 @@ test_header_cap_and_invalid(void **state)
 	free(back);
 	curl_slist_free_all(l);
 
-	d.subject = "\xff\xfe" "abc";
+	d.subject = "\xff\xfe"
+	            "abc";
 	l = email_build_headers(&smtp, &d, 0);
 	back = decode_header(find_header(l, "Subject"));
-	assert_string_equal(back, "\xef\xbf\xbd\xef\xbf\xbd" "abc");
+	assert_string_equal(back, "\xef\xbf\xbd\xef\xbf\xbd"
+	                          "abc");
 	free(back);
 	curl_slist_free_all(l);
 }
@@ -432,7 +442,7 @@ test_from_header(void **state)
 	smtp.from_name = "IRO \"alerts\" \\ team";
 	l = email_build_headers(&smtp, &d, 0);
 	assert_string_equal(find_header(l, "From"),
-			    "From: \"IRO \\\"alerts\\\" \\\\ team\" <alerts@council.example>");
+	                    "From: \"IRO \\\"alerts\\\" \\\\ team\" <alerts@council.example>");
 	curl_slist_free_all(l);
 
 	smtp.from_name = "\xc3\x89quipe IRO";
@@ -519,39 +529,40 @@ static void
 test_classify(void **state)
 {
 	static const struct classify_case cases[] = {
-		{CURLE_OK, 250, "DATA", "250 2.0.0 Ok: queued as 4F2A", "", DELIVERY_SENT,
-		 "250 2.0.0 Ok: queued as 4F2A"},
-		{CURLE_SEND_ERROR, 550, "RCPT", "550 5.1.1 <x@y>: Recipient address rejected",
-		 "RCPT failed: 550", DELIVERY_FAILED,
-		 "RCPT: 550 5.1.1 <x@y>: Recipient address rejected"},
-		{CURLE_SEND_ERROR, 554, "DATA", "554 5.7.1 Message refused", "DATA failed: 554",
-		 DELIVERY_FAILED, "DATA: 554 5.7.1 Message refused"},
-		{CURLE_WEIRD_SERVER_REPLY, 552, "DATA", "552 5.3.4 Message too big", "",
-		 DELIVERY_FAILED, "DATA: 552 5.3.4 Message too big"},
-		{CURLE_SEND_ERROR, 450, "RCPT", "450 4.2.0 Mailbox busy", "RCPT failed: 450",
-		 DELIVERY_RETRY, "RCPT: 450 4.2.0 Mailbox busy"},
-		{CURLE_WEIRD_SERVER_REPLY, 451, "DATA", "451 4.3.0 Try later", "", DELIVERY_RETRY,
-		 "DATA: 451 4.3.0 Try later"},
-		{CURLE_SEND_ERROR, 553, "MAIL", "553 5.7.1 Sender not allowed", "MAIL failed: 553",
-		 DELIVERY_RETRY, "MAIL: 553 5.7.1 Sender not allowed"},
-		{CURLE_REMOTE_ACCESS_DENIED, 554, "", "554 No SMTP service here", "", DELIVERY_RETRY,
-		 "554 No SMTP service here"},
-		{CURLE_LOGIN_DENIED, 535, "AUTH", "535 5.7.8 bad password hunter2", "",
-		 DELIVERY_RETRY, "authentication failed (SMTP 535): check username and password_file"},
-		{CURLE_USE_SSL_FAILED, 250, "EHLO", "250 SIZE 1000", "STARTTLS not supported.",
-		 DELIVERY_RETRY, "the server does not offer STARTTLS (starttls = required)"},
-		{CURLE_USE_SSL_FAILED, 454, "STARTTLS", "454 4.7.0 TLS not available", "",
-		 DELIVERY_RETRY,
-		 "the server refused STARTTLS (starttls = required): 454 4.7.0 TLS not available"},
-		{CURLE_PEER_FAILED_VERIFICATION, 220, "STARTTLS", "220 Ready",
-		 "SSL certificate problem: self-signed certificate", DELIVERY_RETRY,
-		 "SSL certificate problem: self-signed certificate"},
-		{CURLE_COULDNT_CONNECT, 0, "", "", "Failed to connect to 127.0.0.1 port 1: Connection refused",
-		 DELIVERY_RETRY, "Failed to connect to 127.0.0.1 port 1: Connection refused"},
-		{CURLE_OPERATION_TIMEDOUT, 250, "MAIL", "250 ok", "", DELIVERY_RETRY,
-		 "Timeout was reached"},
-		{CURLE_GOT_NOTHING, 0, "", "", "line one\r\nline two", DELIVERY_RETRY,
-		 "line one line two"},
+	    {CURLE_OK, 250, "DATA", "250 2.0.0 Ok: queued as 4F2A", "", DELIVERY_SENT,
+	     "250 2.0.0 Ok: queued as 4F2A"},
+	    {CURLE_SEND_ERROR, 550, "RCPT", "550 5.1.1 <x@y>: Recipient address rejected",
+	     "RCPT failed: 550", DELIVERY_FAILED,
+	     "RCPT: 550 5.1.1 <x@y>: Recipient address rejected"},
+	    {CURLE_SEND_ERROR, 554, "DATA", "554 5.7.1 Message refused", "DATA failed: 554",
+	     DELIVERY_FAILED, "DATA: 554 5.7.1 Message refused"},
+	    {CURLE_WEIRD_SERVER_REPLY, 552, "DATA", "552 5.3.4 Message too big", "",
+	     DELIVERY_FAILED, "DATA: 552 5.3.4 Message too big"},
+	    {CURLE_SEND_ERROR, 450, "RCPT", "450 4.2.0 Mailbox busy", "RCPT failed: 450",
+	     DELIVERY_RETRY, "RCPT: 450 4.2.0 Mailbox busy"},
+	    {CURLE_WEIRD_SERVER_REPLY, 451, "DATA", "451 4.3.0 Try later", "", DELIVERY_RETRY,
+	     "DATA: 451 4.3.0 Try later"},
+	    {CURLE_SEND_ERROR, 553, "MAIL", "553 5.7.1 Sender not allowed", "MAIL failed: 553",
+	     DELIVERY_RETRY, "MAIL: 553 5.7.1 Sender not allowed"},
+	    {CURLE_REMOTE_ACCESS_DENIED, 554, "", "554 No SMTP service here", "", DELIVERY_RETRY,
+	     "554 No SMTP service here"},
+	    {CURLE_LOGIN_DENIED, 535, "AUTH", "535 5.7.8 bad password hunter2", "", DELIVERY_RETRY,
+	     "authentication failed (SMTP 535): check username and password_file"},
+	    {CURLE_USE_SSL_FAILED, 250, "EHLO", "250 SIZE 1000", "STARTTLS not supported.",
+	     DELIVERY_RETRY, "the server does not offer STARTTLS (starttls = required)"},
+	    {CURLE_USE_SSL_FAILED, 454, "STARTTLS", "454 4.7.0 TLS not available", "",
+	     DELIVERY_RETRY,
+	     "the server refused STARTTLS (starttls = required): 454 4.7.0 TLS not available"},
+	    {CURLE_PEER_FAILED_VERIFICATION, 220, "STARTTLS", "220 Ready",
+	     "SSL certificate problem: self-signed certificate", DELIVERY_RETRY,
+	     "SSL certificate problem: self-signed certificate"},
+	    {CURLE_COULDNT_CONNECT, 0, "", "",
+	     "Failed to connect to 127.0.0.1 port 1: Connection refused", DELIVERY_RETRY,
+	     "Failed to connect to 127.0.0.1 port 1: Connection refused"},
+	    {CURLE_OPERATION_TIMEDOUT, 250, "MAIL", "250 ok", "", DELIVERY_RETRY,
+	     "Timeout was reached"},
+	    {CURLE_GOT_NOTHING, 0, "", "", "line one\r\nline two", DELIVERY_RETRY,
+	     "line one line two"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -582,12 +593,30 @@ test_classify_one_line(void **state)
 	free(detail);
 }
 
+/* Only known SMTP verbs are recognised; credential lines are not. */
+static void
+test_command(void **state)
+{
+	static const char *login = "YWxlcnRz\r\n"; /* base64 "alerts" after AUTH LOGIN */
+
+	assert_string_equal(email_command("RCPT TO:<a@b>\r\n", 15), "RCPT");
+	assert_string_equal(email_command("DATA\r\n", 6), "DATA");
+	assert_string_equal(email_command("MAIL FROM:<a@b>\r\n", 17), "MAIL");
+	assert_string_equal(email_command("STARTTLS\r\n", 10), "STARTTLS");
+	assert_string_equal(email_command("AUTH PLAIN AGFsZXJ0cwBzM2NyZXQ=\r\n", 33), "AUTH");
+	assert_string_equal(email_command("QUIT", 4), "QUIT");
+	assert_null(email_command(login, strlen(login)));
+	assert_null(email_command("czNjcmV0\r\n", 10));
+	assert_null(email_command("DATAX\r\n", 7));
+	assert_null(email_command("", 0));
+}
+
 /* Set up a transfer for smtp and d, recording the options set; the caller frees it. */
 static struct transfer *
 setup_with(const struct smtp_config *smtp, const char *ca_file)
 {
-	struct notifier_settings s = {.smtp = smtp, .ca_file = ca_file,
-				      .connect_timeout = 7, .delivery_timeout = 33};
+	struct notifier_settings s = {
+	    .smtp = smtp, .ca_file = ca_file, .connect_timeout = 7, .delivery_timeout = 33};
 	struct delivery d = sample_delivery();
 	struct transfer *t = transfer_new();
 	char *cause = NULL;
@@ -612,7 +641,7 @@ test_setup_options(void **state)
 	assert_string_equal(recs_find(CURLOPT_PROTOCOLS_STR)->str, "smtp,smtps");
 	assert_string_equal(recs_find(CURLOPT_MAIL_FROM)->str, "<alerts@council.example>");
 	assert_string_equal(((const struct curl_slist *)recs_find(CURLOPT_MAIL_RCPT)->ptr)->data,
-			    "<tm.north@council.example>");
+	                    "<tm.north@council.example>");
 	assert_null(((const struct curl_slist *)recs_find(CURLOPT_MAIL_RCPT)->ptr)->next);
 	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
 	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
@@ -622,6 +651,7 @@ test_setup_options(void **state)
 	assert_string_equal(recs_find(CURLOPT_PASSWORD)->str, "s3cret");
 	assert_int_equal(recs_find(CURLOPT_CONNECTTIMEOUT)->num, 7);
 	assert_int_equal(recs_find(CURLOPT_TIMEOUT)->num, 33);
+	assert_int_equal(recs_find(CURLOPT_SERVER_RESPONSE_TIMEOUT)->num, 33);
 	assert_non_null(recs_find(CURLOPT_MIMEPOST));
 	assert_non_null(recs_find(CURLOPT_HTTPHEADER));
 	assert_null(recs_find(CURLOPT_HTTPAUTH));
@@ -664,24 +694,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_headers_no_injection),
-		cmocka_unit_test(test_headers_other_controls),
-		cmocka_unit_test(test_case_non_ascii),
-		cmocka_unit_test(test_headers_complete),
-		cmocka_unit_test(test_headers_missing_values),
-		cmocka_unit_test(test_header_plain),
-		cmocka_unit_test(test_header_encoded_folded),
-		cmocka_unit_test(test_header_long_ascii),
-		cmocka_unit_test(test_header_lookalike),
-		cmocka_unit_test(test_header_cap_and_invalid),
-		cmocka_unit_test(test_from_header),
-		cmocka_unit_test(test_message_id),
-		cmocka_unit_test(test_date),
-		cmocka_unit_test(test_body),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_classify_one_line),
-		cmocka_unit_test(test_setup_options),
-		cmocka_unit_test(test_setup_use_ssl),
+	    cmocka_unit_test(test_headers_no_injection),
+	    cmocka_unit_test(test_headers_other_controls),
+	    cmocka_unit_test(test_case_non_ascii),
+	    cmocka_unit_test(test_headers_complete),
+	    cmocka_unit_test(test_headers_missing_values),
+	    cmocka_unit_test(test_header_plain),
+	    cmocka_unit_test(test_header_encoded_folded),
+	    cmocka_unit_test(test_header_long_ascii),
+	    cmocka_unit_test(test_header_lookalike),
+	    cmocka_unit_test(test_header_cap_and_invalid),
+	    cmocka_unit_test(test_from_header),
+	    cmocka_unit_test(test_message_id),
+	    cmocka_unit_test(test_date),
+	    cmocka_unit_test(test_body),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_classify_one_line),
+	    cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_setup_options),
+	    cmocka_unit_test(test_setup_use_ssl),
 	};
 	int rc;
 

@@ -1,4 +1,5 @@
-/* test_webhook.c - unit tests for notifiers/webhook.c: JSON body, signature, options, classification. */
+/* test_webhook.c - unit tests for notifiers/webhook.c: JSON body, signature, options,
+ * classification. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,18 +91,18 @@ static struct delivery
 sample_delivery(void)
 {
 	struct delivery d = {
-		.id = 9,
-		.uid = "d9-77ab",
-		.kind = CONTACT_WEBHOOK,
-		.recipient = "https://hooks.council.example/iro",
-		.rule = "cp-icpc",
-		.title = "Initial child protection conference",
-		.case_ref = "C2001",
-		.stage = "late",
-		.start = "2026-09-01",
-		.due = "2026-09-22",
-		.fires = "2026-09-23T08:00:00",
-		.days_late = 3,
+	    .id = 9,
+	    .uid = "d9-77ab",
+	    .kind = CONTACT_WEBHOOK,
+	    .recipient = "https://hooks.council.example/iro",
+	    .rule = "cp-icpc",
+	    .title = "Initial child protection conference",
+	    .case_ref = "C2001",
+	    .stage = "late",
+	    .start = "2026-09-01",
+	    .due = "2026-09-22",
+	    .fires = "2026-09-23T08:00:00",
+	    .days_late = 3,
 	};
 	return d;
 }
@@ -135,7 +136,8 @@ member(const json_t *o, const char *key)
 	return json_string_value(v);
 }
 
-/* The body has exactly the alert's members, with their values, and no fields when none are given. */
+/* The body has exactly the alert's members, with their values, and no fields when none are given.
+ */
 static void
 test_body_shape(void **state)
 {
@@ -179,7 +181,8 @@ test_body_fields(void **state)
 	struct delivery d = sample_delivery();
 	json_t *j, *f, *want;
 
-	d.fields = "{\"iro\": \"A. Smith\", \"team\": \"North\", \"n\": 2, \"nested\": {\"x\": [1, 2]}}";
+	d.fields =
+	    "{\"iro\": \"A. Smith\", \"team\": \"North\", \"n\": 2, \"nested\": {\"x\": [1, 2]}}";
 	j = build_and_parse(&d);
 	f = json_object_get(j, "fields");
 	want = json_loads(d.fields, 0, NULL);
@@ -215,14 +218,16 @@ test_body_invalid_utf8(void **state)
 	struct delivery d = sample_delivery();
 	json_t *j;
 
-	d.case_ref = "C\xff" "1";
+	d.case_ref = "C\xff"
+	             "1";
 	d.title = "Revue \xc3\x28";
 	d.fields = "{\"iro\": \"J\xe9r\xf4me\"}";
 	j = build_and_parse(&d);
-	assert_string_equal(member(j, "case"), "C\xef\xbf\xbd" "1");
+	assert_string_equal(member(j, "case"), "C\xef\xbf\xbd"
+	                                       "1");
 	assert_string_equal(member(j, "title"), "Revue \xef\xbf\xbd(");
 	assert_string_equal(member(json_object_get(j, "fields"), "iro"),
-			    "J\xef\xbf\xbdr\xef\xbf\xbdme");
+	                    "J\xef\xbf\xbdr\xef\xbf\xbdme");
 	json_decref(j);
 }
 
@@ -275,7 +280,7 @@ test_hmac_rfc4231(void **state)
 
 	memset(key6, 0xaa, sizeof key6);
 	webhook_hmac_sha256(key6, sizeof key6,
-			    "Test Using Larger Than Block-Size Key - Hash Key First", 54, mac);
+	                    "Test Using Larger Than Block-Size Key - Hash Key First", 54, mac);
 	hex(mac, 32, h);
 	assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
@@ -288,7 +293,7 @@ independent_sig(const char *secret, const char *msg, size_t len, char *out)
 	size_t maclen = 0;
 
 	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret),
-				  (const unsigned char *)msg, len, mac, sizeof mac, &maclen));
+	                          (const unsigned char *)msg, len, mac, sizeof mac, &maclen));
 	assert_int_equal(maclen, 32);
 	memcpy(out, "sha256=", 7);
 	hex(mac, 32, out + 7);
@@ -323,8 +328,8 @@ find_header(const struct curl_slist *list, const char *name)
 static void
 test_setup_signed(void **state)
 {
-	struct notifier_settings s = {.ca_file = "/etc/escalator/ca.pem",
-				      .connect_timeout = 5, .delivery_timeout = 20};
+	struct notifier_settings s = {
+	    .ca_file = "/etc/escalator/ca.pem", .connect_timeout = 5, .delivery_timeout = 20};
 	struct delivery d = sample_delivery();
 	struct transfer *t = transfer_new();
 	const struct curl_slist *h;
@@ -412,24 +417,24 @@ static void
 test_classify(void **state)
 {
 	static const struct classify_case cases[] = {
-		{CURLE_OK, 200, "ok", NULL, DELIVERY_SENT, 0, "HTTP 200"},
-		{CURLE_OK, 201, "", NULL, DELIVERY_SENT, 0, "HTTP 201"},
-		{CURLE_OK, 204, NULL, NULL, DELIVERY_SENT, 0, "HTTP 204"},
-		{CURLE_OK, 301, "Moved\n<html>", NULL, DELIVERY_FAILED, 0, "HTTP 301: Moved"},
-		{CURLE_OK, 400, "\n  bad request: no \"rule\"\r\nmore", NULL, DELIVERY_FAILED, 0,
-		 "HTTP 400: bad request: no \"rule\""},
-		{CURLE_OK, 404, "Not Found", "60", DELIVERY_FAILED, 0, "HTTP 404: Not Found"},
-		{CURLE_OK, 408, "", NULL, DELIVERY_RETRY, 0, "HTTP 408"},
-		{CURLE_OK, 429, "slow down", "120", DELIVERY_RETRY, 120, "HTTP 429: slow down"},
-		{CURLE_OK, 429, "", "999999", DELIVERY_RETRY, 86400, "HTTP 429"},
-		{CURLE_OK, 500, "boom\x1b[0m\x01", NULL, DELIVERY_RETRY, 0, "HTTP 500: boom [0m"},
-		{CURLE_OK, 503, "maintenance", " 30 ", DELIVERY_RETRY, 30, "HTTP 503: maintenance"},
-		{CURLE_OK, 503, "", "soon", DELIVERY_RETRY, 0, "HTTP 503"},
-		{CURLE_COULDNT_CONNECT, 0, NULL, NULL, DELIVERY_RETRY, 0,
-		 "Failed to connect to 127.0.0.1 port 9: Connection refused"},
-		{CURLE_OPERATION_TIMEDOUT, 0, NULL, NULL, DELIVERY_RETRY, 0, "Timeout was reached"},
-		{CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, DELIVERY_RETRY, 0,
-		 "SSL certificate problem"},
+	    {CURLE_OK, 200, "ok", NULL, DELIVERY_SENT, 0, "HTTP 200"},
+	    {CURLE_OK, 201, "", NULL, DELIVERY_SENT, 0, "HTTP 201"},
+	    {CURLE_OK, 204, NULL, NULL, DELIVERY_SENT, 0, "HTTP 204"},
+	    {CURLE_OK, 301, "Moved\n<html>", NULL, DELIVERY_FAILED, 0, "HTTP 301: Moved"},
+	    {CURLE_OK, 400, "\n  bad request: no \"rule\"\r\nmore", NULL, DELIVERY_FAILED, 0,
+	     "HTTP 400: bad request: no \"rule\""},
+	    {CURLE_OK, 404, "Not Found", "60", DELIVERY_FAILED, 0, "HTTP 404: Not Found"},
+	    {CURLE_OK, 408, "", NULL, DELIVERY_RETRY, 0, "HTTP 408"},
+	    {CURLE_OK, 429, "slow down", "120", DELIVERY_RETRY, 120, "HTTP 429: slow down"},
+	    {CURLE_OK, 429, "", "999999", DELIVERY_RETRY, 86400, "HTTP 429"},
+	    {CURLE_OK, 500, "boom\x1b[0m\x01", NULL, DELIVERY_RETRY, 0, "HTTP 500: boom [0m"},
+	    {CURLE_OK, 503, "maintenance", " 30 ", DELIVERY_RETRY, 30, "HTTP 503: maintenance"},
+	    {CURLE_OK, 503, "", "soon", DELIVERY_RETRY, 0, "HTTP 503"},
+	    {CURLE_COULDNT_CONNECT, 0, NULL, NULL, DELIVERY_RETRY, 0,
+	     "Failed to connect to 127.0.0.1 port 9: Connection refused"},
+	    {CURLE_OPERATION_TIMEDOUT, 0, NULL, NULL, DELIVERY_RETRY, 0, "Timeout was reached"},
+	    {CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, DELIVERY_RETRY, 0,
+	     "SSL certificate problem"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -441,7 +446,7 @@ test_classify(void **state)
 		if (c->rc == CURLE_COULDNT_CONNECT || c->rc == CURLE_PEER_FAILED_VERIFICATION)
 			errbuf = c->detail;
 		detail = webhook_classify(c->rc, c->code, c->body, c->body ? strlen(c->body) : 0,
-					  c->retry_after, 1000, errbuf, &r);
+		                          c->retry_after, 1000, errbuf, &r);
 		assert_ptr_equal(detail, r.detail);
 		assert_int_equal(r.status, c->status);
 		assert_int_equal(r.code, c->code);
@@ -493,20 +498,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_body_shape),
-		cmocka_unit_test(test_body_nulls),
-		cmocka_unit_test(test_body_fields),
-		cmocka_unit_test(test_body_bad_fields),
-		cmocka_unit_test(test_body_invalid_utf8),
-		cmocka_unit_test(test_body_controls),
-		cmocka_unit_test(test_hmac_rfc4231),
-		cmocka_unit_test(test_signature),
-		cmocka_unit_test(test_setup_signed),
-		cmocka_unit_test(test_setup_unsigned),
-		cmocka_unit_test(test_setup_bad_fields),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_classify_long_body),
-		cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_body_shape),         cmocka_unit_test(test_body_nulls),
+	    cmocka_unit_test(test_body_fields),        cmocka_unit_test(test_body_bad_fields),
+	    cmocka_unit_test(test_body_invalid_utf8),  cmocka_unit_test(test_body_controls),
+	    cmocka_unit_test(test_hmac_rfc4231),       cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_setup_signed),       cmocka_unit_test(test_setup_unsigned),
+	    cmocka_unit_test(test_setup_bad_fields),   cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_classify_long_body), cmocka_unit_test(test_retry_after),
 	};
 	int rc;
 
