@@ -216,6 +216,8 @@ run_once(const struct options *o)
 	}
 	diag_free(&d);
 	engine_activate(e);
+	/* One JSON object per line, even when piped next to other output. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (o->now != NULL) {
 		if (localtime_parse(o->now, &now, &sec) != 0) {
 			log_err("--now \"%s\" is not a time; expected YYYY-MM-DDTHH:MM:SS", o->now);

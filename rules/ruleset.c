@@ -390,6 +390,18 @@ ruleset_compile(struct rule *r, const config_setting_t *g, ruleset_query_fn comp
 				          "rule \"%s\": the query returns two columns called "
 				          "\"%s\"; give each its own name with AS",
 				          r->id, r->columns[i]);
+	/* A column named like a built-in placeholder would be hidden by it in templates. */
+	for (size_t i = 0; i < r->ncolumns; i++)
+		for (int b = 0; b < TPL_NBUILTIN; b++)
+			if (strcmp(r->columns[i], template_builtin_names[b]) == 0 &&
+			    strcmp(r->columns[i], "start") != 0 &&
+			    strcmp(r->columns[i], "value") != 0)
+				cfg_warning(
+				    d, q, path,
+				    "rule \"%s\": query column \"%s\" has the name of a "
+				    "built-in placeholder, so {{%s}} shows the built-in value; "
+				    "rename the column with AS to use it in templates",
+				    r->id, r->columns[i], r->columns[i]);
 	if (r->kind == RULE_THRESHOLD) {
 		r->case_ref_col = rule_column_index(r, "key");
 		r->value_col = rule_column_index(r, "value");
