@@ -119,6 +119,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	}
 	a->subject = subject;
 	a->body = body;
+	a->expected = expected;
 	if (statestore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
 		ret = -1;
 	} else {

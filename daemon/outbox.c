@@ -8,20 +8,40 @@
 
 #include "clock.h"
 #include "log.h"
+#include "ratelimit.h"
 
-/* Seconds before a delivery in flight counts as lost (beyond the transfer timeout). */
+/* Seconds before a delivery in flight counts as lost (beyond its transfers' timeouts). */
 #define OUTBOX_LEASE_SLACK 60
+/* When the state store cannot be read, try again after this many milliseconds. */
+#define OUTBOX_ERROR_WAIT 5000
 
-/* A delivery in flight: what the log line needs when it ends. */
+/*
+ * Where deliveries go through one limit: the mail server, one webhook, Teams
+ * or Slack URL, or one Notify service. Each has its own pace and its own
+ * share of max_deliveries, so one slow or throttled channel never holds up
+ * the others.
+ */
+struct outbox_dest {
+	char *key;           /* "email", "<kind> <url>", "notify <service id>" */
+	struct ratelimit rl; /* the receiver's documented rate */
+	int cap;             /* deliveries in flight at once */
+	int in_flight;
+	int reserved;         /* picked in this kick, not started yet */
+	long long hold_until; /* ms (monotonic): the receiver said wait (429, Retry-After) */
+};
+
+/* A delivery in flight: what the log line and the audit row need when it ends. */
 struct outbox_flight {
 	long long id;
 	int attempts;
 	enum contact_kind kind;
-	char *recipient;
+	char *recipient; /* what the audit row records: an address, a URL or a contact's name */
+	char *to;        /* what the log line shows (never a credential-bearing URL) */
 	char *rule;
 	char *case_ref;
 	char *stage;
 	time_t started;
+	struct outbox_dest *dest; /* NULL: the delivery could not be resolved */
 };
 
 struct outbox {
@@ -29,7 +49,7 @@ struct outbox {
 	struct statestore *ss;
 	struct notifier *nt;
 	const struct config *cfg;
-	struct event *retry_ev; /* the next retry falls due */
+	struct event *retry_ev; /* the next delivery falls due (a retry, a rate limit slot) */
 	struct event *flush_ev; /* record finished deliveries at the end of this loop turn */
 	void (*idle_fn)(void *);
 	void *idle_arg;
@@ -40,6 +60,8 @@ struct outbox {
 	size_t nflights, capflights;
 	struct outcome_record *done; /* finished, not yet recorded */
 	size_t ndone, capdone;
+	struct outbox_dest **dests; /* every destination seen, kept for its pace */
+	size_t ndests, capdests;
 };
 
 /* Back-off before the next attempt, with +-20% jitter. */
@@ -58,14 +80,48 @@ outbox_backoff(int attempts, int min, int max, unsigned int *seed)
 	return delay < 1 ? 1 : (long long)delay;
 }
 
-/* Find the flight of delivery id. */
-static struct outbox_flight *
-outbox_find(struct outbox *ob, long long id)
+/* The pace and share of a destination of this kind. */
+static void
+outbox_dest_limits(enum contact_kind kind, const struct config *cfg, int *count, int *seconds,
+                   int *cap)
 {
-	for (size_t i = 0; i < ob->nflights; i++)
-		if (ob->flights[i].id == id)
-			return &ob->flights[i];
-	return NULL;
+	*count = *seconds = 0;
+	*cap = cfg->max_per_destination > 0 ? cfg->max_per_destination
+	                                    : CONFIG_DEFAULT_MAX_PER_DESTINATION;
+	switch (kind) {
+	case CONTACT_TEAMS:
+		*count = RATELIMIT_TEAMS_COUNT;
+		*seconds = RATELIMIT_TEAMS_SECONDS;
+		break;
+	case CONTACT_SLACK:
+		*count = RATELIMIT_SLACK_COUNT;
+		*seconds = RATELIMIT_SLACK_SECONDS;
+		break;
+	case CONTACT_NOTIFY:
+		*count = RATELIMIT_NOTIFY_COUNT;
+		*seconds = RATELIMIT_NOTIFY_SECONDS;
+		break;
+	case CONTACT_EMAIL:
+		/* Exchange Online's limits for SMTP AUTH client submission. */
+		if (cfg->smtp != NULL && cfg->smtp->auth == SMTP_AUTH_XOAUTH2) {
+			*count = RATELIMIT_EXCHANGE_COUNT;
+			*seconds = RATELIMIT_EXCHANGE_SECONDS;
+			if (*cap > RATELIMIT_EXCHANGE_CONNECTIONS)
+				*cap = RATELIMIT_EXCHANGE_CONNECTIONS;
+		}
+		break;
+	case CONTACT_WEBHOOK:
+		break;
+	}
+}
+
+/* The contact of a chat or Notify delivery (recorded by its name), or NULL. */
+static const struct contact *
+outbox_contact(const struct outbox *ob, enum contact_kind kind, const char *name)
+{
+	const struct contact *c = name != NULL ? config_find_contact(ob->cfg, name) : NULL;
+
+	return c != NULL && c->kind == kind ? c : NULL;
 }
 
 /* The secret of the webhook contact with this URL, or NULL. */
@@ -79,17 +135,73 @@ outbox_secret(const struct outbox *ob, const char *url)
 	return NULL;
 }
 
-/* Is nothing in flight, nothing finished unrecorded, and nothing due now? */
-static bool
-outbox_is_idle(struct outbox *ob)
+/* The destination of deliveries of kind to recipient (NULL: any email), or NULL if unknown. */
+static struct outbox_dest *
+outbox_dest(struct outbox *ob, enum contact_kind kind, const char *recipient)
 {
-	long long when;
-	int found;
+	const struct contact *c;
+	struct outbox_dest *dest;
+	char *key;
+	int count, seconds;
 
-	if (ob->nflights > 0 || ob->ndone > 0)
-		return false;
-	found = statestore_next_due(ob->ss, &when);
-	return found <= 0 || when > (long long)clock_now() || ob->stopped;
+	switch (kind) {
+	case CONTACT_EMAIL:
+		key = xstrdup("email");
+		break;
+	case CONTACT_WEBHOOK:
+		if (recipient == NULL)
+			return NULL;
+		key = xasprintf("webhook %s", recipient);
+		break;
+	case CONTACT_TEAMS:
+	case CONTACT_SLACK:
+		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
+			return NULL;
+		key = xasprintf("%s %s", config_kind_name(kind), c->url);
+		break;
+	case CONTACT_NOTIFY:
+		/* Notify's limit is per API key: contacts sharing one share it. */
+		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
+			return NULL;
+		key = xasprintf("notify %s %s", c->url, c->service_id);
+		break;
+	default:
+		return NULL;
+	}
+	for (size_t i = 0; i < ob->ndests; i++) {
+		if (strcmp(ob->dests[i]->key, key) == 0) {
+			free(key);
+			dest = ob->dests[i];
+			goto found;
+		}
+	}
+	if (ob->ndests == ob->capdests) {
+		ob->capdests = ob->capdests ? ob->capdests * 2 : 8;
+		ob->dests = xreallocarray(ob->dests, ob->capdests, sizeof *ob->dests);
+	}
+	dest = xcalloc(1, sizeof *dest);
+	dest->key = key;
+	ob->dests[ob->ndests++] = dest;
+found:
+	/* The configuration may have changed since: keep the pace, take the limits anew. */
+	outbox_dest_limits(kind, ob->cfg, &count, &seconds, &dest->cap);
+	{
+		long long tat = dest->rl.tat;
+
+		ratelimit_init(&dest->rl, count, seconds);
+		dest->rl.tat = tat;
+	}
+	return dest;
+}
+
+/* Find the flight of delivery id. */
+static struct outbox_flight *
+outbox_find(struct outbox *ob, long long id)
+{
+	for (size_t i = 0; i < ob->nflights; i++)
+		if (ob->flights[i].id == id)
+			return &ob->flights[i];
+	return NULL;
 }
 
 /* Record every finished delivery in one transaction. */
@@ -123,7 +235,7 @@ outbox_flush_cb(evutil_socket_t fd, short events, void *arg)
 	outbox_kick(ob);
 }
 
-/* Timer: a retry fell due. */
+/* Timer: a retry or a rate limit slot fell due. */
 static void
 outbox_retry_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -135,8 +247,9 @@ static void
 outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long long retry_in)
 {
 	static const char *const status[] = {"sent", "retry", "failed"};
-	char *to = log_quote(f->recipient), *cs = log_quote(f->case_ref);
+	char *to = log_quote(f->to), *cs = log_quote(f->case_ref);
 	char *detail = log_quote(r->detail ? r->detail : "");
+	const char *kind = config_kind_name(f->kind);
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
@@ -145,22 +258,31 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 		log_msg(pri,
 		        "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=retry "
 		        "code=%ld attempts=%d retry_in=%llds detail=%s",
-		        f->id, f->rule, cs, f->stage,
-		        f->kind == CONTACT_EMAIL ? "email" : "webhook", to, r->code, f->attempts,
-		        retry_in, detail);
+		        f->id, f->rule, cs, f->stage, kind, to, r->code, f->attempts, retry_in,
+		        detail);
 	else
 		log_msg(
 		    pri,
 		    "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=%s code=%ld "
 		    "attempts=%d delay=%llds%s%s",
-		    f->id, f->rule, cs, f->stage, f->kind == CONTACT_EMAIL ? "email" : "webhook",
-		    to, status[r->status], r->code, f->attempts,
+		    f->id, f->rule, cs, f->stage, kind, to, status[r->status], r->code, f->attempts,
 		    (long long)(clock_now() - f->started),
 		    r->status == DELIVERY_SENT ? "" : " detail=",
 		    r->status == DELIVERY_SENT ? "" : detail);
 	free(to);
 	free(cs);
 	free(detail);
+}
+
+/* Milliseconds of the real clock's current second (0 when the clock is fixed). */
+static long long
+outbox_subsecond(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec != clock_now())
+		return 0;
+	return ts.tv_nsec / 1000000;
 }
 
 /* Notifier callback: one delivery finished. */
@@ -197,12 +319,21 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 		    outbox_backoff(f->attempts, ob->cfg->retry_min, ob->cfg->retry_max, &ob->seed);
 		if (r->retry_after > retry_in)
 			retry_in = r->retry_after;
-		o->next_attempt = (long long)clock_now() + retry_in;
+		/* Rounded up to the second: never sooner than retry_in (or Retry-After). */
+		o->next_attempt =
+		    ((long long)clock_now() * 1000 + outbox_subsecond() + retry_in * 1000 + 999) /
+		    1000;
+		/* Told to slow down: everything else for this destination waits as long. */
+		if (f->dest != NULL && (r->code == 429 || r->retry_after > 0))
+			f->dest->hold_until = ratelimit_now() + retry_in * 1000;
 		break;
 	}
 	outbox_log(f, r, retry_in);
 
+	if (f->dest != NULL)
+		f->dest->in_flight--;
 	free(f->recipient);
+	free(f->to);
 	free(f->rule);
 	free(f->case_ref);
 	free(f->stage);
@@ -211,20 +342,71 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 	event_active(ob->flush_ev, 0, 0);
 }
 
-/* Start one delivery taken from the outbox. */
+/*
+ * Fill d for item it: the chat and Notify contacts are looked up by name now,
+ * so a rotated URL or key is used from the next attempt on. Sets what the
+ * audit row and the log show. Returns 0, or -1 with *cause set.
+ */
+static int
+outbox_resolve(struct outbox *ob, const struct outbox_item *it, struct delivery *d,
+               char **recipient, char **to, char **cause)
+{
+	const struct contact *c;
+	const char *url;
+
+	*recipient = xstrdup(it->recipient);
+	*to = NULL;
+	switch (it->kind) {
+	case CONTACT_EMAIL:
+		d->recipient = it->recipient;
+		break;
+	case CONTACT_WEBHOOK:
+		d->recipient = it->recipient;
+		d->secret = outbox_secret(ob, it->recipient);
+		break;
+	case CONTACT_TEAMS:
+	case CONTACT_SLACK:
+	case CONTACT_NOTIFY:
+		*to = xstrdup(it->recipient);
+		if ((c = outbox_contact(ob, it->kind, it->recipient)) == NULL) {
+			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
+			                   "more; add it back (and reload) to send this alert",
+			                   config_kind_name(it->kind), it->recipient);
+			return -1;
+		}
+		if (it->kind == CONTACT_NOTIFY) {
+			/* The audit trail names the person: "contact <address>". */
+			free(*recipient);
+			*recipient = xasprintf("%s <%s>", c->name, c->email);
+			d->recipient = c->email;
+			d->secret = c->secret;
+			d->template_id = c->template_id;
+			d->base_url = c->url;
+		} else {
+			url = c->url;
+			d->recipient = url;
+		}
+		break;
+	}
+	if (*to == NULL)
+		*to = xstrdup(it->recipient);
+	return 0;
+}
+
+/* Start one delivery taken from the outbox (its destination's share already counted). */
 static void
-outbox_start(struct outbox *ob, struct outbox_item *it)
+outbox_start(struct outbox *ob, struct outbox_item *it, struct outbox_dest *dest)
 {
 	struct delivery d;
 	struct outbox_flight *f;
-	char *cause = NULL;
+	char *cause = NULL, *recipient, *to;
+	int resolved;
 
 	memset(&d, 0, sizeof d);
 	d.id = it->id;
 	d.uid = it->uid;
 	d.kind = it->kind;
-	d.recipient = it->recipient;
-	d.secret = it->kind == CONTACT_WEBHOOK ? outbox_secret(ob, it->recipient) : NULL;
+	d.attempts = it->attempts;
 	d.rule = it->rule;
 	d.title = it->title;
 	d.case_ref = it->case_ref;
@@ -236,6 +418,8 @@ outbox_start(struct outbox *ob, struct outbox_item *it)
 	d.subject = it->subject;
 	d.body = it->body;
 	d.fields = it->fields;
+	d.expected = it->expected;
+	resolved = outbox_resolve(ob, it, &d, &recipient, &to, &cause);
 
 	if (ob->nflights == ob->capflights) {
 		ob->capflights = ob->capflights ? ob->capflights * 2 : 16;
@@ -245,12 +429,20 @@ outbox_start(struct outbox *ob, struct outbox_item *it)
 	f->id = it->id;
 	f->attempts = it->attempts;
 	f->kind = it->kind;
-	f->recipient = xstrdup(it->recipient);
+	f->recipient = recipient;
+	f->to = to;
 	f->rule = xstrdup(it->rule);
 	f->case_ref = xstrdup(it->case_ref);
 	f->stage = xstrdup(it->stage);
 	f->started = clock_now();
-	if (notifier_send(ob->nt, &d, &cause) != 0) {
+	f->dest = dest;
+	if (dest != NULL) {
+		dest->in_flight++;
+		/* A Notify re-attempt asks for its reference first: two requests. */
+		if (it->kind == CONTACT_NOTIFY && it->attempts > 1)
+			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
+	}
+	if (resolved != 0 || notifier_send(ob->nt, &d, &cause) != 0) {
 		struct delivery_result r = {DELIVERY_RETRY, 0, cause, 0};
 
 		outbox_done_cb(ob, it->id, &r);
@@ -258,14 +450,50 @@ outbox_start(struct outbox *ob, struct outbox_item *it)
 	}
 }
 
-/* Start due deliveries up to the limit; arm the retry timer. */
+/* Arm the timer for delay_ms from now (or disarm it for -1). */
+static void
+outbox_arm(struct outbox *ob, long long delay_ms)
+{
+	struct timeval tv;
+
+	evtimer_del(ob->retry_ev);
+	if (delay_ms < 0)
+		return;
+	if (delay_ms < 1)
+		delay_ms = 1;
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	evtimer_add(ob->retry_ev, &tv);
+}
+
+/* The earlier of a and b, where -1 means never. */
+static long long
+outbox_sooner(long long a, long long b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Start due deliveries within max_deliveries and each destination's share and
+ * pace; arm the timer for the next one that falls due. A delivery that waits
+ * for its destination is not an attempt: it is simply not taken yet.
+ */
 void
 outbox_kick(struct outbox *ob)
 {
-	struct outbox_item items[64];
+	struct outbox_group *groups = NULL;
+	struct outbox_dest **gdest;
+	struct outbox_take *reqs;
+	struct outbox_item *items;
+	size_t ngroups = 0, nreqs = 0;
 	char *cause = NULL;
-	long long now = (long long)clock_now(), when;
-	int room, n, found;
+	long long now = (long long)clock_now(), ms = ratelimit_now(), wake = -1, lease;
+	int room, total = 0, n;
+	bool waiting = false; /* something due waits for us, not for a server */
 
 	if (ob->stopped || ob->cfg == NULL) {
 		/* Shutting down: say so once the last delivery in flight has been recorded. */
@@ -273,37 +501,104 @@ outbox_kick(struct outbox *ob)
 			ob->idle_fn(ob->idle_arg);
 		return;
 	}
-	for (;;) {
-		room = ob->cfg->max_deliveries - (int)ob->nflights;
-		if (room <= 0)
-			break;
-		if (room > (int)(sizeof items / sizeof items[0]))
-			room = (int)(sizeof items / sizeof items[0]);
-		n = statestore_take(ob->ss, now,
-		                    now + ob->cfg->delivery_timeout + ob->cfg->connect_timeout +
-		                        OUTBOX_LEASE_SLACK,
-		                    items, room, &cause);
-		if (n < 0) {
-			log_err("%s; will try again", cause);
-			free(cause);
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			outbox_start(ob, &items[i]);
-			outbox_item_clear(&items[i]);
-		}
-		if (n < room)
-			break;
+	if (statestore_outbox_groups(ob->ss, now, &groups, &ngroups, &cause) != 0) {
+		log_err("%s; will try again", cause);
+		free(cause);
+		outbox_arm(ob, OUTBOX_ERROR_WAIT);
+		return;
 	}
-	/* Wake for the next retry that falls due. */
-	evtimer_del(ob->retry_ev);
-	found = statestore_next_due(ob->ss, &when);
-	if (found > 0 && (int)ob->nflights < ob->cfg->max_deliveries) {
-		struct timeval tv = {when > now ? (time_t)(when - now) : 1, 0};
-		evtimer_add(ob->retry_ev, &tv);
+	room = ob->cfg->max_deliveries - (int)ob->nflights;
+	reqs = xcalloc(ngroups + 1, sizeof *reqs);
+	gdest = xcalloc(ngroups + 1, sizeof *gdest);
+	for (size_t i = 0; i < ngroups; i++) {
+		struct outbox_group *g = &groups[i];
+		struct outbox_dest *dest;
+		int take = 0;
+
+		if (g->next > 0)
+			wake = outbox_sooner(wake, (g->next - now) * 1000);
+		if (g->due == 0)
+			continue;
+		dest = gdest[i] = outbox_dest(ob, g->kind, g->recipient);
+		while (take < g->due && room > 0) {
+			long long w;
+
+			if (dest != NULL) {
+				if (dest->in_flight + dest->reserved >= dest->cap) {
+					/* A delivery finishing kicks the outbox again. */
+					waiting = true;
+					break;
+				}
+				if (dest->hold_until > ms) {
+					wake = outbox_sooner(wake, dest->hold_until - ms);
+					break;
+				}
+				if ((w = ratelimit_wait(&dest->rl, ms)) > 0) {
+					wake = outbox_sooner(wake, w);
+					waiting = true;
+					break;
+				}
+				ratelimit_charge(&dest->rl, ms, 1);
+				dest->reserved++;
+			}
+			take++;
+			room--;
+		}
+		if (take < g->due && room <= 0)
+			waiting = true;
+		if (take > 0) {
+			reqs[nreqs].kind = g->kind;
+			reqs[nreqs].recipient = g->recipient;
+			reqs[nreqs].count = take;
+			nreqs++;
+			total += take;
+		}
 	}
-	if (ob->idle_fn != NULL && outbox_is_idle(ob))
+
+	items = xcalloc((size_t)total + 1, sizeof *items);
+	/* Time for every transfer of an attempt: a token or a lookup, then the delivery. */
+	lease = now + 2 * ((long long)ob->cfg->delivery_timeout + ob->cfg->connect_timeout) +
+	        OUTBOX_LEASE_SLACK;
+	n = statestore_take_batch(ob->ss, now, lease, reqs, nreqs, items, total, &cause);
+	if (n < 0) {
+		log_err("%s; will try again", cause);
+		free(cause);
+		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
+		n = 0;
+	}
+	for (size_t i = 0; i < ob->ndests; i++)
+		ob->dests[i]->reserved = 0;
+	for (int i = 0; i < n; i++) {
+		struct outbox_dest *dest = NULL;
+
+		/* Items come back in the order of the groups they were asked for. */
+		for (size_t g = 0; g < ngroups; g++) {
+			if (groups[g].kind == items[i].kind &&
+			    (groups[g].recipient == NULL ||
+			     strcmp(groups[g].recipient, items[i].recipient) == 0)) {
+				dest = gdest[g];
+				break;
+			}
+		}
+		outbox_start(ob, &items[i], dest);
+		outbox_item_clear(&items[i]);
+	}
+	free(items);
+	free(reqs);
+	free(gdest);
+	outbox_groups_free(groups, ngroups);
+
+	/* Wake for the next delivery that falls due, or the next free slot. */
+	outbox_arm(ob, wake);
+	if (ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0 && !waiting)
 		ob->idle_fn(ob->idle_arg);
+}
+
+/* Log lines from the notifier (an OAuth token request failed...). */
+static void
+outbox_notifier_log(void *arg, int pri, const char *msg)
+{
+	log_msg(pri, "%s", msg);
 }
 
 /* A new outbox. */
@@ -322,6 +617,7 @@ outbox_new(struct event_base *base, struct statestore *ss, void (*idle_fn)(void 
 	ob->nt = notifier_new(base, outbox_done_cb, ob);
 	if (ob->retry_ev == NULL || ob->flush_ev == NULL || ob->nt == NULL)
 		fatalx("cannot create the outbox's events");
+	notifier_set_log(ob->nt, outbox_notifier_log, ob);
 	return ob;
 }
 
@@ -365,10 +661,16 @@ outbox_free(struct outbox *ob)
 	notifier_free(ob->nt);
 	for (size_t i = 0; i < ob->nflights; i++) {
 		free(ob->flights[i].recipient);
+		free(ob->flights[i].to);
 		free(ob->flights[i].rule);
 		free(ob->flights[i].case_ref);
 		free(ob->flights[i].stage);
 	}
+	for (size_t i = 0; i < ob->ndests; i++) {
+		free(ob->dests[i]->key);
+		free(ob->dests[i]);
+	}
+	free(ob->dests);
 	free(ob->flights);
 	free(ob->done);
 	event_free(ob->retry_ev);

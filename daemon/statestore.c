@@ -14,6 +14,24 @@
 
 #define STATESTORE_SCHEMA_VERSION 1
 
+/*
+ * The delivery table's columns. recipient is an email address (email), a URL
+ * (webhook), or the name of the contact (teams, slack, notify: their URLs and
+ * keys are credentials, looked up in the configuration when sending).
+ */
+#define STATESTORE_DELIVERY_COLUMNS                                                                \
+	"  id INTEGER PRIMARY KEY,"                                                                \
+	"  alert_id INTEGER NOT NULL REFERENCES alert(id),"                                        \
+	"  kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook', 'teams', 'slack', 'notify')),"   \
+	"  recipient TEXT NOT NULL,"                                                               \
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', "           \
+	"'failed')),"                                                                              \
+	"  attempts INTEGER NOT NULL DEFAULT 0,"                                                   \
+	"  next_attempt INTEGER NOT NULL DEFAULT 0," /* unix seconds; 0: now */                    \
+	"  in_flight INTEGER NOT NULL DEFAULT 0,"                                                  \
+	"  last_error TEXT,"                                                                       \
+	"  sent_at TEXT"
+
 /* Schema version 1. Times are UTC "YYYY-MM-DDTHH:MM:SSZ"; dates are local "YYYY-MM-DD". */
 static const char statestore_schema[] =
     "CREATE TABLE IF NOT EXISTS clock_stage ("
@@ -27,20 +45,12 @@ static const char statestore_schema[] =
     "  rule TEXT NOT NULL, title TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL,"
     "  stage TEXT NOT NULL, due TEXT NOT NULL, fires TEXT NOT NULL,"
     "  days_late INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, fields TEXT,"
-    "  created_at TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS delivery ("
-    "  id INTEGER PRIMARY KEY,"
-    "  alert_id INTEGER NOT NULL REFERENCES alert(id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),"
-    "  recipient TEXT NOT NULL,"
-    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),"
-    "  attempts INTEGER NOT NULL DEFAULT 0,"
-    "  next_attempt INTEGER NOT NULL DEFAULT 0," /* unix seconds; 0: now */
-    "  in_flight INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT,"
-    "  sent_at TEXT);"
+    "  created_at TEXT NOT NULL, expected TEXT);"
+    "CREATE TABLE IF NOT EXISTS delivery (" STATESTORE_DELIVERY_COLUMNS ");"
     "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
     "  WHERE status = 'pending';"
+    "CREATE INDEX IF NOT EXISTS delivery_destination ON delivery (kind, recipient, "
+    "  next_attempt) WHERE status = 'pending';"
     "CREATE TABLE IF NOT EXISTS threshold_state ("
     "  rule TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL, pass INTEGER NOT NULL,"
     "  PRIMARY KEY (rule, key)) WITHOUT ROWID;"
@@ -58,6 +68,8 @@ struct statestore {
 	sqlite3_stmt *q_alert;
 	sqlite3_stmt *q_delivery;
 	sqlite3_stmt *q_take;
+	sqlite3_stmt *q_take_dest;
+	sqlite3_stmt *q_groups;
 	sqlite3_stmt *q_lease;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
@@ -67,6 +79,12 @@ struct statestore {
 	sqlite3_stmt *q_thr_sweep;
 	char instance[32];
 };
+
+/* What statestore_take and statestore_take_batch read of a delivery and its alert. */
+#define STATESTORE_ITEM_COLUMNS                                                                    \
+	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "         \
+	"a.stage, "                                                                                \
+	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected"
 
 /* The statements a state store keeps prepared; writes: not needed read-only. */
 static const struct {
@@ -81,14 +99,25 @@ static const struct {
      "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {offsetof(struct statestore, q_alert), true,
      "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
-     "body, fields, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9)"},
+     "body, fields, created_at, expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, "
+     "?12, ?9, ?13)"},
     {offsetof(struct statestore, q_delivery), true,
      "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
     {offsetof(struct statestore, q_take), true,
-     "SELECT d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "
-     "a.stage, a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late FROM delivery d "
-     "JOIN alert a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.next_attempt <= ?1 "
-     "ORDER BY d.next_attempt, d.id LIMIT ?2"},
+     "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
+     "WHERE d.status = 'pending' AND d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT "
+     "?2"},
+    {offsetof(struct statestore, q_take_dest), true,
+     "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
+     "WHERE d.status = 'pending' AND d.next_attempt <= ?1 AND d.kind = ?3 AND (?4 IS NULL OR "
+     "d.recipient = ?4) ORDER BY d.next_attempt, d.id LIMIT ?2"},
+    /* Email all goes through the one mail server: one group for every address. */
+    {offsetof(struct statestore, q_groups), false,
+     "SELECT kind, CASE WHEN kind = 'email' THEN NULL ELSE recipient END AS dest, "
+     "sum(next_attempt <= ?1), min(CASE WHEN next_attempt <= ?1 THEN next_attempt END) AS "
+     "oldest, min(CASE WHEN next_attempt > ?1 THEN next_attempt END), min(CASE WHEN "
+     "next_attempt <= ?1 THEN id END) AS first FROM delivery WHERE status = 'pending' GROUP "
+     "BY 1, 2 ORDER BY oldest IS NULL, oldest, first"},
     {offsetof(struct statestore, q_lease), true,
      "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
      "?1"},
@@ -137,6 +166,80 @@ statestore_prepare(struct statestore *ss, const char *sql, sqlite3_stmt **st, ch
 	return 0;
 }
 
+/* Does the table's CREATE statement (or, with column, its column list) contain what? */
+static int
+statestore_has(sqlite3 *db, const char *table, const char *column, const char *what)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (column == NULL) {
+		if (sqlite3_prepare_v2(db,
+		                       "SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+		                       "name = ?1",
+		                       -1, &st, NULL) != SQLITE_OK)
+			return -1;
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			found =
+			    sqlite3_column_text(st, 0) != NULL &&
+			            strstr((const char *)sqlite3_column_text(st, 0), what) != NULL
+			        ? 1
+			        : 0;
+		else
+			found = 2; /* no such table yet: it is created as it should be */
+	} else {
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+		                       -1, &st, NULL) != SQLITE_OK)
+			return -1;
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Bring a file made by an earlier build of schema version 1 up to date: the
+ * delivery kinds of the chat and Notify channels, and alert.expected. Runs
+ * before foreign keys are switched on, as SQLite's table rebuild needs.
+ */
+static int
+statestore_upgrade(struct statestore *ss, const char *path, char **cause)
+{
+	static const char rebuild[] =
+	    "BEGIN IMMEDIATE;"
+	    "CREATE TABLE delivery_upgrade (" STATESTORE_DELIVERY_COLUMNS ");"
+	    "INSERT INTO delivery_upgrade (id, alert_id, kind, recipient, status, attempts, "
+	    "  next_attempt, in_flight, last_error, sent_at) SELECT id, alert_id, kind, recipient, "
+	    "  status, attempts, next_attempt, in_flight, last_error, sent_at FROM delivery;"
+	    "DROP TABLE delivery;"
+	    "ALTER TABLE delivery_upgrade RENAME TO delivery;"
+	    "COMMIT;";
+	char *err = NULL;
+	int kinds = statestore_has(ss->db, "delivery", NULL, "'notify'");
+	int expected = statestore_has(ss->db, "alert", "expected", NULL);
+	int alert = statestore_has(ss->db, "alert", NULL, "CREATE");
+
+	if (kinds < 0 || expected < 0 || alert < 0)
+		goto fail;
+	if (kinds == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK)
+		goto fail;
+	if (alert == 1 && expected == 0 &&
+	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN expected TEXT", NULL, NULL, &err) !=
+	        SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	*cause = xasprintf("%s: cannot upgrade the state store: %s", path,
+	                   err ? err : sqlite3_errmsg(ss->db));
+	sqlite3_free(err);
+	if (!sqlite3_get_autocommit(ss->db))
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 /* Open (creating if missing) the state store. */
 struct statestore *
 statestore_open(const char *path, bool readonly, char **cause)
@@ -172,6 +275,11 @@ statestore_open(const char *path, bool readonly, char **cause)
 		*cause = xasprintf("%s: the state store has schema version %d, newer than this "
 		                   "escalatord understands (%d); upgrade escalatord",
 		                   path, version, STATESTORE_SCHEMA_VERSION);
+		statestore_close(ss);
+		return NULL;
+	}
+	if (!readonly && version == STATESTORE_SCHEMA_VERSION &&
+	    statestore_upgrade(ss, path, cause) != 0) {
 		statestore_close(ss);
 		return NULL;
 	}
@@ -225,6 +333,8 @@ statestore_close(struct statestore *ss)
 	sqlite3_finalize(ss->q_alert);
 	sqlite3_finalize(ss->q_delivery);
 	sqlite3_finalize(ss->q_take);
+	sqlite3_finalize(ss->q_take_dest);
+	sqlite3_finalize(ss->q_groups);
 	sqlite3_finalize(ss->q_lease);
 	sqlite3_finalize(ss->q_finish);
 	sqlite3_finalize(ss->q_audit);
@@ -359,6 +469,8 @@ statestore_record(struct statestore *ss, const struct alert *a, const bool *reco
 	sqlite3_bind_text(st, 11, a->body, -1, SQLITE_STATIC);
 	if (a->fields != NULL)
 		sqlite3_bind_text(st, 12, a->fields, -1, SQLITE_STATIC);
+	if (a->expected != NULL)
+		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -376,8 +488,7 @@ statestore_record(struct statestore *ss, const struct alert *a, const bool *reco
 	st = ss->q_delivery;
 	for (size_t i = 0; i < a->nrecipients; i++) {
 		sqlite3_bind_int64(st, 1, *alert_id);
-		sqlite3_bind_text(st, 2,
-		                  a->recipients[i].kind == CONTACT_EMAIL ? "email" : "webhook", -1,
+		sqlite3_bind_text(st, 2, config_kind_name(a->recipients[i].kind), -1,
 		                  SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
@@ -422,6 +533,7 @@ outbox_item_clear(struct outbox_item *it)
 	free(it->subject);
 	free(it->body);
 	free(it->fields);
+	free(it->expected);
 	memset(it, 0, sizeof *it);
 }
 
@@ -434,13 +546,74 @@ statestore_col(sqlite3_stmt *st, int i)
 	return v ? xstrdup((const char *)v) : NULL;
 }
 
+/* Read the current row of a take statement into it. */
+static void
+statestore_read_item(struct statestore *ss, sqlite3_stmt *st, struct outbox_item *it)
+{
+	int kind;
+
+	memset(it, 0, sizeof *it);
+	it->id = sqlite3_column_int64(st, 0);
+	it->alert_id = sqlite3_column_int64(st, 1);
+	it->attempts = sqlite3_column_int(st, 2) + 1;
+	kind = config_kind_parse((const char *)sqlite3_column_text(st, 3));
+	it->kind = kind >= 0 ? (enum contact_kind)kind : CONTACT_WEBHOOK;
+	it->recipient = statestore_col(st, 4);
+	it->rule = statestore_col(st, 5);
+	it->title = statestore_col(st, 6);
+	it->case_ref = statestore_col(st, 7);
+	it->stage = statestore_col(st, 8);
+	it->start = statestore_col(st, 9);
+	it->due = statestore_col(st, 10);
+	it->fires = statestore_col(st, 11);
+	it->subject = statestore_col(st, 12);
+	it->body = statestore_col(st, 13);
+	it->fields = statestore_col(st, 14);
+	it->days_late = sqlite3_column_int(st, 15);
+	it->expected = statestore_col(st, 16);
+	snprintf(it->uid, sizeof it->uid, "esc-%s-%lld", ss->instance, it->id);
+}
+
+/* Step a take statement (bound) into items[*n...max), then reset it. */
+static int
+statestore_read_items(struct statestore *ss, sqlite3_stmt *st, struct outbox_item *items, int max,
+                      int *n)
+{
+	int rc = SQLITE_DONE;
+
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		statestore_read_item(ss, st, &items[(*n)++]);
+	if (*n >= max)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Lease items[0..n): in flight until lease_until, one more attempt. */
+static int
+statestore_lease(struct statestore *ss, struct outbox_item *items, int n, long long lease_until)
+{
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_int64(ss->q_lease, 1, items[i].id);
+		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
+		rc = sqlite3_step(ss->q_lease);
+		sqlite3_reset(ss->q_lease);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
 /* Take due deliveries and lease them. */
 int
 statestore_take(struct statestore *ss, long long now, long long lease_until,
                 struct outbox_item *items, int max, char **cause)
 {
 	sqlite3_stmt *st = ss->q_take;
-	int n = 0, rc;
+	int n = 0;
 
 	if (ss->db == NULL || ss->readonly || max <= 0)
 		return 0;
@@ -448,41 +621,9 @@ statestore_take(struct statestore *ss, long long now, long long lease_until,
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct outbox_item *it = &items[n++];
-
-		memset(it, 0, sizeof *it);
-		it->id = sqlite3_column_int64(st, 0);
-		it->alert_id = sqlite3_column_int64(st, 1);
-		it->attempts = sqlite3_column_int(st, 2) + 1;
-		it->kind = strcmp((const char *)sqlite3_column_text(st, 3), "email") == 0
-		               ? CONTACT_EMAIL
-		               : CONTACT_WEBHOOK;
-		it->recipient = statestore_col(st, 4);
-		it->rule = statestore_col(st, 5);
-		it->title = statestore_col(st, 6);
-		it->case_ref = statestore_col(st, 7);
-		it->stage = statestore_col(st, 8);
-		it->start = statestore_col(st, 9);
-		it->due = statestore_col(st, 10);
-		it->fires = statestore_col(st, 11);
-		it->subject = statestore_col(st, 12);
-		it->body = statestore_col(st, 13);
-		it->fields = statestore_col(st, 14);
-		it->days_late = sqlite3_column_int(st, 15);
-		snprintf(it->uid, sizeof it->uid, "esc-%s-%lld", ss->instance, it->id);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (statestore_read_items(ss, st, items, max, &n) != 0 ||
+	    statestore_lease(ss, items, n, lease_until) != 0)
 		goto fail;
-	for (int i = 0; i < n; i++) {
-		sqlite3_bind_int64(ss->q_lease, 1, items[i].id);
-		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
-		rc = sqlite3_step(ss->q_lease);
-		sqlite3_reset(ss->q_lease);
-		if (rc != SQLITE_DONE)
-			goto fail;
-	}
 	if (statestore_exec(ss, "COMMIT", cause) != 0)
 		goto fail_cause;
 	return n;
@@ -493,6 +634,96 @@ fail_cause:
 	for (int i = 0; i < n; i++)
 		outbox_item_clear(&items[i]);
 	return -1;
+}
+
+/* Take due deliveries of the given destinations and lease them, in one transaction. */
+int
+statestore_take_batch(struct statestore *ss, long long now, long long lease_until,
+                      const struct outbox_take *reqs, size_t nreqs, struct outbox_item *items,
+                      int max, char **cause)
+{
+	sqlite3_stmt *st = ss->q_take_dest;
+	int n = 0;
+
+	if (ss->db == NULL || ss->readonly || max <= 0 || nreqs == 0)
+		return 0;
+	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+		return -1;
+	for (size_t i = 0; i < nreqs && n < max; i++) {
+		int want = reqs[i].count < max - n ? reqs[i].count : max - n;
+
+		if (want <= 0)
+			continue;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, want);
+		sqlite3_bind_text(st, 3, config_kind_name(reqs[i].kind), -1, SQLITE_STATIC);
+		if (reqs[i].recipient != NULL)
+			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
+		if (statestore_read_items(ss, st, items, n + want, &n) != 0)
+			goto fail;
+	}
+	if (statestore_lease(ss, items, n, lease_until) != 0)
+		goto fail;
+	if (statestore_exec(ss, "COMMIT", cause) != 0)
+		goto fail_cause;
+	return n;
+fail:
+	statestore_fail(ss, cause, "taking deliveries from the outbox");
+fail_cause:
+	statestore_rollback(ss);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	return -1;
+}
+
+/* Pending deliveries grouped by destination. */
+int
+statestore_outbox_groups(struct statestore *ss, long long now, struct outbox_group **out,
+                         size_t *nout, char **cause)
+{
+	sqlite3_stmt *st = ss->q_groups;
+	struct outbox_group *g = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (ss->db == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int kind = config_kind_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			g = xreallocarray(g, cap, sizeof *g);
+		}
+		memset(&g[n], 0, sizeof g[n]);
+		g[n].kind = kind >= 0 ? (enum contact_kind)kind : CONTACT_WEBHOOK;
+		g[n].recipient = statestore_col(st, 1);
+		g[n].due = sqlite3_column_int(st, 2);
+		g[n].oldest = sqlite3_column_int64(st, 3);
+		g[n].next = sqlite3_column_int64(st, 4);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		outbox_groups_free(g, n);
+		return statestore_fail(ss, cause, "reading the outbox");
+	}
+	*out = g;
+	*nout = n;
+	return 0;
+}
+
+/* Free what statestore_outbox_groups returned. */
+void
+outbox_groups_free(struct outbox_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(g[i].recipient);
+	free(g);
 }
 
 /* Record the outcomes of finished attempts. */

@@ -22,7 +22,8 @@ struct alert {
 	double value;        /* threshold rules: the value that crossed the limit */
 	const char *subject; /* rendered email subject and body */
 	const char *body;
-	const char *fields; /* JSON object of the rule's fields, or NULL */
+	const char *fields;   /* JSON object of the rule's fields, or NULL */
+	const char *expected; /* rendered "what is expected" (chat and Notify), or NULL */
 	const struct recipient *recipients;
 	size_t nrecipients;
 };
@@ -66,7 +67,7 @@ struct outbox_item {
 	enum contact_kind kind;
 	char *recipient;
 	char *rule, *title, *case_ref, *stage, *start, *due, *fires;
-	char *subject, *body, *fields;
+	char *subject, *body, *fields, *expected;
 	int days_late;
 	char uid[64]; /* stable delivery id: "esc-<instance>-<id>" */
 };
@@ -80,6 +81,39 @@ void outbox_item_clear(struct outbox_item *it);
  */
 int statestore_take(struct statestore *ss, long long now, long long lease_until,
                     struct outbox_item *items, int max, char **cause);
+
+/* A count of due deliveries to take for one destination. */
+struct outbox_take {
+	enum contact_kind kind;
+	const char *recipient; /* NULL: any recipient of this kind */
+	int count;
+};
+
+/*
+ * Like statestore_take, but only from the given destinations, up to each
+ * one's count (in order, max in all), in one transaction.
+ */
+int statestore_take_batch(struct statestore *ss, long long now, long long lease_until,
+                          const struct outbox_take *reqs, size_t nreqs, struct outbox_item *items,
+                          int max, char **cause);
+
+/* Pending deliveries of one destination: one kind and recipient (any email address). */
+struct outbox_group {
+	enum contact_kind kind;
+	char *recipient;  /* NULL for email: it all goes through the one mail server */
+	int due;          /* how many are due at now (not in flight, next_attempt <= now) */
+	long long oldest; /* the earliest next_attempt of those, 0 if none */
+	long long next;   /* the earliest next_attempt after now (retry or lease end), 0 if none */
+};
+
+/*
+ * Every destination with pending deliveries as of now, those with the oldest
+ * due delivery first. Returns 0 with an allocated array (free it with
+ * outbox_groups_free), or -1 with *cause set.
+ */
+int statestore_outbox_groups(struct statestore *ss, long long now, struct outbox_group **out,
+                             size_t *nout, char **cause);
+void outbox_groups_free(struct outbox_group *g, size_t n);
 
 enum outcome { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED };
 

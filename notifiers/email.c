@@ -20,6 +20,7 @@ struct email_state {
 	char reply[EMAIL_REPLY_MAX]; /* the last (possibly multi-line) reply, lines joined */
 	int reply_done; /* the reply above is complete: the next line starts a new one */
 	int quit;       /* QUIT was sent: what follows is not the delivery's answer */
+	int xoauth2;    /* logs in with an OAuth bearer token */
 };
 
 /* A growing string. */
@@ -490,10 +491,13 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	transfer_keep_slist(t, rcpt);
 	SETOPT(CURLOPT_MAIL_RCPT, rcpt);
 
-	/* TLS: smtps:// always, STARTTLS unless opportunistic; a password never goes out in clear.
+	/*
+	 * TLS: smtps:// always, STARTTLS unless opportunistic; a password or a
+	 * bearer token never goes out in clear.
 	 */
 	if (strncasecmp(smtp->url, "smtps://", 8) == 0 || smtp->starttls == STARTTLS_REQUIRED ||
-	    (smtp->username != NULL && !smtp->allow_plaintext_auth))
+	    ((smtp->username != NULL || smtp->auth == SMTP_AUTH_XOAUTH2) &&
+	     !smtp->allow_plaintext_auth))
 		use_ssl = (long)CURLUSESSL_ALL;
 	else
 		use_ssl = (long)CURLUSESSL_TRY;
@@ -503,8 +507,18 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (s->ca_file != NULL)
 		SETOPT(CURLOPT_CAINFO, s->ca_file);
-	/* No CURLOPT_HTTPAUTH here: it would change which SASL mechanisms curl offers. */
-	if (smtp->username != NULL) {
+	/*
+	 * Never CURLOPT_HTTPAUTH on SMTP: it changes which SASL mechanisms curl
+	 * offers (with CURLAUTH_BEARER, curl 7.88 picks OAUTHBEARER, which
+	 * Exchange Online does not take: curl issue 10259). XOAUTH2 is chosen
+	 * with the login options instead; the bearer token is set by
+	 * email_set_bearer once it is known.
+	 */
+	if (smtp->auth == SMTP_AUTH_XOAUTH2) {
+		st->xoauth2 = 1;
+		SETOPT(CURLOPT_USERNAME, smtp->username != NULL ? smtp->username : smtp->from);
+		SETOPT(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+	} else if (smtp->username != NULL) {
 		SETOPT(CURLOPT_USERNAME, smtp->username);
 		SETOPT(CURLOPT_PASSWORD, smtp->password != NULL ? smtp->password : "");
 	}
@@ -550,12 +564,45 @@ fail:
 	return NULL;
 }
 
+/* Give the transfer the OAuth access token to log in with (curl keeps a copy). */
+int
+email_set_bearer(struct transfer *t, const char *token)
+{
+	return curl_easy_setopt(transfer_easy(t), CURLOPT_XOAUTH2_BEARER, token) == CURLE_OK ? 0
+	                                                                                     : -1;
+}
+
+/* Did st log in with a token the server refused? */
+int
+email_token_refused(const struct email_state *st, CURLcode rc)
+{
+	return st->xoauth2 && rc == CURLE_LOGIN_DENIED;
+}
+
 /* Classify the finished transfer t. */
 char *
 email_finish(struct transfer *t, struct email_state *st, CURLcode rc, struct delivery_result *r)
 {
 	long code = 0;
+	char *detail;
 
 	curl_easy_getinfo(transfer_easy(t), CURLINFO_RESPONSE_CODE, &code);
+	if (email_token_refused(st, rc)) {
+		/* Never the reply: a server could echo what it was sent. */
+		memset(r, 0, sizeof *r);
+		r->status = DELIVERY_RETRY;
+		r->code = code;
+		char smtp_code[32] = "";
+
+		if (code != 0)
+			snprintf(smtp_code, sizeof smtp_code, " (SMTP %ld)", code);
+		detail = xasprintf(
+		    "authentication failed%s: the mailbox refused the OAuth token; check that SMTP "
+		    "AUTH is on for the mailbox and the app has SMTP.SendAsApp and an Exchange "
+		    "service principal with access to it",
+		    smtp_code);
+		r->detail = detail;
+		return detail;
+	}
 	return email_classify(rc, code, st->command, st->reply, transfer_error(t), r);
 }

@@ -59,6 +59,10 @@ char *email_classify(CURLcode rc, long code, const char *command, const char *re
  */
 struct email_state *email_setup(struct transfer *t, const struct notifier_settings *s,
                                 const struct delivery *d, time_t now, char **cause);
+/* Set the OAuth access token of an xoauth2 email (before it is started). Returns 0 or -1. */
+int email_set_bearer(struct transfer *t, const char *token);
+/* Did st log in with an OAuth token that the server refused (rc from curl)? */
+int email_token_refused(const struct email_state *st, CURLcode rc);
 /* Classify the finished transfer t; returns the allocated detail r->detail points to. */
 char *email_finish(struct transfer *t, struct email_state *st, CURLcode rc,
                    struct delivery_result *r);

@@ -16,9 +16,22 @@
 #define WEBHOOK_DETAIL_MAX 300
 
 struct webhook_state {
-	char response[WEBHOOK_RESPONSE_MAX]; /* the start of the response body */
-	size_t len;
+	char *response; /* the start of the response body, NUL-terminated */
+	size_t len, cap, max;
 };
+
+/* Free a webhook_state and the response it kept, wiping it (a token may be in it). */
+static void
+webhook_state_free(void *p)
+{
+	struct webhook_state *st = p;
+
+	if (st->response != NULL) {
+		explicit_bzero(st->response, st->cap);
+		free(st->response);
+	}
+	free(st);
+}
 
 /* A JSON string of s with invalid UTF-8 replaced, or null. */
 static json_t *
@@ -147,9 +160,13 @@ webhook_retry_after(const char *value, time_t now)
 static char *
 http_detail(long code, const char *body, size_t len)
 {
-	const char *p = body, *end = body + len, *nl;
+	const char *p = body, *end, *nl;
 	char *line, *clean, *detail;
 
+	/* No body: NULL + 0 would be undefined. */
+	if (body == NULL || len == 0)
+		return xasprintf("HTTP %ld", code);
+	end = body + len;
 	while (p != NULL && p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
 		p++;
 	if (p == NULL || p >= end)
@@ -204,10 +221,28 @@ static size_t
 webhook_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct webhook_state *st = arg;
-	size_t len = size * n, room = sizeof st->response - 1 - st->len;
+	size_t len = size * n, room = st->max - st->len;
 
 	if (len < room)
 		room = len;
+	if (room == 0)
+		return len;
+	if (st->len + room + 1 > st->cap) {
+		size_t cap = st->cap ? st->cap : 1024;
+		char *grown;
+
+		while (cap < st->len + room + 1)
+			cap *= 2;
+		/* Not realloc: the old buffer is wiped before it is given back. */
+		grown = xmalloc(cap);
+		if (st->response != NULL) {
+			memcpy(grown, st->response, st->len);
+			explicit_bzero(st->response, st->cap);
+			free(st->response);
+		}
+		st->response = grown;
+		st->cap = cap;
+	}
 	memcpy(st->response + st->len, data, room);
 	st->len += room;
 	st->response[st->len] = '\0';
@@ -235,44 +270,21 @@ add_header(struct curl_slist *list, char *s)
 		}                                                                                  \
 	} while (0)
 
-/* Set up t to POST d to d->recipient. */
+/* Set up t for one HTTP request. */
 struct webhook_state *
-webhook_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
-              time_t now, char **cause)
+webhook_request(struct transfer *t, const struct notifier_settings *s, const char *url,
+                const char *body, struct curl_slist *headers, size_t max_response, char **cause)
 {
 	CURL *easy = transfer_easy(t);
 	struct webhook_state *st;
-	struct curl_slist *h = NULL;
 	const char *optname = "";
-	char *body, *uid, ts[32];
-	size_t len;
 	CURLcode rc;
 
-	if ((body = webhook_build_body(d, cause)) == NULL)
-		return NULL;
-	transfer_keep(t, body, free);
-	len = strlen(body);
 	st = xcalloc(1, sizeof *st);
-	transfer_keep(t, st, free);
+	st->max = max_response > 0 ? max_response : WEBHOOK_RESPONSE_MAX;
+	transfer_keep(t, st, webhook_state_free);
 
-	snprintf(ts, sizeof ts, "%lld", (long long)now);
-	uid = transport_clean_text(d->uid, 200, 1);
-	h = add_header(h, xstrdup("Content-Type: application/json"));
-	h = add_header(h, xstrdup("User-Agent: escalatord"));
-	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
-	h = add_header(h, xstrdup("Expect:"));
-	h = add_header(h, xasprintf("X-Escalator-Delivery: %s", uid));
-	h = add_header(h, xasprintf("X-Escalator-Timestamp: %s", ts));
-	if (d->secret != NULL) {
-		char *sig = webhook_signature(d->secret, ts, body, len);
-
-		h = add_header(h, xasprintf("X-Escalator-Signature: %s", sig));
-		free(sig);
-	}
-	free(uid);
-	transfer_keep_slist(t, h);
-
-	SETOPT(CURLOPT_URL, d->recipient);
+	SETOPT(CURLOPT_URL, url);
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -282,29 +294,86 @@ webhook_setup(struct transfer *t, const struct notifier_settings *s, const struc
 		SETOPT(CURLOPT_CAINFO, s->ca_file);
 	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
 	SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
-	SETOPT(CURLOPT_HTTPHEADER, h);
-	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	SETOPT(CURLOPT_POSTFIELDS, body);
+	if (headers != NULL)
+		SETOPT(CURLOPT_HTTPHEADER, headers);
+	if (body != NULL) {
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		SETOPT(CURLOPT_POSTFIELDS, body);
+	}
 	SETOPT(CURLOPT_WRITEFUNCTION, webhook_write_cb);
 	SETOPT(CURLOPT_WRITEDATA, st);
 	return st;
 
 fail:
-	*cause = xasprintf("cannot set up the webhook: %s: %s", optname, curl_easy_strerror(rc));
+	*cause = xasprintf("cannot set up the request: %s: %s", optname, curl_easy_strerror(rc));
 	return NULL;
+}
+
+/* The usual headers of a JSON POST, plus X-Escalator-Delivery with uid if not NULL. */
+struct curl_slist *
+webhook_json_headers(const char *uid)
+{
+	struct curl_slist *h = NULL;
+
+	h = add_header(h, xstrdup("Content-Type: application/json"));
+	h = add_header(h, xstrdup("User-Agent: escalatord"));
+	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
+	h = add_header(h, xstrdup("Expect:"));
+	if (uid != NULL) {
+		char *clean = transport_clean_text(uid, 200, 1);
+
+		h = add_header(h, xasprintf("X-Escalator-Delivery: %s", clean));
+		free(clean);
+	}
+	return h;
+}
+
+/* Set up t to POST d to d->recipient. */
+struct webhook_state *
+webhook_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
+              time_t now, char **cause)
+{
+	struct curl_slist *h;
+	char *body, ts[32];
+
+	if ((body = webhook_build_body(d, cause)) == NULL)
+		return NULL;
+	transfer_keep(t, body, free);
+
+	snprintf(ts, sizeof ts, "%lld", (long long)now);
+	h = webhook_json_headers(d->uid);
+	h = add_header(h, xasprintf("X-Escalator-Timestamp: %s", ts));
+	if (d->secret != NULL) {
+		char *sig = webhook_signature(d->secret, ts, body, strlen(body));
+
+		h = add_header(h, xasprintf("X-Escalator-Signature: %s", sig));
+		free(sig);
+	}
+	transfer_keep_slist(t, h);
+	return webhook_request(t, s, d->recipient, body, h, 0, cause);
+}
+
+/* The response of a finished transfer. */
+void
+webhook_response(struct transfer *t, struct webhook_state *st, struct http_response *out)
+{
+	struct curl_header *h;
+
+	memset(out, 0, sizeof *out);
+	curl_easy_getinfo(transfer_easy(t), CURLINFO_RESPONSE_CODE, &out->code);
+	if (curl_easy_header(transfer_easy(t), "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+		out->retry_after = h->value;
+	out->body = st->response != NULL ? st->response : "";
+	out->len = st->len;
 }
 
 /* Classify the finished transfer t. */
 char *
 webhook_finish(struct transfer *t, struct webhook_state *st, CURLcode rc, struct delivery_result *r)
 {
-	struct curl_header *h;
-	const char *retry_after = NULL;
-	long code = 0;
+	struct http_response resp;
 
-	curl_easy_getinfo(transfer_easy(t), CURLINFO_RESPONSE_CODE, &code);
-	if (curl_easy_header(transfer_easy(t), "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
-		retry_after = h->value;
-	return webhook_classify(rc, code, st->response, st->len, retry_after, time(NULL),
+	webhook_response(t, st, &resp);
+	return webhook_classify(rc, resp.code, resp.body, resp.len, resp.retry_after, time(NULL),
 	                        transfer_error(t), r);
 }

@@ -44,6 +44,29 @@ char *webhook_classify(CURLcode rc, long code, const char *body, size_t len,
                        const char *retry_after, time_t now, const char *errbuf,
                        struct delivery_result *r);
 
+/* What came back for a finished HTTP request. */
+struct http_response {
+	long code;               /* HTTP status, 0 if none */
+	const char *body;        /* the start of the body (NUL-terminated), "" if none */
+	size_t len;              /* its length */
+	const char *retry_after; /* the Retry-After header, or NULL */
+};
+
+/*
+ * Set up t for one HTTP request to url (TLS verified, no redirects, the
+ * timeouts of s): a POST of body when body is not NULL, else a GET. body and
+ * headers (may be NULL) must be kept by t. At most max_response bytes of the
+ * response are kept (0: WEBHOOK_RESPONSE_MAX). Returns the state
+ * webhook_response needs, or NULL with *cause set.
+ */
+struct webhook_state *webhook_request(struct transfer *t, const struct notifier_settings *s,
+                                      const char *url, const char *body, struct curl_slist *headers,
+                                      size_t max_response, char **cause);
+/* Content-Type: application/json, User-Agent, no Expect, X-Escalator-Delivery (uid may be NULL). */
+struct curl_slist *webhook_json_headers(const char *uid);
+/* The response of the finished transfer t (valid until t is freed). */
+void webhook_response(struct transfer *t, struct webhook_state *st, struct http_response *out);
+
 /*
  * Set up t to POST d to d->recipient. Everything the transfer needs is kept
  * by t. Returns the state webhook_finish needs, or NULL with *cause set.

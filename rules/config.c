@@ -24,6 +24,7 @@ static const char *const config_keys[] = {
     "smtp",
     "ca_file",
     "max_deliveries",
+    "max_per_destination",
     "connect_timeout",
     "delivery_timeout",
     "retry_min",
@@ -33,11 +34,84 @@ static const char *const config_keys[] = {
     "store_alert_after",
     NULL,
 };
-static const char *const contact_keys[] = {"email", "webhook", "secret_file", NULL};
+static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
+                                           "slack", "notify",  NULL};
+static const char *const notify_keys[] = {"api_key_file", "template_id", "email", "base_url", NULL};
 static const char *const smtp_keys[] = {
-    "url", "from", "from_name", "username", "password_file", "starttls", "allow_plaintext_auth",
+    "url",
+    "from",
+    "from_name",
+    "username",
+    "password_file",
+    "starttls",
+    "allow_plaintext_auth",
+    "auth",
+    "tenant",
+    "client_id",
+    "client_secret_file",
+    "token_url",
+    "scope",
     NULL,
 };
+/* The xoauth2 settings, refused with any other auth. */
+static const char *const xoauth2_keys[] = {"tenant",    "client_id", "client_secret_file",
+                                           "token_url", "scope",     NULL};
+static const char *const kind_names[CONTACT_NKINDS] = {"email", "webhook", "teams", "slack",
+                                                       "notify"};
+
+/* The name of a contact kind. */
+const char *
+config_kind_name(enum contact_kind kind)
+{
+	return (unsigned)kind < CONTACT_NKINDS ? kind_names[kind] : "unknown";
+}
+
+/* The contact kind called name, or -1. */
+int
+config_kind_parse(const char *name)
+{
+	for (int i = 0; i < CONTACT_NKINDS; i++)
+		if (name != NULL && strcmp(kind_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Is s a UUID (8-4-4-4-12 hexadecimal digits)? */
+bool
+config_valid_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return s[36] == '\0';
+}
+
+/* Check a Notify API key and take its service id. */
+int
+config_notify_key(const char *key, char **service_id)
+{
+	size_t len = strlen(key);
+	char sid[37];
+
+	*service_id = NULL;
+	/* "{name}-{service id}-{secret}": the two UUIDs are the last 73 characters. */
+	if (len < 74 || key[len - 37] != '-' || key[len - 74] != '-')
+		return -1;
+	memcpy(sid, key + len - 73, 36);
+	sid[36] = '\0';
+	if (!config_valid_uuid(sid) || !config_valid_uuid(key + len - 36))
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return -1;
+	*service_id = xstrdup(sid);
+	return 0;
+}
 
 /* Is s a plausible single email address? */
 bool
@@ -78,6 +152,31 @@ config_valid_url(const char *s)
 		if (*p <= ' ' || *p == 0x7f)
 			return false;
 	return strlen(s) <= 2048;
+}
+
+/* Does the URL after its scheme name this machine? */
+static bool
+config_loopback_host(const char *rest)
+{
+	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
+
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		size_t n = strlen(hosts[i]);
+
+		if (strncmp(rest, hosts[i], n) == 0 &&
+		    (rest[n] == '\0' || rest[n] == ':' || rest[n] == '/' || rest[n] == '?'))
+			return true;
+	}
+	return false;
+}
+
+/* Is s an https:// URL, or an http:// URL to this machine? */
+bool
+config_secure_url(const char *s)
+{
+	if (!config_valid_url(s))
+		return false;
+	return strncmp(s, "https://", 8) == 0 || config_loopback_host(s + 7);
 }
 
 /* Parse "HH:MM" into minutes after midnight. */
@@ -200,6 +299,91 @@ config_get_int(const config_setting_t *root, const char *name, int lo, int hi, c
 	*out = (int)v;
 }
 
+/* Is s a tenant id or domain: letters, digits, '.' and '-', at most 128? */
+static bool
+config_valid_tenant(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 128)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (!isalnum(*p) && *p != '.' && *p != '-')
+			return false;
+	return true;
+}
+
+/* Is s one printable ASCII word without spaces, at most max bytes? */
+static bool
+config_valid_word(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Parse the OAuth 2.0 client credentials settings of smtp group s (auth = "xoauth2"). */
+static void
+config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_config *smtp,
+                     struct diag *d)
+{
+	const char *v;
+
+	if ((v = cfg_get_string(s, "tenant", false, cfg->path, d)) != NULL) {
+		if (!config_valid_tenant(v))
+			cfg_error(d, config_setting_get_member(s, "tenant"), cfg->path,
+			          "smtp tenant must be the directory (tenant) id or its domain, "
+			          "e.g. \"council.onmicrosoft.com\"");
+		else
+			smtp->tenant = xstrdup(v);
+	}
+	if ((v = cfg_get_string(s, "client_id", true, cfg->path, d)) != NULL) {
+		if (!config_valid_word(v, 128))
+			cfg_error(d, config_setting_get_member(s, "client_id"), cfg->path,
+			          "smtp client_id must be the application (client) id");
+		else
+			smtp->client_id = xstrdup(v);
+	}
+	if (config_setting_get_member(s, "client_secret_file") == NULL)
+		cfg_error(d, s, cfg->path,
+		          "smtp auth = \"xoauth2\" needs client_secret_file = \"...\" (the "
+		          "client secret, in a file only escalatord's user can read)");
+	else
+		smtp->client_secret = config_get_secret(cfg, s, "client_secret_file", d);
+	if ((v = cfg_get_string(s, "token_url", false, cfg->path, d)) != NULL) {
+		/* The request carries the client secret. */
+		if (!config_secure_url(v))
+			cfg_error(d, config_setting_get_member(s, "token_url"), cfg->path,
+			          "smtp token_url must be an https:// URL (http:// only to this "
+			          "machine)");
+		else
+			smtp->token_url = xstrdup(v);
+	} else if (smtp->tenant != NULL) {
+		smtp->token_url = xasprintf(CONFIG_TOKEN_URL_FMT, smtp->tenant);
+	} else if (config_setting_get_member(s, "tenant") == NULL) {
+		cfg_error(d, s, cfg->path,
+		          "smtp auth = \"xoauth2\" needs tenant = \"...\" (the directory id or "
+		          "domain of the council's Microsoft 365 tenant)");
+	}
+	v = cfg_get_string(s, "scope", false, cfg->path, d);
+	if (v != NULL && !config_valid_word(v, 512))
+		cfg_error(d, config_setting_get_member(s, "scope"), cfg->path,
+		          "smtp scope must be one word, e.g. \"%s\"", CONFIG_DEFAULT_SCOPE);
+	smtp->scope = xstrdup(v != NULL ? v : CONFIG_DEFAULT_SCOPE);
+	if (config_setting_get_member(s, "password_file") != NULL)
+		cfg_error(d, config_setting_get_member(s, "password_file"), cfg->path,
+		          "smtp password_file does not go with auth = \"xoauth2\" (it uses "
+		          "client_secret_file)");
+	/* The mailbox the token is for: Exchange Online wants it as the SASL user. */
+	if (smtp->username == NULL && smtp->from != NULL)
+		smtp->username = xstrdup(smtp->from);
+}
+
 /* Parse the smtp group. */
 static void
 config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d)
@@ -240,11 +424,45 @@ config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag 
 	smtp->from_name = xstrdup(v ? v : "escalator");
 	if ((v = cfg_get_string(s, "username", false, cfg->path, d)) != NULL)
 		smtp->username = xstrdup(v);
-	smtp->password = config_get_secret(cfg, s, "password_file", d);
-	if (smtp->username != NULL && config_setting_get_member(s, "password_file") == NULL)
-		cfg_error(d, s, cfg->path,
-		          "smtp has a username but no password_file = \"...\" (the password is "
-		          "read from a file only escalatord's user can read)");
+
+	smtp->auth = smtp->username != NULL ? SMTP_AUTH_PASSWORD : SMTP_AUTH_NONE;
+	if ((v = cfg_get_string(s, "auth", false, cfg->path, d)) != NULL) {
+		m = config_setting_get_member(s, "auth");
+		if (strcmp(v, "xoauth2") == 0)
+			smtp->auth = SMTP_AUTH_XOAUTH2;
+		else if (strcmp(v, "password") == 0)
+			smtp->auth = SMTP_AUTH_PASSWORD;
+		else if (strcmp(v, "none") == 0)
+			smtp->auth = SMTP_AUTH_NONE;
+		else
+			cfg_error(d, m, cfg->path,
+			          "smtp auth must be \"password\", \"xoauth2\" or \"none\", not "
+			          "\"%s\"",
+			          v);
+		if (smtp->auth == SMTP_AUTH_PASSWORD && smtp->username == NULL)
+			cfg_error(d, m, cfg->path,
+			          "smtp auth = \"password\" needs username = \"...\" and "
+			          "password_file = \"...\"");
+		if (smtp->auth == SMTP_AUTH_NONE &&
+		    (smtp->username != NULL ||
+		     config_setting_get_member(s, "password_file") != NULL))
+			cfg_error(d, m, cfg->path,
+			          "smtp auth = \"none\" does not go with username or "
+			          "password_file");
+	}
+	if (smtp->auth == SMTP_AUTH_XOAUTH2) {
+		config_parse_xoauth2(cfg, s, smtp, d);
+	} else {
+		for (const char *const *k = xoauth2_keys; *k != NULL; k++)
+			if ((m = config_setting_get_member(s, *k)) != NULL)
+				cfg_error(d, m, cfg->path,
+				          "smtp %s only goes with auth = \"xoauth2\"", *k);
+		smtp->password = config_get_secret(cfg, s, "password_file", d);
+		if (smtp->username != NULL && config_setting_get_member(s, "password_file") == NULL)
+			cfg_error(d, s, cfg->path,
+			          "smtp has a username but no password_file = \"...\" (the "
+			          "password is read from a file only escalatord's user can read)");
+	}
 	smtp->starttls = STARTTLS_REQUIRED;
 	if ((v = cfg_get_string(s, "starttls", false, cfg->path, d)) != NULL) {
 		if (strcmp(v, "required") == 0)
@@ -262,13 +480,14 @@ config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag 
 		else
 			smtp->allow_plaintext_auth = config_setting_get_bool(m);
 	}
-	if (d->errors == before && smtp->username != NULL && smtp->starttls != STARTTLS_REQUIRED &&
-	    strncmp(smtp->url, "smtps://", 8) != 0 && !smtp->allow_plaintext_auth)
-		cfg_error(
-		    d, s, cfg->path,
-		    "smtp: a password could be sent without TLS (starttls = "
-		    "\"opportunistic\" on smtp://); use starttls = \"required\", or smtps://, "
-		    "or set allow_plaintext_auth = true if you accept that risk");
+	if (d->errors == before && smtp->auth != SMTP_AUTH_NONE &&
+	    smtp->starttls != STARTTLS_REQUIRED && strncmp(smtp->url, "smtps://", 8) != 0 &&
+	    !smtp->allow_plaintext_auth)
+		cfg_error(d, s, cfg->path,
+		          "smtp: a %s could be sent without TLS (starttls = "
+		          "\"opportunistic\" on smtp://); use starttls = \"required\", or "
+		          "smtps://, or set allow_plaintext_auth = true if you accept that risk",
+		          smtp->auth == SMTP_AUTH_XOAUTH2 ? "bearer token" : "password");
 }
 
 /* Directory part of a path ("." if none). */
@@ -341,10 +560,91 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 	}
 }
 
+/* Parse the notify group of contact c (GOV.UK Notify) into ct. Returns 0 or -1. */
+static int
+config_parse_notify(struct config *cfg, const config_setting_t *c, struct contact *ct,
+                    struct diag *d)
+{
+	const config_setting_t *g = config_setting_get_member(c, "notify");
+	const char *name = config_setting_name(c), *v;
+	size_t before = d->errors;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cfg_error(d, g, cfg->path,
+		          "contact \"%s\": notify must be a group: notify = { api_key_file = "
+		          "\"...\"; template_id = \"...\"; email = \"...\"; };",
+		          name);
+		return -1;
+	}
+	cfg_check_keys(g, notify_keys, "a notify contact", cfg->path, d);
+	if ((v = cfg_get_string(g, "email", true, cfg->path, d)) != NULL) {
+		if (!config_valid_email(v))
+			cfg_error(d, config_setting_get_member(g, "email"), cfg->path,
+			          "contact \"%s\": \"%s\" is not an email address", name, v);
+		else
+			ct->email = xstrdup(v);
+	}
+	if ((v = cfg_get_string(g, "template_id", true, cfg->path, d)) != NULL) {
+		if (!config_valid_uuid(v))
+			cfg_error(d, config_setting_get_member(g, "template_id"), cfg->path,
+			          "contact \"%s\": template_id must be the template's id as Notify "
+			          "shows it (36 characters, e.g. "
+			          "\"f33517ff-2a88-4f6e-b855-c550268ce08a\")",
+			          name);
+		else
+			ct->template_id = xstrdup(v);
+	}
+	if ((v = cfg_get_string(g, "base_url", false, cfg->path, d)) != NULL) {
+		if (!config_secure_url(v))
+			cfg_error(d, config_setting_get_member(g, "base_url"), cfg->path,
+			          "contact \"%s\": base_url must be an https:// URL (http:// only "
+			          "to this machine)",
+			          name);
+		else
+			ct->url = xstrdup(v);
+	} else {
+		ct->url = xstrdup(CONFIG_DEFAULT_NOTIFY_URL);
+	}
+	/* A trailing '/' would double up with "/v2/...". */
+	if (ct->url != NULL)
+		for (size_t n = strlen(ct->url); n > 8 && ct->url[n - 1] == '/'; n--)
+			ct->url[n - 1] = '\0';
+	if (config_setting_get_member(g, "api_key_file") == NULL) {
+		cfg_error(d, g, cfg->path,
+		          "contact \"%s\": notify needs api_key_file = \"...\" (the API key, in "
+		          "a file only escalatord's user can read)",
+		          name);
+	} else if ((ct->secret = config_get_secret(cfg, g, "api_key_file", d)) != NULL &&
+	           config_notify_key(ct->secret, &ct->service_id) != 0) {
+		/* Never the key itself in the message. */
+		cfg_error(d, config_setting_get_member(g, "api_key_file"), cfg->path,
+		          "contact \"%s\": the file does not hold a GOV.UK Notify API key (the "
+		          "key name, the service id and the secret joined by '-', as Notify "
+		          "shows it once when the key is created)",
+		          name);
+	}
+	return d->errors == before ? 0 : -1;
+}
+
+/* Free what a contact holds, wiping its secret. */
+static void
+config_contact_clear(struct contact *ct)
+{
+	free(ct->name);
+	free(ct->address);
+	config_free_secret(ct->secret);
+	free(ct->url);
+	free(ct->email);
+	free(ct->template_id);
+	free(ct->service_id);
+	memset(ct, 0, sizeof *ct);
+}
+
 /* Parse the contacts group. */
 static void
 config_parse_contacts(struct config *cfg, const config_setting_t *root, struct diag *d)
 {
+	static const char *const kinds[] = {"email", "webhook", "teams", "slack", "notify"};
 	const config_setting_t *s = config_setting_get_member(root, "contacts");
 	int n;
 
@@ -359,9 +659,11 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 	n = config_setting_length(s);
 	cfg->contacts = xcalloc((size_t)n, sizeof *cfg->contacts);
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *c = config_setting_get_elem(s, (unsigned)i);
-		const char *name = config_setting_name(c), *email, *hook;
+		const config_setting_t *c = config_setting_get_elem(s, (unsigned)i), *m;
+		const char *name = config_setting_name(c), *v = NULL;
+		struct contact *ct = &cfg->contacts[cfg->ncontacts];
 		size_t before = d->errors;
+		int kind = -1, nkinds = 0;
 
 		if (config_setting_type(c) != CONFIG_TYPE_GROUP) {
 			cfg_error(d, c, cfg->path,
@@ -370,48 +672,82 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			continue;
 		}
 		cfg_check_keys(c, contact_keys, "a contact", cfg->path, d);
-		email = cfg_get_string(c, "email", false, cfg->path, d);
-		hook = cfg_get_string(c, "webhook", false, cfg->path, d);
-		if (d->errors != before)
-			continue;
-		if ((email == NULL) == (hook == NULL)) {
+		for (int k = 0; k < CONTACT_NKINDS; k++) {
+			if (config_setting_get_member(c, kinds[k]) == NULL)
+				continue;
+			nkinds++;
+			kind = k;
+		}
+		if (nkinds != 1) {
 			cfg_error(
 			    d, c, cfg->path,
-			    "contact \"%s\" needs exactly one of email = \"...\" or webhook = "
-			    "\"https://...\"",
+			    "contact \"%s\" needs exactly one of email = \"...\", webhook = "
+			    "\"https://...\", teams = \"https://...\", slack = \"https://...\" "
+			    "or notify = { ... }",
 			    name);
 			continue;
 		}
-		if (email != NULL && !config_valid_email(email)) {
-			cfg_error(d, config_setting_get_member(c, "email"), cfg->path,
-			          "contact \"%s\": \"%s\" is not an email address", name, email);
+		if (kind != CONTACT_NOTIFY &&
+		    (v = cfg_get_string(c, kinds[kind], true, cfg->path, d)) == NULL)
 			continue;
-		}
-		if (hook != NULL && !config_valid_url(hook)) {
-			cfg_error(d, config_setting_get_member(c, "webhook"), cfg->path,
-			          "contact \"%s\": webhook must be an http:// or https:// URL",
-			          name);
+		if (d->errors != before)
 			continue;
+		m = config_setting_get_member(c, kinds[kind]);
+		ct->name = xstrdup(name);
+		ct->kind = (enum contact_kind)kind;
+		switch (ct->kind) {
+		case CONTACT_EMAIL:
+			if (!config_valid_email(v))
+				cfg_error(d, m, cfg->path,
+				          "contact \"%s\": \"%s\" is not an email address", name,
+				          v);
+			ct->address = xstrdup(v);
+			break;
+		case CONTACT_WEBHOOK:
+			if (!config_valid_url(v)) {
+				cfg_error(
+				    d, m, cfg->path,
+				    "contact \"%s\": webhook must be an http:// or https:// URL",
+				    name);
+			} else if (!config_secure_url(v)) {
+				cfg_warning(
+				    d, m, cfg->path,
+				    "contact \"%s\": webhook uses http://, so alerts cross the "
+				    "network unencrypted; use https://",
+				    name);
+			}
+			ct->address = xstrdup(v);
+			break;
+		case CONTACT_TEAMS:
+		case CONTACT_SLACK:
+			/* The URL is the credential: never in a message, never over plain HTTP. */
+			if (!config_secure_url(v))
+				cfg_error(d, m, cfg->path,
+				          "contact \"%s\": %s must be the https:// URL of the %s",
+				          name, kinds[kind],
+				          kind == CONTACT_TEAMS
+				              ? "Teams workflow's \"When a Teams "
+				                "webhook request is received\" trigger"
+				              : "Slack app's incoming webhook");
+			ct->address = xstrdup(name);
+			ct->url = xstrdup(v);
+			break;
+		case CONTACT_NOTIFY:
+			ct->address = xstrdup(name);
+			config_parse_notify(cfg, c, ct, d);
+			break;
 		}
-		if (hook != NULL && strncmp(hook, "http://", 7) == 0 &&
-		    strncmp(hook + 7, "127.0.0.1", 9) != 0 &&
-		    strncmp(hook + 7, "localhost", 9) != 0 && strncmp(hook + 7, "[::1]", 5) != 0)
-			cfg_warning(
-			    d, config_setting_get_member(c, "webhook"), cfg->path,
-			    "contact \"%s\": webhook uses http://, so alerts cross the network "
-			    "unencrypted; use https://",
-			    name);
-		cfg->contacts[cfg->ncontacts].name = xstrdup(name);
-		cfg->contacts[cfg->ncontacts].kind = email ? CONTACT_EMAIL : CONTACT_WEBHOOK;
-		cfg->contacts[cfg->ncontacts].address = xstrdup(email ? email : hook);
-		if (config_setting_get_member(c, "secret_file") != NULL) {
-			if (hook == NULL)
-				cfg_error(d, config_setting_get_member(c, "secret_file"), cfg->path,
+		if ((m = config_setting_get_member(c, "secret_file")) != NULL) {
+			if (ct->kind != CONTACT_WEBHOOK)
+				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": secret_file only goes with webhook",
 				          name);
 			else
-				cfg->contacts[cfg->ncontacts].secret =
-				    config_get_secret(cfg, c, "secret_file", d);
+				ct->secret = config_get_secret(cfg, c, "secret_file", d);
+		}
+		if (d->errors != before) {
+			config_contact_clear(ct);
+			continue;
 		}
 		cfg->ncontacts++;
 	}
@@ -433,6 +769,7 @@ config_load(const char *path, struct diag *d)
 	cfg->send_time = CONFIG_DEFAULT_SEND_TIME;
 	cfg->poll_interval = CONFIG_DEFAULT_POLL_INTERVAL;
 	cfg->max_deliveries = CONFIG_DEFAULT_MAX_DELIVERIES;
+	cfg->max_per_destination = CONFIG_DEFAULT_MAX_PER_DESTINATION;
 	cfg->connect_timeout = CONFIG_DEFAULT_CONNECT_TIMEOUT;
 	cfg->delivery_timeout = CONFIG_DEFAULT_DELIVERY_TIMEOUT;
 	cfg->retry_min = CONFIG_DEFAULT_RETRY_MIN;
@@ -481,6 +818,8 @@ config_load(const char *path, struct diag *d)
 	}
 	config_get_int(root, "max_deliveries", 1, 1000, "deliveries", &cfg->max_deliveries, path,
 	               d);
+	config_get_int(root, "max_per_destination", 1, 1000, "deliveries",
+	               &cfg->max_per_destination, path, d);
 	config_get_int(root, "connect_timeout", 1, 600, "seconds", &cfg->connect_timeout, path, d);
 	config_get_int(root, "delivery_timeout", 1, 3600, "seconds", &cfg->delivery_timeout, path,
 	               d);
@@ -521,17 +860,19 @@ config_free(struct config *cfg)
 		free(cfg->holidays[i]);
 	free(cfg->holidays);
 	free(cfg->holiday_lines);
-	for (size_t i = 0; i < cfg->ncontacts; i++) {
-		free(cfg->contacts[i].name);
-		free(cfg->contacts[i].address);
-		config_free_secret(cfg->contacts[i].secret);
-	}
+	for (size_t i = 0; i < cfg->ncontacts; i++)
+		config_contact_clear(&cfg->contacts[i]);
 	if (cfg->smtp != NULL) {
 		free(cfg->smtp->url);
 		free(cfg->smtp->from);
 		free(cfg->smtp->from_name);
 		free(cfg->smtp->username);
 		config_free_secret(cfg->smtp->password);
+		free(cfg->smtp->tenant);
+		free(cfg->smtp->client_id);
+		config_free_secret(cfg->smtp->client_secret);
+		free(cfg->smtp->token_url);
+		free(cfg->smtp->scope);
 		free(cfg->smtp);
 	}
 	free(cfg->ca_file);

@@ -7,3 +7,6 @@ target_link_options(test_email PRIVATE -Wl,--wrap=curl_easy_setopt)
 target_link_options(test_webhook PRIVATE -Wl,--wrap=curl_easy_setopt)
 # Where the test servers (tests/harness) live when SRCDIR is not in the environment.
 target_compile_definitions(test_notifier PRIVATE ESCALATOR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_cmocka_test(test_channels SOURCES unit/test_channels.c LINK escalator_notifiers)
+# The delivery channels against servers on 127.0.0.1 that speak each protocol.
+add_integration_test(integration_channels test_channels.py)

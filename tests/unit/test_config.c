@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <ftw.h>
 
@@ -426,8 +427,9 @@ test_config_contact_both_or_neither(void **state)
 	               "          webhook = \"https://hooks.council.example/h\"; };\n" /* 7 */
 	               "};\n",                                                         /* 8 */
 	               6,
-	               "contact \"hos\" needs exactly one of email = \"...\" or webhook = "
-	               "\"https://...\"");
+	               "contact \"hos\" needs exactly one of email = \"...\", webhook = "
+	               "\"https://...\", teams = \"https://...\", slack = \"https://...\" or "
+	               "notify = { ... }");
 	expect_refused(fx,
 	               "case_store = \"cases.sqlite\";\n" /* 1 */
 	               "state = \"state.sqlite\";\n"      /* 2 */
@@ -643,6 +645,305 @@ test_config_parse_hhmm(void **state)
 			         config_parse_hhmm(bad[i]));
 }
 
+#define NOTIFY_SERVICE "26785a09-ab16-4eb0-8407-a37497a57506"
+#define NOTIFY_KEY "escalator_live-" NOTIFY_SERVICE "-3d844edf-8d35-48ac-975b-e847b4f122b0"
+#define CONFIG_HEAD "case_store = \"cases.sqlite\";\nstate = \"state.sqlite\";\nrules = \"r\";\n"
+
+/* Write a secret file (mode 0600) into the scratch directory. */
+static void
+write_secret(const struct fixture *fx, const char *name, const char *value)
+{
+	char *path = write_file(fx->dir, name, value);
+
+	assert_int_equal(chmod(path, 0600), 0);
+	free(path);
+}
+
+/* Assert that no diagnostic contains text (a secret or a credential-bearing URL). */
+static void
+expect_not_in_diag(const struct fixture *fx, const char *text)
+{
+	for (size_t i = 0; i < fx->d.n; i++)
+		if (strstr(fx->d.v[i].text, text) != NULL) {
+			dump_diag(&fx->d);
+			fail_msg("a diagnostic repeats \"%s\"", text);
+		}
+}
+
+/* Teams, Slack and Notify contacts: recorded by name, their URL and key kept aside. */
+static void
+test_config_channel_contacts(void **state)
+{
+	struct fixture *fx = *state;
+	const struct contact *c;
+	struct config *cfg;
+
+	write_secret(fx, "notify.key", NOTIFY_KEY "\n");
+	cfg = load(fx, CONFIG_HEAD
+	           "max_per_destination = 2;\n"
+	           "contacts = {\n"
+	           "  managers = { teams = \"https://council.example/workflows/1?sig=abc\"; };\n"
+	           "  team = { slack = \"https://hooks.slack.com/services/T0/B0/XYZ\"; };\n"
+	           "  iro = { notify = { api_key_file = \"notify.key\";\n"
+	           "    template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	           "    email = \"iro.manager@council.example\"; }; };\n"
+	           "  local = { notify = { api_key_file = \"notify.key\";\n"
+	           "    template_id = \"F33517FF-2A88-4F6E-B855-C550268CE08A\";\n"
+	           "    email = \"a@b.example\"; base_url = \"http://127.0.0.1:8080/\"; }; };\n"
+	           "};\n");
+	if (cfg == NULL)
+		dump_diag(&fx->d);
+	assert_non_null(cfg);
+	assert_int_equal(fx->d.n, 0);
+	assert_int_equal(cfg->max_per_destination, 2);
+	c = config_find_contact(cfg, "managers");
+	assert_int_equal(c->kind, CONTACT_TEAMS);
+	assert_string_equal(c->address, "managers");
+	assert_string_equal(c->url, "https://council.example/workflows/1?sig=abc");
+	c = config_find_contact(cfg, "team");
+	assert_int_equal(c->kind, CONTACT_SLACK);
+	assert_string_equal(c->address, "team");
+	assert_string_equal(c->url, "https://hooks.slack.com/services/T0/B0/XYZ");
+	c = config_find_contact(cfg, "iro");
+	assert_int_equal(c->kind, CONTACT_NOTIFY);
+	assert_string_equal(c->address, "iro");
+	assert_string_equal(c->email, "iro.manager@council.example");
+	assert_string_equal(c->template_id, "f33517ff-2a88-4f6e-b855-c550268ce08a");
+	assert_string_equal(c->url, CONFIG_DEFAULT_NOTIFY_URL);
+	assert_string_equal(c->secret, NOTIFY_KEY);
+	assert_string_equal(c->service_id, NOTIFY_SERVICE);
+	c = config_find_contact(cfg, "local");
+	assert_string_equal(c->url, "http://127.0.0.1:8080");
+
+	/* Defaults. */
+	cfg = load(fx, CONFIG_HEAD);
+	assert_int_equal(cfg->max_per_destination, CONFIG_DEFAULT_MAX_PER_DESTINATION);
+}
+
+/* Channel contacts that are wrong are refused without repeating their URL or key. */
+static void
+test_config_channel_errors(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "contacts = {\n" /* 4 */
+	               "  m = { teams = \"http://council.example/wf?sig=SIGSECRET\"; };\n"
+	               "};\n",
+	               5, "teams must be the https:// URL");
+	expect_not_in_diag(fx, "SIGSECRET");
+	expect_refused(fx,
+	               CONFIG_HEAD "contacts = {\n"
+	                           "  m = { slack = \"https://hooks.slack.com/services/T/B/X\";\n"
+	                           "        secret_file = \"x\"; };\n" /* 6 */
+	                           "};\n",
+	               6, "secret_file only goes with webhook");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "contacts = {\n"
+	               "  m = { slack = \"https://h/1\"; teams = \"https://h/2\"; };\n" /* 5 */
+	               "};\n",
+	               5, "needs exactly one of");
+
+	write_secret(fx, "bad.key", "not-a-notify-key-KEYSECRET");
+	expect_refused(fx,
+	               CONFIG_HEAD "contacts = { n = { notify = {\n" /* 4 */
+	                           "  api_key_file = \"bad.key\";\n" /* 5 */
+	                           "  template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	                           "  email = \"a@b.example\"; }; }; };\n",
+	               5, "does not hold a GOV.UK Notify API key");
+	expect_not_in_diag(fx, "KEYSECRET");
+
+	write_secret(fx, "notify.key", NOTIFY_KEY);
+	expect_refused(fx,
+	               CONFIG_HEAD "contacts = { n = { notify = {\n"
+	                           "  api_key_file = \"notify.key\";\n"
+	                           "  template_id = \"welcome-email\";\n" /* 6 */
+	                           "  email = \"a@b.example\"; }; }; };\n",
+	               6, "template_id must be the template's id");
+	expect_refused(fx,
+	               CONFIG_HEAD "contacts = { n = { notify = {\n" /* 4 */
+	                           "  template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	                           "  email = \"a@b.example\"; }; }; };\n",
+	               4, "notify needs api_key_file");
+	/* A misspelt key: reported, and so is the missing one. */
+	assert_null(load(fx,
+	                 CONFIG_HEAD "contacts = { n = { notify = {\n"
+	                             "  api_key_file = \"notify.key\";\n"
+	                             "  template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	                             "  emial = \"a@b.example\"; }; }; };\n")); /* 7 */
+	expect_error_at(fx, 7, "unknown setting \"emial\" in a notify contact");
+	expect_error_at(fx, 4, "missing setting \"email\"");
+	expect_refused(fx,
+	               CONFIG_HEAD "contacts = { n = { notify = {\n"
+	                           "  api_key_file = \"notify.key\";\n"
+	                           "  template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	                           "  email = \"a@b.example\";\n"
+	                           "  base_url = \"http://notify.example\"; }; }; };\n", /* 8 */
+	               8, "base_url must be an https:// URL");
+	expect_refused(fx, CONFIG_HEAD "contacts = { n = { notify = \"x\"; }; };\n", 4,
+	               "notify must be a group");
+	expect_refused(fx, CONFIG_HEAD "max_per_destination = 0;\n", 4,
+	               "max_per_destination must be between 1 and 1000");
+}
+
+/* Exchange Online with OAuth 2.0: the token URL from the tenant, the scope, the mailbox. */
+static void
+test_config_xoauth2(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *cfg;
+
+	write_secret(fx, "client.secret", "cs~CLIENTSECRET\n");
+	cfg = load(fx, CONFIG_HEAD "smtp = {\n"
+	                           "  url = \"smtp://smtp.office365.com:587\";\n"
+	                           "  auth = \"xoauth2\";\n"
+	                           "  tenant = \"council.onmicrosoft.com\";\n"
+	                           "  client_id = \"6731de76-14a6-49ae-97bc-6eba6914391e\";\n"
+	                           "  client_secret_file = \"client.secret\";\n"
+	                           "  from = \"escalator@council.example\";\n"
+	                           "};\n");
+	if (cfg == NULL)
+		dump_diag(&fx->d);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->smtp->auth, SMTP_AUTH_XOAUTH2);
+	assert_string_equal(cfg->smtp->token_url, "https://login.microsoftonline.com/"
+	                                          "council.onmicrosoft.com/oauth2/v2.0/token");
+	assert_string_equal(cfg->smtp->scope, "https://outlook.office365.com/.default");
+	assert_string_equal(cfg->smtp->client_secret, "cs~CLIENTSECRET");
+	assert_string_equal(cfg->smtp->username, "escalator@council.example");
+	assert_null(cfg->smtp->password);
+
+	cfg =
+	    load(fx, CONFIG_HEAD "smtp = {\n"
+	                         "  url = \"smtp://127.0.0.1:2525\"; auth = \"xoauth2\";\n"
+	                         "  client_id = \"app\"; client_secret_file = \"client.secret\";\n"
+	                         "  token_url = \"http://127.0.0.1:8443/t/oauth2/v2.0/token\";\n"
+	                         "  username = \"shared.mailbox@council.example\";\n"
+	                         "  from = \"escalator@council.example\";\n"
+	                         "};\n");
+	assert_non_null(cfg);
+	assert_string_equal(cfg->smtp->token_url, "http://127.0.0.1:8443/t/oauth2/v2.0/token");
+	assert_string_equal(cfg->smtp->username, "shared.mailbox@council.example");
+
+	/* A relay connector or direct send: no AUTH at all. */
+	cfg = load(fx, CONFIG_HEAD "smtp = { url = \"smtp://council-example.mail.protection."
+	                           "outlook.com:25\"; from = \"escalator@council.example\"; };\n");
+	assert_non_null(cfg);
+	assert_int_equal(cfg->smtp->auth, SMTP_AUTH_NONE);
+}
+
+/* xoauth2 settings that are wrong or missing; the client secret never appears. */
+static void
+test_config_xoauth2_errors(void **state)
+{
+	struct fixture *fx = *state;
+
+	write_secret(fx, "client.secret", "cs~CLIENTSECRET");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n" /* 4 */
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  client_id = \"app\"; client_secret_file = \"client.secret\";\n"
+	               "};\n",
+	               4, "needs tenant");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n" /* 4 */
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  tenant = \"t\"; client_id = \"app\";\n"
+	               "};\n",
+	               4, "needs client_secret_file");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n"
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  tenant = \"t\"; client_id = \"app\"; client_secret_file = "
+	               "\"client.secret\";\n"
+	               "  token_url = \"http://login.example/token\";\n" /* 7 */
+	               "};\n",
+	               7, "token_url must be an https:// URL");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n"
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  tenant = \"bad tenant\"; client_id = \"app\";\n" /* 6 */
+	               "  client_secret_file = \"client.secret\";\n"
+	               "};\n",
+	               6, "tenant must be the directory");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n"
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  tenant = \"t\"; client_id = \"app\"; client_secret_file = "
+	               "\"client.secret\";\n"
+	               "  password_file = \"client.secret\";\n" /* 7 */
+	               "};\n",
+	               7, "password_file does not go with auth = \"xoauth2\"");
+	expect_refused(fx,
+	               CONFIG_HEAD
+	               "smtp = {\n" /* 4 */
+	               "  url = \"smtp://h:587\"; auth = \"xoauth2\"; from = \"a@b.example\";\n"
+	               "  tenant = \"t\"; client_id = \"app\"; client_secret_file = "
+	               "\"client.secret\";\n"
+	               "  starttls = \"opportunistic\";\n"
+	               "};\n",
+	               4, "a bearer token could be sent without TLS");
+	expect_refused(fx,
+	               CONFIG_HEAD "smtp = {\n"
+	                           "  url = \"smtp://h:587\"; from = \"a@b.example\";\n"
+	                           "  tenant = \"t\";\n" /* 6 */
+	                           "};\n",
+	               6, "tenant only goes with auth = \"xoauth2\"");
+	expect_refused(fx,
+	               CONFIG_HEAD "smtp = {\n"
+	                           "  url = \"smtp://h:587\"; from = \"a@b.example\";\n"
+	                           "  auth = \"oauth\";\n" /* 6 */
+	                           "};\n",
+	               6, "smtp auth must be \"password\", \"xoauth2\" or \"none\"");
+	expect_refused(fx,
+	               CONFIG_HEAD "smtp = {\n"
+	                           "  url = \"smtp://h:587\"; from = \"a@b.example\";\n"
+	                           "  auth = \"password\";\n" /* 6 */
+	                           "};\n",
+	               6, "needs username");
+	expect_not_in_diag(fx, "CLIENTSECRET");
+}
+
+/* Kind names, UUIDs, Notify keys and secure URLs. */
+static void
+test_config_channel_helpers(void **state)
+{
+	char *sid = NULL;
+
+	for (int k = 0; k < CONTACT_NKINDS; k++)
+		assert_int_equal(config_kind_parse(config_kind_name((enum contact_kind)k)), k);
+	assert_string_equal(config_kind_name(CONTACT_NOTIFY), "notify");
+	assert_int_equal(config_kind_parse("fax"), -1);
+	assert_int_equal(config_kind_parse(NULL), -1);
+
+	assert_true(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08a"));
+	assert_false(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08"));
+	assert_false(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08aa"));
+	assert_false(config_valid_uuid("f33517ff+2a88-4f6e-b855-c550268ce08a"));
+
+	assert_int_equal(config_notify_key(NOTIFY_KEY, &sid), 0);
+	assert_string_equal(sid, NOTIFY_SERVICE);
+	free(sid);
+	assert_int_equal(config_notify_key("x " NOTIFY_KEY, &sid), -1);
+	assert_null(sid);
+
+	assert_true(config_secure_url("https://hooks.slack.com/services/T/B/X"));
+	assert_true(config_secure_url("http://127.0.0.1:8080/x"));
+	assert_true(config_secure_url("http://localhost/x"));
+	assert_true(config_secure_url("http://[::1]:80"));
+	assert_false(config_secure_url("http://127.0.0.1.evil.example/x"));
+	assert_false(config_secure_url("http://localhost.evil.example/"));
+	assert_false(config_secure_url("http://hooks.example/x"));
+	assert_false(config_secure_url("ftp://hooks.example/x"));
+}
+
 /* config_resolve_path: absolute paths and an empty or missing dir leave the path as it is. */
 static void
 test_config_resolve_path(void **state)
@@ -690,6 +991,11 @@ main(void)
 	    cmocka_unit_test(test_config_valid_url),
 	    cmocka_unit_test(test_config_parse_hhmm),
 	    cmocka_unit_test(test_config_resolve_path),
+	    cmocka_unit_test_setup_teardown(test_config_channel_contacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_channel_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_xoauth2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_xoauth2_errors, setup, teardown),
+	    cmocka_unit_test(test_config_channel_helpers),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -36,7 +36,8 @@ static int
 string_option(CURLoption opt)
 {
 	return opt == CURLOPT_URL || opt == CURLOPT_MAIL_FROM || opt == CURLOPT_USERNAME ||
-	       opt == CURLOPT_PASSWORD || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR;
+	       opt == CURLOPT_PASSWORD || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
+	       opt == CURLOPT_LOGIN_OPTIONS || opt == CURLOPT_XOAUTH2_BEARER;
 }
 
 /* Record the option, then really set it. */
@@ -689,6 +690,56 @@ test_setup_use_ssl(void **state)
 	recs_clear();
 }
 
+/*
+ * Exchange Online: XOAUTH2 chosen with the login options, the mailbox as the
+ * SASL user, the token set afterwards, TLS always, and never CURLOPT_HTTPAUTH
+ * (curl 7.88 would then send OAUTHBEARER: curl issue 10259).
+ */
+static void
+test_setup_xoauth2(void **state)
+{
+	struct smtp_config smtp = sample_smtp();
+	struct notifier_settings s = {.smtp = &smtp, .connect_timeout = 7, .delivery_timeout = 33};
+	struct delivery d = sample_delivery();
+	struct email_state *st;
+	struct transfer *t;
+	struct delivery_result r;
+	char *detail, *cause = NULL;
+
+	smtp.auth = SMTP_AUTH_XOAUTH2;
+	smtp.starttls = STARTTLS_OPPORTUNISTIC;
+	smtp.username = "escalator@council.example";
+	recs_clear();
+	t = transfer_new();
+	st = email_setup(t, &s, &d, 0, &cause);
+	assert_non_null(st);
+	assert_string_equal(recs_find(CURLOPT_USERNAME)->str, "escalator@council.example");
+	assert_string_equal(recs_find(CURLOPT_LOGIN_OPTIONS)->str, "AUTH=XOAUTH2");
+	assert_null(recs_find(CURLOPT_PASSWORD));
+	assert_null(recs_find(CURLOPT_HTTPAUTH));
+	assert_null(recs_find(CURLOPT_XOAUTH2_BEARER));
+	/* A bearer token is a credential: no plain-text fall-back even when opportunistic. */
+	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
+	assert_int_equal(email_set_bearer(t, "eyJ0eXAi.token"), 0);
+	assert_string_equal(recs_find(CURLOPT_XOAUTH2_BEARER)->str, "eyJ0eXAi.token");
+	assert_null(recs_find(CURLOPT_HTTPAUTH));
+
+	/* A refused token is a temporary failure with advice, never the server's reply. */
+	detail = email_finish(t, st, CURLE_LOGIN_DENIED, &r);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_non_null(strstr(r.detail, "refused the OAuth token"));
+	assert_true(email_token_refused(st, CURLE_LOGIN_DENIED));
+	assert_false(email_token_refused(st, CURLE_COULDNT_CONNECT));
+	free(detail);
+	transfer_free(t);
+
+	/* Without a username the mailbox is the From address. */
+	smtp.username = NULL;
+	transfer_free(setup_with(&smtp, NULL));
+	assert_string_equal(recs_find(CURLOPT_USERNAME)->str, "alerts@council.example");
+	recs_clear();
+}
+
 /* Run every test. */
 int
 main(void)
@@ -713,6 +764,7 @@ main(void)
 	    cmocka_unit_test(test_command),
 	    cmocka_unit_test(test_setup_options),
 	    cmocka_unit_test(test_setup_use_ssl),
+	    cmocka_unit_test(test_setup_xoauth2),
 	};
 	int rc;
 

@@ -1050,6 +1050,199 @@ test_free_in_callback(void **state)
 	close(hole);
 }
 
+/* What the notifier logged (OAuth token events). */
+static int nlogs;
+static char last_log[512];
+
+/* notifier_log_fn: count and keep the last line. */
+static void
+log_cb(void *arg, int pri, const char *msg)
+{
+	nlogs++;
+	snprintf(last_log, sizeof last_log, "%s", msg);
+}
+
+/* An xoauth2 smtp configuration whose token endpoint is at token_port. */
+static void
+configure_xoauth2(struct fixture *fx, int token_port, int timeout)
+{
+	struct smtp_config sc = {.url = "smtp://127.0.0.1:2525",
+	                         .from = "alerts@council.example",
+	                         .username = "alerts@council.example",
+	                         .starttls = STARTTLS_REQUIRED,
+	                         .auth = SMTP_AUTH_XOAUTH2,
+	                         .client_id = "app",
+	                         .client_secret = "cs~TOKENSECRET",
+	                         .scope = "https://outlook.office365.com/.default"};
+
+	sc.token_url = xasprintf("http://127.0.0.1:%d/tenant/oauth2/v2.0/token", token_port);
+	configure(fx, &sc, NULL, timeout);
+	free(sc.token_url);
+	nlogs = 0;
+	last_log[0] = '\0';
+	notifier_set_log(fx->n, log_cb, fx);
+}
+
+/* An email of delivery id k. */
+static struct delivery
+xoauth2_email(int k)
+{
+	struct delivery d = {.id = k,
+	                     .uid = "x",
+	                     .kind = CONTACT_EMAIL,
+	                     .recipient = "tm@council.example",
+	                     .subject = "s",
+	                     .body = "b"};
+	return d;
+}
+
+/*
+ * A token request that fails: every email waiting on it is a temporary
+ * failure, the failure is logged once (without the secret), and for a few
+ * seconds new emails fail at once rather than ask again.
+ */
+static void
+test_xoauth2_token_failure(void **state)
+{
+	struct fixture *fx = *state;
+	struct delivery d;
+	char *cause = NULL;
+
+	configure_xoauth2(fx, closed_port(), 5);
+	for (int k = 0; k < 3; k++) {
+		d = xoauth2_email(k);
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	/* Waiting for the token counts as in flight. */
+	assert_int_equal(notifier_in_flight(fx->n), 3);
+	fx->expect = 3;
+	run(fx);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(fx->res[k].status, DELIVERY_RETRY);
+		assert_non_null(strstr(fx->res[k].detail, "no OAuth access token"));
+		assert_null(strstr(fx->res[k].detail, "TOKENSECRET"));
+	}
+	assert_int_equal(nlogs, 1);
+	assert_non_null(strstr(last_log, "oauth token=failed"));
+	assert_non_null(strstr(last_log, "waiting=3"));
+	assert_null(strstr(last_log, "TOKENSECRET"));
+	d = xoauth2_email(3);
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_non_null(strstr(cause, "no OAuth access token"));
+	free(cause);
+	assert_int_equal(notifier_in_flight(fx->n), 0);
+}
+
+/* notifier_free while emails wait for a token that never comes: no callbacks, no leaks. */
+static void
+test_xoauth2_free_waiting(void **state)
+{
+	struct fixture *fx = *state;
+	int port, hole = blackhole(&port);
+	struct timeval soon = {0, 200000};
+	struct delivery d;
+	char *cause = NULL;
+
+	configure_xoauth2(fx, port, 30);
+	for (int k = 0; k < 4; k++) {
+		d = xoauth2_email(k);
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	event_base_loopexit(fx->base, &soon);
+	event_base_dispatch(fx->base);
+	assert_int_equal(notifier_in_flight(fx->n), 4);
+	notifier_free(fx->n);
+	fx->n = NULL;
+	event_base_loopexit(fx->base, &soon);
+	event_base_dispatch(fx->base);
+	assert_int_equal(fx->done, 0);
+	close(hole);
+}
+
+/* notifier_free from the first callback of a failed token request: no more callbacks. */
+static void
+test_xoauth2_free_in_callback(void **state)
+{
+	struct fixture *fx = *state;
+	struct delivery d;
+	char *cause = NULL;
+
+	configure_xoauth2(fx, closed_port(), 5);
+	for (int k = 0; k < 3; k++) {
+		d = xoauth2_email(k);
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	fx->free_in_callback = 1;
+	fx->expect = 1;
+	run(fx);
+	assert_null(fx->n);
+	assert_int_equal(fx->done, 1);
+}
+
+/* Teams, Slack and Notify (a send, and a lookup before a re-attempt) that cannot connect. */
+static void
+test_channels_unreachable(void **state)
+{
+	struct fixture *fx = *state;
+	int port = closed_port();
+	char url[128], *cause = NULL;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	for (int k = 0; k < 4; k++) {
+		struct delivery d = {.id = k,
+		                     .uid = "esc-ab-1",
+		                     .kind = k == 0   ? CONTACT_TEAMS
+		                             : k == 1 ? CONTACT_SLACK
+		                                      : CONTACT_NOTIFY,
+		                     .recipient = k < 2 ? url : "iro@council.example",
+		                     .attempts = k == 3 ? 2 : 1,
+		                     .secret = "k-26785a09-ab16-4eb0-8407-a37497a57506-"
+		                               "3d844edf-8d35-48ac-975b-e847b4f122b0",
+		                     .template_id = "f33517ff-2a88-4f6e-b855-c550268ce08a",
+		                     .base_url = url,
+		                     .title = "t",
+		                     .case_ref = "C1"};
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+	fx->expect = 4;
+	run(fx);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(fx->res[k].calls, 1);
+		assert_int_equal(fx->res[k].status, DELIVERY_RETRY);
+	}
+	assert_non_null(strstr(fx->res[3].detail, "looking up the reference"));
+	assert_null(strstr(fx->res[2].detail, "looking up the reference"));
+}
+
+/* Channel deliveries that cannot start: -1 with a cause (never the URL), no callback. */
+static void
+test_channels_cannot_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct delivery d = {.id = 0,
+	                     .uid = "x",
+	                     .kind = CONTACT_NOTIFY,
+	                     .recipient = "iro@council.example",
+	                     .template_id = "f33517ff-2a88-4f6e-b855-c550268ce08a",
+	                     .base_url = "https://api.notifications.service.gov.uk"};
+	char *cause = NULL;
+
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_non_null(strstr(cause, "no API key"));
+	free(cause);
+	d.secret = "not-a-key";
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_non_null(strstr(cause, "does not hold a Notify API key"));
+	free(cause);
+	d.kind = CONTACT_SLACK;
+	d.recipient = "ftp://hooks.slack.example/T/B/SLACKSECRET";
+	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
+	assert_null(strstr(cause, "SLACKSECRET"));
+	free(cause);
+	assert_int_equal(notifier_in_flight(fx->n), 0);
+}
+
 /* Run every test. */
 int
 main(void)
@@ -1067,6 +1260,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cannot_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_xoauth2_token_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_xoauth2_free_waiting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_xoauth2_free_in_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_channels_unreachable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_channels_cannot_start, setup, teardown),
 	};
 
 	/* A server that dies must not kill the test with SIGPIPE (curl also sets MSG_NOSIGNAL). */

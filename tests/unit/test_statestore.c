@@ -450,6 +450,200 @@ test_statestore_newer_version(void **state)
 	expect_sql(fx->path, "PRAGMA user_version", "2");
 }
 
+/* Five recipients, one of each kind (chat and Notify contacts are recorded by name). */
+static const struct recipient kinds[] = {
+    {.kind = CONTACT_EMAIL, .address = "tm.north@council.example"},
+    {.kind = CONTACT_WEBHOOK, .address = "https://hooks.council.example/hos"},
+    {.kind = CONTACT_TEAMS, .address = "managers"},
+    {.kind = CONTACT_SLACK, .address = "iro_team"},
+    {.kind = CONTACT_NOTIFY, .address = "iro_manager"},
+};
+
+/* Every kind of delivery is recorded and read back, with the expected text. */
+static void
+test_statestore_channel_kinds(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 0);
+	struct outbox_item items[8];
+	bool rec[4] = {false};
+	char *cause = NULL;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	a.recipients = kinds;
+	a.nrecipients = 5;
+	a.expected = "hold the review within 5 working days";
+	record(fx->ss, &a, rec);
+	expect_sql(
+	    fx->path,
+	    "SELECT group_concat(kind || ':' || recipient, ',') FROM (SELECT kind, recipient "
+	    "FROM delivery ORDER BY id)",
+	    "email:tm.north@council.example,webhook:https://hooks.council.example/hos,"
+	    "teams:managers,slack:iro_team,notify:iro_manager");
+	n = statestore_take(fx->ss, 100, 200, items, 8, &cause);
+	assert_int_equal(n, 5);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(items[i].kind, kinds[i].kind);
+		assert_string_equal(items[i].recipient, kinds[i].address);
+		assert_string_equal(items[i].expected, "hold the review within 5 working days");
+		assert_int_equal(items[i].attempts, 1);
+		outbox_item_clear(&items[i]);
+	}
+}
+
+/* Add n alerts of case_ref told to r, returning nothing. */
+static void
+record_many(struct fixture *fx, const char *prefix, int n, const struct recipient *r, size_t nr)
+{
+	bool rec[4] = {false};
+
+	for (int i = 0; i < n; i++) {
+		char case_ref[32];
+		struct alert a;
+
+		snprintf(case_ref, sizeof case_ref, "%s%02d", prefix, i);
+		a = make_alert(fx, case_ref, 1, 0);
+		a.recipients = r;
+		a.nrecipients = nr;
+		record(fx->ss, &a, rec);
+	}
+}
+
+/* Groups by destination (all email as one), and taking a given count from each. */
+static void
+test_statestore_groups_and_batch(void **state)
+{
+	static const struct recipient slack = {.kind = CONTACT_SLACK, .address = "iro_team"};
+	static const struct recipient mail[] = {
+	    {.kind = CONTACT_EMAIL, .address = "a@council.example"},
+	    {.kind = CONTACT_EMAIL, .address = "b@council.example"},
+	};
+	struct fixture *fx = *state;
+	struct outbox_group *g;
+	struct outbox_take reqs[2];
+	struct outbox_item items[16];
+	size_t ng;
+	char *cause = NULL, *sql;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	record_many(fx, "S", 5, &slack, 1); /* deliveries 1-5 */
+	record_many(fx, "M", 3, mail, 2);   /* deliveries 6-11 */
+	/* Two slack deliveries wait for a retry at 500. */
+	sql = xasprintf("UPDATE delivery SET next_attempt = 500 WHERE id IN (4, 5)");
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	free(sql);
+
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 2);
+	/* Slack's are older (recorded first, same next_attempt 0): first. */
+	assert_int_equal(g[0].kind, CONTACT_SLACK);
+	assert_string_equal(g[0].recipient, "iro_team");
+	assert_int_equal(g[0].due, 3);
+	assert_int_equal(g[0].next, 500);
+	assert_int_equal(g[1].kind, CONTACT_EMAIL);
+	assert_null(g[1].recipient);
+	assert_int_equal(g[1].due, 6);
+	assert_int_equal(g[1].next, 0);
+	outbox_groups_free(g, ng);
+
+	/* One from Slack (its pace), four emails (its share). */
+	reqs[0] = (struct outbox_take){CONTACT_SLACK, "iro_team", 1};
+	reqs[1] = (struct outbox_take){CONTACT_EMAIL, NULL, 4};
+	n = statestore_take_batch(fx->ss, 100, 300, reqs, 2, items, 16, &cause);
+	assert_int_equal(n, 5);
+	assert_int_equal(items[0].kind, CONTACT_SLACK);
+	assert_int_equal(items[0].id, 1);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(items[i].kind, CONTACT_EMAIL);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* Taken means leased: one attempt each, not due again before the lease ends. */
+	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE in_flight = 1 AND attempts = 1",
+	           "5");
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, &g, &ng, &cause), 0);
+	assert_int_equal(g[0].due, 2);
+	assert_int_equal(g[0].next, 300); /* the lease of the one in flight */
+	assert_int_equal(g[1].due, 2);
+	outbox_groups_free(g, ng);
+
+	/* Never more than max in all, and nothing not due. */
+	reqs[0] = (struct outbox_take){CONTACT_SLACK, "iro_team", 10};
+	n = statestore_take_batch(fx->ss, 100, 300, reqs, 2, items, 3, &cause);
+	assert_int_equal(n, 3);
+	assert_int_equal(items[0].kind, CONTACT_SLACK);
+	assert_int_equal(items[1].kind, CONTACT_SLACK);
+	assert_int_equal(items[2].kind, CONTACT_EMAIL);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* Deliveries not taken were not touched: no attempt counted. */
+	expect_sql(fx->path, "SELECT group_concat(attempts, '') FROM delivery WHERE id IN (4, 5)",
+	           "00");
+}
+
+/* A file made by an earlier build (two kinds, no alert.expected) is brought up to date. */
+static void
+test_statestore_upgrade(void **state)
+{
+	static const char old[] =
+	    "PRAGMA user_version = 1;"
+	    "CREATE TABLE alert (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, title TEXT NOT NULL,"
+	    "  case_ref TEXT NOT NULL, start TEXT NOT NULL, stage TEXT NOT NULL, due TEXT NOT NULL,"
+	    "  fires TEXT NOT NULL, days_late INTEGER NOT NULL, subject TEXT NOT NULL,"
+	    "  body TEXT NOT NULL, fields TEXT, created_at TEXT NOT NULL);"
+	    "CREATE TABLE delivery (id INTEGER PRIMARY KEY,"
+	    "  alert_id INTEGER NOT NULL REFERENCES alert(id),"
+	    "  kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),"
+	    "  recipient TEXT NOT NULL,"
+	    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', "
+	    "'failed')),"
+	    "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
+	    "  in_flight INTEGER NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT);"
+	    "CREATE TABLE audit (id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES "
+	    "  delivery(id), at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, "
+	    "  detail TEXT);"
+	    "INSERT INTO alert VALUES (1, 'r', 't', 'A01', '2026-12-18', 'overdue', '2027-01-20',"
+	    "  '2027-01-21T08:00:00', 1, 's', 'b', NULL, 'now');"
+	    "INSERT INTO delivery (id, alert_id, kind, recipient, status, attempts) VALUES"
+	    "  (1, 1, 'email', 'a@b.example', 'sent', 1), (2, 1, 'webhook', 'https://h/x', "
+	    "  'pending', 2);"
+	    "INSERT INTO audit VALUES (1, 1, 'now', 'a@b.example', 'sent', NULL);";
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A02", 2, 0);
+	bool rec[4] = {false};
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, old, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	fx->ss = open_store(fx, false);
+	a.recipients = kinds;
+	a.nrecipients = 5;
+	a.expected = "what is expected";
+	record(fx->ss, &a, rec);
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "7");
+	expect_sql(fx->path, "SELECT kind || status || attempts FROM delivery WHERE id = 2",
+	           "webhookpending2");
+	expect_sql(fx->path, "SELECT expected FROM alert WHERE case_ref = 'A02'",
+	           "what is expected");
+	expect_sql(fx->path, "SELECT count(*) FROM audit a JOIN delivery d ON d.id = a.delivery_id",
+	           "1");
+	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
+	expect_sql(fx->path, "PRAGMA user_version", "1");
+	statestore_close(fx->ss);
+	/* Opening again changes nothing more. */
+	fx->ss = open_store(fx, false);
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "7");
+}
+
 /* Register one test with the state store fixture. */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -461,6 +655,8 @@ main(void)
 	    T(test_statestore_record_skipped), T(test_statestore_record_partly_recorded),
 	    T(test_statestore_outbox_depth),   T(test_statestore_rollback),
 	    T(test_statestore_reopen),         T(test_statestore_newer_version),
+	    T(test_statestore_channel_kinds),  T(test_statestore_groups_and_batch),
+	    T(test_statestore_upgrade),
 	};
 
 	return cmocka_run_group_tests_name("statestore", tests, NULL, NULL);

@@ -1,0 +1,423 @@
+/* chat.c - one alert as a Microsoft Teams Adaptive Card or a Slack message (incoming webhooks). */
+#include "chat.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "transport.h"
+#include "util.h"
+
+/* Per-value caps tried in turn until a message fits, in bytes. */
+static const size_t chat_value_caps[] = {2000, 1000, 500, 250, 120, 60, 30};
+#define CHAT_NCAPS (sizeof chat_value_caps / sizeof chat_value_caps[0])
+
+/* A rule field: its name and value, both cleaned. */
+struct chat_field {
+	char *name;
+	char *value;
+};
+
+/* What every message shows, cleaned to one line each. */
+struct chat_alert {
+	const struct delivery *d;
+	struct chat_field *fields;
+	size_t nfields;
+};
+
+/* s as one clean line of at most max bytes, ending in "…" when it was cut. */
+static char *
+chat_cut(const char *s, size_t max)
+{
+	char *full = transport_clean_text(s != NULL ? s : "", SIZE_MAX, 0), *cut, *out;
+
+	if (strlen(full) <= max)
+		return full;
+	cut = transport_clean_text(full, max > 3 ? max - 3 : 0, 0);
+	out = xasprintf("%s\xe2\x80\xa6", cut);
+	free(cut);
+	free(full);
+	return out;
+}
+
+/* A JSON string of s cut to max bytes. */
+static json_t *
+chat_str(const char *s, size_t max)
+{
+	char *v = chat_cut(s, max);
+	json_t *j = json_string(v);
+
+	free(v);
+	if (j == NULL)
+		fatalx("json_string failed on cleaned text");
+	return j;
+}
+
+/* "12 working days overdue", or "due <date>". */
+char *
+chat_status(const struct delivery *d)
+{
+	if (d->days_late > 0)
+		return xasprintf("%d working day%s overdue", d->days_late,
+		                 d->days_late == 1 ? "" : "s");
+	return xasprintf("due %s", d->due != NULL ? d->due : "");
+}
+
+/* Parse d->fields into a; -1 with *cause set if it is not a JSON object. */
+static int
+chat_alert_init(struct chat_alert *a, const struct delivery *d, char **cause)
+{
+	json_t *o;
+	json_error_t err;
+	const char *key;
+	json_t *v;
+	char *valid;
+
+	memset(a, 0, sizeof *a);
+	a->d = d;
+	if (d->fields == NULL)
+		return 0;
+	valid = utf8_sanitize(d->fields);
+	o = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
+	free(valid);
+	if (!json_is_object(o)) {
+		*cause = xstrdup("the alert's fields are not a JSON object");
+		json_decref(o);
+		return -1;
+	}
+	a->fields = xcalloc(json_object_size(o) + 1, sizeof *a->fields);
+	json_object_foreach(o, key, v)
+	{
+		struct chat_field *f = &a->fields[a->nfields++];
+
+		f->name = transport_clean_text(key, 200, 0);
+		if (json_is_string(v))
+			f->value = xstrdup(json_string_value(v));
+		else if (json_is_null(v))
+			f->value = xstrdup("");
+		else
+			f->value = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* Free what chat_alert_init made. */
+static void
+chat_alert_clear(struct chat_alert *a)
+{
+	for (size_t i = 0; i < a->nfields; i++) {
+		free(a->fields[i].name);
+		free(a->fields[i].value);
+	}
+	free(a->fields);
+}
+
+/* Dump j compactly; fatal on failure. */
+static char *
+chat_dump(json_t *j)
+{
+	char *out = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (out == NULL)
+		fatalx("json_dumps failed");
+	return out;
+}
+
+/* {"title": name, "value": value} for a FactSet. */
+static json_t *
+teams_fact(const char *name, const char *value, size_t max)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "title", chat_str(name, 100));
+	json_object_set_new(f, "value", chat_str(value, max));
+	return f;
+}
+
+/* {"type":"TextBlock","text":...,"wrap":true} */
+static json_t *
+teams_text(json_t *text)
+{
+	json_t *b = json_object();
+
+	json_object_set_new(b, "type", json_string("TextBlock"));
+	json_object_set_new(b, "text", text);
+	json_object_set_new(b, "wrap", json_true());
+	return b;
+}
+
+/* The Teams message with every value cut to vmax and the first nfields fields. */
+static char *
+teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
+{
+	const struct delivery *d = a->d;
+	json_t *root = json_object(), *att = json_object(), *card = json_object();
+	json_t *body = json_array(), *facts = json_array(), *b;
+	char late[16], *status, *line, *out;
+
+	/* Title, and the one line that says what is late. */
+	b = teams_text(chat_str(d->title, vmax));
+	json_object_set_new(b, "weight", json_string("Bolder"));
+	json_object_set_new(b, "size", json_string("Medium"));
+	json_array_append_new(body, b);
+	status = chat_status(d);
+	line = xasprintf("Case %s: %s", d->case_ref != NULL ? d->case_ref : "", status);
+	b = teams_text(chat_str(line, vmax));
+	if (d->days_late > 0)
+		json_object_set_new(b, "color", json_string("Attention"));
+	json_array_append_new(body, b);
+	free(line);
+	free(status);
+
+	snprintf(late, sizeof late, "%d", d->days_late);
+	json_array_append_new(facts, teams_fact("Case", d->case_ref, vmax));
+	json_array_append_new(facts, teams_fact("Stage", d->stage, vmax));
+	json_array_append_new(facts, teams_fact("Due", d->due, vmax));
+	json_array_append_new(facts, teams_fact("Days overdue", late, vmax));
+	if (d->start != NULL)
+		json_array_append_new(facts, teams_fact("Started", d->start, vmax));
+	for (size_t i = 0; i < nfields && i < a->nfields; i++)
+		json_array_append_new(facts,
+		                      teams_fact(a->fields[i].name, a->fields[i].value, vmax));
+	if (nfields < a->nfields) {
+		line = xasprintf("%zu more not shown (message size limit)", a->nfields - nfields);
+		json_array_append_new(facts, teams_fact("Fields", line, vmax));
+		free(line);
+	}
+	b = json_object();
+	json_object_set_new(b, "type", json_string("FactSet"));
+	json_object_set_new(b, "facts", facts);
+	json_array_append_new(body, b);
+
+	if (d->expected != NULL && *d->expected != '\0') {
+		line = xasprintf("Expected: %s", d->expected);
+		json_array_append_new(body, teams_text(chat_str(line, vmax)));
+		free(line);
+	}
+	line = xasprintf("Rule %s \xc2\xb7 delivery %s", d->rule != NULL ? d->rule : "",
+	                 d->uid != NULL ? d->uid : "");
+	b = teams_text(chat_str(line, 200));
+	json_object_set_new(b, "isSubtle", json_true());
+	json_object_set_new(b, "size", json_string("Small"));
+	json_array_append_new(body, b);
+	free(line);
+
+	json_object_set_new(card, "$schema",
+	                    json_string("http://adaptivecards.io/schemas/adaptive-card.json"));
+	json_object_set_new(card, "type", json_string("AdaptiveCard"));
+	json_object_set_new(card, "version", json_string("1.4"));
+	json_object_set_new(card, "body", body);
+	json_object_set_new(att, "contentType",
+	                    json_string("application/vnd.microsoft.card.adaptive"));
+	json_object_set_new(att, "contentUrl", json_null());
+	json_object_set_new(att, "content", card);
+	json_object_set_new(root, "type", json_string("message"));
+	json_object_set_new(root, "attachments", json_pack("[o]", att));
+	out = chat_dump(root);
+	json_decref(root);
+	return out;
+}
+
+/* Build with smaller values, then fewer fields, until the body fits in max bytes. */
+static char *
+chat_fit(const struct chat_alert *a, size_t max,
+         char *(*build)(const struct chat_alert *, size_t, size_t))
+{
+	size_t nfields = a->nfields;
+	char *out = NULL;
+
+	for (size_t i = 0; i < CHAT_NCAPS; i++) {
+		free(out);
+		out = build(a, chat_value_caps[i], nfields);
+		if (strlen(out) <= max)
+			return out;
+	}
+	/* Still too big: many fields. Halve them until it fits. */
+	while (nfields > 0) {
+		nfields /= 2;
+		free(out);
+		out = build(a, chat_value_caps[CHAT_NCAPS - 1], nfields);
+		if (strlen(out) <= max)
+			return out;
+	}
+	return out;
+}
+
+/* The Teams workflow request body for d. */
+char *
+chat_teams_body(const struct delivery *d, size_t max, char **cause)
+{
+	struct chat_alert a;
+	char *out;
+
+	if (chat_alert_init(&a, d, cause) != 0)
+		return NULL;
+	out = chat_fit(&a, max, teams_build);
+	chat_alert_clear(&a);
+	return out;
+}
+
+/* s with &, < and > escaped for Slack mrkdwn. */
+char *
+chat_slack_escape(const char *s)
+{
+	size_t len = 0, o = 0;
+	char *out;
+
+	for (const char *p = s; *p != '\0'; p++)
+		len += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : 1;
+	out = xmalloc(len + 1);
+	for (const char *p = s; *p != '\0'; p++) {
+		const char *rep = *p == '&'   ? "&amp;"
+		                  : *p == '<' ? "&lt;"
+		                  : *p == '>' ? "&gt;"
+		                              : NULL;
+
+		if (rep != NULL) {
+			memcpy(out + o, rep, strlen(rep));
+			o += strlen(rep);
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A mrkdwn text object: "*label*\nvalue" (or value alone), value cut to max and escaped. */
+static json_t *
+slack_mrkdwn(const char *label, const char *value, size_t max)
+{
+	json_t *o = json_object();
+	char *cut = chat_cut(value, max), *esc = chat_slack_escape(cut), *text;
+
+	text = label != NULL ? xasprintf("*%s*\n%s", label, esc) : xstrdup(esc);
+	json_object_set_new(o, "type", json_string("mrkdwn"));
+	json_object_set_new(o, "text", json_string(text));
+	free(text);
+	free(esc);
+	free(cut);
+	return o;
+}
+
+/* A section block holding fields. */
+static json_t *
+slack_section(json_t *fields)
+{
+	json_t *b = json_object();
+
+	json_object_set_new(b, "type", json_string("section"));
+	json_object_set_new(b, "fields", fields);
+	return b;
+}
+
+/* The Slack message with every value cut to vmax and the first nfields fields. */
+static char *
+slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
+{
+	const struct delivery *d = a->d;
+	json_t *root = json_object(), *blocks = json_array(), *b, *t, *fields;
+	size_t fmax = vmax < CHAT_SLACK_FIELD_MAX - 110 ? vmax : CHAT_SLACK_FIELD_MAX - 110;
+	char late[16], *status, *line, *esc, *cut;
+	size_t nsections = 0, shown = 0;
+
+	/* The notification text: one line saying what is late, for which case. */
+	status = chat_status(d);
+	line = xasprintf("%s: case %s, %s, due %s (%s)", d->title != NULL ? d->title : "",
+	                 d->case_ref != NULL ? d->case_ref : "", d->stage != NULL ? d->stage : "",
+	                 d->due != NULL ? d->due : "", status);
+	cut = chat_cut(line, vmax + 100);
+	esc = chat_slack_escape(cut);
+	json_object_set_new(root, "text", json_string(esc));
+	free(esc);
+	free(cut);
+	free(line);
+
+	b = json_object();
+	t = json_object();
+	json_object_set_new(t, "type", json_string("plain_text"));
+	json_object_set_new(t, "text", chat_str(d->title, CHAT_SLACK_HEADER_MAX));
+	json_object_set_new(t, "emoji", json_false());
+	json_object_set_new(b, "type", json_string("header"));
+	json_object_set_new(b, "text", t);
+	json_array_append_new(blocks, b);
+
+	snprintf(late, sizeof late, "%d", d->days_late);
+	fields = json_array();
+	json_array_append_new(fields, slack_mrkdwn("Case", d->case_ref, fmax));
+	json_array_append_new(fields, slack_mrkdwn("Stage", d->stage, fmax));
+	json_array_append_new(fields, slack_mrkdwn("Due", d->due, fmax));
+	json_array_append_new(fields, slack_mrkdwn("Days overdue", late, fmax));
+	if (d->start != NULL)
+		json_array_append_new(fields, slack_mrkdwn("Started", d->start, fmax));
+	json_array_append_new(blocks, slack_section(fields));
+
+	/* The rule's fields, ten to a section, within Slack's block limit. */
+	fields = NULL;
+	for (size_t i = 0; i < nfields && i < a->nfields; i++) {
+		char *label;
+
+		if (fields != NULL && json_array_size(fields) == CHAT_SLACK_FIELDS_PER_SECTION) {
+			json_array_append_new(blocks, slack_section(fields));
+			fields = NULL;
+		}
+		if (fields == NULL) {
+			if (3 + nsections + 2 >= CHAT_SLACK_BLOCKS_MAX)
+				break;
+			fields = json_array();
+			nsections++;
+		}
+		cut = chat_cut(a->fields[i].name, 100);
+		label = chat_slack_escape(cut);
+		json_array_append_new(fields, slack_mrkdwn(label, a->fields[i].value, fmax));
+		free(label);
+		free(cut);
+		shown++;
+	}
+	if (fields != NULL)
+		json_array_append_new(blocks, slack_section(fields));
+
+	if (d->expected != NULL && *d->expected != '\0') {
+		b = json_object();
+		line = xasprintf("Expected: %s", d->expected);
+		json_object_set_new(b, "type", json_string("section"));
+		json_object_set_new(b, "text", slack_mrkdwn(NULL, line, CHAT_SLACK_TEXT_MAX - 100));
+		json_array_append_new(blocks, b);
+		free(line);
+	}
+	if (shown < a->nfields)
+		line = xasprintf("rule %s \xc2\xb7 delivery %s \xc2\xb7 %zu more fields not shown",
+		                 d->rule != NULL ? d->rule : "", d->uid != NULL ? d->uid : "",
+		                 a->nfields - shown);
+	else
+		line = xasprintf("rule %s \xc2\xb7 delivery %s", d->rule != NULL ? d->rule : "",
+		                 d->uid != NULL ? d->uid : "");
+	b = json_object();
+	json_object_set_new(b, "type", json_string("context"));
+	json_object_set_new(b, "elements", json_pack("[o]", slack_mrkdwn(NULL, line, 300)));
+	json_array_append_new(blocks, b);
+	free(line);
+	free(status);
+
+	json_object_set_new(root, "blocks", blocks);
+	line = chat_dump(root);
+	json_decref(root);
+	return line;
+}
+
+/* The Slack request body for d. */
+char *
+chat_slack_body(const struct delivery *d, size_t max, char **cause)
+{
+	struct chat_alert a;
+	char *out;
+
+	if (chat_alert_init(&a, d, cause) != 0)
+		return NULL;
+	out = chat_fit(&a, max, slack_build);
+	chat_alert_clear(&a);
+	return out;
+}

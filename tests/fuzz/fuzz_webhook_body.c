@@ -1,0 +1,254 @@
+/*
+ * fuzz_webhook_body.c - the pure helpers of notifiers/webhook.c fed hostile
+ * values (as if from the case store or a hostile receiver).
+ *
+ * Input: case_ref, rule, title, stage, start, due, fires, uid, fields (JSON
+ * text), secret, Retry-After value, response body, HTTP status code (decimal;
+ * chosen from a list by a hash of the input when missing), separated by NUL
+ * bytes. A part that is exactly "\x7f" (or missing) is NULL.
+ *
+ * Checked: the body parses back as JSON (jansson) into exactly the sanitised
+ * values, has no raw C0 control characters and is valid UTF-8; fields come back
+ * as the object given; the signature is "sha256=" and 64 lower-case hex
+ * digits; Retry-After is within bounds and exact for delay-seconds; a
+ * classified response gets the status its code calls for and a clean detail.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "fuzz_common.h"
+#include "transport.h"
+#include "util.h"
+#include "webhook.h"
+
+enum {
+	P_CASE,
+	P_RULE,
+	P_TITLE,
+	P_STAGE,
+	P_START,
+	P_DUE,
+	P_FIRES,
+	P_UID,
+	P_FIELDS,
+	P_SECRET,
+	P_RETRY_AFTER,
+	P_RESPONSE,
+	P_CODE,
+	NPARTS
+};
+
+/* Member key of root is the JSON string of utf8_sanitize(want), or null for NULL. */
+static void
+check_string(json_t *root, const char *key, const char *want)
+{
+	json_t *j = json_object_get(root, key);
+	char *valid;
+
+	FUZZ_CHECK(j != NULL, "\"%s\" is missing", key);
+	if (want == NULL) {
+		FUZZ_CHECK(json_is_null(j), "\"%s\" is not null", key);
+		return;
+	}
+	FUZZ_CHECK(json_is_string(j), "\"%s\" is not a string", key);
+	valid = utf8_sanitize(want);
+	FUZZ_CHECK(json_string_length(j) == strlen(valid) &&
+	               memcmp(json_string_value(j), valid, strlen(valid)) == 0,
+	           "\"%s\" came back as %zu bytes, sanitised value has %zu", key,
+	           json_string_length(j), strlen(valid));
+	free(valid);
+}
+
+/* One clean, bounded line. */
+static void
+check_line(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	FUZZ_CHECK(n <= max, "detail of %zu bytes", n);
+	FUZZ_CHECK(fuzz_valid_utf8(s), "detail is not valid UTF-8");
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, "control 0x%02x in detail",
+		           (unsigned char)s[i]);
+}
+
+/* The delay-seconds form: spaces, digits, then only white space; -1 if not that form. */
+static long long
+naive_seconds(const char *s)
+{
+	long long v = 0;
+	const char *p = s;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (v <= WEBHOOK_RETRY_AFTER_MAX)
+			v = v * 10 + (*p - '0');
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p != '\0')
+		return 0;
+	return v > WEBHOOK_RETRY_AFTER_MAX ? WEBHOOK_RETRY_AFTER_MAX : v;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *parts[NPARTS];
+	const char *v[NPARTS];
+	size_t nparts;
+	char *buf = fuzz_split(data, size, parts, NPARTS, &nparts);
+	uint64_t rng = fuzz_hash(data, size);
+	const time_t now = (time_t)1793779200; /* 2026-11-05T08:00:00Z */
+	struct delivery d;
+	char *body, *cause = NULL;
+	json_t *root;
+	json_error_t err;
+
+	for (size_t i = 0; i < NPARTS; i++)
+		v[i] = parts[i] != NULL && strcmp(parts[i], "\x7f") != 0 ? parts[i] : NULL;
+
+	memset(&d, 0, sizeof d);
+	d.id = 7;
+	d.uid = v[P_UID];
+	d.kind = CONTACT_WEBHOOK;
+	d.recipient = "https://hooks.council.example/iro";
+	d.secret = v[P_SECRET];
+	d.rule = v[P_RULE];
+	d.title = v[P_TITLE];
+	d.case_ref = v[P_CASE];
+	d.stage = v[P_STAGE];
+	d.start = v[P_START];
+	d.due = v[P_DUE];
+	d.fires = v[P_FIRES];
+	d.days_late = (int)(int32_t)fuzz_next(&rng);
+	d.fields = v[P_FIELDS];
+
+	body = webhook_build_body(&d, &cause);
+	if (body == NULL) {
+		FUZZ_CHECK(d.fields != NULL, "no body without fields: %s", cause ? cause : "?");
+		/* (The cause may quote the bad JSON, control characters and all: the log escapes
+		 * them.) */
+		FUZZ_CHECK(cause != NULL && *cause != '\0', "no cause");
+		free(cause);
+	} else {
+		size_t len = strlen(body);
+		static const char *const keys[] = {"rule", "title", "case",      "stage",   "start",
+		                                   "due",  "fires", "days_late", "delivery"};
+
+		FUZZ_CHECK(fuzz_valid_utf8(body), "body is not valid UTF-8");
+		/* JSON escapes every C0 control (RFC 8259 section 7): no raw CR or LF. */
+		for (size_t i = 0; i < len; i++)
+			FUZZ_CHECK((unsigned char)body[i] >= 0x20,
+			           "raw control 0x%02x at byte %zu of the body",
+			           (unsigned char)body[i], i);
+		root = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+		FUZZ_CHECK(root != NULL && json_is_object(root), "body does not parse back: %s",
+		           root == NULL ? err.text : "not an object");
+		FUZZ_CHECK(json_object_size(root) == 9 + (d.fields != NULL), "body has %zu members",
+		           json_object_size(root));
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			FUZZ_CHECK(json_object_get(root, keys[i]) != NULL, "\"%s\" missing",
+			           keys[i]);
+		check_string(root, "rule", d.rule);
+		check_string(root, "title", d.title);
+		check_string(root, "case", d.case_ref);
+		check_string(root, "stage", d.stage);
+		check_string(root, "start", d.start);
+		check_string(root, "due", d.due);
+		check_string(root, "fires", d.fires);
+		check_string(root, "delivery", d.uid);
+		FUZZ_CHECK(json_is_integer(json_object_get(root, "days_late")) &&
+		               json_integer_value(json_object_get(root, "days_late")) ==
+		                   d.days_late,
+		           "days_late");
+		if (d.fields != NULL) {
+			char *valid = utf8_sanitize(d.fields);
+			json_t *want = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
+
+			FUZZ_CHECK(want != NULL && json_is_object(want),
+			           "fields accepted but do not parse alone");
+			FUZZ_CHECK(json_equal(json_object_get(root, "fields"), want),
+			           "fields changed on the way through");
+			json_decref(want);
+			free(valid);
+		}
+		json_decref(root);
+
+		if (d.secret != NULL) {
+			char *sig = webhook_signature(d.secret, "1793779200", body, len);
+			char *again = webhook_signature(d.secret, "1793779200", body, len);
+
+			FUZZ_CHECK(strlen(sig) == 71 && strncmp(sig, "sha256=", 7) == 0 &&
+			               strspn(sig + 7, "0123456789abcdef") == 64,
+			           "signature %s", sig);
+			FUZZ_CHECK(strcmp(sig, again) == 0, "signature is not deterministic");
+			free(sig);
+			free(again);
+		}
+		free(body);
+	}
+
+	/* Retry-After from a hostile server. */
+	{
+		int secs = webhook_retry_after(v[P_RETRY_AFTER], now);
+		long long want = v[P_RETRY_AFTER] ? naive_seconds(v[P_RETRY_AFTER]) : 0;
+
+		FUZZ_CHECK(secs >= 0 && secs <= WEBHOOK_RETRY_AFTER_MAX, "Retry-After %d", secs);
+		if (want >= 0)
+			FUZZ_CHECK(secs == want, "Retry-After \"%s\" gave %d, expected %lld",
+			           v[P_RETRY_AFTER], secs, want);
+	}
+
+	/* A finished transfer with a hostile response. */
+	{
+		static const long codes[] = {0,   200, 204, 301, 400, 404, 408,  429,
+		                             500, 503, 599, 600, 199, -1,  99999};
+		long code = v[P_CODE] != NULL && *v[P_CODE] != '\0'
+		                ? strtol(v[P_CODE], NULL, 10)
+		                : codes[fuzz_next(&rng) % (sizeof codes / sizeof codes[0])];
+		CURLcode rc = fuzz_next(&rng) % 4 == 0 ? CURLE_OPERATION_TIMEDOUT : CURLE_OK;
+		const char *resp = v[P_RESPONSE];
+		struct delivery_result r;
+		enum delivery_status want;
+		char *detail;
+
+		detail = webhook_classify(rc, code, resp, resp ? strlen(resp) : 0, v[P_RETRY_AFTER],
+		                          now, v[P_TITLE], &r);
+		FUZZ_CHECK(detail == r.detail, "detail pointer");
+		check_line(detail, 300);
+		if (rc != CURLE_OK)
+			want = DELIVERY_RETRY;
+		else if (code >= 200 && code <= 299)
+			want = DELIVERY_SENT;
+		else if (code == 408 || code == 429 || (code >= 500 && code <= 599))
+			want = DELIVERY_RETRY;
+		else if (code >= 300 && code <= 499)
+			want = DELIVERY_FAILED;
+		else
+			want = DELIVERY_RETRY;
+		FUZZ_CHECK(r.status == want, "HTTP %ld rc %d: status %d, expected %d", code,
+		           (int)rc, (int)r.status, (int)want);
+		FUZZ_CHECK(r.retry_after >= 0 && r.retry_after <= WEBHOOK_RETRY_AFTER_MAX,
+		           "retry_after %d", r.retry_after);
+		free(detail);
+	}
+
+	/* The delivery id header value. */
+	{
+		char *uid = transport_clean_text(d.uid, 200, 1);
+
+		check_line(uid, 200);
+		for (const char *p = uid; *p != '\0'; p++)
+			FUZZ_CHECK((unsigned char)*p < 0x80, "non-ASCII delivery id");
+		free(uid);
+	}
+	free(buf);
+	return 0;
+}
