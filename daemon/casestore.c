@@ -134,7 +134,12 @@ casestore_open(const char *path, char **cause)
 		casestore_close(cs);
 		return NULL;
 	}
-	sqlite3_busy_timeout(cs->db, 2000);
+	/*
+	 * Short: a pass runs on the event loop, and a writer holding the store (the nightly
+	 * extract) must not stall deliveries; a locked pass fails fast and is retried at the
+	 * next poll.
+	 */
+	sqlite3_busy_timeout(cs->db, 100);
 	/* query_only also refuses writes through any path the read-only open might miss. */
 	if (sqlite3_exec(cs->db, "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema;", NULL,
 	                 NULL, &err) != SQLITE_OK) {
@@ -283,4 +288,13 @@ casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
 		return true;
 	}
 	return false;
+}
+
+/* Did the last operation fail because another process holds the case store? */
+bool
+casestore_busy(const struct casestore *cs)
+{
+	int rc = sqlite3_errcode(cs->db);
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }

@@ -34,4 +34,7 @@ sqlite3_stmt *casestore_prepare(struct casestore *cs, const char *sql, char **ca
  */
 bool casestore_changed(struct casestore *cs, bool *replaced, bool *missing);
 
+/* Did the last operation fail because another process holds the case store? */
+bool casestore_busy(const struct casestore *cs);
+
 #endif

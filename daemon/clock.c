@@ -79,19 +79,13 @@ clock_local(time_t t, int *sec)
 	       tm.tm_hour * 60 + tm.tm_min;
 }
 
-/* The instant of a local wall-clock time. */
-time_t
-clock_instant(localtime_min_t t, int sec)
+/* mktime of a local wall-clock time, taking it as daylight saving time or not. */
+static time_t
+clock_mktime(date_t day, int min, int sec, int isdst)
 {
 	struct tm tm;
 	int y, m, d;
-	date_t day = (date_t)(t / 1440);
-	int min = (int)(t % 1440);
 
-	if (min < 0) {
-		min += 1440;
-		day--;
-	}
 	date_to_ymd(day, &y, &m, &d);
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -100,6 +94,44 @@ clock_instant(localtime_min_t t, int sec)
 	tm.tm_hour = min / 60;
 	tm.tm_min = min % 60;
 	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
+	tm.tm_isdst = isdst;
 	return mktime(&tm);
+}
+
+/*
+ * The instant of a local wall-clock time. When the clocks go back the time
+ * happens twice: the first one. When they go forward it does not happen at
+ * all: the moment the clocks jump (02:00 BST for a 01:30 that never was).
+ */
+time_t
+clock_instant(localtime_min_t t, int sec)
+{
+	date_t day = (date_t)(t / 1440);
+	int min = (int)(t % 1440), s;
+	time_t c[2], lo, hi, best = (time_t)-1;
+
+	if (min < 0) {
+		min += 1440;
+		day--;
+	}
+	c[0] = clock_mktime(day, min, sec, 0);
+	c[1] = clock_mktime(day, min, sec, 1);
+	for (int i = 0; i < 2; i++)
+		if (clock_local(c[i], &s) == t && s == sec && (best == (time_t)-1 || c[i] < best))
+			best = c[i];
+	if (best != (time_t)-1)
+		return best;
+	/* In the gap: the first instant whose wall-clock time is at or after t. */
+	lo = c[0] < c[1] ? c[0] : c[1];
+	hi = c[0] < c[1] ? c[1] : c[0];
+	while (lo < hi) {
+		time_t mid = lo + (hi - lo) / 2;
+		localtime_min_t lm = clock_local(mid, &s);
+
+		if (lm > t || (lm == t && s >= sec))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }

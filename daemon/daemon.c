@@ -47,7 +47,7 @@ struct daemon {
 	bool store_alerted; /* the admin was told about this outage */
 };
 
-static void daemon_store_bad(struct daemon *, const char *);
+static void daemon_store_bad(struct daemon *, time_t, const char *);
 static void daemon_store_ok(struct daemon *);
 
 /* Tell systemd how things stand. */
@@ -105,7 +105,8 @@ daemon_evaluate(struct daemon *dm, const char *why)
 {
 	struct evaluate_stats stats;
 	char *cause = NULL;
-	localtime_min_t now = clock_local(clock_now(), NULL);
+	time_t started = clock_now();
+	localtime_min_t now = clock_local(started, NULL);
 
 	if (evaluate_pass(dm->engine, dm->ss, now, daemon_alert_cb, dm, &stats, &cause) != 0) {
 		log_err("%s; nothing from this evaluation was recorded; will try again at the next "
@@ -122,7 +123,10 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	if (stats.failed_rules > 0)
 		dm->failed = true;
 	if (stats.failed_rules > 0 && stats.failed_rules == (long long)dm->engine->rules->nrules) {
-		daemon_store_bad(dm, "every rule's query failed (see the errors above)");
+		daemon_store_bad(dm, started,
+		                 stats.store_busy
+		                     ? "another process holds it locked"
+		                     : "every rule's query failed (see the errors above)");
 		/* Try again at the next poll. */
 		dm->next_fire = clock_now();
 	} else
@@ -192,15 +196,18 @@ daemon_admin_alert(struct daemon *dm, int stage, const char *text)
 	outbox_kick(dm->ob);
 }
 
-/* The case store cannot be read: remember since when, tell the admin once it lasts. */
+/*
+ * The case store cannot be read (first found so at since): remember since
+ * when, tell the admin once it lasts.
+ */
 static void
-daemon_store_bad(struct daemon *dm, const char *reason)
+daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
 	time_t now = clock_now();
 	char *text;
 
 	if (dm->store_bad_since == 0) {
-		dm->store_bad_since = now;
+		dm->store_bad_since = since;
 		log_err("case store %s cannot be read: %s; no alerts are evaluated until it can "
 		        "(deliveries already owed continue)",
 		        dm->engine->cfg->case_store, reason);
@@ -257,14 +264,14 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	if (missing) {
 		/* Stale data could alert about reviews already held: evaluate nothing. */
 		dm->store_broken = true;
-		daemon_store_bad(dm, "the file is missing");
+		daemon_store_bad(dm, clock_now(), "the file is missing");
 		return;
 	}
 	if (replaced || dm->store_broken) {
 		if (engine_reopen_casestore(dm->engine, &cause) != 0) {
 			dm->store_broken = true;
 			why = xasprintf("it cannot be opened: %s", cause);
-			daemon_store_bad(dm, why);
+			daemon_store_bad(dm, clock_now(), why);
 			free(why);
 			free(cause);
 			return;

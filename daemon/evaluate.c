@@ -259,6 +259,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 		free(why);
 		stats->failed_rules++;
+		stats->store_busy = casestore_busy(e->cs);
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
@@ -294,6 +295,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	    statestore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
 		ret = -1;
 	if (ret == 0 && rc != SQLITE_DONE) {
+		stats->store_busy = casestore_busy(e->cs);
 		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
 		        sqlite3_errmsg(sqlite3_db_handle(st)));
 		stats->failed_rules++;
@@ -325,6 +327,11 @@ evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, eval
 		if (evaluate_rule(e, ss, &e->rules->rules[i], now, fn, arg, stats, cause) != 0) {
 			statestore_rollback(ss);
 			return -1;
+		}
+		if (stats->store_busy) {
+			/* Locked by a writer: the other rules would only wait too. Retry later. */
+			stats->failed_rules += (long long)(e->rules->nrules - i - 1);
+			break;
 		}
 	}
 	return statestore_commit(ss, cause);

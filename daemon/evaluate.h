@@ -13,6 +13,7 @@ struct evaluate_stats {
 	long long skipped_rows; /* rows skipped for bad data */
 	long long alerts;       /* alerts owed and recorded */
 	long long failed_rules; /* rules whose query failed this pass */
+	bool store_busy;        /* the pass stopped early: another process holds the case store */
 	localtime_min_t next;   /* the earliest stage firing after now, or EVAL_NEVER */
 };
 

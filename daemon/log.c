@@ -26,20 +26,45 @@ log_set_level(int pri)
 	log_level = pri;
 }
 
-/* Escape control characters as \xNN. */
+/*
+ * Append s to o escaped: C0 and C1 control characters, DEL and bytes that
+ * are not valid UTF-8 become \xNN, so a line stays one valid UTF-8 line that
+ * journald stores as text. With quote, '"' and '\' are escaped too.
+ */
+static char *
+log_escape_into(char *o, const char *s, bool quote)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t len = utf8_seq_len(p);
+
+		if (len == 0 || *p < 0x20 || *p == 0x7f ||
+		    (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			/* An invalid byte, or a C0/C1 control character: escape every byte. */
+			size_t n = len == 0 ? 1 : len;
+			for (size_t i = 0; i < n; i++)
+				o += sprintf(o, "\\x%02x", p[i]);
+			p += n;
+			continue;
+		}
+		if (quote && (*p == '"' || *p == '\\'))
+			*o++ = '\\';
+		memcpy(o, p, len);
+		o += len;
+		p += len;
+	}
+	*o = '\0';
+	return o;
+}
+
+/* Escape control characters and invalid UTF-8 as \xNN. */
 char *
 log_escape(const char *s)
 {
-	size_t n = strlen(s);
-	char *out = xmalloc(n * 4 + 1), *o = out;
+	char *out = xmalloc(strlen(s) * 4 + 1);
 
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			o += sprintf(o, "\\x%02x", *p);
-		else
-			*o++ = (char)*p;
-	}
-	*o = '\0';
+	log_escape_into(out, s, false);
 	return out;
 }
 
@@ -51,23 +76,14 @@ log_quote(const char *s)
 	bool plain = n > 0;
 	char *out, *o;
 
-	for (const char *p = s; *p != '\0' && plain; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\' || *p == '=' || (unsigned char)*p < 0x20 ||
-		    *p == 0x7f)
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && plain; p++)
+		if (*p <= ' ' || *p == '"' || *p == '\\' || *p == '=' || *p >= 0x7f)
 			plain = false;
 	if (plain)
 		return xstrdup(s);
 	out = o = xmalloc(n * 4 + 3);
 	*o++ = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			*o++ = '\\';
-			*o++ = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f)
-			o += sprintf(o, "\\x%02x", *p);
-		else
-			*o++ = (char)*p;
-	}
+	o = log_escape_into(o, s, true);
 	*o++ = '"';
 	*o = '\0';
 	return out;

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,13 @@ main(int argc, char **argv)
 {
 	struct options o;
 
+	/*
+	 * A pass that records many alerts frees and reallocates SQLite's buffers all the
+	 * time; glibc's default trimming then shrinks and regrows the heap with brk for each,
+	 * which dominated a large first pass. Keep a little slack instead.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 4 * 1024 * 1024);
 	log_init();
 	parse_options(argc, argv, &o);
 	if (o.check)

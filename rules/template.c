@@ -99,6 +99,14 @@ template_free(struct template *t)
 	free(t);
 }
 
+/* Copy a value into out, turning control characters into spaces: one value, one line. */
+static void
+template_put_value(char *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
+}
+
 /* Render a template. */
 char *
 template_render(const struct template *t, const char *const *values)
@@ -115,7 +123,11 @@ template_render(const struct template *t, const char *const *values)
 		const char *s = t->segs[i].text ? t->segs[i].text : values[t->segs[i].value];
 		size_t n = s ? strlen(s) : 0;
 
-		memcpy(out + off, s ? s : "", n);
+		/* Values come from the case store: a line break in one must not forge lines. */
+		if (t->segs[i].text != NULL)
+			memcpy(out + off, s, n);
+		else if (s != NULL)
+			template_put_value(out + off, s, n);
 		off += n;
 	}
 	out[off] = '\0';

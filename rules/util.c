@@ -154,7 +154,7 @@ diag_merge(struct diag *dst, const struct diag *src)
 }
 
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid. */
-static size_t
+size_t
 utf8_seq_len(const unsigned char *p)
 {
 	if (p[0] < 0x80)

@@ -50,6 +50,8 @@ void diag_addv(struct diag *d, enum diag_level level, const char *fmt, va_list a
 /* Append every entry of src to dst. */
 void diag_merge(struct diag *dst, const struct diag *src);
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid UTF-8. */
+size_t utf8_seq_len(const unsigned char *p);
 /* A copy of s with every byte that is not part of valid UTF-8 replaced by U+FFFD. */
 char *utf8_sanitize(const char *s);
 
