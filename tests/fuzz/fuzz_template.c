@@ -82,7 +82,9 @@ ref_render(const char *text, const char *const *values, struct out *o)
 		if ((v = ref_lookup(text + b, e - b)) < 0)
 			return 2;
 		if (values[v] != NULL)
-			out_add(o, values[v], strlen(values[v]));
+			/* Values are one line: control characters become spaces. */
+			for (const char *c = values[v]; *c != '\0'; c++)
+				out_add(o, ((unsigned char)*c < 0x20 || *c == 0x7f) ? " " : c, 1);
 		i = j + 2;
 	}
 	return 0;
