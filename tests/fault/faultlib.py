@@ -58,7 +58,8 @@ OPTIONS = argparse.Namespace()  # the file's own options, set by run_main
 def run_main(add_options=None, doc=None):
     """Parse --escalatord PATH and the file's own options; run unittest; return the exit code."""
     global ESCALATORD, OPTIONS
-    p = argparse.ArgumentParser(add_help=False, description=doc)
+    p = argparse.ArgumentParser(add_help=False, description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--escalatord", default=os.environ.get("ESCALATORD"))
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     p.add_argument("--help-fault", action="store_true", help="show this file's options")

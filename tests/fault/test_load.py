@@ -6,7 +6,7 @@
         [--minutes M]         how long the daemon runs under load (default 1.5)
         [--growth-kib K]      allowed VmRSS growth between the first and last third after
                               warm-up (default 4096, i.e. 4 MiB)
-    The issue's long run (by hand, about 12 minutes on 2 cores):
+    The issue's long run (by hand, about 10.5 minutes on 2 cores):
         /usr/bin/python3 tests/fault/test_load.py --escalatord build/escalatord \\
             --clocks 1000000 --minutes 10
 
