@@ -14,8 +14,12 @@ ratelimit_init(struct ratelimit *rl, int count, int seconds)
 		rl->interval = 0;
 		return;
 	}
-	/* Rounded up: never faster than the limit. */
+	/*
+	 * Rounded up, plus a quarter: requests leave evenly spaced, but arrive with network
+	 * and scheduling jitter, and the receiver counts arrivals in a sliding window.
+	 */
 	rl->interval = (window + count - 1) / count;
+	rl->interval += rl->interval / 4;
 }
 
 /* Milliseconds until the next request may be made. */

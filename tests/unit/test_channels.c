@@ -639,20 +639,21 @@ test_ratelimit(void **state)
 	struct ratelimit rl;
 	int sent = 0;
 
+	/* 4 a second: 250 ms each, plus a quarter for arrival jitter = 312 ms. */
 	ratelimit_init(&rl, 4, 1);
 	assert_int_equal(ratelimit_wait(&rl, 1000), 0);
 	ratelimit_charge(&rl, 1000, 1);
-	assert_int_equal(ratelimit_wait(&rl, 1000), 250);
-	assert_int_equal(ratelimit_wait(&rl, 1100), 150);
-	assert_int_equal(ratelimit_wait(&rl, 1250), 0);
+	assert_int_equal(ratelimit_wait(&rl, 1000), 312);
+	assert_int_equal(ratelimit_wait(&rl, 1100), 212);
+	assert_int_equal(ratelimit_wait(&rl, 1312), 0);
 	/* Idle time is not saved up: no burst after a quiet spell. */
 	ratelimit_charge(&rl, 5000, 1);
-	assert_int_equal(ratelimit_wait(&rl, 5000), 250);
+	assert_int_equal(ratelimit_wait(&rl, 5000), 312);
 	/* Two requests at once (a Notify lookup and send) cost two slots. */
-	ratelimit_charge(&rl, 5250, 2);
-	assert_int_equal(ratelimit_wait(&rl, 5250), 500);
+	ratelimit_charge(&rl, 5312, 2);
+	assert_int_equal(ratelimit_wait(&rl, 5312), 624);
 
-	/* In any second of a busy stretch, at most 4 go. */
+	/* In any second of a busy stretch, at most 4 go (here 1 every 320 ms: 32 in 10 s). */
 	ratelimit_init(&rl, 4, 1);
 	for (long long t = 0; t < 10000; t += 10) {
 		if (ratelimit_wait(&rl, t) == 0) {
@@ -660,17 +661,17 @@ test_ratelimit(void **state)
 			sent++;
 		}
 	}
-	assert_int_equal(sent, 40);
+	assert_int_equal(sent, 32);
 
 	/* Slack: 1 a second. Notify: 3,000 a minute. Exchange: 30 a minute. None: no wait. */
 	ratelimit_init(&rl, 1, 1);
-	assert_int_equal(rl.interval, 1000);
+	assert_int_equal(rl.interval, 1250);
 	ratelimit_init(&rl, 3000, 60);
-	assert_int_equal(rl.interval, 20);
+	assert_int_equal(rl.interval, 25);
 	ratelimit_init(&rl, 30, 60);
-	assert_int_equal(rl.interval, 2000);
+	assert_int_equal(rl.interval, 2500);
 	ratelimit_init(&rl, 3, 1);
-	assert_int_equal(rl.interval, 334); /* rounded up: never faster */
+	assert_int_equal(rl.interval, 417); /* rounded up, then the quarter: never faster */
 	ratelimit_init(&rl, 0, 0);
 	ratelimit_charge(&rl, 0, 100);
 	assert_int_equal(ratelimit_wait(&rl, 0), 0);
