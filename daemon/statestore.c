@@ -607,6 +607,26 @@ statestore_lease(struct statestore *ss, struct outbox_item *items, int n, long l
 	return 0;
 }
 
+/*
+ * End a take inside its open transaction: when read_ok, lease the n items
+ * read and commit; otherwise, or if that fails, roll back and free them.
+ * Returns n or -1.
+ */
+static int
+statestore_take_commit(struct statestore *ss, struct outbox_item *items, int n,
+                       long long lease_until, bool read_ok, char **cause)
+{
+	if (read_ok && statestore_lease(ss, items, n, lease_until) == 0) {
+		if (statestore_exec(ss, "COMMIT", cause) == 0)
+			return n;
+	} else
+		statestore_fail(ss, cause, "taking deliveries from the outbox");
+	statestore_rollback(ss);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	return -1;
+}
+
 /* Take due deliveries and lease them. */
 int
 statestore_take(struct statestore *ss, long long now, long long lease_until,
@@ -621,19 +641,8 @@ statestore_take(struct statestore *ss, long long now, long long lease_until,
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
-	if (statestore_read_items(ss, st, items, max, &n) != 0 ||
-	    statestore_lease(ss, items, n, lease_until) != 0)
-		goto fail;
-	if (statestore_exec(ss, "COMMIT", cause) != 0)
-		goto fail_cause;
-	return n;
-fail:
-	statestore_fail(ss, cause, "taking deliveries from the outbox");
-fail_cause:
-	statestore_rollback(ss);
-	for (int i = 0; i < n; i++)
-		outbox_item_clear(&items[i]);
-	return -1;
+	return statestore_take_commit(ss, items, n, lease_until,
+	                              statestore_read_items(ss, st, items, max, &n) == 0, cause);
 }
 
 /* Take due deliveries of the given destinations and lease them, in one transaction. */
@@ -660,20 +669,9 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
 		if (reqs[i].recipient != NULL)
 			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
 		if (statestore_read_items(ss, st, items, n + want, &n) != 0)
-			goto fail;
+			return statestore_take_commit(ss, items, n, lease_until, false, cause);
 	}
-	if (statestore_lease(ss, items, n, lease_until) != 0)
-		goto fail;
-	if (statestore_exec(ss, "COMMIT", cause) != 0)
-		goto fail_cause;
-	return n;
-fail:
-	statestore_fail(ss, cause, "taking deliveries from the outbox");
-fail_cause:
-	statestore_rollback(ss);
-	for (int i = 0; i < n; i++)
-		outbox_item_clear(&items[i]);
-	return -1;
+	return statestore_take_commit(ss, items, n, lease_until, true, cause);
 }
 
 /* Pending deliveries grouped by destination. */

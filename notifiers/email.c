@@ -190,18 +190,6 @@ email_message_id(const char *uid, const char *from)
 	return id;
 }
 
-/* Append s to list, then free s. */
-static struct curl_slist *
-add_header(struct curl_slist *list, char *s)
-{
-	struct curl_slist *l = curl_slist_append(list, s);
-
-	if (l == NULL)
-		fatalx("out of memory building mail headers");
-	free(s);
-	return l;
-}
-
 /* Append "Name: value" with value cleaned, encoded and folded; nothing if value is NULL. */
 static struct curl_slist *
 add_clean(struct curl_slist *list, const char *name, const char *value, int ascii_only)
@@ -211,7 +199,7 @@ add_clean(struct curl_slist *list, const char *name, const char *value, int asci
 	if (value == NULL)
 		return list;
 	v = transport_clean_text(value, EMAIL_HEADER_MAX, ascii_only);
-	list = add_header(list, email_header(name, v));
+	list = transport_add_header(list, email_header(name, v));
 	free(v);
 	return list;
 }
@@ -263,19 +251,19 @@ email_build_headers(const struct smtp_config *smtp, const struct delivery *d, ti
 	const char *subject = d->subject != NULL ? d->subject : d->title;
 	char *v;
 
-	l = add_header(l, from_header(smtp->from_name, smtp->from));
+	l = transport_add_header(l, from_header(smtp->from_name, smtp->from));
 	v = transport_clean_text(d->recipient, 254, 1);
-	l = add_header(l, xasprintf("To: %s", v));
+	l = transport_add_header(l, xasprintf("To: %s", v));
 	free(v);
 	l = add_clean(l, "Subject", subject != NULL ? subject : "escalator alert", 0);
 	v = email_date(now);
-	l = add_header(l, xasprintf("Date: %s", v));
+	l = transport_add_header(l, xasprintf("Date: %s", v));
 	free(v);
 	v = email_message_id(d->uid, smtp->from);
-	l = add_header(l, xasprintf("Message-ID: %s", v));
+	l = transport_add_header(l, xasprintf("Message-ID: %s", v));
 	free(v);
 	/* RFC 3834: tells auto-responders not to answer. */
-	l = add_header(l, xstrdup("Auto-Submitted: auto-generated"));
+	l = transport_add_header(l, xstrdup("Auto-Submitted: auto-generated"));
 	l = add_clean(l, "X-Escalator-Rule", d->rule, 0);
 	l = add_clean(l, "X-Escalator-Case", d->case_ref, 1);
 	l = add_clean(l, "X-Escalator-Stage", d->stage, 0);

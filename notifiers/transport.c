@@ -441,3 +441,15 @@ transport_clean_text(const char *s, size_t max, int ascii_only)
 	free(valid);
 	return out;
 }
+
+/* Append the header line s to list, then free s. */
+struct curl_slist *
+transport_add_header(struct curl_slist *list, char *s)
+{
+	struct curl_slist *l = curl_slist_append(list, s);
+
+	if (l == NULL)
+		fatalx("out of memory building request headers");
+	free(s);
+	return l;
+}

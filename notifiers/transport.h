@@ -57,5 +57,7 @@ void transfer_keep_mime(struct transfer *t, curl_mime *m);
  * dropped, cut to at most max bytes on a character boundary. NULL gives "".
  */
 char *transport_clean_text(const char *s, size_t max, int ascii_only);
+/* Append the header line s to list, then free s. Never fails (out of memory is fatal). */
+struct curl_slist *transport_add_header(struct curl_slist *list, char *s);
 
 #endif

@@ -249,18 +249,6 @@ webhook_write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Append s to list, then free s. */
-static struct curl_slist *
-add_header(struct curl_slist *list, char *s)
-{
-	struct curl_slist *l = curl_slist_append(list, s);
-
-	if (l == NULL)
-		fatalx("out of memory building webhook headers");
-	free(s);
-	return l;
-}
-
 /* Set an option, or jump to fail with its name. */
 #define SETOPT(opt, val)                                                                           \
 	do {                                                                                       \
@@ -315,14 +303,14 @@ webhook_json_headers(const char *uid)
 {
 	struct curl_slist *h = NULL;
 
-	h = add_header(h, xstrdup("Content-Type: application/json"));
-	h = add_header(h, xstrdup("User-Agent: escalatord"));
+	h = transport_add_header(h, xstrdup("Content-Type: application/json"));
+	h = transport_add_header(h, xstrdup("User-Agent: escalatord"));
 	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
-	h = add_header(h, xstrdup("Expect:"));
+	h = transport_add_header(h, xstrdup("Expect:"));
 	if (uid != NULL) {
 		char *clean = transport_clean_text(uid, 200, 1);
 
-		h = add_header(h, xasprintf("X-Escalator-Delivery: %s", clean));
+		h = transport_add_header(h, xasprintf("X-Escalator-Delivery: %s", clean));
 		free(clean);
 	}
 	return h;
@@ -342,11 +330,11 @@ webhook_setup(struct transfer *t, const struct notifier_settings *s, const struc
 
 	snprintf(ts, sizeof ts, "%lld", (long long)now);
 	h = webhook_json_headers(d->uid);
-	h = add_header(h, xasprintf("X-Escalator-Timestamp: %s", ts));
+	h = transport_add_header(h, xasprintf("X-Escalator-Timestamp: %s", ts));
 	if (d->secret != NULL) {
 		char *sig = webhook_signature(d->secret, ts, body, strlen(body));
 
-		h = add_header(h, xasprintf("X-Escalator-Signature: %s", sig));
+		h = transport_add_header(h, xasprintf("X-Escalator-Signature: %s", sig));
 		free(sig);
 	}
 	transfer_keep_slist(t, h);
