@@ -501,7 +501,8 @@ outbox_kick(struct outbox *ob)
 			ob->idle_fn(ob->idle_arg);
 		return;
 	}
-	if (statestore_outbox_groups(ob->ss, now, &groups, &ngroups, &cause) != 0) {
+	if (statestore_outbox_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups,
+	                             &cause) != 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
 		outbox_arm(ob, OUTBOX_ERROR_WAIT);

@@ -51,6 +51,8 @@ static const char statestore_schema[] =
     "  WHERE status = 'pending';"
     "CREATE INDEX IF NOT EXISTS delivery_destination ON delivery (kind, recipient, "
     "  next_attempt) WHERE status = 'pending';"
+    "CREATE INDEX IF NOT EXISTS delivery_kind_due ON delivery (kind, next_attempt) "
+    "  WHERE status = 'pending';"
     "CREATE TABLE IF NOT EXISTS threshold_state ("
     "  rule TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL, pass INTEGER NOT NULL,"
     "  PRIMARY KEY (rule, key)) WITHOUT ROWID;"
@@ -69,7 +71,11 @@ struct statestore {
 	sqlite3_stmt *q_delivery;
 	sqlite3_stmt *q_take;
 	sqlite3_stmt *q_take_dest;
-	sqlite3_stmt *q_groups;
+	sqlite3_stmt *q_take_kind;
+	sqlite3_stmt *q_dest_next;
+	sqlite3_stmt *q_kind_next;
+	sqlite3_stmt *q_dest_stats;
+	sqlite3_stmt *q_kind_stats;
 	sqlite3_stmt *q_lease;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
@@ -107,17 +113,55 @@ static const struct {
      "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
      "WHERE d.status = 'pending' AND d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT "
      "?2"},
+    /*
+     * The LIMIT is applied on an index, in due order (rowid last), and only
+     * those rows are joined to alert: a take costs the same with 10 or 100,000
+     * deliveries pending. With "?4 IS NULL OR recipient = ?4" SQLite could not
+     * use recipient, and joined and sorted every pending delivery of the kind.
+     */
     {offsetof(struct statestore, q_take_dest), true,
-     "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
-     "WHERE d.status = 'pending' AND d.next_attempt <= ?1 AND d.kind = ?3 AND (?4 IS NULL OR "
-     "d.recipient = ?4) ORDER BY d.next_attempt, d.id LIMIT ?2"},
-    /* Email all goes through the one mail server: one group for every address. */
-    {offsetof(struct statestore, q_groups), false,
-     "SELECT kind, CASE WHEN kind = 'email' THEN NULL ELSE recipient END AS dest, "
-     "sum(next_attempt <= ?1), min(CASE WHEN next_attempt <= ?1 THEN next_attempt END) AS "
-     "oldest, min(CASE WHEN next_attempt > ?1 THEN next_attempt END), min(CASE WHEN "
-     "next_attempt <= ?1 THEN id END) AS first FROM delivery WHERE status = 'pending' GROUP "
-     "BY 1, 2 ORDER BY oldest IS NULL, oldest, first"},
+     "SELECT " STATESTORE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "
+     "delivery WHERE status = 'pending' AND kind = ?3 AND recipient = ?4 AND next_attempt <= "
+     "?1 ORDER BY next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON "
+     "a.id = d.alert_id ORDER BY pna, pid"},
+    /* Email all goes through the one mail server: one destination for every address. */
+    {offsetof(struct statestore, q_take_kind), true,
+     "SELECT " STATESTORE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "
+     "delivery WHERE status = 'pending' AND kind = ?3 AND next_attempt <= ?1 ORDER BY "
+     "next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON a.id = "
+     "d.alert_id ORDER BY pna, pid"},
+    /*
+     * The destinations with pending deliveries, by a skip scan of
+     * delivery_destination: one probe per destination, not one row per
+     * delivery. The third column steps over every entry of the previous
+     * destination in one seek.
+     */
+    {offsetof(struct statestore, q_dest_next), false,
+     "SELECT kind, recipient FROM delivery WHERE status = 'pending' AND (kind, recipient, "
+     "next_attempt) > (?1, ?2, 9223372036854775807) ORDER BY kind, recipient, next_attempt "
+     "LIMIT 1"},
+    {offsetof(struct statestore, q_kind_next), false,
+     "SELECT kind, recipient FROM delivery WHERE status = 'pending' AND kind > ?1 ORDER BY "
+     "kind, recipient, next_attempt LIMIT 1"},
+    /*
+     * One destination: how many are due (up to ?4), the earliest due and the
+     * first in due order (for fairness between destinations), the next after now.
+     */
+    {offsetof(struct statestore, q_dest_stats), false,
+     "SELECT (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = 'pending' AND kind = "
+     "?1 AND recipient = ?2 AND next_attempt <= ?3 LIMIT ?4)), (SELECT min(next_attempt) FROM "
+     "delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 AND next_attempt <= "
+     "?3), (SELECT id FROM delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 "
+     "AND next_attempt <= ?3 ORDER BY next_attempt, id LIMIT 1), (SELECT min(next_attempt) "
+     "FROM delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 AND next_attempt "
+     "> ?3)"},
+    {offsetof(struct statestore, q_kind_stats), false,
+     "SELECT (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = 'pending' AND kind = "
+     "?1 AND next_attempt <= ?3 LIMIT ?4)), (SELECT min(next_attempt) FROM delivery WHERE "
+     "status = 'pending' AND kind = ?1 AND next_attempt <= ?3), (SELECT id FROM delivery WHERE "
+     "status = 'pending' AND kind = ?1 AND next_attempt <= ?3 ORDER BY next_attempt, id LIMIT "
+     "1), (SELECT min(next_attempt) FROM delivery WHERE status = 'pending' AND kind = ?1 AND "
+     "next_attempt > ?3)"},
     {offsetof(struct statestore, q_lease), true,
      "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
      "?1"},
@@ -334,7 +378,11 @@ statestore_close(struct statestore *ss)
 	sqlite3_finalize(ss->q_delivery);
 	sqlite3_finalize(ss->q_take);
 	sqlite3_finalize(ss->q_take_dest);
-	sqlite3_finalize(ss->q_groups);
+	sqlite3_finalize(ss->q_take_kind);
+	sqlite3_finalize(ss->q_dest_next);
+	sqlite3_finalize(ss->q_kind_next);
+	sqlite3_finalize(ss->q_dest_stats);
+	sqlite3_finalize(ss->q_kind_stats);
 	sqlite3_finalize(ss->q_lease);
 	sqlite3_finalize(ss->q_finish);
 	sqlite3_finalize(ss->q_audit);
@@ -364,17 +412,32 @@ statestore_records(const struct statestore *ss)
 	return ss->db != NULL && !ss->readonly;
 }
 
-/* Start the transaction of one pass. */
+/*
+ * Start the transaction of one pass. A read-only store (a dry run) reads in
+ * one transaction too: one snapshot for the pass, not a lock and a WAL-index
+ * look-up for every clock.
+ */
 int
 statestore_begin(struct statestore *ss, char **cause)
 {
+	if (ss->db != NULL && ss->readonly) {
+		if (sqlite3_exec(ss->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			return statestore_fail(ss, cause, "BEGIN");
+		return 0;
+	}
 	return statestore_exec(ss, "BEGIN IMMEDIATE", cause);
 }
 
-/* Commit the transaction of one pass. */
+/* Commit the transaction of one pass (end the read one of a read-only store). */
 int
 statestore_commit(struct statestore *ss, char **cause)
 {
+	if (ss->db != NULL && ss->readonly) {
+		if (!sqlite3_get_autocommit(ss->db) &&
+		    sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			return statestore_fail(ss, cause, "COMMIT");
+		return 0;
+	}
 	return statestore_exec(ss, "COMMIT", cause);
 }
 
@@ -382,7 +445,7 @@ statestore_commit(struct statestore *ss, char **cause)
 void
 statestore_rollback(struct statestore *ss)
 {
-	if (ss->db != NULL && !ss->readonly && !sqlite3_get_autocommit(ss->db))
+	if (ss->db != NULL && !sqlite3_get_autocommit(ss->db))
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -651,7 +714,6 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
                       const struct outbox_take *reqs, size_t nreqs, struct outbox_item *items,
                       int max, char **cause)
 {
-	sqlite3_stmt *st = ss->q_take_dest;
 	int n = 0;
 
 	if (ss->db == NULL || ss->readonly || max <= 0 || nreqs == 0)
@@ -660,9 +722,11 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
 		return -1;
 	for (size_t i = 0; i < nreqs && n < max; i++) {
 		int want = reqs[i].count < max - n ? reqs[i].count : max - n;
+		sqlite3_stmt *st;
 
 		if (want <= 0)
 			continue;
+		st = reqs[i].recipient != NULL ? ss->q_take_dest : ss->q_take_kind;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int(st, 2, want);
 		sqlite3_bind_text(st, 3, config_kind_name(reqs[i].kind), -1, SQLITE_STATIC);
@@ -674,42 +738,105 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
 	return statestore_take_commit(ss, items, n, lease_until, true, cause);
 }
 
-/* Pending deliveries grouped by destination. */
-int
-statestore_outbox_groups(struct statestore *ss, long long now, struct outbox_group **out,
-                         size_t *nout, char **cause)
+/* Groups with a due delivery first, in due order of their first; then by destination. */
+static int
+statestore_group_cmp(const void *pa, const void *pb)
 {
-	sqlite3_stmt *st = ss->q_groups;
+	const struct outbox_group *a = pa, *b = pb;
+
+	if ((a->due > 0) != (b->due > 0))
+		return a->due > 0 ? -1 : 1;
+	if (a->oldest != b->oldest)
+		return a->oldest < b->oldest ? -1 : 1;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->recipient != NULL ? a->recipient : "",
+	              b->recipient != NULL ? b->recipient : "");
+}
+
+/* Fill in one group's counts and times. */
+static int
+statestore_group_stats(struct statestore *ss, struct outbox_group *g, const char *kind,
+                       long long now, int due_cap)
+{
+	sqlite3_stmt *st = g->recipient != NULL ? ss->q_dest_stats : ss->q_kind_stats;
+	int rc;
+
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (g->recipient != NULL)
+		sqlite3_bind_text(st, 2, g->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, due_cap);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g->due = sqlite3_column_int(st, 0);
+		g->oldest = sqlite3_column_int64(st, 1);
+		g->first = sqlite3_column_int64(st, 2);
+		g->next = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/*
+ * Pending deliveries grouped by destination, each probed on the
+ * delivery_destination index: O(destinations x log n), so a kick costs the
+ * same however many deliveries wait.
+ */
+int
+statestore_outbox_groups(struct statestore *ss, long long now, int due_cap,
+                         struct outbox_group **out, size_t *nout, char **cause)
+{
 	struct outbox_group *g = NULL;
 	size_t n = 0, cap = 0;
-	int rc;
+	char *kind = xstrdup(""), *rcpt = xstrdup("");
+	int rc = SQLITE_DONE;
 
 	*out = NULL;
 	*nout = 0;
-	if (ss->db == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int kind = config_kind_parse((const char *)sqlite3_column_text(st, 0));
+	while (ss->db != NULL) {
+		bool email = strcmp(kind, "email") == 0;
+		sqlite3_stmt *st = email ? ss->q_kind_next : ss->q_dest_next;
+		int k;
 
+		/* After email (one destination), step over every address at once. */
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
+		if (!email)
+			sqlite3_bind_text(st, 2, rcpt, -1, SQLITE_TRANSIENT);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			free(kind);
+			free(rcpt);
+			kind = statestore_col(st, 0);
+			rcpt = statestore_col(st, 1);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_ROW || kind == NULL || rcpt == NULL)
+			break;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			g = xreallocarray(g, cap, sizeof *g);
 		}
 		memset(&g[n], 0, sizeof g[n]);
-		g[n].kind = kind >= 0 ? (enum contact_kind)kind : CONTACT_WEBHOOK;
-		g[n].recipient = statestore_col(st, 1);
-		g[n].due = sqlite3_column_int(st, 2);
-		g[n].oldest = sqlite3_column_int64(st, 3);
-		g[n].next = sqlite3_column_int64(st, 4);
+		k = config_kind_parse(kind);
+		g[n].kind = k >= 0 ? (enum contact_kind)k : CONTACT_WEBHOOK;
+		g[n].recipient = strcmp(kind, "email") == 0 ? NULL : xstrdup(rcpt);
 		n++;
+		if (statestore_group_stats(ss, &g[n - 1], kind, now, due_cap) != 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	free(kind);
+	free(rcpt);
 	if (rc != SQLITE_DONE) {
 		outbox_groups_free(g, n);
 		return statestore_fail(ss, cause, "reading the outbox");
 	}
+	if (n > 1)
+		qsort(g, n, sizeof *g, statestore_group_cmp);
 	*out = g;
 	*nout = n;
 	return 0;

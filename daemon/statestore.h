@@ -100,19 +100,21 @@ int statestore_take_batch(struct statestore *ss, long long now, long long lease_
 /* Pending deliveries of one destination: one kind and recipient (any email address). */
 struct outbox_group {
 	enum contact_kind kind;
-	char *recipient;  /* NULL for email: it all goes through the one mail server */
-	int due;          /* how many are due at now (not in flight, next_attempt <= now) */
+	char *recipient; /* NULL for email: it all goes through the one mail server */
+	int due; /* how many are due at now (not in flight, next_attempt <= now), <= due_cap */
 	long long oldest; /* the earliest next_attempt of those, 0 if none */
+	long long first;  /* the id of the first of those in due order, 0 if none */
 	long long next;   /* the earliest next_attempt after now (retry or lease end), 0 if none */
 };
 
 /*
  * Every destination with pending deliveries as of now, those with the oldest
- * due delivery first. Returns 0 with an allocated array (free it with
- * outbox_groups_free), or -1 with *cause set.
+ * due delivery first; due counts at most due_cap (the most a kick can take).
+ * Returns 0 with an allocated array (free it with outbox_groups_free), or -1
+ * with *cause set.
  */
-int statestore_outbox_groups(struct statestore *ss, long long now, struct outbox_group **out,
-                             size_t *nout, char **cause);
+int statestore_outbox_groups(struct statestore *ss, long long now, int due_cap,
+                             struct outbox_group **out, size_t *nout, char **cause);
 void outbox_groups_free(struct outbox_group *g, size_t n);
 
 enum outcome { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED };

@@ -541,7 +541,7 @@ test_statestore_groups_and_batch(void **state)
 	}
 	free(sql);
 
-	assert_int_equal(statestore_outbox_groups(fx->ss, 100, &g, &ng, &cause), 0);
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
 	assert_int_equal(ng, 2);
 	/* Slack's are older (recorded first, same next_attempt 0): first. */
 	assert_int_equal(g[0].kind, CONTACT_SLACK);
@@ -568,7 +568,7 @@ test_statestore_groups_and_batch(void **state)
 	/* Taken means leased: one attempt each, not due again before the lease ends. */
 	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE in_flight = 1 AND attempts = 1",
 	           "5");
-	assert_int_equal(statestore_outbox_groups(fx->ss, 100, &g, &ng, &cause), 0);
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
 	assert_int_equal(g[0].due, 2);
 	assert_int_equal(g[0].next, 300); /* the lease of the one in flight */
 	assert_int_equal(g[1].due, 2);
@@ -586,6 +586,109 @@ test_statestore_groups_and_batch(void **state)
 	/* Deliveries not taken were not touched: no attempt counted. */
 	expect_sql(fx->path, "SELECT group_concat(attempts, '') FROM delivery WHERE id IN (4, 5)",
 	           "00");
+}
+
+/* Run sql on the file through a connection of its own. */
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/*
+ * Every destination is found however the addresses sort (one a prefix of
+ * another, email among the other kinds, many addresses); due counts stop at
+ * the cap; groups come in due order; each destination's take is its own.
+ */
+static void
+test_statestore_groups_many(void **state)
+{
+	static const struct recipient rs[] = {
+	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/a"},
+	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/a/b"},
+	    {.kind = CONTACT_EMAIL, .address = "z@council.example"},
+	    {.kind = CONTACT_TEAMS, .address = "https://teams.example/x"},
+	};
+	static const struct recipient more[] = {
+	    {.kind = CONTACT_EMAIL, .address = "a@council.example"},
+	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/"},
+	};
+	static const char *const order[] = {"https://h.example/a/b", NULL,
+	                                    "https://teams.example/x", "https://h.example/",
+	                                    "https://h.example/a"};
+	static const long long firsts[] = {2, 3, 4, 18, 1};
+	struct fixture *fx = *state;
+	struct outbox_group *g;
+	struct outbox_take req;
+	struct outbox_item items[8];
+	size_t ng;
+	char *cause = NULL;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	record_many(fx, "R", 4, rs, 4);   /* deliveries 1-16, four per alert */
+	record_many(fx, "Q", 3, more, 2); /* deliveries 17-22 */
+	exec_sql(fx->path, "UPDATE delivery SET next_attempt = 50 WHERE recipient = "
+	                   "'https://h.example/';"
+	                   "UPDATE delivery SET next_attempt = 60 WHERE recipient = "
+	                   "'https://h.example/a'");
+
+	/* Due order: the earliest next_attempt first, then the first delivery. */
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, 2, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 5);
+	for (size_t i = 0; i < ng; i++) {
+		if (order[i] == NULL) {
+			assert_int_equal(g[i].kind, CONTACT_EMAIL);
+			assert_null(g[i].recipient);
+		} else
+			assert_string_equal(g[i].recipient, order[i]);
+		assert_int_equal(g[i].first, firsts[i]);
+		assert_int_equal(g[i].due, 2); /* the cap: each has 3 or more due */
+		assert_int_equal(g[i].next, 0);
+	}
+	assert_int_equal(g[2].kind, CONTACT_TEAMS);
+	assert_int_equal(g[3].oldest, 50);
+	assert_int_equal(g[4].oldest, 60);
+	outbox_groups_free(g, ng);
+
+	/* Email is one destination: every address, in due order. */
+	req = (struct outbox_take){CONTACT_EMAIL, NULL, 8};
+	n = statestore_take_batch(fx->ss, 100, 300, &req, 1, items, 8, &cause);
+	assert_int_equal(n, 7);
+	assert_int_equal(items[0].id, 3);
+	assert_int_equal(items[3].id, 15);
+	assert_int_equal(items[4].id, 17);
+	assert_int_equal(items[6].id, 21);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* A webhook's take is its own address only, not one it is a prefix of. */
+	req = (struct outbox_take){CONTACT_WEBHOOK, "https://h.example/a", 8};
+	n = statestore_take_batch(fx->ss, 100, 300, &req, 1, items, 8, &cause);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(items[i].recipient, "https://h.example/a");
+		outbox_item_clear(&items[i]);
+	}
+	/* Taken ones are in flight until 300: not due, and due again then; they sort last. */
+	assert_int_equal(statestore_outbox_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 5);
+	assert_string_equal(g[0].recipient, "https://h.example/a/b");
+	assert_int_equal(g[0].due, 4);
+	assert_int_equal(g[1].kind, CONTACT_TEAMS);
+	assert_int_equal(g[1].due, 4);
+	assert_string_equal(g[2].recipient, "https://h.example/");
+	assert_int_equal(g[2].due, 3);
+	for (size_t i = 3; i < ng; i++) {
+		assert_int_equal(g[i].due, 0);
+		assert_int_equal(g[i].oldest, 0);
+		assert_int_equal(g[i].next, 300);
+	}
+	outbox_groups_free(g, ng);
 }
 
 /* A file made by an earlier build (two kinds, no alert.expected) is brought up to date. */
@@ -656,7 +759,7 @@ main(void)
 	    T(test_statestore_outbox_depth),   T(test_statestore_rollback),
 	    T(test_statestore_reopen),         T(test_statestore_newer_version),
 	    T(test_statestore_channel_kinds),  T(test_statestore_groups_and_batch),
-	    T(test_statestore_upgrade),
+	    T(test_statestore_groups_many),    T(test_statestore_upgrade),
 	};
 
 	return cmocka_run_group_tests_name("statestore", tests, NULL, NULL);
