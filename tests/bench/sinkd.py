@@ -4,10 +4,10 @@ SmtpSink on 127.0.0.1, plain (no TLS), answering 200 / 250 at once.
 
     /usr/bin/python3 tests/bench/sinkd.py [--http] [--smtp]
 
-Both sinks answer with TCP_NODELAY set (see below): the harness's leave Nagle on, which adds a
-40 ms delayed-ACK stall to most exchanges and would make the sinks what is measured. Everything
-else is the harness's as it is. Keeping the sinks out of the driver's process keeps the driver's
-work (reading escalatord's log, waiting) from competing with them for Python's GIL.
+The sinks are the harness's as they are (with TCP_NODELAY, so no exchange waits 40 ms for a
+delayed ACK, which would make the sinks what is measured). Keeping the sinks out of the
+driver's process keeps the driver's work (reading escalatord's log, waiting) from competing
+with them for Python's GIL.
 
 On start it prints one JSON line with the bound ports, {"http": PORT, "smtp": PORT}, then
 reads one command per line on standard input and answers each with one JSON line:
@@ -27,33 +27,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from harness import HttpSink  # noqa: E402
-from harness import http_sink as _http_sink  # noqa: E402
-
-# The harness's handler writes an answer's head and body in two send()s; without TCP_NODELAY
-# the body waits for the client's delayed ACK of the head (40 ms on Linux) on every request
-# after the first of a keep-alive connection, which caps one connection at ~23 requests/s and
-# makes the sink, not the client, what is measured. socketserver's own switch turns Nagle off.
-_http_sink._RequestHandler.disable_nagle_algorithm = True
-
-
-def _smtp_nodelay():
-    """The same for the SMTP sink: its accepted sockets reach asyncio without TCP_NODELAY, so
-    each line after the first of a multi-line reply (EHLO's) waits 40 ms for an ACK."""
-    import socket
-    from harness import smtp_sink
-
-    made = smtp_sink._SinkSMTP.connection_made
-
-    def connection_made(self, transport):
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-        made(self, transport)
-
-    smtp_sink._SinkSMTP.connection_made = connection_made
 
 
 def main():
@@ -71,7 +44,6 @@ def main():
         http = HttpSink(port=args.http_port, idle_timeout=120.0).start()
     if args.smtp:
         from harness import SmtpSink
-        _smtp_nodelay()
         smtp = SmtpSink(port=args.smtp_port).start()
     out = sys.stdout
     out.write(json.dumps({"http": http.port if http else None,

@@ -104,6 +104,9 @@ class _HangEnded(Exception):
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer's head and body go out in two send()s: with Nagle on, the body would wait for
+    # the client's delayed ACK (40 ms) on every request after a keep-alive connection's first.
+    disable_nagle_algorithm = True
     server_version = "escalator-test-http-sink"
     sys_version = ""
 

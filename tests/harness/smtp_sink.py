@@ -269,6 +269,14 @@ class _SinkSMTP(SMTP):
         if first:
             self._sink_implicit_tls = transport.get_extra_info("ssl_object") is not None
             self._sink_id = self._sink._on_connect(self)
+            # Each line of a multi-line reply (EHLO's) after the first would otherwise wait
+            # 40 ms for the client's delayed ACK.
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
         super().connection_made(transport)
         if not first:
             self._sink._count("starttls")
