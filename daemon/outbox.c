@@ -225,14 +225,13 @@ outbox_flush(struct outbox *ob)
 	ob->ndone = 0;
 }
 
+static void outbox_cycle(struct outbox *ob, bool flush);
+
 /* Timer: record finished deliveries, then start more. */
 static void
 outbox_flush_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct outbox *ob = arg;
-
-	outbox_flush(ob);
-	outbox_kick(ob);
+	outbox_cycle(arg, true);
 }
 
 /* Timer: a retry or a rate limit slot fell due. */
@@ -485,6 +484,39 @@ outbox_sooner(long long a, long long b)
 void
 outbox_kick(struct outbox *ob)
 {
+	outbox_cycle(ob, false);
+}
+
+/*
+ * Commit the transaction of a cycle: the results recorded and the next
+ * deliveries leased. If that fails, the n items taken are not started (they
+ * were not leased) and the results stay unrecorded: those deliveries keep
+ * their lease and are taken again when it runs out. Returns how many items
+ * to start.
+ */
+static int
+outbox_cycle_commit(struct outbox *ob, struct outbox_item *items, int n, size_t nresults)
+{
+	char *cause = NULL;
+
+	if (statestore_commit(ob->ss, &cause) == 0)
+		return n;
+	log_err("%s; %zu delivery results not recorded (they will be retried)", cause, nresults);
+	free(cause);
+	statestore_rollback(ob->ss);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	return 0;
+}
+
+/*
+ * One cycle: with flush, record the finished deliveries first, in the same
+ * transaction as the next ones' leases, so a cycle costs one commit (one
+ * fsync), not two. The results are committed before any new delivery starts.
+ */
+static void
+outbox_cycle(struct outbox *ob, bool flush)
+{
 	struct outbox_group *groups = NULL;
 	struct outbox_dest **gdest;
 	struct outbox_take *reqs;
@@ -494,7 +526,19 @@ outbox_kick(struct outbox *ob)
 	long long now = (long long)clock_now(), ms = ratelimit_now(), wake = -1, lease;
 	int room, total = 0, n;
 	bool waiting = false; /* something due waits for us, not for a server */
+	size_t nresults = ob->ndone;
+	bool tx = false;
 
+	if (flush && nresults > 0 && !ob->stopped && ob->cfg != NULL) {
+		tx = statestore_begin(ob->ss, &cause) == 0;
+		if (!tx) {
+			log_err("%s; will try again", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (flush)
+		outbox_flush(ob);
 	if (ob->stopped || ob->cfg == NULL) {
 		/* Shutting down: say so once the last delivery in flight has been recorded. */
 		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
@@ -505,6 +549,8 @@ outbox_kick(struct outbox *ob)
 	                             &cause) != 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
+		if (tx)
+			outbox_cycle_commit(ob, NULL, 0, nresults);
 		outbox_arm(ob, OUTBOX_ERROR_WAIT);
 		return;
 	}
@@ -567,6 +613,8 @@ outbox_kick(struct outbox *ob)
 		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 		n = 0;
 	}
+	if (tx && (n = outbox_cycle_commit(ob, items, n, nresults)) == 0 && total > 0)
+		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 	for (size_t i = 0; i < ob->ndests; i++)
 		ob->dests[i]->reserved = 0;
 	for (int i = 0; i < n; i++) {

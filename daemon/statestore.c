@@ -65,6 +65,7 @@ static const char statestore_schema[] =
 struct statestore {
 	sqlite3 *db; /* NULL: an empty read-only store (dry run, no file yet) */
 	bool readonly;
+	int depth; /* transactions open: the outermost and its savepoints */
 	sqlite3_stmt *q_recorded;
 	sqlite3_stmt *q_stage;
 	sqlite3_stmt *q_alert;
@@ -412,41 +413,64 @@ statestore_records(const struct statestore *ss)
 	return ss->db != NULL && !ss->readonly;
 }
 
+/* Run one transaction-control statement, even on a read-only store. */
+static int
+statestore_tx_exec(struct statestore *ss, const char *sql, char **cause)
+{
+	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return statestore_fail(ss, cause, sql);
+	return 0;
+}
+
 /*
- * Start the transaction of one pass. A read-only store (a dry run) reads in
- * one transaction too: one snapshot for the pass, not a lock and a WAL-index
- * look-up for every clock.
+ * Start a transaction. They nest: the outermost is a real one, an inner one a
+ * savepoint, so a caller can make what would be several commits (an fsync
+ * each) one. A read-only store (a dry run) reads in one transaction too: one
+ * snapshot for the pass, not a lock and a WAL-index look-up for every clock.
  */
 int
 statestore_begin(struct statestore *ss, char **cause)
 {
-	if (ss->db != NULL && ss->readonly) {
-		if (sqlite3_exec(ss->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-			return statestore_fail(ss, cause, "BEGIN");
+	if (ss->db == NULL)
 		return 0;
-	}
-	return statestore_exec(ss, "BEGIN IMMEDIATE", cause);
+	if (ss->depth > 0) {
+		if (statestore_tx_exec(ss, "SAVEPOINT inner", cause) != 0)
+			return -1;
+	} else if (statestore_tx_exec(ss, ss->readonly ? "BEGIN" : "BEGIN IMMEDIATE", cause) != 0)
+		return -1;
+	ss->depth++;
+	return 0;
 }
 
-/* Commit the transaction of one pass (end the read one of a read-only store). */
+/* Commit the innermost transaction (the outermost: to the file). */
 int
 statestore_commit(struct statestore *ss, char **cause)
 {
-	if (ss->db != NULL && ss->readonly) {
-		if (!sqlite3_get_autocommit(ss->db) &&
-		    sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			return statestore_fail(ss, cause, "COMMIT");
+	if (ss->db == NULL || ss->depth == 0)
 		return 0;
+	if (sqlite3_get_autocommit(ss->db)) {
+		/* SQLite rolled it all back after an error: nothing is recorded. */
+		ss->depth = 0;
+		*cause = xstrdup("the state store transaction was rolled back after an error");
+		return -1;
 	}
-	return statestore_exec(ss, "COMMIT", cause);
+	if (statestore_tx_exec(ss, ss->depth > 1 ? "RELEASE inner" : "COMMIT", cause) != 0)
+		return -1; /* still open: the caller rolls back */
+	ss->depth--;
+	return 0;
 }
 
-/* Abandon the transaction of one pass. */
+/* Abandon the innermost transaction. */
 void
 statestore_rollback(struct statestore *ss)
 {
-	if (ss->db != NULL && !sqlite3_get_autocommit(ss->db))
+	if (ss->db == NULL || ss->depth == 0)
+		return;
+	if (ss->depth > 1 && !sqlite3_get_autocommit(ss->db))
+		sqlite3_exec(ss->db, "ROLLBACK TO inner; RELEASE inner", NULL, NULL, NULL);
+	else if (!sqlite3_get_autocommit(ss->db))
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	ss->depth--;
 }
 
 /* Which stages are already recorded for a clock. */
@@ -680,7 +704,7 @@ statestore_take_commit(struct statestore *ss, struct outbox_item *items, int n,
                        long long lease_until, bool read_ok, char **cause)
 {
 	if (read_ok && statestore_lease(ss, items, n, lease_until) == 0) {
-		if (statestore_exec(ss, "COMMIT", cause) == 0)
+		if (statestore_commit(ss, cause) == 0)
 			return n;
 	} else
 		statestore_fail(ss, cause, "taking deliveries from the outbox");
@@ -700,7 +724,7 @@ statestore_take(struct statestore *ss, long long now, long long lease_until,
 
 	if (ss->db == NULL || ss->readonly || max <= 0)
 		return 0;
-	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
@@ -718,7 +742,7 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
 
 	if (ss->db == NULL || ss->readonly || max <= 0 || nreqs == 0)
 		return 0;
-	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	for (size_t i = 0; i < nreqs && n < max; i++) {
 		int want = reqs[i].count < max - n ? reqs[i].count : max - n;
@@ -863,7 +887,7 @@ statestore_finish(struct statestore *ss, const struct outcome_record *o, size_t 
 	if (ss->db == NULL || ss->readonly || n == 0)
 		return 0;
 	statestore_utc_now(now, sizeof now);
-	if (statestore_exec(ss, "BEGIN IMMEDIATE", cause) != 0)
+	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *st = ss->q_finish;
@@ -893,7 +917,10 @@ statestore_finish(struct statestore *ss, const struct outcome_record *o, size_t 
 		if (rc != SQLITE_DONE)
 			goto fail;
 	}
-	return statestore_exec(ss, "COMMIT", cause);
+	if (statestore_commit(ss, cause) == 0)
+		return 0;
+	statestore_rollback(ss);
+	return -1;
 fail:
 	statestore_fail(ss, cause, "recording delivery results");
 	statestore_rollback(ss);

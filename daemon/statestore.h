@@ -39,7 +39,11 @@ void statestore_close(struct statestore *ss);
 /* Does this store record anything (false for a dry run)? */
 bool statestore_records(const struct statestore *ss);
 
-/* Start and end the transaction of one evaluation pass. */
+/*
+ * Start and end a transaction (one evaluation pass, say). They nest: inside
+ * an open one, they are savepoints, and only the outermost commit writes (and
+ * syncs) the file. On a read-only store, a read transaction: one snapshot.
+ */
 int statestore_begin(struct statestore *ss, char **cause);
 int statestore_commit(struct statestore *ss, char **cause);
 void statestore_rollback(struct statestore *ss);

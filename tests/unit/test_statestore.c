@@ -186,6 +186,18 @@ expect_sql(const char *path, const char *sql, const char *want)
 	free(got);
 }
 
+/* Run sql on the file through a connection of its own. */
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
 /* Opening creates the file, in WAL mode, with user_version 1 and the tables. */
 static void
 test_statestore_create(void **state)
@@ -382,6 +394,51 @@ test_statestore_rollback(void **state)
 	/* The store is usable again after a rollback. */
 	record(fx->ss, &a, none);
 	assert_int_equal(statestore_outbox_depth(fx->ss), 3);
+}
+
+/*
+ * Transactions nest: an inner one (results recorded, deliveries taken) is a
+ * savepoint that only the outermost commit writes to the file; an inner
+ * rollback undoes its own work and no more.
+ */
+static void
+test_statestore_nested(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 3), b = make_alert(fx, "B01", 1, 1);
+	bool none[4] = {false, false, false, false};
+	struct outcome_record done = {.id = 1, .outcome = OUTCOME_SENT, .recipient = "tm"};
+	struct outbox_item items[4];
+	char *cause = NULL;
+	long long id = 0;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	record(fx->ss, &a, none); /* deliveries 1-3 */
+
+	assert_int_equal(statestore_begin(fx->ss, &cause), 0);
+	assert_int_equal(statestore_finish(fx->ss, &done, 1, &cause), 0);
+	n = statestore_take(fx->ss, 100, 200, items, 1, &cause);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].id, 2);
+	outbox_item_clear(&items[0]);
+	/* Committed inside: not yet in the file, as another connection sees it. */
+	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE status = 'sent' OR in_flight",
+	           "0");
+	/* An inner rollback drops its own work only. */
+	assert_int_equal(statestore_begin(fx->ss, &cause), 0);
+	assert_int_equal(statestore_record(fx->ss, &b, none, &id, &cause), 0);
+	statestore_rollback(fx->ss);
+	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
+
+	expect_sql(fx->path, "SELECT group_concat(status || in_flight, ' ') FROM delivery",
+	           "sent0 pending1 pending0");
+	expect_sql(fx->path, "SELECT count(*) FROM audit", "1");
+	expect_sql(fx->path, "SELECT count(*) FROM alert", "1");
+	/* Nothing is left open: a write from another connection goes through. */
+	exec_sql(fx->path, "UPDATE delivery SET next_attempt = 7 WHERE id = 3");
+	/* A commit with nothing open is a no-op. */
+	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
 }
 
 /* Closing and reopening keeps what was recorded, read-write or read-only. */
@@ -588,18 +645,6 @@ test_statestore_groups_and_batch(void **state)
 	           "00");
 }
 
-/* Run sql on the file through a connection of its own. */
-static void
-exec_sql(const char *path, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
 /*
  * Every destination is found however the addresses sort (one a prefix of
  * another, email among the other kinds, many addresses); due counts stop at
@@ -754,12 +799,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_statestore_create),         T(test_statestore_readonly_missing),
-	    T(test_statestore_record_skipped), T(test_statestore_record_partly_recorded),
-	    T(test_statestore_outbox_depth),   T(test_statestore_rollback),
-	    T(test_statestore_reopen),         T(test_statestore_newer_version),
-	    T(test_statestore_channel_kinds),  T(test_statestore_groups_and_batch),
-	    T(test_statestore_groups_many),    T(test_statestore_upgrade),
+	    T(test_statestore_create),           T(test_statestore_readonly_missing),
+	    T(test_statestore_record_skipped),   T(test_statestore_record_partly_recorded),
+	    T(test_statestore_outbox_depth),     T(test_statestore_rollback),
+	    T(test_statestore_nested),           T(test_statestore_reopen),
+	    T(test_statestore_newer_version),    T(test_statestore_channel_kinds),
+	    T(test_statestore_groups_and_batch), T(test_statestore_groups_many),
+	    T(test_statestore_upgrade),
 	};
 
 	return cmocka_run_group_tests_name("statestore", tests, NULL, NULL);
