@@ -93,6 +93,34 @@ struct statestore {
 	"a.stage, "                                                                                \
 	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected"
 
+/*
+ * Due deliveries of one kind (with DEST: of one recipient too), the LIMIT
+ * applied on an index in due order (rowid last) and only those rows joined
+ * to alert: a take costs the same with 10 or 100,000 deliveries pending.
+ * ?1 now, ?2 how many, ?3 kind, ?4 recipient.
+ */
+#define STATESTORE_TAKE(DEST)                                                                      \
+	"SELECT " STATESTORE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "     \
+	"delivery WHERE status = 'pending' AND kind = ?3 " DEST "AND next_attempt <= ?1 ORDER BY " \
+	"next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON a.id = "         \
+	"d.alert_id ORDER BY pna, pid"
+
+/*
+ * One destination, all on its index: how many are due (up to ?4), the
+ * earliest due and the first in due order (for fairness between
+ * destinations), the next after now. ?1 kind, ?2 recipient, ?3 now.
+ */
+#define STATESTORE_PENDING(DEST) "FROM delivery WHERE status = 'pending' AND kind = ?1 " DEST
+#define STATESTORE_DUE(DEST) STATESTORE_PENDING(DEST) "AND next_attempt <= ?3"
+/* (clang-format would break these lines at the macro calls.) */
+/* clang-format off */
+#define STATESTORE_STATS(DEST)                                                    \
+	"SELECT (SELECT count(*) FROM (SELECT 1 " STATESTORE_DUE(DEST) " LIMIT ?4)), " \
+	"(SELECT min(next_attempt) " STATESTORE_DUE(DEST) "), "                       \
+	"(SELECT id " STATESTORE_DUE(DEST) " ORDER BY next_attempt, id LIMIT 1), "    \
+	"(SELECT min(next_attempt) " STATESTORE_PENDING(DEST) "AND next_attempt > ?3)"
+/* clang-format on */
+
 /* The statements a state store keeps prepared; writes: not needed read-only. */
 static const struct {
 	size_t offset;
@@ -114,23 +142,10 @@ static const struct {
      "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
      "WHERE d.status = 'pending' AND d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT "
      "?2"},
-    /*
-     * The LIMIT is applied on an index, in due order (rowid last), and only
-     * those rows are joined to alert: a take costs the same with 10 or 100,000
-     * deliveries pending. With "?4 IS NULL OR recipient = ?4" SQLite could not
-     * use recipient, and joined and sorted every pending delivery of the kind.
-     */
-    {offsetof(struct statestore, q_take_dest), true,
-     "SELECT " STATESTORE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "
-     "delivery WHERE status = 'pending' AND kind = ?3 AND recipient = ?4 AND next_attempt <= "
-     "?1 ORDER BY next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON "
-     "a.id = d.alert_id ORDER BY pna, pid"},
+    /* ("?4 IS NULL OR recipient = ?4" would keep SQLite off the recipient column.) */
+    {offsetof(struct statestore, q_take_dest), true, STATESTORE_TAKE("AND recipient = ?4 ")},
     /* Email all goes through the one mail server: one destination for every address. */
-    {offsetof(struct statestore, q_take_kind), true,
-     "SELECT " STATESTORE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "
-     "delivery WHERE status = 'pending' AND kind = ?3 AND next_attempt <= ?1 ORDER BY "
-     "next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON a.id = "
-     "d.alert_id ORDER BY pna, pid"},
+    {offsetof(struct statestore, q_take_kind), true, STATESTORE_TAKE("")},
     /*
      * The destinations with pending deliveries, by a skip scan of
      * delivery_destination: one probe per destination, not one row per
@@ -144,25 +159,8 @@ static const struct {
     {offsetof(struct statestore, q_kind_next), false,
      "SELECT kind, recipient FROM delivery WHERE status = 'pending' AND kind > ?1 ORDER BY "
      "kind, recipient, next_attempt LIMIT 1"},
-    /*
-     * One destination: how many are due (up to ?4), the earliest due and the
-     * first in due order (for fairness between destinations), the next after now.
-     */
-    {offsetof(struct statestore, q_dest_stats), false,
-     "SELECT (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = 'pending' AND kind = "
-     "?1 AND recipient = ?2 AND next_attempt <= ?3 LIMIT ?4)), (SELECT min(next_attempt) FROM "
-     "delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 AND next_attempt <= "
-     "?3), (SELECT id FROM delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 "
-     "AND next_attempt <= ?3 ORDER BY next_attempt, id LIMIT 1), (SELECT min(next_attempt) "
-     "FROM delivery WHERE status = 'pending' AND kind = ?1 AND recipient = ?2 AND next_attempt "
-     "> ?3)"},
-    {offsetof(struct statestore, q_kind_stats), false,
-     "SELECT (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = 'pending' AND kind = "
-     "?1 AND next_attempt <= ?3 LIMIT ?4)), (SELECT min(next_attempt) FROM delivery WHERE "
-     "status = 'pending' AND kind = ?1 AND next_attempt <= ?3), (SELECT id FROM delivery WHERE "
-     "status = 'pending' AND kind = ?1 AND next_attempt <= ?3 ORDER BY next_attempt, id LIMIT "
-     "1), (SELECT min(next_attempt) FROM delivery WHERE status = 'pending' AND kind = ?1 AND "
-     "next_attempt > ?3)"},
+    {offsetof(struct statestore, q_dest_stats), false, STATESTORE_STATS("AND recipient = ?2 ")},
+    {offsetof(struct statestore, q_kind_stats), false, STATESTORE_STATS("")},
     {offsetof(struct statestore, q_lease), true,
      "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
      "?1"},
