@@ -334,5 +334,9 @@ evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, eval
 			break;
 		}
 	}
-	return statestore_commit(ss, cause);
+	if (statestore_commit(ss, cause) != 0) {
+		statestore_rollback(ss); /* a failed COMMIT can leave the transaction open */
+		return -1;
+	}
+	return 0;
 }

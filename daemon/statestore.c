@@ -446,19 +446,19 @@ statestore_commit(struct statestore *ss, char **cause)
 {
 	if (ss->db == NULL || ss->depth == 0)
 		return 0;
+	/* On failure the caller rolls back, which unwinds this level. */
 	if (sqlite3_get_autocommit(ss->db)) {
 		/* SQLite rolled it all back after an error: nothing is recorded. */
-		ss->depth = 0;
 		*cause = xstrdup("the state store transaction was rolled back after an error");
 		return -1;
 	}
 	if (statestore_tx_exec(ss, ss->depth > 1 ? "RELEASE inner" : "COMMIT", cause) != 0)
-		return -1; /* still open: the caller rolls back */
+		return -1;
 	ss->depth--;
 	return 0;
 }
 
-/* Abandon the innermost transaction. */
+/* Abandon the innermost transaction (also after its commit failed). */
 void
 statestore_rollback(struct statestore *ss)
 {

@@ -43,6 +43,7 @@ bool statestore_records(const struct statestore *ss);
  * Start and end a transaction (one evaluation pass, say). They nest: inside
  * an open one, they are savepoints, and only the outermost commit writes (and
  * syncs) the file. On a read-only store, a read transaction: one snapshot.
+ * When a commit fails, roll back: that ends the level the commit could not.
  */
 int statestore_begin(struct statestore *ss, char **cause);
 int statestore_commit(struct statestore *ss, char **cause);
