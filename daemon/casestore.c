@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "util.h"
+#include "xalloc.h"
 
 struct casestore {
 	sqlite3 *db;

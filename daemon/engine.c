@@ -49,9 +49,18 @@ engine_load(const char *config_path, struct diag *d)
 		diag_add(d, DIAG_ERROR, "%s:%d: rules: cannot read the directory %s: %s",
 		         config_path, e->cfg->rules_line, e->cfg->rules_dir, strerror(errno));
 	else
-		/* Without a case store, still parse the rule files to report every mistake. */
-		e->rules = ruleset_load_dir(e->cfg->rules_dir, e->cfg,
-		                            e->cs ? casestore_compile : NULL, e->cs, d);
+	/* Without a case store, still parse the rule files to report every mistake. */
+	{
+		struct ruleset_env env = {
+		    .compile = e->cs ? casestore_compile : NULL,
+		    .compile_arg = e->cs,
+		    .contact = config_contact_channel,
+		    .contact_arg = e->cfg,
+		    .contacts_file = e->cfg->path,
+		};
+
+		e->rules = ruleset_load_dir(e->cfg->rules_dir, &env, d);
+	}
 	if (d->errors != before) {
 		engine_free(e);
 		return NULL;

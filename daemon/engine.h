@@ -6,7 +6,7 @@
 #include "casestore.h"
 #include "config.h"
 #include "ruleset.h"
-#include "util.h"
+#include "diag.h"
 
 /*
  * Everything a pass needs, loaded and validated together so a reload either

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "utf8.h"
 
 /* Per-rule scratch space reused for every row. */
 struct evaluate_rule {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static bool log_journal;
 static int log_level = LOG_INFO;
 

@@ -4,7 +4,7 @@
 
 #include <syslog.h>
 
-#include "util.h"
+#include "diag.h"
 
 /*
  * Decide the output format: "<N>message" priority prefixes when stderr is

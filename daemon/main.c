@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "evaluate.h"
 #include "log.h"
+#include "utf8.h"
 #include "statestore.h"
 
 #ifndef ESCALATOR_VERSION

@@ -34,7 +34,7 @@ struct outbox_dest {
 struct outbox_flight {
 	long long id;
 	int attempts;
-	enum contact_kind kind;
+	enum channel kind;
 	char *recipient; /* what the audit row records: an address, a URL or a contact's name */
 	char *to;        /* what the log line shows (never a credential-bearing URL) */
 	char *rule;
@@ -80,44 +80,9 @@ outbox_backoff(int attempts, int min, int max, unsigned int *seed)
 	return delay < 1 ? 1 : (long long)delay;
 }
 
-/* The pace and share of a destination of this kind. */
-static void
-outbox_dest_limits(enum contact_kind kind, const struct config *cfg, int *count, int *seconds,
-                   int *cap)
-{
-	*count = *seconds = 0;
-	*cap = cfg->max_per_destination > 0 ? cfg->max_per_destination
-	                                    : CONFIG_DEFAULT_MAX_PER_DESTINATION;
-	switch (kind) {
-	case CONTACT_TEAMS:
-		*count = RATELIMIT_TEAMS_COUNT;
-		*seconds = RATELIMIT_TEAMS_SECONDS;
-		break;
-	case CONTACT_SLACK:
-		*count = RATELIMIT_SLACK_COUNT;
-		*seconds = RATELIMIT_SLACK_SECONDS;
-		break;
-	case CONTACT_NOTIFY:
-		*count = RATELIMIT_NOTIFY_COUNT;
-		*seconds = RATELIMIT_NOTIFY_SECONDS;
-		break;
-	case CONTACT_EMAIL:
-		/* Exchange Online's limits for SMTP AUTH client submission. */
-		if (cfg->smtp != NULL && cfg->smtp->auth == SMTP_AUTH_XOAUTH2) {
-			*count = RATELIMIT_EXCHANGE_COUNT;
-			*seconds = RATELIMIT_EXCHANGE_SECONDS;
-			if (*cap > RATELIMIT_EXCHANGE_CONNECTIONS)
-				*cap = RATELIMIT_EXCHANGE_CONNECTIONS;
-		}
-		break;
-	case CONTACT_WEBHOOK:
-		break;
-	}
-}
-
 /* The contact of a chat or Notify delivery (recorded by its name), or NULL. */
 static const struct contact *
-outbox_contact(const struct outbox *ob, enum contact_kind kind, const char *name)
+outbox_contact(const struct outbox *ob, enum channel kind, const char *name)
 {
 	const struct contact *c = name != NULL ? config_find_contact(ob->cfg, name) : NULL;
 
@@ -129,7 +94,7 @@ static const char *
 outbox_secret(const struct outbox *ob, const char *url)
 {
 	for (size_t i = 0; i < ob->cfg->ncontacts; i++)
-		if (ob->cfg->contacts[i].kind == CONTACT_WEBHOOK &&
+		if (ob->cfg->contacts[i].kind == CHANNEL_WEBHOOK &&
 		    strcmp(ob->cfg->contacts[i].address, url) == 0)
 			return ob->cfg->contacts[i].secret;
 	return NULL;
@@ -137,7 +102,7 @@ outbox_secret(const struct outbox *ob, const char *url)
 
 /* The destination of deliveries of kind to recipient (NULL: any email), or NULL if unknown. */
 static struct outbox_dest *
-outbox_dest(struct outbox *ob, enum contact_kind kind, const char *recipient)
+outbox_dest(struct outbox *ob, enum channel kind, const char *recipient)
 {
 	const struct contact *c;
 	struct outbox_dest *dest;
@@ -145,21 +110,21 @@ outbox_dest(struct outbox *ob, enum contact_kind kind, const char *recipient)
 	int count, seconds;
 
 	switch (kind) {
-	case CONTACT_EMAIL:
+	case CHANNEL_EMAIL:
 		key = xstrdup("email");
 		break;
-	case CONTACT_WEBHOOK:
+	case CHANNEL_WEBHOOK:
 		if (recipient == NULL)
 			return NULL;
 		key = xasprintf("webhook %s", recipient);
 		break;
-	case CONTACT_TEAMS:
-	case CONTACT_SLACK:
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
 		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
 			return NULL;
-		key = xasprintf("%s %s", config_kind_name(kind), c->url);
+		key = xasprintf("%s %s", channel_name(kind), c->url);
 		break;
-	case CONTACT_NOTIFY:
+	case CHANNEL_GOVUK_NOTIFY:
 		/* Notify's limit is per API key: contacts sharing one share it. */
 		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
 			return NULL;
@@ -184,7 +149,9 @@ outbox_dest(struct outbox *ob, enum contact_kind kind, const char *recipient)
 	ob->dests[ob->ndests++] = dest;
 found:
 	/* The configuration may have changed since: keep the pace, take the limits anew. */
-	outbox_dest_limits(kind, ob->cfg, &count, &seconds, &dest->cap);
+	dest->cap = ob->cfg->max_per_destination > 0 ? ob->cfg->max_per_destination
+	                                             : CONFIG_DEFAULT_MAX_PER_DESTINATION;
+	notifier_pacing(ob->nt, kind, &count, &seconds, &dest->cap);
 	{
 		long long tat = dest->rl.tat;
 
@@ -248,7 +215,7 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 	static const char *const status[] = {"sent", "retry", "failed"};
 	char *to = log_quote(f->to), *cs = log_quote(f->case_ref);
 	char *detail = log_quote(r->detail ? r->detail : "");
-	const char *kind = config_kind_name(f->kind);
+	const char *kind = channel_name(f->kind);
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
@@ -356,24 +323,24 @@ outbox_resolve(struct outbox *ob, const struct outbox_item *it, struct delivery 
 	*recipient = xstrdup(it->recipient);
 	*to = NULL;
 	switch (it->kind) {
-	case CONTACT_EMAIL:
+	case CHANNEL_EMAIL:
 		d->recipient = it->recipient;
 		break;
-	case CONTACT_WEBHOOK:
+	case CHANNEL_WEBHOOK:
 		d->recipient = it->recipient;
 		d->secret = outbox_secret(ob, it->recipient);
 		break;
-	case CONTACT_TEAMS:
-	case CONTACT_SLACK:
-	case CONTACT_NOTIFY:
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
+	case CHANNEL_GOVUK_NOTIFY:
 		*to = xstrdup(it->recipient);
 		if ((c = outbox_contact(ob, it->kind, it->recipient)) == NULL) {
 			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
 			                   "more; add it back (and reload) to send this alert",
-			                   config_kind_name(it->kind), it->recipient);
+			                   channel_name(it->kind), it->recipient);
 			return -1;
 		}
-		if (it->kind == CONTACT_NOTIFY) {
+		if (it->kind == CHANNEL_GOVUK_NOTIFY) {
 			/* The audit trail names the person: "contact <address>". */
 			free(*recipient);
 			*recipient = xasprintf("%s <%s>", c->name, c->email);
@@ -438,7 +405,7 @@ outbox_start(struct outbox *ob, struct outbox_item *it, struct outbox_dest *dest
 	if (dest != NULL) {
 		dest->in_flight++;
 		/* A Notify re-attempt asks for its reference first: two requests. */
-		if (it->kind == CONTACT_NOTIFY && it->attempts > 1)
+		if (it->kind == CHANNEL_GOVUK_NOTIFY && it->attempts > 1)
 			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
 	}
 	if (resolved != 0 || notifier_send(ob->nt, &d, &cause) != 0) {

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "util.h"
+#include "xalloc.h"
 
 #define STATESTORE_SCHEMA_VERSION 1
 
@@ -573,8 +573,7 @@ statestore_record(struct statestore *ss, const struct alert *a, const bool *reco
 	st = ss->q_delivery;
 	for (size_t i = 0; i < a->nrecipients; i++) {
 		sqlite3_bind_int64(st, 1, *alert_id);
-		sqlite3_bind_text(st, 2, config_kind_name(a->recipients[i].kind), -1,
-		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, channel_name(a->recipients[i].kind), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -641,8 +640,8 @@ statestore_read_item(struct statestore *ss, sqlite3_stmt *st, struct outbox_item
 	it->id = sqlite3_column_int64(st, 0);
 	it->alert_id = sqlite3_column_int64(st, 1);
 	it->attempts = sqlite3_column_int(st, 2) + 1;
-	kind = config_kind_parse((const char *)sqlite3_column_text(st, 3));
-	it->kind = kind >= 0 ? (enum contact_kind)kind : CONTACT_WEBHOOK;
+	kind = channel_parse((const char *)sqlite3_column_text(st, 3));
+	it->kind = kind >= 0 ? (enum channel)kind : CHANNEL_WEBHOOK;
 	it->recipient = statestore_col(st, 4);
 	it->rule = statestore_col(st, 5);
 	it->title = statestore_col(st, 6);
@@ -751,7 +750,7 @@ statestore_take_batch(struct statestore *ss, long long now, long long lease_unti
 		st = reqs[i].recipient != NULL ? ss->q_take_dest : ss->q_take_kind;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int(st, 2, want);
-		sqlite3_bind_text(st, 3, config_kind_name(reqs[i].kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, channel_name(reqs[i].kind), -1, SQLITE_STATIC);
 		if (reqs[i].recipient != NULL)
 			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
 		if (statestore_read_items(ss, st, items, n + want, &n) != 0)
@@ -842,8 +841,8 @@ statestore_outbox_groups(struct statestore *ss, long long now, int due_cap,
 			g = xreallocarray(g, cap, sizeof *g);
 		}
 		memset(&g[n], 0, sizeof g[n]);
-		k = config_kind_parse(kind);
-		g[n].kind = k >= 0 ? (enum contact_kind)k : CONTACT_WEBHOOK;
+		k = channel_parse(kind);
+		g[n].kind = k >= 0 ? (enum channel)k : CHANNEL_WEBHOOK;
 		g[n].recipient = strcmp(kind, "email") == 0 ? NULL : xstrdup(rcpt);
 		n++;
 		if (statestore_group_stats(ss, &g[n - 1], kind, now, due_cap) != 0) {

@@ -69,7 +69,7 @@ struct outbox_item {
 	long long id;
 	long long alert_id;
 	int attempts; /* including this one */
-	enum contact_kind kind;
+	enum channel kind;
 	char *recipient;
 	char *rule, *title, *case_ref, *stage, *start, *due, *fires;
 	char *subject, *body, *fields, *expected;
@@ -89,7 +89,7 @@ int statestore_take(struct statestore *ss, long long now, long long lease_until,
 
 /* A count of due deliveries to take for one destination. */
 struct outbox_take {
-	enum contact_kind kind;
+	enum channel kind;
 	const char *recipient; /* NULL: any recipient of this kind */
 	int count;
 };
@@ -104,7 +104,7 @@ int statestore_take_batch(struct statestore *ss, long long now, long long lease_
 
 /* Pending deliveries of one destination: one kind and recipient (any email address). */
 struct outbox_group {
-	enum contact_kind kind;
+	enum channel kind;
 	char *recipient; /* NULL for email: it all goes through the one mail server */
 	int due; /* how many are due at now (not in flight, next_attempt <= now), <= due_cap */
 	long long oldest; /* the earliest next_attempt of those, 0 if none */

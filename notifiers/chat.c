@@ -8,7 +8,8 @@
 #include <jansson.h>
 
 #include "transport.h"
-#include "util.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* Per-value caps tried in turn until a message fits, in bytes. */
 static const size_t chat_value_caps[] = {2000, 1000, 500, 250, 120, 60, 30};

@@ -8,7 +8,8 @@
 
 #include <openssl/evp.h>
 
-#include "util.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* Longest reply text kept from the server. */
 #define EMAIL_REPLY_MAX 512
@@ -245,7 +246,7 @@ from_header(const char *from_name, const char *from)
 
 /* Every header of the message for d. */
 struct curl_slist *
-email_build_headers(const struct smtp_config *smtp, const struct delivery *d, time_t now)
+email_build_headers(const struct smtp_settings *smtp, const struct delivery *d, time_t now)
 {
 	struct curl_slist *l = NULL;
 	const char *subject = d->subject != NULL ? d->subject : d->title;
@@ -448,7 +449,7 @@ struct email_state *
 email_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
             time_t now, char **cause)
 {
-	const struct smtp_config *smtp = s->smtp;
+	const struct smtp_settings *smtp = s->smtp;
 	CURL *easy = transfer_easy(t);
 	struct email_state *st;
 	struct curl_slist *rcpt, *headers;

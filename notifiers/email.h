@@ -33,7 +33,7 @@ char *email_message_id(const char *uid, const char *from);
  * Auto-Submitted, X-Escalator-*), each value sanitised: one list entry per
  * header, folded lines joined by CRLF + space.
  */
-struct curl_slist *email_build_headers(const struct smtp_config *smtp, const struct delivery *d,
+struct curl_slist *email_build_headers(const struct smtp_settings *smtp, const struct delivery *d,
                                        time_t now);
 /* The body as valid UTF-8 with CRLF line endings and a final CRLF. */
 char *email_build_body(const char *body);

@@ -8,13 +8,14 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "address.h"
 #include "chat.h"
 #include "email.h"
 #include "notify.h"
 #include "oauth.h"
 #include "ratelimit.h"
 #include "transport.h"
-#include "util.h"
+#include "xalloc.h"
 #include "webhook.h"
 
 /* After a failed token request, how long deliveries fail at once instead of asking again (ms). */
@@ -30,7 +31,7 @@ enum job_phase {
 struct job {
 	struct notifier *n;
 	long long id;
-	enum contact_kind kind;
+	enum channel kind;
 	enum job_phase phase;
 	void *state;              /* the current transfer's state (email or HTTP) */
 	struct transfer *waiting; /* an xoauth2 email set up, waiting for a token */
@@ -59,7 +60,7 @@ struct notifier {
 	int dead;
 
 	/* Copies of the settings, used for deliveries started from now on. */
-	struct smtp_config smtp;
+	struct smtp_settings smtp;
 	int have_smtp;
 	char *ca_file;
 	int connect_timeout;
@@ -89,8 +90,8 @@ notifier_new(struct event_base *base, notifier_done_fn fn, void *arg)
 	n->tp = transport_new(base);
 	n->fn = fn;
 	n->arg = arg;
-	n->connect_timeout = CONFIG_DEFAULT_CONNECT_TIMEOUT;
-	n->delivery_timeout = CONFIG_DEFAULT_DELIVERY_TIMEOUT;
+	n->connect_timeout = NOTIFIER_DEFAULT_CONNECT_TIMEOUT;
+	n->delivery_timeout = NOTIFIER_DEFAULT_DELIVERY_TIMEOUT;
 	TAILQ_INIT(&n->jobs);
 	return n;
 }
@@ -167,7 +168,7 @@ same(const char *a, const char *b)
 void
 notifier_configure(struct notifier *n, const struct notifier_settings *s)
 {
-	const struct smtp_config *new =
+	const struct smtp_settings *new =
 	    s != NULL && s->smtp != NULL && s->smtp->url != NULL && s->smtp->from != NULL ? s->smtp
 	                                                                                  : NULL;
 
@@ -202,9 +203,55 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 	}
 	n->ca_file = dup_or_null(s->ca_file);
 	n->connect_timeout =
-	    s->connect_timeout > 0 ? s->connect_timeout : CONFIG_DEFAULT_CONNECT_TIMEOUT;
+	    s->connect_timeout > 0 ? s->connect_timeout : NOTIFIER_DEFAULT_CONNECT_TIMEOUT;
 	n->delivery_timeout =
-	    s->delivery_timeout > 0 ? s->delivery_timeout : CONFIG_DEFAULT_DELIVERY_TIMEOUT;
+	    s->delivery_timeout > 0 ? s->delivery_timeout : NOTIFIER_DEFAULT_DELIVERY_TIMEOUT;
+}
+
+/*
+ * What each channel's receivers allow, per destination. Requests beyond these
+ * wait in the outbox (they are not attempts); the receivers answer 429 past them.
+ */
+#define PACE_TEAMS_COUNT 4 /* Teams workflow webhooks: 4 requests a second per URL */
+#define PACE_TEAMS_SECONDS 1
+#define PACE_SLACK_COUNT 1 /* Slack incoming webhooks: 1 message a second per URL */
+#define PACE_SLACK_SECONDS 1
+#define PACE_NOTIFY_COUNT 3000 /* GOV.UK Notify: 3,000 requests a minute per API key */
+#define PACE_NOTIFY_SECONDS 60
+#define PACE_EXCHANGE_COUNT 30 /* Exchange Online SMTP AUTH: 30 messages a minute */
+#define PACE_EXCHANGE_SECONDS 60
+#define PACE_EXCHANGE_CONNECTIONS 3 /* and 3 connections at once per mailbox */
+
+/* The pace and share of one destination of channel ch. */
+void
+notifier_pacing(const struct notifier *n, enum channel ch, int *count, int *seconds, int *cap)
+{
+	*count = *seconds = 0;
+	switch (ch) {
+	case CHANNEL_TEAMS:
+		*count = PACE_TEAMS_COUNT;
+		*seconds = PACE_TEAMS_SECONDS;
+		break;
+	case CHANNEL_SLACK:
+		*count = PACE_SLACK_COUNT;
+		*seconds = PACE_SLACK_SECONDS;
+		break;
+	case CHANNEL_GOVUK_NOTIFY:
+		*count = PACE_NOTIFY_COUNT;
+		*seconds = PACE_NOTIFY_SECONDS;
+		break;
+	case CHANNEL_EMAIL:
+		/* Exchange Online's limits for SMTP AUTH client submission. */
+		if (n->have_smtp && n->smtp.auth == SMTP_AUTH_XOAUTH2) {
+			*count = PACE_EXCHANGE_COUNT;
+			*seconds = PACE_EXCHANGE_SECONDS;
+			if (*cap > PACE_EXCHANGE_CONNECTIONS)
+				*cap = PACE_EXCHANGE_CONNECTIONS;
+		}
+		break;
+	case CHANNEL_WEBHOOK:
+		break;
+	}
 }
 
 /* The settings deliveries are set up with now. */
@@ -562,7 +609,7 @@ job_transfer_cb(struct transfer *t, CURLcode rc, void *arg)
 
 	notifier_enter(n);
 	switch (job->kind) {
-	case CONTACT_EMAIL:
+	case CHANNEL_EMAIL:
 		/* A token the server refuses is no use to the next delivery either. */
 		if (email_token_refused(job->state, rc))
 			oauth_cache_clear(&n->token);
@@ -570,7 +617,7 @@ job_transfer_cb(struct transfer *t, CURLcode rc, void *arg)
 		job_finish(job, &r);
 		free(detail);
 		break;
-	case CONTACT_NOTIFY:
+	case CHANNEL_GOVUK_NOTIFY:
 		notify_done(job, t, rc);
 		break;
 	default:
@@ -593,39 +640,39 @@ notifier_check(const struct notifier *n, const struct delivery *d, char **cause)
 		return -1;
 	}
 	switch (d->kind) {
-	case CONTACT_EMAIL:
+	case CHANNEL_EMAIL:
 		if (!n->have_smtp) {
 			*cause = xstrdup("email cannot be sent: no smtp server is configured");
 			return -1;
 		}
 		/* FALLTHROUGH */
-	case CONTACT_NOTIFY:
-		if (!config_valid_email(d->recipient)) {
+	case CHANNEL_GOVUK_NOTIFY:
+		if (!addr_valid_email(d->recipient)) {
 			clean = transport_clean_text(d->recipient, 100, 1);
 			*cause = xasprintf("\"%s\" is not a valid email address", clean);
 			free(clean);
 			return -1;
 		}
-		if (d->kind == CONTACT_NOTIFY &&
+		if (d->kind == CHANNEL_GOVUK_NOTIFY &&
 		    (d->secret == NULL || d->template_id == NULL || d->base_url == NULL)) {
 			*cause = xstrdup("the Notify contact has no API key, template or base_url");
 			return -1;
 		}
 		return 0;
-	case CONTACT_WEBHOOK:
-		if (!config_valid_url(d->recipient)) {
+	case CHANNEL_WEBHOOK:
+		if (!addr_valid_url(d->recipient)) {
 			clean = transport_clean_text(d->recipient, 100, 1);
 			*cause = xasprintf("\"%s\" is not an http:// or https:// URL", clean);
 			free(clean);
 			return -1;
 		}
 		return 0;
-	case CONTACT_TEAMS:
-	case CONTACT_SLACK:
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
 		/* These URLs are credentials: never repeated in a message. */
-		if (!config_valid_url(d->recipient)) {
+		if (!addr_valid_url(d->recipient)) {
 			*cause = xasprintf("the %s URL is not an http:// or https:// URL",
-			                   config_kind_name(d->kind));
+			                   channel_name(d->kind));
 			return -1;
 		}
 		return 0;
@@ -649,7 +696,7 @@ notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 	notifier_settings(n, &s);
 	job = job_new(n, d);
 
-	if (d->kind == CONTACT_NOTIFY) {
+	if (d->kind == CHANNEL_GOVUK_NOTIFY) {
 		job->api_key = xstrdup(d->secret);
 		job->send_url = notify_send_url(d->base_url);
 		if ((job->body = notify_build_body(d, cause)) == NULL)
@@ -674,12 +721,12 @@ notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 
 	t = transfer_new();
 	switch (d->kind) {
-	case CONTACT_EMAIL:
+	case CHANNEL_EMAIL:
 		job->state = email_setup(t, &s, d, time(NULL), cause);
 		break;
-	case CONTACT_TEAMS:
-	case CONTACT_SLACK:
-		body = d->kind == CONTACT_TEAMS ? chat_teams_body(d, CHAT_TEAMS_MAX, cause)
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
+		body = d->kind == CHANNEL_TEAMS ? chat_teams_body(d, CHAT_TEAMS_MAX, cause)
 		                                : chat_slack_body(d, CHAT_SLACK_MAX, cause);
 		if (body == NULL)
 			break;
@@ -696,7 +743,7 @@ notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 		transfer_free(t);
 		goto fail;
 	}
-	if (d->kind == CONTACT_EMAIL && n->smtp.auth == SMTP_AUTH_XOAUTH2) {
+	if (d->kind == CHANNEL_EMAIL && n->smtp.auth == SMTP_AUTH_XOAUTH2) {
 		if (email_with_token(n, job, t, cause) != 0)
 			goto fail;
 		return 0;

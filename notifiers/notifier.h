@@ -5,19 +5,56 @@
 #include <event2/event.h>
 #include <stddef.h>
 
-#include "config.h"
+#include <stdbool.h>
+
+#include "channel.h"
+
+/* Defaults the daemon's configuration uses when it does not say. */
+#define NOTIFIER_DEFAULT_CONNECT_TIMEOUT 10  /* seconds */
+#define NOTIFIER_DEFAULT_DELIVERY_TIMEOUT 60 /* seconds for one attempt */
+/* Microsoft identity platform v2.0 token endpoint; %s is the tenant. */
+#define SMTP_TOKEN_URL_FMT "https://login.microsoftonline.com/%s/oauth2/v2.0/token"
+#define SMTP_DEFAULT_SCOPE "https://outlook.office365.com/.default"
+/* GOV.UK Notify's API. */
+#define NOTIFY_DEFAULT_URL "https://api.notifications.service.gov.uk"
+
+enum starttls_mode { STARTTLS_REQUIRED, STARTTLS_OPPORTUNISTIC };
+/* How escalatord logs in to the mail server. */
+enum smtp_auth {
+	SMTP_AUTH_NONE,     /* no AUTH: a relay that trusts the sender's address (port 25) */
+	SMTP_AUTH_PASSWORD, /* username and password_file (PLAIN or LOGIN) */
+	SMTP_AUTH_XOAUTH2,  /* OAuth 2.0 client credentials, SASL XOAUTH2 (Exchange Online) */
+};
+
+/* The mail server alerts are sent through. */
+struct smtp_settings {
+	char *url;       /* smtp://host:port (STARTTLS) or smtps://host:port (TLS) */
+	char *from;      /* envelope sender and From: address */
+	char *from_name; /* display name in From:, default "escalator" */
+	char *username;  /* NULL: no AUTH */
+	char *password;  /* read from password_file; never logged */
+	enum starttls_mode starttls;
+	bool allow_plaintext_auth; /* AUTH without TLS: refused unless true */
+	enum smtp_auth auth;
+	/* auth = "xoauth2": the client credentials grant. username defaults to from. */
+	char *tenant;        /* directory (tenant) id or domain */
+	char *client_id;     /* the application (client) id */
+	char *client_secret; /* read from client_secret_file; never logged */
+	char *token_url;     /* default SMTP_TOKEN_URL_FMT with the tenant */
+	char *scope;         /* default SMTP_DEFAULT_SCOPE */
+};
 
 /* One delivery to start: everything is copied by notifier_send. */
 struct delivery {
 	long long id;
 	const char *uid; /* stable delivery id: Message-ID / X-Escalator-Delivery */
-	enum contact_kind kind;
+	enum channel kind;
 	/* email, notify: the address; webhook, teams, slack: the URL */
 	const char *recipient;
 	const char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
 	int attempts;            /* this attempt's number: 1 for the first */
 	const char *template_id; /* notify: the template */
-	const char *base_url;    /* notify: the API, e.g. CONFIG_DEFAULT_NOTIFY_URL */
+	const char *base_url;    /* notify: the API, e.g. NOTIFY_DEFAULT_URL */
 
 	/* The alert. Every value may come from the case store: treat as hostile. */
 	const char *rule;
@@ -54,10 +91,10 @@ typedef void (*notifier_log_fn)(void *arg, int priority, const char *message);
 
 /* Settings copied from the config at start and on every reload. */
 struct notifier_settings {
-	const struct smtp_config *smtp; /* NULL: email cannot be sent */
-	const char *ca_file;            /* NULL: the system's CA certificates */
-	int connect_timeout;            /* seconds */
-	int delivery_timeout;           /* seconds for a whole attempt */
+	const struct smtp_settings *smtp; /* NULL: email cannot be sent */
+	const char *ca_file;              /* NULL: the system's CA certificates */
+	int connect_timeout;              /* seconds */
+	int delivery_timeout;             /* seconds for a whole attempt */
 };
 
 struct notifier;
@@ -74,6 +111,13 @@ void notifier_set_log(struct notifier *n, notifier_log_fn fn, void *arg);
  * email with no smtp configured); fn is then not called.
  */
 int notifier_send(struct notifier *n, const struct delivery *d, char **cause);
+/*
+ * How fast one destination of channel ch may be sent to with n's settings:
+ * at most *count requests in any *seconds (0: no limit), and at most *cap at
+ * once (lowered from the cap given, never raised). The receivers' own limits,
+ * so that requests past them wait in the outbox instead of failing with 429.
+ */
+void notifier_pacing(const struct notifier *n, enum channel ch, int *count, int *seconds, int *cap);
 /* Deliveries started and not yet finished. */
 size_t notifier_in_flight(const struct notifier *n);
 /* Abort every transfer in flight (no callbacks) and free everything. */

@@ -10,7 +10,8 @@
 
 #include "oauth.h"
 #include "transport.h"
-#include "util.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* Longest detail given back in a delivery_result. */
 #define NOTIFY_DETAIL_MAX 300
@@ -34,6 +35,43 @@ notify_base64url(const unsigned char *p, size_t n)
 	return out;
 }
 
+/* Is s a UUID (8-4-4-4-12 hexadecimal digits)? */
+bool
+notify_valid_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return s[36] == '\0';
+}
+
+/* Check a Notify API key and take its service id. */
+int
+notify_service_id(const char *key, char **service_id)
+{
+	size_t len = strlen(key);
+	char sid[37];
+
+	*service_id = NULL;
+	/* "{name}-{service id}-{secret}": the two UUIDs are the last 73 characters. */
+	if (len < 74 || key[len - 37] != '-' || key[len - 74] != '-')
+		return -1;
+	memcpy(sid, key + len - 73, 36);
+	sid[36] = '\0';
+	if (!notify_valid_uuid(sid) || !notify_valid_uuid(key + len - 36))
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return -1;
+	*service_id = xstrdup(sid);
+	return 0;
+}
+
 /* The API key's service id and secret. */
 int
 notify_key_parts(const char *key, char service_id[37], char secret[37])
@@ -41,7 +79,7 @@ notify_key_parts(const char *key, char service_id[37], char secret[37])
 	char *sid = NULL;
 	size_t len;
 
-	if (key == NULL || config_notify_key(key, &sid) != 0)
+	if (key == NULL || notify_service_id(key, &sid) != 0)
 		return -1;
 	len = strlen(key);
 	memcpy(service_id, sid, 37);

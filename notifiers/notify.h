@@ -14,6 +14,13 @@
 
 /* n bytes as base64url without padding (RFC 7515 2). */
 char *notify_base64url(const unsigned char *p, size_t n);
+/* Is s a UUID written as 8-4-4-4-12 hexadecimal digits? */
+bool notify_valid_uuid(const char *s);
+/*
+ * Check a GOV.UK Notify API key ("{key name}-{service id}-{secret}", both ids
+ * 36-character UUIDs). Returns 0 and the allocated service id, or -1.
+ */
+int notify_service_id(const char *key, char **service_id);
 /*
  * The API key's parts: the service id (the JWT issuer) and the secret (the
  * HMAC key), each 36 characters. Returns 0, or -1 if key is not a Notify key.

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "xalloc.h"
 #include "webhook.h"
 
 /* Longest error detail kept from the token endpoint. */
@@ -244,7 +244,7 @@ oauth_cache_clear(struct oauth_cache *c)
 struct oauth_fetch *
 oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **cause)
 {
-	const struct smtp_config *smtp = s->smtp;
+	const struct smtp_settings *smtp = s->smtp;
 	struct oauth_fetch *f;
 	struct curl_slist *h = NULL;
 	char *body;
@@ -259,7 +259,7 @@ oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **
 	f->secret = xstrdup(smtp->client_secret);
 	f->escaped_secret = oauth_form_escape(smtp->client_secret);
 	body = oauth_request_body(smtp->client_id, smtp->client_secret,
-	                          smtp->scope != NULL ? smtp->scope : CONFIG_DEFAULT_SCOPE);
+	                          smtp->scope != NULL ? smtp->scope : SMTP_DEFAULT_SCOPE);
 	transfer_keep(t, body, wipe_free);
 	if ((h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded")) == NULL ||
 	    (h = curl_slist_append(h, "Accept: application/json")) == NULL ||

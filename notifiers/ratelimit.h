@@ -3,20 +3,6 @@
 #define ESCALATOR_RATELIMIT_H
 
 /*
- * What each channel allows, per destination. Requests beyond these wait in
- * the outbox (they are not attempts); the receivers answer 429 past them.
- */
-#define RATELIMIT_TEAMS_COUNT 4 /* Teams workflow webhooks: 4 requests a second per URL */
-#define RATELIMIT_TEAMS_SECONDS 1
-#define RATELIMIT_SLACK_COUNT 1 /* Slack incoming webhooks: 1 message a second per URL */
-#define RATELIMIT_SLACK_SECONDS 1
-#define RATELIMIT_NOTIFY_COUNT 3000 /* GOV.UK Notify: 3,000 requests a minute per API key */
-#define RATELIMIT_NOTIFY_SECONDS 60
-#define RATELIMIT_EXCHANGE_COUNT 30 /* Exchange Online SMTP AUTH: 30 messages a minute */
-#define RATELIMIT_EXCHANGE_SECONDS 60
-#define RATELIMIT_EXCHANGE_CONNECTIONS 3 /* and 3 connections at once per mailbox */
-
-/*
  * At most count requests in any window of seconds (burst 1: requests are
  * spaced evenly), or no limit when count is 0. All times are milliseconds of
  * a monotonic clock.

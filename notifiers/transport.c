@@ -6,7 +6,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include "util.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* The libevent event curl asked us to watch one socket with. */
 struct sockinfo {

@@ -10,7 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "util.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* Longest detail given back in a delivery_result. */
 #define WEBHOOK_DETAIL_MAX 300

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "date.h"
-#include "util.h"
+#include "diag.h"
 
 struct calendar;
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
+
 /* Does a date computed with the calendar fall outside the years its files cover? */
 static bool
 eval_outside(const struct calendar *cal, date_t d)
@@ -130,7 +132,7 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 				         r->id, case_ref, st->name, ref->name);
 				continue;
 			}
-			if (!config_valid_email(v)) {
+			if (!addr_valid_email(v)) {
 				diag_add(
 				    d, DIAG_WARNING,
 				    "rule=%s case=%s stage=%s: column %s_email is not an email "
@@ -138,7 +140,7 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 				    r->id, case_ref, st->name, ref->name);
 				continue;
 			}
-			rc.kind = CONTACT_EMAIL;
+			rc.kind = CHANNEL_EMAIL;
 			rc.address = v;
 		} else {
 			rc.kind = ref->kind;
@@ -147,7 +149,7 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 		for (size_t j = 0; j < n; j++)
 			/* Mail domains and, in practice, mailboxes ignore case. */
 			if (out[j].kind == rc.kind &&
-			    (rc.kind == CONTACT_EMAIL ? strcasecmp(out[j].address, rc.address)
+			    (rc.kind == CHANNEL_EMAIL ? strcasecmp(out[j].address, rc.address)
 			                              : strcmp(out[j].address, rc.address)) == 0)
 				dup = true;
 		if (!dup)

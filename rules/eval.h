@@ -52,7 +52,7 @@ char *eval_status(const struct calendar *cal, date_t due, date_t day, char *buf,
 
 /* One resolved recipient; address is borrowed from the rule or the row. */
 struct recipient {
-	enum contact_kind kind;
+	enum channel kind;
 	const char *address;
 };
 

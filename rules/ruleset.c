@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cfgutil.h"
+#include "cfgfile.h"
 
 static const char *const rule_keys[] = {
     "id",      "title",  "query",    "due",    "stages", "working_days_only",
@@ -251,20 +251,21 @@ ruleset_parse_fields(struct rule *r, const config_setting_t *g, const char *path
 /* Resolve one notify name against the query's columns and the contacts. */
 static int
 ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_setting_t *e,
-                       const struct config *cfg, bool columns_known, const char *path,
+                       const struct ruleset_env *env, bool columns_known, const char *path,
                        struct diag *d)
 {
 	char *col = xasprintf("%s_email", ref->name);
-	const struct contact *c;
+	const char *address;
+	enum channel ch;
 
 	ref->column = rule_column_index(r, col);
 	if (ref->column >= 0) {
 		free(col);
 		return 0;
 	}
-	if ((c = config_find_contact(cfg, ref->name)) != NULL) {
-		ref->kind = c->kind;
-		ref->address = xstrdup(c->address);
+	if (env->contact != NULL && env->contact(env->contact_arg, ref->name, &ch, &address) == 0) {
+		ref->kind = ch;
+		ref->address = xstrdup(address);
 		free(col);
 		return 0;
 	}
@@ -273,7 +274,8 @@ ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_sett
 		cfg_error(d, e, path,
 		          "rule \"%s\": notify name \"%s\" is neither a column \"%s\" of the query "
 		          "nor a contact in %s",
-		          r->id, ref->name, col, cfg->path);
+		          r->id, ref->name, col,
+		          env->contacts_file != NULL ? env->contacts_file : "the configuration");
 	free(col);
 	return -1;
 }
@@ -281,7 +283,8 @@ ruleset_resolve_notify(struct rule *r, struct notify_ref *ref, const config_sett
 /* Parse the notify list of group g (a stage, or a threshold rule) into st. */
 static void
 ruleset_parse_notify(struct rule *r, struct stage *st, const config_setting_t *g,
-                     const struct config *cfg, bool columns_known, const char *path, struct diag *d)
+                     const struct ruleset_env *env, bool columns_known, const char *path,
+                     struct diag *d)
 {
 	const config_setting_t *n;
 	int count;
@@ -313,7 +316,7 @@ ruleset_parse_notify(struct rule *r, struct stage *st, const config_setting_t *g
 			}
 			ref->name = xstrdup(config_setting_get_string(e));
 			st->nnotify++;
-			ruleset_resolve_notify(r, ref, e, cfg, columns_known, path, d);
+			ruleset_resolve_notify(r, ref, e, env, columns_known, path, d);
 		}
 	} else {
 		cfg_error(d, n, path,
@@ -324,7 +327,8 @@ ruleset_parse_notify(struct rule *r, struct stage *st, const config_setting_t *g
 /* Parse one stage group into st. */
 static int
 ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
-                    const struct config *cfg, bool columns_known, const char *path, struct diag *d)
+                    const struct ruleset_env *env, bool columns_known, const char *path,
+                    struct diag *d)
 {
 	size_t before = d->errors;
 	const char *name;
@@ -354,7 +358,7 @@ ruleset_parse_stage(struct rule *r, struct stage *st, const config_setting_t *g,
 	if (columns_known)
 		st->expected = ruleset_template(r, g, "expected", NULL, path, d);
 
-	ruleset_parse_notify(r, st, g, cfg, columns_known, path, d);
+	ruleset_parse_notify(r, st, g, env, columns_known, path, d);
 	return d->errors == before ? 0 : -1;
 }
 
@@ -370,15 +374,15 @@ ruleset_find(const struct ruleset *rs, const char *id)
 
 /* Compile the query and record its columns. Returns true if the columns are known. */
 static bool
-ruleset_compile(struct rule *r, const config_setting_t *g, ruleset_query_fn compile, void *arg,
+ruleset_compile(struct rule *r, const config_setting_t *g, const struct ruleset_env *env,
                 const char *path, struct diag *d)
 {
 	const config_setting_t *q = config_setting_get_member(g, "query");
 	char *cause = NULL;
 
-	if (compile == NULL || r->query == NULL)
+	if (env->compile == NULL || r->query == NULL)
 		return false;
-	if (compile(arg, r->query, &r->columns, &r->ncolumns, &cause) != 0) {
+	if (env->compile(env->compile_arg, r->query, &r->columns, &r->ncolumns, &cause) != 0) {
 		cfg_error(d, q, path, "rule \"%s\": %s", r->id, cause);
 		free(cause);
 		return false;
@@ -453,8 +457,7 @@ ruleset_check_order(const struct rule *r, const config_setting_t *stages, const 
 /* The rest of a kind = "threshold" rule: the limit, notify, templates. */
 static void
 ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting_t *g,
-                        const struct config *cfg, ruleset_query_fn compile, void *arg,
-                        const char *path, struct diag *d)
+                        const struct ruleset_env *env, const char *path, struct diag *d)
 {
 	static const char *const not_here[] = {"due", "stages", "working_days_only", NULL};
 	const config_setting_t *above = config_setting_get_member(g, "above");
@@ -488,7 +491,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 			r->limit = (double)config_setting_get_int64(lim);
 		r->below = below != NULL;
 	}
-	columns_known = ruleset_compile(r, g, compile, arg, path, d);
+	columns_known = ruleset_compile(r, g, env, path, d);
 	r->stages = st = xcalloc(1, sizeof *st);
 	r->nstages = 1;
 	st->name = xstrdup(r->below ? "below" : "above");
@@ -496,7 +499,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 	if (config_setting_get_member(g, "notify") == NULL)
 		cfg_error(d, g, path, "rule \"%s\": missing notify = [ \"...\" ]", r->id);
 	else
-		ruleset_parse_notify(r, st, g, cfg, columns_known, path, d);
+		ruleset_parse_notify(r, st, g, env, columns_known, path, d);
 	if (columns_known) {
 		r->subject =
 		    ruleset_template(r, g, "subject", ruleset_default_threshold_subject, path, d);
@@ -510,8 +513,8 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 
 /* Parse one rule group; on success append it to rs. */
 static void
-ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct config *cfg,
-                   ruleset_query_fn compile, void *arg, const char *path, struct diag *d)
+ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct ruleset_env *env,
+                   const char *path, struct diag *d)
 {
 	struct rule r;
 	const config_setting_t *s;
@@ -564,7 +567,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 	if ((v = cfg_get_string(g, "query", true, path, d)) != NULL)
 		r.query = xstrdup(v);
 	if (r.kind == RULE_THRESHOLD) {
-		ruleset_parse_threshold(rs, &r, g, cfg, compile, arg, path, d);
+		ruleset_parse_threshold(rs, &r, g, env, path, d);
 		goto done;
 	}
 	if (config_setting_get_member(g, "above") != NULL ||
@@ -582,7 +585,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 		else
 			r.working_days_only = config_setting_get_bool(s);
 	}
-	columns_known = ruleset_compile(&r, g, compile, arg, path, d);
+	columns_known = ruleset_compile(&r, g, env, path, d);
 	if (columns_known) {
 		r.subject = ruleset_template(&r, g, "subject", ruleset_default_subject, path, d);
 		r.body = ruleset_template(&r, g, "body", ruleset_default_body, path, d);
@@ -604,7 +607,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct c
 		r.stages = xcalloc((size_t)n, sizeof *r.stages);
 		for (int i = 0; i < n; i++) {
 			struct stage *st = &r.stages[r.nstages++];
-			ruleset_parse_stage(&r, st, config_setting_get_elem(s, (unsigned)i), cfg,
+			ruleset_parse_stage(&r, st, config_setting_get_elem(s, (unsigned)i), env,
 			                    columns_known, path, d);
 		}
 		if (d->errors == before)
@@ -622,8 +625,8 @@ done:
 
 /* Load one rule file into rs. */
 int
-ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg,
-                  ruleset_query_fn compile, void *arg, struct diag *d)
+ruleset_load_file(struct ruleset *rs, const char *path, const struct ruleset_env *env,
+                  struct diag *d)
 {
 	static const char *const file_keys[] = {"rules", NULL};
 	config_t cf;
@@ -647,12 +650,12 @@ ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg
 		          "\"rules\" must be a list: rules = ( { id = ...; }, ... );");
 	} else if (config_setting_type(list) == CONFIG_TYPE_GROUP) {
 		/* A single rule written as a group is a common slip; accept it. */
-		ruleset_parse_rule(rs, list, cfg, compile, arg, path, d);
+		ruleset_parse_rule(rs, list, env, path, d);
 	} else {
 		int n = config_setting_length(list);
 		for (int i = 0; i < n; i++)
-			ruleset_parse_rule(rs, config_setting_get_elem(list, (unsigned)i), cfg,
-			                   compile, arg, path, d);
+			ruleset_parse_rule(rs, config_setting_get_elem(list, (unsigned)i), env,
+			                   path, d);
 	}
 	config_destroy(&cf);
 	return d->errors == before ? 0 : -1;
@@ -676,8 +679,7 @@ ruleset_name_cmp(const struct dirent **a, const struct dirent **b)
 
 /* Load every rule file in dir. */
 struct ruleset *
-ruleset_load_dir(const char *dir, const struct config *cfg, ruleset_query_fn compile, void *arg,
-                 struct diag *d)
+ruleset_load_dir(const char *dir, const struct ruleset_env *env, struct diag *d)
 {
 	struct dirent **names;
 	struct ruleset *rs;
@@ -695,7 +697,7 @@ ruleset_load_dir(const char *dir, const struct config *cfg, ruleset_query_fn com
 		struct stat sb;
 
 		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
-			ruleset_load_file(rs, path, cfg, compile, arg, d);
+			ruleset_load_file(rs, path, env, d);
 		free(path);
 		free(names[i]);
 	}

@@ -5,17 +5,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "channel.h"
+#include "diag.h"
 #include "duration.h"
 #include "template.h"
-#include "util.h"
 
 /* One name in a stage's notify list, resolved at load time. */
 struct notify_ref {
 	char *name;
-	int column;             /* index of <name>_email in the query, or -1 */
-	enum contact_kind kind; /* when column == -1 */
-	char *address;          /* when column == -1: the contact's address or URL */
+	int column;        /* index of <name>_email in the query, or -1 */
+	enum channel kind; /* when column == -1 */
+	char *address;     /* when column == -1: the contact's address or URL */
 };
 
 struct stage {
@@ -79,16 +79,31 @@ typedef int (*ruleset_query_fn)(void *arg, const char *sql, char ***columns, siz
                                 char **cause);
 
 /*
- * Load every "*.conf" file in dir, in name order, checking each query with
- * compile (may be NULL to skip query checks) and every notify name against the
- * row's columns and cfg's contacts. Every problem is reported to d as
- * "file:line: message"; returns NULL if there was any error at all.
+ * The configuration's side of loading: if name is a contact, set *ch and
+ * *address (borrowed until loading ends) and return 0; else return -1.
  */
-struct ruleset *ruleset_load_dir(const char *dir, const struct config *cfg,
-                                 ruleset_query_fn compile, void *arg, struct diag *d);
+typedef int (*ruleset_contact_fn)(void *arg, const char *name, enum channel *ch,
+                                  const char **address);
+
+/* What rule files are checked against while they load. */
+struct ruleset_env {
+	ruleset_query_fn compile; /* NULL: queries are not checked */
+	void *compile_arg;
+	ruleset_contact_fn contact; /* NULL: no contacts */
+	void *contact_arg;
+	const char *contacts_file; /* where contacts are defined, for messages */
+};
+
+/*
+ * Load every "*.conf" file in dir, in name order, checking each query with
+ * env->compile and every notify name against the row's columns and
+ * env->contact. Every problem is reported to d as "file:line: message";
+ * returns NULL if there was any error at all.
+ */
+struct ruleset *ruleset_load_dir(const char *dir, const struct ruleset_env *env, struct diag *d);
 /* Load one file into rs (used by ruleset_load_dir and tests). */
-int ruleset_load_file(struct ruleset *rs, const char *path, const struct config *cfg,
-                      ruleset_query_fn compile, void *arg, struct diag *d);
+int ruleset_load_file(struct ruleset *rs, const char *path, const struct ruleset_env *env,
+                      struct diag *d);
 struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);
 /* Index of the stage called name in r, or -1. */

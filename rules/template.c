@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "xalloc.h"
 
 const char *const template_builtin_names[TPL_NBUILTIN] = {
     "rule",  "title",     "case",   "stage",    "start", "due",

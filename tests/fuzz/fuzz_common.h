@@ -112,7 +112,7 @@ fuzz_write_tmp(const char *tag, const uint8_t *data, size_t size)
 
 /*
  * Length of the well-formed UTF-8 sequence at p (Unicode 15, table 3-7), or 0.
- * Written independently of rules/util.c on purpose.
+ * Written independently of base/utf8.c on purpose.
  */
 static inline size_t
 fuzz_utf8_len(const unsigned char *p)

@@ -21,7 +21,7 @@
 #include "email.h"
 #include "fuzz_common.h"
 #include "transport.h"
-#include "util.h"
+#include "utf8.h"
 
 enum {
 	P_CASE,
@@ -284,7 +284,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *v[NPARTS];
 	size_t nparts;
 	char *buf = fuzz_split(data, size, parts, NPARTS, &nparts);
-	struct smtp_config smtp;
+	struct smtp_settings smtp;
 	struct delivery d;
 	struct curl_slist *headers, *h;
 	struct delivery_result r;
@@ -302,7 +302,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&d, 0, sizeof d);
 	d.id = 42;
 	d.uid = v[P_UID];
-	d.kind = CONTACT_EMAIL;
+	d.kind = CHANNEL_EMAIL;
 	d.recipient = v[P_RECIPIENT] ? v[P_RECIPIENT] : "tm.north@council.example";
 	d.rule = v[P_RULE];
 	d.title = v[P_TITLE];

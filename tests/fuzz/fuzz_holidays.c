@@ -12,7 +12,7 @@
 #include "calendar.h"
 #include "date.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "diag.h"
 
 /* Years 1..9999 as day numbers. */
 #define FIRST_DAY (-719162)

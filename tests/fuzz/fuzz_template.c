@@ -11,7 +11,7 @@
 
 #include "fuzz_common.h"
 #include "template.h"
-#include "util.h"
+#include "utf8.h"
 
 /* Query columns the templates may use ("start" is also a built-in, which wins). */
 static const char *const columns[] = {"case_ref", "start", "legal_status", "team_manager_email"};

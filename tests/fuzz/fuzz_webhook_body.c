@@ -22,7 +22,7 @@
 
 #include "fuzz_common.h"
 #include "transport.h"
-#include "util.h"
+#include "utf8.h"
 #include "webhook.h"
 
 enum {
@@ -117,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&d, 0, sizeof d);
 	d.id = 7;
 	d.uid = v[P_UID];
-	d.kind = CONTACT_WEBHOOK;
+	d.kind = CHANNEL_WEBHOOK;
 	d.recipient = "https://hooks.council.example/iro";
 	d.secret = v[P_SECRET];
 	d.rule = v[P_RULE];

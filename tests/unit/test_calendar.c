@@ -12,7 +12,7 @@
 
 #include "calendar.h"
 #include "date.h"
-#include "util.h"
+#include "diag.h"
 
 /* England and Wales bank holidays 2015-2030 (shared/domain.md). */
 static const char *const ew_holidays[] = {

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "casestore.h"
-#include "util.h"
+#include "xalloc.h"
 
 static const char cases_sql[] =
     "CREATE TABLE cases (case_ref TEXT PRIMARY KEY, start TEXT, status TEXT, flags TEXT);"

@@ -17,7 +17,7 @@
 #include "notify.h"
 #include "oauth.h"
 #include "ratelimit.h"
-#include "util.h"
+#include "xalloc.h"
 
 #define SERVICE_ID "26785a09-ab16-4eb0-8407-a37497a57506"
 #define SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
@@ -26,14 +26,14 @@
 
 /* A delivery with ordinary values. */
 static struct delivery
-sample(enum contact_kind kind)
+sample(enum channel kind)
 {
 	struct delivery d = {
 	    .id = 42,
 	    .uid = "esc-1a2b3c4d5e6f-42",
 	    .kind = kind,
-	    .recipient =
-	        kind == CONTACT_NOTIFY ? "iro.manager@council.example" : "https://hooks.example/x",
+	    .recipient = kind == CHANNEL_GOVUK_NOTIFY ? "iro.manager@council.example"
+	                                              : "https://hooks.example/x",
 	    .attempts = 1,
 	    .rule = "cic-first-review",
 	    .title = "First Child in Care review",
@@ -47,7 +47,7 @@ sample(enum contact_kind kind)
 	    .body = "body",
 	    .expected = "hold the review within 5 working days",
 	};
-	if (kind == CONTACT_NOTIFY) {
+	if (kind == CHANNEL_GOVUK_NOTIFY) {
 		d.secret = API_KEY;
 		d.template_id = TEMPLATE;
 		d.base_url = "https://api.notifications.service.gov.uk";
@@ -143,7 +143,7 @@ test_notify_jwt(void **state)
 static void
 test_notify_body(void **state)
 {
-	struct delivery d = sample(CONTACT_NOTIFY);
+	struct delivery d = sample(CHANNEL_GOVUK_NOTIFY);
 	char *cause = NULL, *body;
 	json_t *j, *p;
 
@@ -311,7 +311,7 @@ teams_facts(json_t *msg, json_t **body_out)
 static void
 test_teams_shape(void **state)
 {
-	struct delivery d = sample(CONTACT_TEAMS);
+	struct delivery d = sample(CHANNEL_TEAMS);
 	char *cause = NULL, *text, *facts;
 	json_t *j, *att, *card, *body;
 
@@ -353,7 +353,7 @@ test_teams_shape(void **state)
 static void
 test_teams_size_cap(void **state)
 {
-	struct delivery d = sample(CONTACT_TEAMS);
+	struct delivery d = sample(CHANNEL_TEAMS);
 	json_t *o = json_object(), *j, *body;
 	char *big = xmalloc(100001), *fields, *text, *cause = NULL, *facts;
 
@@ -400,7 +400,7 @@ test_teams_size_cap(void **state)
 static void
 test_slack_shape(void **state)
 {
-	struct delivery d = sample(CONTACT_SLACK);
+	struct delivery d = sample(CHANNEL_SLACK);
 	char *cause = NULL, *text;
 	json_t *j, *blocks, *f;
 
@@ -436,7 +436,7 @@ test_slack_shape(void **state)
 static void
 test_slack_limits(void **state)
 {
-	struct delivery d = sample(CONTACT_SLACK);
+	struct delivery d = sample(CHANNEL_SLACK);
 	json_t *o = json_object(), *j, *blocks, *b;
 	char *big = xmalloc(5001), *fields, *text, *cause = NULL;
 	size_t i;
@@ -488,7 +488,7 @@ test_slack_limits(void **state)
 static void
 test_chat_helpers(void **state)
 {
-	struct delivery d = sample(CONTACT_SLACK);
+	struct delivery d = sample(CHANNEL_SLACK);
 	char *s;
 
 	d.days_late = 1;
@@ -508,7 +508,7 @@ test_chat_helpers(void **state)
 static void
 test_chat_hostile_values(void **state)
 {
-	struct delivery d = sample(CONTACT_TEAMS);
+	struct delivery d = sample(CHANNEL_TEAMS);
 	char *cause = NULL, *text;
 
 	d.case_ref = "C1\r\n\x01\xff\xfe";
@@ -517,7 +517,7 @@ test_chat_hostile_values(void **state)
 	assert_null(strstr(text, "\\r"));
 	assert_null(strstr(text, "\\u0001"));
 	free(text);
-	d.kind = CONTACT_SLACK;
+	d.kind = CHANNEL_SLACK;
 	d.fields = "{\"a\":";
 	assert_null(chat_slack_body(&d, CHAT_SLACK_MAX, &cause));
 	free(cause);

@@ -1,4 +1,4 @@
-/* test_config.c - unit tests for rules/config.c (the main configuration file). */
+/* test_config.c - unit tests for daemon/config.c (the main configuration file). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +12,10 @@
 
 #include <cmocka.h>
 
+#include "address.h"
 #include "config.h"
-#include "util.h"
+#include "diag.h"
+#include "notify.h"
 
 /* One test's scratch directory and the configuration file written in it. */
 struct fixture {
@@ -183,11 +185,11 @@ test_config_full_defaults(void **state)
 	assert_int_equal(cfg->ncontacts, 2);
 	c = config_find_contact(cfg, "iro");
 	assert_non_null(c);
-	assert_int_equal(c->kind, CONTACT_EMAIL);
+	assert_int_equal(c->kind, CHANNEL_EMAIL);
 	assert_string_equal(c->address, "iro-service@council.example");
 	c = config_find_contact(cfg, "head_of_service");
 	assert_non_null(c);
-	assert_int_equal(c->kind, CONTACT_WEBHOOK);
+	assert_int_equal(c->kind, CHANNEL_WEBHOOK);
 	assert_string_equal(c->address, "https://hooks.council.example/hos");
 	assert_null(config_find_contact(cfg, "service_manager"));
 }
@@ -539,7 +541,7 @@ test_config_all_errors_reported(void **state)
 	expect_error_at(fx, 7, "\"iro\" is not an email address");
 }
 
-/* config_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
+/* addr_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
 static void
 test_config_valid_email(void **state)
 {
@@ -558,10 +560,10 @@ test_config_valid_email(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		if (!config_valid_email(good[i]))
+		if (!addr_valid_email(good[i]))
 			fail_msg("\"%s\" should be a valid email address", good[i]);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (config_valid_email(bad[i]))
+		if (addr_valid_email(bad[i]))
 			fail_msg("\"%s\" should not be a valid email address", bad[i]);
 
 	/* 254 characters is the most an address may have. */
@@ -569,15 +571,15 @@ test_config_valid_email(void **state)
 	long_ok[sizeof long_ok - 1] = '\0';
 	long_ok[10] = '@';
 	assert_int_equal(strlen(long_ok), 254);
-	assert_true(config_valid_email(long_ok));
+	assert_true(addr_valid_email(long_ok));
 	memset(long_bad, 'a', sizeof long_bad - 1);
 	long_bad[sizeof long_bad - 1] = '\0';
 	long_bad[10] = '@';
 	assert_int_equal(strlen(long_bad), 255);
-	assert_false(config_valid_email(long_bad));
+	assert_false(addr_valid_email(long_bad));
 }
 
-/* config_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
+/* addr_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
 static void
 test_config_valid_url(void **state)
 {
@@ -606,10 +608,10 @@ test_config_valid_url(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		if (!config_valid_url(good[i]))
+		if (!addr_valid_url(good[i]))
 			fail_msg("\"%s\" should be a valid URL", good[i]);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (config_valid_url(bad[i]))
+		if (addr_valid_url(bad[i]))
 			fail_msg("\"%s\" should not be a valid URL", bad[i]);
 
 	/* 2048 characters is accepted, 2049 is not. */
@@ -617,10 +619,10 @@ test_config_valid_url(void **state)
 	memcpy(long_url, "https://", 8);
 	memset(long_url + 8, 'h', 2048 - 8);
 	long_url[2048] = '\0';
-	assert_true(config_valid_url(long_url));
+	assert_true(addr_valid_url(long_url));
 	long_url[2048] = 'h';
 	long_url[2049] = '\0';
-	assert_false(config_valid_url(long_url));
+	assert_false(addr_valid_url(long_url));
 	free(long_url);
 }
 
@@ -697,19 +699,19 @@ test_config_channel_contacts(void **state)
 	assert_int_equal(fx->d.n, 0);
 	assert_int_equal(cfg->max_per_destination, 2);
 	c = config_find_contact(cfg, "managers");
-	assert_int_equal(c->kind, CONTACT_TEAMS);
+	assert_int_equal(c->kind, CHANNEL_TEAMS);
 	assert_string_equal(c->address, "managers");
 	assert_string_equal(c->url, "https://council.example/workflows/1?sig=abc");
 	c = config_find_contact(cfg, "team");
-	assert_int_equal(c->kind, CONTACT_SLACK);
+	assert_int_equal(c->kind, CHANNEL_SLACK);
 	assert_string_equal(c->address, "team");
 	assert_string_equal(c->url, "https://hooks.slack.com/services/T0/B0/XYZ");
 	c = config_find_contact(cfg, "iro");
-	assert_int_equal(c->kind, CONTACT_NOTIFY);
+	assert_int_equal(c->kind, CHANNEL_GOVUK_NOTIFY);
 	assert_string_equal(c->address, "iro");
 	assert_string_equal(c->email, "iro.manager@council.example");
 	assert_string_equal(c->template_id, "f33517ff-2a88-4f6e-b855-c550268ce08a");
-	assert_string_equal(c->url, CONFIG_DEFAULT_NOTIFY_URL);
+	assert_string_equal(c->url, NOTIFY_DEFAULT_URL);
 	assert_string_equal(c->secret, NOTIFY_KEY);
 	assert_string_equal(c->service_id, NOTIFY_SERVICE);
 	c = config_find_contact(cfg, "local");
@@ -917,31 +919,31 @@ test_config_channel_helpers(void **state)
 {
 	char *sid = NULL;
 
-	for (int k = 0; k < CONTACT_NKINDS; k++)
-		assert_int_equal(config_kind_parse(config_kind_name((enum contact_kind)k)), k);
-	assert_string_equal(config_kind_name(CONTACT_NOTIFY), "notify");
-	assert_int_equal(config_kind_parse("fax"), -1);
-	assert_int_equal(config_kind_parse(NULL), -1);
+	for (int k = 0; k < CHANNEL_COUNT; k++)
+		assert_int_equal(channel_parse(channel_name((enum channel)k)), k);
+	assert_string_equal(channel_name(CHANNEL_GOVUK_NOTIFY), "notify");
+	assert_int_equal(channel_parse("fax"), -1);
+	assert_int_equal(channel_parse(NULL), -1);
 
-	assert_true(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08a"));
-	assert_false(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08"));
-	assert_false(config_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08aa"));
-	assert_false(config_valid_uuid("f33517ff+2a88-4f6e-b855-c550268ce08a"));
+	assert_true(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08a"));
+	assert_false(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08"));
+	assert_false(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08aa"));
+	assert_false(notify_valid_uuid("f33517ff+2a88-4f6e-b855-c550268ce08a"));
 
-	assert_int_equal(config_notify_key(NOTIFY_KEY, &sid), 0);
+	assert_int_equal(notify_service_id(NOTIFY_KEY, &sid), 0);
 	assert_string_equal(sid, NOTIFY_SERVICE);
 	free(sid);
-	assert_int_equal(config_notify_key("x " NOTIFY_KEY, &sid), -1);
+	assert_int_equal(notify_service_id("x " NOTIFY_KEY, &sid), -1);
 	assert_null(sid);
 
-	assert_true(config_secure_url("https://hooks.slack.com/services/T/B/X"));
-	assert_true(config_secure_url("http://127.0.0.1:8080/x"));
-	assert_true(config_secure_url("http://localhost/x"));
-	assert_true(config_secure_url("http://[::1]:80"));
-	assert_false(config_secure_url("http://127.0.0.1.evil.example/x"));
-	assert_false(config_secure_url("http://localhost.evil.example/"));
-	assert_false(config_secure_url("http://hooks.example/x"));
-	assert_false(config_secure_url("ftp://hooks.example/x"));
+	assert_true(addr_secure_url("https://hooks.slack.com/services/T/B/X"));
+	assert_true(addr_secure_url("http://127.0.0.1:8080/x"));
+	assert_true(addr_secure_url("http://localhost/x"));
+	assert_true(addr_secure_url("http://[::1]:80"));
+	assert_false(addr_secure_url("http://127.0.0.1.evil.example/x"));
+	assert_false(addr_secure_url("http://localhost.evil.example/"));
+	assert_false(addr_secure_url("http://hooks.example/x"));
+	assert_false(addr_secure_url("ftp://hooks.example/x"));
 }
 
 /* config_resolve_path: absolute paths and an empty or missing dir leave the path as it is. */

@@ -14,7 +14,7 @@
 
 #include "email.h"
 #include "transport.h"
-#include "util.h"
+#include "xalloc.h"
 
 /* Linked with -Wl,--wrap=curl_easy_setopt: every option email_setup sets is recorded here. */
 CURLcode __real_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
@@ -92,7 +92,7 @@ sample_delivery(void)
 	struct delivery d = {
 	    .id = 7,
 	    .uid = "d7-3f2a",
-	    .kind = CONTACT_EMAIL,
+	    .kind = CHANNEL_EMAIL,
 	    .recipient = "tm.north@council.example",
 	    .rule = "cic-first-review",
 	    .title = "First Child in Care review",
@@ -109,10 +109,10 @@ sample_delivery(void)
 }
 
 /* A plain smtp configuration. */
-static struct smtp_config
+static struct smtp_settings
 sample_smtp(void)
 {
-	struct smtp_config s = {
+	struct smtp_settings s = {
 	    .url = "smtp://mail.council.example:587",
 	    .from = "alerts@council.example",
 	    .from_name = "escalator",
@@ -213,7 +213,7 @@ assert_folded(const char *h)
 static void
 test_headers_no_injection(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l, *it;
 	size_t n = 0;
@@ -251,7 +251,7 @@ test_headers_no_injection(void **state)
 static void
 test_headers_other_controls(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 	char *v;
@@ -272,7 +272,7 @@ test_headers_other_controls(void **state)
 static void
 test_case_non_ascii(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 
@@ -287,7 +287,7 @@ test_case_non_ascii(void **state)
 static void
 test_headers_complete(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 
@@ -316,7 +316,7 @@ test_headers_complete(void **state)
 static void
 test_headers_missing_values(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 
@@ -404,7 +404,7 @@ test_header_lookalike(void **state)
 static void
 test_header_cap_and_invalid(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	char long_subject[601], *back;
 	struct curl_slist *l;
@@ -435,7 +435,7 @@ test_header_cap_and_invalid(void **state)
 static void
 test_from_header(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct delivery d = sample_delivery();
 	struct curl_slist *l;
 	const char *h;
@@ -614,7 +614,7 @@ test_command(void **state)
 
 /* Set up a transfer for smtp and d, recording the options set; the caller frees it. */
 static struct transfer *
-setup_with(const struct smtp_config *smtp, const char *ca_file)
+setup_with(const struct smtp_settings *smtp, const char *ca_file)
 {
 	struct notifier_settings s = {
 	    .smtp = smtp, .ca_file = ca_file, .connect_timeout = 7, .delivery_timeout = 33};
@@ -632,7 +632,7 @@ setup_with(const struct smtp_config *smtp, const char *ca_file)
 static void
 test_setup_options(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct transfer *t;
 
 	smtp.username = "alerts";
@@ -665,7 +665,7 @@ test_setup_options(void **state)
 static void
 test_setup_use_ssl(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 
 	smtp.starttls = STARTTLS_OPPORTUNISTIC;
 	transfer_free(setup_with(&smtp, NULL));
@@ -698,7 +698,7 @@ test_setup_use_ssl(void **state)
 static void
 test_setup_xoauth2(void **state)
 {
-	struct smtp_config smtp = sample_smtp();
+	struct smtp_settings smtp = sample_smtp();
 	struct notifier_settings s = {.smtp = &smtp, .connect_timeout = 7, .delivery_timeout = 33};
 	struct delivery d = sample_delivery();
 	struct email_state *st;

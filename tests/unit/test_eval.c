@@ -15,7 +15,7 @@
 #include "duration.h"
 #include "eval.h"
 #include "ruleset.h"
-#include "util.h"
+#include "diag.h"
 
 /*
  * England and Wales bank holidays 2026-2027. The weekdays used below:
@@ -121,7 +121,7 @@ make_rule(struct fxrule *f, const char *due, bool working_days_only, const char 
 		f->st[i].nnotify = 1;
 		f->ref[i][0].name = "iro";
 		f->ref[i][0].column = -1;
-		f->ref[i][0].kind = CONTACT_EMAIL;
+		f->ref[i][0].kind = CHANNEL_EMAIL;
 		f->ref[i][0].address = "iro-service@council.example";
 	}
 }
@@ -409,7 +409,7 @@ recipients_stage(struct fxrule *f)
 
 /* Set notify entry i of st to column col or, with col -1, a contact. */
 static void
-set_ref(struct stage *st, size_t i, char *name, int col, enum contact_kind kind, char *address)
+set_ref(struct stage *st, size_t i, char *name, int col, enum channel kind, char *address)
 {
 	st->notify[i].name = name;
 	st->notify[i].column = col;
@@ -432,24 +432,24 @@ test_eval_recipients_dedup(void **state)
 	size_t n;
 
 	(void)state;
-	set_ref(st, 0, "team_manager", 2, CONTACT_EMAIL, NULL);
-	set_ref(st, 1, "iro", 3, CONTACT_EMAIL, NULL);
-	set_ref(st, 2, "iro_service", -1, CONTACT_EMAIL, "iro-service@council.example");
-	set_ref(st, 3, "head_of_service", -1, CONTACT_WEBHOOK, "https://hooks.council.example/h");
-	set_ref(st, 4, "team_manager", 2, CONTACT_EMAIL, NULL);
+	set_ref(st, 0, "team_manager", 2, CHANNEL_EMAIL, NULL);
+	set_ref(st, 1, "iro", 3, CHANNEL_EMAIL, NULL);
+	set_ref(st, 2, "iro_service", -1, CHANNEL_EMAIL, "iro-service@council.example");
+	set_ref(st, 3, "head_of_service", -1, CHANNEL_WEBHOOK, "https://hooks.council.example/h");
+	set_ref(st, 4, "team_manager", 2, CHANNEL_EMAIL, NULL);
 	/* A contact whose address is the team manager's from the row: told once. */
-	set_ref(st, 5, "duty_manager", -1, CONTACT_EMAIL, "tm.north@council.example");
+	set_ref(st, 5, "duty_manager", -1, CHANNEL_EMAIL, "tm.north@council.example");
 	diag_init(&d);
 	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(out[0].kind, CONTACT_EMAIL);
+	assert_int_equal(out[0].kind, CHANNEL_EMAIL);
 	assert_ptr_equal(out[0].address, cols[2]); /* borrowed from the row */
-	assert_int_equal(out[1].kind, CONTACT_EMAIL);
+	assert_int_equal(out[1].kind, CHANNEL_EMAIL);
 	assert_string_equal(out[1].address, "iro.patel@council.example");
-	assert_int_equal(out[2].kind, CONTACT_EMAIL);
+	assert_int_equal(out[2].kind, CHANNEL_EMAIL);
 	assert_string_equal(out[2].address, "iro-service@council.example");
-	assert_int_equal(out[3].kind, CONTACT_WEBHOOK);
+	assert_int_equal(out[3].kind, CHANNEL_WEBHOOK);
 	assert_string_equal(out[3].address, "https://hooks.council.example/h");
 	diag_free(&d);
 }
@@ -479,9 +479,9 @@ test_eval_recipients_bad_column(void **state)
 	size_t n;
 
 	(void)state;
-	set_ref(st, 0, "team_manager", 2, CONTACT_EMAIL, NULL);
-	set_ref(st, 1, "iro", 3, CONTACT_EMAIL, NULL);
-	set_ref(st, 2, "service_manager", -1, CONTACT_EMAIL, "service.manager@council.example");
+	set_ref(st, 0, "team_manager", 2, CHANNEL_EMAIL, NULL);
+	set_ref(st, 1, "iro", 3, CHANNEL_EMAIL, NULL);
+	set_ref(st, 2, "service_manager", -1, CHANNEL_EMAIL, "service.manager@council.example");
 	diag_init(&d);
 	/* NULL and empty: both dropped, the contact stays. */
 	n = eval_recipients(&f.r, st, cols, "A01", out, &d);

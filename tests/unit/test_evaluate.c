@@ -18,7 +18,7 @@
 #include "eval.h"
 #include "evaluate.h"
 #include "statestore.h"
-#include "util.h"
+#include "diag.h"
 
 /*
  * The fixture: one rule, the first Child in Care review, due 20 working days after the

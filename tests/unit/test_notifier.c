@@ -26,7 +26,7 @@
 #include <openssl/evp.h>
 
 #include "notifier.h"
-#include "util.h"
+#include "xalloc.h"
 
 #ifndef ESCALATOR_SOURCE_DIR
 #define ESCALATOR_SOURCE_DIR "."
@@ -231,7 +231,7 @@ done_cb(void *arg, long long id, const struct delivery_result *r)
 	if (fx->resend > 0) {
 		struct delivery d = {.id = id + 1,
 		                     .uid = "chained",
-		                     .kind = CONTACT_WEBHOOK,
+		                     .kind = CHANNEL_WEBHOOK,
 		                     .recipient = fx->resend_url,
 		                     .rule = "r"};
 		char *cause = NULL;
@@ -308,7 +308,7 @@ run(struct fixture *fx)
 
 /* Configure fx->n with an smtp url and the given TLS and auth settings. */
 static void
-configure(struct fixture *fx, struct smtp_config *smtp, const char *ca_file, int timeout)
+configure(struct fixture *fx, struct smtp_settings *smtp, const char *ca_file, int timeout)
 {
 	struct notifier_settings s = {.smtp = smtp,
 	                              .ca_file = ca_file,
@@ -508,9 +508,9 @@ test_concurrent(void **state)
 	                           NULL};
 	const char *smtp_args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", smtp_out,
 	                           NULL};
-	struct smtp_config sc = {.from = "alerts@council.example",
-	                         .from_name = "escalator",
-	                         .starttls = STARTTLS_OPPORTUNISTIC};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .from_name = "escalator",
+	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	char url[128];
 
 	server_start(&http, http_args);
@@ -534,7 +534,7 @@ test_concurrent(void **state)
 
 		if (k < NWEBHOOKS) {
 			uid = xasprintf("wh-%d", k);
-			d.kind = CONTACT_WEBHOOK;
+			d.kind = CHANNEL_WEBHOOK;
 			d.recipient = url;
 			if (k % 2 == 0) {
 				d.secret = "hook-secret";
@@ -545,7 +545,7 @@ test_concurrent(void **state)
 			uid = xasprintf("em-%d", k - NWEBHOOKS);
 			rcpt = xasprintf("tm%d@council.example", k - NWEBHOOKS);
 			subject = email_subject(k - NWEBHOOKS);
-			d.kind = CONTACT_EMAIL;
+			d.kind = CHANNEL_EMAIL;
 			d.recipient = rcpt;
 			d.subject = subject;
 			d.body = "Case C1042: le d\xc3\xa9lai a \xc3\xa9t\xc3\xa9 "
@@ -598,8 +598,8 @@ test_refused_and_timeout(void **state)
 {
 	struct fixture *fx = *state;
 	int port = closed_port(), hole_port, hole = blackhole(&hole_port);
-	struct smtp_config sc = {.from = "alerts@council.example",
-	                         .starttls = STARTTLS_OPPORTUNISTIC};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	char url[4][128];
 	struct timespec t0;
 	char *cause = NULL;
@@ -613,14 +613,14 @@ test_refused_and_timeout(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int k = 0; k < 2; k++) {
 		struct delivery d = {
-		    .id = k, .uid = "u", .kind = CONTACT_WEBHOOK, .recipient = url[k], .rule = "r"};
+		    .id = k, .uid = "u", .kind = CHANNEL_WEBHOOK, .recipient = url[k], .rule = "r"};
 
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	}
 	{
 		struct delivery d = {.id = 2,
 		                     .uid = "u",
-		                     .kind = CONTACT_EMAIL,
+		                     .kind = CHANNEL_EMAIL,
 		                     .recipient = "tm@council.example",
 		                     .subject = "s",
 		                     .body = "b"};
@@ -634,7 +634,7 @@ test_refused_and_timeout(void **state)
 	{
 		struct delivery d = {.id = 3,
 		                     .uid = "u",
-		                     .kind = CONTACT_EMAIL,
+		                     .kind = CHANNEL_EMAIL,
 		                     .recipient = "tm@council.example",
 		                     .subject = "s",
 		                     .body = "b"};
@@ -684,10 +684,10 @@ test_starttls_auth(void **state)
 	                      "--out",
 	                      out,
 	                      NULL};
-	struct smtp_config sc = {.from = "alerts@council.example",
-	                         .from_name = "escalator",
-	                         .username = "alerts",
-	                         .starttls = STARTTLS_REQUIRED};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .from_name = "escalator",
+	                           .username = "alerts",
+	                           .starttls = STARTTLS_REQUIRED};
 	json_t *all, *m;
 
 	server_start(&smtp, args);
@@ -695,7 +695,7 @@ test_starttls_auth(void **state)
 	for (int k = 0; k < 3; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "tls",
-		                     .kind = CONTACT_EMAIL,
+		                     .kind = CHANNEL_EMAIL,
 		                     .recipient = "tm@council.example",
 		                     .subject = "TLS test",
 		                     .body = "hello"};
@@ -745,7 +745,7 @@ test_webhook_tls(void **state)
 	for (int k = 0; k < 2; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "tls",
-		                     .kind = CONTACT_WEBHOOK,
+		                     .kind = CHANNEL_WEBHOOK,
 		                     .recipient = url,
 		                     .rule = "r",
 		                     .secret = "k"};
@@ -775,10 +775,10 @@ test_starttls_missing(void **state)
 	struct server smtp = {0};
 	char *out = xasprintf("%s/smtp.jsonl", fx->dir), *cause = NULL;
 	const char *args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", out, NULL};
-	struct smtp_config sc = {.from = "alerts@council.example", .starttls = STARTTLS_REQUIRED};
+	struct smtp_settings sc = {.from = "alerts@council.example", .starttls = STARTTLS_REQUIRED};
 	struct delivery d = {.id = 0,
 	                     .uid = "nt",
-	                     .kind = CONTACT_EMAIL,
+	                     .kind = CHANNEL_EMAIL,
 	                     .recipient = "tm@council.example",
 	                     .subject = "s",
 	                     .body = "b"};
@@ -818,11 +818,11 @@ test_smtp_refusals(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *args[] = {"-c",          refusing_smtp, cases[i].where,
 		                      cases[i].code, cases[i].text, NULL};
-		struct smtp_config sc = {.from = "alerts@council.example",
-		                         .starttls = STARTTLS_OPPORTUNISTIC};
+		struct smtp_settings sc = {.from = "alerts@council.example",
+		                           .starttls = STARTTLS_OPPORTUNISTIC};
 		struct delivery d = {.id = (long long)i,
 		                     .uid = "ref",
-		                     .kind = CONTACT_EMAIL,
+		                     .kind = CHANNEL_EMAIL,
 		                     .recipient = "nobody@council.example",
 		                     .subject = "s",
 		                     .body = "b"};
@@ -854,11 +854,11 @@ test_hang_after_data(void **state)
 {
 	struct fixture *fx = *state;
 	const char *args[] = {"-c", refusing_smtp, "hang", NULL};
-	struct smtp_config sc = {.from = "alerts@council.example",
-	                         .starttls = STARTTLS_OPPORTUNISTIC};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	struct delivery d = {.id = 0,
 	                     .uid = "hang",
-	                     .kind = CONTACT_EMAIL,
+	                     .kind = CHANNEL_EMAIL,
 	                     .recipient = "tm@council.example",
 	                     .subject = "s",
 	                     .body = "b"};
@@ -900,7 +900,7 @@ test_webhook_statuses(void **state)
 	for (int k = 0; k < 2; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "st",
-		                     .kind = CONTACT_WEBHOOK,
+		                     .kind = CHANNEL_WEBHOOK,
 		                     .recipient = url[k],
 		                     .rule = "r"};
 
@@ -925,7 +925,7 @@ test_send_from_callback(void **state)
 	struct fixture *fx = *state;
 	struct server http = {0};
 	const char *args[] = {"-m", "harness.http_sink", "--port", "0", NULL};
-	struct delivery d = {.id = 0, .uid = "first", .kind = CONTACT_WEBHOOK, .rule = "r"};
+	struct delivery d = {.id = 0, .uid = "first", .kind = CHANNEL_WEBHOOK, .rule = "r"};
 	char *cause = NULL;
 
 	server_start(&http, args);
@@ -950,7 +950,7 @@ test_cannot_start(void **state)
 	struct fixture *fx = *state;
 	struct delivery d = {.id = 0,
 	                     .uid = "x",
-	                     .kind = CONTACT_EMAIL,
+	                     .kind = CHANNEL_EMAIL,
 	                     .recipient = "tm@council.example",
 	                     .subject = "s",
 	                     .body = "b"};
@@ -962,7 +962,7 @@ test_cannot_start(void **state)
 	free(cause);
 	cause = NULL;
 
-	d.kind = CONTACT_WEBHOOK;
+	d.kind = CHANNEL_WEBHOOK;
 	d.recipient = "ftp://hooks.council.example/x";
 	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
 	assert_non_null(cause);
@@ -988,8 +988,8 @@ test_free_in_flight(void **state)
 	struct fixture *fx = *state;
 	int port, hole = blackhole(&port);
 	struct timeval soon = {0, 300000};
-	struct smtp_config sc = {.from = "alerts@council.example",
-	                         .starttls = STARTTLS_OPPORTUNISTIC};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	char url[128], *cause = NULL;
 	struct timespec t0;
 
@@ -1000,7 +1000,7 @@ test_free_in_flight(void **state)
 	for (int k = 0; k < 6; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "f",
-		                     .kind = k % 2 ? CONTACT_EMAIL : CONTACT_WEBHOOK,
+		                     .kind = k % 2 ? CHANNEL_EMAIL : CHANNEL_WEBHOOK,
 		                     .recipient = k % 2 ? "tm@council.example" : url,
 		                     .subject = "s",
 		                     .body = "b",
@@ -1035,7 +1035,7 @@ test_free_in_callback(void **state)
 	for (int k = 0; k < 4; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "c",
-		                     .kind = CONTACT_WEBHOOK,
+		                     .kind = CHANNEL_WEBHOOK,
 		                     .recipient = url[k == 0 ? 0 : 1],
 		                     .rule = "r"};
 
@@ -1066,14 +1066,14 @@ log_cb(void *arg, int pri, const char *msg)
 static void
 configure_xoauth2(struct fixture *fx, int token_port, int timeout)
 {
-	struct smtp_config sc = {.url = "smtp://127.0.0.1:2525",
-	                         .from = "alerts@council.example",
-	                         .username = "alerts@council.example",
-	                         .starttls = STARTTLS_REQUIRED,
-	                         .auth = SMTP_AUTH_XOAUTH2,
-	                         .client_id = "app",
-	                         .client_secret = "cs~TOKENSECRET",
-	                         .scope = "https://outlook.office365.com/.default"};
+	struct smtp_settings sc = {.url = "smtp://127.0.0.1:2525",
+	                           .from = "alerts@council.example",
+	                           .username = "alerts@council.example",
+	                           .starttls = STARTTLS_REQUIRED,
+	                           .auth = SMTP_AUTH_XOAUTH2,
+	                           .client_id = "app",
+	                           .client_secret = "cs~TOKENSECRET",
+	                           .scope = "https://outlook.office365.com/.default"};
 
 	sc.token_url = xasprintf("http://127.0.0.1:%d/tenant/oauth2/v2.0/token", token_port);
 	configure(fx, &sc, NULL, timeout);
@@ -1089,7 +1089,7 @@ xoauth2_email(int k)
 {
 	struct delivery d = {.id = k,
 	                     .uid = "x",
-	                     .kind = CONTACT_EMAIL,
+	                     .kind = CHANNEL_EMAIL,
 	                     .recipient = "tm@council.example",
 	                     .subject = "s",
 	                     .body = "b"};
@@ -1191,9 +1191,9 @@ test_channels_unreachable(void **state)
 	for (int k = 0; k < 4; k++) {
 		struct delivery d = {.id = k,
 		                     .uid = "esc-ab-1",
-		                     .kind = k == 0   ? CONTACT_TEAMS
-		                             : k == 1 ? CONTACT_SLACK
-		                                      : CONTACT_NOTIFY,
+		                     .kind = k == 0   ? CHANNEL_TEAMS
+		                             : k == 1 ? CHANNEL_SLACK
+		                                      : CHANNEL_GOVUK_NOTIFY,
 		                     .recipient = k < 2 ? url : "iro@council.example",
 		                     .attempts = k == 3 ? 2 : 1,
 		                     .secret = "k-26785a09-ab16-4eb0-8407-a37497a57506-"
@@ -1222,7 +1222,7 @@ test_channels_cannot_start(void **state)
 	struct fixture *fx = *state;
 	struct delivery d = {.id = 0,
 	                     .uid = "x",
-	                     .kind = CONTACT_NOTIFY,
+	                     .kind = CHANNEL_GOVUK_NOTIFY,
 	                     .recipient = "iro@council.example",
 	                     .template_id = "f33517ff-2a88-4f6e-b855-c550268ce08a",
 	                     .base_url = "https://api.notifications.service.gov.uk"};
@@ -1235,7 +1235,7 @@ test_channels_cannot_start(void **state)
 	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
 	assert_non_null(strstr(cause, "does not hold a Notify API key"));
 	free(cause);
-	d.kind = CONTACT_SLACK;
+	d.kind = CHANNEL_SLACK;
 	d.recipient = "ftp://hooks.slack.example/T/B/SLACKSECRET";
 	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
 	assert_null(strstr(cause, "SLACKSECRET"));

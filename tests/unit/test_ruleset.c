@@ -16,7 +16,7 @@
 #include "casestore.h"
 #include "config.h"
 #include "ruleset.h"
-#include "util.h"
+#include "diag.h"
 
 /* The case store every rule query is compiled against. */
 static const char cases_sql[] =
@@ -27,12 +27,12 @@ static const char cases_sql[] =
 
 /* Contacts of the main configuration: iro and service_manager by email, head_of_service hook. */
 static struct contact contacts[] = {
-    {.name = "iro", .kind = CONTACT_EMAIL, .address = "iro-service@council.example"},
+    {.name = "iro", .kind = CHANNEL_EMAIL, .address = "iro-service@council.example"},
     {.name = "service_manager",
-     .kind = CONTACT_EMAIL,
+     .kind = CHANNEL_EMAIL,
      .address = "service.manager@council.example"},
     {.name = "head_of_service",
-     .kind = CONTACT_WEBHOOK,
+     .kind = CHANNEL_WEBHOOK,
      .address = "https://hooks.council.example/hos"},
 };
 
@@ -43,6 +43,7 @@ struct fixture {
 	char *cases_path;
 	struct casestore *cs;
 	struct config cfg;
+	struct ruleset_env env; /* the case store's compiler and cfg's contacts */
 	struct diag d;
 	struct ruleset *rs;
 };
@@ -105,6 +106,11 @@ setup(void **state)
 	fx->cfg.dir = "/etc/escalator";
 	fx->cfg.contacts = contacts;
 	fx->cfg.ncontacts = sizeof contacts / sizeof contacts[0];
+	fx->env.compile = casestore_compile;
+	fx->env.compile_arg = fx->cs;
+	fx->env.contact = config_contact_channel;
+	fx->env.contact_arg = &fx->cfg;
+	fx->env.contacts_file = fx->cfg.path;
 	diag_init(&fx->d);
 	*state = fx;
 	return 0;
@@ -163,7 +169,7 @@ load_file(struct fixture *fx, const char *name, const char *contents, char **pat
 	*path = write_file(fx->rules_dir, name, contents);
 	if (fx->rs == NULL)
 		fx->rs = ruleset_new();
-	rc = ruleset_load_file(fx->rs, *path, &fx->cfg, casestore_compile, fx->cs, &fx->d);
+	rc = ruleset_load_file(fx->rs, *path, &fx->env, &fx->d);
 	return rc;
 }
 
@@ -535,7 +541,7 @@ test_ruleset_duplicate_id_across_files(void **state)
 	                       "unique across all rule files",
 	                       first);
 
-	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->cfg, casestore_compile, fx->cs, &fx->d);
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
 	assert_null(fx->rs);
 	if (fx->d.errors != 1)
 		dump_diag(&fx->d);
@@ -716,11 +722,11 @@ test_ruleset_notify_column_before_contact(void **state)
 	/* No service_manager_email column: the contact's address. */
 	assert_string_equal(st->notify[1].name, "service_manager");
 	assert_int_equal(st->notify[1].column, -1);
-	assert_int_equal(st->notify[1].kind, CONTACT_EMAIL);
+	assert_int_equal(st->notify[1].kind, CHANNEL_EMAIL);
 	assert_string_equal(st->notify[1].address, "service.manager@council.example");
 	assert_string_equal(st->notify[2].name, "head_of_service");
 	assert_int_equal(st->notify[2].column, -1);
-	assert_int_equal(st->notify[2].kind, CONTACT_WEBHOOK);
+	assert_int_equal(st->notify[2].kind, CHANNEL_WEBHOOK);
 	assert_string_equal(st->notify[2].address, "https://hooks.council.example/hos");
 	free(path);
 }
@@ -750,7 +756,7 @@ test_ruleset_notify_contact(void **state)
 	assert_int_equal(st->nnotify, 1);
 	assert_string_equal(st->notify[0].name, "iro");
 	assert_int_equal(st->notify[0].column, -1);
-	assert_int_equal(st->notify[0].kind, CONTACT_EMAIL);
+	assert_int_equal(st->notify[0].kind, CHANNEL_EMAIL);
 	assert_string_equal(st->notify[0].address, "iro-service@council.example");
 	free(path);
 }
@@ -792,7 +798,7 @@ test_ruleset_dir_order_and_filter(void **state)
 		free(write_file(fx->rules_dir, ignored[i], "rules = ( { id = \"broken\" \n"));
 	assert_int_equal(mkdir(sub, 0700), 0);
 
-	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->cfg, casestore_compile, fx->cs, &fx->d);
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
 	if (fx->rs == NULL)
 		dump_diag(&fx->d);
 	assert_non_null(fx->rs);
@@ -833,7 +839,7 @@ test_ruleset_dir_bad_file_loads_nothing(void **state)
 	                            "  { id = \"y\"; }\n" /* 3 */
 	                            ");\n");              /* 4 */
 
-	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->cfg, casestore_compile, fx->cs, &fx->d);
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
 	assert_null(fx->rs);
 	if (fx->d.errors != 3)
 		dump_diag(&fx->d);

@@ -17,7 +17,7 @@
 #include "eval.h"
 #include "ruleset.h"
 #include "statestore.h"
-#include "util.h"
+#include "xalloc.h"
 
 /* One test's scratch directory, state file and a four-stage rule. */
 struct fixture {
@@ -104,9 +104,9 @@ open_store(struct fixture *fx, bool readonly)
 
 /* Three recipients: two emails and a webhook. */
 static const struct recipient three[] = {
-    {.kind = CONTACT_EMAIL, .address = "tm.north@council.example"},
-    {.kind = CONTACT_EMAIL, .address = "service.manager@council.example"},
-    {.kind = CONTACT_WEBHOOK, .address = "https://hooks.council.example/hos"},
+    {.kind = CHANNEL_EMAIL, .address = "tm.north@council.example"},
+    {.kind = CHANNEL_EMAIL, .address = "service.manager@council.example"},
+    {.kind = CHANNEL_WEBHOOK, .address = "https://hooks.council.example/hos"},
 };
 
 /* An alert of case A01 (start 2026-12-18, due 2027-01-20) at stage, told to n of three. */
@@ -509,11 +509,11 @@ test_statestore_newer_version(void **state)
 
 /* Five recipients, one of each kind (chat and Notify contacts are recorded by name). */
 static const struct recipient kinds[] = {
-    {.kind = CONTACT_EMAIL, .address = "tm.north@council.example"},
-    {.kind = CONTACT_WEBHOOK, .address = "https://hooks.council.example/hos"},
-    {.kind = CONTACT_TEAMS, .address = "managers"},
-    {.kind = CONTACT_SLACK, .address = "iro_team"},
-    {.kind = CONTACT_NOTIFY, .address = "iro_manager"},
+    {.kind = CHANNEL_EMAIL, .address = "tm.north@council.example"},
+    {.kind = CHANNEL_WEBHOOK, .address = "https://hooks.council.example/hos"},
+    {.kind = CHANNEL_TEAMS, .address = "managers"},
+    {.kind = CHANNEL_SLACK, .address = "iro_team"},
+    {.kind = CHANNEL_GOVUK_NOTIFY, .address = "iro_manager"},
 };
 
 /* Every kind of delivery is recorded and read back, with the expected text. */
@@ -571,10 +571,10 @@ record_many(struct fixture *fx, const char *prefix, int n, const struct recipien
 static void
 test_statestore_groups_and_batch(void **state)
 {
-	static const struct recipient slack = {.kind = CONTACT_SLACK, .address = "iro_team"};
+	static const struct recipient slack = {.kind = CHANNEL_SLACK, .address = "iro_team"};
 	static const struct recipient mail[] = {
-	    {.kind = CONTACT_EMAIL, .address = "a@council.example"},
-	    {.kind = CONTACT_EMAIL, .address = "b@council.example"},
+	    {.kind = CHANNEL_EMAIL, .address = "a@council.example"},
+	    {.kind = CHANNEL_EMAIL, .address = "b@council.example"},
 	};
 	struct fixture *fx = *state;
 	struct outbox_group *g;
@@ -601,25 +601,25 @@ test_statestore_groups_and_batch(void **state)
 	assert_int_equal(statestore_outbox_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
 	assert_int_equal(ng, 2);
 	/* Slack's are older (recorded first, same next_attempt 0): first. */
-	assert_int_equal(g[0].kind, CONTACT_SLACK);
+	assert_int_equal(g[0].kind, CHANNEL_SLACK);
 	assert_string_equal(g[0].recipient, "iro_team");
 	assert_int_equal(g[0].due, 3);
 	assert_int_equal(g[0].next, 500);
-	assert_int_equal(g[1].kind, CONTACT_EMAIL);
+	assert_int_equal(g[1].kind, CHANNEL_EMAIL);
 	assert_null(g[1].recipient);
 	assert_int_equal(g[1].due, 6);
 	assert_int_equal(g[1].next, 0);
 	outbox_groups_free(g, ng);
 
 	/* One from Slack (its pace), four emails (its share). */
-	reqs[0] = (struct outbox_take){CONTACT_SLACK, "iro_team", 1};
-	reqs[1] = (struct outbox_take){CONTACT_EMAIL, NULL, 4};
+	reqs[0] = (struct outbox_take){CHANNEL_SLACK, "iro_team", 1};
+	reqs[1] = (struct outbox_take){CHANNEL_EMAIL, NULL, 4};
 	n = statestore_take_batch(fx->ss, 100, 300, reqs, 2, items, 16, &cause);
 	assert_int_equal(n, 5);
-	assert_int_equal(items[0].kind, CONTACT_SLACK);
+	assert_int_equal(items[0].kind, CHANNEL_SLACK);
 	assert_int_equal(items[0].id, 1);
 	for (int i = 1; i < 5; i++)
-		assert_int_equal(items[i].kind, CONTACT_EMAIL);
+		assert_int_equal(items[i].kind, CHANNEL_EMAIL);
 	for (int i = 0; i < n; i++)
 		outbox_item_clear(&items[i]);
 	/* Taken means leased: one attempt each, not due again before the lease ends. */
@@ -632,12 +632,12 @@ test_statestore_groups_and_batch(void **state)
 	outbox_groups_free(g, ng);
 
 	/* Never more than max in all, and nothing not due. */
-	reqs[0] = (struct outbox_take){CONTACT_SLACK, "iro_team", 10};
+	reqs[0] = (struct outbox_take){CHANNEL_SLACK, "iro_team", 10};
 	n = statestore_take_batch(fx->ss, 100, 300, reqs, 2, items, 3, &cause);
 	assert_int_equal(n, 3);
-	assert_int_equal(items[0].kind, CONTACT_SLACK);
-	assert_int_equal(items[1].kind, CONTACT_SLACK);
-	assert_int_equal(items[2].kind, CONTACT_EMAIL);
+	assert_int_equal(items[0].kind, CHANNEL_SLACK);
+	assert_int_equal(items[1].kind, CHANNEL_SLACK);
+	assert_int_equal(items[2].kind, CHANNEL_EMAIL);
 	for (int i = 0; i < n; i++)
 		outbox_item_clear(&items[i]);
 	/* Deliveries not taken were not touched: no attempt counted. */
@@ -654,14 +654,14 @@ static void
 test_statestore_groups_many(void **state)
 {
 	static const struct recipient rs[] = {
-	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/a"},
-	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/a/b"},
-	    {.kind = CONTACT_EMAIL, .address = "z@council.example"},
-	    {.kind = CONTACT_TEAMS, .address = "https://teams.example/x"},
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/a"},
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/a/b"},
+	    {.kind = CHANNEL_EMAIL, .address = "z@council.example"},
+	    {.kind = CHANNEL_TEAMS, .address = "https://teams.example/x"},
 	};
 	static const struct recipient more[] = {
-	    {.kind = CONTACT_EMAIL, .address = "a@council.example"},
-	    {.kind = CONTACT_WEBHOOK, .address = "https://h.example/"},
+	    {.kind = CHANNEL_EMAIL, .address = "a@council.example"},
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/"},
 	};
 	static const char *const order[] = {"https://h.example/a/b", NULL,
 	                                    "https://teams.example/x", "https://h.example/",
@@ -688,7 +688,7 @@ test_statestore_groups_many(void **state)
 	assert_int_equal(ng, 5);
 	for (size_t i = 0; i < ng; i++) {
 		if (order[i] == NULL) {
-			assert_int_equal(g[i].kind, CONTACT_EMAIL);
+			assert_int_equal(g[i].kind, CHANNEL_EMAIL);
 			assert_null(g[i].recipient);
 		} else
 			assert_string_equal(g[i].recipient, order[i]);
@@ -696,13 +696,13 @@ test_statestore_groups_many(void **state)
 		assert_int_equal(g[i].due, 2); /* the cap: each has 3 or more due */
 		assert_int_equal(g[i].next, 0);
 	}
-	assert_int_equal(g[2].kind, CONTACT_TEAMS);
+	assert_int_equal(g[2].kind, CHANNEL_TEAMS);
 	assert_int_equal(g[3].oldest, 50);
 	assert_int_equal(g[4].oldest, 60);
 	outbox_groups_free(g, ng);
 
 	/* Email is one destination: every address, in due order. */
-	req = (struct outbox_take){CONTACT_EMAIL, NULL, 8};
+	req = (struct outbox_take){CHANNEL_EMAIL, NULL, 8};
 	n = statestore_take_batch(fx->ss, 100, 300, &req, 1, items, 8, &cause);
 	assert_int_equal(n, 7);
 	assert_int_equal(items[0].id, 3);
@@ -712,7 +712,7 @@ test_statestore_groups_many(void **state)
 	for (int i = 0; i < n; i++)
 		outbox_item_clear(&items[i]);
 	/* A webhook's take is its own address only, not one it is a prefix of. */
-	req = (struct outbox_take){CONTACT_WEBHOOK, "https://h.example/a", 8};
+	req = (struct outbox_take){CHANNEL_WEBHOOK, "https://h.example/a", 8};
 	n = statestore_take_batch(fx->ss, 100, 300, &req, 1, items, 8, &cause);
 	assert_int_equal(n, 4);
 	for (int i = 0; i < n; i++) {
@@ -724,7 +724,7 @@ test_statestore_groups_many(void **state)
 	assert_int_equal(ng, 5);
 	assert_string_equal(g[0].recipient, "https://h.example/a/b");
 	assert_int_equal(g[0].due, 4);
-	assert_int_equal(g[1].kind, CONTACT_TEAMS);
+	assert_int_equal(g[1].kind, CHANNEL_TEAMS);
 	assert_int_equal(g[1].due, 4);
 	assert_string_equal(g[2].recipient, "https://h.example/");
 	assert_int_equal(g[2].due, 3);

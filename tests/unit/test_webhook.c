@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 
 #include "transport.h"
-#include "util.h"
+#include "xalloc.h"
 #include "webhook.h"
 
 /* Linked with -Wl,--wrap=curl_easy_setopt: every option webhook_setup sets is recorded here. */
@@ -93,7 +93,7 @@ sample_delivery(void)
 	struct delivery d = {
 	    .id = 9,
 	    .uid = "d9-77ab",
-	    .kind = CONTACT_WEBHOOK,
+	    .kind = CHANNEL_WEBHOOK,
 	    .recipient = "https://hooks.council.example/iro",
 	    .rule = "cp-icpc",
 	    .title = "Initial child protection conference",

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfgutil.h"
+#include "address.h"
+#include "cfgfile.h"
+#include "notify.h"
 
 static const char *const config_keys[] = {
     "case_store",
@@ -56,129 +58,6 @@ static const char *const smtp_keys[] = {
 /* The xoauth2 settings, refused with any other auth. */
 static const char *const xoauth2_keys[] = {"tenant",    "client_id", "client_secret_file",
                                            "token_url", "scope",     NULL};
-static const char *const kind_names[CONTACT_NKINDS] = {"email", "webhook", "teams", "slack",
-                                                       "notify"};
-
-/* The name of a contact kind. */
-const char *
-config_kind_name(enum contact_kind kind)
-{
-	return (unsigned)kind < CONTACT_NKINDS ? kind_names[kind] : "unknown";
-}
-
-/* The contact kind called name, or -1. */
-int
-config_kind_parse(const char *name)
-{
-	for (int i = 0; i < CONTACT_NKINDS; i++)
-		if (name != NULL && strcmp(kind_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
-/* Is s a UUID (8-4-4-4-12 hexadecimal digits)? */
-bool
-config_valid_uuid(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return s[36] == '\0';
-}
-
-/* Check a Notify API key and take its service id. */
-int
-config_notify_key(const char *key, char **service_id)
-{
-	size_t len = strlen(key);
-	char sid[37];
-
-	*service_id = NULL;
-	/* "{name}-{service id}-{secret}": the two UUIDs are the last 73 characters. */
-	if (len < 74 || key[len - 37] != '-' || key[len - 74] != '-')
-		return -1;
-	memcpy(sid, key + len - 73, 36);
-	sid[36] = '\0';
-	if (!config_valid_uuid(sid) || !config_valid_uuid(key + len - 36))
-		return -1;
-	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return -1;
-	*service_id = xstrdup(sid);
-	return 0;
-}
-
-/* Is s a plausible single email address? */
-bool
-config_valid_email(const char *s)
-{
-	const char *at = NULL;
-	size_t len = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++, len++) {
-		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == ';' || *p == '<' || *p == '>' ||
-		    *p == '"' || *p == '(' || *p == ')' || *p == '\\')
-			return false;
-		if (*p == '@') {
-			if (at != NULL)
-				return false;
-			at = (const char *)p;
-		}
-	}
-	/* Local part and a domain with a dot-free or dotted name after '@'. */
-	return at != NULL && at != s && at[1] != '\0' && len <= 254;
-}
-
-/* Is s an http(s) URL without spaces or control characters? */
-bool
-config_valid_url(const char *s)
-{
-	const char *rest;
-
-	if (strncmp(s, "https://", 8) == 0)
-		rest = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		rest = s + 7;
-	else
-		return false;
-	if (*rest == '\0' || *rest == '/')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return false;
-	return strlen(s) <= 2048;
-}
-
-/* Does the URL after its scheme name this machine? */
-static bool
-config_loopback_host(const char *rest)
-{
-	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
-
-	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-		size_t n = strlen(hosts[i]);
-
-		if (strncmp(rest, hosts[i], n) == 0 &&
-		    (rest[n] == '\0' || rest[n] == ':' || rest[n] == '/' || rest[n] == '?'))
-			return true;
-	}
-	return false;
-}
-
-/* Is s an https:// URL, or an http:// URL to this machine? */
-bool
-config_secure_url(const char *s)
-{
-	if (!config_valid_url(s))
-		return false;
-	return strncmp(s, "https://", 8) == 0 || config_loopback_host(s + 7);
-}
-
 /* Parse "HH:MM" into minutes after midnight. */
 int
 config_parse_hhmm(const char *s)
@@ -329,7 +208,7 @@ config_valid_word(const char *s, size_t max)
 
 /* Parse the OAuth 2.0 client credentials settings of smtp group s (auth = "xoauth2"). */
 static void
-config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_config *smtp,
+config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_settings *smtp,
                      struct diag *d)
 {
 	const char *v;
@@ -357,14 +236,14 @@ config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_
 		smtp->client_secret = config_get_secret(cfg, s, "client_secret_file", d);
 	if ((v = cfg_get_string(s, "token_url", false, cfg->path, d)) != NULL) {
 		/* The request carries the client secret. */
-		if (!config_secure_url(v))
+		if (!addr_secure_url(v))
 			cfg_error(d, config_setting_get_member(s, "token_url"), cfg->path,
 			          "smtp token_url must be an https:// URL (http:// only to this "
 			          "machine)");
 		else
 			smtp->token_url = xstrdup(v);
 	} else if (smtp->tenant != NULL) {
-		smtp->token_url = xasprintf(CONFIG_TOKEN_URL_FMT, smtp->tenant);
+		smtp->token_url = xasprintf(SMTP_TOKEN_URL_FMT, smtp->tenant);
 	} else if (config_setting_get_member(s, "tenant") == NULL) {
 		cfg_error(d, s, cfg->path,
 		          "smtp auth = \"xoauth2\" needs tenant = \"...\" (the directory id or "
@@ -373,8 +252,8 @@ config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_
 	v = cfg_get_string(s, "scope", false, cfg->path, d);
 	if (v != NULL && !config_valid_word(v, 512))
 		cfg_error(d, config_setting_get_member(s, "scope"), cfg->path,
-		          "smtp scope must be one word, e.g. \"%s\"", CONFIG_DEFAULT_SCOPE);
-	smtp->scope = xstrdup(v != NULL ? v : CONFIG_DEFAULT_SCOPE);
+		          "smtp scope must be one word, e.g. \"%s\"", SMTP_DEFAULT_SCOPE);
+	smtp->scope = xstrdup(v != NULL ? v : SMTP_DEFAULT_SCOPE);
 	if (config_setting_get_member(s, "password_file") != NULL)
 		cfg_error(d, config_setting_get_member(s, "password_file"), cfg->path,
 		          "smtp password_file does not go with auth = \"xoauth2\" (it uses "
@@ -389,7 +268,7 @@ static void
 config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d)
 {
 	const config_setting_t *s = config_setting_get_member(root, "smtp"), *m;
-	struct smtp_config *smtp;
+	struct smtp_settings *smtp;
 	const char *v;
 	size_t before = d->errors;
 
@@ -412,7 +291,7 @@ config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag 
 		smtp->url = xstrdup(v);
 	}
 	if ((v = cfg_get_string(s, "from", true, cfg->path, d)) != NULL) {
-		if (!config_valid_email(v))
+		if (!addr_valid_email(v))
 			cfg_error(d, config_setting_get_member(s, "from"), cfg->path,
 			          "smtp from \"%s\" is not an email address", v);
 		smtp->from = xstrdup(v);
@@ -578,14 +457,14 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 	}
 	cfg_check_keys(g, notify_keys, "a notify contact", cfg->path, d);
 	if ((v = cfg_get_string(g, "email", true, cfg->path, d)) != NULL) {
-		if (!config_valid_email(v))
+		if (!addr_valid_email(v))
 			cfg_error(d, config_setting_get_member(g, "email"), cfg->path,
 			          "contact \"%s\": \"%s\" is not an email address", name, v);
 		else
 			ct->email = xstrdup(v);
 	}
 	if ((v = cfg_get_string(g, "template_id", true, cfg->path, d)) != NULL) {
-		if (!config_valid_uuid(v))
+		if (!notify_valid_uuid(v))
 			cfg_error(d, config_setting_get_member(g, "template_id"), cfg->path,
 			          "contact \"%s\": template_id must be the template's id as Notify "
 			          "shows it (36 characters, e.g. "
@@ -595,7 +474,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 			ct->template_id = xstrdup(v);
 	}
 	if ((v = cfg_get_string(g, "base_url", false, cfg->path, d)) != NULL) {
-		if (!config_secure_url(v))
+		if (!addr_secure_url(v))
 			cfg_error(d, config_setting_get_member(g, "base_url"), cfg->path,
 			          "contact \"%s\": base_url must be an https:// URL (http:// only "
 			          "to this machine)",
@@ -603,7 +482,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 		else
 			ct->url = xstrdup(v);
 	} else {
-		ct->url = xstrdup(CONFIG_DEFAULT_NOTIFY_URL);
+		ct->url = xstrdup(NOTIFY_DEFAULT_URL);
 	}
 	/* A trailing '/' would double up with "/v2/...". */
 	if (ct->url != NULL)
@@ -615,7 +494,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 		          "a file only escalatord's user can read)",
 		          name);
 	} else if ((ct->secret = config_get_secret(cfg, g, "api_key_file", d)) != NULL &&
-	           config_notify_key(ct->secret, &ct->service_id) != 0) {
+	           notify_service_id(ct->secret, &ct->service_id) != 0) {
 		/* Never the key itself in the message. */
 		cfg_error(d, config_setting_get_member(g, "api_key_file"), cfg->path,
 		          "contact \"%s\": the file does not hold a GOV.UK Notify API key (the "
@@ -672,7 +551,7 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			continue;
 		}
 		cfg_check_keys(c, contact_keys, "a contact", cfg->path, d);
-		for (int k = 0; k < CONTACT_NKINDS; k++) {
+		for (int k = 0; k < CHANNEL_COUNT; k++) {
 			if (config_setting_get_member(c, kinds[k]) == NULL)
 				continue;
 			nkinds++;
@@ -687,29 +566,29 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			    name);
 			continue;
 		}
-		if (kind != CONTACT_NOTIFY &&
+		if (kind != CHANNEL_GOVUK_NOTIFY &&
 		    (v = cfg_get_string(c, kinds[kind], true, cfg->path, d)) == NULL)
 			continue;
 		if (d->errors != before)
 			continue;
 		m = config_setting_get_member(c, kinds[kind]);
 		ct->name = xstrdup(name);
-		ct->kind = (enum contact_kind)kind;
+		ct->kind = (enum channel)kind;
 		switch (ct->kind) {
-		case CONTACT_EMAIL:
-			if (!config_valid_email(v))
+		case CHANNEL_EMAIL:
+			if (!addr_valid_email(v))
 				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": \"%s\" is not an email address", name,
 				          v);
 			ct->address = xstrdup(v);
 			break;
-		case CONTACT_WEBHOOK:
-			if (!config_valid_url(v)) {
+		case CHANNEL_WEBHOOK:
+			if (!addr_valid_url(v)) {
 				cfg_error(
 				    d, m, cfg->path,
 				    "contact \"%s\": webhook must be an http:// or https:// URL",
 				    name);
-			} else if (!config_secure_url(v)) {
+			} else if (!addr_secure_url(v)) {
 				cfg_warning(
 				    d, m, cfg->path,
 				    "contact \"%s\": webhook uses http://, so alerts cross the "
@@ -718,27 +597,27 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			}
 			ct->address = xstrdup(v);
 			break;
-		case CONTACT_TEAMS:
-		case CONTACT_SLACK:
+		case CHANNEL_TEAMS:
+		case CHANNEL_SLACK:
 			/* The URL is the credential: never in a message, never over plain HTTP. */
-			if (!config_secure_url(v))
+			if (!addr_secure_url(v))
 				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": %s must be the https:// URL of the %s",
 				          name, kinds[kind],
-				          kind == CONTACT_TEAMS
+				          kind == CHANNEL_TEAMS
 				              ? "Teams workflow's \"When a Teams "
 				                "webhook request is received\" trigger"
 				              : "Slack app's incoming webhook");
 			ct->address = xstrdup(name);
 			ct->url = xstrdup(v);
 			break;
-		case CONTACT_NOTIFY:
+		case CHANNEL_GOVUK_NOTIFY:
 			ct->address = xstrdup(name);
 			config_parse_notify(cfg, c, ct, d);
 			break;
 		}
 		if ((m = config_setting_get_member(c, "secret_file")) != NULL) {
-			if (ct->kind != CONTACT_WEBHOOK)
+			if (ct->kind != CHANNEL_WEBHOOK)
 				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": secret_file only goes with webhook",
 				          name);
@@ -890,4 +769,17 @@ config_find_contact(const struct config *cfg, const char *name)
 		if (strcmp(cfg->contacts[i].name, name) == 0)
 			return &cfg->contacts[i];
 	return NULL;
+}
+
+/* The channel and address of the contact called name, for the rule loader. */
+int
+config_contact_channel(void *arg, const char *name, enum channel *ch, const char **address)
+{
+	const struct contact *c = config_find_contact(arg, name);
+
+	if (c == NULL)
+		return -1;
+	*ch = c->kind;
+	*address = c->address;
+	return 0;
 }

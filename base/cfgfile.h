@@ -1,11 +1,11 @@
-/* cfgutil.h - libconfig helpers that report problems as "file:line: message". */
-#ifndef ESCALATOR_CFGUTIL_H
-#define ESCALATOR_CFGUTIL_H
+/* cfgfile.h - libconfig helpers that report problems as "file:line: message". */
+#ifndef ESCALATOR_CFGFILE_H
+#define ESCALATOR_CFGFILE_H
 
 #include <libconfig.h>
 #include <stdbool.h>
 
-#include "util.h"
+#include "diag.h"
 
 /*
  * Read a libconfig file into cf (already config_init'ed). On failure report

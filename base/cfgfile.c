@@ -1,5 +1,5 @@
-/* cfgutil.c - libconfig helpers that report problems as "file:line: message". */
-#include "cfgutil.h"
+/* cfgfile.c - libconfig helpers that report problems as "file:line: message". */
+#include "cfgfile.h"
 
 #include <errno.h>
 #include <stdio.h>

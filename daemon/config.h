@@ -1,0 +1,97 @@
+/* config.h - the main configuration file (escalatord -c FILE). */
+#ifndef ESCALATOR_CONFIG_H
+#define ESCALATOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "channel.h"
+#include "diag.h"
+#include "notifier.h"
+
+/* A named recipient from the contacts group. */
+struct contact {
+	char *name;
+	enum channel kind;
+	/*
+	 * email: the address; webhook: the URL. teams, slack, notify: the
+	 * contact's name: their URLs and keys are credentials, so deliveries
+	 * record the name and the outbox looks the rest up when it sends.
+	 */
+	char *address;
+	char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
+	char *url;         /* teams, slack: the incoming webhook URL; notify: the API base URL */
+	char *email;       /* notify: the recipient's address */
+	char *template_id; /* notify: the email template */
+	char *service_id;  /* notify: the service id part of the API key (not secret) */
+};
+
+struct config {
+	char *path; /* the file as given */
+	char *dir;  /* its directory: relative paths inside resolve against it */
+
+	char *case_store;
+	char *state;
+	char *rules_dir;
+	char **holidays;
+	int *holiday_lines; /* line of each entry in the file, for messages */
+	size_t nholidays;
+	int case_store_line;
+	int rules_line;
+	struct contact *contacts;
+	size_t ncontacts;
+
+	char *timezone;    /* default "Europe/London" */
+	int send_time;     /* minutes after local midnight, default 08:00 */
+	int poll_interval; /* seconds, default 60 */
+
+	struct smtp_settings *smtp; /* NULL: email alerts wait in the outbox */
+	char *ca_file;              /* extra CA certificates for TLS, NULL: the system's */
+	int max_deliveries;         /* deliveries in flight at once */
+	int max_per_destination;    /* of those, at most this many to one destination */
+	int connect_timeout;        /* seconds */
+	int delivery_timeout;       /* seconds for one attempt */
+	int retry_min;              /* first wait after a temporary failure, seconds */
+	int retry_max;              /* longest wait between attempts, seconds */
+	int shutdown_timeout;       /* seconds in-flight deliveries get on SIGTERM */
+	char *admin;                /* contact told when the case store stays unreadable, or NULL */
+	int store_alert_after;      /* seconds the case store may be unreadable before that */
+};
+
+#define CONFIG_DEFAULT_TIMEZONE "Europe/London"
+#define CONFIG_DEFAULT_SEND_TIME (8 * 60)
+#define CONFIG_DEFAULT_POLL_INTERVAL 60
+#define CONFIG_DEFAULT_MAX_DELIVERIES 16
+#define CONFIG_DEFAULT_MAX_PER_DESTINATION 4
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT NOTIFIER_DEFAULT_CONNECT_TIMEOUT
+#define CONFIG_DEFAULT_DELIVERY_TIMEOUT NOTIFIER_DEFAULT_DELIVERY_TIMEOUT
+#define CONFIG_DEFAULT_RETRY_MIN 30
+#define CONFIG_DEFAULT_RETRY_MAX 3600
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
+#define CONFIG_DEFAULT_STORE_ALERT_AFTER 1800
+/*
+ * Parse and validate the main configuration file. Every problem is reported
+ * to d as "file:line: message"; returns NULL if there was any error.
+ */
+struct config *config_load(const char *path, struct diag *d);
+void config_free(struct config *cfg);
+/*
+ * A ruleset_contact_fn over cfg (arg): the channel and address of the
+ * contact called name; -1 if there is none.
+ */
+int config_contact_channel(void *arg, const char *name, enum channel *ch, const char **address);
+/* The contact called name, or NULL. */
+const struct contact *config_find_contact(const struct config *cfg, const char *name);
+
+/* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
+int config_parse_hhmm(const char *s);
+/*
+ * Read a secret (password, webhook key) from a file that only its owner may
+ * read: refused if group or others have any access. Trailing newlines are
+ * dropped. Returns 0, or -1 with *cause set (never containing the secret).
+ */
+int config_read_secret(const char *path, char **out, char **cause);
+/* Resolve path against dir unless it is absolute. Allocated. */
+char *config_resolve_path(const char *dir, const char *path);
+
+#endif
