@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "xalloc.h"
 
 struct casestore {
@@ -195,7 +197,7 @@ casestore_only_comments(sqlite3 *db, const char *tail)
 }
 
 /* Prepare a rule query: one statement, reads only. */
-sqlite3_stmt *
+static sqlite3_stmt *
 casestore_prepare(struct casestore *cs, const char *sql, char **cause)
 {
 	sqlite3_stmt *st = NULL;
@@ -297,4 +299,75 @@ casestore_busy(const struct casestore *cs)
 	int rc = sqlite3_errcode(cs->db);
 
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+/* One rule query's rows, read in a pass. */
+struct casestore_rows {
+	struct casestore *cs;
+	sqlite3_stmt *st;
+};
+
+/* Start reading the rows of a rule query. */
+struct casestore_rows *
+casestore_query(struct casestore *cs, const char *sql, char **cause)
+{
+	struct casestore_rows *q;
+	sqlite3_stmt *st = casestore_prepare(cs, sql, cause);
+
+	if (st == NULL)
+		return NULL;
+	q = xcalloc(1, sizeof *q);
+	q->cs = cs;
+	q->st = st;
+	return q;
+}
+
+/* The number of columns the query returns. */
+size_t
+casestore_rows_ncolumns(const struct casestore_rows *q)
+{
+	return (size_t)sqlite3_column_count(q->st);
+}
+
+/* Step to the next row. */
+int
+casestore_rows_next(struct casestore_rows *q, char **cause)
+{
+	int rc = sqlite3_step(q->st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	*cause = xstrdup(sqlite3_errmsg(q->cs->db));
+	return -1;
+}
+
+/* Column i of the current row as text. */
+const char *
+casestore_rows_text(struct casestore_rows *q, size_t i)
+{
+	return (const char *)sqlite3_column_text(q->st, (int)i);
+}
+
+/* Column i of the current row as a number, if it is one. */
+bool
+casestore_rows_number(struct casestore_rows *q, size_t i, double *value)
+{
+	int type = sqlite3_column_type(q->st, (int)i);
+
+	if (type != SQLITE_INTEGER && type != SQLITE_FLOAT)
+		return false;
+	*value = sqlite3_column_double(q->st, (int)i);
+	return true;
+}
+
+/* Stop reading and free q. */
+void
+casestore_rows_free(struct casestore_rows *q)
+{
+	if (q == NULL)
+		return;
+	sqlite3_finalize(q->st);
+	free(q);
 }

@@ -2,7 +2,6 @@
 #ifndef ESCALATOR_CASESTORE_H
 #define ESCALATOR_CASESTORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,8 +22,27 @@ const char *casestore_path(const struct casestore *cs);
  */
 int casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolumns, char **cause);
 
-/* Prepare a rule query for a pass (same checks as casestore_compile). */
-sqlite3_stmt *casestore_prepare(struct casestore *cs, const char *sql, char **cause);
+/* One rule query's rows, read in a pass; the case store's own types stay inside casestore.c. */
+struct casestore_rows;
+
+/*
+ * Start reading the rows of a rule query (same checks as casestore_compile).
+ * Returns NULL with *cause set if it is refused or does not compile.
+ */
+struct casestore_rows *casestore_query(struct casestore *cs, const char *sql, char **cause);
+/* The number of columns the query returns. */
+size_t casestore_rows_ncolumns(const struct casestore_rows *q);
+/* Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause set). */
+int casestore_rows_next(struct casestore_rows *q, char **cause);
+/* Column i of the current row as text (NULL for SQL NULL), valid until the next step. */
+const char *casestore_rows_text(struct casestore_rows *q, size_t i);
+/*
+ * Is column i of the current row stored as a number? Then set *value. Ask
+ * before reading the same column as text.
+ */
+bool casestore_rows_number(struct casestore_rows *q, size_t i, double *value);
+/* Stop reading and free q (NULL is fine). */
+void casestore_rows_free(struct casestore_rows *q);
 
 /*
  * Has the case store changed since the last call? Another connection's

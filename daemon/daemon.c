@@ -9,6 +9,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "casehealth.h"
 #include "clock.h"
 #include "evaluate.h"
 #include "log.h"
@@ -40,11 +41,8 @@ struct daemon {
 	long long clocks; /* open clocks at the last pass */
 	uint64_t passes;
 
-	/* Case store health: since when it has been unreadable, and why. */
-	time_t store_bad_since; /* 0: readable */
-	char *store_bad_reason;
-	bool store_broken;  /* do not evaluate: the file is missing or cannot be opened */
-	bool store_alerted; /* the admin was told about this outage */
+	struct casehealth *health; /* is the case store readable, and since when not */
+	bool store_broken;         /* do not evaluate: the file is missing or cannot be opened */
 };
 
 static void daemon_store_bad(struct daemon *, time_t, const char *);
@@ -155,10 +153,12 @@ static struct rule daemon_health_rule = {
     .nstages = 2,
 };
 
-/* Record an alert to the admin contact about the case store (stage 0 or 1), then send it. */
+/* Record an alert to the admin contact about the case store, then send it. */
 static void
-daemon_admin_alert(struct daemon *dm, int stage, const char *text)
+daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, const char *subject,
+                   const char *text)
 {
+	struct daemon *dm = arg;
 	const struct config *cfg = dm->engine->cfg;
 	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
 	struct recipient rc;
@@ -175,13 +175,12 @@ daemon_admin_alert(struct daemon *dm, int stage, const char *text)
 	a.rule = &daemon_health_rule;
 	a.case_ref = "case-store";
 	a.fires = clock_local(clock_now(), NULL);
-	a.start = a.due = (date_t)(clock_local(dm->store_bad_since, NULL) / 1440);
-	a.stage = stage;
+	a.start = a.due = (date_t)(clock_local(bad_since, NULL) / 1440);
+	a.stage = (int)stage;
 	a.recipients = &rc;
 	a.nrecipients = 1;
-	localtime_format(clock_local(dm->store_bad_since, NULL), since);
-	a.subject = stage == 0 ? "escalator cannot read the case store: alerts are on hold"
-	                       : "escalator can read the case store again";
+	localtime_format(clock_local(bad_since, NULL), since);
+	a.subject = subject;
 	a.body = text;
 	if (statestore_begin(dm->ss, &cause) != 0 ||
 	    statestore_record(dm->ss, &a, recorded, &id, &cause) != 0 ||
@@ -196,60 +195,22 @@ daemon_admin_alert(struct daemon *dm, int stage, const char *text)
 	outbox_kick(dm->ob);
 }
 
-/*
- * The case store cannot be read (first found so at since): remember since
- * when, tell the admin once it lasts.
- */
+/* The case store cannot be read (first found so at since), for reason. */
 static void
 daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
-	time_t now = clock_now();
-	char *text;
+	const struct config *cfg = dm->engine->cfg;
 
-	if (dm->store_bad_since == 0) {
-		dm->store_bad_since = since;
-		log_err("case store %s cannot be read: %s; no alerts are evaluated until it can "
-		        "(deliveries already owed continue)",
-		        dm->engine->cfg->case_store, reason);
-	}
-	free(dm->store_bad_reason);
-	dm->store_bad_reason = xstrdup(reason);
-	if (dm->store_alerted || now - dm->store_bad_since < dm->engine->cfg->store_alert_after)
-		return;
-	dm->store_alerted = true;
-	text = xasprintf("escalator has not been able to read the case store %s for %lld "
-	                 "minutes.\n\nReason: %s\n\nUntil it can, no new alerts are worked out: "
-	                 "statutory timescales are not being watched. Check the nightly extract "
-	                 "and the file's permissions; escalator recovers by itself when the file "
-	                 "is readable again.\n",
-	                 dm->engine->cfg->case_store, (long long)(now - dm->store_bad_since) / 60,
-	                 reason);
-	daemon_admin_alert(dm, 0, text);
-	free(text);
+	casehealth_bad(dm->health, cfg->case_store, cfg->store_alert_after, since, clock_now(),
+	               reason);
 }
 
 /* The case store is readable (again). */
 static void
 daemon_store_ok(struct daemon *dm)
 {
-	char *text;
-
-	if (dm->store_bad_since == 0)
-		return;
-	log_notice("case store %s can be read again after %llds", dm->engine->cfg->case_store,
-	           (long long)(clock_now() - dm->store_bad_since));
-	if (dm->store_alerted) {
-		text = xasprintf("escalator can read the case store %s again; alerts are being "
-		                 "worked out as normal.\n",
-		                 dm->engine->cfg->case_store);
-		daemon_admin_alert(dm, 1, text);
-		free(text);
-	}
-	dm->store_bad_since = 0;
-	dm->store_alerted = false;
 	dm->store_broken = false;
-	free(dm->store_bad_reason);
-	dm->store_bad_reason = NULL;
+	casehealth_ok(dm->health, dm->engine->cfg->case_store, clock_now());
 }
 
 /* Poll timer: re-evaluate when the case store changed or a firing time passed. */
@@ -285,7 +246,7 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 		daemon_evaluate(dm, "changed");
 	else if (dm->next_fire != 0 && clock_now() >= dm->next_fire)
 		daemon_evaluate(dm, "clock");
-	else if (dm->store_bad_since != 0)
+	else if (casehealth_failing(dm->health))
 		/* Still failing (e.g. a writer's lock): try again every poll. */
 		daemon_evaluate(dm, "retry");
 }
@@ -425,6 +386,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		engine_free(e);
 		return 1;
 	}
+	dm.health = casehealth_new(daemon_admin_alert, &dm);
 	if ((n = statestore_reset_in_flight(dm.ss, &cause)) < 0) {
 		log_err("%s", cause);
 		free(cause);
@@ -488,7 +450,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_free(dm.sig_int);
 	event_base_free(dm.base);
 	engine_free(dm.engine);
-	free(dm.store_bad_reason);
+	casehealth_free(dm.health);
 	log_info("stopped");
 	return once && dm.failed ? 1 : 0;
 }

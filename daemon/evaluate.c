@@ -84,9 +84,9 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
  * failure.
  */
 static int
-evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er, sqlite3_stmt *st,
-              struct alert *a, localtime_min_t now, const char *value, evaluate_alert_fn fn,
-              void *arg, struct evaluate_stats *stats, char **cause)
+evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
+              struct casestore_rows *st, struct alert *a, localtime_min_t now, const char *value,
+              evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
 	char *subject, *body, *expected, *fields;
@@ -95,7 +95,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	int ret = 0;
 
 	for (size_t i = 0; i < r->ncolumns; i++)
-		er->cols[i] = (const char *)sqlite3_column_text(st, (int)i);
+		er->cols[i] = casestore_rows_text(st, i);
 	a->case_ref = er->cols[r->case_ref_col];
 	a->rule = r;
 	diag_init(&d);
@@ -150,12 +150,11 @@ evaluate_empty_key(const struct rule *r, const char *key, struct evaluate_stats 
 /* Evaluate one row of a threshold rule: alert when the value crosses the limit. */
 static int
 evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
-                       sqlite3_stmt *st, localtime_min_t now, evaluate_alert_fn fn, void *arg,
-                       struct evaluate_stats *stats, char **cause)
+                       struct casestore_rows *st, localtime_min_t now, evaluate_alert_fn fn,
+                       void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
-	const char *key = (const char *)sqlite3_column_text(st, r->case_ref_col);
-	int vtype = sqlite3_column_type(st, r->value_col);
+	const char *key = casestore_rows_text(st, (size_t)r->case_ref_col);
 	double value;
 	bool over, was_over;
 	char vbuf[64];
@@ -164,14 +163,13 @@ evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_
 	stats->clocks++;
 	if (evaluate_empty_key(r, key, stats))
 		return 0;
-	if (vtype != SQLITE_INTEGER && vtype != SQLITE_FLOAT) {
+	if (!casestore_rows_number(st, (size_t)r->value_col, &value)) {
 		char *qc = log_quote(key);
 		log_warn("rule=%s case=%s: value is not a number; row skipped", r->id, qc);
 		free(qc);
 		stats->skipped_rows++;
 		return 0;
 	}
-	value = sqlite3_column_double(st, r->value_col);
 	over = r->below ? value < r->limit : value > r->limit;
 	if (statestore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
@@ -196,9 +194,9 @@ evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_
 
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
-evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, sqlite3_stmt *st,
-             localtime_min_t now, evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats,
-             char **cause)
+evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
+             struct casestore_rows *st, localtime_min_t now, evaluate_alert_fn fn, void *arg,
+             struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
 	const char *case_ref, *start_text;
@@ -209,8 +207,8 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
 
 	if (r->kind == RULE_THRESHOLD)
 		return evaluate_threshold_row(e, ss, er, st, now, fn, arg, stats, cause);
-	case_ref = (const char *)sqlite3_column_text(st, r->case_ref_col);
-	start_text = (const char *)sqlite3_column_text(st, r->start_col);
+	case_ref = casestore_rows_text(st, (size_t)r->case_ref_col);
+	start_text = casestore_rows_text(st, (size_t)r->start_col);
 	stats->clocks++;
 	if (evaluate_empty_key(r, case_ref, stats))
 		return 0;
@@ -252,11 +250,11 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
               evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
 {
 	struct evaluate_rule er;
-	sqlite3_stmt *st;
+	struct casestore_rows *st;
 	char *why = NULL;
 	int rc, ret = 0;
 
-	if ((st = casestore_prepare(e->cs, r->query, &why)) == NULL) {
+	if ((st = casestore_query(e->cs, r->query, &why)) == NULL) {
 		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 		free(why);
 		stats->failed_rules++;
@@ -264,11 +262,11 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
-	if ((size_t)sqlite3_column_count(st) != r->ncolumns) {
+	if (casestore_rows_ncolumns(st) != r->ncolumns) {
 		log_err("rule=%s: the query's columns changed since the rules were loaded; reload "
 		        "(SIGHUP) or fix the case store; rule skipped this pass",
 		        r->id);
-		sqlite3_finalize(st);
+		casestore_rows_free(st);
 		stats->failed_rules++;
 		return 0;
 	}
@@ -285,29 +283,30 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 				most = r->stages[i].nnotify;
 		er.rcpt = xcalloc(most, sizeof *er.rcpt);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = casestore_rows_next(st, &why)) == 1) {
 		if (evaluate_row(e, ss, &er, st, now, fn, arg, stats, cause) != 0) {
 			ret = -1;
 			break;
 		}
 	}
 	/* Keys over the limit that no longer appear are reset: their return alerts again. */
-	if (ret == 0 && rc == SQLITE_DONE && r->kind == RULE_THRESHOLD &&
+	if (ret == 0 && rc == 0 && r->kind == RULE_THRESHOLD &&
 	    statestore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
 		ret = -1;
-	if (ret == 0 && rc != SQLITE_DONE) {
+	if (ret == 0 && rc < 0) {
 		stats->store_busy = casestore_busy(e->cs);
 		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
-		        sqlite3_errmsg(sqlite3_db_handle(st)));
+		        why);
 		stats->failed_rules++;
 	}
+	free(why);
 	if (er.outside > 0)
 		log_warn("rule=%s: %lld clocks used dates outside the years the holiday files "
 		         "cover (%d-%d); bank holidays were not counted for them; extend the "
 		         "holiday files",
 		         r->id, er.outside, calendar_first_year(e->cal),
 		         calendar_last_year(e->cal));
-	sqlite3_finalize(st);
+	casestore_rows_free(st);
 	free(er.cols);
 	free(er.values);
 	free(er.recorded);

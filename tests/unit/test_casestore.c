@@ -13,7 +13,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "casestore.h"
+/* The module itself, to reach its connection and casestore_prepare (style.md). */
+#include "casestore.c"
 #include "xalloc.h"
 
 static const char cases_sql[] =
@@ -107,10 +108,10 @@ static void
 expect_refused(struct fixture *fx, const char *sql, const char *text)
 {
 	char *cause = NULL;
-	sqlite3_stmt *st = casestore_prepare(fx->cs, sql, &cause);
+	struct casestore_rows *q = casestore_query(fx->cs, sql, &cause);
 
-	if (st != NULL) {
-		sqlite3_finalize(st);
+	if (q != NULL) {
+		casestore_rows_free(q);
 		fail_msg("\"%s\" should have been refused", sql);
 	}
 	assert_non_null(cause);
@@ -119,10 +120,12 @@ expect_refused(struct fixture *fx, const char *sql, const char *text)
 	free(cause);
 	/* Nothing was written, and the store still answers a plain SELECT. */
 	assert_int_equal(count_rows(fx->path), 3);
-	st = casestore_prepare(fx->cs, "SELECT case_ref, start FROM cases", &cause);
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	sqlite3_finalize(st);
+	q = casestore_query(fx->cs, "SELECT case_ref, start FROM cases", &cause);
+	assert_non_null(q);
+	assert_int_equal(casestore_rows_ncolumns(q), 2);
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	assert_non_null(casestore_rows_text(q, 0));
+	casestore_rows_free(q);
 }
 
 /* A missing file is refused with an error naming it. */
@@ -202,9 +205,11 @@ test_casestore_connection_read_only(void **state)
 	sqlite3 *db;
 	int rc;
 
+	/* The connection is casestore.c's own (this file includes it). */
 	assert_non_null(st);
 	db = sqlite3_db_handle(st);
 	sqlite3_finalize(st);
+	assert_ptr_equal(db, fx->cs->db);
 	assert_int_equal(sqlite3_db_readonly(db, "main"), 1);
 
 	/* Outside casestore_prepare the authorizer lets this compile, but it cannot run. */
@@ -263,10 +268,10 @@ expect_refused_naming(struct fixture *fx, const char *sql, const char *verb)
 {
 	static const char prefix[] = "the query may only read (SELECT), but it uses ";
 	char *cause = NULL;
-	sqlite3_stmt *st = casestore_prepare(fx->cs, sql, &cause);
+	struct casestore_rows *q = casestore_query(fx->cs, sql, &cause);
 
-	if (st != NULL) {
-		sqlite3_finalize(st);
+	if (q != NULL) {
+		casestore_rows_free(q);
 		fail_msg("\"%s\" should have been refused", sql);
 	}
 	if (strncmp(cause, prefix, strlen(prefix)) != 0 ||
