@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
 #include "cfgfile.h"
-#include "notify.h"
+#include "config_parse.h"
 
 static const char *const config_keys[] = {
     "case_store",
@@ -36,28 +35,7 @@ static const char *const config_keys[] = {
     "store_alert_after",
     NULL,
 };
-static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
-                                           "slack", "notify",  NULL};
-static const char *const notify_keys[] = {"api_key_file", "template_id", "email", "base_url", NULL};
-static const char *const smtp_keys[] = {
-    "url",
-    "from",
-    "from_name",
-    "username",
-    "password_file",
-    "starttls",
-    "allow_plaintext_auth",
-    "auth",
-    "tenant",
-    "client_id",
-    "client_secret_file",
-    "token_url",
-    "scope",
-    NULL,
-};
-/* The xoauth2 settings, refused with any other auth. */
-static const char *const xoauth2_keys[] = {"tenant",    "client_id", "client_secret_file",
-                                           "token_url", "scope",     NULL};
+
 /* Parse "HH:MM" into minutes after midnight. */
 int
 config_parse_hhmm(const char *s)
@@ -125,7 +103,7 @@ config_read_secret(const char *path, char **out, char **cause)
 }
 
 /* Free a secret after wiping it. */
-static void
+void
 config_free_secret(char *s)
 {
 	if (s != NULL) {
@@ -135,7 +113,7 @@ config_free_secret(char *s)
 }
 
 /* Read the secret file named by setting key of group g, reporting problems at its line. */
-static char *
+char *
 config_get_secret(const struct config *cfg, const config_setting_t *g, const char *key,
                   struct diag *d)
 {
@@ -154,7 +132,7 @@ config_get_secret(const struct config *cfg, const config_setting_t *g, const cha
 }
 
 /* Fetch an optional whole-number setting within [lo, hi]. */
-static void
+void
 config_get_int(const config_setting_t *root, const char *name, int lo, int hi, const char *unit,
                int *out, const char *path, struct diag *d)
 {
@@ -176,197 +154,6 @@ config_get_int(const config_setting_t *root, const char *name, int lo, int hi, c
 		return;
 	}
 	*out = (int)v;
-}
-
-/* Is s a tenant id or domain: letters, digits, '.' and '-', at most 128? */
-static bool
-config_valid_tenant(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 128)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if (!isalnum(*p) && *p != '.' && *p != '-')
-			return false;
-	return true;
-}
-
-/* Is s one printable ASCII word without spaces, at most max bytes? */
-static bool
-config_valid_word(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > max)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f)
-			return false;
-	return true;
-}
-
-/* Parse the OAuth 2.0 client credentials settings of smtp group s (auth = "xoauth2"). */
-static void
-config_parse_xoauth2(struct config *cfg, const config_setting_t *s, struct smtp_settings *smtp,
-                     struct diag *d)
-{
-	const char *v;
-
-	if ((v = cfg_get_string(s, "tenant", false, cfg->path, d)) != NULL) {
-		if (!config_valid_tenant(v))
-			cfg_error(d, config_setting_get_member(s, "tenant"), cfg->path,
-			          "smtp tenant must be the directory (tenant) id or its domain, "
-			          "e.g. \"council.onmicrosoft.com\"");
-		else
-			smtp->tenant = xstrdup(v);
-	}
-	if ((v = cfg_get_string(s, "client_id", true, cfg->path, d)) != NULL) {
-		if (!config_valid_word(v, 128))
-			cfg_error(d, config_setting_get_member(s, "client_id"), cfg->path,
-			          "smtp client_id must be the application (client) id");
-		else
-			smtp->client_id = xstrdup(v);
-	}
-	if (config_setting_get_member(s, "client_secret_file") == NULL)
-		cfg_error(d, s, cfg->path,
-		          "smtp auth = \"xoauth2\" needs client_secret_file = \"...\" (the "
-		          "client secret, in a file only escalatord's user can read)");
-	else
-		smtp->client_secret = config_get_secret(cfg, s, "client_secret_file", d);
-	if ((v = cfg_get_string(s, "token_url", false, cfg->path, d)) != NULL) {
-		/* The request carries the client secret. */
-		if (!addr_secure_url(v))
-			cfg_error(d, config_setting_get_member(s, "token_url"), cfg->path,
-			          "smtp token_url must be an https:// URL (http:// only to this "
-			          "machine)");
-		else
-			smtp->token_url = xstrdup(v);
-	} else if (smtp->tenant != NULL) {
-		smtp->token_url = xasprintf(SMTP_TOKEN_URL_FMT, smtp->tenant);
-	} else if (config_setting_get_member(s, "tenant") == NULL) {
-		cfg_error(d, s, cfg->path,
-		          "smtp auth = \"xoauth2\" needs tenant = \"...\" (the directory id or "
-		          "domain of the council's Microsoft 365 tenant)");
-	}
-	v = cfg_get_string(s, "scope", false, cfg->path, d);
-	if (v != NULL && !config_valid_word(v, 512))
-		cfg_error(d, config_setting_get_member(s, "scope"), cfg->path,
-		          "smtp scope must be one word, e.g. \"%s\"", SMTP_DEFAULT_SCOPE);
-	smtp->scope = xstrdup(v != NULL ? v : SMTP_DEFAULT_SCOPE);
-	if (config_setting_get_member(s, "password_file") != NULL)
-		cfg_error(d, config_setting_get_member(s, "password_file"), cfg->path,
-		          "smtp password_file does not go with auth = \"xoauth2\" (it uses "
-		          "client_secret_file)");
-	/* The mailbox the token is for: Exchange Online wants it as the SASL user. */
-	if (smtp->username == NULL && smtp->from != NULL)
-		smtp->username = xstrdup(smtp->from);
-}
-
-/* Parse the smtp group. */
-static void
-config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d)
-{
-	const config_setting_t *s = config_setting_get_member(root, "smtp"), *m;
-	struct smtp_settings *smtp;
-	const char *v;
-	size_t before = d->errors;
-
-	if (s == NULL)
-		return;
-	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		cfg_error(d, s, cfg->path,
-		          "\"smtp\" must be a group: smtp = { url = \"smtp://...\"; from = "
-		          "\"...\"; };");
-		return;
-	}
-	cfg_check_keys(s, smtp_keys, "smtp", cfg->path, d);
-	smtp = cfg->smtp = xcalloc(1, sizeof *smtp);
-	if ((v = cfg_get_string(s, "url", true, cfg->path, d)) != NULL) {
-		if ((strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0) ||
-		    strpbrk(v, " \t\r\n") != NULL)
-			cfg_error(d, config_setting_get_member(s, "url"), cfg->path,
-			          "smtp url must look like \"smtp://mail.council.example:587\" "
-			          "(STARTTLS) or \"smtps://mail.council.example:465\" (TLS)");
-		smtp->url = xstrdup(v);
-	}
-	if ((v = cfg_get_string(s, "from", true, cfg->path, d)) != NULL) {
-		if (!addr_valid_email(v))
-			cfg_error(d, config_setting_get_member(s, "from"), cfg->path,
-			          "smtp from \"%s\" is not an email address", v);
-		smtp->from = xstrdup(v);
-	}
-	v = cfg_get_string(s, "from_name", false, cfg->path, d);
-	if (v != NULL && strpbrk(v, "\r\n\"") != NULL)
-		cfg_error(d, config_setting_get_member(s, "from_name"), cfg->path,
-		          "smtp from_name must be one line without double quotes");
-	smtp->from_name = xstrdup(v ? v : "escalator");
-	if ((v = cfg_get_string(s, "username", false, cfg->path, d)) != NULL)
-		smtp->username = xstrdup(v);
-
-	smtp->auth = smtp->username != NULL ? SMTP_AUTH_PASSWORD : SMTP_AUTH_NONE;
-	if ((v = cfg_get_string(s, "auth", false, cfg->path, d)) != NULL) {
-		m = config_setting_get_member(s, "auth");
-		if (strcmp(v, "xoauth2") == 0)
-			smtp->auth = SMTP_AUTH_XOAUTH2;
-		else if (strcmp(v, "password") == 0)
-			smtp->auth = SMTP_AUTH_PASSWORD;
-		else if (strcmp(v, "none") == 0)
-			smtp->auth = SMTP_AUTH_NONE;
-		else
-			cfg_error(d, m, cfg->path,
-			          "smtp auth must be \"password\", \"xoauth2\" or \"none\", not "
-			          "\"%s\"",
-			          v);
-		if (smtp->auth == SMTP_AUTH_PASSWORD && smtp->username == NULL)
-			cfg_error(d, m, cfg->path,
-			          "smtp auth = \"password\" needs username = \"...\" and "
-			          "password_file = \"...\"");
-		if (smtp->auth == SMTP_AUTH_NONE &&
-		    (smtp->username != NULL ||
-		     config_setting_get_member(s, "password_file") != NULL))
-			cfg_error(d, m, cfg->path,
-			          "smtp auth = \"none\" does not go with username or "
-			          "password_file");
-	}
-	if (smtp->auth == SMTP_AUTH_XOAUTH2) {
-		config_parse_xoauth2(cfg, s, smtp, d);
-	} else {
-		for (const char *const *k = xoauth2_keys; *k != NULL; k++)
-			if ((m = config_setting_get_member(s, *k)) != NULL)
-				cfg_error(d, m, cfg->path,
-				          "smtp %s only goes with auth = \"xoauth2\"", *k);
-		smtp->password = config_get_secret(cfg, s, "password_file", d);
-		if (smtp->username != NULL && config_setting_get_member(s, "password_file") == NULL)
-			cfg_error(d, s, cfg->path,
-			          "smtp has a username but no password_file = \"...\" (the "
-			          "password is read from a file only escalatord's user can read)");
-	}
-	smtp->starttls = STARTTLS_REQUIRED;
-	if ((v = cfg_get_string(s, "starttls", false, cfg->path, d)) != NULL) {
-		if (strcmp(v, "required") == 0)
-			smtp->starttls = STARTTLS_REQUIRED;
-		else if (strcmp(v, "opportunistic") == 0)
-			smtp->starttls = STARTTLS_OPPORTUNISTIC;
-		else
-			cfg_error(d, config_setting_get_member(s, "starttls"), cfg->path,
-			          "starttls must be \"required\" or \"opportunistic\", not \"%s\"",
-			          v);
-	}
-	if ((m = config_setting_get_member(s, "allow_plaintext_auth")) != NULL) {
-		if (config_setting_type(m) != CONFIG_TYPE_BOOL)
-			cfg_error(d, m, cfg->path, "allow_plaintext_auth must be true or false");
-		else
-			smtp->allow_plaintext_auth = config_setting_get_bool(m);
-	}
-	if (d->errors == before && smtp->auth != SMTP_AUTH_NONE &&
-	    smtp->starttls != STARTTLS_REQUIRED && strncmp(smtp->url, "smtps://", 8) != 0 &&
-	    !smtp->allow_plaintext_auth)
-		cfg_error(d, s, cfg->path,
-		          "smtp: a %s could be sent without TLS (starttls = "
-		          "\"opportunistic\" on smtp://); use starttls = \"required\", or "
-		          "smtps://, or set allow_plaintext_auth = true if you accept that risk",
-		          smtp->auth == SMTP_AUTH_XOAUTH2 ? "bearer token" : "password");
 }
 
 /* Directory part of a path ("." if none). */
@@ -436,199 +223,6 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 		cfg->holiday_lines[cfg->nholidays] = cfg_line(e);
 		cfg->holidays[cfg->nholidays++] =
 		    config_resolve_path(cfg->dir, config_setting_get_string(e));
-	}
-}
-
-/* Parse the notify group of contact c (GOV.UK Notify) into ct. Returns 0 or -1. */
-static int
-config_parse_notify(struct config *cfg, const config_setting_t *c, struct contact *ct,
-                    struct diag *d)
-{
-	const config_setting_t *g = config_setting_get_member(c, "notify");
-	const char *name = config_setting_name(c), *v;
-	size_t before = d->errors;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		cfg_error(d, g, cfg->path,
-		          "contact \"%s\": notify must be a group: notify = { api_key_file = "
-		          "\"...\"; template_id = \"...\"; email = \"...\"; };",
-		          name);
-		return -1;
-	}
-	cfg_check_keys(g, notify_keys, "a notify contact", cfg->path, d);
-	if ((v = cfg_get_string(g, "email", true, cfg->path, d)) != NULL) {
-		if (!addr_valid_email(v))
-			cfg_error(d, config_setting_get_member(g, "email"), cfg->path,
-			          "contact \"%s\": \"%s\" is not an email address", name, v);
-		else
-			ct->email = xstrdup(v);
-	}
-	if ((v = cfg_get_string(g, "template_id", true, cfg->path, d)) != NULL) {
-		if (!notify_valid_uuid(v))
-			cfg_error(d, config_setting_get_member(g, "template_id"), cfg->path,
-			          "contact \"%s\": template_id must be the template's id as Notify "
-			          "shows it (36 characters, e.g. "
-			          "\"f33517ff-2a88-4f6e-b855-c550268ce08a\")",
-			          name);
-		else
-			ct->template_id = xstrdup(v);
-	}
-	if ((v = cfg_get_string(g, "base_url", false, cfg->path, d)) != NULL) {
-		if (!addr_secure_url(v))
-			cfg_error(d, config_setting_get_member(g, "base_url"), cfg->path,
-			          "contact \"%s\": base_url must be an https:// URL (http:// only "
-			          "to this machine)",
-			          name);
-		else
-			ct->url = xstrdup(v);
-	} else {
-		ct->url = xstrdup(NOTIFY_DEFAULT_URL);
-	}
-	/* A trailing '/' would double up with "/v2/...". */
-	if (ct->url != NULL)
-		for (size_t n = strlen(ct->url); n > 8 && ct->url[n - 1] == '/'; n--)
-			ct->url[n - 1] = '\0';
-	if (config_setting_get_member(g, "api_key_file") == NULL) {
-		cfg_error(d, g, cfg->path,
-		          "contact \"%s\": notify needs api_key_file = \"...\" (the API key, in "
-		          "a file only escalatord's user can read)",
-		          name);
-	} else if ((ct->secret = config_get_secret(cfg, g, "api_key_file", d)) != NULL &&
-	           notify_service_id(ct->secret, &ct->service_id) != 0) {
-		/* Never the key itself in the message. */
-		cfg_error(d, config_setting_get_member(g, "api_key_file"), cfg->path,
-		          "contact \"%s\": the file does not hold a GOV.UK Notify API key (the "
-		          "key name, the service id and the secret joined by '-', as Notify "
-		          "shows it once when the key is created)",
-		          name);
-	}
-	return d->errors == before ? 0 : -1;
-}
-
-/* Free what a contact holds, wiping its secret. */
-static void
-config_contact_clear(struct contact *ct)
-{
-	free(ct->name);
-	free(ct->address);
-	config_free_secret(ct->secret);
-	free(ct->url);
-	free(ct->email);
-	free(ct->template_id);
-	free(ct->service_id);
-	memset(ct, 0, sizeof *ct);
-}
-
-/* Parse the contacts group. */
-static void
-config_parse_contacts(struct config *cfg, const config_setting_t *root, struct diag *d)
-{
-	static const char *const kinds[] = {"email", "webhook", "teams", "slack", "notify"};
-	const config_setting_t *s = config_setting_get_member(root, "contacts");
-	int n;
-
-	if (s == NULL)
-		return;
-	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		cfg_error(
-		    d, s, cfg->path,
-		    "\"contacts\" must be a group: contacts = { name = { email = \"...\"; }; }");
-		return;
-	}
-	n = config_setting_length(s);
-	cfg->contacts = xcalloc((size_t)n, sizeof *cfg->contacts);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *c = config_setting_get_elem(s, (unsigned)i), *m;
-		const char *name = config_setting_name(c), *v = NULL;
-		struct contact *ct = &cfg->contacts[cfg->ncontacts];
-		size_t before = d->errors;
-		int kind = -1, nkinds = 0;
-
-		if (config_setting_type(c) != CONFIG_TYPE_GROUP) {
-			cfg_error(d, c, cfg->path,
-			          "contact \"%s\" must be a group: %s = { email = \"...\"; }", name,
-			          name);
-			continue;
-		}
-		cfg_check_keys(c, contact_keys, "a contact", cfg->path, d);
-		for (int k = 0; k < CHANNEL_COUNT; k++) {
-			if (config_setting_get_member(c, kinds[k]) == NULL)
-				continue;
-			nkinds++;
-			kind = k;
-		}
-		if (nkinds != 1) {
-			cfg_error(
-			    d, c, cfg->path,
-			    "contact \"%s\" needs exactly one of email = \"...\", webhook = "
-			    "\"https://...\", teams = \"https://...\", slack = \"https://...\" "
-			    "or notify = { ... }",
-			    name);
-			continue;
-		}
-		if (kind != CHANNEL_GOVUK_NOTIFY &&
-		    (v = cfg_get_string(c, kinds[kind], true, cfg->path, d)) == NULL)
-			continue;
-		if (d->errors != before)
-			continue;
-		m = config_setting_get_member(c, kinds[kind]);
-		ct->name = xstrdup(name);
-		ct->kind = (enum channel)kind;
-		switch (ct->kind) {
-		case CHANNEL_EMAIL:
-			if (!addr_valid_email(v))
-				cfg_error(d, m, cfg->path,
-				          "contact \"%s\": \"%s\" is not an email address", name,
-				          v);
-			ct->address = xstrdup(v);
-			break;
-		case CHANNEL_WEBHOOK:
-			if (!addr_valid_url(v)) {
-				cfg_error(
-				    d, m, cfg->path,
-				    "contact \"%s\": webhook must be an http:// or https:// URL",
-				    name);
-			} else if (!addr_secure_url(v)) {
-				cfg_warning(
-				    d, m, cfg->path,
-				    "contact \"%s\": webhook uses http://, so alerts cross the "
-				    "network unencrypted; use https://",
-				    name);
-			}
-			ct->address = xstrdup(v);
-			break;
-		case CHANNEL_TEAMS:
-		case CHANNEL_SLACK:
-			/* The URL is the credential: never in a message, never over plain HTTP. */
-			if (!addr_secure_url(v))
-				cfg_error(d, m, cfg->path,
-				          "contact \"%s\": %s must be the https:// URL of the %s",
-				          name, kinds[kind],
-				          kind == CHANNEL_TEAMS
-				              ? "Teams workflow's \"When a Teams "
-				                "webhook request is received\" trigger"
-				              : "Slack app's incoming webhook");
-			ct->address = xstrdup(name);
-			ct->url = xstrdup(v);
-			break;
-		case CHANNEL_GOVUK_NOTIFY:
-			ct->address = xstrdup(name);
-			config_parse_notify(cfg, c, ct, d);
-			break;
-		}
-		if ((m = config_setting_get_member(c, "secret_file")) != NULL) {
-			if (ct->kind != CHANNEL_WEBHOOK)
-				cfg_error(d, m, cfg->path,
-				          "contact \"%s\": secret_file only goes with webhook",
-				          name);
-			else
-				ct->secret = config_get_secret(cfg, c, "secret_file", d);
-		}
-		if (d->errors != before) {
-			config_contact_clear(ct);
-			continue;
-		}
-		cfg->ncontacts++;
 	}
 }
 
@@ -759,27 +353,4 @@ config_free(struct config *cfg)
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);
-}
-
-/* The contact called name, or NULL. */
-const struct contact *
-config_find_contact(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->ncontacts; i++)
-		if (strcmp(cfg->contacts[i].name, name) == 0)
-			return &cfg->contacts[i];
-	return NULL;
-}
-
-/* The channel and address of the contact called name, for the rule loader. */
-int
-config_contact_channel(void *arg, const char *name, enum channel *ch, const char **address)
-{
-	const struct contact *c = config_find_contact(arg, name);
-
-	if (c == NULL)
-		return -1;
-	*ch = c->kind;
-	*address = c->address;
-	return 0;
 }

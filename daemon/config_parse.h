@@ -1,0 +1,27 @@
+/* config_parse.h - what config.c, config_smtp.c and config_contacts.c share while parsing
+ * (private). */
+#ifndef ESCALATOR_CONFIG_PARSE_H
+#define ESCALATOR_CONFIG_PARSE_H
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "diag.h"
+
+/* Read the secret file named by setting key of group g, reporting problems at its line. */
+char *config_get_secret(const struct config *cfg, const config_setting_t *g, const char *key,
+                        struct diag *d);
+/* Free a secret after wiping it (NULL is fine). */
+void config_free_secret(char *s);
+/* Fetch an optional whole-number setting within [lo, hi]. */
+void config_get_int(const config_setting_t *root, const char *name, int lo, int hi,
+                    const char *unit, int *out, const char *path, struct diag *d);
+
+/* Parse the smtp group into cfg->smtp (config_smtp.c). */
+void config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d);
+/* Parse the contacts group into cfg->contacts (config_contacts.c). */
+void config_parse_contacts(struct config *cfg, const config_setting_t *root, struct diag *d);
+/* Free what a contact holds, wiping its secret. */
+void config_contact_clear(struct contact *ct);
+
+#endif
