@@ -363,7 +363,7 @@ test_clock_instant_autumn_twice(void **state)
 	expect_instant(L(2026, 10, 25, 8, 0), 0, U(2026, 10, 25, 8, 0, 0));
 }
 
-/* Other zones' changes: New York's at 02:00, Lord Howe's half-hour shift. */
+/* Other zones' changes: New York's, Lord Howe's half hour, Santiago's at midnight, Samoa's day. */
 static void
 test_clock_instant_other_zones(void **state)
 {
@@ -389,6 +389,20 @@ test_clock_instant_other_zones(void **state)
 	expect_instant(L(2026, 4, 5, 1, 45), 0, U(2026, 4, 4, 14, 45, 0));
 	expect_instant(L(2026, 4, 5, 2, 0), 0, U(2026, 4, 4, 15, 30, 0));
 	assert_int_equal(clock_local(U(2026, 4, 4, 15, 15, 0), NULL), L(2026, 4, 5, 1, 45));
+
+	assert_int_equal(clock_set_timezone("America/Santiago", &cause), 0);
+	/* 2026-09-06: midnight (-4) becomes 01:00 (-3): the day starts with the gap. */
+	expect_instant(L(2026, 9, 6, 0, 0), 0, U(2026, 9, 6, 4, 0, 0));
+	expect_instant(L(2026, 9, 6, 0, 30), 0, U(2026, 9, 6, 4, 0, 0));
+	/* 2026-04-05: midnight (-3) becomes 23:00 (-4) the day before: 23:30 twice. */
+	expect_instant(L(2026, 4, 4, 23, 30), 0, U(2026, 4, 5, 2, 30, 0));
+
+	assert_int_equal(clock_set_timezone("Pacific/Apia", &cause), 0);
+	/* Samoa skipped 2011-12-30 altogether (-10 to +14): any time that day is the jump. */
+	expect_instant(L(2011, 12, 29, 23, 59), 0, U(2011, 12, 30, 9, 59, 0));
+	expect_instant(L(2011, 12, 30, 0, 0), 0, U(2011, 12, 30, 10, 0, 0));
+	expect_instant(L(2011, 12, 30, 8, 0), 0, U(2011, 12, 30, 10, 0, 0));
+	expect_instant(L(2011, 12, 31, 0, 0), 0, U(2011, 12, 30, 10, 0, 0));
 }
 
 /*
