@@ -124,22 +124,6 @@ ew_calendar(struct ref *r)
 	return cal;
 }
 
-/* Per-test fixture of the file tests: a scratch directory for the holiday files. */
-static int
-td_setup(void **state)
-{
-	*state = testdir_new();
-	return 0;
-}
-
-/* Remove the scratch directory with everything in it. */
-static int
-td_teardown(void **state)
-{
-	testdir_free(*state);
-	return 0;
-}
-
 /* Fail unless entry i of d is at level and reads exactly "path" + rest. */
 static void
 assert_diag(const struct diag *d, size_t i, enum diag_level level, const char *path,
@@ -848,6 +832,9 @@ test_calendar_load_null_diag(void **state)
 	calendar_free(cal);
 }
 
+/* A test with a scratch directory in *state. */
+#define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
+
 int
 main(void)
 {
@@ -859,19 +846,18 @@ main(void)
 	    cmocka_unit_test(test_calendar_property_random),
 	    cmocka_unit_test(test_calendar_property_exhaustive),
 	    cmocka_unit_test(test_calendar_property_no_holidays),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_good, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_covers, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_unsorted, td_setup, td_teardown),
+	    TD(test_calendar_load_good),
+	    TD(test_calendar_load_covers),
+	    TD(test_calendar_load_unsorted),
 	    cmocka_unit_test(test_calendar_load_shipped),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_outside_covers, td_setup,
-	                                    td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_empty, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_errors, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_long_line, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_bad_covers, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_unreadable, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_nul, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_calendar_load_null_diag, td_setup, td_teardown),
+	    TD(test_calendar_load_outside_covers),
+	    TD(test_calendar_load_empty),
+	    TD(test_calendar_load_errors),
+	    TD(test_calendar_load_long_line),
+	    TD(test_calendar_load_bad_covers),
+	    TD(test_calendar_load_unreadable),
+	    TD(test_calendar_load_nul),
+	    TD(test_calendar_load_null_diag),
 	};
 
 	return cmocka_run_group_tests_name("calendar", tests, NULL, NULL);

@@ -84,22 +84,6 @@ ew_calendar(void)
 	return cal;
 }
 
-/* Per-test fixture of the tests that load a holiday file: a scratch directory. */
-static int
-td_setup(void **state)
-{
-	*state = testdir_new();
-	return 0;
-}
-
-/* Remove the scratch directory with everything in it. */
-static int
-td_teardown(void **state)
-{
-	testdir_free(*state);
-	return 0;
-}
-
 /* Write head and the 2026-2027 holidays to a file in td; returns its allocated path. */
 static char *
 ew_file(struct testdir *td, const char *head)
@@ -676,6 +660,9 @@ test_eval_outside_no_file(void **state)
 	calendar_free(cal);
 }
 
+/* A test with a scratch directory in *state. */
+#define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
+
 int
 main(void)
 {
@@ -691,9 +678,8 @@ main(void)
 	    cmocka_unit_test(test_eval_recipients_dedup),
 	    cmocka_unit_test(test_eval_recipients_bad_column),
 	    cmocka_unit_test(test_eval_working_days_late),
-	    cmocka_unit_test_setup_teardown(test_eval_outside_calendar, td_setup, td_teardown),
-	    cmocka_unit_test_setup_teardown(test_eval_outside_calendar_origin, td_setup,
-	                                    td_teardown),
+	    TD(test_eval_outside_calendar),
+	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),
 	};
 

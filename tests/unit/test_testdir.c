@@ -177,13 +177,27 @@ test_testdir_free(void **state)
 	free(root);
 }
 
+/* testdir_setup gives the test a scratch directory in *state; testdir_teardown removes it. */
+static void
+test_testdir_fixture(void **state)
+{
+	struct testdir *td = *state;
+
+	assert_non_null(td);
+	assert_true(is_dir_mode(testdir_root(td), 0700));
+	free(testdir_write(td, "left/behind", "for the teardown"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_testdir_new),   cmocka_unit_test(test_testdir_path),
-	    cmocka_unit_test(test_testdir_write), cmocka_unit_test(test_testdir_mkdir),
+	    cmocka_unit_test(test_testdir_new),
+	    cmocka_unit_test(test_testdir_path),
+	    cmocka_unit_test(test_testdir_write),
+	    cmocka_unit_test(test_testdir_mkdir),
 	    cmocka_unit_test(test_testdir_free),
+	    cmocka_unit_test_setup_teardown(test_testdir_fixture, testdir_setup, testdir_teardown),
 	};
 
 	return cmocka_run_group_tests_name("testdir", tests, NULL, NULL);

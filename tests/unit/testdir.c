@@ -178,3 +178,20 @@ testdir_write(struct testdir *td, const char *name, const char *text)
 {
 	return testdir_write_len(td, name, text, strlen(text));
 }
+
+/* cmocka setup: a new scratch directory in *state. */
+int
+testdir_setup(void **state)
+{
+	*state = testdir_new();
+	return 0;
+}
+
+/* cmocka teardown: remove the scratch directory in *state. */
+int
+testdir_teardown(void **state)
+{
+	testdir_free(*state);
+	*state = NULL;
+	return 0;
+}

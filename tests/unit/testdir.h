@@ -30,4 +30,12 @@ char *testdir_write(struct testdir *td, const char *name, const char *text);
 /* The same with len bytes of data, which may hold NUL bytes. */
 char *testdir_write_len(struct testdir *td, const char *name, const void *data, size_t len);
 
+/*
+ * cmocka fixtures for a test that needs nothing but a scratch directory:
+ * cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown) gives f a struct
+ * testdir * in *state.
+ */
+int testdir_setup(void **state);
+int testdir_teardown(void **state);
+
 #endif
