@@ -367,42 +367,51 @@ test_clock_instant_autumn_twice(void **state)
 static void
 test_clock_instant_other_zones(void **state)
 {
+	static const struct {
+		const char *zone;
+		int local[5]; /* y, m, d, hh, mm */
+		int utc[5];
+	} cases[] = {
+	    /* 2026-03-08: 02:00 EST becomes 03:00 EDT. */
+	    {"America/New_York", {2026, 3, 8, 1, 59}, {2026, 3, 8, 6, 59}},
+	    {"America/New_York", {2026, 3, 8, 2, 30}, {2026, 3, 8, 7, 0}},
+	    {"America/New_York", {2026, 3, 8, 3, 0}, {2026, 3, 8, 7, 0}},
+	    /* 2026-11-01: 01:00-01:59 twice; the first (EDT). */
+	    {"America/New_York", {2026, 11, 1, 1, 30}, {2026, 11, 1, 5, 30}},
+	    /* 2026-10-04: 02:00 (+10:30) becomes 02:30 (+11); 02:00-02:29 never happens. */
+	    {"Australia/Lord_Howe", {2026, 10, 4, 1, 59}, {2026, 10, 3, 15, 29}},
+	    {"Australia/Lord_Howe", {2026, 10, 4, 2, 0}, {2026, 10, 3, 15, 30}},
+	    {"Australia/Lord_Howe", {2026, 10, 4, 2, 15}, {2026, 10, 3, 15, 30}},
+	    {"Australia/Lord_Howe", {2026, 10, 4, 2, 30}, {2026, 10, 3, 15, 30}},
+	    /* 2026-04-05: 02:00 (+11) becomes 01:30 (+10:30); 01:30-01:59 twice: the first. */
+	    {"Australia/Lord_Howe", {2026, 4, 5, 1, 30}, {2026, 4, 4, 14, 30}},
+	    {"Australia/Lord_Howe", {2026, 4, 5, 1, 45}, {2026, 4, 4, 14, 45}},
+	    {"Australia/Lord_Howe", {2026, 4, 5, 2, 0}, {2026, 4, 4, 15, 30}},
+	    /* 2026-09-06: midnight (-4) becomes 01:00 (-3): the day starts with the gap. */
+	    {"America/Santiago", {2026, 9, 6, 0, 0}, {2026, 9, 6, 4, 0}},
+	    {"America/Santiago", {2026, 9, 6, 0, 30}, {2026, 9, 6, 4, 0}},
+	    /* 2026-04-05: midnight (-3) becomes 23:00 (-4) the day before: 23:30 twice. */
+	    {"America/Santiago", {2026, 4, 4, 23, 30}, {2026, 4, 5, 2, 30}},
+	    /* Samoa skipped 2011-12-30 altogether (-10 to +14): any time that day is the jump. */
+	    {"Pacific/Apia", {2011, 12, 29, 23, 59}, {2011, 12, 30, 9, 59}},
+	    {"Pacific/Apia", {2011, 12, 30, 0, 0}, {2011, 12, 30, 10, 0}},
+	    {"Pacific/Apia", {2011, 12, 30, 8, 0}, {2011, 12, 30, 10, 0}},
+	    {"Pacific/Apia", {2011, 12, 31, 0, 0}, {2011, 12, 30, 10, 0}},
+	};
 	char *cause = NULL;
 
 	(void)state;
-	assert_int_equal(clock_set_timezone("America/New_York", &cause), 0);
-	/* 2026-03-08: 02:00 EST becomes 03:00 EDT. */
-	expect_instant(L(2026, 3, 8, 1, 59), 0, U(2026, 3, 8, 6, 59, 0));
-	expect_instant(L(2026, 3, 8, 2, 30), 0, U(2026, 3, 8, 7, 0, 0));
-	expect_instant(L(2026, 3, 8, 3, 0), 0, U(2026, 3, 8, 7, 0, 0));
-	/* 2026-11-01: 01:00-01:59 twice; the first (EDT). */
-	expect_instant(L(2026, 11, 1, 1, 30), 0, U(2026, 11, 1, 5, 30, 0));
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const int *l = cases[i].local, *u = cases[i].utc;
 
+		if (clock_set_timezone(cases[i].zone, &cause) != 0)
+			fail_msg("%s: %s", cases[i].zone, cause);
+		expect_instant(L(l[0], l[1], l[2], l[3], l[4]), 0,
+		               U(u[0], u[1], u[2], u[3], u[4], 0));
+	}
+	/* The second 01:45 of Lord Howe's repeated half hour is still 01:45. */
 	assert_int_equal(clock_set_timezone("Australia/Lord_Howe", &cause), 0);
-	/* 2026-10-04: 02:00 (+10:30) becomes 02:30 (+11); 02:00-02:29 never happens. */
-	expect_instant(L(2026, 10, 4, 1, 59), 0, U(2026, 10, 3, 15, 29, 0));
-	expect_instant(L(2026, 10, 4, 2, 0), 0, U(2026, 10, 3, 15, 30, 0));
-	expect_instant(L(2026, 10, 4, 2, 15), 0, U(2026, 10, 3, 15, 30, 0));
-	expect_instant(L(2026, 10, 4, 2, 30), 0, U(2026, 10, 3, 15, 30, 0));
-	/* 2026-04-05: 02:00 (+11) becomes 01:30 (+10:30); 01:30-01:59 twice: the first. */
-	expect_instant(L(2026, 4, 5, 1, 30), 0, U(2026, 4, 4, 14, 30, 0));
-	expect_instant(L(2026, 4, 5, 1, 45), 0, U(2026, 4, 4, 14, 45, 0));
-	expect_instant(L(2026, 4, 5, 2, 0), 0, U(2026, 4, 4, 15, 30, 0));
 	assert_int_equal(clock_local(U(2026, 4, 4, 15, 15, 0), NULL), L(2026, 4, 5, 1, 45));
-
-	assert_int_equal(clock_set_timezone("America/Santiago", &cause), 0);
-	/* 2026-09-06: midnight (-4) becomes 01:00 (-3): the day starts with the gap. */
-	expect_instant(L(2026, 9, 6, 0, 0), 0, U(2026, 9, 6, 4, 0, 0));
-	expect_instant(L(2026, 9, 6, 0, 30), 0, U(2026, 9, 6, 4, 0, 0));
-	/* 2026-04-05: midnight (-3) becomes 23:00 (-4) the day before: 23:30 twice. */
-	expect_instant(L(2026, 4, 4, 23, 30), 0, U(2026, 4, 5, 2, 30, 0));
-
-	assert_int_equal(clock_set_timezone("Pacific/Apia", &cause), 0);
-	/* Samoa skipped 2011-12-30 altogether (-10 to +14): any time that day is the jump. */
-	expect_instant(L(2011, 12, 29, 23, 59), 0, U(2011, 12, 30, 9, 59, 0));
-	expect_instant(L(2011, 12, 30, 0, 0), 0, U(2011, 12, 30, 10, 0, 0));
-	expect_instant(L(2011, 12, 30, 8, 0), 0, U(2011, 12, 30, 10, 0, 0));
-	expect_instant(L(2011, 12, 31, 0, 0), 0, U(2011, 12, 30, 10, 0, 0));
 }
 
 /*

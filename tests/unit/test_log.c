@@ -124,51 +124,48 @@ test_log_default_level(void **state)
 	expect_output(capture_end(fx), "escalatord: info\nescalatord: notice\n");
 }
 
+/* Every priority, with the line "m" makes at it in each format. */
+static const struct {
+	int pri;
+	const char *plain, *journal;
+} priorities[] = {
+    {LOG_EMERG, "escalatord: error: m\n", "<0>m\n"},
+    {LOG_ALERT, "escalatord: error: m\n", "<1>m\n"},
+    {LOG_CRIT, "escalatord: error: m\n", "<2>m\n"},
+    {LOG_ERR, "escalatord: error: m\n", "<3>m\n"},
+    {LOG_WARNING, "escalatord: warning: m\n", "<4>m\n"},
+    {LOG_NOTICE, "escalatord: m\n", "<5>m\n"},
+    {LOG_INFO, "escalatord: m\n", "<6>m\n"},
+    {LOG_DEBUG, "escalatord: debug: m\n", "<7>m\n"},
+};
+
+/* Log "m" at every priority, each line checked against the plain or the journal form. */
+static void
+expect_every_priority(struct fixture *fx, int journal)
+{
+	log_set_level(LOG_DEBUG);
+	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++) {
+		capture_begin(fx);
+		log_msg(priorities[i].pri, "%c", 'm');
+		expect_output(capture_end(fx),
+		              journal ? priorities[i].journal : priorities[i].plain);
+	}
+}
+
 /* Plain format: "escalatord: ", a level word for errors, warnings and debug, the message. */
 static void
 test_log_plain_format(void **state)
 {
-	struct fixture *fx = *state;
-
-	log_set_level(LOG_DEBUG);
-	capture_begin(fx);
-	log_msg(LOG_EMERG, "emerg %d", 0);
-	log_msg(LOG_ALERT, "alert %d", 1);
-	log_msg(LOG_CRIT, "crit %d", 2);
-	log_err("err %d", 3);
-	log_warn("warning %d", 4);
-	log_notice("notice %d", 5);
-	log_info("info %s", "6");
-	log_debug("debug %c", '7');
-	expect_output(capture_end(fx), "escalatord: error: emerg 0\n"
-	                               "escalatord: error: alert 1\n"
-	                               "escalatord: error: crit 2\n"
-	                               "escalatord: error: err 3\n"
-	                               "escalatord: warning: warning 4\n"
-	                               "escalatord: notice 5\n"
-	                               "escalatord: info 6\n"
-	                               "escalatord: debug: debug 7\n");
+	expect_every_priority(*state, 0);
 }
 
 /* With JOURNAL_STREAM set: "<N>" and the message, nothing else. */
 static void
 test_log_journal_format(void **state)
 {
-	struct fixture *fx = *state;
-
 	setenv("JOURNAL_STREAM", "8:123456", 1);
 	log_init();
-	log_set_level(LOG_DEBUG);
-	capture_begin(fx);
-	log_msg(LOG_EMERG, "emerg");
-	log_msg(LOG_CRIT, "crit");
-	log_err("err");
-	log_warn("warning");
-	log_notice("notice");
-	log_info("info");
-	log_debug("debug");
-	expect_output(capture_end(fx), "<0>emerg\n<2>crit\n<3>err\n<4>warning\n<5>notice\n"
-	                               "<6>info\n<7>debug\n");
+	expect_every_priority(*state, 1);
 }
 
 /* log_init decides again each time: an empty or missing JOURNAL_STREAM means plain. */
@@ -300,18 +297,24 @@ test_log_no_forged_line(void **state)
 static void
 test_log_escape(void **state)
 {
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain \"quoted\" back\\slash = Zo\xc3\xab",
+	     "plain \"quoted\" back\\slash = Zo\xc3\xab"},
+	    {"", ""},
+	    {"\x01\xff\n", "\\x01\\xff\\x0a"},
+	};
 	char *s, *big;
 
 	(void)state;
-	s = log_escape("plain \"quoted\" back\\slash = Zo\xc3\xab");
-	assert_string_equal(s, "plain \"quoted\" back\\slash = Zo\xc3\xab");
-	free(s);
-	s = log_escape("");
-	assert_string_equal(s, "");
-	free(s);
-	s = log_escape("\x01\xff\n");
-	assert_string_equal(s, "\\x01\\xff\\x0a");
-	free(s);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		s = log_escape(cases[i].in);
+		if (strcmp(s, cases[i].out) != 0)
+			fail_msg("log_escape(\"%s\") = %s, expected %s", cases[i].in, s,
+			         cases[i].out);
+		free(s);
+	}
 	/* The worst case: every byte becomes four. */
 	big = xmalloc(1001);
 	memset(big, '\x01', 1000);

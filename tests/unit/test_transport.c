@@ -663,87 +663,101 @@ test_transport_add_header(void **state)
 	curl_slist_free_all(l);
 }
 
-/* Assert transport_clean_text(in, max, ascii_only) is want. */
-static void
-expect_clean(const char *in, size_t max, int ascii_only, const char *want)
-{
-	char *got = transport_clean_text(in, max, ascii_only);
+/* One case of transport_clean_text: in, cut to max, ascii_only, gives want. */
+struct clean_case {
+	const char *in;
+	size_t max;
+	int ascii_only;
+	const char *want;
+};
 
-	if (strcmp(got, want) != 0)
-		fail_msg("clean(\"%s\", %zu, %d) = \"%s\", expected \"%s\"", in ? in : "(null)",
-		         max, ascii_only, got, want);
-	free(got);
+/* Assert every case of a table. */
+static void
+expect_clean(const struct clean_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *got = transport_clean_text(c[i].in, c[i].max, c[i].ascii_only);
+
+		if (strcmp(got, c[i].want) != 0)
+			fail_msg("clean(\"%s\", %zu, %d) = \"%s\", expected \"%s\"",
+			         c[i].in ? c[i].in : "(null)", c[i].max, c[i].ascii_only, got,
+			         c[i].want);
+		free(got);
+	}
 }
 
 /* Control characters: each run becomes one space; at the ends they go, with the spaces. */
 static void
 test_transport_clean_controls(void **state)
 {
+	static const struct clean_case cases[] = {
+	    {NULL, 100, 0, ""},
+	    {"", 100, 0, ""},
+	    {"Review overdue", 100, 0, "Review overdue"},
+	    {"a\r\nb", 100, 0, "a b"},
+	    {"a\r\n\t\x01\x1f\x7f b", 100, 0, "a  b"},
+	    {"a\x7fz", 100, 0, "a z"},
+	    {"\r\n  x  \r\n", 100, 0, "x"},
+	    {"\n x", 100, 0, "x"},
+	    {"two  spaces", 100, 0, "two  spaces"},
+	    {"\r\n\t", 100, 0, ""},
+	    {"   ", 100, 0, ""},
+	    /* C1 controls (U+0080-U+009F): NEL, and both ends of the range. */
+	    {"a\xc2\x85z", 100, 0, "a z"},
+	    {"a\xc2\x80\xc2\x9fz", 100, 1, "a z"},
+	    /* U+00A0 is not a control character. */
+	    {"a\xc2\xa0z", 100, 0, "a\xc2\xa0z"},
+	    /* A header injection attempt ends up on one line. */
+	    {"A01\r\nBcc: victim@example.com", 100, 0, "A01 Bcc: victim@example.com"},
+	};
+
 	(void)state;
-	expect_clean(NULL, 100, 0, "");
-	expect_clean("", 100, 0, "");
-	expect_clean("Review overdue", 100, 0, "Review overdue");
-	expect_clean("a\r\nb", 100, 0, "a b");
-	expect_clean("a\r\n\t\x01\x1f\x7f b", 100, 0, "a  b");
-	expect_clean("a\x7f"
-	             "b",
-	             100, 0, "a b");
-	expect_clean("\r\n  x  \r\n", 100, 0, "x");
-	expect_clean("\n x", 100, 0, "x");
-	expect_clean("two  spaces", 100, 0, "two  spaces");
-	expect_clean("\r\n\t", 100, 0, "");
-	expect_clean("   ", 100, 0, "");
-	/* C1 controls (U+0080-U+009F): NEL, and both ends of the range. */
-	expect_clean("a\xc2\x85"
-	             "b",
-	             100, 0, "a b");
-	expect_clean("a\xc2\x80\xc2\x9f"
-	             "b",
-	             100, 1, "a b");
-	/* U+00A0 is not a control character. */
-	expect_clean("a\xc2\xa0"
-	             "b",
-	             100, 0,
-	             "a\xc2\xa0"
-	             "b");
-	/* A header injection attempt ends up on one line. */
-	expect_clean("A01\r\nBcc: victim@example.com", 100, 0, "A01 Bcc: victim@example.com");
+	expect_clean(cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Invalid UTF-8 becomes U+FFFD; with ascii_only every non-ASCII character becomes '?'. */
 static void
 test_transport_clean_utf8(void **state)
 {
+	static const struct clean_case cases[] = {
+	    {"caf\xe9", 100, 0, "caf\xef\xbf\xbd"},
+	    {"caf\xe9", 100, 1, "caf?"},
+	    /* An overlong '/' and a UTF-16 surrogate: one U+FFFD per byte. */
+	    {"\xc0\xaf\xed\xa0\x80", 100, 0,
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+	    {"Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80", 100, 0,
+	     "Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    {"Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80", 100, 1, "Zo? pays 5 ? ?"},
+	};
+
 	(void)state;
-	expect_clean("caf\xe9", 100, 0, "caf\xef\xbf\xbd");
-	expect_clean("caf\xe9", 100, 1, "caf?");
-	expect_clean("\xc0\xaf\xed\xa0\x80", 100, 0,
-	             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
-	expect_clean("Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80", 100, 0,
-	             "Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80");
-	expect_clean("Zo\xc3\xab pays 5 \xe2\x82\xac \xf0\x9f\x98\x80", 100, 1, "Zo? pays 5 ? ?");
+	expect_clean(cases, sizeof cases / sizeof cases[0]);
 }
 
 /* The cut: at most max bytes, never inside a character, no trailing space left. */
 static void
 test_transport_clean_cut(void **state)
 {
+	static const struct clean_case cases[] = {
+	    {"Hello world", 0, 0, ""},
+	    {"Hello world", 5, 0, "Hello"},
+	    {"Hello world", 6, 0, "Hello"},
+	    {"Hello world", 7, 0, "Hello w"},
+	    {"Hello world", 11, 0, "Hello world"},
+	    /* "Zoë" is Z, o and a two-byte ë. */
+	    {"Zo\xc3\xab", 3, 0, "Zo"},
+	    {"Zo\xc3\xab", 4, 0, "Zo\xc3\xab"},
+	    {"Zo\xc3\xab", 3, 1, "Zo?"},
+	    {"\xe2\x82\xac\xe2\x82\xac", 5, 0, "\xe2\x82\xac"},
+	    {"\xf0\x9f\x98\x80", 3, 0, ""},
+	    {"caf\xe9", 5, 0, "caf"}, /* U+FFFD is three bytes */
+	    /* The space a control run leaves counts too. */
+	    {"ab\ncd", 3, 0, "ab"},
+	    {"ab\ncd", 4, 0, "ab c"},
+	};
+
 	(void)state;
-	expect_clean("Hello world", 0, 0, "");
-	expect_clean("Hello world", 5, 0, "Hello");
-	expect_clean("Hello world", 6, 0, "Hello");
-	expect_clean("Hello world", 7, 0, "Hello w");
-	expect_clean("Hello world", 11, 0, "Hello world");
-	/* "Zoë" is Z, o and a two-byte ë. */
-	expect_clean("Zo\xc3\xab", 3, 0, "Zo");
-	expect_clean("Zo\xc3\xab", 4, 0, "Zo\xc3\xab");
-	expect_clean("Zo\xc3\xab", 3, 1, "Zo?");
-	expect_clean("\xe2\x82\xac\xe2\x82\xac", 5, 0, "\xe2\x82\xac");
-	expect_clean("\xf0\x9f\x98\x80", 3, 0, "");
-	expect_clean("caf\xe9", 5, 0, "caf"); /* U+FFFD is three bytes */
-	/* The space a control run leaves counts too. */
-	expect_clean("ab\ncd", 3, 0, "ab");
-	expect_clean("ab\ncd", 4, 0, "ab c");
+	expect_clean(cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Many generated strings: the result is valid UTF-8, has no control, and fits. */
