@@ -293,51 +293,65 @@ test_log_no_forged_line(void **state)
 	              "escalatord: warning: value=x\\x0aescalatord: error: forged\n");
 }
 
+/* An input of log_escape or log_quote and what it must give. */
+struct text_case {
+	const char *in, *out;
+};
+
+/* Assert fn(in) is out for every case. */
+static void
+expect_each(char *(*fn)(const char *), const char *name, const struct text_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *s = fn(c[i].in);
+
+		if (strcmp(s, c[i].out) != 0)
+			fail_msg("%s(\"%s\") = %s, expected %s", name, c[i].in, s, c[i].out);
+		free(s);
+	}
+}
+
+/* fn of 1000 bytes b: assert its length (the buffer's worst case); returns it, allocated. */
+static char *
+expect_worst(char *(*fn)(const char *), char b, size_t want_len)
+{
+	char big[1001], *s;
+
+	memset(big, b, 1000);
+	big[1000] = '\0';
+	s = fn(big);
+	assert_int_equal(strlen(s), want_len);
+	return s;
+}
+
 /* log_escape escapes only controls and invalid bytes: quotes and backslashes stay. */
 static void
 test_log_escape(void **state)
 {
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
+	static const struct text_case cases[] = {
 	    {"plain \"quoted\" back\\slash = Zo\xc3\xab",
 	     "plain \"quoted\" back\\slash = Zo\xc3\xab"},
 	    {"", ""},
 	    {"\x01\xff\n", "\\x01\\xff\\x0a"},
 	};
-	char *s, *big;
+	char *s;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		s = log_escape(cases[i].in);
-		if (strcmp(s, cases[i].out) != 0)
-			fail_msg("log_escape(\"%s\") = %s, expected %s", cases[i].in, s,
-			         cases[i].out);
-		free(s);
-	}
+	expect_each(log_escape, "log_escape", cases, sizeof cases / sizeof cases[0]);
 	/* The worst case: every byte becomes four. */
-	big = xmalloc(1001);
-	memset(big, '\x01', 1000);
-	big[1000] = '\0';
-	s = log_escape(big);
-	assert_int_equal(strlen(s), 4000);
+	s = expect_worst(log_escape, '\x01', 4000);
 	assert_memory_equal(s, "\\x01\\x01", 8);
 	free(s);
-	memset(big, '\x85', 1000);
-	s = log_escape(big);
-	assert_int_equal(strlen(s), 4000);
+	s = expect_worst(log_escape, '\x85', 4000);
 	assert_memory_equal(s + 3996, "\\x85", 4);
 	free(s);
-	free(big);
 }
 
 /* log_quote: a plain value as it is; anything else in quotes with '"' and '\' escaped. */
 static void
 test_log_quote(void **state)
 {
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
+	static const struct text_case cases[] = {
 	    {"plain", "plain"},
 	    {"tm.north@council.example", "tm.north@council.example"},
 	    {"cic-first-review", "cic-first-review"},
@@ -354,30 +368,16 @@ test_log_quote(void **state)
 	    {"bad\xff", "\"bad\\xff\""},
 	    {"x\" forged=\"1", "\"x\\\" forged=\\\"1\""},
 	};
-	char *s, *big;
+	char *s;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		s = log_quote(cases[i].in);
-		if (strcmp(s, cases[i].out) != 0)
-			fail_msg("log_quote(\"%s\") = %s, expected %s", cases[i].in, s,
-			         cases[i].out);
-		free(s);
-	}
+	expect_each(log_quote, "log_quote", cases, sizeof cases / sizeof cases[0]);
 	/* The worst cases: every byte escaped, plus the quotes. */
-	big = xmalloc(1001);
-	memset(big, '\xff', 1000);
-	big[1000] = '\0';
-	s = log_quote(big);
-	assert_int_equal(strlen(s), 4002);
+	s = expect_worst(log_quote, '\xff', 4002);
 	assert_int_equal(s[0], '"');
 	assert_int_equal(s[4001], '"');
 	free(s);
-	memset(big, '"', 1000);
-	s = log_quote(big);
-	assert_int_equal(strlen(s), 2002);
-	free(s);
-	free(big);
+	free(expect_worst(log_quote, '"', 2002));
 }
 
 /* log_diag logs errors as errors and warnings as warnings, in order, escaped. */
