@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "calendar.h"
 #include "date.h"
 #include "diag.h"
+#include "testdir.h"
 
 /* England and Wales bank holidays 2015-2030 (shared/domain.md). */
 static const char *const ew_holidays[] = {
@@ -122,58 +122,6 @@ ew_calendar(struct ref *r)
 			calendar_add_holiday(cal, D(ew_holidays[i]));
 	}
 	return cal;
-}
-
-/* Temporary files not yet removed; the group teardown removes any a failed test left. */
-static char *tmp_paths[16];
-
-/* Write len bytes to a new temporary file; remove it with remove_tmp. */
-static char *
-write_tmp_len(const char *contents, size_t len)
-{
-	char *path = xstrdup("/tmp/test_calendar.XXXXXX");
-	int fd = mkstemp(path);
-	size_t i;
-
-	assert_true(fd != -1);
-	for (i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0] && tmp_paths[i] != NULL; i++)
-		;
-	assert_true(i < sizeof tmp_paths / sizeof tmp_paths[0]);
-	tmp_paths[i] = path;
-	assert_int_equal(write(fd, contents, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
-/* Write a string to a new temporary file. */
-static char *
-write_tmp(const char *contents)
-{
-	return write_tmp_len(contents, strlen(contents));
-}
-
-/* Remove a temporary file and free its path. */
-static void
-remove_tmp(char *path)
-{
-	for (size_t i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0]; i++) {
-		if (tmp_paths[i] == path)
-			tmp_paths[i] = NULL;
-	}
-	unlink(path);
-	free(path);
-}
-
-/* Group teardown: remove the temporary files of tests that failed half way. */
-static int
-remove_all_tmp(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof tmp_paths / sizeof tmp_paths[0]; i++) {
-		if (tmp_paths[i] != NULL)
-			remove_tmp(tmp_paths[i]);
-	}
-	return 0;
 }
 
 /* Fail unless entry i of d is at level and reads exactly "path" + rest. */
@@ -479,11 +427,11 @@ static const char good_file[] = "\xef\xbb\xbf# England and Wales\r\n"
 static void
 test_calendar_load_good(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp(good_file);
+	char *path = testdir_write(td, "holidays.txt", good_file);
 	struct diag d;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
@@ -504,7 +452,7 @@ test_calendar_load_good(void **state)
 	assert_int_equal(calendar_count(cal), 5);
 	assert_int_equal(d.n, 0);
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -512,17 +460,17 @@ test_calendar_load_good(void **state)
 static void
 test_calendar_load_covers(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
 	struct diag d;
 	char *text = xstrdup("# England and Wales\n# covers: 2015-2030\n"), *path, *more;
 
-	(void)state;
 	for (int i = EW_COUNT - 1; i >= 0; i--) { /* unsorted on purpose */
 		more = xasprintf("%s%s\n", text, ew_holidays[i]);
 		free(text);
 		text = more;
 	}
-	path = write_tmp(text);
+	path = testdir_write(td, "ew.txt", text);
 	free(text);
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
@@ -531,33 +479,33 @@ test_calendar_load_covers(void **state)
 	assert_int_equal(calendar_first_year(cal), 2015);
 	assert_int_equal(calendar_last_year(cal), 2030);
 	check_add(cal, "2026-12-14", 20, "2027-01-14");
-	remove_tmp(path);
+	free(path);
 
 	/* A covers line wider than the dates wins over them. */
-	path = write_tmp("2024-12-25\n#covers:2020-2035\n2025-12-25\n");
+	path = testdir_write(td, "wide.txt", "2024-12-25\n#covers:2020-2035\n2025-12-25\n");
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(calendar_first_year(cal), 2015);
 	assert_int_equal(calendar_last_year(cal), 2035);
 	assert_int_equal(calendar_count(cal), EW_COUNT);
-	remove_tmp(path);
+	free(path);
 
 	/* Another file only widens coverage: min of first years, max of last years. */
-	path = write_tmp("# covers: 2010 - 2012\n2011-01-03\n");
+	path = testdir_write(td, "old.txt", "# covers: 2010 - 2012\n2011-01-03\n");
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(calendar_first_year(cal), 2010);
 	assert_int_equal(calendar_last_year(cal), 2035);
 	assert_int_equal(calendar_count(cal), EW_COUNT + 1);
 	assert_true(calendar_is_holiday(cal, D("2011-01-03")));
-	remove_tmp(path);
+	free(path);
 
 	/* Duplicates between files are merged. */
-	path = write_tmp("2025-04-18\n2025-04-21\n");
+	path = testdir_write(td, "dups.txt", "2025-04-18\n2025-04-21\n");
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(calendar_count(cal), EW_COUNT + 1);
 	assert_int_equal(d.n, 0);
-	remove_tmp(path);
+	free(path);
 	diag_free(&d);
 	calendar_free(cal);
 }
@@ -566,11 +514,12 @@ test_calendar_load_covers(void **state)
 static void
 test_calendar_load_unsorted(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("2026-01-01\n2024-12-25\n2027-12-27\n2025-12-25\n");
+	char *path =
+	    testdir_write(td, "holidays.txt", "2026-01-01\n2024-12-25\n2027-12-27\n2025-12-25\n");
 	struct diag d;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
@@ -579,7 +528,7 @@ test_calendar_load_unsorted(void **state)
 	assert_int_equal(calendar_last_year(cal), 2027);
 	check_add(cal, "2027-12-24", 1, "2027-12-28");
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -630,11 +579,12 @@ test_calendar_load_shipped(void **state)
 static void
 test_calendar_load_outside_covers(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("2024-12-25\n# covers: 2025-2025\n2025-12-25\n2026-01-01\n");
+	char *path = testdir_write(td, "holidays.txt",
+	                           "2024-12-25\n# covers: 2025-2025\n2025-12-25\n2026-01-01\n");
 	struct diag d;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 2);
@@ -647,7 +597,7 @@ test_calendar_load_outside_covers(void **state)
 	assert_int_equal(calendar_first_year(cal), 2025);
 	assert_int_equal(calendar_last_year(cal), 2025);
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -655,22 +605,22 @@ test_calendar_load_outside_covers(void **state)
 static void
 test_calendar_load_empty(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("# nothing yet\n\n");
+	char *path = testdir_write(td, "comments.txt", "# nothing yet\n\n");
 	struct diag d;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(calendar_count(cal), 0);
 	assert_int_equal(calendar_first_year(cal), 0);
 	assert_int_equal(calendar_last_year(cal), 0);
-	remove_tmp(path);
-	path = write_tmp("");
+	free(path);
+	path = testdir_write(td, "empty.txt", "");
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(calendar_count(cal), 0);
-	remove_tmp(path);
+	free(path);
 	diag_free(&d);
 	calendar_free(cal);
 }
@@ -679,26 +629,27 @@ test_calendar_load_empty(void **state)
 static void
 test_calendar_load_errors(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("# holidays\n"                /* 1 */
-	                       "2025-01-01\n"                /* 2 */
-	                       "2024-02-30\n"                /* 3 */
-	                       "\n"                          /* 4 */
-	                       "31/01/2024\n"                /* 5 */
-	                       "2024-01-01 2024-01-02\n"     /* 6 */
-	                       "  2024-1-05  # short\r\n"    /* 7 */
-	                       "2025-12-25 # fine\n"         /* 8 */
-	                       "2024-13-01\n"                /* 9 */
-	                       "2024-01-01#x\n"              /* 10 */
-	                       "2023-02-29\n"                /* 11 */
-	                       "2024-01-00\n"                /* 12 */
-	                       "0000-01-01\n"                /* 13 */
-	                       "2024-01-01 junk # comment\n" /* 14 */
-	                       "2026-01-01\n");              /* 15 */
+	char *path = testdir_write(td, "holidays.txt",
+	                           "# holidays\n"                /* 1 */
+	                           "2025-01-01\n"                /* 2 */
+	                           "2024-02-30\n"                /* 3 */
+	                           "\n"                          /* 4 */
+	                           "31/01/2024\n"                /* 5 */
+	                           "2024-01-01 2024-01-02\n"     /* 6 */
+	                           "  2024-1-05  # short\r\n"    /* 7 */
+	                           "2025-12-25 # fine\n"         /* 8 */
+	                           "2024-13-01\n"                /* 9 */
+	                           "2024-01-01#x\n"              /* 10 */
+	                           "2023-02-29\n"                /* 11 */
+	                           "2024-01-00\n"                /* 12 */
+	                           "0000-01-01\n"                /* 13 */
+	                           "2024-01-01 junk # comment\n" /* 14 */
+	                           "2026-01-01\n");              /* 15 */
 	struct diag d;
 	size_t i = 0;
 
-	(void)state;
 	calendar_add_holiday(cal, D("2020-01-01"));
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), -1);
@@ -742,7 +693,7 @@ test_calendar_load_errors(void **state)
 	assert_int_equal(calendar_last_year(cal), 0);
 	check_add(cal, "2024-12-31", 1, "2025-01-01");
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -750,15 +701,15 @@ test_calendar_load_errors(void **state)
 static void
 test_calendar_load_long_line(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
 	char line[300], *path, *want;
 	struct diag d;
 
-	(void)state;
 	memset(line, 'x', sizeof line - 2);
 	line[sizeof line - 2] = '\n';
 	line[sizeof line - 1] = '\0';
-	path = write_tmp(line);
+	path = testdir_write(td, "holidays.txt", line);
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), -1);
 	want = xasprintf(":1: \"%.60s...\" is not a date; expected one YYYY-MM-DD date per line",
@@ -766,7 +717,7 @@ test_calendar_load_long_line(void **state)
 	assert_diag(&d, 0, DIAG_ERROR, path, want);
 	free(want);
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -774,22 +725,23 @@ test_calendar_load_long_line(void **state)
 static void
 test_calendar_load_bad_covers(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("# covers: 2015\n"             /* 1 */
-	                       "# covers: 2030-2015\n"        /* 2 */
-	                       "# covers: 15-30\n"            /* 3 */
-	                       "# covers: 2015-2030 please\n" /* 4 */
-	                       "# covers: 2015-2030\n"        /* 5 */
-	                       "# covers: 2016-2031\n"        /* 6 */
-	                       "# covers the whole country\n" /* 7: an ordinary comment */
-	                       "# covers: 0000-2030\n"        /* 8 */
-	                       "2025-01-01\n");
+	char *path = testdir_write(td, "holidays.txt",
+	                           "# covers: 2015\n"             /* 1 */
+	                           "# covers: 2030-2015\n"        /* 2 */
+	                           "# covers: 15-30\n"            /* 3 */
+	                           "# covers: 2015-2030 please\n" /* 4 */
+	                           "# covers: 2015-2030\n"        /* 5 */
+	                           "# covers: 2016-2031\n"        /* 6 */
+	                           "# covers the whole country\n" /* 7: an ordinary comment */
+	                           "# covers: 0000-2030\n"        /* 8 */
+	                           "2025-01-01\n");
 	struct diag d;
 	const char *bad = "bad covers line; expected \"# covers: YYYY-YYYY\", e.g. \"# covers: "
 	                  "2015-2030\"";
 	char *want;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), -1);
 	assert_int_equal(d.n, 6);
@@ -813,7 +765,7 @@ test_calendar_load_bad_covers(void **state)
 	assert_int_equal(calendar_count(cal), 0);
 	assert_int_equal(calendar_first_year(cal), 0);
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -821,10 +773,11 @@ test_calendar_load_bad_covers(void **state)
 static void
 test_calendar_load_unreadable(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
 	struct diag d;
+	char *want;
 
-	(void)state;
 	calendar_add_holiday(cal, D("2025-01-01"));
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, "/nonexistent/holidays.txt", &d), -1);
@@ -832,9 +785,11 @@ test_calendar_load_unreadable(void **state)
 	assert_int_equal(d.errors, 1);
 	assert_string_equal(d.v[0].text, "/nonexistent/holidays.txt: No such file or directory");
 	/* A directory opens but cannot be read. */
-	assert_int_equal(calendar_load_file(cal, "/tmp", &d), -1);
+	want = xasprintf("%s: Is a directory", testdir_root(td));
+	assert_int_equal(calendar_load_file(cal, testdir_root(td), &d), -1);
 	assert_int_equal(d.n, 2);
-	assert_string_equal(d.v[1].text, "/tmp: Is a directory");
+	assert_string_equal(d.v[1].text, want);
+	free(want);
 	assert_int_equal(calendar_count(cal), 1);
 	assert_int_equal(calendar_first_year(cal), 0);
 	diag_free(&d);
@@ -845,12 +800,12 @@ test_calendar_load_unreadable(void **state)
 static void
 test_calendar_load_nul(void **state)
 {
+	struct testdir *td = *state;
 	static const char text[] = "2025-01-01\n2025-04-18\0junk\n2025-04-21\n";
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp_len(text, sizeof text - 1);
+	char *path = testdir_write_len(td, "holidays.txt", text, sizeof text - 1);
 	struct diag d;
 
-	(void)state;
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), -1);
 	assert_int_equal(d.n, 1);
@@ -858,7 +813,7 @@ test_calendar_load_nul(void **state)
 	            ":2: contains a NUL byte; expected one YYYY-MM-DD date per line");
 	assert_int_equal(calendar_count(cal), 0);
 	diag_free(&d);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
 
@@ -866,16 +821,19 @@ test_calendar_load_nul(void **state)
 static void
 test_calendar_load_null_diag(void **state)
 {
+	struct testdir *td = *state;
 	struct calendar *cal = calendar_new();
-	char *path = write_tmp("2025-02-30\n");
+	char *path = testdir_write(td, "holidays.txt", "2025-02-30\n");
 
-	(void)state;
 	assert_int_equal(calendar_load_file(cal, path, NULL), -1);
 	assert_int_equal(calendar_load_file(cal, "/nonexistent/holidays.txt", NULL), -1);
 	assert_int_equal(calendar_count(cal), 0);
-	remove_tmp(path);
+	free(path);
 	calendar_free(cal);
 }
+
+/* A test with a scratch directory in *state. */
+#define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 
 int
 main(void)
@@ -888,19 +846,19 @@ main(void)
 	    cmocka_unit_test(test_calendar_property_random),
 	    cmocka_unit_test(test_calendar_property_exhaustive),
 	    cmocka_unit_test(test_calendar_property_no_holidays),
-	    cmocka_unit_test(test_calendar_load_good),
-	    cmocka_unit_test(test_calendar_load_covers),
-	    cmocka_unit_test(test_calendar_load_unsorted),
+	    TD(test_calendar_load_good),
+	    TD(test_calendar_load_covers),
+	    TD(test_calendar_load_unsorted),
 	    cmocka_unit_test(test_calendar_load_shipped),
-	    cmocka_unit_test(test_calendar_load_outside_covers),
-	    cmocka_unit_test(test_calendar_load_empty),
-	    cmocka_unit_test(test_calendar_load_errors),
-	    cmocka_unit_test(test_calendar_load_long_line),
-	    cmocka_unit_test(test_calendar_load_bad_covers),
-	    cmocka_unit_test(test_calendar_load_unreadable),
-	    cmocka_unit_test(test_calendar_load_nul),
-	    cmocka_unit_test(test_calendar_load_null_diag),
+	    TD(test_calendar_load_outside_covers),
+	    TD(test_calendar_load_empty),
+	    TD(test_calendar_load_errors),
+	    TD(test_calendar_load_long_line),
+	    TD(test_calendar_load_bad_covers),
+	    TD(test_calendar_load_unreadable),
+	    TD(test_calendar_load_nul),
+	    TD(test_calendar_load_null_diag),
 	};
 
-	return cmocka_run_group_tests_name("calendar", tests, NULL, remove_all_tmp);
+	return cmocka_run_group_tests_name("calendar", tests, NULL, NULL);
 }

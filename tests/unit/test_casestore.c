@@ -8,13 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 /* The module itself, to reach its connection and casestore_prepare (style.md). */
 #include "casestore.c"
+#include "testdir.h"
 #include "xalloc.h"
 
 static const char cases_sql[] =
@@ -25,27 +25,11 @@ static const char cases_sql[] =
 
 /* One test's scratch directory and open case store. */
 struct fixture {
-	char dir[64];
+	struct testdir *td;
+	const char *dir; /* testdir_root(td) */
 	char *path;
 	struct casestore *cs;
 };
-
-/* Remove one entry found by nftw (deepest first). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove a directory tree. */
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Make a case store with the sqlite3 API and open it with casestore_open. */
 static int
@@ -55,10 +39,9 @@ setup(void **state)
 	sqlite3 *db;
 	char *cause = NULL;
 
-	strcpy(fx->dir, "/tmp/test_casestore.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
-	fx->path = xasprintf("%s/cases.sqlite", fx->dir);
+	fx->td = testdir_new();
+	fx->dir = testdir_root(fx->td);
+	fx->path = testdir_path(fx->td, "cases.sqlite");
 	if (sqlite3_open(fx->path, &db) != SQLITE_OK ||
 	    sqlite3_exec(db, cases_sql, NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
@@ -79,7 +62,7 @@ teardown(void **state)
 	struct fixture *fx = *state;
 
 	casestore_close(fx->cs);
-	rm_rf(fx->dir);
+	testdir_free(fx->td);
 	free(fx->path);
 	free(fx);
 	return 0;
@@ -133,7 +116,7 @@ static void
 test_casestore_missing(void **state)
 {
 	struct fixture *fx = *state;
-	char *path = xasprintf("%s/nope.sqlite", fx->dir);
+	char *path = testdir_path(fx->td, "nope.sqlite");
 	char *cause = NULL;
 	char *want = xasprintf("%s: cannot open the case store: No such file or directory", path);
 
@@ -152,7 +135,7 @@ static void
 test_casestore_not_sqlite(void **state)
 {
 	struct fixture *fx = *state;
-	char *path = xasprintf("%s/cases.csv", fx->dir);
+	char *path = testdir_path(fx->td, "cases.csv");
 	char *cause = NULL;
 	FILE *f = fopen(path, "w");
 
@@ -310,9 +293,14 @@ test_casestore_refuse_pragma(void **state)
 static void
 test_casestore_refuse_attach(void **state)
 {
-	expect_refused(*state, "ATTACH DATABASE '/tmp/test_casestore_other.sqlite' AS other",
-	               "the query may only read (SELECT), but it uses ATTACH");
-	assert_int_equal(access("/tmp/test_casestore_other.sqlite", F_OK), -1);
+	struct fixture *fx = *state;
+	char *other = testdir_path(fx->td, "other.sqlite");
+	char *sql = xasprintf("ATTACH DATABASE '%s' AS other", other);
+
+	expect_refused(fx, sql, "the query may only read (SELECT), but it uses ATTACH");
+	assert_int_equal(access(other, F_OK), -1);
+	free(sql);
+	free(other);
 }
 
 /* BEGIN is refused as a transaction. */

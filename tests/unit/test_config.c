@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 
@@ -16,44 +15,16 @@
 #include "config.h"
 #include "diag.h"
 #include "notify.h"
+#include "testdir.h"
 
 /* One test's scratch directory and the configuration file written in it. */
 struct fixture {
-	char dir[64];
+	struct testdir *td;
+	const char *dir; /* testdir_root(td) */
 	char *path;
 	struct diag d;
 	struct config *cfg;
 };
-
-/* Remove one entry found by nftw (deepest first). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove a directory tree. */
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Write contents to dir/name; returns the allocated path. */
-static char *
-write_file(const char *dir, const char *name, const char *contents)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(contents, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
 
 /* Make a fresh scratch directory and an empty diagnostic list. */
 static int
@@ -61,9 +32,8 @@ setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof *fx);
 
-	strcpy(fx->dir, "/tmp/test_config.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
+	fx->td = testdir_new();
+	fx->dir = testdir_root(fx->td);
 	diag_init(&fx->d);
 	*state = fx;
 	return 0;
@@ -78,7 +48,7 @@ teardown(void **state)
 	config_free(fx->cfg);
 	diag_free(&fx->d);
 	free(fx->path);
-	rm_rf(fx->dir);
+	testdir_free(fx->td);
 	free(fx);
 	return 0;
 }
@@ -90,7 +60,7 @@ load(struct fixture *fx, const char *contents)
 	config_free(fx->cfg);
 	diag_free(&fx->d);
 	free(fx->path);
-	fx->path = write_file(fx->dir, "escalator.conf", contents);
+	fx->path = testdir_write(fx->td, "escalator.conf", contents);
 	fx->cfg = config_load(fx->path, &fx->d);
 	return fx->cfg;
 }
@@ -655,7 +625,7 @@ test_config_parse_hhmm(void **state)
 static void
 write_secret(const struct fixture *fx, const char *name, const char *value)
 {
-	char *path = write_file(fx->dir, name, value);
+	char *path = testdir_write(fx->td, name, value);
 
 	assert_int_equal(chmod(path, 0600), 0);
 	free(path);

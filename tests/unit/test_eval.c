@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +15,7 @@
 #include "eval.h"
 #include "ruleset.h"
 #include "diag.h"
+#include "testdir.h"
 
 /*
  * England and Wales bank holidays 2026-2027. The weekdays used below:
@@ -82,6 +82,22 @@ ew_calendar(void)
 	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
 		calendar_add_holiday(cal, D(ew_2026_2027[i]));
 	return cal;
+}
+
+/* Write head and the 2026-2027 holidays to a file in td; returns its allocated path. */
+static char *
+ew_file(struct testdir *td, const char *head)
+{
+	char *text = xstrdup(head), *more, *path;
+
+	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++) {
+		more = xasprintf("%s%s\n", text, ew_2026_2027[i]);
+		free(text);
+		text = more;
+	}
+	path = testdir_write(td, "holidays.txt", text);
+	free(text);
+	return path;
 }
 
 /* A rule built in code, with up to four stages and their notify lists. */
@@ -543,30 +559,19 @@ test_eval_outside_calendar(void **state)
 	static const char *const wd_at[] = {"-5 working days", "1 working day"};
 	static const char *const month_at[] = {"0 days", "1 month"};
 	static const char *const mixed_at[] = {"-5 working days", "0 days"};
-	char path[] = "/tmp/test_eval.XXXXXX";
+	char *path = ew_file(*state, "# England and Wales\n# covers: 2026-2027\n");
 	struct calendar *cal = calendar_new();
 	struct fxrule wd, months, months_wd, mixed;
 	struct eval_clock c;
 	struct diag d;
-	FILE *f;
-	int fd;
 
-	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fputs("# England and Wales\n# covers: 2026-2027\n", f);
-	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
-		fprintf(f, "%s\n", ew_2026_2027[i]);
-	assert_int_equal(fclose(f), 0);
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(calendar_first_year(cal), 2026);
 	assert_int_equal(calendar_last_year(cal), 2027);
 	diag_free(&d);
-	unlink(path);
+	free(path);
 
 	make_rule(&wd, "20 working days", true, wd_at, 2);
 	make_rule(&months, "6 months", false, month_at, 2);
@@ -604,27 +609,16 @@ test_eval_outside_calendar_origin(void **state)
 {
 	static const char *const wd_at[] = {"0 days"};
 	static const char *const back_at[] = {"-5 working days"};
-	char path[] = "/tmp/test_eval.XXXXXX";
+	char *path = ew_file(*state, "# covers: 2026-2027\n");
 	struct calendar *cal = calendar_new();
 	struct fxrule wd, back;
 	struct eval_clock c;
 	struct diag d;
-	FILE *f;
-	int fd;
 
-	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fputs("# covers: 2026-2027\n", f);
-	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
-		fprintf(f, "%s\n", ew_2026_2027[i]);
-	assert_int_equal(fclose(f), 0);
 	diag_init(&d);
 	assert_int_equal(calendar_load_file(cal, path, &d), 0);
 	diag_free(&d);
-	unlink(path);
+	free(path);
 
 	/*
 	 * Start Fri 2025-12-19 + 20 working days. The calendar does not know 2025-12-25/26,
@@ -666,6 +660,9 @@ test_eval_outside_no_file(void **state)
 	calendar_free(cal);
 }
 
+/* A test with a scratch directory in *state. */
+#define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
+
 int
 main(void)
 {
@@ -681,8 +678,8 @@ main(void)
 	    cmocka_unit_test(test_eval_recipients_dedup),
 	    cmocka_unit_test(test_eval_recipients_bad_column),
 	    cmocka_unit_test(test_eval_working_days_late),
-	    cmocka_unit_test(test_eval_outside_calendar),
-	    cmocka_unit_test(test_eval_outside_calendar_origin),
+	    TD(test_eval_outside_calendar),
+	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),
 	};
 

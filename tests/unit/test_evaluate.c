@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -19,6 +18,7 @@
 #include "evaluate.h"
 #include "statestore.h"
 #include "diag.h"
+#include "testdir.h"
 
 /*
  * The fixture: one rule, the first Child in Care review, due 20 working days after the
@@ -95,7 +95,7 @@ struct seen {
 
 /* One test's scratch directory, engine, state store and the alerts seen. */
 struct fixture {
-	char dir[64];
+	struct testdir *td;
 	char *config_path;
 	struct engine *e;
 	struct statestore *ss;
@@ -103,41 +103,11 @@ struct fixture {
 	size_t nseen;
 };
 
-/* Remove one entry found by nftw (deepest first). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove a directory tree. */
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Write contents to dir/name. */
-static void
-write_file(const char *dir, const char *name, const char *contents)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_true(fputs(contents, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	free(path);
-}
-
 /* Run sql on the case store through a separate connection. */
 static void
 cases_exec(const struct fixture *fx, const char *sql)
 {
-	char *path = xasprintf("%s/cases.sqlite", fx->dir);
+	char *path = testdir_path(fx->td, "cases.sqlite");
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -152,20 +122,12 @@ static int
 setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof *fx);
-	char *rules;
 
-	strcpy(fx->dir, "/tmp/test_evaluate.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
-	rules = xasprintf("%s/rules", fx->dir);
-	if (mkdir(rules, 0700) != 0)
-		return -1;
-	write_file(fx->dir, "escalator.conf", config);
-	write_file(fx->dir, "holidays.txt", holidays);
-	write_file(rules, "10-cic.conf", rule_cic);
-	free(rules);
+	fx->td = testdir_new();
+	fx->config_path = testdir_write(fx->td, "escalator.conf", config);
+	free(testdir_write(fx->td, "holidays.txt", holidays));
+	free(testdir_write(fx->td, "rules/10-cic.conf", rule_cic));
 	cases_exec(fx, cases_sql);
-	fx->config_path = xasprintf("%s/escalator.conf", fx->dir);
 	*state = fx;
 	return 0;
 }
@@ -178,7 +140,7 @@ teardown(void **state)
 
 	statestore_close(fx->ss);
 	engine_free(fx->e);
-	rm_rf(fx->dir);
+	testdir_free(fx->td);
 	free(fx->config_path);
 	free(fx);
 	return 0;
@@ -272,7 +234,7 @@ expect_seen(const struct fixture *fx, size_t i, const char *case_ref, const char
 static char *
 stages_of(const struct fixture *fx, const char *case_ref)
 {
-	char *path = xasprintf("%s/state.sqlite", fx->dir);
+	char *path = testdir_path(fx->td, "state.sqlite");
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	char *out;
@@ -494,14 +456,13 @@ test_evaluate_failed_rule(void **state)
 {
 	struct fixture *fx = *state;
 	struct evaluate_stats stats;
-	char *rules = xasprintf("%s/rules", fx->dir);
 
 	/* A second rule: a later review 6 months after R01's 2026-07-13, due 2027-01-13. */
-	write_file(rules, "20-later.conf",
-	           "rules = ( { id = \"cic-later-review\"; title = \"Later review\";\n"
-	           "  query = \"SELECT case_ref, start FROM reviews\"; due = \"6 months\";\n"
-	           "  stages = ( { name = \"due\"; at = \"0 days\"; notify = \"iro\"; } ); } );\n");
-	free(rules);
+	free(testdir_write(
+	    fx->td, "rules/20-later.conf",
+	    "rules = ( { id = \"cic-later-review\"; title = \"Later review\";\n"
+	    "  query = \"SELECT case_ref, start FROM reviews\"; due = \"6 months\";\n"
+	    "  stages = ( { name = \"due\"; at = \"0 days\"; notify = \"iro\"; } ); } );\n"));
 	load(fx, false);
 	cases_exec(fx, "DROP TABLE looked_after");
 	pass(fx, T("2027-01-13", 8, 0), &stats);
@@ -518,7 +479,7 @@ test_evaluate_dry_run(void **state)
 {
 	struct fixture *fx = *state;
 	struct evaluate_stats stats;
-	char *path = xasprintf("%s/state.sqlite", fx->dir);
+	char *path = testdir_path(fx->td, "state.sqlite");
 
 	load(fx, true);
 	pass(fx, T("2027-01-13", 8, 0), &stats);
@@ -538,19 +499,18 @@ test_evaluate_threshold_crossings(void **state)
 {
 	struct fixture *fx = *state;
 	struct evaluate_stats stats;
-	char *rules = xasprintf("%s/rules", fx->dir);
 
 	cases_exec(fx, "CREATE TABLE caseload (iro TEXT, n INTEGER, mgr TEXT);"
 	               "INSERT INTO caseload VALUES ('IRO-1', 71, 'iro.sm@council.example'),"
 	               " ('IRO-2', 70, 'iro.sm@council.example'),"
 	               " ('IRO-3', 'many', 'iro.sm@council.example');");
-	write_file(rules, "20-load.conf",
-	           "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
-	           "  kind = \"threshold\"; above = 70;\n"
-	           "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
-	           "FROM caseload ORDER BY iro\";\n"
-	           "  notify = [ \"iro_service_manager\" ]; } );\n");
-	free(rules);
+	free(testdir_write(
+	    fx->td, "rules/20-load.conf",
+	    "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
+	    "  kind = \"threshold\"; above = 70;\n"
+	    "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
+	    "FROM caseload ORDER BY iro\";\n"
+	    "  notify = [ \"iro_service_manager\" ]; } );\n"));
 	load(fx, false);
 
 	/*

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -17,6 +16,7 @@
 #include "config.h"
 #include "ruleset.h"
 #include "diag.h"
+#include "testdir.h"
 
 /* The case store every rule query is compiled against. */
 static const char cases_sql[] =
@@ -38,7 +38,7 @@ static struct contact contacts[] = {
 
 /* One test's scratch directory, case store, configuration and results. */
 struct fixture {
-	char dir[64];
+	struct testdir *td;
 	char *rules_dir;
 	char *cases_path;
 	struct casestore *cs;
@@ -48,33 +48,14 @@ struct fixture {
 	struct ruleset *rs;
 };
 
-/* Remove one entry found by nftw (deepest first). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove a directory tree. */
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Write contents to dir/name; returns the allocated path. */
+/* Write rules/name in the scratch directory; returns the allocated path. */
 static char *
-write_file(const char *dir, const char *name, const char *contents)
+write_rule(struct fixture *fx, const char *name, const char *contents)
 {
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
+	char *rel = xasprintf("rules/%s", name);
+	char *path = testdir_write(fx->td, rel, contents);
 
-	assert_non_null(f);
-	assert_true(fputs(contents, f) >= 0);
-	assert_int_equal(fclose(f), 0);
+	free(rel);
 	return path;
 }
 
@@ -86,13 +67,9 @@ setup(void **state)
 	sqlite3 *db;
 	char *cause = NULL;
 
-	strcpy(fx->dir, "/tmp/test_ruleset.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
-	fx->rules_dir = xasprintf("%s/rules", fx->dir);
-	if (mkdir(fx->rules_dir, 0700) != 0)
-		return -1;
-	fx->cases_path = xasprintf("%s/cases.sqlite", fx->dir);
+	fx->td = testdir_new();
+	fx->rules_dir = testdir_mkdir(fx->td, "rules");
+	fx->cases_path = testdir_path(fx->td, "cases.sqlite");
 	if (sqlite3_open(fx->cases_path, &db) != SQLITE_OK ||
 	    sqlite3_exec(db, cases_sql, NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
@@ -125,7 +102,7 @@ teardown(void **state)
 	ruleset_free(fx->rs);
 	casestore_close(fx->cs);
 	diag_free(&fx->d);
-	rm_rf(fx->dir);
+	testdir_free(fx->td);
 	free(fx->rules_dir);
 	free(fx->cases_path);
 	free(fx);
@@ -166,7 +143,7 @@ load_file(struct fixture *fx, const char *name, const char *contents, char **pat
 {
 	int rc;
 
-	*path = write_file(fx->rules_dir, name, contents);
+	*path = write_rule(fx, name, contents);
 	if (fx->rs == NULL)
 		fx->rs = ruleset_new();
 	rc = ruleset_load_file(fx->rs, *path, &fx->env, &fx->d);
@@ -514,7 +491,7 @@ static void
 test_ruleset_duplicate_id_across_files(void **state)
 {
 	struct fixture *fx = *state;
-	char *first = write_file(fx->rules_dir, "10-first.conf",
+	char *first = write_rule(fx, "10-first.conf",
 	                         "# first file\n"                                       /* 1 */
 	                         "rules = (\n"                                          /* 2 */
 	                         "  {\n"                                                /* 3 */
@@ -526,7 +503,7 @@ test_ruleset_duplicate_id_across_files(void **state)
 	                         "\"iro\"; } );\n" /* 8 */
 	                         "  }\n"           /* 9 */
 	                         ");\n");          /* 10 */
-	char *second = write_file(fx->rules_dir, "20-second.conf",
+	char *second = write_rule(fx, "20-second.conf",
 	                          "rules = (\n"                                          /* 1 */
 	                          "  {\n"                                                /* 2 */
 	                          "    title = \"Review again\";\n"                      /* 3 */
@@ -786,17 +763,16 @@ test_ruleset_dir_order_and_filter(void **state)
 	static const char *const ignored[] = {
 	    ".05-hidden.conf", "README.txt", "40-d.conf.bak", "40-d.conf~", "50-e.CONF", ".conf",
 	};
-	char *sub = xasprintf("%s/60-dir.conf", fx->rules_dir);
 
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		char *contents = small_rule(good[i].id);
-		free(write_file(fx->rules_dir, good[i].file, contents));
+		free(write_rule(fx, good[i].file, contents));
 		free(contents);
 	}
 	/* Each ignored file would be a syntax error if it were read. */
 	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-		free(write_file(fx->rules_dir, ignored[i], "rules = ( { id = \"broken\" \n"));
-	assert_int_equal(mkdir(sub, 0700), 0);
+		free(write_rule(fx, ignored[i], "rules = ( { id = \"broken\" \n"));
+	free(testdir_mkdir(fx->td, "rules/60-dir.conf"));
 
 	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
 	if (fx->rs == NULL)
@@ -811,7 +787,6 @@ test_ruleset_dir_order_and_filter(void **state)
 	assert_string_equal(fx->rs->rules[2].id, "rule-c");
 	assert_non_null(strstr(fx->rs->rules[0].file, "/10-a.conf"));
 	assert_non_null(strstr(fx->rs->rules[2].file, "/9-c.conf"));
-	free(sub);
 }
 
 /* One bad file makes the whole directory load nothing, and every error of every file is told. */
@@ -820,8 +795,8 @@ test_ruleset_dir_bad_file_loads_nothing(void **state)
 {
 	struct fixture *fx = *state;
 	char *good = small_rule("rule-good");
-	char *p_good = write_file(fx->rules_dir, "10-good.conf", good);
-	char *p_bad = write_file(fx->rules_dir, "20-bad.conf",
+	char *p_good = write_rule(fx, "10-good.conf", good);
+	char *p_bad = write_rule(fx, "20-bad.conf",
 	                         "rules = (\n"                                          /* 1 */
 	                         "  {\n"                                                /* 2 */
 	                         "    id = \"rule-bad\";\n"                             /* 3 */
@@ -833,7 +808,7 @@ test_ruleset_dir_bad_file_loads_nothing(void **state)
 	                         "[ \"iro\" ]; } );\n" /* 8 */
 	                         "  }\n"               /* 9 */
 	                         ");\n");              /* 10 */
-	char *p_syntax = write_file(fx->rules_dir, "30-syntax.conf",
+	char *p_syntax = write_rule(fx, "30-syntax.conf",
 	                            "rules = (\n"         /* 1 */
 	                            "  { id = \"x\"; }\n" /* 2 */
 	                            "  { id = \"y\"; }\n" /* 3 */
