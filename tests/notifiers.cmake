@@ -1,10 +1,15 @@
 # Tests of notifiers/ (included from tests/CMakeLists.txt).
-add_cmocka_test(test_email SOURCES unit/test_email.c LINK escalator_notifiers)
-add_cmocka_test(test_webhook SOURCES unit/test_webhook.c LINK escalator_notifiers)
+
+# add_curlrec_test(NAME SOURCES ...): a test of notifiers/ that records every curl_easy_setopt
+# call the module makes (tests/unit/curlrec.c, the one recorder).
+function(add_curlrec_test name)
+  add_cmocka_test(${name} SOURCES ${ARGN} unit/curlrec.c LINK escalator_notifiers)
+  target_link_options(${name} PRIVATE -Wl,--wrap=curl_easy_setopt)
+endfunction()
+
+add_curlrec_test(test_email unit/test_email.c)
+add_curlrec_test(test_webhook unit/test_webhook.c)
 add_cmocka_test(test_notifier SOURCES unit/test_notifier.c LINK escalator_notifiers)
-# The option tests record every curl_easy_setopt call the module makes.
-target_link_options(test_email PRIVATE -Wl,--wrap=curl_easy_setopt)
-target_link_options(test_webhook PRIVATE -Wl,--wrap=curl_easy_setopt)
 # Where the test servers (tests/harness) live when SRCDIR is not in the environment.
 target_compile_definitions(test_notifier PRIVATE ESCALATOR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_cmocka_test(test_channels SOURCES unit/test_channels.c LINK escalator_notifiers)

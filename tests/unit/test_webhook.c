@@ -14,77 +14,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "curlrec.h"
 #include "transport.h"
 #include "xalloc.h"
 #include "webhook.h"
-
-/* Linked with -Wl,--wrap=curl_easy_setopt: every option webhook_setup sets is recorded here. */
-CURLcode __real_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-CURLcode __wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-
-/* One option set on an easy handle. */
-struct setopt_rec {
-	CURLoption opt;
-	long num;
-	const void *ptr;
-	char *str; /* a copy, for string options */
-};
-
-static struct setopt_rec recs[128];
-static size_t nrecs;
-
-/* Is opt an option whose argument is a C string? */
-static int
-string_option(CURLoption opt)
-{
-	return opt == CURLOPT_URL || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
-	       opt == CURLOPT_POSTFIELDS;
-}
-
-/* Record the option, then really set it. */
-CURLcode
-__wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...)
-{
-	struct setopt_rec r = {.opt = opt};
-	va_list ap;
-
-	va_start(ap, opt);
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		r.num = va_arg(ap, long);
-	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		r.ptr = va_arg(ap, void *);
-	else
-		r.num = (long)va_arg(ap, curl_off_t);
-	va_end(ap);
-	if (string_option(opt) && r.ptr != NULL)
-		r.str = xstrdup(r.ptr);
-	if (nrecs < sizeof recs / sizeof recs[0])
-		recs[nrecs++] = r;
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		return __real_curl_easy_setopt(easy, opt, r.num);
-	if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		return __real_curl_easy_setopt(easy, opt, r.ptr);
-	return __real_curl_easy_setopt(easy, opt, (curl_off_t)r.num);
-}
-
-/* Forget every recorded option. */
-static void
-recs_clear(void)
-{
-	for (size_t i = 0; i < nrecs; i++)
-		free(recs[i].str);
-	nrecs = 0;
-}
-
-/* The last record of opt, or NULL if it was never set. */
-static const struct setopt_rec *
-recs_find(CURLoption opt)
-{
-	for (size_t i = nrecs; i > 0; i--)
-		if (recs[i - 1].opt == opt)
-			return &recs[i - 1];
-	return NULL;
-}
 
 /* A webhook delivery with ordinary values. */
 static struct delivery
@@ -338,21 +271,21 @@ test_setup_signed(void **state)
 
 	d.secret = "s3cret-key";
 	d.uid = "d9\r\nX-Evil: 1";
-	recs_clear();
+	curlrec_clear();
 	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
-	assert_string_equal(recs_find(CURLOPT_URL)->str, d.recipient);
-	assert_string_equal(recs_find(CURLOPT_PROTOCOLS_STR)->str, "http,https");
-	assert_int_equal(recs_find(CURLOPT_FOLLOWLOCATION)->num, 0);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
-	assert_string_equal(recs_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
-	assert_int_equal(recs_find(CURLOPT_CONNECTTIMEOUT)->num, 5);
-	assert_int_equal(recs_find(CURLOPT_TIMEOUT)->num, 20);
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
-	body = recs_find(CURLOPT_POSTFIELDS)->str;
-	assert_int_equal(recs_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, (long)strlen(body));
+	assert_string_equal(curlrec_find(CURLOPT_URL)->str, d.recipient);
+	assert_string_equal(curlrec_find(CURLOPT_PROTOCOLS_STR)->str, "http,https");
+	assert_int_equal(curlrec_find(CURLOPT_FOLLOWLOCATION)->num, 0);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
+	assert_string_equal(curlrec_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
+	assert_int_equal(curlrec_find(CURLOPT_CONNECTTIMEOUT)->num, 5);
+	assert_int_equal(curlrec_find(CURLOPT_TIMEOUT)->num, 20);
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
+	body = curlrec_find(CURLOPT_POSTFIELDS)->str;
+	assert_int_equal(curlrec_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, (long)strlen(body));
 
-	h = recs_find(CURLOPT_HTTPHEADER)->ptr;
+	h = curlrec_find(CURLOPT_HTTPHEADER)->ptr;
 	for (const struct curl_slist *it = h; it != NULL; it = it->next)
 		assert_null(strpbrk(it->data, "\r\n"));
 	assert_string_equal(find_header(h, "Content-Type"), "application/json");
@@ -364,7 +297,7 @@ test_setup_signed(void **state)
 	independent_sig("s3cret-key", msg, strlen(msg), want);
 	assert_string_equal(find_header(h, "X-Escalator-Signature"), want);
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* No secret, no signature header. */
@@ -376,13 +309,14 @@ test_setup_unsigned(void **state)
 	struct transfer *t = transfer_new();
 	char *cause = NULL;
 
-	recs_clear();
+	curlrec_clear();
 	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
-	assert_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Signature"));
-	assert_non_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Timestamp"));
-	assert_null(recs_find(CURLOPT_CAINFO));
+	assert_null(find_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Signature"));
+	assert_non_null(
+	    find_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Timestamp"));
+	assert_null(curlrec_find(CURLOPT_CAINFO));
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* Bad fields: the setup fails with a cause and the transfer can still be freed. */
@@ -399,7 +333,7 @@ test_setup_bad_fields(void **state)
 	assert_non_null(cause);
 	free(cause);
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* An HTTP result and what it should become. */
