@@ -11,6 +11,7 @@
 #include "address.h"
 #include "chat.h"
 #include "email.h"
+#include "http.h"
 #include "notify.h"
 #include "oauth.h"
 #include "ratelimit.h"
@@ -538,7 +539,7 @@ notify_request(struct notifier *n, struct job *job, const char *url, int post, c
 	}
 	notifier_settings(n, &s);
 	t = transfer_new();
-	h = webhook_json_headers(NULL);
+	h = http_json_headers(NULL);
 	h = curl_slist_append(h, "Accept: application/json");
 	if (h != NULL) {
 		char *auth = xasprintf("Authorization: Bearer %s", jwt);
@@ -555,8 +556,7 @@ notify_request(struct notifier *n, struct job *job, const char *url, int post, c
 		body = xstrdup(job->body);
 		transfer_keep(t, body, free);
 	}
-	if ((job->state = webhook_request(t, &s, url, body, h, NOTIFY_RESPONSE_MAX, cause)) ==
-	    NULL) {
+	if ((job->state = http_request(t, &s, url, body, h, NOTIFY_RESPONSE_MAX, cause)) == NULL) {
 		transfer_free(t);
 		return -1;
 	}
@@ -573,7 +573,7 @@ notify_done(struct job *job, struct transfer *t, CURLcode rc)
 	char *detail = NULL, *cause = NULL;
 	int found;
 
-	webhook_response(t, job->state, &resp);
+	http_get_response(t, job->state, &resp);
 	if (job->phase == PHASE_SEND) {
 		detail = notify_classify(rc, &resp, time(NULL), transfer_error(t), &r);
 		job_finish(job, &r);
@@ -621,7 +621,7 @@ job_transfer_cb(struct transfer *t, CURLcode rc, void *arg)
 		notify_done(job, t, rc);
 		break;
 	default:
-		detail = webhook_finish(t, job->state, rc, &r);
+		detail = http_finish(t, job->state, rc, &r);
 		job_finish(job, &r);
 		free(detail);
 		break;
@@ -686,10 +686,8 @@ int
 notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 {
 	struct notifier_settings s;
-	struct curl_slist *h;
 	struct transfer *t;
 	struct job *job;
-	char *body;
 
 	if (notifier_check(n, d, cause) != 0)
 		return -1;
@@ -726,14 +724,7 @@ notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 		break;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
-		body = d->kind == CHANNEL_TEAMS ? chat_teams_body(d, CHAT_TEAMS_MAX, cause)
-		                                : chat_slack_body(d, CHAT_SLACK_MAX, cause);
-		if (body == NULL)
-			break;
-		transfer_keep(t, body, free);
-		h = webhook_json_headers(d->uid);
-		transfer_keep_slist(t, h);
-		job->state = webhook_request(t, &s, d->recipient, body, h, 0, cause);
+		job->state = chat_setup(t, &s, d, cause);
 		break;
 	default:
 		job->state = webhook_setup(t, &s, d, time(NULL), cause);

@@ -11,6 +11,7 @@
 #include "oauth.h"
 #include "transport.h"
 #include "utf8.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 /* Longest detail given back in a delivery_result. */
@@ -261,7 +262,7 @@ notify_classify(int rc, const struct http_response *resp, time_t now, const char
 	} else if (code == 403 || code == 408 || code == 429 || code >= 500 || code < 200) {
 		/* 403: a revoked key or a skewed clock (iat): fixable, so keep the alert. */
 		r->status = DELIVERY_RETRY;
-		r->retry_after = webhook_retry_after(resp->retry_after, now);
+		r->retry_after = http_retry_after(resp->retry_after, now);
 		detail = notify_detail(resp);
 	} else {
 		/* 400 (template, address, team-only key...) and the rest: sending again cannot

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "notifier.h"
-#include "webhook.h"
+#include "http.h"
 
 /* Largest response kept: a reference lookup returns whole notifications. */
 #define NOTIFY_RESPONSE_MAX 262144

@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
+#include "http.h"
 #include "xalloc.h"
-#include "webhook.h"
 
 /* Longest error detail kept from the token endpoint. */
 #define OAUTH_DETAIL_MAX 300
@@ -17,7 +17,7 @@
 #define OAUTH_DEFAULT_EXPIRES_IN 300
 
 struct oauth_fetch {
-	struct webhook_state *http;
+	struct http_state *http;
 	char *secret;         /* the client secret, to keep it out of any error text */
 	char *escaped_secret; /* and as it appears in the request body */
 };
@@ -267,8 +267,8 @@ oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **
 	    (h = curl_slist_append(h, "Expect:")) == NULL)
 		fatalx("out of memory building the token request");
 	transfer_keep_slist(t, h);
-	if ((f->http = webhook_request(t, s, smtp->token_url, body, h, OAUTH_RESPONSE_MAX,
-	                               cause)) == NULL)
+	if ((f->http = http_request(t, s, smtp->token_url, body, h, OAUTH_RESPONSE_MAX, cause)) ==
+	    NULL)
 		return NULL;
 	return f;
 }
@@ -296,7 +296,7 @@ oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oau
 	struct http_response resp;
 	const char *err;
 
-	webhook_response(t, f->http, &resp);
+	http_get_response(t, f->http, &resp);
 	if (rc != CURLE_OK) {
 		memset(r, 0, sizeof *r);
 		err = transfer_error(t);

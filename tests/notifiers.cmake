@@ -9,6 +9,7 @@ endfunction()
 
 add_curlrec_test(test_email unit/test_email.c)
 add_curlrec_test(test_webhook unit/test_webhook.c)
+add_curlrec_test(test_http unit/test_http.c)
 add_cmocka_test(test_notifier SOURCES unit/test_notifier.c LINK escalator_notifiers)
 # Where the test servers (tests/harness) live when SRCDIR is not in the environment.
 target_compile_definitions(test_notifier PRIVATE ESCALATOR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
