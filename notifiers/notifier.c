@@ -11,8 +11,8 @@
 #include "address.h"
 #include "chat.h"
 #include "email.h"
+#include "govuk_notify.h"
 #include "http.h"
-#include "notify.h"
 #include "oauth.h"
 #include "ratelimit.h"
 #include "transport.h"
@@ -22,24 +22,14 @@
 /* After a failed token request, how long deliveries fail at once instead of asking again (ms). */
 #define NOTIFIER_TOKEN_HOLD 5000
 
-/* What the current transfer of a job is. */
-enum job_phase {
-	PHASE_SEND,   /* the delivery itself */
-	PHASE_LOOKUP, /* notify: is the reference already known (an earlier attempt got through)? */
-};
-
 /* One delivery from notifier_send until its done function has been called. */
 struct job {
 	struct notifier *n;
 	long long id;
 	enum channel kind;
-	enum job_phase phase;
 	void *state;              /* the current transfer's state (email or HTTP) */
 	struct transfer *waiting; /* an xoauth2 email set up, waiting for a token */
-	/* notify: what the send after a lookup needs */
-	char *api_key; /* wiped when freed */
-	char *send_url;
-	char *body;
+	struct govuk_send *govuk; /* notify: its lookup and send */
 	TAILQ_ENTRY(job) entry;
 };
 TAILQ_HEAD(jobs, job);
@@ -292,9 +282,7 @@ job_free(struct job *job)
 		transfer_free(job->waiting);
 		n->nwaiting--;
 	}
-	wipe_free(job->api_key);
-	free(job->send_url);
-	free(job->body);
+	govuk_free(job->govuk);
 	free(job);
 }
 
@@ -523,79 +511,19 @@ email_with_token(struct notifier *n, struct job *job, struct transfer *t, char *
 	return job_start(job, t, cause);
 }
 
-/* Set up and start one Notify request of job: a GET of url, or a POST of job->body. */
+/* Set up and start the next request of a Notify job on a new transfer. */
 static int
-notify_request(struct notifier *n, struct job *job, const char *url, int post, char **cause)
+job_start_govuk(struct job *job, char **cause)
 {
 	struct notifier_settings s;
-	struct curl_slist *h;
-	struct transfer *t;
-	char *jwt, *body = NULL;
+	struct transfer *t = transfer_new();
 
-	/* A fresh token for every request: Notify refuses one more than 30 s old. */
-	if ((jwt = notify_jwt(job->api_key, time(NULL))) == NULL) {
-		*cause = xstrdup("the contact's api_key_file does not hold a Notify API key");
-		return -1;
-	}
-	notifier_settings(n, &s);
-	t = transfer_new();
-	h = http_json_headers(NULL);
-	h = curl_slist_append(h, "Accept: application/json");
-	if (h != NULL) {
-		char *auth = xasprintf("Authorization: Bearer %s", jwt);
-
-		h = curl_slist_append(h, auth);
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	wipe_free(jwt);
-	if (h == NULL)
-		fatalx("out of memory building a Notify request");
-	transfer_keep_slist(t, h);
-	if (post) {
-		body = xstrdup(job->body);
-		transfer_keep(t, body, free);
-	}
-	if ((job->state = http_request(t, &s, url, body, h, NOTIFY_RESPONSE_MAX, cause)) == NULL) {
+	notifier_settings(job->n, &s);
+	if (govuk_setup(job->govuk, t, &s, cause) != 0) {
 		transfer_free(t);
 		return -1;
 	}
-	job->phase = post ? PHASE_SEND : PHASE_LOOKUP;
 	return job_start(job, t, cause);
-}
-
-/* A Notify transfer finished: after a lookup, send unless it was found; after a send, done. */
-static void
-notify_done(struct job *job, struct transfer *t, CURLcode rc)
-{
-	struct http_response resp;
-	struct delivery_result r;
-	char *detail = NULL, *cause = NULL;
-	int found;
-
-	http_get_response(t, job->state, &resp);
-	if (job->phase == PHASE_SEND) {
-		detail = notify_classify(rc, &resp, time(NULL), transfer_error(t), &r);
-		job_finish(job, &r);
-		free(detail);
-		return;
-	}
-	found = notify_lookup_result(rc, &resp, time(NULL), transfer_error(t), &r, &detail);
-	if (found < 0) {
-		job_finish(job, &r);
-	} else if (found > 0) {
-		/* The earlier attempt reached Notify: sending again would mail twice. */
-		struct delivery_result sent = {DELIVERY_SENT, 200,
-		                               "Notify already has this reference (an earlier "
-		                               "attempt got through)",
-		                               0};
-
-		job_finish(job, &sent);
-	} else if (notify_request(job->n, job, job->send_url, 1, &cause) != 0) {
-		job_retry(job, cause);
-		free(cause);
-	}
-	free(detail);
 }
 
 /* A delivery's transfer finished: classify it and tell the caller. */
@@ -605,7 +533,7 @@ job_transfer_cb(struct transfer *t, CURLcode rc, void *arg)
 	struct job *job = arg;
 	struct notifier *n = job->n;
 	struct delivery_result r;
-	char *detail;
+	char *detail, *cause = NULL;
 
 	notifier_enter(n);
 	switch (job->kind) {
@@ -618,7 +546,13 @@ job_transfer_cb(struct transfer *t, CURLcode rc, void *arg)
 		free(detail);
 		break;
 	case CHANNEL_GOVUK_NOTIFY:
-		notify_done(job, t, rc);
+		if (govuk_finish(job->govuk, t, rc, &r, &detail) == 0) {
+			job_finish(job, &r);
+			free(detail);
+		} else if (job_start_govuk(job, &cause) != 0) {
+			job_retry(job, cause);
+			free(cause);
+		}
 		break;
 	default:
 		detail = http_finish(t, job->state, rc, &r);
@@ -695,24 +629,7 @@ notifier_send(struct notifier *n, const struct delivery *d, char **cause)
 	job = job_new(n, d);
 
 	if (d->kind == CHANNEL_GOVUK_NOTIFY) {
-		job->api_key = xstrdup(d->secret);
-		job->send_url = notify_send_url(d->base_url);
-		if ((job->body = notify_build_body(d, cause)) == NULL)
-			goto fail;
-		/*
-		 * Notify has no idempotency key: when an earlier attempt's outcome
-		 * is unknown (a timeout, a crash), ask for the reference first.
-		 */
-		if (d->attempts > 1) {
-			char *url = notify_lookup_url(d->base_url, d->uid);
-			int rc = notify_request(n, job, url, 0, cause);
-
-			free(url);
-			if (rc != 0)
-				goto fail;
-			return 0;
-		}
-		if (notify_request(n, job, job->send_url, 1, cause) != 0)
+		if ((job->govuk = govuk_new(d, cause)) == NULL || job_start_govuk(job, cause) != 0)
 			goto fail;
 		return 0;
 	}

@@ -14,5 +14,6 @@ add_cmocka_test(test_notifier SOURCES unit/test_notifier.c LINK escalator_notifi
 # Where the test servers (tests/harness) live when SRCDIR is not in the environment.
 target_compile_definitions(test_notifier PRIVATE ESCALATOR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_cmocka_test(test_channels SOURCES unit/test_channels.c LINK escalator_notifiers)
+add_curlrec_test(test_govuk_notify unit/test_govuk_notify.c)
 # The delivery channels against servers on 127.0.0.1 that speak each protocol.
 add_integration_test(integration_channels test_channels.py)
