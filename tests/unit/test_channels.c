@@ -1,4 +1,4 @@
-/* test_channels.c - unit tests for Teams and Slack (chat.c), OAuth and the rate limiter. */
+/* test_channels.c - unit tests for the Teams and Slack messages (chat.c) and the rate limiter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 
 #include "chat.h"
 #include "notifier.h"
-#include "oauth.h"
 #include "ratelimit.h"
 #include "xalloc.h"
 
@@ -298,113 +297,6 @@ test_chat_hostile_values(void **state)
 	free(cause);
 }
 
-/* ---- OAuth 2.0 ------------------------------------------------------------------------- */
-
-/* The form body: every value escaped, the grant and scope as Exchange Online wants them. */
-static void
-test_oauth_request(void **state)
-{
-	char *b = oauth_request_body("6731de76-14a6", "a+b/c=d&e~f g",
-	                             "https://outlook.office365.com/.default");
-
-	assert_string_equal(b, "grant_type=client_credentials&client_id=6731de76-14a6&"
-	                       "client_secret=a%2Bb%2Fc%3Dd%26e~f%20g&scope=https%3A%2F%2Foutlook."
-	                       "office365.com%2F.default");
-	free(b);
-}
-
-/* v2.0 (number) and v1.0 (string) expires_in; missing token_type is accepted. */
-static void
-test_oauth_parse_ok(void **state)
-{
-	static const char v2[] = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
-	                         "\"ext_expires_in\":3599,\"access_token\":\"eyJ0.abc.def\"}";
-	static const char v1[] = "{\"token_type\":\"bearer\",\"expires_in\":\"3600\","
-	                         "\"access_token\":\"tok1\"}";
-	struct oauth_result r;
-
-	assert_int_equal(oauth_parse_response(200, v2, strlen(v2), &r), 0);
-	assert_string_equal(r.token, "eyJ0.abc.def");
-	assert_int_equal(r.expires_in, 3599);
-	assert_null(r.error);
-	oauth_result_clear(&r);
-	assert_int_equal(oauth_parse_response(200, v1, strlen(v1), &r), 0);
-	assert_int_equal(r.expires_in, 3600);
-	oauth_result_clear(&r);
-	assert_int_equal(oauth_parse_response(200, "{\"access_token\":\"t\"}", 20, &r), 0);
-	assert_true(r.expires_in > 0);
-	oauth_result_clear(&r);
-}
-
-/* Errors: the identity platform's AADSTS code and first line, never the rest. */
-static void
-test_oauth_parse_errors(void **state)
-{
-	static const char aad[] =
-	    "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client "
-	    "secret provided.\\r\\nTrace ID: 0e4c\\r\\nCorrelation ID: 9b2f\\r\\nTimestamp: x\","
-	    "\"error_codes\":[7000215],\"trace_id\":\"0e4c\"}";
-	static const char codes_only[] =
-	    "{\"error\":\"unauthorized_client\",\"error_description\":"
-	    "\"The client is not authorised\",\"error_codes\":[700016]}";
-	struct oauth_result r;
-
-	assert_int_equal(oauth_parse_response(401, aad, strlen(aad), &r), -1);
-	assert_string_equal(r.code, "AADSTS7000215");
-	assert_string_equal(
-	    r.error, "HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided.");
-	assert_null(r.token);
-	oauth_result_clear(&r);
-
-	assert_int_equal(oauth_parse_response(400, codes_only, strlen(codes_only), &r), -1);
-	assert_string_equal(r.code, "AADSTS700016");
-	oauth_result_clear(&r);
-
-	assert_int_equal(oauth_parse_response(500, "<html>\n<h1>Oops</h1>", 20, &r), -1);
-	assert_string_equal(r.error, "HTTP 500: <html>");
-	assert_string_equal(r.code, "");
-	oauth_result_clear(&r);
-
-	assert_int_equal(oauth_parse_response(200, "{\"token_type\":\"Bearer\"}", 23, &r), -1);
-	assert_non_null(strstr(r.error, "no access_token"));
-	oauth_result_clear(&r);
-	assert_int_equal(
-	    oauth_parse_response(200, "{\"token_type\":\"mac\",\"access_token\":\"t\"}", 39, &r),
-	    -1);
-	oauth_result_clear(&r);
-	assert_int_equal(oauth_parse_response(503, NULL, 0, &r), -1);
-	assert_string_equal(r.error, "HTTP 503");
-	oauth_result_clear(&r);
-}
-
-/* Cached until shortly before expiry, refreshed ahead of time. */
-static void
-test_oauth_cache(void **state)
-{
-	struct oauth_cache c = {0};
-	long long usable, refresh;
-
-	oauth_times(3599, 0, &usable, &refresh);
-	assert_int_equal(usable, (3599 - 60) * 1000LL);
-	assert_int_equal(refresh, (3599 - 300) * 1000LL);
-	oauth_times(10, 1000, &usable, &refresh);
-	assert_int_equal(usable, 1000 + 8000);
-	assert_int_equal(refresh, 1000 + 5000);
-
-	assert_null(oauth_cache_get(&c, 0));
-	assert_true(oauth_cache_refresh_due(&c, 0));
-	oauth_cache_store(&c, xstrdup("tok"), 10, 1000);
-	assert_string_equal(oauth_cache_get(&c, 1000), "tok");
-	assert_false(oauth_cache_refresh_due(&c, 5999));
-	assert_true(oauth_cache_refresh_due(&c, 6000));
-	assert_string_equal(oauth_cache_get(&c, 8999), "tok"); /* still handed out */
-	assert_null(oauth_cache_get(&c, 9000));                /* too close to expiry */
-	oauth_cache_store(&c, xstrdup("tok2"), 3600, 9000);
-	assert_string_equal(oauth_cache_get(&c, 9000), "tok2");
-	oauth_cache_clear(&c);
-	assert_null(oauth_cache_get(&c, 9000));
-}
-
 /* ---- the rate limiter ------------------------------------------------------------------ */
 
 /* 4 a second: one every 250 ms; a charge past the limit is waited out. */
@@ -457,11 +349,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_teams_shape),        cmocka_unit_test(test_teams_size_cap),
-	    cmocka_unit_test(test_slack_shape),        cmocka_unit_test(test_slack_limits),
-	    cmocka_unit_test(test_chat_helpers),       cmocka_unit_test(test_chat_hostile_values),
-	    cmocka_unit_test(test_oauth_request),      cmocka_unit_test(test_oauth_parse_ok),
-	    cmocka_unit_test(test_oauth_parse_errors), cmocka_unit_test(test_oauth_cache),
+	    cmocka_unit_test(test_teams_shape),  cmocka_unit_test(test_teams_size_cap),
+	    cmocka_unit_test(test_slack_shape),  cmocka_unit_test(test_slack_limits),
+	    cmocka_unit_test(test_chat_helpers), cmocka_unit_test(test_chat_hostile_values),
 	    cmocka_unit_test(test_ratelimit),
 	};
 
