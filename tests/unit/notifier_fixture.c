@@ -1,4 +1,4 @@
-/* notifier_fixture.c - a notifier on a real event loop, and test servers on 127.0.0.1. */
+/* notifier_fixture.c - the notifier tests' fixtures: an alert, a loop, servers on 127.0.0.1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,49 @@
 #ifndef ESCALATOR_SOURCE_DIR
 #define ESCALATOR_SOURCE_DIR "."
 #endif
+
+/* A delivery with ordinary values. */
+struct delivery
+fixture_delivery(enum channel kind)
+{
+	struct delivery d = {
+	    .id = 42,
+	    .uid = "esc-1a2b3c4d5e6f-42",
+	    .kind = kind,
+	    .recipient = kind == CHANNEL_GOVUK_NOTIFY ? "iro.manager@council.example"
+	                                              : "https://hooks.example/x",
+	    .attempts = 1,
+	    .rule = "cic-first-review",
+	    .title = "First Child in Care review",
+	    .case_ref = "C1042",
+	    .stage = "overdue",
+	    .start = "2026-10-01",
+	    .due = "2026-10-29",
+	    .fires = "2026-10-30T08:00:00",
+	    .days_late = 12,
+	    .subject = "subject",
+	    .body = "body",
+	    .expected = "hold the review within 5 working days",
+	};
+	if (kind == CHANNEL_GOVUK_NOTIFY) {
+		d.secret = FIXTURE_API_KEY;
+		d.template_id = FIXTURE_TEMPLATE;
+		d.base_url = "https://api.notifications.service.gov.uk";
+	}
+	return d;
+}
+
+/* Parse text as JSON, failing the test if it is not. */
+json_t *
+fixture_parse_json(const char *text)
+{
+	json_error_t err;
+	json_t *j = json_loads(text, 0, &err);
+
+	if (j == NULL)
+		fail_msg("not JSON (%s): %.200s", err.text, text);
+	return j;
+}
 
 /* Remove one entry found by nftw (deepest first). */
 static int

@@ -1,4 +1,4 @@
-/* notifier_fixture.h - a notifier on a real event loop, and test servers on 127.0.0.1. */
+/* notifier_fixture.h - the notifier tests' fixtures: an alert, a loop, servers on 127.0.0.1. */
 #ifndef ESCALATOR_NOTIFIER_FIXTURE_H
 #define ESCALATOR_NOTIFIER_FIXTURE_H
 
@@ -6,8 +6,15 @@
 #include <sys/types.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "notifier.h"
+
+/* A made-up GOV.UK Notify API key, its service id and secret, and a template id. */
+#define FIXTURE_SERVICE_ID "26785a09-ab16-4eb0-8407-a37497a57506"
+#define FIXTURE_SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
+#define FIXTURE_API_KEY "escalator_live-" FIXTURE_SERVICE_ID "-" FIXTURE_SECRET
+#define FIXTURE_TEMPLATE "f33517ff-2a88-4f6e-b855-c550268ce08a"
 
 /* Delivery ids a fixture records results for: 0 to MAXRESULTS - 1. */
 #define MAXRESULTS 128
@@ -42,6 +49,11 @@ struct fixture {
 	int resend;           /* send again from the callback this many times */
 	char resend_url[128];
 };
+
+/* A delivery of kind with ordinary values (Notify: FIXTURE_API_KEY and FIXTURE_TEMPLATE). */
+struct delivery fixture_delivery(enum channel kind);
+/* text parsed as JSON; fails the test if it is not. */
+json_t *fixture_parse_json(const char *text);
 
 /*
  * Start python3 with args (NULL-terminated) in $SRCDIR/tests and wait for its

@@ -13,45 +13,9 @@
 
 #include "chat.h"
 #include "notifier.h"
+#include "notifier_fixture.h"
 #include "ratelimit.h"
 #include "xalloc.h"
-
-/* A delivery with ordinary values. */
-static struct delivery
-sample(enum channel kind)
-{
-	struct delivery d = {
-	    .id = 42,
-	    .uid = "esc-1a2b3c4d5e6f-42",
-	    .kind = kind,
-	    .recipient = "https://hooks.example/x",
-	    .attempts = 1,
-	    .rule = "cic-first-review",
-	    .title = "First Child in Care review",
-	    .case_ref = "C1042",
-	    .stage = "overdue",
-	    .start = "2026-10-01",
-	    .due = "2026-10-29",
-	    .fires = "2026-10-30T08:00:00",
-	    .days_late = 12,
-	    .subject = "subject",
-	    .body = "body",
-	    .expected = "hold the review within 5 working days",
-	};
-	return d;
-}
-
-/* Parse text as JSON, failing the test if it is not. */
-static json_t *
-parse(const char *text)
-{
-	json_error_t err;
-	json_t *j = json_loads(text, 0, &err);
-
-	if (j == NULL)
-		fail_msg("not JSON (%s): %.200s", err.text, text);
-	return j;
-}
 
 /* ---- Teams and Slack ------------------------------------------------------------------- */
 
@@ -85,14 +49,14 @@ teams_facts(json_t *msg, json_t **body_out)
 static void
 test_teams_shape(void **state)
 {
-	struct delivery d = sample(CHANNEL_TEAMS);
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
 	char *cause = NULL, *text, *facts;
 	json_t *j, *att, *card, *body;
 
 	d.fields = "{\"legal_status\":\"C2\"}";
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_non_null(text);
-	j = parse(text);
+	j = fixture_parse_json(text);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "message");
 	assert_int_equal(json_array_size(json_object_get(j, "attachments")), 1);
 	att = json_array_get(json_object_get(j, "attachments"), 0);
@@ -127,7 +91,7 @@ test_teams_shape(void **state)
 static void
 test_teams_size_cap(void **state)
 {
-	struct delivery d = sample(CHANNEL_TEAMS);
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
 	json_t *o = json_object(), *j, *body;
 	char *big = xmalloc(100001), *fields, *text, *cause = NULL, *facts;
 
@@ -140,7 +104,7 @@ test_teams_size_cap(void **state)
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_true(strlen(text) <= CHAT_TEAMS_MAX);
 	assert_non_null(strstr(text, "x\xe2\x80\xa6\""));
-	json_decref(parse(text));
+	json_decref(fixture_parse_json(text));
 	free(text);
 	free(fields);
 
@@ -157,7 +121,7 @@ test_teams_size_cap(void **state)
 	d.title = "Title";
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_true(strlen(text) <= CHAT_TEAMS_MAX);
-	j = parse(text);
+	j = fixture_parse_json(text);
 	facts = teams_facts(j, &body);
 	/* The alert's own facts always stay; a note says how many fields were left out. */
 	assert_non_null(strstr(facts, "Case=C1042;Stage=overdue;Due=2026-10-29;"));
@@ -174,14 +138,14 @@ test_teams_size_cap(void **state)
 static void
 test_slack_shape(void **state)
 {
-	struct delivery d = sample(CHANNEL_SLACK);
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
 	char *cause = NULL, *text;
 	json_t *j, *blocks, *f;
 
 	d.case_ref = "C<1042>&co";
 	d.fields = "{\"legal_status\":\"<!channel>\"}";
 	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
-	j = parse(text);
+	j = fixture_parse_json(text);
 	assert_string_equal(json_string_value(json_object_get(j, "text")),
 	                    "First Child in Care review: case C&lt;1042&gt;&amp;co, overdue, due "
 	                    "2026-10-29 (12 working days overdue)");
@@ -210,7 +174,7 @@ test_slack_shape(void **state)
 static void
 test_slack_limits(void **state)
 {
-	struct delivery d = sample(CHANNEL_SLACK);
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
 	json_t *o = json_object(), *j, *blocks, *b;
 	char *big = xmalloc(5001), *fields, *text, *cause = NULL;
 	size_t i;
@@ -229,7 +193,7 @@ test_slack_limits(void **state)
 	d.expected = big;
 	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
 	assert_true(strlen(text) <= CHAT_SLACK_MAX);
-	j = parse(text);
+	j = fixture_parse_json(text);
 	blocks = json_object_get(j, "blocks");
 	assert_true(json_array_size(blocks) <= CHAT_SLACK_BLOCKS_MAX);
 	json_array_foreach(blocks, i, b)
@@ -262,7 +226,7 @@ test_slack_limits(void **state)
 static void
 test_chat_helpers(void **state)
 {
-	struct delivery d = sample(CHANNEL_SLACK);
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
 	char *s;
 
 	d.days_late = 1;
@@ -282,12 +246,12 @@ test_chat_helpers(void **state)
 static void
 test_chat_hostile_values(void **state)
 {
-	struct delivery d = sample(CHANNEL_TEAMS);
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
 	char *cause = NULL, *text;
 
 	d.case_ref = "C1\r\n\x01\xff\xfe";
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
-	json_decref(parse(text));
+	json_decref(fixture_parse_json(text));
 	assert_null(strstr(text, "\\r"));
 	assert_null(strstr(text, "\\u0001"));
 	free(text);

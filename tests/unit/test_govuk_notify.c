@@ -14,53 +14,14 @@
 
 #include "curlrec.h"
 #include "govuk_notify.h"
+#include "notifier_fixture.h"
 #include "transport.h"
 #include "xalloc.h"
 
-#define SERVICE_ID "26785a09-ab16-4eb0-8407-a37497a57506"
-#define SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
-#define API_KEY "escalator_live-" SERVICE_ID "-" SECRET
-#define TEMPLATE "f33517ff-2a88-4f6e-b855-c550268ce08a"
-
-/* A Notify delivery with ordinary values. */
-static struct delivery
-sample(void)
-{
-	struct delivery d = {
-	    .id = 42,
-	    .uid = "esc-1a2b3c4d5e6f-42",
-	    .kind = CHANNEL_GOVUK_NOTIFY,
-	    .recipient = "iro.manager@council.example",
-	    .secret = API_KEY,
-	    .attempts = 1,
-	    .template_id = TEMPLATE,
-	    .base_url = "https://api.notifications.service.gov.uk",
-	    .rule = "cic-first-review",
-	    .title = "First Child in Care review",
-	    .case_ref = "C1042",
-	    .stage = "overdue",
-	    .start = "2026-10-01",
-	    .due = "2026-10-29",
-	    .fires = "2026-10-30T08:00:00",
-	    .days_late = 12,
-	    .subject = "subject",
-	    .body = "body",
-	    .expected = "hold the review within 5 working days",
-	};
-	return d;
-}
-
-/* Parse text as JSON, failing the test if it is not. */
-static json_t *
-parse(const char *text)
-{
-	json_error_t err;
-	json_t *j = json_loads(text, 0, &err);
-
-	if (j == NULL)
-		fail_msg("not JSON (%s): %.200s", err.text, text);
-	return j;
-}
+#define SERVICE_ID FIXTURE_SERVICE_ID
+#define SECRET FIXTURE_SECRET
+#define API_KEY FIXTURE_API_KEY
+#define TEMPLATE FIXTURE_TEMPLATE
 
 /* base64url: no padding, '-' and '_' for '+' and '/' (vectors from Python's base64). */
 static void
@@ -133,14 +94,14 @@ test_notify_jwt(void **state)
 static void
 test_notify_body(void **state)
 {
-	struct delivery d = sample();
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
 	char *cause = NULL, *body;
 	json_t *j, *p;
 
 	d.fields = "{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}";
 	body = govuk_build_body(&d, &cause);
 	assert_non_null(body);
-	j = parse(body);
+	j = fixture_parse_json(body);
 	assert_string_equal(json_string_value(json_object_get(j, "email_address")),
 	                    "iro.manager@council.example");
 	assert_string_equal(json_string_value(json_object_get(j, "template_id")), TEMPLATE);
@@ -169,7 +130,7 @@ test_notify_body(void **state)
 	d.expected = NULL;
 	d.fields = NULL;
 	body = govuk_build_body(&d, &cause);
-	j = parse(body);
+	j = fixture_parse_json(body);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(j, "personalisation"), "expected")),
 	    "");
@@ -279,33 +240,45 @@ has_header(const struct curl_slist *h, const char *prefix)
 	return 0;
 }
 
-/* A first attempt: one POST of the body to the send URL, with a JWT; its answer is final. */
-static void
-test_send_first_attempt(void **state)
+/*
+ * Set up the first request of d's send (options recorded), check it carries a
+ * JWT, then finish it as curl error rc: a temporary failure. Returns its detail.
+ */
+static char *
+send_failed(const struct delivery *d, CURLcode rc)
 {
 	struct notifier_settings s = {.connect_timeout = 4, .delivery_timeout = 9};
-	struct delivery d = sample();
-	struct govuk_send *g;
 	struct transfer *t = transfer_new();
 	struct delivery_result r;
+	struct govuk_send *g;
 	char *cause = NULL, *detail;
 
-	g = govuk_new(&d, &cause);
+	g = govuk_new(d, &cause);
 	assert_non_null(g);
 	curlrec_clear();
 	assert_int_equal(govuk_setup(g, t, &s, &cause), 0);
+	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Authorization: Bearer ey"));
+	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Accept: application/json"));
+	assert_int_equal(govuk_finish(g, t, rc, &r, &detail), 0);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_ptr_equal(r.detail, detail);
+	transfer_free(t);
+	govuk_free(g);
+	return detail;
+}
+
+/* A first attempt: one POST of the body to the send URL; its answer is final. */
+static void
+test_send_first_attempt(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *detail = send_failed(&d, CURLE_COULDNT_CONNECT);
+
 	assert_string_equal(curlrec_find(CURLOPT_URL)->str,
 	                    "https://api.notifications.service.gov.uk/v2/notifications/email");
 	assert_non_null(strstr(curlrec_find(CURLOPT_POSTFIELDS)->str, "\"reference\""));
-	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Authorization: Bearer ey"));
-	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Accept: application/json"));
-	assert_int_equal(govuk_finish(g, t, CURLE_COULDNT_CONNECT, &r, &detail), 0);
-	assert_int_equal(r.status, DELIVERY_RETRY);
-	assert_ptr_equal(r.detail, detail);
-	assert_null(strstr(r.detail, "looking up the reference"));
+	assert_null(strstr(detail, "looking up the reference"));
 	free(detail);
-	transfer_free(t);
-	govuk_free(g);
 	curlrec_clear();
 }
 
@@ -313,29 +286,17 @@ test_send_first_attempt(void **state)
 static void
 test_send_lookup_first(void **state)
 {
-	struct notifier_settings s = {.connect_timeout = 4, .delivery_timeout = 9};
-	struct delivery d = sample();
-	struct govuk_send *g;
-	struct transfer *t = transfer_new();
-	struct delivery_result r;
-	char *cause = NULL, *detail;
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *detail;
 
 	d.attempts = 2;
-	g = govuk_new(&d, &cause);
-	curlrec_clear();
-	assert_int_equal(govuk_setup(g, t, &s, &cause), 0);
+	detail = send_failed(&d, CURLE_OPERATION_TIMEDOUT);
 	assert_string_equal(curlrec_find(CURLOPT_URL)->str,
 	                    "https://api.notifications.service.gov.uk/v2/"
 	                    "notifications?reference=esc-1a2b3c4d5e6f-42");
 	assert_null(curlrec_find(CURLOPT_POSTFIELDS));
-	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Authorization: Bearer ey"));
-	assert_int_equal(govuk_finish(g, t, CURLE_OPERATION_TIMEDOUT, &r, &detail), 0);
-	assert_int_equal(r.status, DELIVERY_RETRY);
-	assert_ptr_equal(r.detail, detail);
-	assert_non_null(strstr(r.detail, "looking up the reference"));
+	assert_non_null(strstr(detail, "looking up the reference"));
 	free(detail);
-	transfer_free(t);
-	govuk_free(g);
 	curlrec_clear();
 }
 
@@ -344,7 +305,7 @@ static void
 test_send_refused(void **state)
 {
 	struct notifier_settings s = {.connect_timeout = 4, .delivery_timeout = 9};
-	struct delivery d = sample();
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
 	struct govuk_send *g;
 	struct transfer *t = transfer_new();
 	char *cause = NULL;

@@ -170,6 +170,19 @@ xoauth2_email(int k)
 	return d;
 }
 
+/* Send emails 0 to count - 1: each one is started, or waits for a token. */
+static void
+send_xoauth2(struct fixture *fx, int count)
+{
+	char *cause = NULL;
+
+	for (int k = 0; k < count; k++) {
+		struct delivery d = xoauth2_email(k);
+
+		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
+	}
+}
+
 /*
  * A token request that fails: every email waiting on it is a temporary
  * failure, the failure is logged once (without the secret), and for a few
@@ -183,10 +196,7 @@ test_xoauth2_token_failure(void **state)
 	char *cause = NULL;
 
 	configure_xoauth2(fx, fixture_closed_port(), 5);
-	for (int k = 0; k < 3; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
+	send_xoauth2(fx, 3);
 	/* Waiting for the token counts as in flight. */
 	assert_int_equal(notifier_in_flight(fx->n), 3);
 	fx->expect = 3;
@@ -214,14 +224,9 @@ test_xoauth2_free_waiting(void **state)
 	struct fixture *fx = *state;
 	int port, hole = fixture_blackhole(&port);
 	struct timeval soon = {0, 200000};
-	struct delivery d;
-	char *cause = NULL;
 
 	configure_xoauth2(fx, port, 30);
-	for (int k = 0; k < 4; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
+	send_xoauth2(fx, 4);
 	event_base_loopexit(fx->base, &soon);
 	event_base_dispatch(fx->base);
 	assert_int_equal(notifier_in_flight(fx->n), 4);
@@ -238,14 +243,9 @@ static void
 test_xoauth2_free_in_callback(void **state)
 {
 	struct fixture *fx = *state;
-	struct delivery d;
-	char *cause = NULL;
 
 	configure_xoauth2(fx, fixture_closed_port(), 5);
-	for (int k = 0; k < 3; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
+	send_xoauth2(fx, 3);
 	fx->free_in_callback = 1;
 	fx->expect = 1;
 	fixture_run(fx);
@@ -263,14 +263,10 @@ test_xoauth2_credentials_change(void **state)
 {
 	struct fixture *fx = *state;
 	int port, hole = fixture_blackhole(&port), closed = fixture_closed_port();
-	char *cause = NULL, *url = xasprintf("127.0.0.1:%d/", closed);
-	struct delivery d;
+	char *url = xasprintf("127.0.0.1:%d/", closed);
 
 	configure_xoauth2(fx, port, 1);
-	for (int k = 0; k < 2; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
+	send_xoauth2(fx, 2);
 	configure_xoauth2(fx, closed, 1);
 	fx->expect = 2;
 	fixture_run(fx);
