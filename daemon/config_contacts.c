@@ -8,7 +8,7 @@
 #include "cfgfile.h"
 #include "config.h"
 #include "config_parse.h"
-#include "notify.h"
+#include "govuk_notify.h"
 
 static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
                                            "slack", "notify",  NULL};
@@ -38,7 +38,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 			ct->email = xstrdup(v);
 	}
 	if ((v = cfg_get_string(g, "template_id", true, cfg->path, d)) != NULL) {
-		if (!notify_valid_uuid(v))
+		if (!govuk_valid_uuid(v))
 			cfg_error(d, config_setting_get_member(g, "template_id"), cfg->path,
 			          "contact \"%s\": template_id must be the template's id as Notify "
 			          "shows it (36 characters, e.g. "
@@ -56,7 +56,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 		else
 			ct->url = xstrdup(v);
 	} else {
-		ct->url = xstrdup(NOTIFY_DEFAULT_URL);
+		ct->url = xstrdup(GOVUK_NOTIFY_DEFAULT_URL);
 	}
 	/* A trailing '/' would double up with "/v2/...". */
 	if (ct->url != NULL)
@@ -68,7 +68,7 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 		          "a file only escalatord's user can read)",
 		          name);
 	} else if ((ct->secret = config_get_secret(cfg, g, "api_key_file", d)) != NULL &&
-	           notify_service_id(ct->secret, &ct->service_id) != 0) {
+	           govuk_service_id(ct->secret, &ct->service_id) != 0) {
 		/* Never the key itself in the message. */
 		cfg_error(d, config_setting_get_member(g, "api_key_file"), cfg->path,
 		          "contact \"%s\": the file does not hold a GOV.UK Notify API key (the "

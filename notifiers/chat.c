@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "transport.h"
 #include "utf8.h"
 #include "xalloc.h"
 
@@ -421,4 +420,22 @@ chat_slack_body(const struct delivery *d, size_t max, char **cause)
 	out = chat_fit(&a, max, slack_build);
 	chat_alert_clear(&a);
 	return out;
+}
+
+/* Set up t to POST d to its Teams or Slack URL. */
+struct http_state *
+chat_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
+           char **cause)
+{
+	struct curl_slist *h;
+	char *body;
+
+	body = d->kind == CHANNEL_TEAMS ? chat_teams_body(d, CHAT_TEAMS_MAX, cause)
+	                                : chat_slack_body(d, CHAT_SLACK_MAX, cause);
+	if (body == NULL)
+		return NULL;
+	transfer_keep(t, body, free);
+	h = http_json_headers(d->uid);
+	transfer_keep_slist(t, h);
+	return http_request(t, s, d->recipient, body, h, 0, cause);
 }

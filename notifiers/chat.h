@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
+#include "http.h"
 #include "notifier.h"
+#include "transport.h"
 
 /* Teams refuses messages over about 28 KB; keep the whole request body under this. */
 #define CHAT_TEAMS_MAX 28000
@@ -36,5 +38,12 @@ char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
 char *chat_slack_escape(const char *s);
 /* "12 working days overdue", "1 working day overdue" or "due 2026-10-29". */
 char *chat_status(const struct delivery *d);
+/*
+ * Set up t to POST d (CHANNEL_TEAMS or CHANNEL_SLACK) to the incoming webhook
+ * d->recipient. Everything is kept by t. Returns the state http_finish needs,
+ * or NULL with *cause set.
+ */
+struct http_state *chat_setup(struct transfer *t, const struct notifier_settings *s,
+                              const struct delivery *d, char **cause);
 
 #endif

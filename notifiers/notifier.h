@@ -15,8 +15,6 @@
 /* Microsoft identity platform v2.0 token endpoint; %s is the tenant. */
 #define SMTP_TOKEN_URL_FMT "https://login.microsoftonline.com/%s/oauth2/v2.0/token"
 #define SMTP_DEFAULT_SCOPE "https://outlook.office365.com/.default"
-/* GOV.UK Notify's API. */
-#define NOTIFY_DEFAULT_URL "https://api.notifications.service.gov.uk"
 
 enum starttls_mode { STARTTLS_REQUIRED, STARTTLS_OPPORTUNISTIC };
 /* How escalatord logs in to the mail server. */
@@ -54,7 +52,7 @@ struct delivery {
 	const char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
 	int attempts;            /* this attempt's number: 1 for the first */
 	const char *template_id; /* notify: the template */
-	const char *base_url;    /* notify: the API, e.g. NOTIFY_DEFAULT_URL */
+	const char *base_url;    /* notify: the API, e.g. GOVUK_NOTIFY_DEFAULT_URL */
 
 	/* The alert. Every value may come from the case store: treat as hostile. */
 	const char *rule;

@@ -2,24 +2,51 @@
 #include "oauth.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include <jansson.h>
 
+#include "http.h"
+#include "ratelimit.h"
 #include "xalloc.h"
-#include "webhook.h"
 
 /* Longest error detail kept from the token endpoint. */
 #define OAUTH_DETAIL_MAX 300
 /* Assumed lifetime when the endpoint does not say (seconds): short, to be safe. */
 #define OAUTH_DEFAULT_EXPIRES_IN 300
+/* After a failed token request, how long logins fail at once instead of asking again (ms). */
+#define OAUTH_TOKEN_HOLD 5000
 
+/* A token request in flight: kept by its transfer. */
 struct oauth_fetch {
-	struct webhook_state *http;
+	struct oauth_broker *b;
+	unsigned int generation; /* the broker's when it was asked */
+	struct http_state *http;
 	char *secret;         /* the client secret, to keep it out of any error text */
 	char *escaped_secret; /* and as it appears in the request body */
+};
+
+/* The token broker (oauth.h): the cache, the request on its way, the logins waiting. */
+struct oauth_broker {
+	struct transport *tp;              /* borrowed */
+	const struct notifier_settings *s; /* borrowed: the settings in use */
+	oauth_ready_fn fn;
+	notifier_log_fn log_fn;
+	void *log_arg;
+	int busy; /* inside oauth_broker_fetch_cb: oauth_broker_free only marks it dead */
+	int dead;
+
+	struct oauth_cache token;
+	int fetching;            /* a request is on its way */
+	unsigned int generation; /* bumped when the credentials change: older answers are stale */
+	long long hold_until;    /* after a failed request: no new one before this (ms) */
+	char *token_error;       /* what that failure was */
+	void **waiting;          /* the logins waiting for a token, in the order they came */
+	size_t nwaiting, nalloc;
 };
 
 /* Free a string after wiping it. */
@@ -240,8 +267,12 @@ oauth_cache_clear(struct oauth_cache *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Set up t to fetch a token. */
-struct oauth_fetch *
+/*
+ * Set up t to ask s->smtp's token endpoint for a token (client credentials
+ * grant). Everything is kept by t. Returns the state oauth_fetch_finish
+ * needs, or NULL with *cause set.
+ */
+static struct oauth_fetch *
 oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **cause)
 {
 	const struct smtp_settings *smtp = s->smtp;
@@ -267,8 +298,8 @@ oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **
 	    (h = curl_slist_append(h, "Expect:")) == NULL)
 		fatalx("out of memory building the token request");
 	transfer_keep_slist(t, h);
-	if ((f->http = webhook_request(t, s, smtp->token_url, body, h, OAUTH_RESPONSE_MAX,
-	                               cause)) == NULL)
+	if ((f->http = http_request(t, s, smtp->token_url, body, h, OAUTH_RESPONSE_MAX, cause)) ==
+	    NULL)
 		return NULL;
 	return f;
 }
@@ -289,14 +320,14 @@ oauth_redact(char **text, const char *secret)
 	}
 }
 
-/* Parse the finished fetch t. */
-int
+/* Parse the finished fetch t (curl result rc) into r; returns 0 with a token or -1. */
+static int
 oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oauth_result *r)
 {
 	struct http_response resp;
 	const char *err;
 
-	webhook_response(t, f->http, &resp);
+	http_get_response(t, f->http, &resp);
 	if (rc != CURLE_OK) {
 		memset(r, 0, sizeof *r);
 		err = transfer_error(t);
@@ -310,4 +341,223 @@ oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oau
 	oauth_redact(&r->error, f->secret);
 	oauth_redact(&r->error, f->escaped_secret);
 	return -1;
+}
+
+static void oauth_broker_log(struct oauth_broker *, int, const char *, ...) PRINTFLIKE(3, 4);
+
+/* Log one line if someone listens. */
+static void
+oauth_broker_log(struct oauth_broker *b, int pri, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (b->log_fn == NULL)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	b->log_fn(b->log_arg, pri, msg);
+	free(msg);
+}
+
+/* A broker asking s->smtp's token endpoint on tp. */
+struct oauth_broker *
+oauth_broker_new(struct transport *tp, const struct notifier_settings *s, oauth_ready_fn fn)
+{
+	struct oauth_broker *b = xcalloc(1, sizeof *b);
+
+	b->tp = tp;
+	b->s = s;
+	b->fn = fn;
+	return b;
+}
+
+/* Send log lines to fn. */
+void
+oauth_broker_set_log(struct oauth_broker *b, notifier_log_fn fn, void *arg)
+{
+	b->log_fn = fn;
+	b->log_arg = arg;
+}
+
+/* Are two strings (either may be NULL) the same? */
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The settings are about to become next: drop a token that is not theirs. */
+void
+oauth_broker_configure(struct oauth_broker *b, const struct smtp_settings *next)
+{
+	static const struct smtp_settings none;
+	const struct smtp_settings *cur = b->s->smtp != NULL ? b->s->smtp : &none;
+
+	/* Other credentials, or another endpoint: the token in hand is not theirs. */
+	if (next == NULL || next->auth != cur->auth || !same(next->token_url, cur->token_url) ||
+	    !same(next->client_id, cur->client_id) ||
+	    !same(next->client_secret, cur->client_secret) || !same(next->scope, cur->scope)) {
+		b->generation++;
+		oauth_cache_clear(&b->token);
+		b->hold_until = 0;
+	}
+}
+
+/* A token arrived (or not): tell every login that was waiting for it, in order. */
+static void
+oauth_broker_release(struct oauth_broker *b, const char *token, const char *error)
+{
+	void **v = b->waiting;
+	size_t count = b->nwaiting;
+	/* A copy: a login started here may change the settings, and with them the cache. */
+	char *copy = token != NULL ? xstrdup(token) : NULL;
+
+	/* Logins that start waiting meanwhile wait for the next token. */
+	b->waiting = NULL;
+	b->nwaiting = b->nalloc = 0;
+	for (size_t i = 0; i < count && !b->dead; i++)
+		b->fn(v[i], copy, error);
+	free(v);
+	wipe_free(copy);
+}
+
+static int oauth_broker_fetch(struct oauth_broker *, char **);
+
+/* The token endpoint answered. */
+static void
+oauth_broker_fetch_cb(struct transfer *t, CURLcode rc, void *arg)
+{
+	struct oauth_fetch *f = arg;
+	struct oauth_broker *b = f->b;
+	const struct smtp_settings *smtp = b->s->smtp;
+	struct oauth_result res;
+	char *cause = NULL;
+	int ok;
+
+	b->busy++;
+	b->fetching = 0;
+	ok = oauth_fetch_finish(t, f, rc, &res) == 0;
+	if (f->generation != b->generation) {
+		/* The credentials changed while it was on its way: ask again with the new ones. */
+		if (b->nwaiting > 0 && oauth_broker_fetch(b, &cause) != 0) {
+			oauth_broker_release(b, NULL, cause);
+			free(cause);
+		}
+	} else if (ok) {
+		long long now = ratelimit_now();
+
+		oauth_cache_store(&b->token, res.token, res.expires_in, now);
+		res.token = NULL;
+		free(b->token_error);
+		b->token_error = NULL;
+		b->hold_until = 0;
+		oauth_broker_log(
+		    b, LOG_INFO,
+		    "oauth token=obtained expires_in=%lds refresh_in=%llds waiting=%zu",
+		    res.expires_in, (b->token.refresh_after - now) / 1000, b->nwaiting);
+		oauth_broker_release(b, b->token.token, NULL);
+	} else {
+		/* Once per failed request, however many logins were waiting on it. */
+		free(b->token_error);
+		b->token_error = *res.code != '\0' ? xasprintf("%s (%s)", res.error, res.code)
+		                                   : xstrdup(res.error);
+		b->hold_until = ratelimit_now() + OAUTH_TOKEN_HOLD;
+		for (char *p = res.error; *p != '\0'; p++)
+			if (*p == '"')
+				*p = '\'';
+		oauth_broker_log(b, LOG_ERR,
+		                 "oauth token=failed token_url=%s client_id=%s error_code=%s "
+		                 "waiting=%zu detail=\"%s\"; email waiting on it is retried later",
+		                 smtp != NULL && smtp->token_url != NULL ? smtp->token_url : "",
+		                 smtp != NULL && smtp->client_id != NULL ? smtp->client_id : "",
+		                 *res.code != '\0' ? res.code : "none", b->nwaiting, res.error);
+		oauth_broker_release(b, NULL, b->token_error);
+	}
+	oauth_result_clear(&res);
+	if (--b->busy == 0 && b->dead)
+		oauth_broker_free(b);
+}
+
+/* Ask the token endpoint for a new access token. */
+static int
+oauth_broker_fetch(struct oauth_broker *b, char **cause)
+{
+	struct transfer *t = transfer_new();
+	struct oauth_fetch *f;
+
+	if ((f = oauth_fetch_setup(t, b->s, cause)) == NULL) {
+		transfer_free(t);
+		return -1;
+	}
+	f->b = b;
+	f->generation = b->generation;
+	transfer_set_done(t, oauth_broker_fetch_cb, f);
+	if (transport_start(b->tp, t, cause) != 0)
+		return -1;
+	b->fetching = 1;
+	return 0;
+}
+
+/* A token for one login, now or later. */
+int
+oauth_broker_get(struct oauth_broker *b, void *arg, const char **token, char **cause)
+{
+	long long now = ratelimit_now();
+	const char *cached = oauth_cache_get(&b->token, now);
+	char *why = NULL;
+
+	if (oauth_cache_refresh_due(&b->token, now) && !b->fetching) {
+		if (cached == NULL && now < b->hold_until) {
+			*cause = xasprintf("no OAuth access token: %s", b->token_error);
+			return -1;
+		}
+		/* Ahead of time when a token is still in hand: nothing waits for this one. */
+		if (now >= b->hold_until && oauth_broker_fetch(b, &why) != 0) {
+			if (cached == NULL) {
+				*cause = xasprintf("cannot ask for an OAuth access token: %s", why);
+				free(why);
+				return -1;
+			}
+			oauth_broker_log(
+			    b, LOG_WARNING,
+			    "oauth token=refresh_failed detail=\"%s\"; the current token "
+			    "is used meanwhile",
+			    why);
+			free(why);
+		}
+	}
+	if (cached == NULL) {
+		if (b->nwaiting == b->nalloc) {
+			b->nalloc = b->nalloc > 0 ? b->nalloc * 2 : 8;
+			b->waiting = xreallocarray(b->waiting, b->nalloc, sizeof *b->waiting);
+		}
+		b->waiting[b->nwaiting++] = arg;
+		return 1;
+	}
+	*token = cached;
+	return 0;
+}
+
+/* Forget the token the mail server refused. */
+void
+oauth_broker_forget(struct oauth_broker *b)
+{
+	oauth_cache_clear(&b->token);
+}
+
+/* Free the broker (only mark it dead inside its callback). */
+void
+oauth_broker_free(struct oauth_broker *b)
+{
+	if (b == NULL)
+		return;
+	b->dead = 1;
+	if (b->busy > 0)
+		return;
+	oauth_cache_clear(&b->token);
+	free(b->token_error);
+	free(b->waiting);
+	free(b);
 }

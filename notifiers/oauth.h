@@ -52,15 +52,49 @@ bool oauth_cache_refresh_due(const struct oauth_cache *c, long long now);
 /* Forget (and wipe) the cached token. */
 void oauth_cache_clear(struct oauth_cache *c);
 
-struct oauth_fetch;
 /*
- * Set up t to ask s->smtp's token endpoint for a token (client credentials
- * grant). Everything is kept by t. Returns the state oauth_fetch_finish
- * needs, or NULL with *cause set.
+ * The token broker of SMTP XOAUTH2: one cached access token for the client
+ * credentials in use, at most one request for a new one at a time (fetched
+ * ahead of time, before the token in hand runs out), the logins that wait for
+ * it, and a hold-off after a failed request so that each delivery does not ask
+ * again.
  */
-struct oauth_fetch *oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s,
-                                      char **cause);
-/* Parse the finished fetch t (curl result rc) into r; returns 0 with a token or -1. */
-int oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oauth_result *r);
+struct oauth_broker;
+/*
+ * Told, from the event loop, that the token a waiting login asked for has
+ * arrived (token, valid during the call) or will not come (token NULL, error
+ * says why). May free the broker.
+ */
+typedef void (*oauth_ready_fn)(void *arg, const char *token, const char *error);
+
+/*
+ * A broker asking s->smtp's token endpoint on tp; fn is told about each login
+ * that waited. s is borrowed: it must stay valid and always be the settings in
+ * use (see oauth_broker_configure).
+ */
+struct oauth_broker *oauth_broker_new(struct transport *tp, const struct notifier_settings *s,
+                                      oauth_ready_fn fn);
+/* Send the broker's log lines (token obtained, failed; no secrets) to fn. */
+void oauth_broker_set_log(struct oauth_broker *b, notifier_log_fn fn, void *arg);
+/*
+ * The smtp settings are about to become next (NULL: none): other credentials
+ * or another endpoint, and the token in hand (or on its way) is dropped.
+ * Call it before the settings the broker borrows change.
+ */
+void oauth_broker_configure(struct oauth_broker *b, const struct smtp_settings *next);
+/*
+ * A token for one login: 0 with *token set (valid until control returns to
+ * the event loop); 1 when arg must wait (fn is called with arg later, never
+ * from inside this call); or -1 with *cause set when there is none to be had
+ * (a request failed moments ago, or one cannot be made).
+ */
+int oauth_broker_get(struct oauth_broker *b, void *arg, const char **token, char **cause);
+/* The mail server refused the token: forget it (the next login asks for a new one). */
+void oauth_broker_forget(struct oauth_broker *b);
+/*
+ * Free the broker; the logins still waiting are not told. Free the transport
+ * first (a request in flight points to the broker). May be called from fn.
+ */
+void oauth_broker_free(struct oauth_broker *b);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * fuzz_webhook_body.c - the pure helpers of notifiers/webhook.c fed hostile
- * values (as if from the case store or a hostile receiver).
+ * fuzz_webhook_body.c - the pure helpers of notifiers/webhook.c and
+ * notifiers/http.c fed hostile values (as if from the case store or a hostile
+ * receiver).
  *
  * Input: case_ref, rule, title, stage, start, due, fires, uid, fields (JSON
  * text), secret, Retry-After value, response body, HTTP status code (decimal;
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "fuzz_common.h"
+#include "http.h"
 #include "transport.h"
 #include "utf8.h"
 #include "webhook.h"
@@ -88,13 +90,13 @@ naive_seconds(const char *s)
 	if (*p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++)
-		if (v <= WEBHOOK_RETRY_AFTER_MAX)
+		if (v <= HTTP_RETRY_AFTER_MAX)
 			v = v * 10 + (*p - '0');
 	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
 		p++;
 	if (*p != '\0')
 		return 0;
-	return v > WEBHOOK_RETRY_AFTER_MAX ? WEBHOOK_RETRY_AFTER_MAX : v;
+	return v > HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : v;
 }
 
 int
@@ -197,10 +199,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Retry-After from a hostile server. */
 	{
-		int secs = webhook_retry_after(v[P_RETRY_AFTER], now);
+		int secs = http_retry_after(v[P_RETRY_AFTER], now);
 		long long want = v[P_RETRY_AFTER] ? naive_seconds(v[P_RETRY_AFTER]) : 0;
 
-		FUZZ_CHECK(secs >= 0 && secs <= WEBHOOK_RETRY_AFTER_MAX, "Retry-After %d", secs);
+		FUZZ_CHECK(secs >= 0 && secs <= HTTP_RETRY_AFTER_MAX, "Retry-After %d", secs);
 		if (want >= 0)
 			FUZZ_CHECK(secs == want, "Retry-After \"%s\" gave %d, expected %lld",
 			           v[P_RETRY_AFTER], secs, want);
@@ -219,8 +221,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum delivery_status want;
 		char *detail;
 
-		detail = webhook_classify(rc, code, resp, resp ? strlen(resp) : 0, v[P_RETRY_AFTER],
-		                          now, v[P_TITLE], &r);
+		detail = http_classify(rc, code, resp, resp ? strlen(resp) : 0, v[P_RETRY_AFTER],
+		                       now, v[P_TITLE], &r);
 		FUZZ_CHECK(detail == r.detail, "detail pointer");
 		check_line(detail, 300);
 		if (rc != CURLE_OK)
@@ -235,7 +237,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want = DELIVERY_RETRY;
 		FUZZ_CHECK(r.status == want, "HTTP %ld rc %d: status %d, expected %d", code,
 		           (int)rc, (int)r.status, (int)want);
-		FUZZ_CHECK(r.retry_after >= 0 && r.retry_after <= WEBHOOK_RETRY_AFTER_MAX,
+		FUZZ_CHECK(r.retry_after >= 0 && r.retry_after <= HTTP_RETRY_AFTER_MAX,
 		           "retry_after %d", r.retry_after);
 		free(detail);
 	}

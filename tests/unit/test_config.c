@@ -14,7 +14,7 @@
 #include "address.h"
 #include "config.h"
 #include "diag.h"
-#include "notify.h"
+#include "govuk_notify.h"
 #include "testdir.h"
 
 /* One test's scratch directory and the configuration file written in it. */
@@ -681,7 +681,7 @@ test_config_channel_contacts(void **state)
 	assert_string_equal(c->address, "iro");
 	assert_string_equal(c->email, "iro.manager@council.example");
 	assert_string_equal(c->template_id, "f33517ff-2a88-4f6e-b855-c550268ce08a");
-	assert_string_equal(c->url, NOTIFY_DEFAULT_URL);
+	assert_string_equal(c->url, GOVUK_NOTIFY_DEFAULT_URL);
 	assert_string_equal(c->secret, NOTIFY_KEY);
 	assert_string_equal(c->service_id, NOTIFY_SERVICE);
 	c = config_find_contact(cfg, "local");
@@ -895,15 +895,15 @@ test_config_channel_helpers(void **state)
 	assert_int_equal(channel_parse("fax"), -1);
 	assert_int_equal(channel_parse(NULL), -1);
 
-	assert_true(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08a"));
-	assert_false(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08"));
-	assert_false(notify_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08aa"));
-	assert_false(notify_valid_uuid("f33517ff+2a88-4f6e-b855-c550268ce08a"));
+	assert_true(govuk_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08a"));
+	assert_false(govuk_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08"));
+	assert_false(govuk_valid_uuid("f33517ff-2a88-4f6e-b855-c550268ce08aa"));
+	assert_false(govuk_valid_uuid("f33517ff+2a88-4f6e-b855-c550268ce08a"));
 
-	assert_int_equal(notify_service_id(NOTIFY_KEY, &sid), 0);
+	assert_int_equal(govuk_service_id(NOTIFY_KEY, &sid), 0);
 	assert_string_equal(sid, NOTIFY_SERVICE);
 	free(sid);
-	assert_int_equal(notify_service_id("x " NOTIFY_KEY, &sid), -1);
+	assert_int_equal(govuk_service_id("x " NOTIFY_KEY, &sid), -1);
 	assert_null(sid);
 
 	assert_true(addr_secure_url("https://hooks.slack.com/services/T/B/X"));

@@ -12,78 +12,10 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "curlrec.h"
 #include "email.h"
 #include "transport.h"
 #include "xalloc.h"
-
-/* Linked with -Wl,--wrap=curl_easy_setopt: every option email_setup sets is recorded here. */
-CURLcode __real_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-CURLcode __wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-
-/* One option set on an easy handle. */
-struct setopt_rec {
-	CURLoption opt;
-	long num;
-	const void *ptr;
-	char *str; /* a copy, for string options */
-};
-
-static struct setopt_rec recs[128];
-static size_t nrecs;
-
-/* Is opt an option whose argument is a C string? */
-static int
-string_option(CURLoption opt)
-{
-	return opt == CURLOPT_URL || opt == CURLOPT_MAIL_FROM || opt == CURLOPT_USERNAME ||
-	       opt == CURLOPT_PASSWORD || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
-	       opt == CURLOPT_LOGIN_OPTIONS || opt == CURLOPT_XOAUTH2_BEARER;
-}
-
-/* Record the option, then really set it. */
-CURLcode
-__wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...)
-{
-	struct setopt_rec r = {.opt = opt};
-	va_list ap;
-
-	va_start(ap, opt);
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		r.num = va_arg(ap, long);
-	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		r.ptr = va_arg(ap, void *);
-	else
-		r.num = (long)va_arg(ap, curl_off_t);
-	va_end(ap);
-	if (string_option(opt) && r.ptr != NULL)
-		r.str = xstrdup(r.ptr);
-	if (nrecs < sizeof recs / sizeof recs[0])
-		recs[nrecs++] = r;
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		return __real_curl_easy_setopt(easy, opt, r.num);
-	if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		return __real_curl_easy_setopt(easy, opt, r.ptr);
-	return __real_curl_easy_setopt(easy, opt, (curl_off_t)r.num);
-}
-
-/* Forget every recorded option. */
-static void
-recs_clear(void)
-{
-	for (size_t i = 0; i < nrecs; i++)
-		free(recs[i].str);
-	nrecs = 0;
-}
-
-/* The last record of opt, or NULL if it was never set. */
-static const struct setopt_rec *
-recs_find(CURLoption opt)
-{
-	for (size_t i = nrecs; i > 0; i--)
-		if (recs[i - 1].opt == opt)
-			return &recs[i - 1];
-	return NULL;
-}
 
 /* A delivery with ordinary values. */
 static struct delivery
@@ -622,7 +554,7 @@ setup_with(const struct smtp_settings *smtp, const char *ca_file)
 	struct transfer *t = transfer_new();
 	char *cause = NULL;
 
-	recs_clear();
+	curlrec_clear();
 	assert_non_null(email_setup(t, &s, &d, 0, &cause));
 	assert_null(cause);
 	return t;
@@ -638,27 +570,27 @@ test_setup_options(void **state)
 	smtp.username = "alerts";
 	smtp.password = "s3cret";
 	t = setup_with(&smtp, "/etc/escalator/ca.pem");
-	assert_string_equal(recs_find(CURLOPT_URL)->str, smtp.url);
-	assert_string_equal(recs_find(CURLOPT_PROTOCOLS_STR)->str, "smtp,smtps");
-	assert_string_equal(recs_find(CURLOPT_MAIL_FROM)->str, "<alerts@council.example>");
-	assert_string_equal(((const struct curl_slist *)recs_find(CURLOPT_MAIL_RCPT)->ptr)->data,
+	assert_string_equal(curlrec_find(CURLOPT_URL)->str, smtp.url);
+	assert_string_equal(curlrec_find(CURLOPT_PROTOCOLS_STR)->str, "smtp,smtps");
+	assert_string_equal(curlrec_find(CURLOPT_MAIL_FROM)->str, "<alerts@council.example>");
+	assert_string_equal(((const struct curl_slist *)curlrec_find(CURLOPT_MAIL_RCPT)->ptr)->data,
 	                    "<tm.north@council.example>");
-	assert_null(((const struct curl_slist *)recs_find(CURLOPT_MAIL_RCPT)->ptr)->next);
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
-	assert_string_equal(recs_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
-	assert_string_equal(recs_find(CURLOPT_USERNAME)->str, "alerts");
-	assert_string_equal(recs_find(CURLOPT_PASSWORD)->str, "s3cret");
-	assert_int_equal(recs_find(CURLOPT_CONNECTTIMEOUT)->num, 7);
-	assert_int_equal(recs_find(CURLOPT_TIMEOUT)->num, 33);
-	assert_int_equal(recs_find(CURLOPT_SERVER_RESPONSE_TIMEOUT)->num, 33);
-	assert_non_null(recs_find(CURLOPT_MIMEPOST));
-	assert_non_null(recs_find(CURLOPT_HTTPHEADER));
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
-	assert_null(recs_find(CURLOPT_SSL_VERIFYSTATUS));
+	assert_null(((const struct curl_slist *)curlrec_find(CURLOPT_MAIL_RCPT)->ptr)->next);
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
+	assert_string_equal(curlrec_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
+	assert_string_equal(curlrec_find(CURLOPT_USERNAME)->str, "alerts");
+	assert_string_equal(curlrec_find(CURLOPT_PASSWORD)->str, "s3cret");
+	assert_int_equal(curlrec_find(CURLOPT_CONNECTTIMEOUT)->num, 7);
+	assert_int_equal(curlrec_find(CURLOPT_TIMEOUT)->num, 33);
+	assert_int_equal(curlrec_find(CURLOPT_SERVER_RESPONSE_TIMEOUT)->num, 33);
+	assert_non_null(curlrec_find(CURLOPT_MIMEPOST));
+	assert_non_null(curlrec_find(CURLOPT_HTTPHEADER));
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
+	assert_null(curlrec_find(CURLOPT_SSL_VERIFYSTATUS));
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* CURLOPT_USE_SSL for each url / starttls / auth combination. */
@@ -669,25 +601,25 @@ test_setup_use_ssl(void **state)
 
 	smtp.starttls = STARTTLS_OPPORTUNISTIC;
 	transfer_free(setup_with(&smtp, NULL));
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_TRY);
-	assert_null(recs_find(CURLOPT_USERNAME));
-	assert_null(recs_find(CURLOPT_CAINFO));
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_TRY);
+	assert_null(curlrec_find(CURLOPT_USERNAME));
+	assert_null(curlrec_find(CURLOPT_CAINFO));
 
 	smtp.url = "smtps://mail.council.example";
 	transfer_free(setup_with(&smtp, NULL));
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
 
 	/* A password never goes out without TLS unless the config says so. */
 	smtp.url = "smtp://mail.council.example";
 	smtp.username = "alerts";
 	smtp.password = "pw";
 	transfer_free(setup_with(&smtp, NULL));
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
 	smtp.allow_plaintext_auth = true;
 	transfer_free(setup_with(&smtp, NULL));
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_TRY);
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
-	recs_clear();
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_TRY);
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
+	curlrec_clear();
 }
 
 /*
@@ -709,20 +641,20 @@ test_setup_xoauth2(void **state)
 	smtp.auth = SMTP_AUTH_XOAUTH2;
 	smtp.starttls = STARTTLS_OPPORTUNISTIC;
 	smtp.username = "escalator@council.example";
-	recs_clear();
+	curlrec_clear();
 	t = transfer_new();
 	st = email_setup(t, &s, &d, 0, &cause);
 	assert_non_null(st);
-	assert_string_equal(recs_find(CURLOPT_USERNAME)->str, "escalator@council.example");
-	assert_string_equal(recs_find(CURLOPT_LOGIN_OPTIONS)->str, "AUTH=XOAUTH2");
-	assert_null(recs_find(CURLOPT_PASSWORD));
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
-	assert_null(recs_find(CURLOPT_XOAUTH2_BEARER));
+	assert_string_equal(curlrec_find(CURLOPT_USERNAME)->str, "escalator@council.example");
+	assert_string_equal(curlrec_find(CURLOPT_LOGIN_OPTIONS)->str, "AUTH=XOAUTH2");
+	assert_null(curlrec_find(CURLOPT_PASSWORD));
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
+	assert_null(curlrec_find(CURLOPT_XOAUTH2_BEARER));
 	/* A bearer token is a credential: no plain-text fall-back even when opportunistic. */
-	assert_int_equal(recs_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
+	assert_int_equal(curlrec_find(CURLOPT_USE_SSL)->num, CURLUSESSL_ALL);
 	assert_int_equal(email_set_bearer(t, "eyJ0eXAi.token"), 0);
-	assert_string_equal(recs_find(CURLOPT_XOAUTH2_BEARER)->str, "eyJ0eXAi.token");
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
+	assert_string_equal(curlrec_find(CURLOPT_XOAUTH2_BEARER)->str, "eyJ0eXAi.token");
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
 
 	/* A refused token is a temporary failure with advice, never the server's reply. */
 	detail = email_finish(t, st, CURLE_LOGIN_DENIED, &r);
@@ -736,8 +668,8 @@ test_setup_xoauth2(void **state)
 	/* Without a username the mailbox is the From address. */
 	smtp.username = NULL;
 	transfer_free(setup_with(&smtp, NULL));
-	assert_string_equal(recs_find(CURLOPT_USERNAME)->str, "alerts@council.example");
-	recs_clear();
+	assert_string_equal(curlrec_find(CURLOPT_USERNAME)->str, "alerts@council.example");
+	curlrec_clear();
 }
 
 /* Run every test. */

@@ -12,12 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,46 +21,11 @@
 #include <openssl/evp.h>
 
 #include "notifier.h"
+#include "notifier_fixture.h"
 #include "xalloc.h"
-
-#ifndef ESCALATOR_SOURCE_DIR
-#define ESCALATOR_SOURCE_DIR "."
-#endif
 
 #define NWEBHOOKS 50
 #define NEMAILS 20
-#define MAXRESULTS 128
-
-/* A test server process (tests/harness) and where it listens. */
-struct server {
-	pid_t pid;
-	int out; /* read end of its stdout */
-	int port;
-};
-
-/* What a finished delivery reported. */
-struct outcome {
-	int calls;
-	enum delivery_status status;
-	long code;
-	int retry_after;
-	char detail[512];
-};
-
-/* One test's loop, notifier and results. */
-struct fixture {
-	char dir[64];
-	struct event_base *base;
-	struct notifier *n;
-	struct event *guard; /* ends a test that would otherwise hang */
-	struct event *ticker;
-	int ticks;
-	struct outcome res[MAXRESULTS];
-	size_t done, expect;
-	int free_in_callback; /* notifier_free from the first callback */
-	int resend;           /* send again from the callback this many times */
-	char resend_url[128];
-};
 
 /* A Python script: an SMTP sink that refuses RCPT or the message, or never answers the message. */
 static const char refusing_smtp[] =
@@ -81,242 +41,6 @@ static const char refusing_smtp[] =
     "while not stop.wait(1):\n"
     "    pass\n"
     "s.stop()\n";
-
-/* Remove one entry found by nftw (deepest first). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* The source tree: $SRCDIR (set by CTest) or the one this test was built from. */
-static const char *
-srcdir(void)
-{
-	const char *s = getenv("SRCDIR");
-
-	return s != NULL && *s != '\0' ? s : ESCALATOR_SOURCE_DIR;
-}
-
-/* Start python3 with args (NULL-terminated) in $SRCDIR/tests and wait for "READY <port>". */
-static void
-server_start(struct server *srv, const char *const *args)
-{
-	char *cwd = xasprintf("%s/tests", srcdir()), line[256];
-	const char *argv[32];
-	size_t argc = 0, len = 0;
-	int fds[2];
-	struct timespec t0, t1;
-
-	argv[argc++] = "/usr/bin/python3";
-	for (; *args != NULL && argc < 31; args++)
-		argv[argc++] = *args;
-	argv[argc] = NULL;
-	assert_int_equal(pipe(fds), 0);
-	srv->pid = fork();
-	assert_true(srv->pid >= 0);
-	if (srv->pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		if (chdir(cwd) != 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	srv->out = fds[0];
-	free(cwd);
-
-	/* Read its first line; the servers need a moment to import and bind. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = {.fd = srv->out, .events = POLLIN};
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (t1.tv_sec - t0.tv_sec > 30)
-			fail_msg("%s %s: no READY line within 30 seconds", argv[1], argv[2]);
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		n = read(srv->out, line + len, sizeof line - 1 - len);
-		if (n <= 0)
-			fail_msg("%s %s exited before it was ready", argv[1], argv[2]);
-		len += (size_t)n;
-		line[len] = '\0';
-		if (strchr(line, '\n') != NULL)
-			break;
-		assert_true(len < sizeof line - 1);
-	}
-	if (sscanf(line, "READY %d", &srv->port) != 1 || srv->port <= 0)
-		fail_msg("unexpected first line from the server: %s", line);
-}
-
-/* Stop a server (SIGTERM, then SIGKILL) and reap it. */
-static void
-server_stop(struct server *srv)
-{
-	int status;
-
-	if (srv->pid <= 0)
-		return;
-	kill(srv->pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
-			goto reaped;
-		usleep(50000);
-	}
-	kill(srv->pid, SIGKILL);
-	waitpid(srv->pid, &status, 0);
-reaped:
-	close(srv->out);
-	srv->pid = 0;
-}
-
-/* A TCP port on 127.0.0.1 nothing listens on. */
-static int
-closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-/* A listening socket that never accepts: connections succeed, nothing is ever answered. */
-static int
-blackhole(int *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(listen(fd, 64), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* The notifier's callback: record the outcome; stop the loop when all have arrived. */
-static void
-done_cb(void *arg, long long id, const struct delivery_result *r)
-{
-	struct fixture *fx = arg;
-	struct outcome *o;
-
-	assert_true(id >= 0 && id < MAXRESULTS);
-	o = &fx->res[id];
-	o->calls++;
-	o->status = r->status;
-	o->code = r->code;
-	o->retry_after = r->retry_after;
-	assert_non_null(r->detail);
-	assert_null(strpbrk(r->detail, "\r\n"));
-	snprintf(o->detail, sizeof o->detail, "%s", r->detail);
-	fx->done++;
-	if (fx->free_in_callback) {
-		/* Allowed: aborts the rest without callbacks. */
-		notifier_free(fx->n);
-		fx->n = NULL;
-		event_base_loopexit(fx->base, NULL);
-		return;
-	}
-	if (fx->resend > 0) {
-		struct delivery d = {.id = id + 1,
-		                     .uid = "chained",
-		                     .kind = CHANNEL_WEBHOOK,
-		                     .recipient = fx->resend_url,
-		                     .rule = "r"};
-		char *cause = NULL;
-
-		fx->resend--;
-		fx->expect++;
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
-	if (fx->done >= fx->expect)
-		event_base_loopbreak(fx->base);
-}
-
-/* The safety net: a test that takes this long has failed. */
-static void
-guard_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct fixture *fx = arg;
-
-	event_base_loopbreak(fx->base);
-}
-
-/* Counts loop iterations while transfers run: proof that nothing blocks the loop. */
-static void
-ticker_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct fixture *fx = arg;
-
-	fx->ticks++;
-}
-
-/* A fresh event base, notifier, scratch directory and timers. */
-static int
-setup(void **state)
-{
-	struct fixture *fx = xcalloc(1, sizeof *fx);
-	struct timeval guard = {90, 0}, tick = {0, 10000};
-
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/test_notifier.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->base = event_base_new();
-	assert_non_null(fx->base);
-	fx->n = notifier_new(fx->base, done_cb, fx);
-	fx->guard = evtimer_new(fx->base, guard_cb, fx);
-	evtimer_add(fx->guard, &guard);
-	fx->ticker = event_new(fx->base, -1, EV_PERSIST, ticker_cb, fx);
-	evtimer_add(fx->ticker, &tick);
-	*state = fx;
-	return 0;
-}
-
-/* Free everything the fixture made. */
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	notifier_free(fx->n);
-	event_free(fx->guard);
-	event_free(fx->ticker);
-	event_base_free(fx->base);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return 0;
-}
-
-/* Run the loop until fx->expect callbacks have arrived (or the guard fires). */
-static void
-run(struct fixture *fx)
-{
-	event_base_dispatch(fx->base);
-	if (fx->done < fx->expect)
-		fail_msg("only %zu of %zu deliveries finished", fx->done, fx->expect);
-}
-
-/* Configure fx->n with an smtp url and the given TLS and auth settings. */
-static void
-configure(struct fixture *fx, struct smtp_settings *smtp, const char *ca_file, int timeout)
-{
-	struct notifier_settings s = {.smtp = smtp,
-	                              .ca_file = ca_file,
-	                              .connect_timeout = timeout,
-	                              .delivery_timeout = timeout};
-
-	notifier_configure(fx->n, &s);
-}
 
 /* Number of lines in path, 0 if it does not exist. */
 static size_t
@@ -513,10 +237,10 @@ test_concurrent(void **state)
 	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	char url[128];
 
-	server_start(&http, http_args);
-	server_start(&smtp, smtp_args);
+	fixture_server_start(&http, http_args);
+	fixture_server_start(&smtp, smtp_args);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
-	configure(fx, &sc, NULL, 20);
+	fixture_configure(fx, &sc, NULL, 20);
 	free(sc.url);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/iro", http.port);
 
@@ -564,7 +288,7 @@ test_concurrent(void **state)
 	assert_int_equal(fx->done, 0);
 	assert_int_equal(notifier_in_flight(fx->n), NWEBHOOKS + NEMAILS);
 	fx->expect = NWEBHOOKS + NEMAILS;
-	run(fx);
+	fixture_run(fx);
 	assert_int_equal(notifier_in_flight(fx->n), 0);
 	for (int k = 0; k < NWEBHOOKS + NEMAILS; k++) {
 		if (fx->res[k].calls != 1 || fx->res[k].status != DELIVERY_SENT)
@@ -574,8 +298,8 @@ test_concurrent(void **state)
 	}
 	wait_lines(http_out, NWEBHOOKS);
 	wait_lines(smtp_out, NEMAILS);
-	server_stop(&http);
-	server_stop(&smtp);
+	fixture_server_stop(&http);
+	fixture_server_stop(&smtp);
 	check_webhooks(http_out);
 	check_emails(smtp_out);
 	free(http_out);
@@ -597,7 +321,7 @@ static void
 test_refused_and_timeout(void **state)
 {
 	struct fixture *fx = *state;
-	int port = closed_port(), hole_port, hole = blackhole(&hole_port);
+	int port = fixture_closed_port(), hole_port, hole = fixture_blackhole(&hole_port);
 	struct smtp_settings sc = {.from = "alerts@council.example",
 	                           .starttls = STARTTLS_OPPORTUNISTIC};
 	char url[4][128];
@@ -607,7 +331,7 @@ test_refused_and_timeout(void **state)
 	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/", port);
 	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%d/", hole_port);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", port);
-	configure(fx, &sc, NULL, 1);
+	fixture_configure(fx, &sc, NULL, 1);
 	free(sc.url);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -629,7 +353,7 @@ test_refused_and_timeout(void **state)
 	}
 	/* The email to the black hole is configured separately: a second smtp url. */
 	sc.url = xasprintf("smtp://127.0.0.1:%d", hole_port);
-	configure(fx, &sc, NULL, 1);
+	fixture_configure(fx, &sc, NULL, 1);
 	free(sc.url);
 	{
 		struct delivery d = {.id = 3,
@@ -645,7 +369,7 @@ test_refused_and_timeout(void **state)
 	assert_true(since(&t0) < 0.5);
 	assert_int_equal(fx->done, 0);
 	fx->expect = 4;
-	run(fx);
+	fixture_run(fx);
 	assert_true(since(&t0) < 10);
 	for (int k = 0; k < 4; k++) {
 		assert_int_equal(fx->res[k].calls, 1);
@@ -690,7 +414,7 @@ test_starttls_auth(void **state)
 	                           .starttls = STARTTLS_REQUIRED};
 	json_t *all, *m;
 
-	server_start(&smtp, args);
+	fixture_server_start(&smtp, args);
 	sc.url = xasprintf("smtp://localhost:%d", smtp.port);
 	for (int k = 0; k < 3; k++) {
 		struct delivery d = {.id = k,
@@ -702,12 +426,12 @@ test_starttls_auth(void **state)
 
 		/* 0: right password and CA; 1: wrong password; 2: system CAs only. */
 		sc.password = k == 1 ? "wrong-hunter2" : "s3cret";
-		configure(fx, &sc, k == 2 ? NULL : ca, 20);
+		fixture_configure(fx, &sc, k == 2 ? NULL : ca, 20);
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	}
 	fx->expect = 3;
-	run(fx);
-	server_stop(&smtp);
+	fixture_run(fx);
+	fixture_server_stop(&smtp);
 	if (fx->res[0].status != DELIVERY_SENT)
 		fail_msg("STARTTLS + AUTH: %s", fx->res[0].detail);
 	assert_int_equal(fx->res[1].status, DELIVERY_RETRY);
@@ -740,7 +464,7 @@ test_webhook_tls(void **state)
 	                      "--tls", "--pki-dir",         pki,      NULL};
 	char url[128], *cause = NULL;
 
-	server_start(&https, args);
+	fixture_server_start(&https, args);
 	snprintf(url, sizeof url, "https://localhost:%d/hook", https.port);
 	for (int k = 0; k < 2; k++) {
 		struct delivery d = {.id = k,
@@ -757,8 +481,8 @@ test_webhook_tls(void **state)
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	}
 	fx->expect = 2;
-	run(fx);
-	server_stop(&https);
+	fixture_run(fx);
+	fixture_server_stop(&https);
 	if (fx->res[0].status != DELIVERY_SENT)
 		fail_msg("HTTPS with the test CA: %s", fx->res[0].detail);
 	assert_int_equal(fx->res[1].status, DELIVERY_RETRY);
@@ -783,13 +507,13 @@ test_starttls_missing(void **state)
 	                     .subject = "s",
 	                     .body = "b"};
 
-	server_start(&smtp, args);
+	fixture_server_start(&smtp, args);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
-	configure(fx, &sc, NULL, 20);
+	fixture_configure(fx, &sc, NULL, 20);
 	assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	fx->expect = 1;
-	run(fx);
-	server_stop(&smtp);
+	fixture_run(fx);
+	fixture_server_stop(&smtp);
 	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
 	assert_string_equal(fx->res[0].detail,
 	                    "the server does not offer STARTTLS (starttls = required)");
@@ -829,13 +553,13 @@ test_smtp_refusals(void **state)
 		struct server smtp = {0};
 		char *cause = NULL;
 
-		server_start(&smtp, args);
+		fixture_server_start(&smtp, args);
 		sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
-		configure(fx, &sc, NULL, 20);
+		fixture_configure(fx, &sc, NULL, 20);
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 		fx->expect++;
-		run(fx);
-		server_stop(&smtp);
+		fixture_run(fx);
+		fixture_server_stop(&smtp);
 		free(sc.url);
 		assert_int_equal(fx->res[i].status, cases[i].status);
 		assert_int_equal(fx->res[i].code, atoi(cases[i].code));
@@ -866,15 +590,15 @@ test_hang_after_data(void **state)
 	struct timespec t0;
 	char *cause = NULL;
 
-	server_start(&smtp, args);
+	fixture_server_start(&smtp, args);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
-	configure(fx, &sc, NULL, 2);
+	fixture_configure(fx, &sc, NULL, 2);
 	free(sc.url);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	fx->expect = 1;
-	run(fx);
-	server_stop(&smtp);
+	fixture_run(fx);
+	fixture_server_stop(&smtp);
 	assert_true(since(&t0) < 5);
 	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
 	if (strstr(fx->res[0].detail, "timeout") == NULL &&
@@ -893,8 +617,8 @@ test_webhook_statuses(void **state)
 	const char *args_b[] = {"-m", "harness.http_sink", "--port", "0", "--status", "404", NULL};
 	char url[2][128], *cause = NULL;
 
-	server_start(&a, args_a);
-	server_start(&b, args_b);
+	fixture_server_start(&a, args_a);
+	fixture_server_start(&b, args_b);
 	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/x", a.port);
 	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%d/x", b.port);
 	for (int k = 0; k < 2; k++) {
@@ -907,9 +631,9 @@ test_webhook_statuses(void **state)
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	}
 	fx->expect = 2;
-	run(fx);
-	server_stop(&a);
-	server_stop(&b);
+	fixture_run(fx);
+	fixture_server_stop(&a);
+	fixture_server_stop(&b);
 	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
 	assert_int_equal(fx->res[0].code, 503);
 	assert_int_equal(fx->res[0].retry_after, 120);
@@ -928,14 +652,14 @@ test_send_from_callback(void **state)
 	struct delivery d = {.id = 0, .uid = "first", .kind = CHANNEL_WEBHOOK, .rule = "r"};
 	char *cause = NULL;
 
-	server_start(&http, args);
+	fixture_server_start(&http, args);
 	snprintf(fx->resend_url, sizeof fx->resend_url, "http://127.0.0.1:%d/chain", http.port);
 	d.recipient = fx->resend_url;
 	fx->resend = 4;
 	assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	fx->expect = 1;
-	run(fx);
-	server_stop(&http);
+	fixture_run(fx);
+	fixture_server_stop(&http);
 	assert_int_equal(fx->done, 5);
 	for (int k = 0; k < 5; k++) {
 		assert_int_equal(fx->res[k].calls, 1);
@@ -986,7 +710,7 @@ static void
 test_free_in_flight(void **state)
 {
 	struct fixture *fx = *state;
-	int port, hole = blackhole(&port);
+	int port, hole = fixture_blackhole(&port);
 	struct timeval soon = {0, 300000};
 	struct smtp_settings sc = {.from = "alerts@council.example",
 	                           .starttls = STARTTLS_OPPORTUNISTIC};
@@ -995,7 +719,7 @@ test_free_in_flight(void **state)
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", port);
-	configure(fx, &sc, NULL, 30);
+	fixture_configure(fx, &sc, NULL, 30);
 	free(sc.url);
 	for (int k = 0; k < 6; k++) {
 		struct delivery d = {.id = k,
@@ -1027,7 +751,7 @@ static void
 test_free_in_callback(void **state)
 {
 	struct fixture *fx = *state;
-	int hole_port, hole = blackhole(&hole_port), port = closed_port();
+	int hole_port, hole = fixture_blackhole(&hole_port), port = fixture_closed_port();
 	char url[2][128], *cause = NULL;
 
 	snprintf(url[0], sizeof url[0], "http://127.0.0.1:%d/", port);
@@ -1043,140 +767,11 @@ test_free_in_callback(void **state)
 	}
 	fx->free_in_callback = 1;
 	fx->expect = 1;
-	run(fx);
+	fixture_run(fx);
 	assert_null(fx->n);
 	assert_int_equal(fx->done, 1);
 	assert_int_equal(fx->res[0].status, DELIVERY_RETRY);
 	close(hole);
-}
-
-/* What the notifier logged (OAuth token events). */
-static int nlogs;
-static char last_log[512];
-
-/* notifier_log_fn: count and keep the last line. */
-static void
-log_cb(void *arg, int pri, const char *msg)
-{
-	nlogs++;
-	snprintf(last_log, sizeof last_log, "%s", msg);
-}
-
-/* An xoauth2 smtp configuration whose token endpoint is at token_port. */
-static void
-configure_xoauth2(struct fixture *fx, int token_port, int timeout)
-{
-	struct smtp_settings sc = {.url = "smtp://127.0.0.1:2525",
-	                           .from = "alerts@council.example",
-	                           .username = "alerts@council.example",
-	                           .starttls = STARTTLS_REQUIRED,
-	                           .auth = SMTP_AUTH_XOAUTH2,
-	                           .client_id = "app",
-	                           .client_secret = "cs~TOKENSECRET",
-	                           .scope = "https://outlook.office365.com/.default"};
-
-	sc.token_url = xasprintf("http://127.0.0.1:%d/tenant/oauth2/v2.0/token", token_port);
-	configure(fx, &sc, NULL, timeout);
-	free(sc.token_url);
-	nlogs = 0;
-	last_log[0] = '\0';
-	notifier_set_log(fx->n, log_cb, fx);
-}
-
-/* An email of delivery id k. */
-static struct delivery
-xoauth2_email(int k)
-{
-	struct delivery d = {.id = k,
-	                     .uid = "x",
-	                     .kind = CHANNEL_EMAIL,
-	                     .recipient = "tm@council.example",
-	                     .subject = "s",
-	                     .body = "b"};
-	return d;
-}
-
-/*
- * A token request that fails: every email waiting on it is a temporary
- * failure, the failure is logged once (without the secret), and for a few
- * seconds new emails fail at once rather than ask again.
- */
-static void
-test_xoauth2_token_failure(void **state)
-{
-	struct fixture *fx = *state;
-	struct delivery d;
-	char *cause = NULL;
-
-	configure_xoauth2(fx, closed_port(), 5);
-	for (int k = 0; k < 3; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
-	/* Waiting for the token counts as in flight. */
-	assert_int_equal(notifier_in_flight(fx->n), 3);
-	fx->expect = 3;
-	run(fx);
-	for (int k = 0; k < 3; k++) {
-		assert_int_equal(fx->res[k].status, DELIVERY_RETRY);
-		assert_non_null(strstr(fx->res[k].detail, "no OAuth access token"));
-		assert_null(strstr(fx->res[k].detail, "TOKENSECRET"));
-	}
-	assert_int_equal(nlogs, 1);
-	assert_non_null(strstr(last_log, "oauth token=failed"));
-	assert_non_null(strstr(last_log, "waiting=3"));
-	assert_null(strstr(last_log, "TOKENSECRET"));
-	d = xoauth2_email(3);
-	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
-	assert_non_null(strstr(cause, "no OAuth access token"));
-	free(cause);
-	assert_int_equal(notifier_in_flight(fx->n), 0);
-}
-
-/* notifier_free while emails wait for a token that never comes: no callbacks, no leaks. */
-static void
-test_xoauth2_free_waiting(void **state)
-{
-	struct fixture *fx = *state;
-	int port, hole = blackhole(&port);
-	struct timeval soon = {0, 200000};
-	struct delivery d;
-	char *cause = NULL;
-
-	configure_xoauth2(fx, port, 30);
-	for (int k = 0; k < 4; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
-	event_base_loopexit(fx->base, &soon);
-	event_base_dispatch(fx->base);
-	assert_int_equal(notifier_in_flight(fx->n), 4);
-	notifier_free(fx->n);
-	fx->n = NULL;
-	event_base_loopexit(fx->base, &soon);
-	event_base_dispatch(fx->base);
-	assert_int_equal(fx->done, 0);
-	close(hole);
-}
-
-/* notifier_free from the first callback of a failed token request: no more callbacks. */
-static void
-test_xoauth2_free_in_callback(void **state)
-{
-	struct fixture *fx = *state;
-	struct delivery d;
-	char *cause = NULL;
-
-	configure_xoauth2(fx, closed_port(), 5);
-	for (int k = 0; k < 3; k++) {
-		d = xoauth2_email(k);
-		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
-	}
-	fx->free_in_callback = 1;
-	fx->expect = 1;
-	run(fx);
-	assert_null(fx->n);
-	assert_int_equal(fx->done, 1);
 }
 
 /* Teams, Slack and Notify (a send, and a lookup before a re-attempt) that cannot connect. */
@@ -1184,7 +779,7 @@ static void
 test_channels_unreachable(void **state)
 {
 	struct fixture *fx = *state;
-	int port = closed_port();
+	int port = fixture_closed_port();
 	char url[128], *cause = NULL;
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
@@ -1206,7 +801,7 @@ test_channels_unreachable(void **state)
 		assert_int_equal(notifier_send(fx->n, &d, &cause), 0);
 	}
 	fx->expect = 4;
-	run(fx);
+	fixture_run(fx);
 	for (int k = 0; k < 4; k++) {
 		assert_int_equal(fx->res[k].calls, 1);
 		assert_int_equal(fx->res[k].status, DELIVERY_RETRY);
@@ -1248,23 +843,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_refused_and_timeout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_starttls_auth, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_webhook_tls, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_starttls_missing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_smtp_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hang_after_data, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_webhook_statuses, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_send_from_callback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cannot_start, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_xoauth2_token_failure, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_xoauth2_free_waiting, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_xoauth2_free_in_callback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_channels_unreachable, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_channels_cannot_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_and_timeout, fixture_setup,
+	                                    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_auth, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_tls, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_missing, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_smtp_refusals, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hang_after_data, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_statuses, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_send_from_callback, fixture_setup,
+	                                    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_cannot_start, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_free_in_flight, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_free_in_callback, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_channels_unreachable, fixture_setup,
+	                                    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_channels_cannot_start, fixture_setup,
+	                                    fixture_teardown),
 	};
 
 	/* A server that dies must not kill the test with SIGPIPE (curl also sets MSG_NOSIGNAL). */

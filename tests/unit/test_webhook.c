@@ -1,5 +1,4 @@
-/* test_webhook.c - unit tests for notifiers/webhook.c: JSON body, signature, options,
- * classification. */
+/* test_webhook.c - unit tests for notifiers/webhook.c: JSON body, signature, the signed POST. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,77 +13,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "curlrec.h"
 #include "transport.h"
 #include "xalloc.h"
 #include "webhook.h"
-
-/* Linked with -Wl,--wrap=curl_easy_setopt: every option webhook_setup sets is recorded here. */
-CURLcode __real_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-CURLcode __wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...);
-
-/* One option set on an easy handle. */
-struct setopt_rec {
-	CURLoption opt;
-	long num;
-	const void *ptr;
-	char *str; /* a copy, for string options */
-};
-
-static struct setopt_rec recs[128];
-static size_t nrecs;
-
-/* Is opt an option whose argument is a C string? */
-static int
-string_option(CURLoption opt)
-{
-	return opt == CURLOPT_URL || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
-	       opt == CURLOPT_POSTFIELDS;
-}
-
-/* Record the option, then really set it. */
-CURLcode
-__wrap_curl_easy_setopt(CURL *easy, CURLoption opt, ...)
-{
-	struct setopt_rec r = {.opt = opt};
-	va_list ap;
-
-	va_start(ap, opt);
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		r.num = va_arg(ap, long);
-	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		r.ptr = va_arg(ap, void *);
-	else
-		r.num = (long)va_arg(ap, curl_off_t);
-	va_end(ap);
-	if (string_option(opt) && r.ptr != NULL)
-		r.str = xstrdup(r.ptr);
-	if (nrecs < sizeof recs / sizeof recs[0])
-		recs[nrecs++] = r;
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		return __real_curl_easy_setopt(easy, opt, r.num);
-	if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		return __real_curl_easy_setopt(easy, opt, r.ptr);
-	return __real_curl_easy_setopt(easy, opt, (curl_off_t)r.num);
-}
-
-/* Forget every recorded option. */
-static void
-recs_clear(void)
-{
-	for (size_t i = 0; i < nrecs; i++)
-		free(recs[i].str);
-	nrecs = 0;
-}
-
-/* The last record of opt, or NULL if it was never set. */
-static const struct setopt_rec *
-recs_find(CURLoption opt)
-{
-	for (size_t i = nrecs; i > 0; i--)
-		if (recs[i - 1].opt == opt)
-			return &recs[i - 1];
-	return NULL;
-}
 
 /* A webhook delivery with ordinary values. */
 static struct delivery
@@ -338,21 +270,21 @@ test_setup_signed(void **state)
 
 	d.secret = "s3cret-key";
 	d.uid = "d9\r\nX-Evil: 1";
-	recs_clear();
+	curlrec_clear();
 	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
-	assert_string_equal(recs_find(CURLOPT_URL)->str, d.recipient);
-	assert_string_equal(recs_find(CURLOPT_PROTOCOLS_STR)->str, "http,https");
-	assert_int_equal(recs_find(CURLOPT_FOLLOWLOCATION)->num, 0);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
-	assert_int_equal(recs_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
-	assert_string_equal(recs_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
-	assert_int_equal(recs_find(CURLOPT_CONNECTTIMEOUT)->num, 5);
-	assert_int_equal(recs_find(CURLOPT_TIMEOUT)->num, 20);
-	assert_null(recs_find(CURLOPT_HTTPAUTH));
-	body = recs_find(CURLOPT_POSTFIELDS)->str;
-	assert_int_equal(recs_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, (long)strlen(body));
+	assert_string_equal(curlrec_find(CURLOPT_URL)->str, d.recipient);
+	assert_string_equal(curlrec_find(CURLOPT_PROTOCOLS_STR)->str, "http,https");
+	assert_int_equal(curlrec_find(CURLOPT_FOLLOWLOCATION)->num, 0);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYPEER)->num, 1);
+	assert_int_equal(curlrec_find(CURLOPT_SSL_VERIFYHOST)->num, 2);
+	assert_string_equal(curlrec_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
+	assert_int_equal(curlrec_find(CURLOPT_CONNECTTIMEOUT)->num, 5);
+	assert_int_equal(curlrec_find(CURLOPT_TIMEOUT)->num, 20);
+	assert_null(curlrec_find(CURLOPT_HTTPAUTH));
+	body = curlrec_find(CURLOPT_POSTFIELDS)->str;
+	assert_int_equal(curlrec_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, (long)strlen(body));
 
-	h = recs_find(CURLOPT_HTTPHEADER)->ptr;
+	h = curlrec_find(CURLOPT_HTTPHEADER)->ptr;
 	for (const struct curl_slist *it = h; it != NULL; it = it->next)
 		assert_null(strpbrk(it->data, "\r\n"));
 	assert_string_equal(find_header(h, "Content-Type"), "application/json");
@@ -364,7 +296,7 @@ test_setup_signed(void **state)
 	independent_sig("s3cret-key", msg, strlen(msg), want);
 	assert_string_equal(find_header(h, "X-Escalator-Signature"), want);
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* No secret, no signature header. */
@@ -376,13 +308,14 @@ test_setup_unsigned(void **state)
 	struct transfer *t = transfer_new();
 	char *cause = NULL;
 
-	recs_clear();
+	curlrec_clear();
 	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
-	assert_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Signature"));
-	assert_non_null(find_header(recs_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Timestamp"));
-	assert_null(recs_find(CURLOPT_CAINFO));
+	assert_null(find_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Signature"));
+	assert_non_null(
+	    find_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "X-Escalator-Timestamp"));
+	assert_null(curlrec_find(CURLOPT_CAINFO));
 	transfer_free(t);
-	recs_clear();
+	curlrec_clear();
 }
 
 /* Bad fields: the setup fails with a cause and the transfer can still be freed. */
@@ -399,98 +332,7 @@ test_setup_bad_fields(void **state)
 	assert_non_null(cause);
 	free(cause);
 	transfer_free(t);
-	recs_clear();
-}
-
-/* An HTTP result and what it should become. */
-struct classify_case {
-	CURLcode rc;
-	long code;
-	const char *body, *retry_after;
-	enum delivery_status status;
-	int retry;
-	const char *detail;
-};
-
-/* Every HTTP status class is classified as the brief says. */
-static void
-test_classify(void **state)
-{
-	static const struct classify_case cases[] = {
-	    {CURLE_OK, 200, "ok", NULL, DELIVERY_SENT, 0, "HTTP 200"},
-	    {CURLE_OK, 201, "", NULL, DELIVERY_SENT, 0, "HTTP 201"},
-	    {CURLE_OK, 204, NULL, NULL, DELIVERY_SENT, 0, "HTTP 204"},
-	    {CURLE_OK, 301, "Moved\n<html>", NULL, DELIVERY_FAILED, 0, "HTTP 301: Moved"},
-	    {CURLE_OK, 400, "\n  bad request: no \"rule\"\r\nmore", NULL, DELIVERY_FAILED, 0,
-	     "HTTP 400: bad request: no \"rule\""},
-	    {CURLE_OK, 404, "Not Found", "60", DELIVERY_FAILED, 0, "HTTP 404: Not Found"},
-	    {CURLE_OK, 408, "", NULL, DELIVERY_RETRY, 0, "HTTP 408"},
-	    {CURLE_OK, 429, "slow down", "120", DELIVERY_RETRY, 120, "HTTP 429: slow down"},
-	    {CURLE_OK, 429, "", "999999", DELIVERY_RETRY, 86400, "HTTP 429"},
-	    {CURLE_OK, 500, "boom\x1b[0m\x01", NULL, DELIVERY_RETRY, 0, "HTTP 500: boom [0m"},
-	    {CURLE_OK, 503, "maintenance", " 30 ", DELIVERY_RETRY, 30, "HTTP 503: maintenance"},
-	    {CURLE_OK, 503, "", "soon", DELIVERY_RETRY, 0, "HTTP 503"},
-	    {CURLE_COULDNT_CONNECT, 0, NULL, NULL, DELIVERY_RETRY, 0,
-	     "Failed to connect to 127.0.0.1 port 9: Connection refused"},
-	    {CURLE_OPERATION_TIMEDOUT, 0, NULL, NULL, DELIVERY_RETRY, 0, "Timeout was reached"},
-	    {CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, DELIVERY_RETRY, 0,
-	     "SSL certificate problem"},
-	};
-
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const struct classify_case *c = &cases[i];
-		const char *errbuf = "";
-		struct delivery_result r;
-		char *detail;
-
-		if (c->rc == CURLE_COULDNT_CONNECT || c->rc == CURLE_PEER_FAILED_VERIFICATION)
-			errbuf = c->detail;
-		detail = webhook_classify(c->rc, c->code, c->body, c->body ? strlen(c->body) : 0,
-		                          c->retry_after, 1000, errbuf, &r);
-		assert_ptr_equal(detail, r.detail);
-		assert_int_equal(r.status, c->status);
-		assert_int_equal(r.code, c->code);
-		assert_int_equal(r.retry_after, c->retry);
-		assert_string_equal(r.detail, c->detail);
-		free(detail);
-	}
-}
-
-/* A long response line is cut; the detail stays one bounded line. */
-static void
-test_classify_long_body(void **state)
-{
-	char body[2000];
-	struct delivery_result r;
-	char *detail;
-
-	memset(body, 'x', sizeof body);
-	body[500] = '\n';
-	detail = webhook_classify(CURLE_OK, 400, body, sizeof body, NULL, 0, "", &r);
-	assert_true(strlen(detail) <= 300);
-	assert_true(strlen(detail) >= 200);
-	assert_null(strchr(detail, '\n'));
-	free(detail);
-}
-
-/* Retry-After: delay-seconds, HTTP-dates, and junk. */
-static void
-test_retry_after(void **state)
-{
-	time_t now = 1793347200; /* Fri, 30 Oct 2026 08:00:00 GMT */
-
-	assert_int_equal(webhook_retry_after(NULL, now), 0);
-	assert_int_equal(webhook_retry_after("", now), 0);
-	assert_int_equal(webhook_retry_after("0", now), 0);
-	assert_int_equal(webhook_retry_after("45", now), 45);
-	assert_int_equal(webhook_retry_after("86400", now), 86400);
-	assert_int_equal(webhook_retry_after("86401", now), 86400);
-	assert_int_equal(webhook_retry_after("99999999999999999999999", now), 86400);
-	assert_int_equal(webhook_retry_after("-5", now), 0);
-	assert_int_equal(webhook_retry_after("12abc", now), 0);
-	assert_int_equal(webhook_retry_after("Fri, 30 Oct 2026 08:10:00 GMT", now), 600);
-	assert_int_equal(webhook_retry_after("Fri, 30 Oct 2026 07:00:00 GMT", now), 0);
-	assert_int_equal(webhook_retry_after("Sat, 30 Oct 2027 08:00:00 GMT", now), 86400);
+	curlrec_clear();
 }
 
 /* Run every test. */
@@ -498,13 +340,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_body_shape),         cmocka_unit_test(test_body_nulls),
-	    cmocka_unit_test(test_body_fields),        cmocka_unit_test(test_body_bad_fields),
-	    cmocka_unit_test(test_body_invalid_utf8),  cmocka_unit_test(test_body_controls),
-	    cmocka_unit_test(test_hmac_rfc4231),       cmocka_unit_test(test_signature),
-	    cmocka_unit_test(test_setup_signed),       cmocka_unit_test(test_setup_unsigned),
-	    cmocka_unit_test(test_setup_bad_fields),   cmocka_unit_test(test_classify),
-	    cmocka_unit_test(test_classify_long_body), cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_body_shape),        cmocka_unit_test(test_body_nulls),
+	    cmocka_unit_test(test_body_fields),       cmocka_unit_test(test_body_bad_fields),
+	    cmocka_unit_test(test_body_invalid_utf8), cmocka_unit_test(test_body_controls),
+	    cmocka_unit_test(test_hmac_rfc4231),      cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_setup_signed),      cmocka_unit_test(test_setup_unsigned),
+	    cmocka_unit_test(test_setup_bad_fields),
 	};
 	int rc;
 

@@ -1,5 +1,5 @@
-/* notify.c - one alert as a GOV.UK Notify email (POST /v2/notifications/email, JWT auth). */
-#include "notify.h"
+/* govuk_notify.c - one alert as a GOV.UK Notify email (POST /v2/notifications/email, JWT auth). */
+#include "govuk_notify.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -11,14 +11,31 @@
 #include "oauth.h"
 #include "transport.h"
 #include "utf8.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 /* Longest detail given back in a delivery_result. */
-#define NOTIFY_DETAIL_MAX 300
+#define GOVUK_DETAIL_MAX 300
+
+/* Which request of a send is the current one. */
+enum govuk_phase {
+	GOVUK_LOOKUP, /* is the reference already known (an earlier attempt got through)? */
+	GOVUK_SEND,   /* the email itself */
+};
+
+/* One delivery's send: what each of its requests needs. */
+struct govuk_send {
+	enum govuk_phase phase;
+	char *api_key;    /* wiped when freed */
+	char *lookup_url; /* NULL on a first attempt */
+	char *send_url;
+	char *body;
+	struct http_state *http; /* the current request's, kept by its transfer */
+};
 
 /* n bytes as base64url without padding. */
 char *
-notify_base64url(const unsigned char *p, size_t n)
+govuk_base64url(const unsigned char *p, size_t n)
 {
 	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 	int len = EVP_EncodeBlock((unsigned char *)out, p, (int)n);
@@ -37,7 +54,7 @@ notify_base64url(const unsigned char *p, size_t n)
 
 /* Is s a UUID (8-4-4-4-12 hexadecimal digits)? */
 bool
-notify_valid_uuid(const char *s)
+govuk_valid_uuid(const char *s)
 {
 	for (int i = 0; i < 36; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
@@ -52,7 +69,7 @@ notify_valid_uuid(const char *s)
 
 /* Check a Notify API key and take its service id. */
 int
-notify_service_id(const char *key, char **service_id)
+govuk_service_id(const char *key, char **service_id)
 {
 	size_t len = strlen(key);
 	char sid[37];
@@ -63,7 +80,7 @@ notify_service_id(const char *key, char **service_id)
 		return -1;
 	memcpy(sid, key + len - 73, 36);
 	sid[36] = '\0';
-	if (!notify_valid_uuid(sid) || !notify_valid_uuid(key + len - 36))
+	if (!govuk_valid_uuid(sid) || !govuk_valid_uuid(key + len - 36))
 		return -1;
 	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
 		if (*p <= ' ' || *p == 0x7f)
@@ -74,12 +91,12 @@ notify_service_id(const char *key, char **service_id)
 
 /* The API key's service id and secret. */
 int
-notify_key_parts(const char *key, char service_id[37], char secret[37])
+govuk_key_parts(const char *key, char service_id[37], char secret[37])
 {
 	char *sid = NULL;
 	size_t len;
 
-	if (key == NULL || notify_service_id(key, &sid) != 0)
+	if (key == NULL || govuk_service_id(key, &sid) != 0)
 		return -1;
 	len = strlen(key);
 	memcpy(service_id, sid, 37);
@@ -90,38 +107,38 @@ notify_key_parts(const char *key, char service_id[37], char secret[37])
 
 /* JSON text of j as base64url. */
 static char *
-notify_b64_json(json_t *j)
+govuk_b64_json(json_t *j)
 {
 	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), *out;
 
 	if (text == NULL)
 		fatalx("json_dumps failed");
-	out = notify_base64url((const unsigned char *)text, strlen(text));
+	out = govuk_base64url((const unsigned char *)text, strlen(text));
 	free(text);
 	return out;
 }
 
 /* An HS256 JWT for the key, issued at iat. */
 char *
-notify_jwt(const char *api_key, time_t iat)
+govuk_jwt(const char *api_key, time_t iat)
 {
 	char sid[37], secret[37], *header, *payload, *input, *sig, *jwt;
 	unsigned char mac[32];
 	json_t *h, *p;
 
-	if (notify_key_parts(api_key, sid, secret) != 0)
+	if (govuk_key_parts(api_key, sid, secret) != 0)
 		return NULL;
 	h = json_pack("{s:s, s:s}", "typ", "JWT", "alg", "HS256");
 	p = json_pack("{s:s, s:I}", "iss", sid, "iat", (json_int_t)iat);
 	if (h == NULL || p == NULL)
 		fatalx("json_pack failed building a JWT");
-	header = notify_b64_json(h);
-	payload = notify_b64_json(p);
+	header = govuk_b64_json(h);
+	payload = govuk_b64_json(p);
 	json_decref(h);
 	json_decref(p);
 	input = xasprintf("%s.%s", header, payload);
 	webhook_hmac_sha256(secret, strlen(secret), input, strlen(input), mac);
-	sig = notify_base64url(mac, sizeof mac);
+	sig = govuk_base64url(mac, sizeof mac);
 	jwt = xasprintf("%s.%s", input, sig);
 	explicit_bzero(secret, sizeof secret);
 	explicit_bzero(mac, sizeof mac);
@@ -134,7 +151,7 @@ notify_jwt(const char *api_key, time_t iat)
 
 /* A JSON string of s (invalid UTF-8 replaced), "" for NULL. */
 static json_t *
-notify_text(const char *s)
+govuk_text(const char *s)
 {
 	char *valid = utf8_sanitize(s != NULL ? s : "");
 	json_t *j = json_string(valid);
@@ -147,7 +164,7 @@ notify_text(const char *s)
 
 /* The request body for d. */
 char *
-notify_build_body(const struct delivery *d, char **cause)
+govuk_build_body(const struct delivery *d, char **cause)
 {
 	json_t *root, *pers, *fields = NULL, *v;
 	json_error_t err;
@@ -167,14 +184,14 @@ notify_build_body(const struct delivery *d, char **cause)
 	root = json_object();
 	pers = json_object();
 	snprintf(late, sizeof late, "%d", d->days_late);
-	json_object_set_new(pers, "rule", notify_text(d->rule));
-	json_object_set_new(pers, "title", notify_text(d->title));
-	json_object_set_new(pers, "case", notify_text(d->case_ref));
-	json_object_set_new(pers, "stage", notify_text(d->stage));
-	json_object_set_new(pers, "start", notify_text(d->start));
-	json_object_set_new(pers, "due", notify_text(d->due));
+	json_object_set_new(pers, "rule", govuk_text(d->rule));
+	json_object_set_new(pers, "title", govuk_text(d->title));
+	json_object_set_new(pers, "case", govuk_text(d->case_ref));
+	json_object_set_new(pers, "stage", govuk_text(d->stage));
+	json_object_set_new(pers, "start", govuk_text(d->start));
+	json_object_set_new(pers, "due", govuk_text(d->due));
 	json_object_set_new(pers, "days_overdue", json_string(late));
-	json_object_set_new(pers, "expected", notify_text(d->expected));
+	json_object_set_new(pers, "expected", govuk_text(d->expected));
 	/* The rule's fields, as strings; they never replace the values above. */
 	json_object_foreach(fields, key, v)
 	{
@@ -187,15 +204,15 @@ notify_build_body(const struct delivery *d, char **cause)
 		else {
 			char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
-			json_object_set_new(pers, key, notify_text(text));
+			json_object_set_new(pers, key, govuk_text(text));
 			free(text);
 		}
 	}
 	json_decref(fields);
-	json_object_set_new(root, "email_address", notify_text(d->recipient));
-	json_object_set_new(root, "template_id", notify_text(d->template_id));
+	json_object_set_new(root, "email_address", govuk_text(d->recipient));
+	json_object_set_new(root, "template_id", govuk_text(d->template_id));
 	json_object_set_new(root, "personalisation", pers);
-	json_object_set_new(root, "reference", notify_text(d->uid));
+	json_object_set_new(root, "reference", govuk_text(d->uid));
 	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (out == NULL)
@@ -205,14 +222,14 @@ notify_build_body(const struct delivery *d, char **cause)
 
 /* base_url + "/v2/notifications/email". */
 char *
-notify_send_url(const char *base_url)
+govuk_send_url(const char *base_url)
 {
 	return xasprintf("%s/v2/notifications/email", base_url);
 }
 
 /* base_url + "/v2/notifications?reference=" + the escaped reference. */
 char *
-notify_lookup_url(const char *base_url, const char *reference)
+govuk_lookup_url(const char *base_url, const char *reference)
 {
 	char *esc = oauth_form_escape(reference), *url;
 
@@ -223,7 +240,7 @@ notify_lookup_url(const char *base_url, const char *reference)
 
 /* "HTTP <code>", with Notify's first "error: message" when the body has one. */
 static char *
-notify_detail(const struct http_response *resp)
+govuk_detail(const struct http_response *resp)
 {
 	json_t *j = resp->len > 0 ? json_loadb(resp->body, resp->len, 0, NULL) : NULL;
 	json_t *e = json_array_get(json_object_get(j, "errors"), 0);
@@ -243,8 +260,8 @@ notify_detail(const struct http_response *resp)
 
 /* Classify the answer to a send. */
 char *
-notify_classify(int rc, const struct http_response *resp, time_t now, const char *errbuf,
-                struct delivery_result *r)
+govuk_classify(int rc, const struct http_response *resp, time_t now, const char *errbuf,
+               struct delivery_result *r)
 {
 	long code = resp->code;
 	char *detail, *clean;
@@ -261,15 +278,15 @@ notify_classify(int rc, const struct http_response *resp, time_t now, const char
 	} else if (code == 403 || code == 408 || code == 429 || code >= 500 || code < 200) {
 		/* 403: a revoked key or a skewed clock (iat): fixable, so keep the alert. */
 		r->status = DELIVERY_RETRY;
-		r->retry_after = webhook_retry_after(resp->retry_after, now);
-		detail = notify_detail(resp);
+		r->retry_after = http_retry_after(resp->retry_after, now);
+		detail = govuk_detail(resp);
 	} else {
 		/* 400 (template, address, team-only key...) and the rest: sending again cannot
 		 * help. */
 		r->status = DELIVERY_FAILED;
-		detail = notify_detail(resp);
+		detail = govuk_detail(resp);
 	}
-	clean = transport_clean_text(detail, NOTIFY_DETAIL_MAX, 0);
+	clean = transport_clean_text(detail, GOVUK_DETAIL_MAX, 0);
 	free(detail);
 	r->detail = clean;
 	return clean;
@@ -277,8 +294,8 @@ notify_classify(int rc, const struct http_response *resp, time_t now, const char
 
 /* What a reference lookup found. */
 int
-notify_lookup_result(int rc, const struct http_response *resp, time_t now, const char *errbuf,
-                     struct delivery_result *r, char **detail)
+govuk_lookup_result(int rc, const struct http_response *resp, time_t now, const char *errbuf,
+                    struct delivery_result *r, char **detail)
 {
 	json_t *j, *list;
 	char *text;
@@ -306,15 +323,116 @@ notify_lookup_result(int rc, const struct http_response *resp, time_t now, const
 				return 0;
 		}
 	}
-	notify_classify(rc, resp, now, errbuf, r);
+	govuk_classify(rc, resp, now, errbuf, r);
 	/* Whatever the lookup got, it is a temporary failure of this attempt. */
 	text = xasprintf("looking up the reference before sending again: %s", r->detail);
 	free((char *)r->detail);
-	*detail = transport_clean_text(text, NOTIFY_DETAIL_MAX, 0);
+	*detail = transport_clean_text(text, GOVUK_DETAIL_MAX, 0);
 	free(text);
 	r->status = DELIVERY_RETRY;
 	r->detail = *detail;
 	if (rc == CURLE_OK && resp->code == 200)
 		r->code = 200;
 	return -1;
+}
+
+/* The send of d. */
+struct govuk_send *
+govuk_new(const struct delivery *d, char **cause)
+{
+	struct govuk_send *g = xcalloc(1, sizeof *g);
+
+	g->api_key = xstrdup(d->secret);
+	g->send_url = govuk_send_url(d->base_url);
+	if ((g->body = govuk_build_body(d, cause)) == NULL) {
+		govuk_free(g);
+		return NULL;
+	}
+	if (d->attempts > 1)
+		g->lookup_url = govuk_lookup_url(d->base_url, d->uid);
+	g->phase = g->lookup_url != NULL ? GOVUK_LOOKUP : GOVUK_SEND;
+	return g;
+}
+
+/* Set up t for g's next request: a GET of the lookup, or a POST of the body. */
+int
+govuk_setup(struct govuk_send *g, struct transfer *t, const struct notifier_settings *s,
+            char **cause)
+{
+	struct curl_slist *h;
+	const char *url = g->phase == GOVUK_SEND ? g->send_url : g->lookup_url;
+	char *jwt, *body = NULL;
+
+	/* A fresh token for every request: Notify refuses one more than 30 s old. */
+	if ((jwt = govuk_jwt(g->api_key, time(NULL))) == NULL) {
+		*cause = xstrdup("the contact's api_key_file does not hold a Notify API key");
+		return -1;
+	}
+	h = http_json_headers(NULL);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (h != NULL) {
+		char *auth = xasprintf("Authorization: Bearer %s", jwt);
+
+		h = curl_slist_append(h, auth);
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	explicit_bzero(jwt, strlen(jwt));
+	free(jwt);
+	if (h == NULL)
+		fatalx("out of memory building a Notify request");
+	transfer_keep_slist(t, h);
+	if (g->phase == GOVUK_SEND) {
+		body = xstrdup(g->body);
+		transfer_keep(t, body, free);
+	}
+	if ((g->http = http_request(t, s, url, body, h, GOVUK_RESPONSE_MAX, cause)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Take the answer to g's request: after a lookup, send unless it was found; after a send, done. */
+int
+govuk_finish(struct govuk_send *g, struct transfer *t, CURLcode rc, struct delivery_result *r,
+             char **detail)
+{
+	struct http_response resp;
+	int found;
+
+	*detail = NULL;
+	http_get_response(t, g->http, &resp);
+	if (g->phase == GOVUK_SEND) {
+		*detail = govuk_classify(rc, &resp, time(NULL), transfer_error(t), r);
+		return 0;
+	}
+	found = govuk_lookup_result(rc, &resp, time(NULL), transfer_error(t), r, detail);
+	if (found > 0) {
+		/* The earlier attempt reached Notify: sending again would mail twice. */
+		static const struct delivery_result sent = {
+		    DELIVERY_SENT, 200,
+		    "Notify already has this reference (an earlier attempt got through)", 0};
+
+		*r = sent;
+		return 0;
+	}
+	if (found < 0)
+		return 0;
+	g->phase = GOVUK_SEND;
+	return 1;
+}
+
+/* Free g. */
+void
+govuk_free(struct govuk_send *g)
+{
+	if (g == NULL)
+		return;
+	if (g->api_key != NULL) {
+		explicit_bzero(g->api_key, strlen(g->api_key));
+		free(g->api_key);
+	}
+	free(g->lookup_url);
+	free(g->send_url);
+	free(g->body);
+	free(g);
 }

@@ -1,0 +1,88 @@
+/* govuk_notify.h - one alert as a GOV.UK Notify email (POST /v2/notifications/email, JWT auth). */
+#ifndef ESCALATOR_GOVUK_NOTIFY_H
+#define ESCALATOR_GOVUK_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "http.h"
+#include "notifier.h"
+#include "transport.h"
+
+/* GOV.UK Notify's API: the base_url a contact has when it does not say. */
+#define GOVUK_NOTIFY_DEFAULT_URL "https://api.notifications.service.gov.uk"
+/* Largest response kept: a reference lookup returns whole notifications. */
+#define GOVUK_RESPONSE_MAX 262144
+
+/* n bytes as base64url without padding (RFC 7515 2). */
+char *govuk_base64url(const unsigned char *p, size_t n);
+/* Is s a UUID written as 8-4-4-4-12 hexadecimal digits? */
+bool govuk_valid_uuid(const char *s);
+/*
+ * Check a GOV.UK Notify API key ("{key name}-{service id}-{secret}", both ids
+ * 36-character UUIDs). Returns 0 and the allocated service id, or -1.
+ */
+int govuk_service_id(const char *key, char **service_id);
+/*
+ * The API key's parts: the service id (the JWT issuer) and the secret (the
+ * HMAC key), each 36 characters. Returns 0, or -1 if key is not a Notify key.
+ */
+int govuk_key_parts(const char *key, char service_id[37], char secret[37]);
+/* An HS256 JWT {"iss": service id, "iat": iat} signed with the key's secret; NULL if bad key. */
+char *govuk_jwt(const char *api_key, time_t iat);
+/*
+ * The request body: {"email_address", "template_id", "reference" (the
+ * delivery id), "personalisation": {"rule", "title", "case", "stage",
+ * "start", "due", "days_overdue", "expected", and the rule's fields}}, every
+ * value a string. NULL with *cause set if d->fields is not a JSON object.
+ */
+char *govuk_build_body(const struct delivery *d, char **cause);
+/* base_url + "/v2/notifications/email". */
+char *govuk_send_url(const char *base_url);
+/* base_url + "/v2/notifications?reference=" + the escaped reference. */
+char *govuk_lookup_url(const char *base_url, const char *reference);
+
+/*
+ * Classify the answer to a send: 2xx sent; 400 and other 4xx failed for good,
+ * except 403 (a key or clock problem someone can fix), 408 and 429 (and
+ * 5xx), which are retried. Fills r; returns the detail r->detail points to
+ * (Notify's "error: message" when it gave one).
+ */
+char *govuk_classify(int rc, const struct http_response *resp, time_t now, const char *errbuf,
+                     struct delivery_result *r);
+/*
+ * What a reference lookup found: 1 a notification with this reference exists
+ * (the earlier attempt reached Notify), 0 none, -1 the lookup itself failed
+ * (r filled as a temporary failure).
+ */
+int govuk_lookup_result(int rc, const struct http_response *resp, time_t now, const char *errbuf,
+                        struct delivery_result *r, char **detail);
+
+/*
+ * One delivery's send, over one or two requests: Notify has no idempotency
+ * key, so when an earlier attempt's outcome is unknown (d->attempts > 1: a
+ * timeout, a crash) the reference is looked up first, and the email is sent
+ * only if Notify does not have it.
+ */
+struct govuk_send;
+
+/* The send of d (everything copied); NULL with *cause set if the body cannot be built. */
+struct govuk_send *govuk_new(const struct delivery *d, char **cause);
+/*
+ * Set up t for g's next request (the lookup, then the send), with a fresh
+ * JWT. Everything is kept by t. Returns 0, or -1 with *cause set.
+ */
+int govuk_setup(struct govuk_send *g, struct transfer *t, const struct notifier_settings *s,
+                char **cause);
+/*
+ * Take the answer to g's request in t (curl's result rc). Returns 1 when the
+ * send must follow (set it up on a new transfer with govuk_setup), else 0
+ * with r filled and *detail set to what to free once r is used (or NULL).
+ */
+int govuk_finish(struct govuk_send *g, struct transfer *t, CURLcode rc, struct delivery_result *r,
+                 char **detail);
+/* Free g, wiping the API key. */
+void govuk_free(struct govuk_send *g);
+
+#endif

@@ -1,0 +1,80 @@
+/* notifier_fixture.h - the notifier tests' fixtures: an alert, a loop, servers on 127.0.0.1. */
+#ifndef ESCALATOR_NOTIFIER_FIXTURE_H
+#define ESCALATOR_NOTIFIER_FIXTURE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "notifier.h"
+
+/* A made-up GOV.UK Notify API key, its service id and secret, and a template id. */
+#define FIXTURE_SERVICE_ID "26785a09-ab16-4eb0-8407-a37497a57506"
+#define FIXTURE_SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
+#define FIXTURE_API_KEY "escalator_live-" FIXTURE_SERVICE_ID "-" FIXTURE_SECRET
+#define FIXTURE_TEMPLATE "f33517ff-2a88-4f6e-b855-c550268ce08a"
+
+/* Delivery ids a fixture records results for: 0 to MAXRESULTS - 1. */
+#define MAXRESULTS 128
+
+/* A test server process (tests/harness) and where it listens. */
+struct server {
+	pid_t pid;
+	int out; /* read end of its stdout */
+	int port;
+};
+
+/* What a finished delivery reported. */
+struct outcome {
+	int calls;
+	enum delivery_status status;
+	long code;
+	int retry_after;
+	char detail[512];
+};
+
+/* One test's loop, notifier and results. */
+struct fixture {
+	char dir[64];
+	struct event_base *base;
+	struct notifier *n;
+	struct event *guard; /* ends a test that would otherwise hang */
+	struct event *ticker;
+	int ticks;
+	struct outcome res[MAXRESULTS];
+	size_t done, expect;
+	int free_in_callback; /* notifier_free from the first callback */
+	int resend;           /* send again from the callback this many times */
+	char resend_url[128];
+};
+
+/* A delivery of kind with ordinary values (Notify: FIXTURE_API_KEY and FIXTURE_TEMPLATE). */
+struct delivery fixture_delivery(enum channel kind);
+/* text parsed as JSON; fails the test if it is not. */
+json_t *fixture_parse_json(const char *text);
+
+/*
+ * Start python3 with args (NULL-terminated) in $SRCDIR/tests and wait for its
+ * "READY <port>" line.
+ */
+void fixture_server_start(struct server *srv, const char *const *args);
+/* Stop a server (SIGTERM, then SIGKILL) and reap it. */
+void fixture_server_stop(struct server *srv);
+/* A TCP port on 127.0.0.1 nothing listens on. */
+int fixture_closed_port(void);
+/* A listening socket that never accepts (close it after the test); its port in *port. */
+int fixture_blackhole(int *port);
+
+/* cmocka setup: a fresh event base, notifier, scratch directory and timers in *state. */
+int fixture_setup(void **state);
+/* cmocka teardown: free everything fixture_setup made. */
+int fixture_teardown(void **state);
+/* Run the loop until fx->expect callbacks have arrived (or the 90 s guard fires). */
+void fixture_run(struct fixture *fx);
+/* Configure fx->n with smtp, ca_file and both timeouts. */
+void fixture_configure(struct fixture *fx, struct smtp_settings *smtp, const char *ca_file,
+                       int timeout);
+
+#endif

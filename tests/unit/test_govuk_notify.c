@@ -1,0 +1,347 @@
+/* test_govuk_notify.c - unit tests for notifiers/govuk_notify.c: JWT, body, answers, lookup. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "curlrec.h"
+#include "govuk_notify.h"
+#include "notifier_fixture.h"
+#include "transport.h"
+#include "xalloc.h"
+
+#define SERVICE_ID FIXTURE_SERVICE_ID
+#define SECRET FIXTURE_SECRET
+#define API_KEY FIXTURE_API_KEY
+#define TEMPLATE FIXTURE_TEMPLATE
+
+/* base64url: no padding, '-' and '_' for '+' and '/' (vectors from Python's base64). */
+static void
+test_base64url(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} v[] = {
+	    {"", 0, ""},
+	    {"f", 1, "Zg"},
+	    {"fo", 2, "Zm8"},
+	    {"foo", 3, "Zm9v"},
+	    {"\xfb\xff\xfe", 3, "-__-"},
+	    {"\xff\xff\xbe", 3, "__--"},
+	};
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char *got = govuk_base64url((const unsigned char *)v[i].in, v[i].len);
+
+		assert_string_equal(got, v[i].out);
+		free(got);
+	}
+}
+
+/* The API key splits into the service id and the secret; anything else is refused. */
+static void
+test_notify_key(void **state)
+{
+	char sid[37], secret[37];
+
+	assert_int_equal(govuk_key_parts(API_KEY, sid, secret), 0);
+	assert_string_equal(sid, SERVICE_ID);
+	assert_string_equal(secret, SECRET);
+	/* A key name with dashes of its own. */
+	assert_int_equal(govuk_key_parts("my-team-key-" SERVICE_ID "-" SECRET, sid, secret), 0);
+	assert_string_equal(sid, SERVICE_ID);
+	assert_int_equal(govuk_key_parts(SERVICE_ID "-" SECRET, sid, secret), -1); /* no name */
+	assert_int_equal(govuk_key_parts("name-" SERVICE_ID SECRET, sid, secret), -1);
+	assert_int_equal(govuk_key_parts("name-" SERVICE_ID "-3d844edf-8d35-48ac-975b-e847b4f122bX",
+	                                 sid, secret),
+	                 -1);
+	assert_int_equal(govuk_key_parts("short", sid, secret), -1);
+	assert_int_equal(govuk_key_parts(NULL, sid, secret), -1);
+}
+
+/* The JWT matches one made independently (Python hmac + base64) and decodes as Notify expects. */
+static void
+test_notify_jwt(void **state)
+{
+	static const char want[] =
+	    "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9."
+	    "eyJpc3MiOiIyNjc4NWEwOS1hYjE2LTRlYjAtODQwNy1hMzc0OTdhNTc1MDYiLCJpYXQiOjE3OTM3NzkyMDB9."
+	    "xMF68h88HAQvUaRrJxVTxMWGLKSNJnzSkyCdJ9SFoUw";
+	char *jwt = govuk_jwt(API_KEY, (time_t)1793779200);
+
+	assert_non_null(jwt);
+	assert_string_equal(jwt, want);
+	free(jwt);
+	/* Fresh per request: another iat, another token. */
+	jwt = govuk_jwt(API_KEY, (time_t)1793779201);
+	assert_string_not_equal(jwt, want);
+	assert_null(strchr(jwt, '='));
+	free(jwt);
+	assert_null(govuk_jwt("not a key", 0));
+}
+
+/* The body: address, template, reference = delivery id, personalisation all strings. */
+static void
+test_notify_body(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *cause = NULL, *body;
+	json_t *j, *p;
+
+	d.fields = "{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}";
+	body = govuk_build_body(&d, &cause);
+	assert_non_null(body);
+	j = fixture_parse_json(body);
+	assert_string_equal(json_string_value(json_object_get(j, "email_address")),
+	                    "iro.manager@council.example");
+	assert_string_equal(json_string_value(json_object_get(j, "template_id")), TEMPLATE);
+	assert_string_equal(json_string_value(json_object_get(j, "reference")),
+	                    "esc-1a2b3c4d5e6f-42");
+	p = json_object_get(j, "personalisation");
+	assert_string_equal(json_string_value(json_object_get(p, "title")),
+	                    "First Child in Care review");
+	assert_string_equal(json_string_value(json_object_get(p, "case")), "C1042");
+	assert_string_equal(json_string_value(json_object_get(p, "stage")), "overdue");
+	assert_string_equal(json_string_value(json_object_get(p, "due")), "2026-10-29");
+	assert_string_equal(json_string_value(json_object_get(p, "days_overdue")), "12");
+	assert_string_equal(json_string_value(json_object_get(p, "expected")),
+	                    "hold the review within 5 working days");
+	assert_string_equal(json_string_value(json_object_get(p, "legal_status")), "C2");
+	assert_string_equal(json_string_value(json_object_get(p, "placement")), "");
+	/* The fields never replace the alert's own values. */
+	assert_string_not_equal(json_string_value(json_object_get(p, "title")), "not this");
+	/* Nothing else: no subject, body, API key. */
+	assert_int_equal(json_object_size(j), 4);
+	assert_null(strstr(body, SECRET));
+	json_decref(j);
+	free(body);
+
+	/* No expected text: the key is still there (a template may use it). */
+	d.expected = NULL;
+	d.fields = NULL;
+	body = govuk_build_body(&d, &cause);
+	j = fixture_parse_json(body);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "personalisation"), "expected")),
+	    "");
+	json_decref(j);
+	free(body);
+
+	d.fields = "[1]";
+	assert_null(govuk_build_body(&d, &cause));
+	assert_non_null(cause);
+	free(cause);
+}
+
+/* The send and lookup URLs; the reference is escaped. */
+static void
+test_notify_urls(void **state)
+{
+	char *u = govuk_send_url("https://api.notifications.service.gov.uk");
+
+	assert_string_equal(u, "https://api.notifications.service.gov.uk/v2/notifications/email");
+	free(u);
+	u = govuk_lookup_url("http://127.0.0.1:8080", "esc-ab-1 &x");
+	assert_string_equal(u, "http://127.0.0.1:8080/v2/notifications?reference=esc-ab-1%20%26x");
+	free(u);
+}
+
+/* 201 sent; 400 failed; 403, 429, 500 and curl errors retried; Notify's message kept. */
+static void
+test_notify_classify(void **state)
+{
+	static const char err400[] = "{\"errors\":[{\"error\":\"BadRequestError\",\"message\":"
+	                             "\"Template not found\"}],\"status_code\":400}";
+	struct http_response resp = {201, "{\"id\":\"x\"}", 10, NULL};
+	struct delivery_result r;
+	char *detail;
+
+	detail = govuk_classify(0, &resp, 0, "", &r);
+	assert_int_equal(r.status, DELIVERY_SENT);
+	free(detail);
+
+	resp = (struct http_response){400, err400, strlen(err400), NULL};
+	detail = govuk_classify(0, &resp, 0, "", &r);
+	assert_int_equal(r.status, DELIVERY_FAILED);
+	assert_string_equal(r.detail, "HTTP 400: BadRequestError: Template not found");
+	free(detail);
+
+	resp = (struct http_response){403, "{}", 2, NULL};
+	detail = govuk_classify(0, &resp, 0, "", &r);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	free(detail);
+
+	resp = (struct http_response){429, "", 0, "7"};
+	detail = govuk_classify(0, &resp, 0, "", &r);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_int_equal(r.retry_after, 7);
+	assert_int_equal(r.code, 429);
+	free(detail);
+
+	resp = (struct http_response){500, "oops", 4, NULL};
+	detail = govuk_classify(0, &resp, 0, "", &r);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	free(detail);
+
+	resp = (struct http_response){0, "", 0, NULL};
+	detail = govuk_classify(28, &resp, 0, "Operation timed out after 3001 milliseconds", &r);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_string_equal(r.detail, "Operation timed out after 3001 milliseconds");
+	free(detail);
+}
+
+/* A lookup: found, not found, cut short, or failed (a temporary failure). */
+static void
+test_notify_lookup(void **state)
+{
+	static const char found[] = "{\"notifications\":[{\"id\":\"1\",\"reference\":\"r\"}],"
+	                            "\"links\":{}}";
+	static const char none[] = "{\"notifications\": [ ], \"links\":{}}";
+	static const char cut[] = "{\"links\":{},\"notifications\": [ {\"id\":\"1\",\"body\":\"abc";
+	struct http_response resp = {200, found, strlen(found), NULL};
+	struct delivery_result r;
+	char *detail;
+
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), 1);
+	assert_null(detail);
+	resp = (struct http_response){200, none, strlen(none), NULL};
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), 0);
+	resp = (struct http_response){200, cut, strlen(cut), NULL};
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), 1);
+	resp = (struct http_response){500, "", 0, NULL};
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), -1);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_non_null(strstr(r.detail, "looking up the reference"));
+	free(detail);
+	/* A 400 to a lookup is no reason to give the alert up. */
+	resp = (struct http_response){400, "{}", 2, NULL};
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), -1);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	free(detail);
+}
+
+/* Whether the header list has an entry starting with prefix. */
+static int
+has_header(const struct curl_slist *h, const char *prefix)
+{
+	for (; h != NULL; h = h->next)
+		if (strncmp(h->data, prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Set up the first request of d's send (options recorded), check it carries a
+ * JWT, then finish it as curl error rc: a temporary failure. Returns its detail.
+ */
+static char *
+send_failed(const struct delivery *d, CURLcode rc)
+{
+	struct notifier_settings s = {.connect_timeout = 4, .delivery_timeout = 9};
+	struct transfer *t = transfer_new();
+	struct delivery_result r;
+	struct govuk_send *g;
+	char *cause = NULL, *detail;
+
+	g = govuk_new(d, &cause);
+	assert_non_null(g);
+	curlrec_clear();
+	assert_int_equal(govuk_setup(g, t, &s, &cause), 0);
+	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Authorization: Bearer ey"));
+	assert_true(has_header(curlrec_find(CURLOPT_HTTPHEADER)->ptr, "Accept: application/json"));
+	assert_int_equal(govuk_finish(g, t, rc, &r, &detail), 0);
+	assert_int_equal(r.status, DELIVERY_RETRY);
+	assert_ptr_equal(r.detail, detail);
+	transfer_free(t);
+	govuk_free(g);
+	return detail;
+}
+
+/* A first attempt: one POST of the body to the send URL; its answer is final. */
+static void
+test_send_first_attempt(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *detail = send_failed(&d, CURLE_COULDNT_CONNECT);
+
+	assert_string_equal(curlrec_find(CURLOPT_URL)->str,
+	                    "https://api.notifications.service.gov.uk/v2/notifications/email");
+	assert_non_null(strstr(curlrec_find(CURLOPT_POSTFIELDS)->str, "\"reference\""));
+	assert_null(strstr(detail, "looking up the reference"));
+	free(detail);
+	curlrec_clear();
+}
+
+/* A later attempt: a GET of the reference first; a failed lookup is a temporary failure. */
+static void
+test_send_lookup_first(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *detail;
+
+	d.attempts = 2;
+	detail = send_failed(&d, CURLE_OPERATION_TIMEDOUT);
+	assert_string_equal(curlrec_find(CURLOPT_URL)->str,
+	                    "https://api.notifications.service.gov.uk/v2/"
+	                    "notifications?reference=esc-1a2b3c4d5e6f-42");
+	assert_null(curlrec_find(CURLOPT_POSTFIELDS));
+	assert_non_null(strstr(detail, "looking up the reference"));
+	free(detail);
+	curlrec_clear();
+}
+
+/* What cannot be sent at all: fields that are not an object, a key that is not a Notify key. */
+static void
+test_send_refused(void **state)
+{
+	struct notifier_settings s = {.connect_timeout = 4, .delivery_timeout = 9};
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	struct govuk_send *g;
+	struct transfer *t = transfer_new();
+	char *cause = NULL;
+
+	d.fields = "[1]";
+	assert_null(govuk_new(&d, &cause));
+	assert_string_equal(cause, "the alert's fields are not a JSON object");
+	free(cause);
+	cause = NULL;
+	d.fields = NULL;
+	d.secret = "not-a-key";
+	g = govuk_new(&d, &cause);
+	assert_non_null(g);
+	assert_int_equal(govuk_setup(g, t, &s, &cause), -1);
+	assert_string_equal(cause, "the contact's api_key_file does not hold a Notify API key");
+	free(cause);
+	transfer_free(t);
+	govuk_free(g);
+	curlrec_clear();
+}
+
+/* Run every test. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_base64url),         cmocka_unit_test(test_notify_key),
+	    cmocka_unit_test(test_notify_jwt),        cmocka_unit_test(test_notify_body),
+	    cmocka_unit_test(test_notify_urls),       cmocka_unit_test(test_notify_classify),
+	    cmocka_unit_test(test_notify_lookup),     cmocka_unit_test(test_send_first_attempt),
+	    cmocka_unit_test(test_send_lookup_first), cmocka_unit_test(test_send_refused),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
