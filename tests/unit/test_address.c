@@ -126,6 +126,8 @@ test_address_secure_url(void **state)
 	    "http://localhost",
 	    "http://localhost:8080/x",
 	    "http://localhost?x=1",
+	    "http://localhost/mail/iro@council.example",
+	    "http://127.0.0.1:8080/?to=iro@council.example",
 	    "http://[::1]:80",
 	    "http://[::1]/",
 	    "http://[::1]",
@@ -144,6 +146,9 @@ test_address_secure_url(void **state)
 	    /* The host is evil.example; what comes before '@' is a user name. */
 	    "http://localhost@evil.example/",
 	    "http://127.0.0.1@evil.example/",
+	    "http://localhost:8080@evil.example/",
+	    "http://127.0.0.1:80@evil.example/",
+	    "http://[::1]:1@evil.example/x",
 	    /* Plain http elsewhere, other schemes, and not URLs at all. */
 	    "http://hooks.example/x",
 	    "ftp://hooks.example/x",
