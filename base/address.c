@@ -50,6 +50,9 @@ addr_loopback_host(const char *rest)
 {
 	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
 
+	/* An '@' before the path makes what precedes it a user name: the host comes after it. */
+	if (rest[strcspn(rest, "@/?#")] == '@')
+		return false;
 	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
 		size_t n = strlen(hosts[i]);
 

@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "address.h"
 #include "config.h"
 #include "diag.h"
 #include "govuk_notify.h"
@@ -511,91 +510,6 @@ test_config_all_errors_reported(void **state)
 	expect_error_at(fx, 7, "\"iro\" is not an email address");
 }
 
-/* addr_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
-static void
-test_config_valid_email(void **state)
-{
-	static const char *const good[] = {
-	    "iro@council.example",
-	    "a@b",
-	    "first.last+tag@sub.council.gov.uk",
-	    "o'brien@x.example",
-	};
-	static const char *const bad[] = {
-	    "",      "iro",   "@council.example", "iro@",   "a@b@c",  "a b@c", "a@b c", "a,b@c",
-	    "a@b;c", "<a@b>", "\"a\"@b",          "a(b)@c", "a\\b@c", "a\t@b", "a@b\n", "a\x7f@b",
-	    " a@b",  "a@b ",
-	};
-	char long_ok[255], long_bad[256];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		if (!addr_valid_email(good[i]))
-			fail_msg("\"%s\" should be a valid email address", good[i]);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (addr_valid_email(bad[i]))
-			fail_msg("\"%s\" should not be a valid email address", bad[i]);
-
-	/* 254 characters is the most an address may have. */
-	memset(long_ok, 'a', sizeof long_ok - 1);
-	long_ok[sizeof long_ok - 1] = '\0';
-	long_ok[10] = '@';
-	assert_int_equal(strlen(long_ok), 254);
-	assert_true(addr_valid_email(long_ok));
-	memset(long_bad, 'a', sizeof long_bad - 1);
-	long_bad[sizeof long_bad - 1] = '\0';
-	long_bad[10] = '@';
-	assert_int_equal(strlen(long_bad), 255);
-	assert_false(addr_valid_email(long_bad));
-}
-
-/* addr_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
-static void
-test_config_valid_url(void **state)
-{
-	static const char *const good[] = {
-	    "https://hooks.council.example/escalations/hos",
-	    "http://localhost:8080/hook",
-	    "https://h",
-	    "https://hooks.example/x?a=1&b=2#frag",
-	};
-	static const char *const bad[] = {
-	    "",
-	    "https://",
-	    "http://",
-	    "https:///path",
-	    "ftp://hooks.example/",
-	    "mailto:iro@council.example",
-	    "hooks.example/x",
-	    "https//hooks.example",
-	    "https://hooks.example/a b",
-	    "https://hooks.example/\tx",
-	    "https://hooks.example/\n",
-	    "https://hooks.example/\x7f",
-	    " https://hooks.example/",
-	};
-	char *long_url;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		if (!addr_valid_url(good[i]))
-			fail_msg("\"%s\" should be a valid URL", good[i]);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (addr_valid_url(bad[i]))
-			fail_msg("\"%s\" should not be a valid URL", bad[i]);
-
-	/* 2048 characters is accepted, 2049 is not. */
-	long_url = xmalloc(2050);
-	memcpy(long_url, "https://", 8);
-	memset(long_url + 8, 'h', 2048 - 8);
-	long_url[2048] = '\0';
-	assert_true(addr_valid_url(long_url));
-	long_url[2048] = 'h';
-	long_url[2049] = '\0';
-	assert_false(addr_valid_url(long_url));
-	free(long_url);
-}
-
 /* config_parse_hhmm: exactly HH:MM, 00:00 to 23:59. */
 static void
 test_config_parse_hhmm(void **state)
@@ -883,7 +797,7 @@ test_config_xoauth2_errors(void **state)
 	expect_not_in_diag(fx, "CLIENTSECRET");
 }
 
-/* Kind names, UUIDs, Notify keys and secure URLs. */
+/* Kind names, UUIDs and Notify keys. */
 static void
 test_config_channel_helpers(void **state)
 {
@@ -905,15 +819,6 @@ test_config_channel_helpers(void **state)
 	free(sid);
 	assert_int_equal(govuk_service_id("x " NOTIFY_KEY, &sid), -1);
 	assert_null(sid);
-
-	assert_true(addr_secure_url("https://hooks.slack.com/services/T/B/X"));
-	assert_true(addr_secure_url("http://127.0.0.1:8080/x"));
-	assert_true(addr_secure_url("http://localhost/x"));
-	assert_true(addr_secure_url("http://[::1]:80"));
-	assert_false(addr_secure_url("http://127.0.0.1.evil.example/x"));
-	assert_false(addr_secure_url("http://localhost.evil.example/"));
-	assert_false(addr_secure_url("http://hooks.example/x"));
-	assert_false(addr_secure_url("ftp://hooks.example/x"));
 }
 
 /* config_resolve_path: absolute paths and an empty or missing dir leave the path as it is. */
@@ -959,8 +864,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_config_contact_unknown_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_bad_timezone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_all_errors_reported, setup, teardown),
-	    cmocka_unit_test(test_config_valid_email),
-	    cmocka_unit_test(test_config_valid_url),
 	    cmocka_unit_test(test_config_parse_hhmm),
 	    cmocka_unit_test(test_config_resolve_path),
 	    cmocka_unit_test_setup_teardown(test_config_channel_contacts, setup, teardown),

@@ -1,0 +1,181 @@
+/* test_address.c - unit tests for base/address.c: email addresses, URLs and secure URLs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "address.h"
+#include "xalloc.h"
+
+/* Fail unless check(s) is want for every s in v[0..n). */
+static void
+expect_all(bool (*check)(const char *), const char *name, const char *const *v, size_t n, bool want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (check(v[i]) != want)
+			fail_msg("%s(\"%s\") should be %s", name, v[i], want ? "true" : "false");
+}
+
+#define EXPECT_ALL(check, v, want) expect_all(check, #check, v, sizeof v / sizeof v[0], want)
+
+/* addr_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
+static void
+test_address_valid_email(void **state)
+{
+	static const char *const good[] = {
+	    "iro@council.example",
+	    "a@b",
+	    "first.last+tag@sub.council.gov.uk",
+	    "o'brien@x.example",
+	};
+	static const char *const bad[] = {
+	    "",        "iro",     "@council.example",
+	    "iro@",    "a@b@c",   "a b@c",
+	    "a@b c",   "a,b@c",   "a@b;c",
+	    "<a@b>",   "\"a\"@b", "a(b)@c",
+	    "a\\b@c",  "a\t@b",   "a@b\n",
+	    "a\x7f@b", " a@b",    "a@b ",
+	    "@",       "a@@b",    "a@b>",
+	    "a)@b",    "\x01@b",
+	};
+	char long_ok[255], long_bad[256];
+
+	(void)state;
+	EXPECT_ALL(addr_valid_email, good, true);
+	EXPECT_ALL(addr_valid_email, bad, false);
+
+	/* 254 characters is the most an address may have. */
+	memset(long_ok, 'a', sizeof long_ok - 1);
+	long_ok[sizeof long_ok - 1] = '\0';
+	long_ok[10] = '@';
+	assert_int_equal(strlen(long_ok), 254);
+	assert_true(addr_valid_email(long_ok));
+	memset(long_bad, 'a', sizeof long_bad - 1);
+	long_bad[sizeof long_bad - 1] = '\0';
+	long_bad[10] = '@';
+	assert_int_equal(strlen(long_bad), 255);
+	assert_false(addr_valid_email(long_bad));
+}
+
+/* addr_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
+static void
+test_address_valid_url(void **state)
+{
+	static const char *const good[] = {
+	    "https://hooks.council.example/escalations/hos",
+	    "http://localhost:8080/hook",
+	    "https://h",
+	    "https://hooks.example/x?a=1&b=2#frag",
+	    "http://hooks.example",
+	    "https://[2001:db8::1]:8443/x",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "https://",
+	    "http://",
+	    "https:///path",
+	    "http:///",
+	    "ftp://hooks.example/",
+	    "mailto:iro@council.example",
+	    "hooks.example/x",
+	    "https//hooks.example",
+	    "https:/hooks.example",
+	    "https:hooks.example",
+	    "https://hooks.example/a b",
+	    "https://hooks.example/\tx",
+	    "https://hooks.example/\n",
+	    "https://hooks.example/\x7f",
+	    "https://hooks.example/\x1b[31m",
+	    " https://hooks.example/",
+	};
+	char *long_url;
+
+	(void)state;
+	EXPECT_ALL(addr_valid_url, good, true);
+	EXPECT_ALL(addr_valid_url, bad, false);
+
+	/* 2048 characters is accepted, 2049 is not. */
+	long_url = xmalloc(2050);
+	memcpy(long_url, "https://", 8);
+	memset(long_url + 8, 'h', 2048 - 8);
+	long_url[2048] = '\0';
+	assert_true(addr_valid_url(long_url));
+	long_url[2048] = 'h';
+	long_url[2049] = '\0';
+	assert_false(addr_valid_url(long_url));
+	free(long_url);
+}
+
+/* addr_secure_url: any valid https:// URL; http:// only to 127.0.0.1, localhost or [::1]. */
+static void
+test_address_secure_url(void **state)
+{
+	static const char *const good[] = {
+	    "https://hooks.slack.com/services/T/B/X",
+	    "https://hooks.example",
+	    "https://h",
+	    "http://127.0.0.1:8080/x",
+	    "http://127.0.0.1",
+	    "http://127.0.0.1/",
+	    "http://localhost/x",
+	    "http://localhost",
+	    "http://localhost:8080/x",
+	    "http://localhost?x=1",
+	    "http://localhost/mail/iro@council.example",
+	    "http://127.0.0.1:8080/?to=iro@council.example",
+	    "http://[::1]:80",
+	    "http://[::1]/",
+	    "http://[::1]",
+	};
+	static const char *const bad[] = {
+	    /* Not to this machine, though they start like it. */
+	    "http://127.0.0.1.evil.example/x",
+	    "http://127.0.0.1.evil.example/",
+	    "http://localhost.evil.example/",
+	    "http://localhostx/",
+	    "http://localhost-evil.example/",
+	    "http://127.0.0.10/",
+	    "http://127.0.0.2/",
+	    "http://[::1]x/",
+	    "http://[::10]/",
+	    /* The host is evil.example; what comes before '@' is a user name. */
+	    "http://localhost@evil.example/",
+	    "http://127.0.0.1@evil.example/",
+	    "http://localhost:8080@evil.example/",
+	    "http://127.0.0.1:80@evil.example/",
+	    "http://[::1]:1@evil.example/x",
+	    /* Plain http elsewhere, other schemes, and not URLs at all. */
+	    "http://hooks.example/x",
+	    "ftp://hooks.example/x",
+	    "ftp://localhost/x",
+	    "https://",
+	    "http://",
+	    "https:///x",
+	    "",
+	    "localhost",
+	    "https://hooks.example/a b",
+	    "http://localhost/a b",
+	    "http://localhost/\n",
+	};
+
+	(void)state;
+	EXPECT_ALL(addr_secure_url, good, true);
+	EXPECT_ALL(addr_secure_url, bad, false);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_address_valid_email),
+	    cmocka_unit_test(test_address_valid_url),
+	    cmocka_unit_test(test_address_secure_url),
+	};
+
+	return cmocka_run_group_tests_name("address", tests, NULL, NULL);
+}
