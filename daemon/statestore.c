@@ -70,7 +70,6 @@ struct statestore {
 	sqlite3_stmt *q_stage;
 	sqlite3_stmt *q_alert;
 	sqlite3_stmt *q_delivery;
-	sqlite3_stmt *q_take;
 	sqlite3_stmt *q_take_dest;
 	sqlite3_stmt *q_take_kind;
 	sqlite3_stmt *q_dest_next;
@@ -87,7 +86,7 @@ struct statestore {
 	char instance[32];
 };
 
-/* What statestore_take and statestore_take_batch read of a delivery and its alert. */
+/* What statestore_take_batch reads of a delivery and its alert. */
 #define STATESTORE_ITEM_COLUMNS                                                                    \
 	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "         \
 	"a.stage, "                                                                                \
@@ -138,10 +137,6 @@ static const struct {
      "?12, ?9, ?13)"},
     {offsetof(struct statestore, q_delivery), true,
      "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
-    {offsetof(struct statestore, q_take), true,
-     "SELECT " STATESTORE_ITEM_COLUMNS " FROM delivery d JOIN alert a ON a.id = d.alert_id "
-     "WHERE d.status = 'pending' AND d.next_attempt <= ?1 ORDER BY d.next_attempt, d.id LIMIT "
-     "?2"},
     /* ("?4 IS NULL OR recipient = ?4" would keep SQLite off the recipient column.) */
     {offsetof(struct statestore, q_take_dest), true, STATESTORE_TAKE("AND recipient = ?4 ")},
     /* Email all goes through the one mail server: one destination for every address. */
@@ -375,7 +370,6 @@ statestore_close(struct statestore *ss)
 	sqlite3_finalize(ss->q_stage);
 	sqlite3_finalize(ss->q_alert);
 	sqlite3_finalize(ss->q_delivery);
-	sqlite3_finalize(ss->q_take);
 	sqlite3_finalize(ss->q_take_dest);
 	sqlite3_finalize(ss->q_take_kind);
 	sqlite3_finalize(ss->q_dest_next);
@@ -709,24 +703,6 @@ statestore_take_commit(struct statestore *ss, struct outbox_item *items, int n,
 	for (int i = 0; i < n; i++)
 		outbox_item_clear(&items[i]);
 	return -1;
-}
-
-/* Take due deliveries and lease them. */
-int
-statestore_take(struct statestore *ss, long long now, long long lease_until,
-                struct outbox_item *items, int max, char **cause)
-{
-	sqlite3_stmt *st = ss->q_take;
-	int n = 0;
-
-	if (ss->db == NULL || ss->readonly || max <= 0)
-		return 0;
-	if (statestore_begin(ss, cause) != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, max);
-	return statestore_take_commit(ss, items, n, lease_until,
-	                              statestore_read_items(ss, st, items, max, &n) == 0, cause);
 }
 
 /* Take due deliveries of the given destinations and lease them, in one transaction. */

@@ -78,15 +78,6 @@ struct outbox_item {
 };
 void outbox_item_clear(struct outbox_item *it);
 
-/*
- * Take up to max pending deliveries due at now (a delivery in flight is due
- * again only when its lease has run out), marking them in flight until
- * lease_until, in one transaction. Returns how many
- * were taken, or -1 with *cause set.
- */
-int statestore_take(struct statestore *ss, long long now, long long lease_until,
-                    struct outbox_item *items, int max, char **cause);
-
 /* A count of due deliveries to take for one destination. */
 struct outbox_take {
 	enum channel kind;
@@ -95,8 +86,10 @@ struct outbox_take {
 };
 
 /*
- * Like statestore_take, but only from the given destinations, up to each
- * one's count (in order, max in all), in one transaction.
+ * Take up to each given destination's count of its pending deliveries due at
+ * now (in order, max in all; a delivery in flight is due again only when its
+ * lease has run out), marking them in flight until lease_until, in one
+ * transaction. Returns how many were taken, or -1 with *cause set.
  */
 int statestore_take_batch(struct statestore *ss, long long now, long long lease_until,
                           const struct outbox_take *reqs, size_t nreqs, struct outbox_item *items,

@@ -408,6 +408,7 @@ test_statestore_nested(void **state)
 	struct alert a = make_alert(fx, "A01", 2, 3), b = make_alert(fx, "B01", 1, 1);
 	bool none[4] = {false, false, false, false};
 	struct outcome_record done = {.id = 1, .outcome = OUTCOME_SENT, .recipient = "tm"};
+	struct outbox_take email = {CHANNEL_EMAIL, NULL, 1};
 	struct outbox_item items[4];
 	char *cause = NULL;
 	long long id = 0;
@@ -418,7 +419,7 @@ test_statestore_nested(void **state)
 
 	assert_int_equal(statestore_begin(fx->ss, &cause), 0);
 	assert_int_equal(statestore_finish(fx->ss, &done, 1, &cause), 0);
-	n = statestore_take(fx->ss, 100, 200, items, 1, &cause);
+	n = statestore_take_batch(fx->ss, 100, 200, &email, 1, items, 1, &cause);
 	assert_int_equal(n, 1);
 	assert_int_equal(items[0].id, 2);
 	outbox_item_clear(&items[0]);
@@ -522,6 +523,7 @@ test_statestore_channel_kinds(void **state)
 {
 	struct fixture *fx = *state;
 	struct alert a = make_alert(fx, "A01", 2, 0);
+	struct outbox_take reqs[5];
 	struct outbox_item items[8];
 	bool rec[4] = {false};
 	char *cause = NULL;
@@ -538,7 +540,11 @@ test_statestore_channel_kinds(void **state)
 	    "FROM delivery ORDER BY id)",
 	    "email:tm.north@council.example,webhook:https://hooks.council.example/hos,"
 	    "teams:managers,slack:iro_team,notify:iro_manager");
-	n = statestore_take(fx->ss, 100, 200, items, 8, &cause);
+	/* One request per destination, in the order they were recorded. */
+	for (int i = 0; i < 5; i++)
+		reqs[i] = (struct outbox_take){
+		    kinds[i].kind, kinds[i].kind == CHANNEL_EMAIL ? NULL : kinds[i].address, 8};
+	n = statestore_take_batch(fx->ss, 100, 200, reqs, 5, items, 8, &cause);
 	assert_int_equal(n, 5);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(items[i].kind, kinds[i].kind);
