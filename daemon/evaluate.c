@@ -121,7 +121,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	a->subject = subject;
 	a->body = body;
 	a->expected = expected;
-	if (statestore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
+	if (alertstore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
 		ret = -1;
 	} else {
 		stats->alerts++;
@@ -173,14 +173,14 @@ evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_
 	}
 	value = sqlite3_column_double(st, r->value_col);
 	over = r->below ? value < r->limit : value > r->limit;
-	if (statestore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
+	if (alertstore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
 	if (!over) {
 		/* Back within the limit: the next crossing alerts again. */
-		return was_over ? statestore_threshold_set(ss, r->id, key, false, er->pass, cause)
+		return was_over ? alertstore_threshold_set(ss, r->id, key, false, er->pass, cause)
 		                : 0;
 	}
-	if (statestore_threshold_set(ss, r->id, key, true, er->pass, cause) != 0)
+	if (alertstore_threshold_set(ss, r->id, key, true, er->pass, cause) != 0)
 		return -1;
 	if (was_over)
 		return 0;
@@ -232,7 +232,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er, 
 		stats->next = c.next;
 	if (c.reached < 0)
 		return 0;
-	if (statestore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
+	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
 		return -1;
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
@@ -293,7 +293,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	}
 	/* Keys over the limit that no longer appear are reset: their return alerts again. */
 	if (ret == 0 && rc == SQLITE_DONE && r->kind == RULE_THRESHOLD &&
-	    statestore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
+	    alertstore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
 		ret = -1;
 	if (ret == 0 && rc != SQLITE_DONE) {
 		stats->store_busy = casestore_busy(e->cs);

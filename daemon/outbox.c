@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "queue.h"
 #include "ratelimit.h"
 
 /* Seconds before a delivery in flight counts as lost (beyond its transfers' timeouts). */
@@ -179,7 +180,7 @@ outbox_flush(struct outbox *ob)
 
 	if (ob->ndone == 0)
 		return;
-	if (statestore_finish(ob->ss, ob->done, ob->ndone, &cause) != 0) {
+	if (queue_finish(ob->ss, ob->done, ob->ndone, &cause) != 0) {
 		/* They stay pending with a lease: they are taken again when it runs out. */
 		log_err("%s; %zu delivery results not recorded (they will be retried)", cause,
 		        ob->ndone);
@@ -484,9 +485,9 @@ outbox_cycle_commit(struct outbox *ob, struct outbox_item *items, int n, size_t 
 static void
 outbox_cycle(struct outbox *ob, bool flush)
 {
-	struct outbox_group *groups = NULL;
+	struct queue_group *groups = NULL;
 	struct outbox_dest **gdest;
-	struct outbox_take *reqs;
+	struct queue_request *reqs;
 	struct outbox_item *items;
 	size_t ngroups = 0, nreqs = 0;
 	char *cause = NULL;
@@ -512,8 +513,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 			ob->idle_fn(ob->idle_arg);
 		return;
 	}
-	if (statestore_outbox_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups,
-	                             &cause) != 0) {
+	if (queue_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups, &cause) != 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
 		if (tx)
@@ -525,7 +525,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 	reqs = xcalloc(ngroups + 1, sizeof *reqs);
 	gdest = xcalloc(ngroups + 1, sizeof *gdest);
 	for (size_t i = 0; i < ngroups; i++) {
-		struct outbox_group *g = &groups[i];
+		struct queue_group *g = &groups[i];
 		struct outbox_dest *dest;
 		int take = 0;
 
@@ -573,7 +573,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 	/* Time for every transfer of an attempt: a token or a lookup, then the delivery. */
 	lease = now + 2 * ((long long)ob->cfg->delivery_timeout + ob->cfg->connect_timeout) +
 	        OUTBOX_LEASE_SLACK;
-	n = statestore_take_batch(ob->ss, now, lease, reqs, nreqs, items, total, &cause);
+	n = queue_take(ob->ss, now, lease, reqs, nreqs, items, total, &cause);
 	if (n < 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
@@ -602,7 +602,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 	free(items);
 	free(reqs);
 	free(gdest);
-	outbox_groups_free(groups, ngroups);
+	queue_groups_free(groups, ngroups);
 
 	/* Wake for the next delivery that falls due, or the next free slot. */
 	outbox_arm(ob, wake);

@@ -1,0 +1,270 @@
+/*
+ * test_queue.c - unit tests for daemon/queue.c: the destinations waiting,
+ * taking due deliveries as records, recording results.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "alertstore.h"
+#include "queue.h"
+#include "statestore.h"
+#include "store_fixture.h"
+
+/* The outbox depth counts pending deliveries only. */
+static void
+test_queue_depth(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 1, 3), b = make_alert(fx, "A02", 0, 2);
+	bool none[4] = {false, false, false, false};
+	sqlite3 *db;
+
+	fx->ss = open_store(fx, false);
+	assert_int_equal(queue_depth(fx->ss), 0);
+	record(fx->ss, &a, none);
+	assert_int_equal(queue_depth(fx->ss), 3);
+	record(fx->ss, &b, none);
+	assert_int_equal(queue_depth(fx->ss), 5);
+	/* An alert with nobody left to tell adds no delivery. */
+	b = make_alert(fx, "A03", 0, 0);
+	record(fx->ss, &b, none);
+	assert_int_equal(queue_depth(fx->ss), 5);
+
+	/* Deliveries sent or failed leave the outbox. */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE delivery SET status = 'sent' WHERE id = 1;"
+	                              "UPDATE delivery SET status = 'failed' WHERE id = 2;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(queue_depth(fx->ss), 3);
+}
+/* Every kind of delivery is recorded and read back, with the expected text. */
+static void
+test_queue_channel_kinds(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 0);
+	struct queue_request reqs[5];
+	struct outbox_item items[8];
+	bool rec[4] = {false};
+	char *cause = NULL;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	a.recipients = kinds;
+	a.nrecipients = 5;
+	a.expected = "hold the review within 5 working days";
+	record(fx->ss, &a, rec);
+	expect_sql(
+	    fx->path,
+	    "SELECT group_concat(kind || ':' || recipient, ',') FROM (SELECT kind, recipient "
+	    "FROM delivery ORDER BY id)",
+	    "email:tm.north@council.example,webhook:https://hooks.council.example/hos,"
+	    "teams:managers,slack:iro_team,notify:iro_manager");
+	for (int i = 0; i < 5; i++)
+		reqs[i] = (struct queue_request){
+		    kinds[i].kind, kinds[i].kind == CHANNEL_EMAIL ? NULL : kinds[i].address, 8};
+	n = queue_take(fx->ss, 100, 200, reqs, 5, items, 8, &cause);
+	assert_int_equal(n, 5);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(items[i].kind, kinds[i].kind);
+		assert_string_equal(items[i].recipient, kinds[i].address);
+		assert_string_equal(items[i].expected, "hold the review within 5 working days");
+		assert_int_equal(items[i].attempts, 1);
+		outbox_item_clear(&items[i]);
+	}
+}
+/* Groups by destination (all email as one), and taking a given count from each. */
+static void
+test_queue_groups_and_batch(void **state)
+{
+	static const struct recipient slack = {.kind = CHANNEL_SLACK, .address = "iro_team"};
+	static const struct recipient mail[] = {
+	    {.kind = CHANNEL_EMAIL, .address = "a@council.example"},
+	    {.kind = CHANNEL_EMAIL, .address = "b@council.example"},
+	};
+	struct fixture *fx = *state;
+	struct queue_group *g;
+	struct queue_request reqs[2];
+	struct outbox_item items[16];
+	size_t ng;
+	char *cause = NULL, *sql;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	record_many(fx, "S", 5, &slack, 1); /* deliveries 1-5 */
+	record_many(fx, "M", 3, mail, 2);   /* deliveries 6-11 */
+	/* Two slack deliveries wait for a retry at 500. */
+	sql = xasprintf("UPDATE delivery SET next_attempt = 500 WHERE id IN (4, 5)");
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	free(sql);
+
+	assert_int_equal(queue_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 2);
+	/* Slack's are older (recorded first, same next_attempt 0): first. */
+	assert_int_equal(g[0].kind, CHANNEL_SLACK);
+	assert_string_equal(g[0].recipient, "iro_team");
+	assert_int_equal(g[0].due, 3);
+	assert_int_equal(g[0].next, 500);
+	assert_int_equal(g[1].kind, CHANNEL_EMAIL);
+	assert_null(g[1].recipient);
+	assert_int_equal(g[1].due, 6);
+	assert_int_equal(g[1].next, 0);
+	queue_groups_free(g, ng);
+
+	/* One from Slack (its pace), four emails (its share). */
+	reqs[0] = (struct queue_request){CHANNEL_SLACK, "iro_team", 1};
+	reqs[1] = (struct queue_request){CHANNEL_EMAIL, NULL, 4};
+	n = queue_take(fx->ss, 100, 300, reqs, 2, items, 16, &cause);
+	assert_int_equal(n, 5);
+	assert_int_equal(items[0].kind, CHANNEL_SLACK);
+	assert_int_equal(items[0].id, 1);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(items[i].kind, CHANNEL_EMAIL);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* Taken means leased: one attempt each, not due again before the lease ends. */
+	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE in_flight = 1 AND attempts = 1",
+	           "5");
+	assert_int_equal(queue_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
+	assert_int_equal(g[0].due, 2);
+	assert_int_equal(g[0].next, 300); /* the lease of the one in flight */
+	assert_int_equal(g[1].due, 2);
+	queue_groups_free(g, ng);
+
+	/* Never more than max in all, and nothing not due. */
+	reqs[0] = (struct queue_request){CHANNEL_SLACK, "iro_team", 10};
+	n = queue_take(fx->ss, 100, 300, reqs, 2, items, 3, &cause);
+	assert_int_equal(n, 3);
+	assert_int_equal(items[0].kind, CHANNEL_SLACK);
+	assert_int_equal(items[1].kind, CHANNEL_SLACK);
+	assert_int_equal(items[2].kind, CHANNEL_EMAIL);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* Deliveries not taken were not touched: no attempt counted. */
+	expect_sql(fx->path, "SELECT group_concat(attempts, '') FROM delivery WHERE id IN (4, 5)",
+	           "00");
+}
+/*
+ * Every destination is found however the addresses sort (one a prefix of
+ * another, email among the other kinds, many addresses); due counts stop at
+ * the cap; groups come in due order; each destination's take is its own.
+ */
+static void
+test_queue_groups_many(void **state)
+{
+	static const struct recipient rs[] = {
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/a"},
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/a/b"},
+	    {.kind = CHANNEL_EMAIL, .address = "z@council.example"},
+	    {.kind = CHANNEL_TEAMS, .address = "https://teams.example/x"},
+	};
+	static const struct recipient more[] = {
+	    {.kind = CHANNEL_EMAIL, .address = "a@council.example"},
+	    {.kind = CHANNEL_WEBHOOK, .address = "https://h.example/"},
+	};
+	static const char *const order[] = {"https://h.example/a/b", NULL,
+	                                    "https://teams.example/x", "https://h.example/",
+	                                    "https://h.example/a"};
+	static const long long firsts[] = {2, 3, 4, 18, 1};
+	struct fixture *fx = *state;
+	struct queue_group *g;
+	struct queue_request req;
+	struct outbox_item items[8];
+	size_t ng;
+	char *cause = NULL;
+	int n;
+
+	fx->ss = open_store(fx, false);
+	record_many(fx, "R", 4, rs, 4);   /* deliveries 1-16, four per alert */
+	record_many(fx, "Q", 3, more, 2); /* deliveries 17-22 */
+	exec_sql(fx->path, "UPDATE delivery SET next_attempt = 50 WHERE recipient = "
+	                   "'https://h.example/';"
+	                   "UPDATE delivery SET next_attempt = 60 WHERE recipient = "
+	                   "'https://h.example/a'");
+
+	/* Due order: the earliest next_attempt first, then the first delivery. */
+	assert_int_equal(queue_groups(fx->ss, 100, 2, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 5);
+	for (size_t i = 0; i < ng; i++) {
+		if (order[i] == NULL) {
+			assert_int_equal(g[i].kind, CHANNEL_EMAIL);
+			assert_null(g[i].recipient);
+		} else
+			assert_string_equal(g[i].recipient, order[i]);
+		assert_int_equal(g[i].first, firsts[i]);
+		assert_int_equal(g[i].due, 2); /* the cap: each has 3 or more due */
+		assert_int_equal(g[i].next, 0);
+	}
+	assert_int_equal(g[2].kind, CHANNEL_TEAMS);
+	assert_int_equal(g[3].oldest, 50);
+	assert_int_equal(g[4].oldest, 60);
+	queue_groups_free(g, ng);
+
+	/* Email is one destination: every address, in due order. */
+	req = (struct queue_request){CHANNEL_EMAIL, NULL, 8};
+	n = queue_take(fx->ss, 100, 300, &req, 1, items, 8, &cause);
+	assert_int_equal(n, 7);
+	assert_int_equal(items[0].id, 3);
+	assert_int_equal(items[3].id, 15);
+	assert_int_equal(items[4].id, 17);
+	assert_int_equal(items[6].id, 21);
+	for (int i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
+	/* A webhook's take is its own address only, not one it is a prefix of. */
+	req = (struct queue_request){CHANNEL_WEBHOOK, "https://h.example/a", 8};
+	n = queue_take(fx->ss, 100, 300, &req, 1, items, 8, &cause);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(items[i].recipient, "https://h.example/a");
+		outbox_item_clear(&items[i]);
+	}
+	/* Taken ones are in flight until 300: not due, and due again then; they sort last. */
+	assert_int_equal(queue_groups(fx->ss, 100, 64, &g, &ng, &cause), 0);
+	assert_int_equal(ng, 5);
+	assert_string_equal(g[0].recipient, "https://h.example/a/b");
+	assert_int_equal(g[0].due, 4);
+	assert_int_equal(g[1].kind, CHANNEL_TEAMS);
+	assert_int_equal(g[1].due, 4);
+	assert_string_equal(g[2].recipient, "https://h.example/");
+	assert_int_equal(g[2].due, 3);
+	for (size_t i = 3; i < ng; i++) {
+		assert_int_equal(g[i].due, 0);
+		assert_int_equal(g[i].oldest, 0);
+		assert_int_equal(g[i].next, 300);
+	}
+	queue_groups_free(g, ng);
+}
+/* Register one test with the state store fixture. */
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_queue_depth),
+	    T(test_queue_channel_kinds),
+	    T(test_queue_groups_and_batch),
+	    T(test_queue_groups_many),
+	};
+
+	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
+}
