@@ -31,16 +31,11 @@ struct outbox_dest {
 	long long hold_until; /* ms (monotonic): the receiver said wait (429, Retry-After) */
 };
 
-/* A delivery in flight: what the log line and the audit row need when it ends. */
+/* A delivery in flight: its record, and what the log line and the audit row show. */
 struct outbox_flight {
-	long long id;
-	int attempts;
-	enum channel kind;
+	struct delivery *d;
 	char *recipient; /* what the audit row records: an address, a URL or a contact's name */
 	char *to;        /* what the log line shows (never a credential-bearing URL) */
-	char *rule;
-	char *case_ref;
-	char *stage;
 	time_t started;
 	struct outbox_dest *dest; /* NULL: the delivery could not be resolved */
 };
@@ -88,6 +83,13 @@ outbox_contact(const struct outbox *ob, enum channel kind, const char *name)
 	const struct contact *c = name != NULL ? config_find_contact(ob->cfg, name) : NULL;
 
 	return c != NULL && c->kind == kind ? c : NULL;
+}
+
+/* A copy of s, or NULL. */
+static char *
+outbox_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
 }
 
 /* The secret of the webhook contact with this URL, or NULL. */
@@ -167,7 +169,7 @@ static struct outbox_flight *
 outbox_find(struct outbox *ob, long long id)
 {
 	for (size_t i = 0; i < ob->nflights; i++)
-		if (ob->flights[i].id == id)
+		if (ob->flights[i].d->id == id)
 			return &ob->flights[i];
 	return NULL;
 }
@@ -214,9 +216,10 @@ static void
 outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long long retry_in)
 {
 	static const char *const status[] = {"sent", "retry", "failed"};
-	char *to = log_quote(f->to), *cs = log_quote(f->case_ref);
+	const struct delivery *d = f->d;
+	char *to = log_quote(f->to), *cs = log_quote(d->case_ref);
 	char *detail = log_quote(r->detail ? r->detail : "");
-	const char *kind = channel_name(f->kind);
+	const char *kind = channel_name(d->kind);
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
@@ -225,14 +228,14 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 		log_msg(pri,
 		        "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=retry "
 		        "code=%ld attempts=%d retry_in=%llds detail=%s",
-		        f->id, f->rule, cs, f->stage, kind, to, r->code, f->attempts, retry_in,
+		        d->id, d->rule, cs, d->stage, kind, to, r->code, d->attempts, retry_in,
 		        detail);
 	else
 		log_msg(
 		    pri,
 		    "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=%s code=%ld "
 		    "attempts=%d delay=%llds%s%s",
-		    f->id, f->rule, cs, f->stage, kind, to, status[r->status], r->code, f->attempts,
+		    d->id, d->rule, cs, d->stage, kind, to, status[r->status], r->code, d->attempts,
 		    (long long)(clock_now() - f->started),
 		    r->status == DELIVERY_SENT ? "" : " detail=",
 		    r->status == DELIVERY_SENT ? "" : detail);
@@ -282,8 +285,8 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 		break;
 	case DELIVERY_RETRY:
 		o->outcome = OUTCOME_RETRY;
-		retry_in =
-		    outbox_backoff(f->attempts, ob->cfg->retry_min, ob->cfg->retry_max, &ob->seed);
+		retry_in = outbox_backoff(f->d->attempts, ob->cfg->retry_min, ob->cfg->retry_max,
+		                          &ob->seed);
 		if (r->retry_after > retry_in)
 			retry_in = r->retry_after;
 		/* Rounded up to the second: never sooner than retry_in (or Retry-After). */
@@ -299,120 +302,90 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 
 	if (f->dest != NULL)
 		f->dest->in_flight--;
+	delivery_free(f->d);
 	free(f->recipient);
 	free(f->to);
-	free(f->rule);
-	free(f->case_ref);
-	free(f->stage);
 	*f = ob->flights[--ob->nflights];
 	/* Record at the end of this loop turn, with whatever else finished in it. */
 	event_active(ob->flush_ev, 0, 0);
 }
 
 /*
- * Fill d for item it: the chat and Notify contacts are looked up by name now,
- * so a rotated URL or key is used from the next attempt on. Sets what the
- * audit row and the log show. Returns 0, or -1 with *cause set.
+ * Fill in d's credentials: the chat and Notify contacts are looked up by name
+ * now, so a rotated URL or key is used from the next attempt on. Sets what
+ * the audit row and the log show. Returns 0, or -1 with *cause set if d
+ * cannot be sent (its contact is gone, its fields were damaged).
  */
 static int
-outbox_resolve(struct outbox *ob, const struct outbox_item *it, struct delivery *d,
-               char **recipient, char **to, char **cause)
+outbox_resolve(struct outbox *ob, struct delivery *d, char **recipient, char **to, char **cause)
 {
 	const struct contact *c;
-	const char *url;
 
-	*recipient = xstrdup(it->recipient);
-	*to = NULL;
-	switch (it->kind) {
+	*recipient = xstrdup(d->recipient);
+	*to = xstrdup(d->recipient);
+	switch (d->kind) {
 	case CHANNEL_EMAIL:
-		d->recipient = it->recipient;
 		break;
 	case CHANNEL_WEBHOOK:
-		d->recipient = it->recipient;
-		d->secret = outbox_secret(ob, it->recipient);
+		d->secret = outbox_dup(outbox_secret(ob, d->recipient));
 		break;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
 	case CHANNEL_GOVUK_NOTIFY:
-		*to = xstrdup(it->recipient);
-		if ((c = outbox_contact(ob, it->kind, it->recipient)) == NULL) {
+		if ((c = outbox_contact(ob, d->kind, d->recipient)) == NULL) {
 			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
 			                   "more; add it back (and reload) to send this alert",
-			                   channel_name(it->kind), it->recipient);
+			                   channel_name(d->kind), d->recipient);
 			return -1;
 		}
-		if (it->kind == CHANNEL_GOVUK_NOTIFY) {
+		free(d->recipient);
+		if (d->kind == CHANNEL_GOVUK_NOTIFY) {
 			/* The audit trail names the person: "contact <address>". */
 			free(*recipient);
 			*recipient = xasprintf("%s <%s>", c->name, c->email);
-			d->recipient = c->email;
-			d->secret = c->secret;
-			d->template_id = c->template_id;
-			d->base_url = c->url;
-		} else {
-			url = c->url;
-			d->recipient = url;
-		}
+			d->recipient = outbox_dup(c->email);
+			d->secret = outbox_dup(c->secret);
+			d->template_id = outbox_dup(c->template_id);
+			d->base_url = outbox_dup(c->url);
+		} else
+			d->recipient = outbox_dup(c->url);
 		break;
 	}
-	if (*to == NULL)
-		*to = xstrdup(it->recipient);
+	if (d->fields_error != NULL) {
+		*cause = xstrdup(d->fields_error);
+		return -1;
+	}
 	return 0;
 }
 
-/* Start one delivery taken from the outbox (its destination's share already counted). */
+/* Start delivery d taken from the queue, owned from now on (its destination's share counted). */
 static void
-outbox_start(struct outbox *ob, struct outbox_item *it, struct outbox_dest *dest)
+outbox_start(struct outbox *ob, struct delivery *d, struct outbox_dest *dest)
 {
-	struct delivery d;
 	struct outbox_flight *f;
 	char *cause = NULL, *recipient, *to;
-	int resolved;
-
-	memset(&d, 0, sizeof d);
-	d.id = it->id;
-	d.uid = it->uid;
-	d.kind = it->kind;
-	d.attempts = it->attempts;
-	d.rule = it->rule;
-	d.title = it->title;
-	d.case_ref = it->case_ref;
-	d.stage = it->stage;
-	d.start = it->start;
-	d.due = it->due;
-	d.fires = it->fires;
-	d.days_late = it->days_late;
-	d.subject = it->subject;
-	d.body = it->body;
-	d.fields = it->fields;
-	d.expected = it->expected;
-	resolved = outbox_resolve(ob, it, &d, &recipient, &to, &cause);
+	int resolved = outbox_resolve(ob, d, &recipient, &to, &cause);
 
 	if (ob->nflights == ob->capflights) {
 		ob->capflights = ob->capflights ? ob->capflights * 2 : 16;
 		ob->flights = xreallocarray(ob->flights, ob->capflights, sizeof *ob->flights);
 	}
 	f = &ob->flights[ob->nflights++];
-	f->id = it->id;
-	f->attempts = it->attempts;
-	f->kind = it->kind;
+	f->d = d;
 	f->recipient = recipient;
 	f->to = to;
-	f->rule = xstrdup(it->rule);
-	f->case_ref = xstrdup(it->case_ref);
-	f->stage = xstrdup(it->stage);
 	f->started = clock_now();
 	f->dest = dest;
 	if (dest != NULL) {
 		dest->in_flight++;
 		/* A Notify re-attempt asks for its reference first: two requests. */
-		if (it->kind == CHANNEL_GOVUK_NOTIFY && it->attempts > 1)
+		if (d->kind == CHANNEL_GOVUK_NOTIFY && d->attempts > 1)
 			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
 	}
-	if (resolved != 0 || notifier_send(ob->nt, &d, &cause) != 0) {
+	if (resolved != 0 || notifier_send(ob->nt, d, &cause) != 0) {
 		struct delivery_result r = {DELIVERY_RETRY, 0, cause, 0};
 
-		outbox_done_cb(ob, it->id, &r);
+		outbox_done_cb(ob, d->id, &r); /* frees d */
 		free(cause);
 	}
 }
@@ -457,13 +430,13 @@ outbox_kick(struct outbox *ob)
 
 /*
  * Commit the transaction of a cycle: the results recorded and the next
- * deliveries leased. If that fails, the n items taken are not started (they
- * were not leased) and the results stay unrecorded: those deliveries keep
- * their lease and are taken again when it runs out. Returns how many items
+ * deliveries leased. If that fails, the n deliveries taken are not started
+ * (they were not leased) and the results stay unrecorded: those deliveries
+ * keep their lease and are taken again when it runs out. Returns how many
  * to start.
  */
 static int
-outbox_cycle_commit(struct outbox *ob, struct outbox_item *items, int n, size_t nresults)
+outbox_cycle_commit(struct outbox *ob, struct delivery **taken, int n, size_t nresults)
 {
 	char *cause = NULL;
 
@@ -473,7 +446,7 @@ outbox_cycle_commit(struct outbox *ob, struct outbox_item *items, int n, size_t 
 	free(cause);
 	statestore_rollback(ob->ss);
 	for (int i = 0; i < n; i++)
-		outbox_item_clear(&items[i]);
+		delivery_free(taken[i]);
 	return 0;
 }
 
@@ -488,7 +461,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 	struct queue_group *groups = NULL;
 	struct outbox_dest **gdest;
 	struct queue_request *reqs;
-	struct outbox_item *items;
+	struct delivery **taken;
 	size_t ngroups = 0, nreqs = 0;
 	char *cause = NULL;
 	long long now = (long long)clock_now(), ms = ratelimit_now(), wake = -1, lease;
@@ -569,37 +542,36 @@ outbox_cycle(struct outbox *ob, bool flush)
 		}
 	}
 
-	items = xcalloc((size_t)total + 1, sizeof *items);
+	taken = xcalloc((size_t)total + 1, sizeof *taken);
 	/* Time for every transfer of an attempt: a token or a lookup, then the delivery. */
 	lease = now + 2 * ((long long)ob->cfg->delivery_timeout + ob->cfg->connect_timeout) +
 	        OUTBOX_LEASE_SLACK;
-	n = queue_take(ob->ss, now, lease, reqs, nreqs, items, total, &cause);
+	n = queue_take(ob->ss, now, lease, reqs, nreqs, taken, total, &cause);
 	if (n < 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
 		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 		n = 0;
 	}
-	if (tx && (n = outbox_cycle_commit(ob, items, n, nresults)) == 0 && total > 0)
+	if (tx && (n = outbox_cycle_commit(ob, taken, n, nresults)) == 0 && total > 0)
 		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 	for (size_t i = 0; i < ob->ndests; i++)
 		ob->dests[i]->reserved = 0;
 	for (int i = 0; i < n; i++) {
 		struct outbox_dest *dest = NULL;
 
-		/* Items come back in the order of the groups they were asked for. */
+		/* They come back in the order of the groups they were asked for. */
 		for (size_t g = 0; g < ngroups; g++) {
-			if (groups[g].kind == items[i].kind &&
+			if (groups[g].kind == taken[i]->kind &&
 			    (groups[g].recipient == NULL ||
-			     strcmp(groups[g].recipient, items[i].recipient) == 0)) {
+			     strcmp(groups[g].recipient, taken[i]->recipient) == 0)) {
 				dest = gdest[g];
 				break;
 			}
 		}
-		outbox_start(ob, &items[i], dest);
-		outbox_item_clear(&items[i]);
+		outbox_start(ob, taken[i], dest);
 	}
-	free(items);
+	free(taken);
 	free(reqs);
 	free(gdest);
 	queue_groups_free(groups, ngroups);
@@ -676,11 +648,9 @@ outbox_free(struct outbox *ob)
 	outbox_flush(ob);
 	notifier_free(ob->nt);
 	for (size_t i = 0; i < ob->nflights; i++) {
+		delivery_free(ob->flights[i].d);
 		free(ob->flights[i].recipient);
 		free(ob->flights[i].to);
-		free(ob->flights[i].rule);
-		free(ob->flights[i].case_ref);
-		free(ob->flights[i].stage);
 	}
 	for (size_t i = 0; i < ob->ndests; i++) {
 		free(ob->dests[i]->key);

@@ -1,7 +1,7 @@
 /*
  * queue.c - the deliveries waiting in the state store: the destinations they
- * wait for (a skip scan of an index), taking and leasing the due ones,
- * recording each attempt's outcome and its audit row.
+ * wait for (a skip scan of an index), taking and leasing the due ones as
+ * delivery records, recording each attempt's outcome and its audit row.
  */
 #include "queue.h"
 
@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "statestore_impl.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* What queue_take reads of a delivery and its alert. */
@@ -80,25 +83,6 @@ const struct statestore_sql queue_statements[] = {
 };
 const size_t queue_nstatements = sizeof queue_statements / sizeof queue_statements[0];
 
-/* Free the strings of an outbox item. */
-void
-outbox_item_clear(struct outbox_item *it)
-{
-	free(it->recipient);
-	free(it->rule);
-	free(it->title);
-	free(it->case_ref);
-	free(it->stage);
-	free(it->start);
-	free(it->due);
-	free(it->fires);
-	free(it->subject);
-	free(it->body);
-	free(it->fields);
-	free(it->expected);
-	memset(it, 0, sizeof *it);
-}
-
 /* Copy column i as text, or NULL. */
 static char *
 queue_col(sqlite3_stmt *st, int i)
@@ -108,42 +92,72 @@ queue_col(sqlite3_stmt *st, int i)
 	return v ? xstrdup((const char *)v) : NULL;
 }
 
-/* Read the current row of a take statement into it. */
+/*
+ * Parse the fields text of an alert into d: a JSON object, or nothing. A text
+ * that is not one (only a damaged file can hold such) leaves d->fields NULL
+ * and says why in d->fields_error: the outbox does not send it.
+ */
 static void
-queue_read(struct statestore *ss, sqlite3_stmt *st, struct outbox_item *it)
+queue_fields(struct delivery *d, const char *text)
 {
-	int kind;
+	json_error_t err;
+	json_t *o;
+	char *valid;
 
-	memset(it, 0, sizeof *it);
-	it->id = sqlite3_column_int64(st, 0);
-	it->alert_id = sqlite3_column_int64(st, 1);
-	it->attempts = sqlite3_column_int(st, 2) + 1;
-	kind = channel_parse((const char *)sqlite3_column_text(st, 3));
-	it->kind = kind >= 0 ? (enum channel)kind : CHANNEL_WEBHOOK;
-	it->recipient = queue_col(st, 4);
-	it->rule = queue_col(st, 5);
-	it->title = queue_col(st, 6);
-	it->case_ref = queue_col(st, 7);
-	it->stage = queue_col(st, 8);
-	it->start = queue_col(st, 9);
-	it->due = queue_col(st, 10);
-	it->fires = queue_col(st, 11);
-	it->subject = queue_col(st, 12);
-	it->body = queue_col(st, 13);
-	it->fields = queue_col(st, 14);
-	it->days_late = sqlite3_column_int(st, 15);
-	it->expected = queue_col(st, 16);
-	snprintf(it->uid, sizeof it->uid, "esc-%s-%lld", ss->instance, it->id);
+	if (text == NULL)
+		return;
+	/* Invalid bytes can only sit inside JSON strings: replacing them keeps it valid. */
+	valid = utf8_sanitize(text);
+	o = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
+	free(valid);
+	if (json_is_object(o)) {
+		d->fields = o;
+		return;
+	}
+	d->fields_error = o == NULL
+	                      ? xasprintf("the alert's fields are not valid JSON: %s (line %d)",
+	                                  err.text, err.line)
+	                      : xstrdup("the alert's fields are not a JSON object");
+	json_decref(o);
 }
 
-/* Step a take statement (bound) into items[*n...max), then reset it. */
+/* The current row of a take statement as a delivery record. */
+static struct delivery *
+queue_read(struct statestore *ss, sqlite3_stmt *st)
+{
+	struct delivery *d = xcalloc(1, sizeof *d);
+	int kind;
+
+	/* Column 1, the alert's id, is not part of the record. */
+	d->id = sqlite3_column_int64(st, 0);
+	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
+	d->attempts = sqlite3_column_int(st, 2) + 1;
+	kind = channel_parse((const char *)sqlite3_column_text(st, 3));
+	d->kind = kind >= 0 ? (enum channel)kind : CHANNEL_WEBHOOK;
+	d->recipient = queue_col(st, 4);
+	d->rule = queue_col(st, 5);
+	d->title = queue_col(st, 6);
+	d->case_ref = queue_col(st, 7);
+	d->stage = queue_col(st, 8);
+	d->start = queue_col(st, 9);
+	d->due = queue_col(st, 10);
+	d->fires = queue_col(st, 11);
+	d->subject = queue_col(st, 12);
+	d->body = queue_col(st, 13);
+	queue_fields(d, (const char *)sqlite3_column_text(st, 14));
+	d->days_late = sqlite3_column_int(st, 15);
+	d->expected = queue_col(st, 16);
+	return d;
+}
+
+/* Step a take statement (bound) into out[*n...max), then reset it. */
 static int
-queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct outbox_item *items, int max, int *n)
+queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct delivery **out, int max, int *n)
 {
 	int rc = SQLITE_DONE;
 
 	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		queue_read(ss, st, &items[(*n)++]);
+		out[(*n)++] = queue_read(ss, st);
 	if (*n >= max)
 		rc = SQLITE_DONE;
 	sqlite3_reset(st);
@@ -151,14 +165,14 @@ queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct outbox_item *item
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Lease items[0..n): in flight until lease_until, one more attempt. */
+/* Lease out[0..n): in flight until lease_until, one more attempt. */
 static int
-queue_lease(struct statestore *ss, struct outbox_item *items, int n, long long lease_until)
+queue_lease(struct statestore *ss, struct delivery **out, int n, long long lease_until)
 {
 	int rc;
 
 	for (int i = 0; i < n; i++) {
-		sqlite3_bind_int64(ss->q_lease, 1, items[i].id);
+		sqlite3_bind_int64(ss->q_lease, 1, out[i]->id);
 		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
 		rc = sqlite3_step(ss->q_lease);
 		sqlite3_reset(ss->q_lease);
@@ -169,29 +183,31 @@ queue_lease(struct statestore *ss, struct outbox_item *items, int n, long long l
 }
 
 /*
- * End a take inside its open transaction: when read_ok, lease the n items
+ * End a take inside its open transaction: when read_ok, lease the n records
  * read and commit; otherwise, or if that fails, roll back and free them.
  * Returns n or -1.
  */
 static int
-queue_take_commit(struct statestore *ss, struct outbox_item *items, int n, long long lease_until,
+queue_take_commit(struct statestore *ss, struct delivery **out, int n, long long lease_until,
                   bool read_ok, char **cause)
 {
-	if (read_ok && queue_lease(ss, items, n, lease_until) == 0) {
+	if (read_ok && queue_lease(ss, out, n, lease_until) == 0) {
 		if (statestore_commit(ss, cause) == 0)
 			return n;
 	} else
 		statestore_fail(ss, cause, "taking deliveries from the outbox");
 	statestore_rollback(ss);
-	for (int i = 0; i < n; i++)
-		outbox_item_clear(&items[i]);
+	for (int i = 0; i < n; i++) {
+		delivery_free(out[i]);
+		out[i] = NULL;
+	}
 	return -1;
 }
 
 /* Take due deliveries of the given destinations and lease them, in one transaction. */
 int
 queue_take(struct statestore *ss, long long now, long long lease_until,
-           const struct queue_request *reqs, size_t nreqs, struct outbox_item *items, int max,
+           const struct queue_request *reqs, size_t nreqs, struct delivery **out, int max,
            char **cause)
 {
 	int n = 0;
@@ -212,10 +228,10 @@ queue_take(struct statestore *ss, long long now, long long lease_until,
 		sqlite3_bind_text(st, 3, channel_name(reqs[i].kind), -1, SQLITE_STATIC);
 		if (reqs[i].recipient != NULL)
 			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
-		if (queue_read_all(ss, st, items, n + want, &n) != 0)
-			return queue_take_commit(ss, items, n, lease_until, false, cause);
+		if (queue_read_all(ss, st, out, n + want, &n) != 0)
+			return queue_take_commit(ss, out, n, lease_until, false, cause);
 	}
-	return queue_take_commit(ss, items, n, lease_until, true, cause);
+	return queue_take_commit(ss, out, n, lease_until, true, cause);
 }
 
 /* Groups with a due delivery first, in due order of their first; then by destination. */

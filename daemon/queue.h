@@ -1,7 +1,7 @@
 /*
  * queue.h - the deliveries waiting in the state store: finding their
- * destinations, taking (leasing) the due ones, and recording what became of
- * each attempt with its audit row.
+ * destinations, taking (leasing) the due ones as delivery records, and
+ * recording what became of each attempt with its audit row.
  */
 #ifndef ESCALATOR_QUEUE_H
 #define ESCALATOR_QUEUE_H
@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "notifier.h"
 #include "statestore.h"
 
 /* Pending deliveries of one destination: one kind and recipient (any email address). */
@@ -38,29 +39,17 @@ struct queue_request {
 	int count;
 };
 
-/* A delivery taken from the outbox to be sent; every string is owned. */
-struct outbox_item {
-	long long id;
-	long long alert_id;
-	int attempts; /* including this one */
-	enum channel kind;
-	char *recipient;
-	char *rule, *title, *case_ref, *stage, *start, *due, *fires;
-	char *subject, *body, *fields, *expected;
-	int days_late;
-	char uid[64]; /* stable delivery id: "esc-<instance>-<id>" */
-};
-void outbox_item_clear(struct outbox_item *it);
-
 /*
  * Take up to each destination's count of its due deliveries (in order, max
  * in all; a delivery in flight is due again only when its lease has run
  * out), marking them in flight until lease_until with one more attempt, in
- * one transaction. Returns how many were taken, or -1 with *cause set (then
- * nothing was taken).
+ * one transaction. Each taken is an owned record in out[] (free it with
+ * delivery_free): recipient as recorded (the contact's name for chat and
+ * Notify), no credentials, the fields parsed. Returns how many were taken,
+ * or -1 with *cause set (then nothing was taken).
  */
 int queue_take(struct statestore *ss, long long now, long long lease_until,
-               const struct queue_request *reqs, size_t nreqs, struct outbox_item *items, int max,
+               const struct queue_request *reqs, size_t nreqs, struct delivery **out, int max,
                char **cause);
 
 enum outcome { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED };

@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "transport.h"
-#include "utf8.h"
 #include "xalloc.h"
 
 /* Per-value caps tried in turn until a message fits, in bytes. */
@@ -66,30 +65,23 @@ chat_status(const struct delivery *d)
 	return xasprintf("due %s", d->due != NULL ? d->due : "");
 }
 
-/* Parse d->fields into a; -1 with *cause set if it is not a JSON object. */
+/* Copy d->fields into a; -1 with *cause set if they are not a JSON object. */
 static int
 chat_alert_init(struct chat_alert *a, const struct delivery *d, char **cause)
 {
-	json_t *o;
-	json_error_t err;
 	const char *key;
 	json_t *v;
-	char *valid;
 
 	memset(a, 0, sizeof *a);
 	a->d = d;
 	if (d->fields == NULL)
 		return 0;
-	valid = utf8_sanitize(d->fields);
-	o = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
-	free(valid);
-	if (!json_is_object(o)) {
+	if (!json_is_object(d->fields)) {
 		*cause = xstrdup("the alert's fields are not a JSON object");
-		json_decref(o);
 		return -1;
 	}
-	a->fields = xcalloc(json_object_size(o) + 1, sizeof *a->fields);
-	json_object_foreach(o, key, v)
+	a->fields = xcalloc(json_object_size(d->fields) + 1, sizeof *a->fields);
+	json_object_foreach(d->fields, key, v)
 	{
 		struct chat_field *f = &a->fields[a->nfields++];
 
@@ -101,7 +93,6 @@ chat_alert_init(struct chat_alert *a, const struct delivery *d, char **cause)
 		else
 			f->value = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
-	json_decref(o);
 	return 0;
 }
 

@@ -793,3 +793,29 @@ notifier_free(struct notifier *n)
 	if (n->busy == 0)
 		notifier_destroy(n);
 }
+
+/* Free a delivery record. */
+void
+delivery_free(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	free(d->uid);
+	free(d->recipient);
+	wipe_free(d->secret);
+	free(d->template_id);
+	free(d->base_url);
+	free(d->rule);
+	free(d->title);
+	free(d->case_ref);
+	free(d->stage);
+	free(d->start);
+	free(d->due);
+	free(d->fires);
+	free(d->subject);
+	free(d->body);
+	json_decref(d->fields);
+	free(d->expected);
+	free(d->fields_error);
+	free(d);
+}

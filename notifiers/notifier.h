@@ -3,6 +3,7 @@
 #define ESCALATOR_NOTIFIER_H
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include <stdbool.h>
@@ -44,32 +45,41 @@ struct smtp_settings {
 	char *scope;         /* default SMTP_DEFAULT_SCOPE */
 };
 
-/* One delivery to start: everything is copied by notifier_send. */
+/*
+ * One delivery of one alert: an owned record (free it with delivery_free),
+ * filled once from the state store, with the contact's credentials filled in
+ * by the outbox. notifier_send builds what it sends from it and keeps nothing
+ * of it.
+ */
 struct delivery {
 	long long id;
-	const char *uid; /* stable delivery id: Message-ID / X-Escalator-Delivery */
+	char *uid; /* stable delivery id: Message-ID / X-Escalator-Delivery */
 	enum channel kind;
 	/* email, notify: the address; webhook, teams, slack: the URL */
-	const char *recipient;
-	const char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
-	int attempts;            /* this attempt's number: 1 for the first */
-	const char *template_id; /* notify: the template */
-	const char *base_url;    /* notify: the API, e.g. NOTIFY_DEFAULT_URL */
+	char *recipient;
+	char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
+	int attempts;      /* this attempt's number: 1 for the first */
+	char *template_id; /* notify: the template */
+	char *base_url;    /* notify: the API, e.g. NOTIFY_DEFAULT_URL */
 
 	/* The alert. Every value may come from the case store: treat as hostile. */
-	const char *rule;
-	const char *title;
-	const char *case_ref;
-	const char *stage;
-	const char *start;    /* YYYY-MM-DD */
-	const char *due;      /* YYYY-MM-DD */
-	const char *fires;    /* YYYY-MM-DDTHH:MM:SS local */
-	int days_late;        /* working days past due, 0 if not yet due */
-	const char *subject;  /* email: rendered subject (one line after sanitising) */
-	const char *body;     /* email: rendered plain-text body (UTF-8) */
-	const char *fields;   /* JSON object text of the rule's fields, or NULL */
-	const char *expected; /* chat and notify: what is expected, or NULL */
+	char *rule;
+	char *title;
+	char *case_ref;
+	char *stage;
+	char *start;    /* YYYY-MM-DD */
+	char *due;      /* YYYY-MM-DD */
+	char *fires;    /* YYYY-MM-DDTHH:MM:SS local */
+	int days_late;  /* working days past due, 0 if not yet due */
+	char *subject;  /* email: rendered subject (one line after sanitising) */
+	char *body;     /* email: rendered plain-text body (UTF-8) */
+	json_t *fields; /* the rule's fields: a JSON object (valid UTF-8), or NULL */
+	char *expected; /* chat and notify: what is expected, or NULL */
+	/* The fields as recorded were not a JSON object: why (fields is then NULL), else NULL. */
+	char *fields_error;
 };
+/* Free a delivery record and everything in it (the secret wiped first). */
+void delivery_free(struct delivery *d);
 
 enum delivery_status {
 	DELIVERY_SENT,   /* the server accepted it (SMTP 250 after DATA, HTTP 2xx) */

@@ -55,6 +55,17 @@ sample(enum channel kind)
 	return d;
 }
 
+/* A JSON object from text (a delivery's fields), failing the test if it is not one. */
+static json_t *
+object(const char *text)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+
+	if (!json_is_object(o))
+		fail_msg("not a JSON object: %s", text);
+	return o;
+}
+
 /* Parse text as JSON, failing the test if it is not. */
 static json_t *
 parse(const char *text)
@@ -147,7 +158,7 @@ test_notify_body(void **state)
 	char *cause = NULL, *body;
 	json_t *j, *p;
 
-	d.fields = "{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}";
+	d.fields = object("{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}");
 	body = notify_build_body(&d, &cause);
 	assert_non_null(body);
 	j = parse(body);
@@ -177,6 +188,7 @@ test_notify_body(void **state)
 
 	/* No expected text: the key is still there (a template may use it). */
 	d.expected = NULL;
+	json_decref(d.fields);
 	d.fields = NULL;
 	body = notify_build_body(&d, &cause);
 	j = parse(body);
@@ -186,10 +198,11 @@ test_notify_body(void **state)
 	json_decref(j);
 	free(body);
 
-	d.fields = "[1]";
+	d.fields = json_pack("[i]", 1);
 	assert_null(notify_build_body(&d, &cause));
 	assert_non_null(cause);
 	free(cause);
+	json_decref(d.fields);
 }
 
 /* The send and lookup URLs; the reference is escaped. */
@@ -315,7 +328,7 @@ test_teams_shape(void **state)
 	char *cause = NULL, *text, *facts;
 	json_t *j, *att, *card, *body;
 
-	d.fields = "{\"legal_status\":\"C2\"}";
+	d.fields = object("{\"legal_status\":\"C2\"}");
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_non_null(text);
 	j = parse(text);
@@ -342,6 +355,7 @@ test_teams_shape(void **state)
 
 	/* Not yet due: says when it is due, and no subject or body (data minimisation). */
 	d.days_late = 0;
+	json_decref(d.fields);
 	d.fields = NULL;
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_non_null(strstr(text, "Case C1042: due 2026-10-29"));
@@ -355,20 +369,18 @@ test_teams_size_cap(void **state)
 {
 	struct delivery d = sample(CHANNEL_TEAMS);
 	json_t *o = json_object(), *j, *body;
-	char *big = xmalloc(100001), *fields, *text, *cause = NULL, *facts;
+	char *big = xmalloc(100001), *text, *cause = NULL, *facts;
 
 	memset(big, 'x', 100000);
 	big[100000] = '\0';
 	json_object_set_new(o, "notes", json_string(big));
-	fields = json_dumps(o, JSON_COMPACT);
-	d.fields = fields;
+	d.fields = o;
 	d.title = big;
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_true(strlen(text) <= CHAT_TEAMS_MAX);
 	assert_non_null(strstr(text, "x\xe2\x80\xa6\""));
 	json_decref(parse(text));
 	free(text);
-	free(fields);
 
 	/* 1000 fields of 1000 bytes: smaller values first, then fewer fields. */
 	for (int i = 0; i < 1000; i++) {
@@ -378,8 +390,6 @@ test_teams_size_cap(void **state)
 		big[1000] = '\0';
 		json_object_set_new(o, name, json_string(big));
 	}
-	fields = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	d.fields = fields;
 	d.title = "Title";
 	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
 	assert_true(strlen(text) <= CHAT_TEAMS_MAX);
@@ -391,7 +401,6 @@ test_teams_size_cap(void **state)
 	free(facts);
 	json_decref(j);
 	free(text);
-	free(fields);
 	json_decref(o);
 	free(big);
 }
@@ -405,7 +414,7 @@ test_slack_shape(void **state)
 	json_t *j, *blocks, *f;
 
 	d.case_ref = "C<1042>&co";
-	d.fields = "{\"legal_status\":\"<!channel>\"}";
+	d.fields = object("{\"legal_status\":\"<!channel>\"}");
 	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
 	j = parse(text);
 	assert_string_equal(json_string_value(json_object_get(j, "text")),
@@ -430,6 +439,7 @@ test_slack_shape(void **state)
 	assert_null(strstr(text, "<!channel>"));
 	json_decref(j);
 	free(text);
+	json_decref(d.fields);
 }
 
 /* Slack's limits: header 150, field 2000, 10 fields a section, 50 blocks, and the byte cap. */
@@ -438,7 +448,7 @@ test_slack_limits(void **state)
 {
 	struct delivery d = sample(CHANNEL_SLACK);
 	json_t *o = json_object(), *j, *blocks, *b;
-	char *big = xmalloc(5001), *fields, *text, *cause = NULL;
+	char *big = xmalloc(5001), *text, *cause = NULL;
 	size_t i;
 
 	memset(big, 'y', 5000);
@@ -449,8 +459,7 @@ test_slack_limits(void **state)
 		snprintf(name, sizeof name, "c%03d", k);
 		json_object_set_new(o, name, json_string(big));
 	}
-	fields = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	d.fields = fields;
+	d.fields = o;
 	d.title = big;
 	d.expected = big;
 	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
@@ -479,7 +488,6 @@ test_slack_limits(void **state)
 	assert_non_null(strstr(text, "more fields not shown"));
 	json_decref(j);
 	free(text);
-	free(fields);
 	json_decref(o);
 	free(big);
 }
@@ -517,10 +525,18 @@ test_chat_hostile_values(void **state)
 	assert_null(strstr(text, "\\r"));
 	assert_null(strstr(text, "\\u0001"));
 	free(text);
+	/* Fields that are not an object (damaged ones never get here: test_queue). */
 	d.kind = CHANNEL_SLACK;
-	d.fields = "{\"a\":";
+	d.fields = json_pack("[i]", 1);
 	assert_null(chat_slack_body(&d, CHAT_SLACK_MAX, &cause));
+	assert_string_equal(cause, "the alert's fields are not a JSON object");
 	free(cause);
+	cause = NULL;
+	d.kind = CHANNEL_TEAMS;
+	assert_null(chat_teams_body(&d, CHAT_TEAMS_MAX, &cause));
+	assert_string_equal(cause, "the alert's fields are not a JSON object");
+	free(cause);
+	json_decref(d.fields);
 }
 
 /* ---- OAuth 2.0 ------------------------------------------------------------------------- */

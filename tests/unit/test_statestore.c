@@ -115,7 +115,7 @@ test_statestore_nested(void **state)
 	bool none[4] = {false, false, false, false};
 	struct outcome_record done = {.id = 1, .outcome = OUTCOME_SENT, .recipient = "tm"};
 	struct queue_request email = {CHANNEL_EMAIL, NULL, 1};
-	struct outbox_item items[4];
+	struct delivery *taken[4];
 	char *cause = NULL;
 	long long id = 0;
 	int n;
@@ -125,10 +125,10 @@ test_statestore_nested(void **state)
 
 	assert_int_equal(statestore_begin(fx->ss, &cause), 0);
 	assert_int_equal(queue_finish(fx->ss, &done, 1, &cause), 0);
-	n = queue_take(fx->ss, 100, 200, &email, 1, items, 1, &cause);
+	n = queue_take(fx->ss, 100, 200, &email, 1, taken, 1, &cause);
 	assert_int_equal(n, 1);
-	assert_int_equal(items[0].id, 2);
-	outbox_item_clear(&items[0]);
+	assert_int_equal(taken[0]->id, 2);
+	delivery_free(taken[0]);
 	/* Committed inside: not yet in the file, as another connection sees it. */
 	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE status = 'sent' OR in_flight",
 	           "0");
