@@ -19,8 +19,8 @@ const struct statestore_sql alertstore_statements[] = {
      "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {offsetof(struct statestore, q_alert), true,
      "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
-     "body, fields, created_at, expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, "
-     "?12, ?9, ?13)"},
+     "body, fields, created_at, expected, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, "
+     "?11, ?12, ?9, ?13, ?14)"},
     {offsetof(struct statestore, q_delivery), true,
      "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
     {offsetof(struct statestore, q_thr_get), false,
@@ -121,6 +121,8 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		sqlite3_bind_text(st, 12, a->fields, -1, SQLITE_STATIC);
 	if (a->expected != NULL)
 		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
+	if (a->status != NULL)
+		sqlite3_bind_text(st, 14, a->status, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

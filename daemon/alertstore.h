@@ -27,6 +27,7 @@ struct alert {
 	const char *body;
 	const char *fields;   /* JSON object of the rule's fields, or NULL */
 	const char *expected; /* rendered "what is expected" (chat and Notify), or NULL */
+	const char *status;   /* {{status}} in the templates: "3 working days overdue"; or NULL */
 	const struct recipient *recipients;
 	size_t nrecipients;
 };

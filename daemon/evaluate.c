@@ -44,14 +44,14 @@ evaluate_fields(const struct rule *r, const char *const *cols)
 	return text;
 }
 
-/* Render the subject and body of alert a for one row into a. */
+/* Render the subject, body, what is expected and the status of alert a for one row. */
 static void
 evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, localtime_min_t now,
-                char **subject, char **body, char **expected)
+                char **subject, char **body, char **expected, char *status)
 {
 	const struct rule *r = er->r;
 	const struct stage *st = &r->stages[a->stage];
-	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16], status[64];
+	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16];
 	const char **v = er->values;
 
 	v[TPL_RULE] = r->id;
@@ -64,10 +64,10 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 	snprintf(late, sizeof late, "%d", a->days_late);
 	v[TPL_DAYS_LATE] = late;
 	if (r->kind == RULE_THRESHOLD)
-		snprintf(status, sizeof status, "%s the limit of %.15g",
+		snprintf(status, EVAL_STATUS_LEN, "%s the limit of %.15g",
 		         r->below ? "below" : "above", r->limit);
 	else
-		eval_status(e->cal, a->due, (date_t)(now / 1440), status, sizeof status);
+		eval_status(e->cal, a->due, (date_t)(now / 1440), status, EVAL_STATUS_LEN);
 	v[TPL_STATUS] = status;
 	v[TPL_EXPECTED] = "";
 	for (size_t i = 0; i < r->ncolumns; i++)
@@ -89,7 +89,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
               void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
-	char *subject, *body, *expected, *fields;
+	char *subject, *body, *expected, *fields, status[EVAL_STATUS_LEN];
 	long long alert_id;
 	struct diag d;
 	int ret = 0;
@@ -115,8 +115,9 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	subject = body = expected = fields = NULL;
 	/* A dry run records nothing, so it needs no message text. */
 	if (statestore_records(ss)) {
-		evaluate_render(e, er, a, now, &subject, &body, &expected);
+		evaluate_render(e, er, a, now, &subject, &body, &expected, status);
 		a->fields = fields = evaluate_fields(r, er->cols);
+		a->status = status;
 	}
 	a->subject = subject;
 	a->body = body;

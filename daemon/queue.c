@@ -12,15 +12,16 @@
 
 #include <jansson.h>
 
+#include "eval.h"
 #include "statestore_impl.h"
 #include "utf8.h"
 #include "xalloc.h"
 
-/* What queue_take reads of a delivery and its alert. */
+/* What queue_take reads of a delivery and its alert (a.status: NULL in older alerts). */
 #define QUEUE_ITEM_COLUMNS                                                                         \
 	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "         \
 	"a.stage, "                                                                                \
-	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected"
+	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected, a.status"
 
 /*
  * Due deliveries of one kind (with DEST: of one recipient too), the LIMIT
@@ -126,6 +127,7 @@ static struct delivery *
 queue_read(struct statestore *ss, sqlite3_stmt *st)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
+	char status[EVAL_STATUS_LEN];
 	int kind;
 
 	/* Column 1, the alert's id, is not part of the record. */
@@ -147,6 +149,10 @@ queue_read(struct statestore *ss, sqlite3_stmt *st)
 	queue_fields(d, (const char *)sqlite3_column_text(st, 14));
 	d->days_late = sqlite3_column_int(st, 15);
 	d->expected = queue_col(st, 16);
+	/* An alert recorded before alerts kept their status: the one place it is made up. */
+	if ((d->status = queue_col(st, 17)) == NULL)
+		d->status =
+		    xstrdup(eval_status_recorded(d->days_late, d->due, status, sizeof status));
 	return d;
 }
 

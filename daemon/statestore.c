@@ -50,7 +50,7 @@ static const char statestore_schema[] =
     "  rule TEXT NOT NULL, title TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL,"
     "  stage TEXT NOT NULL, due TEXT NOT NULL, fires TEXT NOT NULL,"
     "  days_late INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, fields TEXT,"
-    "  created_at TEXT NOT NULL, expected TEXT);"
+    "  created_at TEXT NOT NULL, expected TEXT, status TEXT);"
     "CREATE TABLE IF NOT EXISTS delivery (" STATESTORE_DELIVERY_COLUMNS ");"
     "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
     "  WHERE status = 'pending';"
@@ -151,8 +151,9 @@ statestore_has(sqlite3 *db, const char *table, const char *column, const char *w
 
 /*
  * Bring a file made by an earlier build of schema version 1 up to date: the
- * delivery kinds of the chat and Notify channels, and alert.expected. Runs
- * before foreign keys are switched on, as SQLite's table rebuild needs.
+ * delivery kinds of the chat and Notify channels, alert.expected and
+ * alert.status (NULL in the alerts recorded before). Runs before foreign keys
+ * are switched on, as SQLite's table rebuild needs.
  */
 static int
 statestore_upgrade(struct statestore *ss, const char *path, char **cause)
@@ -169,14 +170,19 @@ statestore_upgrade(struct statestore *ss, const char *path, char **cause)
 	char *err = NULL;
 	int kinds = statestore_has(ss->db, "delivery", NULL, "'notify'");
 	int expected = statestore_has(ss->db, "alert", "expected", NULL);
+	int status = statestore_has(ss->db, "alert", "status", NULL);
 	int alert = statestore_has(ss->db, "alert", NULL, "CREATE");
 
-	if (kinds < 0 || expected < 0 || alert < 0)
+	if (kinds < 0 || expected < 0 || status < 0 || alert < 0)
 		goto fail;
 	if (kinds == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK)
 		goto fail;
 	if (alert == 1 && expected == 0 &&
 	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN expected TEXT", NULL, NULL, &err) !=
+	        SQLITE_OK)
+		goto fail;
+	if (alert == 1 && status == 0 &&
+	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN status TEXT", NULL, NULL, &err) !=
 	        SQLITE_OK)
 		goto fail;
 	return 0;

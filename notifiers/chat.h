@@ -34,7 +34,5 @@ char *chat_teams_body(const struct delivery *d, size_t max, char **cause);
 char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
 /* s with Slack's mrkdwn control characters escaped (&, <, >). */
 char *chat_slack_escape(const char *s);
-/* "12 working days overdue", "1 working day overdue" or "due 2026-10-29". */
-char *chat_status(const struct delivery *d);
 
 #endif

@@ -812,6 +812,7 @@ delivery_free(struct delivery *d)
 	free(d->start);
 	free(d->due);
 	free(d->fires);
+	free(d->status);
 	free(d->subject);
 	free(d->body);
 	json_decref(d->fields);

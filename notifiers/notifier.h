@@ -71,6 +71,7 @@ struct delivery {
 	char *due;      /* YYYY-MM-DD */
 	char *fires;    /* YYYY-MM-DDTHH:MM:SS local */
 	int days_late;  /* working days past due, 0 if not yet due */
+	char *status;   /* as it stood when owed, e.g. "3 working days overdue" */
 	char *subject;  /* email: rendered subject (one line after sanitising) */
 	char *body;     /* email: rendered plain-text body (UTF-8) */
 	json_t *fields; /* the rule's fields: a JSON object (valid UTF-8), or NULL */

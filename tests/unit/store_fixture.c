@@ -111,6 +111,7 @@ make_alert(const struct fixture *fx, const char *case_ref, int stage, size_t n)
 	a.stage = stage;
 	a.fires = (localtime_min_t)D("2027-02-03") * 1440 + 8 * 60;
 	a.days_late = 10;
+	a.status = "10 working days overdue";
 	a.subject = "First Child in Care review: escalated for case A01";
 	a.body = "First Child in Care review\n\nCase: A01\n";
 	a.fields = NULL;

@@ -58,6 +58,8 @@ test_alertstore_record_skipped(void **state)
 	           "|| '|' || due || '|' || fires || '|' || days_late || '|' || subject FROM alert",
 	           "cic-first-review|First Child in Care review|A01|2026-12-18|escalated|2027-01-"
 	           "20|2027-02-03T08:00:00|10|First Child in Care review: escalated for case A01");
+	/* The status, as the templates showed it, recorded with the alert. */
+	expect_sql(fx->path, "SELECT status FROM alert", "10 working days overdue");
 	want = xasprintf("%lld:email:tm.north@council.example:pending,"
 	                 "%lld:email:service.manager@council.example:pending,"
 	                 "%lld:webhook:https://hooks.council.example/hos:pending",
@@ -96,6 +98,22 @@ test_alertstore_record_partly_recorded(void **state)
 	free(want);
 	expect_sql(fx->path, "SELECT count(*) FROM alert", "2");
 	assert_int_equal(queue_depth(fx->ss), 3);
+}
+
+/* An alert with no status (the case store health alerts) records NULL, not "". */
+static void
+test_alertstore_no_status(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 0, 1);
+	bool none[4] = {false, false, false, false};
+
+	fx->ss = open_store(fx, false);
+	a.status = NULL;
+	a.fields = "{\"team\":\"North\"}";
+	record(fx->ss, &a, none);
+	expect_sql(fx->path, "SELECT ifnull(status, 'null') || ' ' || fields FROM alert",
+	           "null {\"team\":\"North\"}");
 }
 
 /* Threshold keys: over the limit until set back or swept by a pass that did not see them. */
@@ -138,6 +156,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_alertstore_record_skipped),
 	    T(test_alertstore_record_partly_recorded),
+	    T(test_alertstore_no_status),
 	    T(test_alertstore_threshold),
 	};
 

@@ -300,6 +300,7 @@ test_queue_record(void **state)
 	assert_string_equal(d->due, "2027-01-20");
 	assert_string_equal(d->fires, "2027-02-03T08:00:00");
 	assert_int_equal(d->days_late, 10);
+	assert_string_equal(d->status, "10 working days overdue");
 	assert_string_equal(d->subject, "First Child in Care review: escalated for case A01");
 	assert_string_equal(d->body, "First Child in Care review\n\nCase: A01\n");
 	assert_string_equal(d->expected, "hold the review");
@@ -386,6 +387,44 @@ test_queue_fields_utf8(void **state)
 	assert_string_equal(json_string_value(json_object_get(d->fields, "iro")),
 	                    "J\xef\xbf\xbdr\xef\xbf\xbdme");
 	delivery_free(d);
+}
+
+/*
+ * An alert recorded before alerts kept their status (status NULL) gets one
+ * from what was recorded: how late it was, or its due date.
+ */
+static void
+test_queue_status_recorded_without(void **state)
+{
+	static const struct {
+		int days_late;
+		const char *status;
+	} v[] = {
+	    {10, "10 working days overdue"},
+	    {1, "1 working day overdue"},
+	    {0, "due 2027-01-20"},
+	};
+	struct fixture *fx = *state;
+	bool none[4] = {false, false, false, false};
+	struct delivery *d[4];
+
+	fx->ss = open_store(fx, false);
+	for (size_t i = 0; i < 3; i++) {
+		char case_ref[8];
+		struct alert a;
+
+		snprintf(case_ref, sizeof case_ref, "C%zu", i);
+		a = make_alert(fx, case_ref, 2, 3);
+		a.days_late = v[i].days_late;
+		record(fx->ss, &a, none);
+	}
+	exec_sql(fx->path, "UPDATE alert SET status = NULL");
+	assert_int_equal(take_hook(fx, d, 4), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(d[i]->days_late, v[i].days_late);
+		assert_string_equal(d[i]->status, v[i].status);
+		delivery_free(d[i]);
+	}
 }
 
 /* Results: sent, retry at a time, failed for good; each with its audit row. */
@@ -479,9 +518,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_queue_depth),       T(test_queue_channel_kinds), T(test_queue_groups_and_batch),
-	    T(test_queue_groups_many), T(test_queue_record),        T(test_queue_bad_fields),
-	    T(test_queue_fields_utf8), T(test_queue_finish),        T(test_queue_reset_in_flight),
+	    T(test_queue_depth),
+	    T(test_queue_channel_kinds),
+	    T(test_queue_groups_and_batch),
+	    T(test_queue_groups_many),
+	    T(test_queue_record),
+	    T(test_queue_bad_fields),
+	    T(test_queue_fields_utf8),
+	    T(test_queue_status_recorded_without),
+	    T(test_queue_finish),
+	    T(test_queue_reset_in_flight),
 	};
 
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);

@@ -212,7 +212,10 @@ test_statestore_newer_version(void **state)
 	/* The file was left as it was. */
 	expect_sql(fx->path, "PRAGMA user_version", "2");
 }
-/* A file made by an earlier build (two kinds, no alert.expected) is brought up to date. */
+/*
+ * A file made by an earlier build (two kinds, no alert.expected, no
+ * alert.status) is brought up to date.
+ */
 static void
 test_statestore_upgrade(void **state)
 {
@@ -258,6 +261,11 @@ test_statestore_upgrade(void **state)
 	           "webhookpending2");
 	expect_sql(fx->path, "SELECT expected FROM alert WHERE case_ref = 'A02'",
 	           "what is expected");
+	/* The status: recorded from now on, NULL in the alerts recorded before. */
+	expect_sql(fx->path, "SELECT status FROM alert WHERE case_ref = 'A02'",
+	           "10 working days overdue");
+	expect_sql(fx->path, "SELECT ifnull(status, 'null') FROM alert WHERE case_ref = 'A01'",
+	           "null");
 	expect_sql(fx->path, "SELECT count(*) FROM audit a JOIN delivery d ON d.id = a.delivery_id",
 	           "1");
 	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
