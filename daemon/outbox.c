@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "destination.h"
 #include "log.h"
 #include "queue.h"
 #include "ratelimit.h"
@@ -16,28 +17,13 @@
 /* When the state store cannot be read, try again after this many milliseconds. */
 #define OUTBOX_ERROR_WAIT 5000
 
-/*
- * Where deliveries go through one limit: the mail server, one webhook, Teams
- * or Slack URL, or one Notify service. Each has its own pace and its own
- * share of max_deliveries, so one slow or throttled channel never holds up
- * the others.
- */
-struct outbox_dest {
-	char *key;           /* "email", "<kind> <url>", "notify <service id>" */
-	struct ratelimit rl; /* the receiver's documented rate */
-	int cap;             /* deliveries in flight at once */
-	int in_flight;
-	int reserved;         /* picked in this kick, not started yet */
-	long long hold_until; /* ms (monotonic): the receiver said wait (429, Retry-After) */
-};
-
 /* A delivery in flight: its record, and what the log line and the audit row show. */
 struct outbox_flight {
 	struct delivery *d;
 	char *recipient; /* what the audit row records: an address, a URL or a contact's name */
 	char *to;        /* what the log line shows (never a credential-bearing URL) */
 	time_t started;
-	struct outbox_dest *dest; /* NULL: the delivery could not be resolved */
+	struct destination *dest; /* NULL: the delivery could not be resolved */
 };
 
 struct outbox {
@@ -56,8 +42,7 @@ struct outbox {
 	size_t nflights, capflights;
 	struct outcome_record *done; /* finished, not yet recorded */
 	size_t ndone, capdone;
-	struct outbox_dest **dests; /* every destination seen, kept for its pace */
-	size_t ndests, capdests;
+	struct destinations dests;
 };
 
 /* Back-off before the next attempt, with +-20% jitter. */
@@ -76,94 +61,6 @@ outbox_backoff(int attempts, int min, int max, unsigned int *seed)
 	return delay < 1 ? 1 : (long long)delay;
 }
 
-/* The contact of a chat or Notify delivery (recorded by its name), or NULL. */
-static const struct contact *
-outbox_contact(const struct outbox *ob, enum channel kind, const char *name)
-{
-	const struct contact *c = name != NULL ? config_find_contact(ob->cfg, name) : NULL;
-
-	return c != NULL && c->kind == kind ? c : NULL;
-}
-
-/* A copy of s, or NULL. */
-static char *
-outbox_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* The secret of the webhook contact with this URL, or NULL. */
-static const char *
-outbox_secret(const struct outbox *ob, const char *url)
-{
-	for (size_t i = 0; i < ob->cfg->ncontacts; i++)
-		if (ob->cfg->contacts[i].kind == CHANNEL_WEBHOOK &&
-		    strcmp(ob->cfg->contacts[i].address, url) == 0)
-			return ob->cfg->contacts[i].secret;
-	return NULL;
-}
-
-/* The destination of deliveries of kind to recipient (NULL: any email), or NULL if unknown. */
-static struct outbox_dest *
-outbox_dest(struct outbox *ob, enum channel kind, const char *recipient)
-{
-	const struct contact *c;
-	struct outbox_dest *dest;
-	char *key;
-	int count, seconds;
-
-	switch (kind) {
-	case CHANNEL_EMAIL:
-		key = xstrdup("email");
-		break;
-	case CHANNEL_WEBHOOK:
-		if (recipient == NULL)
-			return NULL;
-		key = xasprintf("webhook %s", recipient);
-		break;
-	case CHANNEL_TEAMS:
-	case CHANNEL_SLACK:
-		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
-			return NULL;
-		key = xasprintf("%s %s", channel_name(kind), c->url);
-		break;
-	case CHANNEL_GOVUK_NOTIFY:
-		/* Notify's limit is per API key: contacts sharing one share it. */
-		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
-			return NULL;
-		key = xasprintf("notify %s %s", c->url, c->service_id);
-		break;
-	default:
-		return NULL;
-	}
-	for (size_t i = 0; i < ob->ndests; i++) {
-		if (strcmp(ob->dests[i]->key, key) == 0) {
-			free(key);
-			dest = ob->dests[i];
-			goto found;
-		}
-	}
-	if (ob->ndests == ob->capdests) {
-		ob->capdests = ob->capdests ? ob->capdests * 2 : 8;
-		ob->dests = xreallocarray(ob->dests, ob->capdests, sizeof *ob->dests);
-	}
-	dest = xcalloc(1, sizeof *dest);
-	dest->key = key;
-	ob->dests[ob->ndests++] = dest;
-found:
-	/* The configuration may have changed since: keep the pace, take the limits anew. */
-	dest->cap = ob->cfg->max_per_destination > 0 ? ob->cfg->max_per_destination
-	                                             : CONFIG_DEFAULT_MAX_PER_DESTINATION;
-	notifier_pacing(ob->nt, kind, &count, &seconds, &dest->cap);
-	{
-		long long tat = dest->rl.tat;
-
-		ratelimit_init(&dest->rl, count, seconds);
-		dest->rl.tat = tat;
-	}
-	return dest;
-}
-
 /* Find the flight of delivery id. */
 static struct outbox_flight *
 outbox_find(struct outbox *ob, long long id)
@@ -174,25 +71,51 @@ outbox_find(struct outbox *ob, long long id)
 	return NULL;
 }
 
-/* Record every finished delivery in one transaction. */
-void
-outbox_flush(struct outbox *ob)
+/*
+ * Record the finished deliveries (inside the cycle's transaction if one is
+ * open) and forget them. Returns NULL, or why they were not recorded.
+ */
+static char *
+outbox_record(struct outbox *ob)
 {
 	char *cause = NULL;
 
-	if (ob->ndone == 0)
-		return;
-	if (queue_finish(ob->ss, ob->done, ob->ndone, &cause) != 0) {
-		/* They stay pending with a lease: they are taken again when it runs out. */
-		log_err("%s; %zu delivery results not recorded (they will be retried)", cause,
-		        ob->ndone);
-		free(cause);
-	}
+	if (ob->ndone > 0)
+		queue_finish(ob->ss, ob->done, ob->ndone, &cause);
 	for (size_t i = 0; i < ob->ndone; i++) {
 		free(ob->done[i].detail);
 		free(ob->done[i].recipient);
 	}
 	ob->ndone = 0;
+	return cause;
+}
+
+/*
+ * End a cycle's recording: commit its transaction if tx (the results and the
+ * next deliveries' leases at once), and say so if the nresults results were
+ * not recorded (lost: why, freed here). Those deliveries stay pending with
+ * their lease: they are taken again when it runs out. Returns 0, or -1 if
+ * the commit failed (then nothing leased in it holds).
+ */
+static int
+outbox_settle(struct outbox *ob, bool tx, size_t nresults, char *lost)
+{
+	char *cause = NULL;
+	int rc = 0;
+
+	if (tx && statestore_commit(ob->ss, &cause) != 0) {
+		statestore_rollback(ob->ss);
+		rc = -1;
+		if (lost == NULL)
+			lost = cause;
+		else
+			free(cause);
+	}
+	if (lost != NULL)
+		log_err("%s; %zu delivery results not recorded (they will be retried)", lost,
+		        nresults);
+	free(lost);
+	return rc;
 }
 
 static void outbox_cycle(struct outbox *ob, bool flush);
@@ -310,61 +233,13 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 	event_active(ob->flush_ev, 0, 0);
 }
 
-/*
- * Fill in d's credentials: the chat and Notify contacts are looked up by name
- * now, so a rotated URL or key is used from the next attempt on. Sets what
- * the audit row and the log show. Returns 0, or -1 with *cause set if d
- * cannot be sent (its contact is gone, its fields were damaged).
- */
-static int
-outbox_resolve(struct outbox *ob, struct delivery *d, char **recipient, char **to, char **cause)
-{
-	const struct contact *c;
-
-	*recipient = xstrdup(d->recipient);
-	*to = xstrdup(d->recipient);
-	switch (d->kind) {
-	case CHANNEL_EMAIL:
-		break;
-	case CHANNEL_WEBHOOK:
-		d->secret = outbox_dup(outbox_secret(ob, d->recipient));
-		break;
-	case CHANNEL_TEAMS:
-	case CHANNEL_SLACK:
-	case CHANNEL_GOVUK_NOTIFY:
-		if ((c = outbox_contact(ob, d->kind, d->recipient)) == NULL) {
-			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
-			                   "more; add it back (and reload) to send this alert",
-			                   channel_name(d->kind), d->recipient);
-			return -1;
-		}
-		free(d->recipient);
-		if (d->kind == CHANNEL_GOVUK_NOTIFY) {
-			/* The audit trail names the person: "contact <address>". */
-			free(*recipient);
-			*recipient = xasprintf("%s <%s>", c->name, c->email);
-			d->recipient = outbox_dup(c->email);
-			d->secret = outbox_dup(c->secret);
-			d->template_id = outbox_dup(c->template_id);
-			d->base_url = outbox_dup(c->url);
-		} else
-			d->recipient = outbox_dup(c->url);
-		break;
-	}
-	if (d->fields_error != NULL) {
-		*cause = xstrdup(d->fields_error);
-		return -1;
-	}
-	return 0;
-}
-
 /* Start delivery d taken from the queue, owned from now on (its destination's share counted). */
 static void
-outbox_start(struct outbox *ob, struct delivery *d, struct outbox_dest *dest)
+outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
 {
 	struct outbox_flight *f;
 	char *cause = NULL, *recipient, *to;
-	int resolved = outbox_resolve(ob, d, &recipient, &to, &cause);
+	int resolved = destination_resolve(ob->cfg, d, &recipient, &to, &cause);
 
 	if (ob->nflights == ob->capflights) {
 		ob->capflights = ob->capflights ? ob->capflights * 2 : 16;
@@ -417,11 +292,7 @@ outbox_sooner(long long a, long long b)
 	return a < b ? a : b;
 }
 
-/*
- * Start due deliveries within max_deliveries and each destination's share and
- * pace; arm the timer for the next one that falls due. A delivery that waits
- * for its destination is not an attempt: it is simply not taken yet.
- */
+/* Start what is due now: a cycle with no results to record. */
 void
 outbox_kick(struct outbox *ob)
 {
@@ -429,100 +300,47 @@ outbox_kick(struct outbox *ob)
 }
 
 /*
- * Commit the transaction of a cycle: the results recorded and the next
- * deliveries leased. If that fails, the n deliveries taken are not started
- * (they were not leased) and the results stay unrecorded: those deliveries
- * keep their lease and are taken again when it runs out. Returns how many
- * to start.
+ * How many due deliveries to take from each group, within max_deliveries and
+ * each destination's share and pace (reserving them): fills reqs (*nreqs) and
+ * gdest (each group's destination), brings *wake forward to when one is worth
+ * waking for, and sets *waiting when something due waits for us, not for a
+ * server. Returns how many in all.
  */
 static int
-outbox_cycle_commit(struct outbox *ob, struct delivery **taken, int n, size_t nresults)
+outbox_plan(struct outbox *ob, const struct queue_group *groups, size_t ngroups, long long now,
+            struct queue_request *reqs, size_t *nreqs, struct destination **gdest, long long *wake,
+            bool *waiting)
 {
-	char *cause = NULL;
+	long long ms = ratelimit_now();
+	int room = ob->cfg->max_deliveries - (int)ob->nflights, total = 0;
 
-	if (statestore_commit(ob->ss, &cause) == 0)
-		return n;
-	log_err("%s; %zu delivery results not recorded (they will be retried)", cause, nresults);
-	free(cause);
-	statestore_rollback(ob->ss);
-	for (int i = 0; i < n; i++)
-		delivery_free(taken[i]);
-	return 0;
-}
-
-/*
- * One cycle: with flush, record the finished deliveries first, in the same
- * transaction as the next ones' leases, so a cycle costs one commit (one
- * fsync), not two. The results are committed before any new delivery starts.
- */
-static void
-outbox_cycle(struct outbox *ob, bool flush)
-{
-	struct queue_group *groups = NULL;
-	struct outbox_dest **gdest;
-	struct queue_request *reqs;
-	struct delivery **taken;
-	size_t ngroups = 0, nreqs = 0;
-	char *cause = NULL;
-	long long now = (long long)clock_now(), ms = ratelimit_now(), wake = -1, lease;
-	int room, total = 0, n;
-	bool waiting = false; /* something due waits for us, not for a server */
-	size_t nresults = ob->ndone;
-	bool tx = false;
-
-	if (flush && nresults > 0 && !ob->stopped && ob->cfg != NULL) {
-		tx = statestore_begin(ob->ss, &cause) == 0;
-		if (!tx) {
-			log_err("%s; will try again", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-	if (flush)
-		outbox_flush(ob);
-	if (ob->stopped || ob->cfg == NULL) {
-		/* Shutting down: say so once the last delivery in flight has been recorded. */
-		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
-			ob->idle_fn(ob->idle_arg);
-		return;
-	}
-	if (queue_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups, &cause) != 0) {
-		log_err("%s; will try again", cause);
-		free(cause);
-		if (tx)
-			outbox_cycle_commit(ob, NULL, 0, nresults);
-		outbox_arm(ob, OUTBOX_ERROR_WAIT);
-		return;
-	}
-	room = ob->cfg->max_deliveries - (int)ob->nflights;
-	reqs = xcalloc(ngroups + 1, sizeof *reqs);
-	gdest = xcalloc(ngroups + 1, sizeof *gdest);
 	for (size_t i = 0; i < ngroups; i++) {
-		struct queue_group *g = &groups[i];
-		struct outbox_dest *dest;
+		const struct queue_group *g = &groups[i];
+		struct destination *dest;
 		int take = 0;
 
 		if (g->next > 0)
-			wake = outbox_sooner(wake, (g->next - now) * 1000);
+			*wake = outbox_sooner(*wake, (g->next - now) * 1000);
 		if (g->due == 0)
 			continue;
-		dest = gdest[i] = outbox_dest(ob, g->kind, g->recipient);
+		dest = gdest[i] =
+		    destination_find(&ob->dests, ob->cfg, ob->nt, g->kind, g->recipient);
 		while (take < g->due && room > 0) {
 			long long w;
 
 			if (dest != NULL) {
 				if (dest->in_flight + dest->reserved >= dest->cap) {
 					/* A delivery finishing kicks the outbox again. */
-					waiting = true;
+					*waiting = true;
 					break;
 				}
 				if (dest->hold_until > ms) {
-					wake = outbox_sooner(wake, dest->hold_until - ms);
+					*wake = outbox_sooner(*wake, dest->hold_until - ms);
 					break;
 				}
 				if ((w = ratelimit_wait(&dest->rl, ms)) > 0) {
-					wake = outbox_sooner(wake, w);
-					waiting = true;
+					*wake = outbox_sooner(*wake, w);
+					*waiting = true;
 					break;
 				}
 				ratelimit_charge(&dest->rl, ms, 1);
@@ -532,45 +350,103 @@ outbox_cycle(struct outbox *ob, bool flush)
 			room--;
 		}
 		if (take < g->due && room <= 0)
-			waiting = true;
+			*waiting = true;
 		if (take > 0) {
-			reqs[nreqs].kind = g->kind;
-			reqs[nreqs].recipient = g->recipient;
-			reqs[nreqs].count = take;
-			nreqs++;
+			reqs[*nreqs].kind = g->kind;
+			reqs[*nreqs].recipient = g->recipient;
+			reqs[*nreqs].count = take;
+			(*nreqs)++;
 			total += take;
 		}
 	}
+	return total;
+}
+
+/* The destination of d among the groups it was taken from (NULL if unknown). */
+static struct destination *
+outbox_group_dest(const struct queue_group *groups, struct destination **gdest, size_t ngroups,
+                  const struct delivery *d)
+{
+	for (size_t g = 0; g < ngroups; g++)
+		if (groups[g].kind == d->kind &&
+		    (groups[g].recipient == NULL || strcmp(groups[g].recipient, d->recipient) == 0))
+			return gdest[g];
+	return NULL;
+}
+
+/*
+ * One cycle: with flush, record the finished deliveries; then start due
+ * deliveries within max_deliveries and each destination's share and pace,
+ * and arm the timer for the next one that falls due. A delivery that waits
+ * for its destination is not an attempt: it is simply not taken yet. The
+ * results and the next deliveries' leases are committed together (one
+ * commit, one fsync, not two), before any new delivery starts.
+ */
+static void
+outbox_cycle(struct outbox *ob, bool flush)
+{
+	struct queue_group *groups = NULL;
+	struct destination **gdest;
+	struct queue_request *reqs;
+	struct delivery **taken;
+	size_t ngroups = 0, nreqs = 0, nresults = flush ? ob->ndone : 0;
+	char *cause = NULL, *lost = NULL;
+	long long now = (long long)clock_now(), wake = -1, lease;
+	int total, n;
+	bool waiting = false; /* something due waits for us, not for a server */
+	bool tx = false;
+
+	if (nresults > 0 && !ob->stopped && ob->cfg != NULL) {
+		tx = statestore_begin(ob->ss, &cause) == 0;
+		if (!tx) {
+			log_err("%s; will try again", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (nresults > 0)
+		lost = outbox_record(ob);
+	if (ob->stopped || ob->cfg == NULL) {
+		outbox_settle(ob, false, nresults, lost);
+		/* Shutting down: say so once the last delivery in flight has been recorded. */
+		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
+			ob->idle_fn(ob->idle_arg);
+		return;
+	}
+	if (queue_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups, &cause) != 0) {
+		log_err("%s; will try again", cause);
+		free(cause);
+		outbox_settle(ob, tx, nresults, lost);
+		outbox_arm(ob, OUTBOX_ERROR_WAIT);
+		return;
+	}
+	reqs = xcalloc(ngroups + 1, sizeof *reqs);
+	gdest = xcalloc(ngroups + 1, sizeof *gdest);
+	total = outbox_plan(ob, groups, ngroups, now, reqs, &nreqs, gdest, &wake, &waiting);
 
 	taken = xcalloc((size_t)total + 1, sizeof *taken);
 	/* Time for every transfer of an attempt: a token or a lookup, then the delivery. */
 	lease = now + 2 * ((long long)ob->cfg->delivery_timeout + ob->cfg->connect_timeout) +
 	        OUTBOX_LEASE_SLACK;
-	n = queue_take(ob->ss, now, lease, reqs, nreqs, taken, total, &cause);
-	if (n < 0) {
+	if ((n = queue_take(ob->ss, now, lease, reqs, nreqs, taken, total, &cause)) < 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
 		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 		n = 0;
 	}
-	if (tx && (n = outbox_cycle_commit(ob, taken, n, nresults)) == 0 && total > 0)
-		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
-	for (size_t i = 0; i < ob->ndests; i++)
-		ob->dests[i]->reserved = 0;
-	for (int i = 0; i < n; i++) {
-		struct outbox_dest *dest = NULL;
-
-		/* They come back in the order of the groups they were asked for. */
-		for (size_t g = 0; g < ngroups; g++) {
-			if (groups[g].kind == taken[i]->kind &&
-			    (groups[g].recipient == NULL ||
-			     strcmp(groups[g].recipient, taken[i]->recipient) == 0)) {
-				dest = gdest[g];
-				break;
-			}
-		}
-		outbox_start(ob, taken[i], dest);
+	if (outbox_settle(ob, tx, nresults, lost) != 0) {
+		/* Their leases were not committed: they are not started. */
+		for (int i = 0; i < n; i++)
+			delivery_free(taken[i]);
+		n = 0;
 	}
+	if (tx && n == 0 && total > 0)
+		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
+	for (size_t i = 0; i < ob->dests.n; i++)
+		ob->dests.v[i]->reserved = 0;
+	/* They come back in the order of the groups they were asked for. */
+	for (int i = 0; i < n; i++)
+		outbox_start(ob, taken[i], outbox_group_dest(groups, gdest, ngroups, taken[i]));
 	free(taken);
 	free(reqs);
 	free(gdest);
@@ -643,20 +519,21 @@ outbox_in_flight(const struct outbox *ob)
 void
 outbox_free(struct outbox *ob)
 {
+	size_t nresults;
+	char *lost;
+
 	if (ob == NULL)
 		return;
-	outbox_flush(ob);
+	nresults = ob->ndone;
+	lost = outbox_record(ob);
+	outbox_settle(ob, false, nresults, lost);
 	notifier_free(ob->nt);
 	for (size_t i = 0; i < ob->nflights; i++) {
 		delivery_free(ob->flights[i].d);
 		free(ob->flights[i].recipient);
 		free(ob->flights[i].to);
 	}
-	for (size_t i = 0; i < ob->ndests; i++) {
-		free(ob->dests[i]->key);
-		free(ob->dests[i]);
-	}
-	free(ob->dests);
+	destinations_free(&ob->dests);
 	free(ob->flights);
 	free(ob->done);
 	event_free(ob->retry_ev);
