@@ -17,6 +17,7 @@
 #include "alertstore.h"
 #include "queue.h"
 #include "statestore.h"
+#include "statestore_impl.h" /* the connection, to make a commit fail */
 #include "store_fixture.h"
 
 /* Opening creates the file, in WAL mode, with user_version 1 and the tables. */
@@ -148,6 +149,102 @@ test_statestore_nested(void **state)
 	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
 }
 
+/* Begin n levels, failing the test on error. */
+static void
+begin_levels(struct statestore *ss, int n)
+{
+	char *cause = NULL;
+
+	for (int i = 0; i < n; i++)
+		if (statestore_begin(ss, &cause) != 0)
+			fail_msg("begin %d: %s", i, cause);
+}
+
+/*
+ * SQLite rolls a whole transaction back by itself (here an INSERT OR
+ * ROLLBACK that breaks a constraint; an I/O error or a full disk does the
+ * same): the commit of every level then fails, none pretends to succeed on
+ * nothing, each level's rollback ends it, and nothing of the work is left.
+ */
+static void
+test_statestore_commit_fails_after_rollback(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 3), b = make_alert(fx, "B01", 1, 1);
+	bool none[4] = {false, false, false, false};
+	char *cause = NULL;
+	long long id = 0;
+
+	fx->ss = open_store(fx, false);
+	begin_levels(fx->ss, 3);
+	assert_int_equal(alertstore_record(fx->ss, &a, none, &id, &cause), 0);
+	assert_int_equal(sqlite3_exec(fx->ss->db,
+	                              "INSERT OR ROLLBACK INTO meta (key, value) VALUES "
+	                              "('instance', 'taken')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_CONSTRAINT);
+	for (int level = 3; level > 0; level--) {
+		assert_int_equal(statestore_commit(fx->ss, &cause), -1);
+		assert_non_null(cause);
+		assert_string_equal(cause,
+		                    "the state store transaction was rolled back after an error");
+		free(cause);
+		cause = NULL;
+		statestore_rollback(fx->ss);
+	}
+	/* Nothing open is left, and nothing of the work. */
+	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
+	expect_sql(fx->path, "SELECT count(*) FROM alert", "0");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "0");
+	expect_sql(fx->path, "SELECT count(*) FROM clock_stage", "0");
+	exec_sql(fx->path, "UPDATE meta SET value = value WHERE key = 'instance'");
+	/* The store records again. */
+	record(fx->ss, &b, none);
+	assert_int_equal(queue_depth(fx->ss), 1);
+}
+
+/*
+ * The outermost COMMIT itself fails (a foreign key checked only then): the
+ * inner levels were released into it, the commit reports the failure, its
+ * rollback undoes all of it, and the store records again.
+ */
+static void
+test_statestore_commit_fails(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 3);
+	bool none[4] = {false, false, false, false};
+	char *cause = NULL;
+	long long id = 0;
+
+	fx->ss = open_store(fx, false);
+	assert_int_equal(
+	    sqlite3_exec(fx->ss->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
+	    SQLITE_OK);
+	begin_levels(fx->ss, 2);
+	assert_int_equal(alertstore_record(fx->ss, &a, none, &id, &cause), 0);
+	assert_int_equal(sqlite3_exec(fx->ss->db,
+	                              "INSERT INTO delivery (alert_id, kind, recipient) VALUES "
+	                              "(999, 'email', 'nobody@council.example')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(statestore_commit(fx->ss, &cause), 0); /* the savepoint */
+	assert_int_equal(statestore_commit(fx->ss, &cause), -1);
+	assert_non_null(strstr(cause, "FOREIGN KEY constraint failed"));
+	free(cause);
+	cause = NULL;
+	/* Still open until rolled back: another connection cannot write yet. */
+	assert_false(sqlite3_get_autocommit(fx->ss->db));
+	statestore_rollback(fx->ss);
+	assert_true(sqlite3_get_autocommit(fx->ss->db));
+	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
+	expect_sql(fx->path, "SELECT count(*) FROM alert", "0");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "0");
+	exec_sql(fx->path, "UPDATE meta SET value = value WHERE key = 'instance'");
+	a = make_alert(fx, "A02", 2, 3);
+	record(fx->ss, &a, none);
+	assert_int_equal(queue_depth(fx->ss), 3);
+}
 /* Closing and reopening keeps what was recorded, read-write or read-only. */
 static void
 test_statestore_reopen(void **state)
@@ -283,9 +380,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_statestore_create),   T(test_statestore_readonly_missing),
-	    T(test_statestore_rollback), T(test_statestore_nested),
-	    T(test_statestore_reopen),   T(test_statestore_newer_version),
+	    T(test_statestore_create),
+	    T(test_statestore_readonly_missing),
+	    T(test_statestore_rollback),
+	    T(test_statestore_nested),
+	    T(test_statestore_commit_fails_after_rollback),
+	    T(test_statestore_commit_fails),
+	    T(test_statestore_reopen),
+	    T(test_statestore_newer_version),
 	    T(test_statestore_upgrade),
 	};
 
