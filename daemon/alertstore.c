@@ -70,7 +70,6 @@ alertstore_stage(struct statestore *ss, const struct alert *a, const char *start
                  const char *status, long long alert_id, const char *now, char **cause)
 {
 	sqlite3_stmt *st = ss->q_stage;
-	int rc;
 
 	sqlite3_bind_text(st, 1, a->rule->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->case_ref, -1, SQLITE_STATIC);
@@ -82,12 +81,7 @@ alertstore_stage(struct statestore *ss, const struct alert *a, const char *start
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return statestore_fail(ss, cause, "recording a stage");
-	return 0;
+	return statestore_step_done(ss, st, cause, "recording a stage");
 }
 
 /* Record an alert, its skipped stages and its pending deliveries. */
@@ -97,7 +91,6 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 {
 	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], now[32];
 	sqlite3_stmt *st;
-	int rc;
 
 	*alert_id = 0;
 	if (ss->db == NULL || ss->readonly)
@@ -123,11 +116,8 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
 	if (a->status != NULL)
 		sqlite3_bind_text(st, 14, a->status, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return statestore_fail(ss, cause, "recording an alert");
+	if (statestore_step_done(ss, st, cause, "recording an alert") != 0)
+		return -1;
 	*alert_id = sqlite3_last_insert_rowid(ss->db);
 
 	if (alertstore_stage(ss, a, start, a->stage, "alerted", *alert_id, now, cause) != 0)
@@ -142,24 +132,10 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		sqlite3_bind_int64(st, 1, *alert_id);
 		sqlite3_bind_text(st, 2, channel_name(a->recipients[i].kind), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_DONE)
-			return statestore_fail(ss, cause, "recording a delivery");
+		if (statestore_step_done(ss, st, cause, "recording a delivery") != 0)
+			return -1;
 	}
 	return 0;
-}
-
-/* Step a statement that returns nothing, then reset it. */
-static int
-alertstore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, what);
 }
 
 /* Threshold rules: is key recorded as over the limit? */
@@ -201,7 +177,7 @@ alertstore_threshold_set(struct statestore *ss, const char *rule, const char *ke
 		sqlite3_bind_int64(st, 3, pass);
 		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 	}
-	return alertstore_step_done(ss, st, cause, "recording threshold state");
+	return statestore_step_done(ss, st, cause, "recording threshold state");
 }
 
 /* Forget keys over the limit that this pass did not see. */
@@ -214,5 +190,5 @@ alertstore_threshold_sweep(struct statestore *ss, const char *rule, long long pa
 		return 0;
 	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, pass);
-	return alertstore_step_done(ss, st, cause, "clearing threshold state");
+	return statestore_step_done(ss, st, cause, "clearing threshold state");
 }

@@ -360,7 +360,6 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 	static const char *const names[] = {"sent", "pending", "failed"};
 	static const char *const results[] = {"sent", "retry", "failed"};
 	char now[32];
-	int rc;
 
 	if (ss->db == NULL || ss->readonly || n == 0)
 		return 0;
@@ -376,10 +375,7 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 		if (o[i].outcome != OUTCOME_SENT && o[i].detail != NULL)
 			sqlite3_bind_text(st, 4, o[i].detail, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_DONE)
+		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
 
 		st = ss->q_audit;
@@ -389,18 +385,12 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
 		if (o[i].detail != NULL)
 			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_DONE)
+		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
 	}
 	if (statestore_commit(ss, cause) == 0)
 		return 0;
-	statestore_rollback(ss);
-	return -1;
 fail:
-	statestore_fail(ss, cause, "recording delivery results");
 	statestore_rollback(ss);
 	return -1;
 }

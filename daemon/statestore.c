@@ -86,6 +86,17 @@ statestore_fail(struct statestore *ss, char **cause, const char *what)
 	return -1;
 }
 
+/* Step a statement that returns nothing, then reset it. */
+int
+statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, what);
+}
+
 /* The handle of statement sql in ss. */
 static sqlite3_stmt **
 statestore_handle(struct statestore *ss, const struct statestore_sql *sql)

@@ -56,5 +56,7 @@ extern const size_t queue_nstatements;
 int statestore_fail(struct statestore *ss, char **cause, const char *what);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void statestore_utc_now(char *buf, size_t len);
+/* Step a statement that returns nothing, then reset it; -1 with *cause ("what") if it failed. */
+int statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what);
 
 #endif
