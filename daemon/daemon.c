@@ -14,6 +14,7 @@
 #include "evaluate.h"
 #include "log.h"
 #include "outbox.h"
+#include "queue.h"
 #include "statestore.h"
 
 /* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
@@ -53,7 +54,7 @@ static void
 daemon_status(struct daemon *dm)
 {
 	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu",
-	           dm->engine->rules->nrules, dm->clocks, statestore_outbox_depth(dm->ss),
+	           dm->engine->rules->nrules, dm->clocks, queue_depth(dm->ss),
 	           outbox_in_flight(dm->ob));
 }
 
@@ -183,7 +184,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 	a.subject = subject;
 	a.body = text;
 	if (statestore_begin(dm->ss, &cause) != 0 ||
-	    statestore_record(dm->ss, &a, recorded, &id, &cause) != 0 ||
+	    alertstore_record(dm->ss, &a, recorded, &id, &cause) != 0 ||
 	    statestore_commit(dm->ss, &cause) != 0) {
 		log_err("cannot record the case store alert for %s: %s", cfg->admin, cause);
 		free(cause);
@@ -387,7 +388,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		return 1;
 	}
 	dm.health = casehealth_new(daemon_admin_alert, &dm);
-	if ((n = statestore_reset_in_flight(dm.ss, &cause)) < 0) {
+	if ((n = queue_reset_in_flight(dm.ss, &cause)) < 0) {
 		log_err("%s", cause);
 		free(cause);
 	} else if (n > 0)

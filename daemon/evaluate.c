@@ -44,14 +44,14 @@ evaluate_fields(const struct rule *r, const char *const *cols)
 	return text;
 }
 
-/* Render the subject and body of alert a for one row into a. */
+/* Render the subject, body, what is expected and the status of alert a for one row. */
 static void
 evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, localtime_min_t now,
-                char **subject, char **body, char **expected)
+                char **subject, char **body, char **expected, char *status)
 {
 	const struct rule *r = er->r;
 	const struct stage *st = &r->stages[a->stage];
-	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16], status[64];
+	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16];
 	const char **v = er->values;
 
 	v[TPL_RULE] = r->id;
@@ -64,10 +64,10 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 	snprintf(late, sizeof late, "%d", a->days_late);
 	v[TPL_DAYS_LATE] = late;
 	if (r->kind == RULE_THRESHOLD)
-		snprintf(status, sizeof status, "%s the limit of %.15g",
+		snprintf(status, EVAL_STATUS_LEN, "%s the limit of %.15g",
 		         r->below ? "below" : "above", r->limit);
 	else
-		eval_status(e->cal, a->due, (date_t)(now / 1440), status, sizeof status);
+		eval_status(e->cal, a->due, (date_t)(now / 1440), status, EVAL_STATUS_LEN);
 	v[TPL_STATUS] = status;
 	v[TPL_EXPECTED] = "";
 	for (size_t i = 0; i < r->ncolumns; i++)
@@ -89,7 +89,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
               evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
-	char *subject, *body, *expected, *fields;
+	char *subject, *body, *expected, *fields, status[EVAL_STATUS_LEN];
 	long long alert_id;
 	struct diag d;
 	int ret = 0;
@@ -115,13 +115,14 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	subject = body = expected = fields = NULL;
 	/* A dry run records nothing, so it needs no message text. */
 	if (statestore_records(ss)) {
-		evaluate_render(e, er, a, now, &subject, &body, &expected);
+		evaluate_render(e, er, a, now, &subject, &body, &expected, status);
 		a->fields = fields = evaluate_fields(r, er->cols);
+		a->status = status;
 	}
 	a->subject = subject;
 	a->body = body;
 	a->expected = expected;
-	if (statestore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
+	if (alertstore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
 		ret = -1;
 	} else {
 		stats->alerts++;
@@ -171,14 +172,14 @@ evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_
 		return 0;
 	}
 	over = r->below ? value < r->limit : value > r->limit;
-	if (statestore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
+	if (alertstore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
 	if (!over) {
 		/* Back within the limit: the next crossing alerts again. */
-		return was_over ? statestore_threshold_set(ss, r->id, key, false, er->pass, cause)
+		return was_over ? alertstore_threshold_set(ss, r->id, key, false, er->pass, cause)
 		                : 0;
 	}
-	if (statestore_threshold_set(ss, r->id, key, true, er->pass, cause) != 0)
+	if (alertstore_threshold_set(ss, r->id, key, true, er->pass, cause) != 0)
 		return -1;
 	if (was_over)
 		return 0;
@@ -230,7 +231,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 		stats->next = c.next;
 	if (c.reached < 0)
 		return 0;
-	if (statestore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
+	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
 		return -1;
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
@@ -291,7 +292,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	}
 	/* Keys over the limit that no longer appear are reset: their return alerts again. */
 	if (ret == 0 && rc == 0 && r->kind == RULE_THRESHOLD &&
-	    statestore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
+	    alertstore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
 		ret = -1;
 	if (ret == 0 && rc < 0) {
 		stats->store_busy = casestore_busy(e->cs);

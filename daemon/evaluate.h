@@ -3,6 +3,7 @@
 #define ESCALATOR_EVALUATE_H
 
 #include "engine.h"
+#include "alertstore.h"
 #include "statestore.h"
 
 /* Called for each alert owed, after it has been recorded (alert_id 0 on a dry run). */

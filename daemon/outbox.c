@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "clock.h"
+#include "destination.h"
 #include "log.h"
+#include "queue.h"
 #include "ratelimit.h"
 
 /* Seconds before a delivery in flight counts as lost (beyond its transfers' timeouts). */
@@ -15,33 +17,13 @@
 /* When the state store cannot be read, try again after this many milliseconds. */
 #define OUTBOX_ERROR_WAIT 5000
 
-/*
- * Where deliveries go through one limit: the mail server, one webhook, Teams
- * or Slack URL, or one Notify service. Each has its own pace and its own
- * share of max_deliveries, so one slow or throttled channel never holds up
- * the others.
- */
-struct outbox_dest {
-	char *key;           /* "email", "<kind> <url>", "notify <service id>" */
-	struct ratelimit rl; /* the receiver's documented rate */
-	int cap;             /* deliveries in flight at once */
-	int in_flight;
-	int reserved;         /* picked in this kick, not started yet */
-	long long hold_until; /* ms (monotonic): the receiver said wait (429, Retry-After) */
-};
-
-/* A delivery in flight: what the log line and the audit row need when it ends. */
+/* A delivery in flight: its record, and what the log line and the audit row show. */
 struct outbox_flight {
-	long long id;
-	int attempts;
-	enum channel kind;
+	struct delivery *d;
 	char *recipient; /* what the audit row records: an address, a URL or a contact's name */
 	char *to;        /* what the log line shows (never a credential-bearing URL) */
-	char *rule;
-	char *case_ref;
-	char *stage;
 	time_t started;
-	struct outbox_dest *dest; /* NULL: the delivery could not be resolved */
+	struct destination *dest; /* NULL: the delivery could not be resolved */
 };
 
 struct outbox {
@@ -60,8 +42,7 @@ struct outbox {
 	size_t nflights, capflights;
 	struct outcome_record *done; /* finished, not yet recorded */
 	size_t ndone, capdone;
-	struct outbox_dest **dests; /* every destination seen, kept for its pace */
-	size_t ndests, capdests;
+	struct destinations dests;
 };
 
 /* Back-off before the next attempt, with +-20% jitter. */
@@ -80,116 +61,61 @@ outbox_backoff(int attempts, int min, int max, unsigned int *seed)
 	return delay < 1 ? 1 : (long long)delay;
 }
 
-/* The contact of a chat or Notify delivery (recorded by its name), or NULL. */
-static const struct contact *
-outbox_contact(const struct outbox *ob, enum channel kind, const char *name)
-{
-	const struct contact *c = name != NULL ? config_find_contact(ob->cfg, name) : NULL;
-
-	return c != NULL && c->kind == kind ? c : NULL;
-}
-
-/* The secret of the webhook contact with this URL, or NULL. */
-static const char *
-outbox_secret(const struct outbox *ob, const char *url)
-{
-	for (size_t i = 0; i < ob->cfg->ncontacts; i++)
-		if (ob->cfg->contacts[i].kind == CHANNEL_WEBHOOK &&
-		    strcmp(ob->cfg->contacts[i].address, url) == 0)
-			return ob->cfg->contacts[i].secret;
-	return NULL;
-}
-
-/* The destination of deliveries of kind to recipient (NULL: any email), or NULL if unknown. */
-static struct outbox_dest *
-outbox_dest(struct outbox *ob, enum channel kind, const char *recipient)
-{
-	const struct contact *c;
-	struct outbox_dest *dest;
-	char *key;
-	int count, seconds;
-
-	switch (kind) {
-	case CHANNEL_EMAIL:
-		key = xstrdup("email");
-		break;
-	case CHANNEL_WEBHOOK:
-		if (recipient == NULL)
-			return NULL;
-		key = xasprintf("webhook %s", recipient);
-		break;
-	case CHANNEL_TEAMS:
-	case CHANNEL_SLACK:
-		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
-			return NULL;
-		key = xasprintf("%s %s", channel_name(kind), c->url);
-		break;
-	case CHANNEL_GOVUK_NOTIFY:
-		/* Notify's limit is per API key: contacts sharing one share it. */
-		if ((c = outbox_contact(ob, kind, recipient)) == NULL)
-			return NULL;
-		key = xasprintf("notify %s %s", c->url, c->service_id);
-		break;
-	default:
-		return NULL;
-	}
-	for (size_t i = 0; i < ob->ndests; i++) {
-		if (strcmp(ob->dests[i]->key, key) == 0) {
-			free(key);
-			dest = ob->dests[i];
-			goto found;
-		}
-	}
-	if (ob->ndests == ob->capdests) {
-		ob->capdests = ob->capdests ? ob->capdests * 2 : 8;
-		ob->dests = xreallocarray(ob->dests, ob->capdests, sizeof *ob->dests);
-	}
-	dest = xcalloc(1, sizeof *dest);
-	dest->key = key;
-	ob->dests[ob->ndests++] = dest;
-found:
-	/* The configuration may have changed since: keep the pace, take the limits anew. */
-	dest->cap = ob->cfg->max_per_destination > 0 ? ob->cfg->max_per_destination
-	                                             : CONFIG_DEFAULT_MAX_PER_DESTINATION;
-	notifier_pacing(ob->nt, kind, &count, &seconds, &dest->cap);
-	{
-		long long tat = dest->rl.tat;
-
-		ratelimit_init(&dest->rl, count, seconds);
-		dest->rl.tat = tat;
-	}
-	return dest;
-}
-
 /* Find the flight of delivery id. */
 static struct outbox_flight *
 outbox_find(struct outbox *ob, long long id)
 {
 	for (size_t i = 0; i < ob->nflights; i++)
-		if (ob->flights[i].id == id)
+		if (ob->flights[i].d->id == id)
 			return &ob->flights[i];
 	return NULL;
 }
 
-/* Record every finished delivery in one transaction. */
-void
-outbox_flush(struct outbox *ob)
+/*
+ * Record the finished deliveries (inside the cycle's transaction if one is
+ * open) and forget them. Returns NULL, or why they were not recorded.
+ */
+static char *
+outbox_record(struct outbox *ob)
 {
 	char *cause = NULL;
 
-	if (ob->ndone == 0)
-		return;
-	if (statestore_finish(ob->ss, ob->done, ob->ndone, &cause) != 0) {
-		/* They stay pending with a lease: they are taken again when it runs out. */
-		log_err("%s; %zu delivery results not recorded (they will be retried)", cause,
-		        ob->ndone);
-		free(cause);
-	}
+	if (ob->ndone > 0)
+		queue_finish(ob->ss, ob->done, ob->ndone, &cause);
 	for (size_t i = 0; i < ob->ndone; i++) {
 		free(ob->done[i].detail);
 		free(ob->done[i].recipient);
 	}
 	ob->ndone = 0;
+	return cause;
+}
+
+/*
+ * End a cycle's recording: commit its transaction if tx (the results and the
+ * next deliveries' leases at once), and say so if the nresults results were
+ * not recorded (lost: why, freed here). Those deliveries stay pending with
+ * their lease: they are taken again when it runs out. Returns 0, or -1 if
+ * the commit failed (then nothing leased in it holds).
+ */
+static int
+outbox_settle(struct outbox *ob, bool tx, size_t nresults, char *lost)
+{
+	char *cause = NULL;
+	int rc = 0;
+
+	if (tx && statestore_commit(ob->ss, &cause) != 0) {
+		statestore_rollback(ob->ss);
+		rc = -1;
+		if (lost == NULL)
+			lost = cause;
+		else
+			free(cause);
+	}
+	if (lost != NULL)
+		log_err("%s; %zu delivery results not recorded (they will be retried)", lost,
+		        nresults);
+	free(lost);
+	return rc;
 }
 
 static void outbox_cycle(struct outbox *ob, bool flush);
@@ -213,9 +139,10 @@ static void
 outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long long retry_in)
 {
 	static const char *const status[] = {"sent", "retry", "failed"};
-	char *to = log_quote(f->to), *cs = log_quote(f->case_ref);
+	const struct delivery *d = f->d;
+	char *to = log_quote(f->to), *cs = log_quote(d->case_ref);
 	char *detail = log_quote(r->detail ? r->detail : "");
-	const char *kind = channel_name(f->kind);
+	const char *kind = channel_name(d->kind);
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
@@ -224,14 +151,14 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 		log_msg(pri,
 		        "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=retry "
 		        "code=%ld attempts=%d retry_in=%llds detail=%s",
-		        f->id, f->rule, cs, f->stage, kind, to, r->code, f->attempts, retry_in,
+		        d->id, d->rule, cs, d->stage, kind, to, r->code, d->attempts, retry_in,
 		        detail);
 	else
 		log_msg(
 		    pri,
 		    "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=%s code=%ld "
 		    "attempts=%d delay=%llds%s%s",
-		    f->id, f->rule, cs, f->stage, kind, to, status[r->status], r->code, f->attempts,
+		    d->id, d->rule, cs, d->stage, kind, to, status[r->status], r->code, d->attempts,
 		    (long long)(clock_now() - f->started),
 		    r->status == DELIVERY_SENT ? "" : " detail=",
 		    r->status == DELIVERY_SENT ? "" : detail);
@@ -281,8 +208,8 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 		break;
 	case DELIVERY_RETRY:
 		o->outcome = OUTCOME_RETRY;
-		retry_in =
-		    outbox_backoff(f->attempts, ob->cfg->retry_min, ob->cfg->retry_max, &ob->seed);
+		retry_in = outbox_backoff(f->d->attempts, ob->cfg->retry_min, ob->cfg->retry_max,
+		                          &ob->seed);
 		if (r->retry_after > retry_in)
 			retry_in = r->retry_after;
 		/* Rounded up to the second: never sooner than retry_in (or Retry-After). */
@@ -298,120 +225,42 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 
 	if (f->dest != NULL)
 		f->dest->in_flight--;
+	delivery_free(f->d);
 	free(f->recipient);
 	free(f->to);
-	free(f->rule);
-	free(f->case_ref);
-	free(f->stage);
 	*f = ob->flights[--ob->nflights];
 	/* Record at the end of this loop turn, with whatever else finished in it. */
 	event_active(ob->flush_ev, 0, 0);
 }
 
-/*
- * Fill d for item it: the chat and Notify contacts are looked up by name now,
- * so a rotated URL or key is used from the next attempt on. Sets what the
- * audit row and the log show. Returns 0, or -1 with *cause set.
- */
-static int
-outbox_resolve(struct outbox *ob, const struct outbox_item *it, struct delivery *d,
-               char **recipient, char **to, char **cause)
-{
-	const struct contact *c;
-	const char *url;
-
-	*recipient = xstrdup(it->recipient);
-	*to = NULL;
-	switch (it->kind) {
-	case CHANNEL_EMAIL:
-		d->recipient = it->recipient;
-		break;
-	case CHANNEL_WEBHOOK:
-		d->recipient = it->recipient;
-		d->secret = outbox_secret(ob, it->recipient);
-		break;
-	case CHANNEL_TEAMS:
-	case CHANNEL_SLACK:
-	case CHANNEL_GOVUK_NOTIFY:
-		*to = xstrdup(it->recipient);
-		if ((c = outbox_contact(ob, it->kind, it->recipient)) == NULL) {
-			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
-			                   "more; add it back (and reload) to send this alert",
-			                   channel_name(it->kind), it->recipient);
-			return -1;
-		}
-		if (it->kind == CHANNEL_GOVUK_NOTIFY) {
-			/* The audit trail names the person: "contact <address>". */
-			free(*recipient);
-			*recipient = xasprintf("%s <%s>", c->name, c->email);
-			d->recipient = c->email;
-			d->secret = c->secret;
-			d->template_id = c->template_id;
-			d->base_url = c->url;
-		} else {
-			url = c->url;
-			d->recipient = url;
-		}
-		break;
-	}
-	if (*to == NULL)
-		*to = xstrdup(it->recipient);
-	return 0;
-}
-
-/* Start one delivery taken from the outbox (its destination's share already counted). */
+/* Start delivery d taken from the queue, owned from now on (its destination's share counted). */
 static void
-outbox_start(struct outbox *ob, struct outbox_item *it, struct outbox_dest *dest)
+outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
 {
-	struct delivery d;
 	struct outbox_flight *f;
 	char *cause = NULL, *recipient, *to;
-	int resolved;
-
-	memset(&d, 0, sizeof d);
-	d.id = it->id;
-	d.uid = it->uid;
-	d.kind = it->kind;
-	d.attempts = it->attempts;
-	d.rule = it->rule;
-	d.title = it->title;
-	d.case_ref = it->case_ref;
-	d.stage = it->stage;
-	d.start = it->start;
-	d.due = it->due;
-	d.fires = it->fires;
-	d.days_late = it->days_late;
-	d.subject = it->subject;
-	d.body = it->body;
-	d.fields = it->fields;
-	d.expected = it->expected;
-	resolved = outbox_resolve(ob, it, &d, &recipient, &to, &cause);
+	int resolved = destination_resolve(ob->cfg, d, &recipient, &to, &cause);
 
 	if (ob->nflights == ob->capflights) {
 		ob->capflights = ob->capflights ? ob->capflights * 2 : 16;
 		ob->flights = xreallocarray(ob->flights, ob->capflights, sizeof *ob->flights);
 	}
 	f = &ob->flights[ob->nflights++];
-	f->id = it->id;
-	f->attempts = it->attempts;
-	f->kind = it->kind;
+	f->d = d;
 	f->recipient = recipient;
 	f->to = to;
-	f->rule = xstrdup(it->rule);
-	f->case_ref = xstrdup(it->case_ref);
-	f->stage = xstrdup(it->stage);
 	f->started = clock_now();
 	f->dest = dest;
 	if (dest != NULL) {
 		dest->in_flight++;
 		/* A Notify re-attempt asks for its reference first: two requests. */
-		if (it->kind == CHANNEL_GOVUK_NOTIFY && it->attempts > 1)
+		if (d->kind == CHANNEL_GOVUK_NOTIFY && d->attempts > 1)
 			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
 	}
-	if (resolved != 0 || notifier_send(ob->nt, &d, &cause) != 0) {
+	if (resolved != 0 || notifier_send(ob->nt, d, &cause) != 0) {
 		struct delivery_result r = {DELIVERY_RETRY, 0, cause, 0};
 
-		outbox_done_cb(ob, it->id, &r);
+		outbox_done_cb(ob, d->id, &r); /* frees d */
 		free(cause);
 	}
 }
@@ -443,11 +292,7 @@ outbox_sooner(long long a, long long b)
 	return a < b ? a : b;
 }
 
-/*
- * Start due deliveries within max_deliveries and each destination's share and
- * pace; arm the timer for the next one that falls due. A delivery that waits
- * for its destination is not an attempt: it is simply not taken yet.
- */
+/* Start what is due now: a cycle with no results to record. */
 void
 outbox_kick(struct outbox *ob)
 {
@@ -455,101 +300,47 @@ outbox_kick(struct outbox *ob)
 }
 
 /*
- * Commit the transaction of a cycle: the results recorded and the next
- * deliveries leased. If that fails, the n items taken are not started (they
- * were not leased) and the results stay unrecorded: those deliveries keep
- * their lease and are taken again when it runs out. Returns how many items
- * to start.
+ * How many due deliveries to take from each group, within max_deliveries and
+ * each destination's share and pace (reserving them): fills reqs (*nreqs) and
+ * gdest (each group's destination), brings *wake forward to when one is worth
+ * waking for, and sets *waiting when something due waits for us, not for a
+ * server. Returns how many in all.
  */
 static int
-outbox_cycle_commit(struct outbox *ob, struct outbox_item *items, int n, size_t nresults)
+outbox_plan(struct outbox *ob, const struct queue_group *groups, size_t ngroups, long long now,
+            struct queue_request *reqs, size_t *nreqs, struct destination **gdest, long long *wake,
+            bool *waiting)
 {
-	char *cause = NULL;
+	long long ms = ratelimit_now();
+	int room = ob->cfg->max_deliveries - (int)ob->nflights, total = 0;
 
-	if (statestore_commit(ob->ss, &cause) == 0)
-		return n;
-	log_err("%s; %zu delivery results not recorded (they will be retried)", cause, nresults);
-	free(cause);
-	statestore_rollback(ob->ss);
-	for (int i = 0; i < n; i++)
-		outbox_item_clear(&items[i]);
-	return 0;
-}
-
-/*
- * One cycle: with flush, record the finished deliveries first, in the same
- * transaction as the next ones' leases, so a cycle costs one commit (one
- * fsync), not two. The results are committed before any new delivery starts.
- */
-static void
-outbox_cycle(struct outbox *ob, bool flush)
-{
-	struct outbox_group *groups = NULL;
-	struct outbox_dest **gdest;
-	struct outbox_take *reqs;
-	struct outbox_item *items;
-	size_t ngroups = 0, nreqs = 0;
-	char *cause = NULL;
-	long long now = (long long)clock_now(), ms = ratelimit_now(), wake = -1, lease;
-	int room, total = 0, n;
-	bool waiting = false; /* something due waits for us, not for a server */
-	size_t nresults = ob->ndone;
-	bool tx = false;
-
-	if (flush && nresults > 0 && !ob->stopped && ob->cfg != NULL) {
-		tx = statestore_begin(ob->ss, &cause) == 0;
-		if (!tx) {
-			log_err("%s; will try again", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-	if (flush)
-		outbox_flush(ob);
-	if (ob->stopped || ob->cfg == NULL) {
-		/* Shutting down: say so once the last delivery in flight has been recorded. */
-		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
-			ob->idle_fn(ob->idle_arg);
-		return;
-	}
-	if (statestore_outbox_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups,
-	                             &cause) != 0) {
-		log_err("%s; will try again", cause);
-		free(cause);
-		if (tx)
-			outbox_cycle_commit(ob, NULL, 0, nresults);
-		outbox_arm(ob, OUTBOX_ERROR_WAIT);
-		return;
-	}
-	room = ob->cfg->max_deliveries - (int)ob->nflights;
-	reqs = xcalloc(ngroups + 1, sizeof *reqs);
-	gdest = xcalloc(ngroups + 1, sizeof *gdest);
 	for (size_t i = 0; i < ngroups; i++) {
-		struct outbox_group *g = &groups[i];
-		struct outbox_dest *dest;
+		const struct queue_group *g = &groups[i];
+		struct destination *dest;
 		int take = 0;
 
 		if (g->next > 0)
-			wake = outbox_sooner(wake, (g->next - now) * 1000);
+			*wake = outbox_sooner(*wake, (g->next - now) * 1000);
 		if (g->due == 0)
 			continue;
-		dest = gdest[i] = outbox_dest(ob, g->kind, g->recipient);
+		dest = gdest[i] =
+		    destination_find(&ob->dests, ob->cfg, ob->nt, g->kind, g->recipient);
 		while (take < g->due && room > 0) {
 			long long w;
 
 			if (dest != NULL) {
 				if (dest->in_flight + dest->reserved >= dest->cap) {
 					/* A delivery finishing kicks the outbox again. */
-					waiting = true;
+					*waiting = true;
 					break;
 				}
 				if (dest->hold_until > ms) {
-					wake = outbox_sooner(wake, dest->hold_until - ms);
+					*wake = outbox_sooner(*wake, dest->hold_until - ms);
 					break;
 				}
 				if ((w = ratelimit_wait(&dest->rl, ms)) > 0) {
-					wake = outbox_sooner(wake, w);
-					waiting = true;
+					*wake = outbox_sooner(*wake, w);
+					*waiting = true;
 					break;
 				}
 				ratelimit_charge(&dest->rl, ms, 1);
@@ -559,50 +350,107 @@ outbox_cycle(struct outbox *ob, bool flush)
 			room--;
 		}
 		if (take < g->due && room <= 0)
-			waiting = true;
+			*waiting = true;
 		if (take > 0) {
-			reqs[nreqs].kind = g->kind;
-			reqs[nreqs].recipient = g->recipient;
-			reqs[nreqs].count = take;
-			nreqs++;
+			reqs[*nreqs].kind = g->kind;
+			reqs[*nreqs].recipient = g->recipient;
+			reqs[*nreqs].count = take;
+			(*nreqs)++;
 			total += take;
 		}
 	}
+	return total;
+}
 
-	items = xcalloc((size_t)total + 1, sizeof *items);
+/* The destination of d among the groups it was taken from (NULL if unknown). */
+static struct destination *
+outbox_group_dest(const struct queue_group *groups, struct destination **gdest, size_t ngroups,
+                  const struct delivery *d)
+{
+	for (size_t g = 0; g < ngroups; g++)
+		if (groups[g].kind == d->kind &&
+		    (groups[g].recipient == NULL || strcmp(groups[g].recipient, d->recipient) == 0))
+			return gdest[g];
+	return NULL;
+}
+
+/*
+ * One cycle: with flush, record the finished deliveries; then start due
+ * deliveries within max_deliveries and each destination's share and pace,
+ * and arm the timer for the next one that falls due. A delivery that waits
+ * for its destination is not an attempt: it is simply not taken yet. The
+ * results and the next deliveries' leases are committed together (one
+ * commit, one fsync, not two), before any new delivery starts.
+ */
+static void
+outbox_cycle(struct outbox *ob, bool flush)
+{
+	struct queue_group *groups = NULL;
+	struct destination **gdest;
+	struct queue_request *reqs;
+	struct delivery **taken;
+	size_t ngroups = 0, nreqs = 0, nresults = flush ? ob->ndone : 0;
+	char *cause = NULL, *lost = NULL;
+	long long now = (long long)clock_now(), wake = -1, lease;
+	int total, n;
+	bool waiting = false; /* something due waits for us, not for a server */
+	bool tx = false;
+
+	if (nresults > 0 && !ob->stopped && ob->cfg != NULL) {
+		tx = statestore_begin(ob->ss, &cause) == 0;
+		if (!tx) {
+			log_err("%s; will try again", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (nresults > 0)
+		lost = outbox_record(ob);
+	if (ob->stopped || ob->cfg == NULL) {
+		outbox_settle(ob, false, nresults, lost);
+		/* Shutting down: say so once the last delivery in flight has been recorded. */
+		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
+			ob->idle_fn(ob->idle_arg);
+		return;
+	}
+	if (queue_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups, &cause) != 0) {
+		log_err("%s; will try again", cause);
+		free(cause);
+		outbox_settle(ob, tx, nresults, lost);
+		outbox_arm(ob, OUTBOX_ERROR_WAIT);
+		return;
+	}
+	reqs = xcalloc(ngroups + 1, sizeof *reqs);
+	gdest = xcalloc(ngroups + 1, sizeof *gdest);
+	total = outbox_plan(ob, groups, ngroups, now, reqs, &nreqs, gdest, &wake, &waiting);
+
+	taken = xcalloc((size_t)total + 1, sizeof *taken);
 	/* Time for every transfer of an attempt: a token or a lookup, then the delivery. */
 	lease = now + 2 * ((long long)ob->cfg->delivery_timeout + ob->cfg->connect_timeout) +
 	        OUTBOX_LEASE_SLACK;
-	n = statestore_take_batch(ob->ss, now, lease, reqs, nreqs, items, total, &cause);
-	if (n < 0) {
+	if ((n = queue_take(ob->ss, now, lease, reqs, nreqs, taken, total, &cause)) < 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
 		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
 		n = 0;
 	}
-	if (tx && (n = outbox_cycle_commit(ob, items, n, nresults)) == 0 && total > 0)
-		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
-	for (size_t i = 0; i < ob->ndests; i++)
-		ob->dests[i]->reserved = 0;
-	for (int i = 0; i < n; i++) {
-		struct outbox_dest *dest = NULL;
-
-		/* Items come back in the order of the groups they were asked for. */
-		for (size_t g = 0; g < ngroups; g++) {
-			if (groups[g].kind == items[i].kind &&
-			    (groups[g].recipient == NULL ||
-			     strcmp(groups[g].recipient, items[i].recipient) == 0)) {
-				dest = gdest[g];
-				break;
-			}
-		}
-		outbox_start(ob, &items[i], dest);
-		outbox_item_clear(&items[i]);
+	if (outbox_settle(ob, tx, nresults, lost) != 0) {
+		/* Their leases were not committed: they are not started. */
+		for (int i = 0; i < n; i++)
+			delivery_free(taken[i]);
+		n = 0;
 	}
-	free(items);
+	if (tx && n == 0 && total > 0)
+		wake = outbox_sooner(wake, OUTBOX_ERROR_WAIT);
+	for (size_t i = 0; i < ob->dests.n; i++)
+		ob->dests.v[i]->reserved = 0;
+	/* They come back in the order of the groups they were asked for. */
+	for (int i = 0; i < n; i++)
+		outbox_start(ob, taken[i], outbox_group_dest(groups, gdest, ngroups, taken[i]));
+	free(taken);
 	free(reqs);
 	free(gdest);
-	outbox_groups_free(groups, ngroups);
+	queue_groups_free(groups, ngroups);
 
 	/* Wake for the next delivery that falls due, or the next free slot. */
 	outbox_arm(ob, wake);
@@ -671,22 +519,21 @@ outbox_in_flight(const struct outbox *ob)
 void
 outbox_free(struct outbox *ob)
 {
+	size_t nresults;
+	char *lost;
+
 	if (ob == NULL)
 		return;
-	outbox_flush(ob);
+	nresults = ob->ndone;
+	lost = outbox_record(ob);
+	outbox_settle(ob, false, nresults, lost);
 	notifier_free(ob->nt);
 	for (size_t i = 0; i < ob->nflights; i++) {
+		delivery_free(ob->flights[i].d);
 		free(ob->flights[i].recipient);
 		free(ob->flights[i].to);
-		free(ob->flights[i].rule);
-		free(ob->flights[i].case_ref);
-		free(ob->flights[i].stage);
 	}
-	for (size_t i = 0; i < ob->ndests; i++) {
-		free(ob->dests[i]->key);
-		free(ob->dests[i]);
-	}
-	free(ob->dests);
+	destinations_free(&ob->dests);
 	free(ob->flights);
 	free(ob->done);
 	event_free(ob->retry_ev);

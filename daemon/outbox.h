@@ -27,8 +27,6 @@ void outbox_kick(struct outbox *ob);
 void outbox_stop(struct outbox *ob);
 /* Deliveries in flight. */
 size_t outbox_in_flight(const struct outbox *ob);
-/* Record the outcomes of finished deliveries now rather than at the next loop turn. */
-void outbox_flush(struct outbox *ob);
 
 /* Back-off before attempt number attempts + 1: doubling from min, capped, with jitter. */
 long long outbox_backoff(int attempts, int min, int max, unsigned int *seed);

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "utf8.h"
+#include "transport.h"
 #include "xalloc.h"
 
 /* Per-value caps tried in turn until a message fits, in bytes. */
@@ -55,40 +55,23 @@ chat_str(const char *s, size_t max)
 	return j;
 }
 
-/* "12 working days overdue", or "due <date>". */
-char *
-chat_status(const struct delivery *d)
-{
-	if (d->days_late > 0)
-		return xasprintf("%d working day%s overdue", d->days_late,
-		                 d->days_late == 1 ? "" : "s");
-	return xasprintf("due %s", d->due != NULL ? d->due : "");
-}
-
-/* Parse d->fields into a; -1 with *cause set if it is not a JSON object. */
+/* Copy d->fields into a; -1 with *cause set if they are not a JSON object. */
 static int
 chat_alert_init(struct chat_alert *a, const struct delivery *d, char **cause)
 {
-	json_t *o;
-	json_error_t err;
 	const char *key;
 	json_t *v;
-	char *valid;
 
 	memset(a, 0, sizeof *a);
 	a->d = d;
 	if (d->fields == NULL)
 		return 0;
-	valid = utf8_sanitize(d->fields);
-	o = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
-	free(valid);
-	if (!json_is_object(o)) {
+	if (!json_is_object(d->fields)) {
 		*cause = xstrdup("the alert's fields are not a JSON object");
-		json_decref(o);
 		return -1;
 	}
-	a->fields = xcalloc(json_object_size(o) + 1, sizeof *a->fields);
-	json_object_foreach(o, key, v)
+	a->fields = xcalloc(json_object_size(d->fields) + 1, sizeof *a->fields);
+	json_object_foreach(d->fields, key, v)
 	{
 		struct chat_field *f = &a->fields[a->nfields++];
 
@@ -100,7 +83,6 @@ chat_alert_init(struct chat_alert *a, const struct delivery *d, char **cause)
 		else
 			f->value = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
-	json_decref(o);
 	return 0;
 }
 
@@ -156,21 +138,20 @@ teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	const struct delivery *d = a->d;
 	json_t *root = json_object(), *att = json_object(), *card = json_object();
 	json_t *body = json_array(), *facts = json_array(), *b;
-	char late[16], *status, *line, *out;
+	char late[16], *line, *out;
 
 	/* Title, and the one line that says what is late. */
 	b = teams_text(chat_str(d->title, vmax));
 	json_object_set_new(b, "weight", json_string("Bolder"));
 	json_object_set_new(b, "size", json_string("Medium"));
 	json_array_append_new(body, b);
-	status = chat_status(d);
-	line = xasprintf("Case %s: %s", d->case_ref != NULL ? d->case_ref : "", status);
+	line = xasprintf("Case %s: %s", d->case_ref != NULL ? d->case_ref : "",
+	                 d->status != NULL ? d->status : "");
 	b = teams_text(chat_str(line, vmax));
 	if (d->days_late > 0)
 		json_object_set_new(b, "color", json_string("Attention"));
 	json_array_append_new(body, b);
 	free(line);
-	free(status);
 
 	snprintf(late, sizeof late, "%d", d->days_late);
 	json_array_append_new(facts, teams_fact("Case", d->case_ref, vmax));
@@ -321,14 +302,13 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	const struct delivery *d = a->d;
 	json_t *root = json_object(), *blocks = json_array(), *b, *t, *fields;
 	size_t fmax = vmax < CHAT_SLACK_FIELD_MAX - 110 ? vmax : CHAT_SLACK_FIELD_MAX - 110;
-	char late[16], *status, *line, *esc, *cut;
+	char late[16], *line, *esc, *cut;
 	size_t nsections = 0, shown = 0;
 
 	/* The notification text: one line saying what is late, for which case. */
-	status = chat_status(d);
 	line = xasprintf("%s: case %s, %s, due %s (%s)", d->title != NULL ? d->title : "",
 	                 d->case_ref != NULL ? d->case_ref : "", d->stage != NULL ? d->stage : "",
-	                 d->due != NULL ? d->due : "", status);
+	                 d->due != NULL ? d->due : "", d->status != NULL ? d->status : "");
 	cut = chat_cut(line, vmax + 100);
 	esc = chat_slack_escape(cut);
 	json_object_set_new(root, "text", json_string(esc));
@@ -400,7 +380,6 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	json_object_set_new(b, "elements", json_pack("[o]", slack_mrkdwn(NULL, line, 300)));
 	json_array_append_new(blocks, b);
 	free(line);
-	free(status);
 
 	json_object_set_new(root, "blocks", blocks);
 	line = chat_dump(root);

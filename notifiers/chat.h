@@ -36,8 +36,6 @@ char *chat_teams_body(const struct delivery *d, size_t max, char **cause);
 char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
 /* s with Slack's mrkdwn control characters escaped (&, <, >). */
 char *chat_slack_escape(const char *s);
-/* "12 working days overdue", "1 working day overdue" or "due 2026-10-29". */
-char *chat_status(const struct delivery *d);
 /*
  * Set up t to POST d (CHANNEL_TEAMS or CHANNEL_SLACK) to the incoming webhook
  * d->recipient. Everything is kept by t. Returns the state http_finish needs,

@@ -166,20 +166,13 @@ govuk_text(const char *s)
 char *
 govuk_build_body(const struct delivery *d, char **cause)
 {
-	json_t *root, *pers, *fields = NULL, *v;
-	json_error_t err;
+	json_t *root, *pers, *v;
 	const char *key;
-	char late[16], *valid, *out;
+	char late[16], *out;
 
-	if (d->fields != NULL) {
-		valid = utf8_sanitize(d->fields);
-		fields = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
-		free(valid);
-		if (!json_is_object(fields)) {
-			*cause = xstrdup("the alert's fields are not a JSON object");
-			json_decref(fields);
-			return NULL;
-		}
+	if (d->fields != NULL && !json_is_object(d->fields)) {
+		*cause = xstrdup("the alert's fields are not a JSON object");
+		return NULL;
 	}
 	root = json_object();
 	pers = json_object();
@@ -193,7 +186,7 @@ govuk_build_body(const struct delivery *d, char **cause)
 	json_object_set_new(pers, "days_overdue", json_string(late));
 	json_object_set_new(pers, "expected", govuk_text(d->expected));
 	/* The rule's fields, as strings; they never replace the values above. */
-	json_object_foreach(fields, key, v)
+	json_object_foreach(d->fields, key, v)
 	{
 		if (json_object_get(pers, key) != NULL)
 			continue;
@@ -208,7 +201,6 @@ govuk_build_body(const struct delivery *d, char **cause)
 			free(text);
 		}
 	}
-	json_decref(fields);
 	json_object_set_new(root, "email_address", govuk_text(d->recipient));
 	json_object_set_new(root, "template_id", govuk_text(d->template_id));
 	json_object_set_new(root, "personalisation", pers);

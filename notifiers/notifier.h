@@ -3,11 +3,13 @@
 #define ESCALATOR_NOTIFIER_H
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include <stdbool.h>
 
 #include "channel.h"
+#include "delivery.h"
 
 /* Defaults the daemon's configuration uses when it does not say. */
 #define NOTIFIER_DEFAULT_CONNECT_TIMEOUT 10  /* seconds */
@@ -40,33 +42,6 @@ struct smtp_settings {
 	char *client_secret; /* read from client_secret_file; never logged */
 	char *token_url;     /* default SMTP_TOKEN_URL_FMT with the tenant */
 	char *scope;         /* default SMTP_DEFAULT_SCOPE */
-};
-
-/* One delivery to start: everything is copied by notifier_send. */
-struct delivery {
-	long long id;
-	const char *uid; /* stable delivery id: Message-ID / X-Escalator-Delivery */
-	enum channel kind;
-	/* email, notify: the address; webhook, teams, slack: the URL */
-	const char *recipient;
-	const char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
-	int attempts;            /* this attempt's number: 1 for the first */
-	const char *template_id; /* notify: the template */
-	const char *base_url;    /* notify: the API, e.g. GOVUK_NOTIFY_DEFAULT_URL */
-
-	/* The alert. Every value may come from the case store: treat as hostile. */
-	const char *rule;
-	const char *title;
-	const char *case_ref;
-	const char *stage;
-	const char *start;    /* YYYY-MM-DD */
-	const char *due;      /* YYYY-MM-DD */
-	const char *fires;    /* YYYY-MM-DDTHH:MM:SS local */
-	int days_late;        /* working days past due, 0 if not yet due */
-	const char *subject;  /* email: rendered subject (one line after sanitising) */
-	const char *body;     /* email: rendered plain-text body (UTF-8) */
-	const char *fields;   /* JSON object text of the rule's fields, or NULL */
-	const char *expected; /* chat and notify: what is expected, or NULL */
 };
 
 enum delivery_status {

@@ -32,25 +32,14 @@ json_text(const char *s)
 char *
 webhook_build_body(const struct delivery *d, char **cause)
 {
-	json_t *root = json_object(), *fields = NULL;
-	json_error_t err;
-	char *valid, *out;
+	json_t *root;
+	char *out;
 
-	if (d->fields != NULL) {
-		/* Invalid bytes can only sit inside JSON strings: replacing them keeps it valid. */
-		valid = utf8_sanitize(d->fields);
-		fields = json_loads(valid, JSON_REJECT_DUPLICATES, &err);
-		free(valid);
-		if (fields == NULL || !json_is_object(fields)) {
-			*cause = fields == NULL
-			             ? xasprintf("webhook fields are not valid JSON: %s (line %d)",
-			                         err.text, err.line)
-			             : xstrdup("webhook fields are not a JSON object");
-			json_decref(fields);
-			json_decref(root);
-			return NULL;
-		}
+	if (d->fields != NULL && !json_is_object(d->fields)) {
+		*cause = xstrdup("webhook fields are not a JSON object");
+		return NULL;
 	}
+	root = json_object();
 	json_object_set_new(root, "rule", json_text(d->rule));
 	json_object_set_new(root, "title", json_text(d->title));
 	json_object_set_new(root, "case", json_text(d->case_ref));
@@ -61,8 +50,8 @@ webhook_build_body(const struct delivery *d, char **cause)
 	json_object_set_new(root, "days_late", json_integer(d->days_late));
 	json_object_set_new(root, "delivery", json_text(d->uid));
 	/* Only what the rule configured (data minimisation). */
-	if (fields != NULL)
-		json_object_set_new(root, "fields", fields);
+	if (d->fields != NULL)
+		json_object_set(root, "fields", d->fields);
 	out = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (out == NULL)

@@ -85,6 +85,13 @@ eval_working_days_late(const struct calendar *cal, date_t due, date_t day)
 	return calendar_working_days_between(cal, due, day);
 }
 
+/* "1 working day overdue", "12 working days overdue". */
+static void
+eval_status_overdue(int n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d working day%s overdue", n, n == 1 ? "" : "s");
+}
+
 /* How the due date stands on day, for people. */
 char *
 eval_status(const struct calendar *cal, date_t due, date_t day, char *buf, size_t len)
@@ -105,8 +112,19 @@ eval_status(const struct calendar *cal, date_t due, date_t day, char *buf, size_
 			snprintf(buf, len, "past due on %s",
 			         date_format(due, (char[DATE_STRLEN]){0}));
 		else
-			snprintf(buf, len, "%d working day%s overdue", n, n == 1 ? "" : "s");
+			eval_status_overdue(n, buf, len);
 	}
+	return buf;
+}
+
+/* The status of an alert recorded without one, from what was recorded. */
+char *
+eval_status_recorded(int days_late, const char *due, char *buf, size_t len)
+{
+	if (days_late > 0)
+		eval_status_overdue(days_late, buf, len);
+	else
+		snprintf(buf, len, "due %s", due != NULL ? due : "");
 	return buf;
 }
 

@@ -49,6 +49,14 @@ int eval_working_days_late(const struct calendar *cal, date_t due, date_t day);
  * "due today", "1 working day overdue", "12 working days overdue".
  */
 char *eval_status(const struct calendar *cal, date_t due, date_t day, char *buf, size_t len);
+/* Longest status eval_status writes, with its NUL (a threshold rule's is shorter too). */
+#define EVAL_STATUS_LEN 64
+/*
+ * The status of an alert recorded before alerts kept theirs, from its working
+ * days late and due date (YYYY-MM-DD): "3 working days overdue" as
+ * eval_status says it, else "due 2026-10-29".
+ */
+char *eval_status_recorded(int days_late, const char *due, char *buf, size_t len);
 
 /* One resolved recipient; address is borrowed from the rule or the row. */
 struct recipient {

@@ -44,6 +44,7 @@ fixture_delivery(enum channel kind)
 	    .due = "2026-10-29",
 	    .fires = "2026-10-30T08:00:00",
 	    .days_late = 12,
+	    .status = "12 working days overdue",
 	    .subject = "subject",
 	    .body = "body",
 	    .expected = "hold the review within 5 working days",
@@ -66,6 +67,17 @@ fixture_parse_json(const char *text)
 	if (j == NULL)
 		fail_msg("not JSON (%s): %.200s", err.text, text);
 	return j;
+}
+
+/* A JSON object from text (a delivery's fields), failing the test if it is not one. */
+json_t *
+fixture_json_object(const char *text)
+{
+	json_t *o = fixture_parse_json(text);
+
+	if (!json_is_object(o))
+		fail_msg("not a JSON object: %.200s", text);
+	return o;
 }
 
 /* Remove one entry found by nftw (deepest first). */

@@ -54,6 +54,8 @@ struct fixture {
 struct delivery fixture_delivery(enum channel kind);
 /* text parsed as JSON; fails the test if it is not. */
 json_t *fixture_parse_json(const char *text);
+/* A JSON object from text (a delivery's fields), failing the test if it is not one. */
+json_t *fixture_json_object(const char *text);
 
 /*
  * Start python3 with args (NULL-terminated) in $SRCDIR/tests and wait for its

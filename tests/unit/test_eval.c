@@ -552,6 +552,52 @@ test_eval_working_days_late(void **state)
 	calendar_free(cal);
 }
 
+/* How the due date stands on a day, as every channel shows it (the alert's status). */
+static void
+test_eval_status(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	char buf[EVAL_STATUS_LEN];
+
+	(void)state;
+	assert_string_equal(eval_status(cal, D("2027-01-20"), D("2027-02-03"), buf, sizeof buf),
+	                    "10 working days overdue");
+	assert_string_equal(eval_status(cal, D("2026-12-18"), D("2026-12-21"), buf, sizeof buf),
+	                    "1 working day overdue");
+	assert_string_equal(eval_status(cal, D("2026-12-18"), D("2026-12-20"), buf, sizeof buf),
+	                    "past due on 2026-12-18");
+	assert_string_equal(eval_status(cal, D("2026-12-18"), D("2026-12-18"), buf, sizeof buf),
+	                    "due today");
+	assert_string_equal(eval_status(cal, D("2026-12-21"), D("2026-12-19"), buf, sizeof buf),
+	                    "due in 1 working day");
+	/* No working day between (a weekend): the date. */
+	assert_string_equal(eval_status(cal, D("2026-12-20"), D("2026-12-19"), buf, sizeof buf),
+	                    "due on 2026-12-20");
+	assert_string_equal(eval_status(cal, D("2027-01-04"), D("2026-12-24"), buf, sizeof buf),
+	                    "due in 4 working days");
+	calendar_free(cal);
+}
+
+/*
+ * The status of an alert recorded without one: the overdue wording of
+ * eval_status, else the due date (what chat messages said before alerts kept
+ * their status).
+ */
+static void
+test_eval_status_recorded(void **state)
+{
+	char buf[EVAL_STATUS_LEN];
+
+	(void)state;
+	assert_string_equal(eval_status_recorded(1, "2026-10-29", buf, sizeof buf),
+	                    "1 working day overdue");
+	assert_string_equal(eval_status_recorded(12, "2026-10-29", buf, sizeof buf),
+	                    "12 working days overdue");
+	assert_string_equal(eval_status_recorded(0, "2026-10-29", buf, sizeof buf),
+	                    "due 2026-10-29");
+	assert_string_equal(eval_status_recorded(0, NULL, buf, sizeof buf), "due ");
+}
+
 /* Dates computed with working days beyond the calendar's years set outside_calendar. */
 static void
 test_eval_outside_calendar(void **state)
@@ -678,6 +724,8 @@ main(void)
 	    cmocka_unit_test(test_eval_recipients_dedup),
 	    cmocka_unit_test(test_eval_recipients_bad_column),
 	    cmocka_unit_test(test_eval_working_days_late),
+	    cmocka_unit_test(test_eval_status),
+	    cmocka_unit_test(test_eval_status_recorded),
 	    TD(test_eval_outside_calendar),
 	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),

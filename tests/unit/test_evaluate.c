@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "eval.h"
 #include "evaluate.h"
+#include "queue.h"
 #include "statestore.h"
 #include "diag.h"
 #include "testdir.h"
@@ -289,13 +290,13 @@ test_evaluate_first_pass_then_same_now(void **state)
 	assert_string_equal(fx->seen[1].due, "2026-11-30");
 	assert_true(fx->seen[0].alert_id > 0);
 	assert_true(fx->seen[1].alert_id > fx->seen[0].alert_id);
-	assert_int_equal(statestore_outbox_depth(fx->ss), 3);
+	assert_int_equal(queue_depth(fx->ss), 3);
 
 	pass(fx, T("2027-01-13", 8, 0), &stats);
 	assert_int_equal(stats.alerts, 0);
 	assert_int_equal(fx->nseen, 0);
 	assert_int_equal(stats.clocks, 7);
-	assert_int_equal(statestore_outbox_depth(fx->ss), 3);
+	assert_int_equal(queue_depth(fx->ss), 3);
 }
 
 /* A pass at a later now owes only the stages newly reached since. */
@@ -365,7 +366,7 @@ test_evaluate_catch_up_skips(void **state)
 	assert_int_equal(stats.alerts, 0);
 	expect_stages(fx, "A02", "escalated:alerted,overdue:skipped,reminder:skipped");
 	/* One delivery per recipient of the three alerts. */
-	assert_int_equal(statestore_outbox_depth(fx->ss), 6);
+	assert_int_equal(queue_depth(fx->ss), 6);
 }
 
 /* A catch-up in the middle: only the earlier stages not yet recorded are skipped. */

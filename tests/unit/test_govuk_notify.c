@@ -98,7 +98,8 @@ test_notify_body(void **state)
 	char *cause = NULL, *body;
 	json_t *j, *p;
 
-	d.fields = "{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}";
+	d.fields = fixture_json_object(
+	    "{\"legal_status\":\"C2\",\"title\":\"not this\",\"placement\":null}");
 	body = govuk_build_body(&d, &cause);
 	assert_non_null(body);
 	j = fixture_parse_json(body);
@@ -128,6 +129,7 @@ test_notify_body(void **state)
 
 	/* No expected text: the key is still there (a template may use it). */
 	d.expected = NULL;
+	json_decref(d.fields);
 	d.fields = NULL;
 	body = govuk_build_body(&d, &cause);
 	j = fixture_parse_json(body);
@@ -137,10 +139,11 @@ test_notify_body(void **state)
 	json_decref(j);
 	free(body);
 
-	d.fields = "[1]";
+	d.fields = json_pack("[i]", 1);
 	assert_null(govuk_build_body(&d, &cause));
 	assert_non_null(cause);
 	free(cause);
+	json_decref(d.fields);
 }
 
 /* The send and lookup URLs; the reference is escaped. */
@@ -310,11 +313,12 @@ test_send_refused(void **state)
 	struct transfer *t = transfer_new();
 	char *cause = NULL;
 
-	d.fields = "[1]";
+	d.fields = json_pack("[i]", 1);
 	assert_null(govuk_new(&d, &cause));
 	assert_string_equal(cause, "the alert's fields are not a JSON object");
 	free(cause);
 	cause = NULL;
+	json_decref(d.fields);
 	d.fields = NULL;
 	d.secret = "not-a-key";
 	g = govuk_new(&d, &cause);

@@ -254,7 +254,8 @@ test_concurrent(void **state)
 		                     .due = "2026-10-29",
 		                     .fires = "2026-10-30T08:00:00",
 		                     .days_late = 1};
-		char *uid, *rcpt = NULL, *subject = NULL, *fields = NULL, *cause = NULL;
+		char *uid, *rcpt = NULL, *subject = NULL, *cause = NULL;
+		json_t *fields = NULL;
 
 		if (k < NWEBHOOKS) {
 			uid = xasprintf("wh-%d", k);
@@ -262,7 +263,7 @@ test_concurrent(void **state)
 			d.recipient = url;
 			if (k % 2 == 0) {
 				d.secret = "hook-secret";
-				fields = xasprintf("{\"n\": %d, \"team\": \"North\"}", k);
+				fields = json_pack("{s:i, s:s}", "n", k, "team", "North");
 				d.fields = fields;
 			}
 		} else {
@@ -282,7 +283,7 @@ test_concurrent(void **state)
 		free(uid);
 		free(rcpt);
 		free(subject);
-		free(fields);
+		json_decref(fields);
 	}
 	/* Nothing finishes inside notifier_send: results only come from the loop. */
 	assert_int_equal(fx->done, 0);
@@ -694,10 +695,11 @@ test_cannot_start(void **state)
 	cause = NULL;
 
 	d.recipient = "https://hooks.council.example/x";
-	d.fields = "[1]";
+	d.fields = json_pack("[i]", 1);
 	assert_int_equal(notifier_send(fx->n, &d, &cause), -1);
 	assert_string_equal(cause, "webhook fields are not a JSON object");
 	free(cause);
+	json_decref(d.fields);
 
 	assert_int_equal(notifier_in_flight(fx->n), 0);
 	event_base_loopexit(fx->base, &soon);

@@ -1,0 +1,194 @@
+/*
+ * alertstore.c - the alerts owed, as the state store records them: the stages
+ * of each clock (alerted or skipped), each alert with its text and one
+ * pending delivery per recipient, and threshold keys over their limit.
+ */
+#include "alertstore.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "statestore_impl.h"
+
+/* The statements of this file. */
+const struct statestore_sql alertstore_statements[] = {
+    {offsetof(struct statestore, q_recorded), false,
+     "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND start = ?3"},
+    {offsetof(struct statestore, q_stage), true,
+     "INSERT OR IGNORE INTO clock_stage (rule, case_ref, start, stage, status, alert_id, "
+     "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {offsetof(struct statestore, q_alert), true,
+     "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
+     "body, fields, created_at, expected, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, "
+     "?11, ?12, ?9, ?13, ?14)"},
+    {offsetof(struct statestore, q_delivery), true,
+     "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
+    {offsetof(struct statestore, q_thr_get), false,
+     "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2"},
+    {offsetof(struct statestore, q_thr_set), true,
+     "INSERT INTO threshold_state (rule, key, since, pass) VALUES (?1, ?2, ?4, ?3) ON CONFLICT "
+     "(rule, key) DO UPDATE SET pass = ?3"},
+    {offsetof(struct statestore, q_thr_clear), true,
+     "DELETE FROM threshold_state WHERE rule = ?1 AND key = ?2"},
+    {offsetof(struct statestore, q_thr_sweep), true,
+     "DELETE FROM threshold_state WHERE rule = ?1 AND pass != ?2"},
+};
+const size_t alertstore_nstatements =
+    sizeof alertstore_statements / sizeof alertstore_statements[0];
+
+/* Which stages are already recorded for a clock. */
+int
+alertstore_recorded(struct statestore *ss, const struct rule *r, const char *case_ref, date_t start,
+                    bool *recorded, char **cause)
+{
+	char sbuf[DATE_STRLEN];
+	sqlite3_stmt *st = ss->q_recorded;
+	int rc;
+
+	memset(recorded, 0, r->nstages * sizeof *recorded);
+	if (ss->db == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, date_format(start, sbuf), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* A stage renamed or removed since it was recorded no longer counts. */
+		int i = rule_stage_index(r, (const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			recorded[i] = true;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return statestore_fail(ss, cause, "reading recorded stages");
+	return 0;
+}
+
+/* Insert one clock_stage row. */
+static int
+alertstore_stage(struct statestore *ss, const struct alert *a, const char *start, int stage,
+                 const char *status, long long alert_id, const char *now, char **cause)
+{
+	sqlite3_stmt *st = ss->q_stage;
+
+	sqlite3_bind_text(st, 1, a->rule->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->rule->stages[stage].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+	if (alert_id > 0)
+		sqlite3_bind_int64(st, 6, alert_id);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	return statestore_step_done(ss, st, cause, "recording a stage");
+}
+
+/* Record an alert, its skipped stages and its pending deliveries. */
+int
+alertstore_record(struct statestore *ss, const struct alert *a, const bool *recorded,
+                  long long *alert_id, char **cause)
+{
+	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], now[32];
+	sqlite3_stmt *st;
+
+	*alert_id = 0;
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	statestore_utc_now(now, sizeof now);
+	date_format(a->start, start);
+
+	st = ss->q_alert;
+	sqlite3_bind_text(st, 1, a->rule->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->rule->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, start, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->rule->stages[a->stage].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, date_format(a->due, due), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, localtime_format(a->fires, fires), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, a->days_late);
+	sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, a->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->body, -1, SQLITE_STATIC);
+	if (a->fields != NULL)
+		sqlite3_bind_text(st, 12, a->fields, -1, SQLITE_STATIC);
+	if (a->expected != NULL)
+		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
+	if (a->status != NULL)
+		sqlite3_bind_text(st, 14, a->status, -1, SQLITE_STATIC);
+	if (statestore_step_done(ss, st, cause, "recording an alert") != 0)
+		return -1;
+	*alert_id = sqlite3_last_insert_rowid(ss->db);
+
+	if (alertstore_stage(ss, a, start, a->stage, "alerted", *alert_id, now, cause) != 0)
+		return -1;
+	for (int i = 0; i < a->stage; i++)
+		if (!recorded[i] &&
+		    alertstore_stage(ss, a, start, i, "skipped", 0, now, cause) != 0)
+			return -1;
+
+	st = ss->q_delivery;
+	for (size_t i = 0; i < a->nrecipients; i++) {
+		sqlite3_bind_int64(st, 1, *alert_id);
+		sqlite3_bind_text(st, 2, channel_name(a->recipients[i].kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
+		if (statestore_step_done(ss, st, cause, "recording a delivery") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Threshold rules: is key recorded as over the limit? */
+int
+alertstore_threshold_get(struct statestore *ss, const char *rule, const char *key, bool *over,
+                         char **cause)
+{
+	sqlite3_stmt *st = ss->q_thr_get;
+	int rc;
+
+	*over = false;
+	if (ss->db == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*over = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return statestore_fail(ss, cause, "reading threshold state");
+	return 0;
+}
+
+/* Record key as over the limit, or back within it. */
+int
+alertstore_threshold_set(struct statestore *ss, const char *rule, const char *key, bool over,
+                         long long pass, char **cause)
+{
+	sqlite3_stmt *st = over ? ss->q_thr_set : ss->q_thr_clear;
+	char now[32];
+
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	statestore_utc_now(now, sizeof now);
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (over) {
+		sqlite3_bind_int64(st, 3, pass);
+		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	}
+	return statestore_step_done(ss, st, cause, "recording threshold state");
+}
+
+/* Forget keys over the limit that this pass did not see. */
+int
+alertstore_threshold_sweep(struct statestore *ss, const char *rule, long long pass, char **cause)
+{
+	sqlite3_stmt *st = ss->q_thr_sweep;
+
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pass);
+	return statestore_step_done(ss, st, cause, "clearing threshold state");
+}

@@ -1,0 +1,399 @@
+/*
+ * queue.c - the deliveries waiting in the state store: the destinations they
+ * wait for (a skip scan of an index), taking and leasing the due ones as
+ * delivery records, recording each attempt's outcome and its audit row.
+ */
+#include "queue.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "eval.h"
+#include "statestore_impl.h"
+#include "utf8.h"
+#include "xalloc.h"
+
+/* What queue_take reads of a delivery and its alert (a.status: NULL in older alerts). */
+#define QUEUE_ITEM_COLUMNS                                                                         \
+	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "         \
+	"a.stage, "                                                                                \
+	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected, a.status"
+
+/*
+ * Due deliveries of one kind (with DEST: of one recipient too), the LIMIT
+ * applied on an index in due order (rowid last) and only those rows joined
+ * to alert: a take costs the same with 10 or 100,000 deliveries pending.
+ * ?1 now, ?2 how many, ?3 kind, ?4 recipient.
+ */
+#define QUEUE_TAKE(DEST)                                                                           \
+	"SELECT " QUEUE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "          \
+	"delivery WHERE status = 'pending' AND kind = ?3 " DEST "AND next_attempt <= ?1 ORDER BY " \
+	"next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON a.id = "         \
+	"d.alert_id ORDER BY pna, pid"
+
+/*
+ * One destination, all on its index: how many are due (up to ?4), the
+ * earliest due and the first in due order (for fairness between
+ * destinations), the next after now. ?1 kind, ?2 recipient, ?3 now.
+ */
+#define QUEUE_PENDING(DEST) "FROM delivery WHERE status = 'pending' AND kind = ?1 " DEST
+#define QUEUE_DUE(DEST) QUEUE_PENDING(DEST) "AND next_attempt <= ?3"
+/* (clang-format would break these lines at the macro calls.) */
+/* clang-format off */
+#define QUEUE_STATS(DEST)                                                    \
+	"SELECT (SELECT count(*) FROM (SELECT 1 " QUEUE_DUE(DEST) " LIMIT ?4)), " \
+	"(SELECT min(next_attempt) " QUEUE_DUE(DEST) "), "                       \
+	"(SELECT id " QUEUE_DUE(DEST) " ORDER BY next_attempt, id LIMIT 1), "    \
+	"(SELECT min(next_attempt) " QUEUE_PENDING(DEST) "AND next_attempt > ?3)"
+/* clang-format on */
+
+/* The statements of this file. */
+const struct statestore_sql queue_statements[] = {
+    /* ("?4 IS NULL OR recipient = ?4" would keep SQLite off the recipient column.) */
+    {offsetof(struct statestore, q_take_dest), true, QUEUE_TAKE("AND recipient = ?4 ")},
+    /* Email all goes through the one mail server: one destination for every address. */
+    {offsetof(struct statestore, q_take_kind), true, QUEUE_TAKE("")},
+    /*
+     * The destinations with pending deliveries, by a skip scan of
+     * delivery_destination: one probe per destination, not one row per
+     * delivery. The third column steps over every entry of the previous
+     * destination in one seek.
+     */
+    {offsetof(struct statestore, q_dest_next), false,
+     "SELECT kind, recipient FROM delivery WHERE status = 'pending' AND (kind, recipient, "
+     "next_attempt) > (?1, ?2, 9223372036854775807) ORDER BY kind, recipient, next_attempt "
+     "LIMIT 1"},
+    {offsetof(struct statestore, q_kind_next), false,
+     "SELECT kind, recipient FROM delivery WHERE status = 'pending' AND kind > ?1 ORDER BY "
+     "kind, recipient, next_attempt LIMIT 1"},
+    {offsetof(struct statestore, q_dest_stats), false, QUEUE_STATS("AND recipient = ?2 ")},
+    {offsetof(struct statestore, q_kind_stats), false, QUEUE_STATS("")},
+    {offsetof(struct statestore, q_lease), true,
+     "UPDATE delivery SET in_flight = 1, attempts = attempts + 1, next_attempt = ?2 WHERE id = "
+     "?1"},
+    {offsetof(struct statestore, q_finish), true,
+     "UPDATE delivery SET in_flight = 0, status = ?2, next_attempt = ?3, last_error = ?4, "
+     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1"},
+    {offsetof(struct statestore, q_audit), true,
+     "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, ?4, "
+     "?5)"},
+};
+const size_t queue_nstatements = sizeof queue_statements / sizeof queue_statements[0];
+
+/* Copy column i as text, or NULL. */
+static char *
+queue_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+/* The current row of a take statement as a delivery record. */
+static struct delivery *
+queue_read(struct statestore *ss, sqlite3_stmt *st)
+{
+	struct delivery *d = xcalloc(1, sizeof *d);
+	char status[EVAL_STATUS_LEN];
+	int kind;
+
+	/* Column 1, the alert's id, is not part of the record. */
+	d->id = sqlite3_column_int64(st, 0);
+	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
+	d->attempts = sqlite3_column_int(st, 2) + 1;
+	kind = channel_parse((const char *)sqlite3_column_text(st, 3));
+	d->kind = kind >= 0 ? (enum channel)kind : CHANNEL_WEBHOOK;
+	d->recipient = queue_col(st, 4);
+	d->rule = queue_col(st, 5);
+	d->title = queue_col(st, 6);
+	d->case_ref = queue_col(st, 7);
+	d->stage = queue_col(st, 8);
+	d->start = queue_col(st, 9);
+	d->due = queue_col(st, 10);
+	d->fires = queue_col(st, 11);
+	d->subject = queue_col(st, 12);
+	d->body = queue_col(st, 13);
+	delivery_parse_fields(d, (const char *)sqlite3_column_text(st, 14));
+	d->days_late = sqlite3_column_int(st, 15);
+	d->expected = queue_col(st, 16);
+	/* An alert recorded before alerts kept their status: the one place it is made up. */
+	if ((d->status = queue_col(st, 17)) == NULL)
+		d->status =
+		    xstrdup(eval_status_recorded(d->days_late, d->due, status, sizeof status));
+	return d;
+}
+
+/* Step a take statement (bound) into out[*n...max), then reset it. */
+static int
+queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct delivery **out, int max, int *n)
+{
+	int rc = SQLITE_DONE;
+
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		out[(*n)++] = queue_read(ss, st);
+	if (*n >= max)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Lease out[0..n): in flight until lease_until, one more attempt. */
+static int
+queue_lease(struct statestore *ss, struct delivery **out, int n, long long lease_until)
+{
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_int64(ss->q_lease, 1, out[i]->id);
+		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
+		rc = sqlite3_step(ss->q_lease);
+		sqlite3_reset(ss->q_lease);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * End a take inside its open transaction: when read_ok, lease the n records
+ * read and commit; otherwise, or if that fails, roll back and free them.
+ * Returns n or -1.
+ */
+static int
+queue_take_commit(struct statestore *ss, struct delivery **out, int n, long long lease_until,
+                  bool read_ok, char **cause)
+{
+	if (read_ok && queue_lease(ss, out, n, lease_until) == 0) {
+		if (statestore_commit(ss, cause) == 0)
+			return n;
+	} else
+		statestore_fail(ss, cause, "taking deliveries from the outbox");
+	statestore_rollback(ss);
+	for (int i = 0; i < n; i++) {
+		delivery_free(out[i]);
+		out[i] = NULL;
+	}
+	return -1;
+}
+
+/* Take due deliveries of the given destinations and lease them, in one transaction. */
+int
+queue_take(struct statestore *ss, long long now, long long lease_until,
+           const struct queue_request *reqs, size_t nreqs, struct delivery **out, int max,
+           char **cause)
+{
+	int n = 0;
+
+	if (ss->db == NULL || ss->readonly || max <= 0 || nreqs == 0)
+		return 0;
+	if (statestore_begin(ss, cause) != 0)
+		return -1;
+	for (size_t i = 0; i < nreqs && n < max; i++) {
+		int want = reqs[i].count < max - n ? reqs[i].count : max - n;
+		sqlite3_stmt *st;
+
+		if (want <= 0)
+			continue;
+		st = reqs[i].recipient != NULL ? ss->q_take_dest : ss->q_take_kind;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, want);
+		sqlite3_bind_text(st, 3, channel_name(reqs[i].kind), -1, SQLITE_STATIC);
+		if (reqs[i].recipient != NULL)
+			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
+		if (queue_read_all(ss, st, out, n + want, &n) != 0)
+			return queue_take_commit(ss, out, n, lease_until, false, cause);
+	}
+	return queue_take_commit(ss, out, n, lease_until, true, cause);
+}
+
+/* Groups with a due delivery first, in due order of their first; then by destination. */
+static int
+queue_group_cmp(const void *pa, const void *pb)
+{
+	const struct queue_group *a = pa, *b = pb;
+
+	if ((a->due > 0) != (b->due > 0))
+		return a->due > 0 ? -1 : 1;
+	if (a->oldest != b->oldest)
+		return a->oldest < b->oldest ? -1 : 1;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->recipient != NULL ? a->recipient : "",
+	              b->recipient != NULL ? b->recipient : "");
+}
+
+/* Fill in one group's counts and times. */
+static int
+queue_group_stats(struct statestore *ss, struct queue_group *g, const char *kind, long long now,
+                  int due_cap)
+{
+	sqlite3_stmt *st = g->recipient != NULL ? ss->q_dest_stats : ss->q_kind_stats;
+	int rc;
+
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (g->recipient != NULL)
+		sqlite3_bind_text(st, 2, g->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, due_cap);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g->due = sqlite3_column_int(st, 0);
+		g->oldest = sqlite3_column_int64(st, 1);
+		g->first = sqlite3_column_int64(st, 2);
+		g->next = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/*
+ * Pending deliveries grouped by destination, each probed on the
+ * delivery_destination index: O(destinations x log n), so a kick costs the
+ * same however many deliveries wait.
+ */
+int
+queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_group **out,
+             size_t *nout, char **cause)
+{
+	struct queue_group *g = NULL;
+	size_t n = 0, cap = 0;
+	char *kind = xstrdup(""), *rcpt = xstrdup("");
+	int rc = SQLITE_DONE;
+
+	*out = NULL;
+	*nout = 0;
+	while (ss->db != NULL) {
+		bool email = strcmp(kind, "email") == 0;
+		sqlite3_stmt *st = email ? ss->q_kind_next : ss->q_dest_next;
+		int k;
+
+		/* After email (one destination), step over every address at once. */
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
+		if (!email)
+			sqlite3_bind_text(st, 2, rcpt, -1, SQLITE_TRANSIENT);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			free(kind);
+			free(rcpt);
+			kind = queue_col(st, 0);
+			rcpt = queue_col(st, 1);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_ROW || kind == NULL || rcpt == NULL)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			g = xreallocarray(g, cap, sizeof *g);
+		}
+		memset(&g[n], 0, sizeof g[n]);
+		k = channel_parse(kind);
+		g[n].kind = k >= 0 ? (enum channel)k : CHANNEL_WEBHOOK;
+		g[n].recipient = strcmp(kind, "email") == 0 ? NULL : xstrdup(rcpt);
+		n++;
+		if (queue_group_stats(ss, &g[n - 1], kind, now, due_cap) != 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+	}
+	free(kind);
+	free(rcpt);
+	if (rc != SQLITE_DONE) {
+		queue_groups_free(g, n);
+		return statestore_fail(ss, cause, "reading the outbox");
+	}
+	if (n > 1)
+		qsort(g, n, sizeof *g, queue_group_cmp);
+	*out = g;
+	*nout = n;
+	return 0;
+}
+
+/* Free what queue_groups returned. */
+void
+queue_groups_free(struct queue_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(g[i].recipient);
+	free(g);
+}
+
+/* Record the outcomes of finished attempts. */
+int
+queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause)
+{
+	static const char *const names[] = {"sent", "pending", "failed"};
+	static const char *const results[] = {"sent", "retry", "failed"};
+	char now[32];
+
+	if (ss->db == NULL || ss->readonly || n == 0)
+		return 0;
+	statestore_utc_now(now, sizeof now);
+	if (statestore_begin(ss, cause) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = ss->q_finish;
+
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
+		if (o[i].outcome != OUTCOME_SENT && o[i].detail != NULL)
+			sqlite3_bind_text(st, 4, o[i].detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+			goto fail;
+
+		st = ss->q_audit;
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
+		if (o[i].detail != NULL)
+			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+			goto fail;
+	}
+	if (statestore_commit(ss, cause) == 0)
+		return 0;
+fail:
+	statestore_rollback(ss);
+	return -1;
+}
+
+/* After a restart, make interrupted deliveries due now. */
+int
+queue_reset_in_flight(struct statestore *ss, char **cause)
+{
+	static const char sql[] =
+	    "UPDATE delivery SET in_flight = 0, next_attempt = 0 WHERE in_flight = 1";
+
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return statestore_fail(ss, cause, sql);
+	return sqlite3_changes(ss->db);
+}
+
+/* Number of deliveries still pending. */
+long long
+queue_depth(struct statestore *ss)
+{
+	sqlite3_stmt *st;
+	long long n = 0;
+
+	if (ss->db == NULL)
+		return 0;
+	if (sqlite3_prepare_v2(ss->db, "SELECT count(*) FROM delivery WHERE status = 'pending'", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
