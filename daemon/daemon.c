@@ -54,7 +54,7 @@ static void
 daemon_status(struct daemon *dm)
 {
 	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu",
-	           dm->engine->rules->nrules, dm->clocks, queue_depth(dm->ss),
+	           engine_rules(dm->engine)->nrules, dm->clocks, queue_depth(dm->ss),
 	           outbox_in_flight(dm->ob));
 }
 
@@ -121,7 +121,8 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	dm->clocks = stats.clocks;
 	if (stats.failed_rules > 0)
 		dm->failed = true;
-	if (stats.failed_rules > 0 && stats.failed_rules == (long long)dm->engine->rules->nrules) {
+	if (stats.failed_rules > 0 &&
+	    stats.failed_rules == (long long)engine_rules(dm->engine)->nrules) {
 		daemon_store_bad(dm, started,
 		                 stats.store_busy
 		                     ? "another process holds it locked"
@@ -160,7 +161,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
                    const char *text)
 {
 	struct daemon *dm = arg;
-	const struct config *cfg = dm->engine->cfg;
+	const struct config *cfg = engine_config(dm->engine);
 	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
 	struct recipient rc;
 	struct alert a;
@@ -200,7 +201,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 static void
 daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
-	const struct config *cfg = dm->engine->cfg;
+	const struct config *cfg = engine_config(dm->engine);
 
 	casehealth_bad(dm->health, cfg->case_store, cfg->store_alert_after, since, clock_now(),
 	               reason);
@@ -211,7 +212,7 @@ static void
 daemon_store_ok(struct daemon *dm)
 {
 	dm->store_broken = false;
-	casehealth_ok(dm->health, dm->engine->cfg->case_store, clock_now());
+	casehealth_ok(dm->health, engine_config(dm->engine)->case_store, clock_now());
 }
 
 /* Poll timer: re-evaluate when the case store changed or a firing time passed. */
@@ -222,7 +223,7 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	bool replaced, missing, changed;
 	char *cause = NULL, *why;
 
-	changed = casestore_changed(dm->engine->cs, &replaced, &missing);
+	changed = casestore_changed(engine_casestore(dm->engine), &replaced, &missing);
 	if (missing) {
 		/* Stale data could alert about reviews already held: evaluate nothing. */
 		dm->store_broken = true;
@@ -238,7 +239,7 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 			free(cause);
 			return;
 		}
-		log_info("case store %s %s; reopened", dm->engine->cfg->case_store,
+		log_info("case store %s %s; reopened", engine_config(dm->engine)->case_store,
 		         replaced ? "was replaced" : "is back");
 		dm->store_broken = false;
 		changed = true;
@@ -294,13 +295,13 @@ daemon_reload(struct daemon *dm)
 	}
 	diag_free(&d);
 	engine_activate(e);
-	outbox_configure(dm->ob, e->cfg);
+	outbox_configure(dm->ob, engine_config(e));
 	engine_free(dm->engine);
 	dm->engine = e;
-	tv.tv_sec = e->cfg->poll_interval;
+	tv.tv_sec = engine_config(e)->poll_interval;
 	tv.tv_usec = 0;
 	evtimer_add(dm->poll_ev, &tv);
-	log_info("reloaded rules=%zu files=%zu", e->rules->nrules, e->rules->nfiles);
+	log_info("reloaded rules=%zu files=%zu", engine_rules(e)->nrules, engine_rules(e)->nfiles);
 	daemon_evaluate(dm, "reload");
 	sd_notify(0, "READY=1");
 }
@@ -314,7 +315,7 @@ daemon_stop_cb(evutil_socket_t fd, short events, void *arg)
 	if (outbox_in_flight(dm->ob) > 0)
 		log_warn("shutdown: %zu deliveries still in flight after %ds; they stay in the "
 		         "outbox and are sent after the next start",
-		         outbox_in_flight(dm->ob), dm->engine->cfg->shutdown_timeout);
+		         outbox_in_flight(dm->ob), engine_config(dm->engine)->shutdown_timeout);
 	event_base_loopexit(dm->base, NULL);
 }
 
@@ -322,7 +323,7 @@ daemon_stop_cb(evutil_socket_t fd, short events, void *arg)
 static void
 daemon_shutdown(struct daemon *dm, int sig)
 {
-	struct timeval tv = {dm->engine->cfg->shutdown_timeout, 0};
+	struct timeval tv = {engine_config(dm->engine)->shutdown_timeout, 0};
 
 	if (dm->stopping) {
 		log_notice("second signal %d: exiting now", sig);
@@ -381,7 +382,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.once = once;
 	dm.on_alert = on_alert;
 	signal(SIGPIPE, SIG_IGN);
-	if ((dm.ss = statestore_open(e->cfg->state, false, &cause)) == NULL) {
+	if ((dm.ss = statestore_open(engine_config(e)->state, false, &cause)) == NULL) {
 		log_err("%s", cause);
 		free(cause);
 		engine_free(e);
@@ -399,7 +400,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	if ((dm.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
-	outbox_configure(dm.ob, e->cfg);
+	outbox_configure(dm.ob, engine_config(e));
 	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
@@ -410,17 +411,17 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	evsignal_add(dm.sig_int, NULL);
 	if (!once) {
 		evsignal_add(dm.sig_hup, NULL);
-		tv.tv_sec = e->cfg->poll_interval;
+		tv.tv_sec = engine_config(e)->poll_interval;
 		tv.tv_usec = 0;
 		evtimer_add(dm.poll_ev, &tv);
-		if (e->cfg->smtp == NULL)
+		if (engine_config(e)->smtp == NULL)
 			log_warn("no smtp = { ... } in %s: email alerts are recorded and wait in "
 			         "the outbox until a mail server is configured",
 			         config_path);
 	}
 
-	log_info("starting rules=%zu files=%zu state=%s%s", e->rules->nrules, e->rules->nfiles,
-	         e->cfg->state, once ? " once=yes" : "");
+	log_info("starting rules=%zu files=%zu state=%s%s", engine_rules(e)->nrules,
+	         engine_rules(e)->nfiles, engine_config(e)->state, once ? " once=yes" : "");
 	daemon_evaluate(&dm, "start");
 	dm.ready = true;
 	if (!once) {

@@ -8,6 +8,13 @@
 
 #include "clock.h"
 
+struct engine {
+	struct config *cfg;
+	struct calendar *cal;
+	struct casestore *cs;
+	struct ruleset *rules;
+};
+
 /* Load and validate everything. */
 struct engine *
 engine_load(const char *config_path, struct diag *d)
@@ -117,4 +124,32 @@ engine_check_calendar(const struct engine *e, date_t today, struct diag *d)
 		         "the holiday files end with %d: working days after that ignore bank "
 		         "holidays; add next year's dates from GOV.UK to the files in %s",
 		         last, e->cfg->path);
+}
+
+/* The main configuration of e. */
+const struct config *
+engine_config(const struct engine *e)
+{
+	return e->cfg;
+}
+
+/* The working-day calendar of e. */
+const struct calendar *
+engine_calendar(const struct engine *e)
+{
+	return e->cal;
+}
+
+/* The case store of e. */
+struct casestore *
+engine_casestore(const struct engine *e)
+{
+	return e->cs;
+}
+
+/* The rules of e. */
+const struct ruleset *
+engine_rules(const struct engine *e)
+{
+	return e->rules;
 }

@@ -12,12 +12,7 @@
  * Everything a pass needs, loaded and validated together so a reload either
  * replaces all of it or none of it.
  */
-struct engine {
-	struct config *cfg;
-	struct calendar *cal;
-	struct casestore *cs;
-	struct ruleset *rules;
-};
+struct engine;
 
 /*
  * Load and validate the main config, the holiday files, the case store and
@@ -26,6 +21,14 @@ struct engine {
  */
 struct engine *engine_load(const char *config_path, struct diag *d);
 void engine_free(struct engine *e);
+/* The main configuration of e. */
+const struct config *engine_config(const struct engine *e);
+/* The working-day calendar of e (its holiday files). */
+const struct calendar *engine_calendar(const struct engine *e);
+/* The case store of e, open read-only. */
+struct casestore *engine_casestore(const struct engine *e);
+/* The rules of e. */
+const struct ruleset *engine_rules(const struct engine *e);
 /* Make e the configuration in force: its time zone applies from now on. */
 void engine_activate(struct engine *e);
 /* Reopen the case store after its file was replaced. Returns 0 or -1 with *cause set. */

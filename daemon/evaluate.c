@@ -67,7 +67,8 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 		snprintf(status, EVAL_STATUS_LEN, "%s the limit of %.15g",
 		         r->below ? "below" : "above", r->limit);
 	else
-		eval_status(e->cal, a->due, (date_t)(now / 1440), status, EVAL_STATUS_LEN);
+		eval_status(engine_calendar(e), a->due, (date_t)(now / 1440), status,
+		            EVAL_STATUS_LEN);
 	v[TPL_STATUS] = status;
 	v[TPL_EXPECTED] = "";
 	for (size_t i = 0; i < r->ncolumns; i++)
@@ -224,7 +225,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 		stats->skipped_rows++;
 		return 0;
 	}
-	eval_clock(r, e->cal, e->cfg->send_time, start, now, &c);
+	eval_clock(r, engine_calendar(e), engine_config(e)->send_time, start, now, &c);
 	if (c.outside_calendar)
 		er->outside++;
 	if (c.next < stats->next)
@@ -241,7 +242,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	a.due = c.due;
 	a.stage = owed;
 	a.fires = c.fires;
-	a.days_late = eval_working_days_late(e->cal, c.due, (date_t)(now / 1440));
+	a.days_late = eval_working_days_late(engine_calendar(e), c.due, (date_t)(now / 1440));
 	return evaluate_emit(e, ss, er, st, &a, now, "", fn, arg, stats, cause);
 }
 
@@ -255,11 +256,11 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	char *why = NULL;
 	int rc, ret = 0;
 
-	if ((st = casestore_query(e->cs, r->query, &why)) == NULL) {
+	if ((st = casestore_query(engine_casestore(e), r->query, &why)) == NULL) {
 		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 		free(why);
 		stats->failed_rules++;
-		stats->store_busy = casestore_busy(e->cs);
+		stats->store_busy = casestore_busy(engine_casestore(e));
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
@@ -295,7 +296,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	    alertstore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
 		ret = -1;
 	if (ret == 0 && rc < 0) {
-		stats->store_busy = casestore_busy(e->cs);
+		stats->store_busy = casestore_busy(engine_casestore(e));
 		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
 		        why);
 		stats->failed_rules++;
@@ -305,8 +306,8 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		log_warn("rule=%s: %lld clocks used dates outside the years the holiday files "
 		         "cover (%d-%d); bank holidays were not counted for them; extend the "
 		         "holiday files",
-		         r->id, er.outside, calendar_first_year(e->cal),
-		         calendar_last_year(e->cal));
+		         r->id, er.outside, calendar_first_year(engine_calendar(e)),
+		         calendar_last_year(engine_calendar(e)));
 	casestore_rows_free(st);
 	free(er.cols);
 	free(er.values);
@@ -324,14 +325,15 @@ evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, eval
 	stats->next = EVAL_NEVER;
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
-	for (size_t i = 0; i < e->rules->nrules; i++) {
-		if (evaluate_rule(e, ss, &e->rules->rules[i], now, fn, arg, stats, cause) != 0) {
+	for (size_t i = 0; i < engine_rules(e)->nrules; i++) {
+		if (evaluate_rule(e, ss, &engine_rules(e)->rules[i], now, fn, arg, stats, cause) !=
+		    0) {
 			statestore_rollback(ss);
 			return -1;
 		}
 		if (stats->store_busy) {
 			/* Locked by a writer: the other rules would only wait too. Retry later. */
-			stats->failed_rules += (long long)(e->rules->nrules - i - 1);
+			stats->failed_rules += (long long)(engine_rules(e)->nrules - i - 1);
 			break;
 		}
 	}

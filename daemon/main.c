@@ -186,10 +186,10 @@ run_check(const struct options *o)
 		return EXIT_CONFIG;
 	}
 	printf("configuration OK\n");
-	log_info("%zu rule%s from %zu file%s, %d holidays covering %d-%d", e->rules->nrules,
-	         e->rules->nrules == 1 ? "" : "s", e->rules->nfiles,
-	         e->rules->nfiles == 1 ? "" : "s", calendar_count(e->cal),
-	         calendar_first_year(e->cal), calendar_last_year(e->cal));
+	log_info("%zu rule%s from %zu file%s, %d holidays covering %d-%d", engine_rules(e)->nrules,
+	         engine_rules(e)->nrules == 1 ? "" : "s", engine_rules(e)->nfiles,
+	         engine_rules(e)->nfiles == 1 ? "" : "s", calendar_count(engine_calendar(e)),
+	         calendar_first_year(engine_calendar(e)), calendar_last_year(engine_calendar(e)));
 	engine_free(e);
 	diag_free(&d);
 	return 0;
@@ -237,7 +237,7 @@ run_once(const struct options *o)
 		fflush(stdout);
 		return rc;
 	}
-	if ((ss = statestore_open(e->cfg->state, true, &cause)) == NULL) {
+	if ((ss = statestore_open(engine_config(e)->state, true, &cause)) == NULL) {
 		log_err("%s", cause);
 		free(cause);
 		engine_free(e);

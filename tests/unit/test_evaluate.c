@@ -162,7 +162,7 @@ load(struct fixture *fx, bool dry_run)
 		fail_msg("engine_load failed");
 	}
 	diag_free(&d);
-	fx->ss = statestore_open(fx->e->cfg->state, dry_run, &cause);
+	fx->ss = statestore_open(engine_config(fx->e)->state, dry_run, &cause);
 	if (fx->ss == NULL)
 		fail_msg("statestore_open: %s", cause);
 }
