@@ -1,4 +1,4 @@
-/* test_channels.c - unit tests for the Teams and Slack messages (chat.c) and the rate limiter. */
+/* test_chat.c - unit tests for the Teams and Slack messages (chat.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,6 @@
 #include "chat.h"
 #include "notifier.h"
 #include "notifier_fixture.h"
-#include "ratelimit.h"
 #include "xalloc.h"
 
 /* ---- Teams and Slack ------------------------------------------------------------------- */
@@ -260,54 +259,6 @@ test_chat_hostile_values(void **state)
 	json_decref(d.fields);
 }
 
-/* ---- the rate limiter ------------------------------------------------------------------ */
-
-/* 4 a second: one every 250 ms; a charge past the limit is waited out. */
-static void
-test_ratelimit(void **state)
-{
-	struct ratelimit rl;
-	int sent = 0;
-
-	/* 4 a second: 250 ms each, plus a quarter for arrival jitter = 312 ms. */
-	ratelimit_init(&rl, 4, 1);
-	assert_int_equal(ratelimit_wait(&rl, 1000), 0);
-	ratelimit_charge(&rl, 1000, 1);
-	assert_int_equal(ratelimit_wait(&rl, 1000), 312);
-	assert_int_equal(ratelimit_wait(&rl, 1100), 212);
-	assert_int_equal(ratelimit_wait(&rl, 1312), 0);
-	/* Idle time is not saved up: no burst after a quiet spell. */
-	ratelimit_charge(&rl, 5000, 1);
-	assert_int_equal(ratelimit_wait(&rl, 5000), 312);
-	/* Two requests at once (a Notify lookup and send) cost two slots. */
-	ratelimit_charge(&rl, 5312, 2);
-	assert_int_equal(ratelimit_wait(&rl, 5312), 624);
-
-	/* In any second of a busy stretch, at most 4 go (here 1 every 320 ms: 32 in 10 s). */
-	ratelimit_init(&rl, 4, 1);
-	for (long long t = 0; t < 10000; t += 10) {
-		if (ratelimit_wait(&rl, t) == 0) {
-			ratelimit_charge(&rl, t, 1);
-			sent++;
-		}
-	}
-	assert_int_equal(sent, 32);
-
-	/* Slack: 1 a second. Notify: 3,000 a minute. Exchange: 30 a minute. None: no wait. */
-	ratelimit_init(&rl, 1, 1);
-	assert_int_equal(rl.interval, 1250);
-	ratelimit_init(&rl, 3000, 60);
-	assert_int_equal(rl.interval, 25);
-	ratelimit_init(&rl, 30, 60);
-	assert_int_equal(rl.interval, 2500);
-	ratelimit_init(&rl, 3, 1);
-	assert_int_equal(rl.interval, 417); /* rounded up, then the quarter: never faster */
-	ratelimit_init(&rl, 0, 0);
-	ratelimit_charge(&rl, 0, 100);
-	assert_int_equal(ratelimit_wait(&rl, 0), 0);
-	assert_true(ratelimit_now() > 0);
-}
-
 int
 main(void)
 {
@@ -315,7 +266,6 @@ main(void)
 	    cmocka_unit_test(test_teams_shape),  cmocka_unit_test(test_teams_size_cap),
 	    cmocka_unit_test(test_slack_shape),  cmocka_unit_test(test_slack_limits),
 	    cmocka_unit_test(test_chat_helpers), cmocka_unit_test(test_chat_hostile_values),
-	    cmocka_unit_test(test_ratelimit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
