@@ -99,3 +99,15 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return s;
 }
+
+/* Wipe a secret string and free it. */
+void
+xfree_secret(void *p)
+{
+	char *s = p;
+
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}

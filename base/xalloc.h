@@ -22,6 +22,10 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTFLIKE(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) PRINTFLIKE(1, 0);
 
+/* Wipe the string s (a password, key or token) and free it; NULL is fine. A void * so that it
+ * can be handed over as a free function. */
+void xfree_secret(void *s);
+
 /* Print a message to stderr and exit(2). For impossible states and OOM only. */
 void fatalx(const char *fmt, ...) PRINTFLIKE(1, 2) NORETURN;
 

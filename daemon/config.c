@@ -102,16 +102,6 @@ config_read_secret(const char *path, char **out, char **cause)
 	return 0;
 }
 
-/* Free a secret after wiping it. */
-void
-config_free_secret(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Read the secret file named by setting key of group g, reporting problems at its line. */
 char *
 config_get_secret(const struct config *cfg, const config_setting_t *g, const char *key,
@@ -340,10 +330,10 @@ config_free(struct config *cfg)
 		free(cfg->smtp->from);
 		free(cfg->smtp->from_name);
 		free(cfg->smtp->username);
-		config_free_secret(cfg->smtp->password);
+		xfree_secret(cfg->smtp->password);
 		free(cfg->smtp->tenant);
 		free(cfg->smtp->client_id);
-		config_free_secret(cfg->smtp->client_secret);
+		xfree_secret(cfg->smtp->client_secret);
 		free(cfg->smtp->token_url);
 		free(cfg->smtp->scope);
 		free(cfg->smtp);

@@ -85,7 +85,7 @@ config_contact_clear(struct contact *ct)
 {
 	free(ct->name);
 	free(ct->address);
-	config_free_secret(ct->secret);
+	xfree_secret(ct->secret);
 	free(ct->url);
 	free(ct->email);
 	free(ct->template_id);

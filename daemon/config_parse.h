@@ -11,8 +11,6 @@
 /* Read the secret file named by setting key of group g, reporting problems at its line. */
 char *config_get_secret(const struct config *cfg, const config_setting_t *g, const char *key,
                         struct diag *d);
-/* Free a secret after wiping it (NULL is fine). */
-void config_free_secret(char *s);
 /* Fetch an optional whole-number setting within [lo, hi]. */
 void config_get_int(const config_setting_t *root, const char *name, int lo, int hi,
                     const char *unit, int *out, const char *path, struct diag *d);

@@ -7,16 +7,6 @@
 #include "utf8.h"
 #include "xalloc.h"
 
-/* Free a secret after wiping it. */
-static void
-delivery_wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Free a delivery record. */
 void
 delivery_free(struct delivery *d)
@@ -25,7 +15,7 @@ delivery_free(struct delivery *d)
 		return;
 	free(d->uid);
 	free(d->recipient);
-	delivery_wipe_free(d->secret);
+	xfree_secret(d->secret);
 	free(d->template_id);
 	free(d->base_url);
 	free(d->rule);
@@ -67,4 +57,21 @@ delivery_parse_fields(struct delivery *d, const char *text)
 	                                  err.text, err.line)
 	                      : xstrdup("the alert's fields are not a JSON object");
 	json_decref(o);
+}
+
+/* A JSON string of s with invalid UTF-8 replaced, or null. */
+json_t *
+delivery_json(const char *s)
+{
+	json_t *j;
+	char *valid;
+
+	if (s == NULL)
+		return json_null();
+	valid = utf8_sanitize(s);
+	j = json_string(valid);
+	free(valid);
+	if (j == NULL)
+		fatalx("json_string failed on sanitised text");
+	return j;
 }

@@ -49,5 +49,8 @@ void delivery_free(struct delivery *d);
  * Anything else leaves d->fields NULL and says why in d->fields_error.
  */
 void delivery_parse_fields(struct delivery *d, const char *text);
+/* One of a delivery's values (case store text: may be invalid UTF-8) as a JSON string; NULL gives
+ * null. */
+json_t *delivery_json(const char *s);
 
 #endif

@@ -149,17 +149,11 @@ govuk_jwt(const char *api_key, time_t iat)
 	return jwt;
 }
 
-/* A JSON string of s (invalid UTF-8 replaced), "" for NULL. */
+/* A JSON string of s (invalid UTF-8 replaced), "" for NULL: every personalisation value is one. */
 static json_t *
 govuk_text(const char *s)
 {
-	char *valid = utf8_sanitize(s != NULL ? s : "");
-	json_t *j = json_string(valid);
-
-	free(valid);
-	if (j == NULL)
-		fatalx("json_string failed on sanitised text");
-	return j;
+	return delivery_json(s != NULL ? s : "");
 }
 
 /* The request body for d. */

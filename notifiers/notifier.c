@@ -79,22 +79,12 @@ dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-/* Free a secret after wiping it. */
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Free the copied smtp settings, wiping the secrets first. */
 static void
 clear_smtp(struct notifier *n)
 {
-	wipe_free(n->smtp.password);
-	wipe_free(n->smtp.client_secret);
+	xfree_secret(n->smtp.password);
+	xfree_secret(n->smtp.client_secret);
 	free(n->smtp.url);
 	free(n->smtp.from);
 	free(n->smtp.from_name);

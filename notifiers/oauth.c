@@ -49,26 +49,14 @@ struct oauth_broker {
 	size_t nwaiting, nalloc;
 };
 
-/* Free a string after wiping it. */
-static void
-wipe_free(void *p)
-{
-	char *s = p;
-
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Free a fetch's state. */
 static void
 oauth_fetch_free(void *p)
 {
 	struct oauth_fetch *f = p;
 
-	wipe_free(f->secret);
-	wipe_free(f->escaped_secret);
+	xfree_secret(f->secret);
+	xfree_secret(f->escaped_secret);
 	free(f);
 }
 
@@ -103,7 +91,7 @@ oauth_request_body(const char *client_id, const char *client_secret, const char 
 	body = xasprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s", id,
 	                 secret, sc);
 	free(id);
-	wipe_free(secret);
+	xfree_secret(secret);
 	free(sc);
 	return body;
 }
@@ -220,7 +208,7 @@ oauth_parse_response(long code, const char *body, size_t len, struct oauth_resul
 void
 oauth_result_clear(struct oauth_result *r)
 {
-	wipe_free(r->token);
+	xfree_secret(r->token);
 	free(r->error);
 	memset(r, 0, sizeof *r);
 }
@@ -263,7 +251,7 @@ oauth_cache_refresh_due(const struct oauth_cache *c, long long now)
 void
 oauth_cache_clear(struct oauth_cache *c)
 {
-	wipe_free(c->token);
+	xfree_secret(c->token);
 	memset(c, 0, sizeof *c);
 }
 
@@ -291,7 +279,7 @@ oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **
 	f->escaped_secret = oauth_form_escape(smtp->client_secret);
 	body = oauth_request_body(smtp->client_id, smtp->client_secret,
 	                          smtp->scope != NULL ? smtp->scope : SMTP_DEFAULT_SCOPE);
-	transfer_keep(t, body, wipe_free);
+	transfer_keep(t, body, xfree_secret);
 	if ((h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded")) == NULL ||
 	    (h = curl_slist_append(h, "Accept: application/json")) == NULL ||
 	    (h = curl_slist_append(h, "User-Agent: escalatord")) == NULL ||
@@ -420,7 +408,7 @@ oauth_broker_release(struct oauth_broker *b, const char *token, const char *erro
 	for (size_t i = 0; i < count && !b->dead; i++)
 		b->fn(v[i], copy, error);
 	free(v);
-	wipe_free(copy);
+	xfree_secret(copy);
 }
 
 static int oauth_broker_fetch(struct oauth_broker *, char **);

@@ -11,23 +11,6 @@
 #include "utf8.h"
 #include "xalloc.h"
 
-/* A JSON string of s with invalid UTF-8 replaced, or null. */
-static json_t *
-json_text(const char *s)
-{
-	json_t *j;
-	char *valid;
-
-	if (s == NULL)
-		return json_null();
-	valid = utf8_sanitize(s);
-	j = json_string(valid);
-	free(valid);
-	if (j == NULL)
-		fatalx("json_string failed on sanitised text");
-	return j;
-}
-
 /* The JSON body for d. */
 char *
 webhook_build_body(const struct delivery *d, char **cause)
@@ -40,15 +23,15 @@ webhook_build_body(const struct delivery *d, char **cause)
 		return NULL;
 	}
 	root = json_object();
-	json_object_set_new(root, "rule", json_text(d->rule));
-	json_object_set_new(root, "title", json_text(d->title));
-	json_object_set_new(root, "case", json_text(d->case_ref));
-	json_object_set_new(root, "stage", json_text(d->stage));
-	json_object_set_new(root, "start", json_text(d->start));
-	json_object_set_new(root, "due", json_text(d->due));
-	json_object_set_new(root, "fires", json_text(d->fires));
+	json_object_set_new(root, "rule", delivery_json(d->rule));
+	json_object_set_new(root, "title", delivery_json(d->title));
+	json_object_set_new(root, "case", delivery_json(d->case_ref));
+	json_object_set_new(root, "stage", delivery_json(d->stage));
+	json_object_set_new(root, "start", delivery_json(d->start));
+	json_object_set_new(root, "due", delivery_json(d->due));
+	json_object_set_new(root, "fires", delivery_json(d->fires));
 	json_object_set_new(root, "days_late", json_integer(d->days_late));
-	json_object_set_new(root, "delivery", json_text(d->uid));
+	json_object_set_new(root, "delivery", delivery_json(d->uid));
 	/* Only what the rule configured (data minimisation). */
 	if (d->fields != NULL)
 		json_object_set(root, "fields", d->fields);
