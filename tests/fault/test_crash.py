@@ -38,16 +38,11 @@ import faultlib as fl  # noqa: E402
 UID_RX = re.compile(r"^esc-[0-9a-f]+-(\d+)$")
 
 
-def opt(name, default):
-    v = getattr(fl.OPTIONS, name, None)
-    return default if v is None else v
-
-
 class CrashFaults(fl.FaultCase):
 
     def setUp(self):
         super().setUp()
-        self.seed = opt("seed", None)
+        self.seed = fl.option("seed", None)
         if self.seed is None:
             self.seed = int(time.time() * 1000) % 1000000
         self.rng = random.Random(self.seed)
@@ -67,8 +62,8 @@ class CrashFaults(fl.FaultCase):
 
     # -----------------------------------------------------------------------------------------
     def test_burst_kill9(self):
-        n_alerts = opt("alerts", 3000)
-        n_kills = opt("kills", 24)
+        n_alerts = fl.option("alerts", 3000)
+        n_kills = fl.option("kills", 24)
         rng = self.rng
         delay_rng = random.Random(self.seed + 1)
 
@@ -169,8 +164,8 @@ class CrashFaults(fl.FaultCase):
 
     # -----------------------------------------------------------------------------------------
     def test_evaluation_kill9(self):
-        n = opt("clocks", 50000)
-        n_kills = opt("eval_kills", 6)
+        n = fl.option("clocks", 50000)
+        n_kills = fl.option("eval_kills", 6)
         rng = self.rng
         sink = self.http_sink(hang=True)  # deliveries, once recorded, stay in flight
         self.write_config({"hook": sink.url_for("/hook")}, poll_interval=1, max_deliveries=32,
