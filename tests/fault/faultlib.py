@@ -9,7 +9,8 @@ add options of its own (see its docstring, or --help-options).  Everything else 
 The exit status is 0 only if every test passed.
 
 The processes, the temporary tree, the waits and the command line are tests/harness/daemon.py's
-(re-exported here: run_main, option, report, tail, integrity_check, connect_ro, query).  This
+(re-exported here: run_main, option, measures, report, tail, integrity_check, connect_ro,
+query).  This
 module adds what only the fault suite uses:
 
   FaultCase                DaemonCase with the fault suite's configuration writer (contacts
@@ -34,7 +35,7 @@ if TESTS not in sys.path:
 
 from harness import daemon as hd  # noqa: E402
 from harness.daemon import (  # noqa: E402,F401 (the fault tests' names for them)
-    connect_ro, insert_rows, integrity_check, option, query, report, run_main, tail)
+    connect_ro, insert_rows, integrity_check, measures, option, query, report, run_main, tail)
 
 _SUPPORTED = {}
 

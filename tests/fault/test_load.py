@@ -51,6 +51,7 @@ class Load(fl.FaultCase):
         db.close()
         return owed
 
+    @fl.measures("resident memory under load")
     def test_memory_steady_under_load(self):
         n = fl.option("clocks", 200000)
         minutes = fl.option("minutes", 1.5)

@@ -23,6 +23,10 @@ is False and a line `NOT CHECKED (ESCALATOR_TEST_TIMING=0): what` goes to stderr
 counts them at the end.  A test that measures and does nothing else is decorated
 @measures("what") and is skipped there (shown as skipped by unittest; a file whose every test
 was skipped exits 77, which ctest shows as "Skipped").  The functional assertions run in both.
+What counts as timing: a bound on how fast something is (a latency, a stop time, CPU time,
+resident memory).  A time that tells two behaviours apart by a wide margin (Retry-After honoured,
+pacing, a hung channel not holding up the others, an alert owed after a clock step arriving at
+all) is functional and is checked in both builds.
 
 Every wait is bounded; servers listen on 127.0.0.1 only.
 """

@@ -352,7 +352,8 @@ class TestDelivery(DaemonTestCase):
         smtp.wait_for(3)
         http.wait_for(2)
         took = d.terminate(timeout=5)
-        self.assertLess(took, 3.0)
+        if self.timing_checked("stopped within 3 s"):
+            self.assertLess(took, 3.0)
         n_alerts = self.state_query("SELECT count(*) FROM alert")[0][0]
 
         d2 = self.start_daemon()
@@ -382,8 +383,9 @@ class TestDelivery(DaemonTestCase):
         new = [r for r in reqs if r.json()["case"] == "C-NEW"]
         self.assertEqual(len(new), 1, reqs)
         latency = new[0].time - inserted
-        self.assertLessEqual(latency, 2 + 1.0,
-                             "new row alerted %.2fs after the insert (poll_interval 2)" % latency)
+        if self.timing_checked("new row alerted within poll_interval + 1 s"):
+            self.assertLessEqual(latency, 2 + 1.0, "new row alerted %.2fs after the insert "
+                                 "(poll_interval 2)" % latency)
         d.wait_log(r"alert id=\d+ rule=%s case=C-NEW stage=overdue" % RULE_ID)
         self.wait_all_sent(2)
         d.terminate()
@@ -421,7 +423,8 @@ rules = (
                         % (target.isoformat(), d.log()))
         late = reqs[0].time - fire_at
         self.assertGreaterEqual(late, -0.05, "delivered %.2fs BEFORE its firing time" % -late)
-        self.assertLessEqual(late, 1.5, "delivered %.2fs after its firing time" % late)
+        if self.timing_checked("delivered within 1.5 s of its firing time"):
+            self.assertLessEqual(late, 1.5, "delivered %.2fs after its firing time" % late)
         j = reqs[0].json()
         self.assertEqual((j["case"], j["stage"], j["due"]), ("V1", "due", day.isoformat()))
         self.assertEqual(j["fires"], target.strftime("%Y-%m-%dT%H:%M:00"))
@@ -563,7 +566,8 @@ class TestSignals(DaemonTestCase):
         d.wait_log(r"starting rules=1")
         time.sleep(0.5)
         took = d.terminate(timeout=5)
-        self.assertLess(took, 2.0, "idle daemon took %.2fs to stop" % took)
+        if self.timing_checked("idle daemon stopped within 2 s"):
+            self.assertLess(took, 2.0, "idle daemon took %.2fs to stop" % took)
         d.wait_log(r"stopped")
 
     def test_07b_sigterm_with_hung_delivery(self):
@@ -577,7 +581,8 @@ class TestSignals(DaemonTestCase):
                         what="delivery in flight")
         took = d.terminate(timeout=6)
         self.assertGreaterEqual(took, 1.5, "did not wait for the in-flight delivery")
-        self.assertLess(took, 3.5, "took %.2fs with shutdown_timeout = 2" % took)
+        if self.timing_checked("stopped within 3.5 s with shutdown_timeout = 2"):
+            self.assertLess(took, 3.5, "took %.2fs with shutdown_timeout = 2" % took)
         ds = self.deliveries()
         self.assertEqual([v[2] for v in ds.values()], ["pending"], ds)
         self.assertEqual([v[3] for v in ds.values()], [1], ds)
@@ -610,9 +615,10 @@ class TestSignals(DaemonTestCase):
         self.assertEqual(rc, 0, d.log())
         ds = self.deliveries()
         self.assertEqual([(v[2], v[3]) for v in ds.values()], [("sent", 1)], ds)
-        self.assertLess(took, 2.5, "exited %.2fs after SIGTERM although the only delivery in "
-                        "flight finished after ~1 s (shutdown_timeout = 5); stderr:\n%s"
-                        % (took, d.log()))
+        if self.timing_checked("exited within 2.5 s, not after shutdown_timeout (5 s)"):
+            self.assertLess(took, 2.5, "exited %.2fs after SIGTERM although the only delivery "
+                            "in flight finished after ~1 s (shutdown_timeout = 5); stderr:\n%s"
+                            % (took, d.log()))
 
     def test_08_sd_notify(self):
         sock_path = os.path.join(self.tmp, "notify.sock")
