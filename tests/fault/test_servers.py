@@ -263,13 +263,24 @@ class Scenario:
         return self.sink.sessions[self.counter]
 
     def look(self):
-        """What the test checks, read at the end of the window (the same order as ever: the log,
-        then the row with its audit rows, then the log again, then the server)."""
+        """What the test checks, read at the end of the window: the log, the row with its audit
+        rows, the log again, then the server's count of attempts.  That count can lag behind
+        the log on a busy machine (one Python process serves all 22 servers): it is read once it
+        has caught up with the attempts logged before it (5 s at most; an attempt that went
+        over an old connection never shows up, and fails the test), and the log is read once
+        more after it, for the attempts made meanwhile."""
         lines = RETRY_RX.findall(self.daemon.log())
         row, audit = self.row_and_audit()
         logged = RETRY_RX.findall(self.daemon.log())
-        self.seen = dict(lines=lines, row=row, audit=audit, logged=logged,
-                         server=self.server_attempts(), alive=self.daemon.alive(),
+        server = self.server_attempts()
+        if server is not None:
+            deadline = time.monotonic() + 5
+            while server < len(lines) - 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                server = self.server_attempts()
+        self.seen = dict(lines=lines, row=row, audit=audit, logged=logged, server=server,
+                         logged_after_server=RETRY_RX.findall(self.daemon.log()),
+                         alive=self.daemon.alive(),
                          requests=list(getattr(self.sink, "requests", [])))
 
     def teardown(self):
@@ -407,9 +418,10 @@ class ServerFaults(unittest.TestCase):
                              % (row["next_attempt"], retry_in, audit[-1][0]))
         seen_by_server = seen["server"]
         if seen_by_server is not None:
-            self.assertLessEqual(seen_by_server, row["attempts"] + 1,
+            made = max(row["attempts"], len(seen["logged_after_server"]))
+            self.assertLessEqual(seen_by_server, made + 1,
                                  "the server saw %d connections for %d attempts (a reconnect "
-                                 "loop?)" % (seen_by_server, row["attempts"]))
+                                 "loop?)" % (seen_by_server, made))
             self.assertGreaterEqual(seen_by_server, len(lines) - 1,
                                     "the server saw %d connections for %d logged attempts: "
                                     "some attempts went over an old connection that had "
