@@ -104,10 +104,7 @@ class FaultCase(hd.DaemonCase):
         settings: any other top-level setting (ints, or strings already quoted as needed).
         """
         lines = ["# fault suite configuration",
-                 'case_store = "../data/cases.sqlite";',
-                 'state = "../var/state.sqlite";',
-                 'rules = "rules";',
-                 'holidays = [ "holidays/england-and-wales.txt" ];',
+                 self.TREE_CONFIG.rstrip("\n"),
                  'timezone = "%s";' % timezone,
                  'send_time = "%s";' % send_time,
                  "poll_interval = %d;" % poll_interval]

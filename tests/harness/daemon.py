@@ -439,8 +439,13 @@ class DaemonCase(unittest.TestCase):
         <tmp>/var/state.sqlite      the daemon's state store
         <tmp>/run/                  working directory; daemon.N.stderr are the logs
 
-    Subclasses set the class attributes below; the configuration text is theirs.
+    Subclasses set the class attributes below; the configuration text is theirs, starting with
+    TREE_CONFIG (the settings that point escalatord at this tree).
     """
+    TREE_CONFIG = ('case_store = "../data/cases.sqlite";\n'
+                   'state = "../var/state.sqlite";\n'
+                   'rules = "rules";\n'
+                   'holidays = [ "holidays/england-and-wales.txt" ];\n')
     maxDiff = None
     TMP_PREFIX = "escd-"
     RULES_FILE = "10-rules.conf"

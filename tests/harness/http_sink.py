@@ -15,7 +15,6 @@ import http.server
 import json
 import logging
 import select
-import signal
 import socket
 import socketserver
 import ssl
@@ -25,7 +24,7 @@ import threading
 import time
 import urllib.parse
 
-from .sink import Sink
+from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["HttpSink", "HttpRequest", "Headers"]
 
@@ -572,10 +571,7 @@ def main(argv=None):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 = ephemeral (default 8080)")
     p.add_argument("--tls", action="store_true", help="HTTPS")
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--pki-dir", help="with --tls and no --cert: make/reuse a test PKI here "
-                   "(default: a temporary directory); the CA path is printed on stderr")
+    cli_add_tls_options(p, "--tls")
     p.add_argument("--status", type=int, default=200, help="status to answer (default 200)")
     p.add_argument("--responses", help="comma-separated statuses to answer first, e.g. 503,200")
     p.add_argument("--retry-after", help="Retry-After value for 429/503 answers")
@@ -584,13 +580,7 @@ def main(argv=None):
     p.add_argument("--print", action="store_true", help="print each request to stdout")
     args = p.parse_args(argv)
 
-    cert, key, ca = args.cert, args.key, None
-    if args.tls and not (cert and key):
-        if cert or key:
-            p.error("--cert and --key go together")
-        from . import certs
-        pki = certs.make_test_pki(args.pki_dir) if args.pki_dir else certs.default_pki()
-        cert, key, ca = pki["cert_file"], pki["key_file"], pki["ca_file"]
+    cert, key, ca = cli_certificate(p, args, args.tls)
     responses = [int(x) for x in args.responses.split(",") if x.strip()] if args.responses else None
     sink = HttpSink(args.host, args.port, tls=args.tls, cert_file=cert, key_file=key,
                     ca_file=ca, status=args.status, responses=responses,
@@ -608,26 +598,16 @@ def main(argv=None):
                 _print_request(reqs[done])
                 done += 1
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    sink.start()
     pt = None
     if args.print:
         pt = threading.Thread(target=printer, name="printer", daemon=True)
         pt.start()
-    if ca:
-        sys.stderr.write("CA %s\n" % ca)
-        sys.stderr.flush()
-    sys.stdout.write("READY %d\n" % sink.port)
-    sys.stdout.flush()
     try:
-        while not stop.wait(3600):
-            pass
+        return cli_serve(sink, ca, stop)
     finally:
-        sink.stop()
+        stop.set()
         if pt is not None:
             pt.join(3)
-    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

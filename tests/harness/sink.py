@@ -19,7 +19,9 @@ _stop_listening() and _listen_again().
 """
 
 import logging
+import signal
 import ssl
+import sys
 import threading
 import time
 
@@ -174,3 +176,44 @@ class Sink:
             self._errors.append(error)
             self._counters["errors"] += 1
             self._cond.notify_all()
+
+
+# -- the command lines (python3 -m harness.http_sink / smtp_sink) ------------------------------
+
+def cli_add_tls_options(p, what):
+    p.add_argument("--cert", help="server certificate (PEM)")
+    p.add_argument("--key", help="server private key (PEM)")
+    p.add_argument("--pki-dir", help="with %s and no --cert: make/reuse a test PKI here "
+                   "(default: a temporary directory); the CA path is printed on stderr" % what)
+
+
+def cli_certificate(p, args, tls):
+    """(cert, key, ca) from --cert/--key, or a test PKI's (ca: its CA) when TLS is on."""
+    cert, key, ca = args.cert, args.key, None
+    if tls and not (cert and key):
+        if cert or key:
+            p.error("--cert and --key go together")
+        from . import certs
+        pki = certs.make_test_pki(args.pki_dir) if args.pki_dir else certs.default_pki()
+        cert, key, ca = pki["cert_file"], pki["key_file"], pki["ca_file"]
+    return cert, key, ca
+
+
+def cli_serve(sink, ca, stop=None):
+    """Start sink, print 'CA <path>' on stderr (a test PKI's) and 'READY <port>' on stdout, and
+    serve until SIGINT or SIGTERM (or stop is set); then stop it."""
+    stop = stop or threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sink.start()
+    try:
+        if ca:
+            sys.stderr.write("CA %s\n" % ca)
+            sys.stderr.flush()
+        sys.stdout.write("READY %d\n" % sink.port)
+        sys.stdout.flush()
+        while not stop.wait(3600):
+            pass
+    finally:
+        sink.stop()
+    return 0

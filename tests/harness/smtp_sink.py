@@ -20,7 +20,6 @@ import email
 import email.policy
 import json
 import logging
-import signal
 import socket
 import ssl
 import sys
@@ -29,7 +28,7 @@ import time
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException
 
-from .sink import Sink
+from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["SmtpSink", "SmtpMessage", "AuthAttempt"]
 
@@ -812,10 +811,7 @@ def main(argv=None):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--starttls", action="store_true", help="offer STARTTLS")
     g.add_argument("--smtps", action="store_true", help="implicit TLS on connect")
-    p.add_argument("--cert", help="server certificate (PEM)")
-    p.add_argument("--key", help="server private key (PEM)")
-    p.add_argument("--pki-dir", help="with TLS and no --cert: make/reuse a test PKI here "
-                   "(default: a temporary directory); the CA path is printed on stderr")
+    cli_add_tls_options(p, "TLS")
     p.add_argument("--require-starttls", action="store_true")
     p.add_argument("--auth", action="append", metavar="USER:PASS",
                    help="accept AUTH PLAIN/LOGIN with these credentials (repeatable)")
@@ -825,13 +821,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     tls = "starttls" if args.starttls else "smtps" if args.smtps else None
-    cert, key, ca = args.cert, args.key, None
-    if tls and not (cert and key):
-        if cert or key:
-            p.error("--cert and --key go together")
-        from . import certs
-        pki = certs.make_test_pki(args.pki_dir) if args.pki_dir else certs.default_pki()
-        cert, key, ca = pki["cert_file"], pki["key_file"], pki["ca_file"]
+    cert, key, ca = cli_certificate(p, args, tls)
     auth = None
     if args.auth:
         auth = {}
@@ -852,21 +842,7 @@ def main(argv=None):
     sink = SmtpSink(args.host, args.port, tls=tls, cert_file=cert, key_file=key, ca_file=ca,
                     require_starttls=args.require_starttls, auth=auth,
                     require_auth=args.require_auth, out=args.out, on_message=on_message)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    sink.start()
-    if ca:
-        sys.stderr.write("CA %s\n" % ca)
-        sys.stderr.flush()
-    sys.stdout.write("READY %d\n" % sink.port)
-    sys.stdout.flush()
-    try:
-        while not stop.wait(3600):
-            pass
-    finally:
-        sink.stop()
-    return 0
+    return cli_serve(sink, ca)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ tests/harness (SmtpSink, HttpSink).  The servers here check what a real one woul
 """
 
 import base64
-import datetime
 import hashlib
 import hmac
 import json
@@ -41,7 +40,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from test_daemon import DaemonTestCase, start_overdue_reached, due_of  # noqa: E402
-from harness import HttpSink, SmtpSink, default_pki  # noqa: E402
+from harness import default_pki  # noqa: E402
 from harness import daemon as hd  # noqa: E402
 
 RULE_ID = "cic-first-review"
@@ -412,12 +411,7 @@ class ChannelTestCase(DaemonTestCase):
 
     def write_channels(self, contacts, smtp=None, extra="", max_deliveries=8,
                        max_per_destination=4, delivery_timeout=5):
-        text = """\
-# escalatord channel test configuration
-case_store = "../data/cases.sqlite";
-state = "../var/state.sqlite";
-rules = "rules";
-holidays = [ "holidays/england-and-wales.txt" ];
+        text = "# escalatord channel test configuration\n" + self.TREE_CONFIG + """\
 timezone = "Europe/London";
 send_time = "00:00";
 poll_interval = 1;
@@ -435,8 +429,7 @@ contacts = {
 };
 %s""" % (self.ca, max_deliveries, max_per_destination, delivery_timeout, extra,
          "\n".join("  " + c for c in contacts), smtp or "")
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(text)
+        self.write_config_text(text)
 
     def xoauth2_smtp(self, smtp, token):
         self.write_secret("client.secret", CLIENT_SECRET)

@@ -171,12 +171,7 @@ smtp = {
         if ca is None:
             from harness import default_pki
             ca = default_pki()["ca_file"]
-        text = """\
-# escalatord integration test configuration
-case_store = "../data/cases.sqlite";
-state = "../var/state.sqlite";
-rules = "rules";
-holidays = [ "holidays/england-and-wales.txt" ];
+        text = "# escalatord integration test configuration\n" + self.TREE_CONFIG + """\
 timezone = "Europe/London";
 send_time = "%s";
 poll_interval = %d;
