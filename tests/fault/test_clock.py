@@ -41,7 +41,7 @@ RESULTS = []
 
 
 def libfaketime():
-    given = getattr(fl.OPTIONS, "libfaketime", None)
+    given = fl.option("libfaketime")
     if given:
         return given
     for pattern in ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1",

@@ -38,16 +38,11 @@ import faultlib as fl  # noqa: E402
 UID_RX = re.compile(r"^esc-[0-9a-f]+-(\d+)$")
 
 
-def opt(name, default):
-    v = getattr(fl.OPTIONS, name, None)
-    return default if v is None else v
-
-
 class CrashFaults(fl.FaultCase):
 
     def setUp(self):
         super().setUp()
-        self.seed = opt("seed", None)
+        self.seed = fl.option("seed", None)
         if self.seed is None:
             self.seed = int(time.time() * 1000) % 1000000
         self.rng = random.Random(self.seed)
@@ -67,8 +62,8 @@ class CrashFaults(fl.FaultCase):
 
     # -----------------------------------------------------------------------------------------
     def test_burst_kill9(self):
-        n_alerts = opt("alerts", 3000)
-        n_kills = opt("kills", 24)
+        n_alerts = fl.option("alerts", 3000)
+        n_kills = fl.option("kills", 24)
         rng = self.rng
         delay_rng = random.Random(self.seed + 1)
 
@@ -109,8 +104,9 @@ class CrashFaults(fl.FaultCase):
             d.kill9()
             self.assertTrue(was_running, "escalatord exited by itself before the kill; log:\n%s"
                             % fl.tail(d.log()))
-            ic = fl.integrity_check(self.state)
-            self.assertEqual(ic, "ok", "state store damaged by kill %d" % (len(kills) + 1))
+            if os.path.exists(self.state):  # (a kill early in start-up may come before it)
+                ic = fl.integrity_check(self.state)
+                self.assertEqual(ic, "ok", "state store damaged by kill %d" % (len(kills) + 1))
             flying = self.in_flight() if os.path.exists(self.state) else set()
             in_flight_at_kill.update(flying)
             counts = self.state_query("SELECT (SELECT count(*) FROM alert), "
@@ -169,8 +165,8 @@ class CrashFaults(fl.FaultCase):
 
     # -----------------------------------------------------------------------------------------
     def test_evaluation_kill9(self):
-        n = opt("clocks", 50000)
-        n_kills = opt("eval_kills", 6)
+        n = fl.option("clocks", 50000)
+        n_kills = fl.option("eval_kills", 6)
         rng = self.rng
         sink = self.http_sink(hang=True)  # deliveries, once recorded, stay in flight
         self.write_config({"hook": sink.url_for("/hook")}, poll_interval=1, max_deliveries=32,
@@ -193,11 +189,18 @@ class CrashFaults(fl.FaultCase):
             if os.path.exists(self.state + suffix):
                 os.unlink(self.state + suffix)
 
+        # Kills at a random point of the pass.  The pass is timed once above; on a busy machine
+        # later passes can be shorter than that, so a kill that finds its pass already ended
+        # shortens the estimate, and up to 2 * n_kills more kills are made until at least half
+        # of n_kills have landed inside a pass (every kill is checked the same way).
+        need = max(1, n_kills // 2)
         mid_pass = 0
-        for k in range(n_kills):
+        k = 0
+        while k < n_kills or (mid_pass < need and k < 3 * n_kills):
             d = self.start_daemon()
             d.wait_log(r"starting rules=", timeout=60, poll=0.002)
-            time.sleep(rng.uniform(0.05, 0.9) * pass_s)
+            delay = rng.uniform(0.05, 0.9) * pass_s
+            time.sleep(delay)
             d.kill9()
             finished = re.search(r"evaluated why=start", d.log()) is not None
             mid_pass += not finished
@@ -223,9 +226,10 @@ class CrashFaults(fl.FaultCase):
                 for suffix in ("", "-wal", "-shm"):
                     if os.path.exists(self.state + suffix):
                         os.unlink(self.state + suffix)
-        self.assertGreaterEqual(mid_pass, max(1, n_kills // 2),
-                                "too few kills landed inside the pass (%d of %d)"
-                                % (mid_pass, n_kills))
+                pass_s = min(pass_s, delay)
+            k += 1
+        self.assertGreaterEqual(mid_pass, need, "too few kills landed inside the pass (%d of %d)"
+                                % (mid_pass, k))
 
         d = self.start_daemon()
         d.wait_log(r"evaluated why=start clocks=%d alerts=%d" % (n, n), timeout=300)
@@ -237,7 +241,7 @@ class CrashFaults(fl.FaultCase):
                                "case_ref HAVING count(*) > 1)")[0][0]
         self.assertEqual(dup, 0)
         d.terminate(timeout=20)
-        fl.report("crash_evaluation", seed=self.seed, clocks=n, kills=n_kills,
+        fl.report("crash_evaluation", seed=self.seed, clocks=n, kills=k,
                   kills_mid_pass=mid_pass, pass_seconds=round(pass_s, 2),
                   store_build_seconds=round(made, 1), half_recorded=0)
 

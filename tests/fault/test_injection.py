@@ -164,25 +164,36 @@ class Injection(fl.FaultCase):
         return problems
 
     # -- hostile values ---------------------------------------------------------------------
+    hostile = None  # (smtp, http, daemon, rows) of the one run the four tests below look at
+
     def run_hostile(self):
-        smtp = self.smtp()
-        http = self.http_sink()
-        self.configure(smtp, http)
-        self.write_rules(self.HOSTILE_RULE)
-        rows = [(v, "2024-01-02", TM.encode(), NOTE) for v in HOSTILE]
-        rows += [(b"BADRCPT-%d" % i, "2024-01-02", r, b"n") for i, r in
-                 enumerate(BAD_RECIPIENTS, 1)]
-        self.make_case_store(rows, columns=("case_ref", "start", "tm_email", "note"))
-        d = self.start_daemon(args=["-v"])
-        n_mail, n_hook = len(HOSTILE), len(rows)
-        smtp.wait_for(n_mail, timeout=60)
-        http.wait_for(n_hook, timeout=60)
-        self.wait_state(lambda ds: len(ds) == n_mail + n_hook and
-                        all(v["status"] == "sent" for v in ds.values()), timeout=60,
-                        what="every delivery sent")
-        time.sleep(2)
-        d.terminate()
-        return smtp, http, d, rows
+        """One daemon run over the hostile rows, made by the first test_hostile_values_* test
+        in a tree of its own (kept until the end of the class: the log and the state store are
+        there) and looked at by all four: the inputs are the same for each."""
+        cls = type(self)
+        if cls.hostile is None:
+            fx = cls()  # a holder for the shared run's tree, servers and daemon
+            fx.setUp()
+            cls.hostile_tree = fx
+            smtp = fx.smtp()
+            http = fx.http_sink()
+            fx.configure(smtp, http)
+            fx.write_rules(self.HOSTILE_RULE)
+            rows = [(v, "2024-01-02", TM.encode(), NOTE) for v in HOSTILE]
+            rows += [(b"BADRCPT-%d" % i, "2024-01-02", r, b"n") for i, r in
+                     enumerate(BAD_RECIPIENTS, 1)]
+            fx.make_case_store(rows, columns=("case_ref", "start", "tm_email", "note"))
+            d = fx.start_daemon(args=["-v"])
+            n_mail, n_hook = len(HOSTILE), len(rows)
+            smtp.wait_for(n_mail, timeout=60)
+            http.wait_for(n_hook, timeout=60)
+            fx.wait_state(lambda ds: len(ds) == n_mail + n_hook and
+                          all(v["status"] == "sent" for v in ds.values()), timeout=60,
+                          what="every delivery sent")
+            time.sleep(2)
+            d.terminate()
+            cls.hostile = (smtp, http, d, rows)
+        return cls.hostile
 
     def test_hostile_values_email_headers_and_recipients(self):
         smtp, http, d, rows = self.run_hostile()
@@ -234,7 +245,7 @@ class Injection(fl.FaultCase):
         self.assertGreaterEqual(len(warned), len(BAD_RECIPIENTS),
                                 "each dropped address gets a warning naming the case")
         self.assertNotIn(b"attacker.example\r\n", d.log_bytes())
-        deliveries = self.state_query("SELECT kind, recipient FROM delivery")
+        deliveries = d.case.state_query("SELECT kind, recipient FROM delivery")
         self.assertFalse([r for r in deliveries if "attacker" in r[1]],
                          "a hostile address is in the outbox")
         RESULTS.append(dict(check="recipient columns with a second address or a header",
@@ -421,8 +432,12 @@ class Injection(fl.FaultCase):
 
     @classmethod
     def tearDownClass(cls):
+        tree = getattr(cls, "hostile_tree", None)
+        cls.hostile = cls.hostile_tree = None
         for r in RESULTS:
             fl.report("injection", **r)
+        if tree is not None:
+            tree.tearDown()  # (fails the class on a sanitizer report in the shared run's log)
 
 
 if __name__ == "__main__":

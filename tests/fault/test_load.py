@@ -35,11 +35,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultlib as fl  # noqa: E402
 
 
-def opt(name, default):
-    v = getattr(fl.OPTIONS, name, None)
-    return default if v is None else v
-
-
 class Load(fl.FaultCase):
 
     def make_store(self, n):
@@ -56,10 +51,11 @@ class Load(fl.FaultCase):
         db.close()
         return owed
 
+    @fl.measures("resident memory under load")
     def test_memory_steady_under_load(self):
-        n = opt("clocks", 200000)
-        minutes = opt("minutes", 1.5)
-        growth_limit = opt("growth_kib", 4096)
+        n = fl.option("clocks", 200000)
+        minutes = fl.option("minutes", 1.5)
+        growth_limit = fl.option("growth_kib", 4096)
         duration = minutes * 60
         sink = self.http_sink()
         self.write_config({"hook": sink.url_for("/hook")}, poll_interval=1, max_deliveries=16,

@@ -6,6 +6,9 @@
     HttpSink    HTTP(S) webhook receiver (status sequences, delay, hang, drop, refuse)
     make_test_pki(dir)   test CA + localhost certificate + an untrusted self-signed certificate
 
+Both servers are harness.sink.Sink (lifecycle, refuse/resume, wait_for, wait_until, counters).
+harness.daemon has what the tests of escalatord share (DaemonCase, Daemon, run_main).
+
 Run the harness's own tests:  cd tests && /usr/bin/python3 -m harness.selftest -v
 Command lines:  python3 -m harness.smtp_sink --help,  python3 -m harness.http_sink --help
 

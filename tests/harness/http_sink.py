@@ -15,7 +15,6 @@ import http.server
 import json
 import logging
 import select
-import signal
 import socket
 import socketserver
 import ssl
@@ -24,6 +23,8 @@ import sys
 import threading
 import time
 import urllib.parse
+
+from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["HttpSink", "HttpRequest", "Headers"]
 
@@ -272,7 +273,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.sink._record_error(sys.exc_info()[1])
 
 
-class HttpSink:
+class HttpSink(Sink):
     """Real HTTP or HTTPS server on 127.0.0.1 recording every request.
 
     Constructor (keyword arguments, all optional):
@@ -310,20 +311,9 @@ class HttpSink:
                  ca_file=None, status=200, responses=None, body=b"ok\n", headers=None,
                  retry_after=None, delay=0.0, hang=False, drop=False, close_after_response=False,
                  idle_timeout=30.0, out=None, on_request=None):
-        self.host = host
-        self.port = port
+        super().__init__(host, port, tls=tls, cert_file=cert_file, key_file=key_file,
+                         ca_file=ca_file)
         self.tls = bool(tls)
-        self.cert_file, self.key_file, self.ca_file = cert_file, key_file, ca_file
-        if self.tls and not (cert_file and key_file):
-            from . import certs
-            pki = certs.default_pki()
-            self.cert_file, self.key_file = pki["cert_file"], pki["key_file"]
-            self.ca_file = ca_file or pki["ca_file"]
-        self._ssl_ctx = None
-        if self.tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(self.cert_file, self.key_file)
-            self._ssl_ctx = ctx
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
@@ -335,19 +325,12 @@ class HttpSink:
         self.idle_timeout = idle_timeout
         self.out = out
         self.on_request = on_request
-        self._cond = threading.Condition()
-        self._requests = []
-        self._errors = []
-        self._tls_errors = []
-        self._counters = self._zero()
-        self._conn_seq = 0
         self._threads = set()
         self._socks = set()
         self._stopping = threading.Event()
         self._server = None
         self._serve_thread = None
         self._started = False
-        self._refusing = False
         self.set_responses(responses)
 
     # -- configuration ------------------------------------------------------------------------
@@ -374,20 +357,18 @@ class HttpSink:
     def url_for(self, path="/"):
         return self.url + (path if path.startswith("/") else "/" + path)
 
-    @property
-    def address(self):
-        return (self.host, self.port)
-
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self):
+    def _start(self):
         if self._started:
             raise RuntimeError("HttpSink already started")
         self._stopping.clear()
         self._listen()
         self._started = True
-        return self
 
-    def stop(self, timeout=10.0):
+    def _running(self):
+        return self._started
+
+    def _stop(self, timeout):
         if not self._started:
             return
         self._stopping.set()
@@ -410,34 +391,11 @@ class HttpSink:
         if alive:
             raise RuntimeError("HttpSink: %d connection thread(s) did not stop" % len(alive))
 
-    def __enter__(self):
-        return self.start()
+    def _stop_listening(self):
+        self._unlisten()
 
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def refuse(self):
-        return self._refusing
-
-    @refuse.setter
-    def refuse(self, value):
-        if value:
-            self.pause()
-        else:
-            self.resume()
-
-    def pause(self):
-        """Close the listening socket: new connections are refused (open ones carry on)."""
-        if self._started and not self._refusing:
-            self._unlisten()
-            self._refusing = True
-
-    def resume(self):
-        """Listen again on the same port."""
-        if self._started and self._refusing:
-            self._listen()
-            self._refusing = False
+    def _listen_again(self):
+        self._listen()
 
     def _listen(self):
         srv = _Server(self, (self.host, self.port))
@@ -457,63 +415,15 @@ class HttpSink:
         self._server = self._serve_thread = None
 
     # -- results ------------------------------------------------------------------------------
+    RECEIVED = "request"
+
     @property
     def requests(self):
-        with self._cond:
-            return list(self._requests)
-
-    @property
-    def counters(self):
-        with self._cond:
-            return dict(self._counters)
-
-    sessions = counters
-
-    @property
-    def errors(self):
-        with self._cond:
-            return list(self._errors)
-
-    @property
-    def tls_errors(self):
-        with self._cond:
-            return list(self._tls_errors)
-
-    def clear(self):
-        with self._cond:
-            self._requests.clear()
-            self._errors.clear()
-            self._tls_errors.clear()
-            self._counters = self._zero()
-
-    def wait_for(self, n=1, timeout=5.0, strict=True):
-        """Wait until at least n requests were received; return them (a list)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self._requests) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if strict:
-                        raise TimeoutError("HttpSink: expected %d request(s) within %.1fs, got %d"
-                                           % (n, timeout, len(self._requests)))
-                    break
-                self._cond.wait(left)
-            return list(self._requests)
-
-    def wait_until(self, predicate, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if predicate(self):
-                    return True
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.5))
+        return self._snapshot()
 
     # -- internals ----------------------------------------------------------------------------
     @staticmethod
-    def _zero():
+    def _zero_counters():
         return dict(connections=0, requests=0, dropped=0, hung=0, tls_failures=0, errors=0)
 
     def _add_thread(self, t):
@@ -538,10 +448,7 @@ class HttpSink:
                 try:
                     tconn = self._ssl_ctx.wrap_socket(conn, server_side=True)
                 except (ssl.SSLError, OSError) as e:
-                    with self._cond:
-                        self._tls_errors.append(e)
-                        self._counters["tls_failures"] += 1
-                        self._cond.notify_all()
+                    self._record_tls_failure(e)
                     return
                 self._swap_sock(conn, tconn)
                 conn = tconn
@@ -573,7 +480,7 @@ class HttpSink:
     def _record(self, **kw):
         req = HttpRequest(**kw)
         with self._cond:
-            self._requests.append(req)
+            self._received.append(req)
             self._counters["requests"] += 1
             if self.out:
                 with open(self.out, "a", encoding="utf-8") as f:
@@ -621,22 +528,6 @@ class HttpSink:
             headers.setdefault("Content-Type", "application/json")
         return status, headers, body
 
-    def _count(self, key):
-        with self._cond:
-            self._counters[key] += 1
-            self._cond.notify_all()
-
-    def _notify(self):
-        with self._cond:
-            self._cond.notify_all()
-
-    def _record_error(self, e):
-        _log.debug("HttpSink error: %r", e)
-        with self._cond:
-            self._errors.append(e)
-            self._counters["errors"] += 1
-            self._cond.notify_all()
-
 
 class _IdSocket(socket.socket):
     """socket.socket has __slots__; this subclass can carry attributes (_sink_id)."""
@@ -680,10 +571,7 @@ def main(argv=None):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 = ephemeral (default 8080)")
     p.add_argument("--tls", action="store_true", help="HTTPS")
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--pki-dir", help="with --tls and no --cert: make/reuse a test PKI here "
-                   "(default: a temporary directory); the CA path is printed on stderr")
+    cli_add_tls_options(p, "--tls")
     p.add_argument("--status", type=int, default=200, help="status to answer (default 200)")
     p.add_argument("--responses", help="comma-separated statuses to answer first, e.g. 503,200")
     p.add_argument("--retry-after", help="Retry-After value for 429/503 answers")
@@ -692,13 +580,7 @@ def main(argv=None):
     p.add_argument("--print", action="store_true", help="print each request to stdout")
     args = p.parse_args(argv)
 
-    cert, key, ca = args.cert, args.key, None
-    if args.tls and not (cert and key):
-        if cert or key:
-            p.error("--cert and --key go together")
-        from . import certs
-        pki = certs.make_test_pki(args.pki_dir) if args.pki_dir else certs.default_pki()
-        cert, key, ca = pki["cert_file"], pki["key_file"], pki["ca_file"]
+    cert, key, ca = cli_certificate(p, args, args.tls)
     responses = [int(x) for x in args.responses.split(",") if x.strip()] if args.responses else None
     sink = HttpSink(args.host, args.port, tls=args.tls, cert_file=cert, key_file=key,
                     ca_file=ca, status=args.status, responses=responses,
@@ -716,26 +598,16 @@ def main(argv=None):
                 _print_request(reqs[done])
                 done += 1
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    sink.start()
     pt = None
     if args.print:
         pt = threading.Thread(target=printer, name="printer", daemon=True)
         pt.start()
-    if ca:
-        sys.stderr.write("CA %s\n" % ca)
-        sys.stderr.flush()
-    sys.stdout.write("READY %d\n" % sink.port)
-    sys.stdout.flush()
     try:
-        while not stop.wait(3600):
-            pass
+        return cli_serve(sink, ca, stop)
     finally:
-        sink.stop()
+        stop.set()
         if pt is not None:
             pt.join(3)
-    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,7 +20,6 @@ import email
 import email.policy
 import json
 import logging
-import signal
 import socket
 import ssl
 import sys
@@ -28,6 +27,8 @@ import threading
 import time
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException
+
+from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["SmtpSink", "SmtpMessage", "AuthAttempt"]
 
@@ -418,7 +419,7 @@ class _SinkSMTP(SMTP):
         return self._sink_auth_result("XOAUTH2", user, token, [blob], ok, blob)
 
 
-class SmtpSink:
+class SmtpSink(Sink):
     """Real SMTP server on 127.0.0.1 recording what it receives.
 
     Constructor (all keyword arguments, all optional):
@@ -491,17 +492,9 @@ class SmtpSink:
             raise ValueError("tls must be None, 'starttls' or 'smtps'")
         if drop_connection not in (None,) + DROP_MODES:
             raise ValueError("drop_connection must be one of %r" % (DROP_MODES,))
-        self.host = host
-        self.port = port
+        super().__init__(host, port, tls=tls, cert_file=cert_file, key_file=key_file,
+                         ca_file=ca_file)
         self.tls = tls
-        self.ca_file = ca_file
-        self.cert_file = cert_file
-        self.key_file = key_file
-        if tls and not (cert_file and key_file):
-            from . import certs
-            pki = certs.default_pki()
-            self.cert_file, self.key_file = pki["cert_file"], pki["key_file"]
-            self.ca_file = ca_file or pki["ca_file"]
         self.require_starttls = require_starttls
         self.auth = dict(auth) if auth else None
         self.auth_require_tls = auth_require_tls
@@ -519,28 +512,15 @@ class SmtpSink:
         self.fail_data = fail_data
         self.drop_connection = drop_connection
         self.hang = hang
-
-        self._ssl_ctx = None
-        if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(self.cert_file, self.key_file)
-            self._ssl_ctx = ctx
-        self._cond = threading.Condition()
-        self._messages = []
         self._auths = []
-        self._errors = []
-        self._tls_errors = []
-        self._counters = self._zero_counters()
-        self._conn_seq = 0
         self._conns = set()  # protocols with a connection; only touched in the loop thread
         self._accepted = set()  # accepted sockets not yet handed to a transport
         self._loop = None
         self._thread = None
         self._server = None
-        self._refusing = False
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self):
+    def _start(self):
         if self._thread is not None:
             raise RuntimeError("SmtpSink already started")
         self._loop = asyncio.new_event_loop()
@@ -552,9 +532,11 @@ class SmtpSink:
         except BaseException:
             self.stop()
             raise
-        return self
 
-    def stop(self, timeout=10.0):
+    def _running(self):
+        return self._thread is not None
+
+    def _stop(self, timeout):
         """Stop listening, abort every open connection, stop the loop and join its thread."""
         if self._thread is None:
             return
@@ -572,38 +554,11 @@ class SmtpSink:
         self._loop = None
         self._server = None
 
-    def __enter__(self):
-        return self.start()
+    def _stop_listening(self):
+        self._call(self._unlisten())
 
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def address(self):
-        return (self.host, self.port)
-
-    @property
-    def refuse(self):
-        return self._refusing
-
-    @refuse.setter
-    def refuse(self, value):
-        if value:
-            self.pause()
-        else:
-            self.resume()
-
-    def pause(self):
-        """Close the listening socket: new connections are refused (open ones carry on)."""
-        if not self._refusing:
-            self._call(self._unlisten())
-            self._refusing = True
-
-    def resume(self):
-        """Listen again on the same port after pause() / refuse = True."""
-        if self._refusing:
-            self._call(self._listen())
-            self._refusing = False
+    def _listen_again(self):
+        self._call(self._listen())
 
     def clear_faults(self):
         self.fail_rcpt = self.fail_mail = self.fail_data = None
@@ -623,67 +578,21 @@ class SmtpSink:
             self.fail_rcpt = current
 
     # -- results ------------------------------------------------------------------------------
+    RECEIVED = "message"
+
     @property
     def messages(self):
-        with self._cond:
-            return list(self._messages)
+        return self._snapshot()
 
     @property
     def auths(self):
         with self._cond:
             return list(self._auths)
 
-    @property
-    def errors(self):
-        with self._cond:
-            return list(self._errors)
-
-    @property
-    def tls_errors(self):
-        with self._cond:
-            return list(self._tls_errors)
-
-    @property
-    def sessions(self):
-        with self._cond:
-            return dict(self._counters)
-
     def clear(self):
         with self._cond:
-            self._messages.clear()
             self._auths.clear()
-            self._errors.clear()
-            self._tls_errors.clear()
-            self._counters = self._zero_counters()
-
-    def wait_for(self, n=1, timeout=5.0, strict=True):
-        """Wait until at least n messages were accepted; return them (a list).
-
-        On timeout raise TimeoutError, or with strict=False return what arrived.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self._messages) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if strict:
-                        raise TimeoutError("SmtpSink: expected %d message(s) within %.1fs, got %d"
-                                           % (n, timeout, len(self._messages)))
-                    break
-                self._cond.wait(left)
-            return list(self._messages)
-
-    def wait_until(self, predicate, timeout=5.0):
-        """Wait until predicate(self) is true (re-checked on every server event); True/False."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if predicate(self):
-                    return True
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.5))
+        super().clear()
 
     # -- internals (loop thread) --------------------------------------------------------------
     @staticmethod
@@ -836,37 +745,18 @@ class SmtpSink:
             self._cond.notify_all()
             return self._conn_seq
 
-    def _count(self, key, n=1):
-        with self._cond:
-            self._counters[key] = self._counters.get(key, 0) + n
-            self._cond.notify_all()
-
     def _record_auth(self, attempt):
         with self._cond:
             self._auths.append(attempt)
             self._counters["auth_successes" if attempt.success else "auth_failures"] += 1
             self._cond.notify_all()
 
-    def _record_tls_failure(self, error):
-        _log.debug("SmtpSink TLS failure: %r", error)
-        with self._cond:
-            self._tls_errors.append(error)
-            self._counters["tls_failures"] += 1
-            self._cond.notify_all()
-
-    def _record_error(self, error):
-        _log.debug("SmtpSink error: %r", error)
-        with self._cond:
-            self._errors.append(error)
-            self._counters["errors"] += 1
-            self._cond.notify_all()
-
     def _record_message(self, **kw):
         msg = SmtpMessage(received_at=time.time(), **kw)
         with self._cond:
-            self._messages.append(msg)
+            self._received.append(msg)
             self._counters["messages"] += 1
-            n = len(self._messages)
+            n = len(self._received)
             self._cond.notify_all()
         if self.out:
             try:
@@ -921,10 +811,7 @@ def main(argv=None):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--starttls", action="store_true", help="offer STARTTLS")
     g.add_argument("--smtps", action="store_true", help="implicit TLS on connect")
-    p.add_argument("--cert", help="server certificate (PEM)")
-    p.add_argument("--key", help="server private key (PEM)")
-    p.add_argument("--pki-dir", help="with TLS and no --cert: make/reuse a test PKI here "
-                   "(default: a temporary directory); the CA path is printed on stderr")
+    cli_add_tls_options(p, "TLS")
     p.add_argument("--require-starttls", action="store_true")
     p.add_argument("--auth", action="append", metavar="USER:PASS",
                    help="accept AUTH PLAIN/LOGIN with these credentials (repeatable)")
@@ -934,13 +821,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     tls = "starttls" if args.starttls else "smtps" if args.smtps else None
-    cert, key, ca = args.cert, args.key, None
-    if tls and not (cert and key):
-        if cert or key:
-            p.error("--cert and --key go together")
-        from . import certs
-        pki = certs.make_test_pki(args.pki_dir) if args.pki_dir else certs.default_pki()
-        cert, key, ca = pki["cert_file"], pki["key_file"], pki["ca_file"]
+    cert, key, ca = cli_certificate(p, args, tls)
     auth = None
     if args.auth:
         auth = {}
@@ -961,21 +842,7 @@ def main(argv=None):
     sink = SmtpSink(args.host, args.port, tls=tls, cert_file=cert, key_file=key, ca_file=ca,
                     require_starttls=args.require_starttls, auth=auth,
                     require_auth=args.require_auth, out=args.out, on_message=on_message)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    sink.start()
-    if ca:
-        sys.stderr.write("CA %s\n" % ca)
-        sys.stderr.flush()
-    sys.stdout.write("READY %d\n" % sink.port)
-    sys.stdout.flush()
-    try:
-        while not stop.wait(3600):
-            pass
-    finally:
-        sink.stop()
-    return 0
+    return cli_serve(sink, ca)
 
 
 if __name__ == "__main__":

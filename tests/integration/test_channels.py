@@ -6,7 +6,7 @@ Notify, each against a server on 127.0.0.1 that speaks the protocol for real.
 Run:  /usr/bin/python3 tests/integration/test_channels.py --escalatord /path/to/escalatord [-v]
       (any further arguments go to unittest, e.g. -k test_notify)
 
-Built on tests/integration/test_daemon.py (the Daemon runner and the DaemonTestCase fixtures) and
+Built on tests/integration/test_daemon.py (its DaemonTestCase, on tests/harness/daemon.py) and
 tests/harness (SmtpSink, HttpSink).  The servers here check what a real one would:
 
     TokenEndpoint   an identity platform token endpoint (client credentials grant): checks the
@@ -23,19 +23,15 @@ tests/harness (SmtpSink, HttpSink).  The servers here check what a real one woul
 """
 
 import base64
-import datetime
 import hashlib
 import hmac
 import json
 import os
 import re
 import signal
-import sqlite3
-import subprocess
 import sys
 import threading
 import time
-import unittest
 import urllib.parse
 import uuid
 
@@ -43,9 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-import test_daemon  # noqa: E402
 from test_daemon import DaemonTestCase, start_overdue_reached, due_of  # noqa: E402
-from harness import HttpSink, SmtpSink, default_pki  # noqa: E402
+from harness import default_pki  # noqa: E402
+from harness import daemon as hd  # noqa: E402
 
 RULE_ID = "cic-first-review"
 TITLE = "First Child in Care review"
@@ -396,6 +392,7 @@ rules = (
 
 
 class ChannelTestCase(DaemonTestCase):
+    CASE_COLUMNS = ("case_ref", "start", "team_manager_email", "notes")
 
     def setUp(self):
         super().setUp()
@@ -414,12 +411,7 @@ class ChannelTestCase(DaemonTestCase):
 
     def write_channels(self, contacts, smtp=None, extra="", max_deliveries=8,
                        max_per_destination=4, delivery_timeout=5):
-        text = """\
-# escalatord channel test configuration
-case_store = "../data/cases.sqlite";
-state = "../var/state.sqlite";
-rules = "rules";
-holidays = [ "holidays/england-and-wales.txt" ];
+        text = "# escalatord channel test configuration\n" + self.TREE_CONFIG + """\
 timezone = "Europe/London";
 send_time = "00:00";
 poll_interval = 1;
@@ -437,8 +429,7 @@ contacts = {
 };
 %s""" % (self.ca, max_deliveries, max_per_destination, delivery_timeout, extra,
          "\n".join("  " + c for c in contacts), smtp or "")
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(text)
+        self.write_config_text(text)
 
     def xoauth2_smtp(self, smtp, token):
         self.write_secret("client.secret", CLIENT_SECRET)
@@ -461,20 +452,13 @@ smtp = {
                 'email = "%s"; base_url = "%s"; }; };' % (name, template, email, api.base_url))
 
     def make_cases(self, rows):
-        """rows: (case_ref, start, team_manager_email, notes)."""
-        db = sqlite3.connect(self.case_store)
-        db.execute("CREATE TABLE IF NOT EXISTS looked_after (case_ref TEXT, start TEXT, "
-                   "team_manager_email TEXT, notes TEXT)")
-        db.executemany("INSERT INTO looked_after VALUES (?, ?, ?, ?)",
-                       [(r[0], r[1].isoformat(), r[2], r[3] if len(r) > 3 else None)
-                        for r in rows])
-        db.commit()
-        db.close()
+        """rows: (case_ref, start, team_manager_email[, notes])."""
+        self.make_case_store([tuple(r) + (None,) * (4 - len(r)) for r in rows])
 
     def expected_recorded(self):
         """The alerts' recorded "what is expected" text (None until daemon/evaluate.c records
         it: then every channel must carry it)."""
-        rows = self.query_state("SELECT expected FROM alert WHERE expected IS NOT NULL "
+        rows = self.state_query("SELECT expected FROM alert WHERE expected IS NOT NULL "
                                 "AND expected != '' LIMIT 1")
         return rows[0][0] if rows else None
 
@@ -485,8 +469,8 @@ smtp = {
         sql = ("SELECT a.delivery_id, a.result, a.recipient FROM audit a JOIN delivery d ON "
                "d.id = a.delivery_id")
         if kind:
-            return self.query_state(sql + " WHERE d.kind = ? ORDER BY a.id", (kind,))
-        return self.query_state(sql + " ORDER BY a.id")
+            return self.state_query(sql + " WHERE d.kind = ? ORDER BY a.id", (kind,))
+        return self.state_query(sql + " ORDER BY a.id")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,8 +491,7 @@ class TestExchangeOnline(ChannelTestCase):
         s = start_overdue_reached()
         self.make_cases([("C1", s, "tm1@council.example"), ("C2", s, "tm2@council.example")])
 
-        check = subprocess.run([test_daemon.ESCALATORD, "-c", self.conf, "--check"],
-                               capture_output=True, cwd=self.run_dir, env=self.env, timeout=30)
+        check = self.run_escalatord(["--check"], timeout=30)
         self.assertEqual(check.returncode, 0, check.stderr)
         self.assert_no_channel_secrets(check.stdout + check.stderr, "--check output")
 
@@ -541,11 +524,7 @@ class TestExchangeOnline(ChannelTestCase):
         # while a new token is fetched before the old one expires.
         first = [t for t in token.log if t[1] == 200][0]
         time.sleep(max(0.0, first[0] + 5.5 - time.time()))
-        db = sqlite3.connect(self.case_store)
-        db.execute("INSERT INTO looked_after VALUES ('C3', ?, 'tm3@council.example', NULL)",
-                   (s.isoformat(),))
-        db.commit()
-        db.close()
+        self.insert_cases(("C3", s, "tm3@council.example", None))
         smtp.wait_for(3, timeout=10)
         self.wait_all_sent(3, timeout=10)
         token.sink.wait_until(lambda _: len([t for t in token.log if t[1] == 200]) >= 2,
@@ -580,8 +559,7 @@ smtp = {
 """ % (FROM, CLIENT_ID))
         self.write_rules(rule_text(["iro"]))
         self.make_cases([])
-        p = subprocess.run([test_daemon.ESCALATORD, "-c", self.conf, "--check"],
-                           capture_output=True, cwd=self.run_dir, env=self.env, timeout=30)
+        p = self.run_escalatord(["--check"], timeout=30)
         err = p.stderr.decode()
         self.assertEqual(p.returncode, 1, err)
         self.assertIn("can be read by group or others", err)
@@ -734,7 +712,7 @@ class TestNotify(ChannelTestCase):
         self.assertTrue(all("Template not found" in (v[5] or "") for v in bad.values()), bad)
 
         # One notification per reference, the reference being the delivery id.
-        instance = self.query_state("SELECT value FROM meta WHERE key = 'instance'")[0][0]
+        instance = self.state_query("SELECT value FROM meta WHERE key = 'instance'")[0][0]
         refs = {"esc-%s-%d" % (instance, k) for k in good}
         self.assertEqual(set(api.stored), refs)
         # Every re-attempt looked its reference up first; the one that timed out was found
@@ -802,30 +780,5 @@ class TestDurability(ChannelTestCase):
 
 # ---------------------------------------------------------------------------------------------
 
-def main():
-    argv = list(sys.argv)
-    rest = [argv[0]]
-    i = 1
-    path = None
-    while i < len(argv):
-        a = argv[i]
-        if a == "--escalatord" and i + 1 < len(argv):
-            path = argv[i + 1]
-            i += 2
-            continue
-        if a.startswith("--escalatord="):
-            path = a.split("=", 1)[1]
-        else:
-            rest.append(a)
-        i += 1
-    path = path or os.environ.get("ESCALATORD")
-    if not path or not os.access(path, os.X_OK):
-        print("usage: %s --escalatord PATH [unittest options]" % argv[0], file=sys.stderr)
-        return 2
-    test_daemon.ESCALATORD = os.path.abspath(path)
-    prog = unittest.main(argv=rest, exit=False)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(hd.run_main(doc=__doc__))

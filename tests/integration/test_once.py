@@ -33,7 +33,10 @@ import sys
 import tempfile
 import unittest
 
-ESCALATORD = None  # set from --escalatord PATH
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from harness import daemon as hd  # noqa: E402
+
 
 IRO = "iro-service@council.example"            # contact "iro"
 SM = "service.manager@council.example"         # contact "service_manager"
@@ -497,7 +500,7 @@ class EscalatordTestCase(unittest.TestCase):
         # The daemon must use the config's timezone, never the process's.
         env["TZ"] = "Pacific/Auckland"
         env["LC_ALL"] = "C"
-        cmd = [ESCALATORD, "-c", config or self.fx.config_path] + list(args)
+        cmd = [hd.ESCALATORD, "-c", config or self.fx.config_path] + list(args)
         try:
             return subprocess.run(cmd, cwd=cwd or self.fx.run_dir, env=env, capture_output=True,
                                   text=True, timeout=60)
@@ -719,7 +722,7 @@ class TestUsage(EscalatordTestCase):
                 self.assertEqual(proc.returncode, 2, self.describe(proc))
                 self.assertEqual(proc.stdout, "", self.describe(proc))
         env = dict(os.environ, TZ="Pacific/Auckland", LC_ALL="C")
-        proc = subprocess.run([ESCALATORD, "-c"], cwd=self.fx.run_dir, env=env,
+        proc = subprocess.run([hd.ESCALATORD, "-c"], cwd=self.fx.run_dir, env=env,
                               capture_output=True, text=True, timeout=60)
         self.assertEqual(proc.returncode, 2, self.describe(proc))
 
@@ -868,31 +871,5 @@ class TestSendTime(EscalatordTestCase):
 
 # --------------------------------------------------------------------------------------------
 
-def main():
-    global ESCALATORD
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--escalatord":
-            if i + 1 >= len(args):
-                sys.exit("usage: %s --escalatord PATH [unittest options]" % sys.argv[0])
-            ESCALATORD = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--escalatord="):
-            ESCALATORD = a.split("=", 1)[1]
-        else:
-            argv.append(a)
-        i += 1
-    if not ESCALATORD:
-        sys.exit("usage: %s --escalatord PATH [unittest options]" % sys.argv[0])
-    ESCALATORD = os.path.abspath(ESCALATORD)
-    if not os.access(ESCALATORD, os.X_OK):
-        sys.exit("%s: not an executable file" % ESCALATORD)
-    unittest.main(argv=argv, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(hd.run_main(doc=__doc__, verbosity=2))

@@ -48,13 +48,16 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from harness import daemon as hd  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 ETC = os.path.join(REPO, "etc")
 SCHEMA = os.path.join(ETC, "schema.sql")
 GENCASES = os.path.join(REPO, "tests", "gen", "gencases.py")
 PYTHON = "/usr/bin/python3"
-ESCALATORD = None  # set from --escalatord PATH
 
 DIRECTOR = "director@council.example"
 HOS = "hos@council.example"
@@ -205,7 +208,7 @@ class Store:
         self.tmp.cleanup()
 
     def escalatord(self, *args):
-        return run([ESCALATORD, "-c", self.config] + list(args))
+        return run([hd.ESCALATORD, "-c", self.config] + list(args))
 
     def once(self, now, dry_run=True):
         """All alerts owed at now (cached for dry runs); fails on any warning."""
@@ -278,7 +281,7 @@ class TestShippedConfig(unittest.TestCase):
 
     def test_check_passes_on_the_installed_layout(self):
         config, _, state = self.install()
-        proc = run([ESCALATORD, "-c", config, "--check"])
+        proc = run([hd.ESCALATORD, "-c", config, "--check"])
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertEqual(proc.stdout.strip(), "configuration OK", describe(proc))
         self.assertNotIn("warning", proc.stderr, describe(proc))
@@ -288,7 +291,7 @@ class TestShippedConfig(unittest.TestCase):
 
     def test_empty_store_owes_nothing(self):
         config, _, _ = self.install()
-        proc = run([ESCALATORD, "-c", config, "--once", "--dry-run", "--now",
+        proc = run([hd.ESCALATORD, "-c", config, "--once", "--dry-run", "--now",
                     "2027-01-04T09:00:00"])
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertEqual(proc.stdout, "", describe(proc))
@@ -981,9 +984,9 @@ class TestGenerator(unittest.TestCase):
         return config
 
     def evaluate(self, config, now):
-        proc = run([ESCALATORD, "-c", config, "--check"])
+        proc = run([hd.ESCALATORD, "-c", config, "--check"])
         self.assertEqual(proc.returncode, 0, describe(proc))
-        proc = run([ESCALATORD, "-c", config, "--once", "--dry-run", "--now", now])
+        proc = run([hd.ESCALATORD, "-c", config, "--once", "--dry-run", "--now", now])
         self.assertEqual(proc.returncode, 0, describe(proc))
         warnings = [l for l in proc.stderr.splitlines() if "rule=" in l or "warning" in l]
         self.assertEqual(warnings, [], "row warnings:" + describe(proc))
@@ -1074,18 +1077,5 @@ class TestDemo(unittest.TestCase):
             s.close()
 
 
-def main():
-    global ESCALATORD
-    argv = list(sys.argv)
-    if "--escalatord" not in argv:
-        sys.exit("usage: test_rulepack.py --escalatord PATH [unittest options]")
-    i = argv.index("--escalatord")
-    ESCALATORD = os.path.abspath(argv[i + 1])
-    del argv[i:i + 2]
-    if not os.access(ESCALATORD, os.X_OK):
-        sys.exit("test_rulepack.py: %s is not executable" % ESCALATORD)
-    unittest.main(argv=argv)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(hd.run_main(doc=__doc__))
