@@ -435,15 +435,6 @@ email_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *ar
 	return 0;
 }
 
-/* Set an option, or jump to fail with its name. */
-#define SETOPT(opt, val)                                                                           \
-	do {                                                                                       \
-		if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) {                         \
-			optname = #opt;                                                            \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-
 /* Set up t to send d through s->smtp. */
 struct email_state *
 email_setup(struct transfer *t, const struct notifier_settings *s, const struct delivery *d,
@@ -463,8 +454,8 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	st = xcalloc(1, sizeof *st);
 	transfer_keep(t, st, free);
 
-	SETOPT(CURLOPT_URL, smtp->url);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	TRANSFER_SETOPT(CURLOPT_URL, smtp->url);
+	TRANSFER_SETOPT(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	v = xasprintf("<%s>", smtp->from);
 	rc = curl_easy_setopt(easy, CURLOPT_MAIL_FROM, v);
 	free(v);
@@ -478,7 +469,7 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	if (rcpt == NULL)
 		fatalx("out of memory building the recipient list");
 	transfer_keep_slist(t, rcpt);
-	SETOPT(CURLOPT_MAIL_RCPT, rcpt);
+	TRANSFER_SETOPT(CURLOPT_MAIL_RCPT, rcpt);
 
 	/*
 	 * TLS: smtps:// always, STARTTLS unless opportunistic; a password or a
@@ -490,12 +481,12 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 		use_ssl = (long)CURLUSESSL_ALL;
 	else
 		use_ssl = (long)CURLUSESSL_TRY;
-	SETOPT(CURLOPT_USE_SSL, use_ssl);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	TRANSFER_SETOPT(CURLOPT_USE_SSL, use_ssl);
+	TRANSFER_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	TRANSFER_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	TRANSFER_SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (s->ca_file != NULL)
-		SETOPT(CURLOPT_CAINFO, s->ca_file);
+		TRANSFER_SETOPT(CURLOPT_CAINFO, s->ca_file);
 	/*
 	 * Never CURLOPT_HTTPAUTH on SMTP: it changes which SASL mechanisms curl
 	 * offers (with CURLAUTH_BEARER, curl 7.88 picks OAUTHBEARER, which
@@ -505,24 +496,25 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 	 */
 	if (smtp->auth == SMTP_AUTH_XOAUTH2) {
 		st->xoauth2 = 1;
-		SETOPT(CURLOPT_USERNAME, smtp->username != NULL ? smtp->username : smtp->from);
-		SETOPT(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+		TRANSFER_SETOPT(CURLOPT_USERNAME,
+		                smtp->username != NULL ? smtp->username : smtp->from);
+		TRANSFER_SETOPT(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
 	} else if (smtp->username != NULL) {
-		SETOPT(CURLOPT_USERNAME, smtp->username);
-		SETOPT(CURLOPT_PASSWORD, smtp->password != NULL ? smtp->password : "");
+		TRANSFER_SETOPT(CURLOPT_USERNAME, smtp->username);
+		TRANSFER_SETOPT(CURLOPT_PASSWORD, smtp->password != NULL ? smtp->password : "");
 	}
-	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
-	SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
+	TRANSFER_SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
+	TRANSFER_SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
 	/*
 	 * curl waits for the reply after the message, and for QUIT when a cached
 	 * connection is closed, in a blocking poll (curl issues 4015, 8555): this
 	 * bounds the QUIT wait (default 120 s) like the rest of the delivery.
 	 */
-	SETOPT(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)s->delivery_timeout);
+	TRANSFER_SETOPT(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)s->delivery_timeout);
 
 	headers = email_build_headers(smtp, d, now);
 	transfer_keep_slist(t, headers);
-	SETOPT(CURLOPT_HTTPHEADER, headers);
+	TRANSFER_SETOPT(CURLOPT_HTTPHEADER, headers);
 
 	if ((mime = curl_mime_init(easy)) == NULL)
 		fatalx("curl_mime_init failed");
@@ -538,14 +530,14 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 		optname = "the message body";
 		goto fail;
 	}
-	SETOPT(CURLOPT_MIMEPOST, mime);
+	TRANSFER_SETOPT(CURLOPT_MIMEPOST, mime);
 
-	SETOPT(CURLOPT_HEADERFUNCTION, email_header_cb);
-	SETOPT(CURLOPT_HEADERDATA, st);
+	TRANSFER_SETOPT(CURLOPT_HEADERFUNCTION, email_header_cb);
+	TRANSFER_SETOPT(CURLOPT_HEADERDATA, st);
 	/* The debug function tells which command a reply answers; nothing is printed. */
-	SETOPT(CURLOPT_DEBUGFUNCTION, email_debug_cb);
-	SETOPT(CURLOPT_DEBUGDATA, st);
-	SETOPT(CURLOPT_VERBOSE, 1L);
+	TRANSFER_SETOPT(CURLOPT_DEBUGFUNCTION, email_debug_cb);
+	TRANSFER_SETOPT(CURLOPT_DEBUGDATA, st);
+	TRANSFER_SETOPT(CURLOPT_VERBOSE, 1L);
 	return st;
 
 fail:

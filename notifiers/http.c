@@ -153,15 +153,6 @@ http_write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Set an option, or jump to fail with its name. */
-#define SETOPT(opt, val)                                                                           \
-	do {                                                                                       \
-		if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) {                         \
-			optname = #opt;                                                            \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-
 /* Set up t for one HTTP request. */
 struct http_state *
 http_request(struct transfer *t, const struct notifier_settings *s, const char *url,
@@ -176,24 +167,24 @@ http_request(struct transfer *t, const struct notifier_settings *s, const char *
 	st->max = max_response > 0 ? max_response : HTTP_RESPONSE_MAX;
 	transfer_keep(t, st, http_state_free);
 
-	SETOPT(CURLOPT_URL, url);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	TRANSFER_SETOPT(CURLOPT_URL, url);
+	TRANSFER_SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	TRANSFER_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	TRANSFER_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	TRANSFER_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	TRANSFER_SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (s->ca_file != NULL)
-		SETOPT(CURLOPT_CAINFO, s->ca_file);
-	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
-	SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
+		TRANSFER_SETOPT(CURLOPT_CAINFO, s->ca_file);
+	TRANSFER_SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
+	TRANSFER_SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
 	if (headers != NULL)
-		SETOPT(CURLOPT_HTTPHEADER, headers);
+		TRANSFER_SETOPT(CURLOPT_HTTPHEADER, headers);
 	if (body != NULL) {
-		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-		SETOPT(CURLOPT_POSTFIELDS, body);
+		TRANSFER_SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		TRANSFER_SETOPT(CURLOPT_POSTFIELDS, body);
 	}
-	SETOPT(CURLOPT_WRITEFUNCTION, http_write_cb);
-	SETOPT(CURLOPT_WRITEDATA, st);
+	TRANSFER_SETOPT(CURLOPT_WRITEFUNCTION, http_write_cb);
+	TRANSFER_SETOPT(CURLOPT_WRITEDATA, st);
 	return st;
 
 fail:

@@ -51,6 +51,18 @@ void transfer_keep_slist(struct transfer *t, struct curl_slist *l);
 void transfer_keep_mime(struct transfer *t, curl_mime *m);
 
 /*
+ * Inside a setup function with CURL *easy, CURLcode rc, const char *optname
+ * and a fail: label: set an option, or jump to fail with the option's name.
+ */
+#define TRANSFER_SETOPT(opt, val)                                                                  \
+	do {                                                                                       \
+		if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) {                         \
+			optname = #opt;                                                            \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+/*
  * A copy of s fit for a header value or a one-line detail: invalid UTF-8
  * replaced by U+FFFD, each run of control characters (C0, DEL, C1) by one
  * space, non-ASCII characters by '?' when ascii_only, surrounding spaces
