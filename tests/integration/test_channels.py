@@ -46,6 +46,8 @@ from harness import daemon as hd  # noqa: E402
 RULE_ID = "cic-first-review"
 TITLE = "First Child in Care review"
 EXPECTED = "hold the review and record it in LCS within 5 working days"
+# A stage's own "what is expected" (overrides the rule's).
+STAGE_EXPECTED = "escalate to the IRO service manager today"
 FROM = "escalator@council.example"
 TENANT = "council.onmicrosoft.com"
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
@@ -372,7 +374,9 @@ class NotifyApi:
 # Fixtures
 # ---------------------------------------------------------------------------------------------
 
-def rule_text(notify, fields=False):
+def rule_text(notify, fields=False, expected=EXPECTED, stage_expected=None):
+    """The rule: its own `expected` (None: none, so the default applies) and the overdue
+    stage's (None: none, so the rule's applies)."""
     names = ", ".join('"%s"' % n for n in notify)
     return """\
 rules = (
@@ -381,14 +385,21 @@ rules = (
     title = "%s";
     query = "SELECT case_ref, start, team_manager_email, notes FROM looked_after ORDER BY case_ref";
     due = "20 working days";
-    expected = "%s";
-%s    stages = (
+%s%s    stages = (
       { name = "reminder"; at = "-5 working days"; notify = [ "team_manager" ]; },
-      { name = "overdue";  at = "1 working day";   notify = [ %s ]; }
+      { name = "overdue";  at = "1 working day";   notify = [ %s ];%s }
     );
   }
 );
-""" % (RULE_ID, TITLE, EXPECTED, '    fields = [ "notes" ];\n' if fields else "", names)
+""" % (RULE_ID, TITLE, '    expected = "%s";\n' % expected if expected is not None else "",
+       '    fields = [ "notes" ];\n' if fields else "", names,
+       ' expected = "%s";' % stage_expected if stage_expected is not None else "")
+
+
+def default_expected(due):
+    """rules/ruleset.c's ruleset_default_expected ("make sure the {{title}} happens by {{due}}
+    and is recorded."), written out here so that the test does not take it from escalatord."""
+    return "make sure the %s happens by %s and is recorded." % (TITLE, due.isoformat())
 
 
 class ChannelTestCase(DaemonTestCase):
@@ -455,13 +466,6 @@ smtp = {
         """rows: (case_ref, start, team_manager_email[, notes])."""
         self.make_case_store([tuple(r) + (None,) * (4 - len(r)) for r in rows])
 
-    def expected_recorded(self):
-        """The alerts' recorded "what is expected" text (None until daemon/evaluate.c records
-        it: then every channel must carry it)."""
-        rows = self.state_query("SELECT expected FROM alert WHERE expected IS NOT NULL "
-                                "AND expected != '' LIMIT 1")
-        return rows[0][0] if rows else None
-
     def by_kind(self, kind):
         return {k: v for k, v in self.deliveries().items() if v[0] == kind}
 
@@ -512,6 +516,8 @@ class TestExchangeOnline(ChannelTestCase):
             self.assertTrue(m.tls)
             self.assertEqual(m.auth_mechanism, "XOAUTH2")
             self.assertEqual(m.auth_user, FROM)
+            # The default body, with the rule's own "what is expected".
+            self.assertIn("\r\nExpected:  %s\r\n" % EXPECTED, m.body_text())
         self.assertEqual(sorted(r for m in msgs for r in m.rcpt_tos),
                          ["tm1@council.example", "tm2@council.example"])
         auths = smtp.auths
@@ -594,11 +600,9 @@ class TestChat(ChannelTestCase):
         # Waiting for a slot is not an attempt: one retry (the 429), every other took one try.
         self.assertEqual(sorted(v[3] for v in ds.values()), [1] * 9 + [2])
         self.assertEqual([r[1] for r in self.audit("teams")].count("retry"), 1)
-        expected = self.expected_recorded()
         for j in teams.accepted:
             facts, texts = card_facts(j)
-            if expected is not None:
-                self.assertIn("Expected: " + EXPECTED, texts)
+            self.assertIn("Expected: " + EXPECTED, texts)  # the rule's own
             self.assertEqual(texts[0], TITLE)
             self.assertRegex(facts["Case"], r"^C\d\d$")
             self.assertEqual(facts["Stage"], "overdue")
@@ -623,7 +627,8 @@ class TestChat(ChannelTestCase):
                              'invalid = { slack = "%s"; };' % slack.url("invalid"),
                              'prohibited = { slack = "%s"; };' % slack.url("prohibited"),
                              'gone = { slack = "%s"; };' % slack.url("gone")])
-        self.write_rules(rule_text(["team", "archived", "invalid", "prohibited", "gone"]))
+        self.write_rules(rule_text(["team", "archived", "invalid", "prohibited", "gone"],
+                                   stage_expected=STAGE_EXPECTED))
         s = start_overdue_reached()
         self.make_cases([("S1", s, None), ("S2", s, None), ("S3", s, None)])
         d = self.start_daemon()
@@ -645,7 +650,6 @@ class TestChat(ChannelTestCase):
         gaps = [b - a for a, b in zip(ok_arrivals, ok_arrivals[1:])]
         self.assertTrue(all(g >= 0.9 for g in gaps), gaps)
         self.assertGreaterEqual(len(team_times), 16)
-        expected = self.expected_recorded()
         for _, j in slack.accepted:
             self.assertIn(TITLE, j["text"])
             self.assertEqual(j["blocks"][0]["type"], "header")
@@ -653,8 +657,9 @@ class TestChat(ChannelTestCase):
                       for f in j["blocks"][1]["fields"]}
             self.assertEqual(fields["*Stage*"], "overdue")
             self.assertEqual(fields["*Due*"], due_of(s).isoformat())
-            if expected is not None:
-                self.assertIn("Expected: " + EXPECTED, json.dumps(j))
+            # The overdue stage's own text, not the rule's.
+            self.assertIn("Expected: " + STAGE_EXPECTED, json.dumps(j))
+            self.assertNotIn(EXPECTED, json.dumps(j))
         d.wait_log(r"error: delivery id=\d+ .*kind=slack to=archived status=failed code=410")
         d.terminate()
 
@@ -697,7 +702,9 @@ class TestNotify(ChannelTestCase):
                              self.notify_contact(name="wrong_template", api=api,
                                                  template=str(uuid.uuid4()))],
                             max_per_destination=1, delivery_timeout=3)
-        self.write_rules(rule_text(["iro_manager", "wrong_template"], fields=True))
+        # No `expected` in the rule: Notify gets the default text.
+        self.write_rules(rule_text(["iro_manager", "wrong_template"], fields=True,
+                                   expected=None))
         s = start_overdue_reached()
         self.make_cases([("N1", s, None, "note one"), ("N2", s, None, None)])
         d = self.start_daemon()
@@ -726,7 +733,6 @@ class TestNotify(ChannelTestCase):
                              p[2] in (201, "timeout")), 1, api.posts)
         d.wait_log(r"kind=notify to=iro_manager status=retry code=429")
         d.wait_log(r"kind=notify to=iro_manager status=retry code=500")
-        expected = self.expected_recorded()
         for note in api.stored.values():
             p = note["personalisation"]
             self.assertEqual(note["email_address"], NOTIFY_EMAIL)
@@ -735,7 +741,7 @@ class TestNotify(ChannelTestCase):
             self.assertRegex(p["days_overdue"], r"^\d+$")
             self.assertIn(p["case"], ("N1", "N2"))
             self.assertIn("notes", p)
-            self.assertEqual(p["expected"], EXPECTED if expected is not None else "")
+            self.assertEqual(p["expected"], default_expected(due_of(s)))
         audit = self.audit("notify")
         self.assertIn("iro_manager <%s>" % NOTIFY_EMAIL, {a[2] for a in audit})
         d.terminate()

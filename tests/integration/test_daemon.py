@@ -281,6 +281,10 @@ class TestDelivery(DaemonTestCase):
             start = [r[1] for r in rows if r[0] == case][0]
             start = datetime.date.fromisoformat(str(start)[:10])
             self.assertIn(due_of(start).isoformat(), body)
+            # The default body's "what is expected" is the default text (the rule sets none):
+            # rules/ruleset.c ruleset_default_expected, written out here.
+            self.assertIn("\r\nExpected:  make sure the %s happens by %s and is recorded.\r\n"
+                          % (TITLE, due_of(start).isoformat()), body)
             for name in ("To", "From", "Subject", "Message-ID", "X-Escalator-Case"):
                 self.assertEqual(len(hdr.get_all(name)), 1, name)
         self.assertEqual(len(ids), len(msgs), "Message-IDs are not unique")
