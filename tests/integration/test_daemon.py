@@ -822,7 +822,8 @@ class TestOnce(DaemonTestCase):
         p, took = self.run_once(timeout=30)
         err = p.stderr.decode("utf-8", "replace")
         self.assertLess(took, 15, err)
-        self.assertIn(p.returncode, (0, 1), err)
+        # man/escalatord.8: delivery failures do not change --once's exit status.
+        self.assertEqual(p.returncode, 0, err)
         self.assertEqual(len(p.stdout.decode().splitlines()), 2)
         ds = self.deliveries()
         email = sorted((v[2], v[3], v[4]) for v in ds.values() if v[0] == "email")
@@ -830,9 +831,6 @@ class TestOnce(DaemonTestCase):
         hooks = [v[2] for v in ds.values() if v[0] == "webhook"]
         self.assertEqual(hooks, ["sent", "sent"])
         self.assertRegex(err, r"kind=email .*status=retry")
-        if p.returncode != 0:
-            print("\nnote: --once with the SMTP server down exited %d" % p.returncode,
-                  file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------------
