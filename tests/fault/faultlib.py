@@ -16,7 +16,8 @@ module adds what only the fault suite uses:
   FaultCase                DaemonCase with the fault suite's configuration writer (contacts
                            given as a dict) and its rule file name
   rule_text(...)           one clock rule with one stage
-  supports_setting(name)   does this escalatord accept a newer top-level setting?
+  supports_setting(name)   does this escalatord accept a newer top-level setting?  (No: said
+                           on stderr, and under CI=true the test fails)
 
 Servers listen on 127.0.0.1 only; every wait is bounded in count and time.
 """
@@ -42,9 +43,23 @@ _SUPPORTED = {}
 
 def supports_setting(name, value="1"):
     """Does this escalatord accept the top-level setting `name` (newer settings, e.g.
-    max_per_destination)?  Probed once with --check on a minimal tree."""
-    if name in _SUPPORTED:
-        return _SUPPORTED[name]
+    max_per_destination)?  Probed once with --check on a minimal tree.  A test leaves the
+    setting out when the answer is no, so a no is never silent: it is said on stderr each time,
+    and under CI=true (hd.in_ci()) it fails the test, --check's complaint attached."""
+    if (name, value) not in _SUPPORTED:
+        _SUPPORTED[(name, value)] = _probe_setting(name, value)
+    ok, why = _SUPPORTED[(name, value)]
+    if not ok:
+        print("\nSETTING DROPPED: this escalatord refuses %s = %s (--check: %s); the test runs "
+              "without it" % (name, value, why), file=sys.stderr)
+        if hd.in_ci():
+            raise AssertionError("CI=true: escalatord refuses the setting %s = %s, which the "
+                                 "test needs: %s" % (name, value, why))
+    return ok
+
+
+def _probe_setting(name, value):
+    """(accepted, --check's standard error) for `name = value` on a minimal tree."""
     tmp = tempfile.mkdtemp(prefix="escfault-probe-")
     try:
         os.makedirs(os.path.join(tmp, "rules"))
@@ -61,8 +76,7 @@ def supports_setting(name, value="1"):
         p = subprocess.run([hd.ESCALATORD, "-c", os.path.join(tmp, "e.conf"), "--check"],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
-        _SUPPORTED[name] = p.returncode == 0
-        return _SUPPORTED[name]
+        return (p.returncode == 0, p.stderr.decode("utf-8", "replace").strip())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

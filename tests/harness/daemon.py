@@ -13,6 +13,8 @@
     hd.Daemon                       one escalatord process: wait_log, terminate, kill9,
                                     cpu_seconds, rss_kib
     hd.timing_checked()             False in the AddressSanitizer build (below)
+    hd.skip_or_fail(reason)         skip a test that cannot run here, but fail it under CI=true
+    hd.in_ci()                      is the environment variable CI "true"?
     hd.report(name, **numbers)      a `RESULT name {json}` line on stderr
 
 Timing, CPU and memory.  tests/CMakeLists.txt sets ESCALATOR_TEST_TIMING=0 for the asan build:
@@ -27,6 +29,12 @@ What counts as timing: a bound on how fast something is (a latency, a stop time,
 resident memory).  A time that tells two behaviours apart by a wide margin (Retry-After honoured,
 pacing, a hung channel not holding up the others, an alert owed after a clock step arriving at
 all) is functional and is checked in both builds.
+
+No silent skips in CI.  A test that cannot run in this environment (no root for scripts/demo,
+a file not installed, a setting this escalatord refuses) calls hd.skip_or_fail(reason): a skip
+(unittest.SkipTest) normally, a failure when CI=true, so that CI never passes with the test not
+run.  The timing skips above (ESCALATOR_TEST_TIMING=0, @measures) are intended in CI and stay
+skips there.
 
 Every wait is bounded; servers listen on 127.0.0.1 only.
 """
@@ -159,6 +167,19 @@ class _Runner(unittest.TextTestRunner):
 # ---------------------------------------------------------------------------------------------
 # Timing, CPU and memory assertions
 # ---------------------------------------------------------------------------------------------
+
+def in_ci():
+    """Is this CI (the environment variable CI set to "true")?"""
+    return os.environ.get("CI") == "true"
+
+
+def skip_or_fail(reason):
+    """Skip the running test (raise unittest.SkipTest), or under CI=true fail it: in CI a test
+    that cannot run is a broken environment, not something to pass over."""
+    if in_ci():
+        raise AssertionError("CI=true: this test must run here, but: %s" % reason)
+    raise unittest.SkipTest(reason)
+
 
 def timing_checked():
     """False where ESCALATOR_TEST_TIMING=0 (the asan build): see the module's docstring."""

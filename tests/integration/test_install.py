@@ -52,7 +52,7 @@ class TestInstall(unittest.TestCase):
                     "etc/escalator/holidays/england-and-wales.txt",
                     "etc/escalator/holidays/scotland.txt",
                     "etc/escalator/holidays/northern-ireland.txt",
-                    "lib/systemd/system/escalatord.service", "lib/sysusers.d/escalator.conf",
+                    "etc/escalator/schema.sql", "lib/systemd/system/escalatord.service", "lib/sysusers.d/escalator.conf",
                     "share/man/man8/escalatord.8", "share/man/man5/escalator.conf.5"]:
             self.assertTrue(os.path.exists(os.path.join(self.prefix, rel)), rel)
         rules = os.listdir(os.path.join(self.etc, "rules.d"))
@@ -81,8 +81,8 @@ class TestInstall(unittest.TestCase):
 
     def test_check_on_installed_config(self):
         schema = os.path.join(self.etc, "schema.sql")
-        if not os.path.exists(schema):
-            self.skipTest("no etc/schema.sql installed yet")
+        # Installed with etc/ (test_files_installed): no skip, its absence is a failure.
+        self.assertTrue(os.path.exists(schema), "no etc/escalator/schema.sql installed")
         store = os.path.join(self.tmp, "cases.db")
         db = sqlite3.connect(store)
         with open(schema) as f:

@@ -1051,9 +1051,11 @@ def free_port():
 class TestDemo(unittest.TestCase):
     def test_demo_once(self):
         if os.environ.get("ESCALATOR_TEST_DEMO") == "0":
-            self.skipTest("ESCALATOR_TEST_DEMO=0")
-        if os.geteuid() != 0 and run(["sudo", "-n", "true"]).returncode != 0:
-            self.skipTest("scripts/demo may need to install packages: run as root")
+            hd.skip_or_fail("ESCALATOR_TEST_DEMO=0")
+        if os.geteuid() != 0 and (shutil.which("sudo") is None or
+                                  run(["sudo", "-n", "true"]).returncode != 0):
+            hd.skip_or_fail("scripts/demo may need to install packages: run as root (or with "
+                            "password-less sudo)")
         port = free_port()
         with tempfile.TemporaryDirectory(prefix="escalator-demo-") as demo_dir:
             env = dict(os.environ, DEMO_SMTP_PORT=str(port), DEMO_DIR=demo_dir)
