@@ -165,11 +165,14 @@ class CaseStoreFaults(fl.FaultCase):
     def test_writer_lock_outage_counted_from_first_failed_read(self):
         """A lock held 8 s is an outage of 8 s > store_alert_after: the admin must be told.
 
-        The daemon only starts its outage clock after its own reads have waited out their busy
-        timeouts (2 s for PRAGMA data_version, 2 s per rule query), and only compares it with
-        store_alert_after when a later read fails; a lock that ends during that later read is
-        never reported, although the daemon itself logs that the store was unreadable for
-        longer than store_alert_after.
+        The case store's busy timeout is 100 ms (daemon/casestore.c) and a locked pass stops
+        early, so every poll's read fails at once while the lock is held; the outage is timed
+        from the first failed read (daemon/casehealth.c), and once it passes store_alert_after
+        a later failed read tells the admin (stage unreadable) while the lock is still held;
+        when the lock ends the store is readable again (stage readable) and the row written
+        under the lock is alerted.  (Fixed in 0a93c98: before, the reads waited out 2 s busy
+        timeouts, the outage clock started only after them, and a lock that ended during a
+        later read was never reported.)
         """
         d = self.start()
         db = sqlite3.connect(self.case_store, isolation_level=None, timeout=10)

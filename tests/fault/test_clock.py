@@ -258,9 +258,9 @@ class ClockSteps(fl.FaultCase):
     def test_dst_autumn_fires_at_first_0130(self):
         """send_time 01:30 on 2026-10-25 is reached at 01:30 BST; it must not wait for GMT.
 
-        The daemon turns the firing time into an instant with mktime(tm_isdst = -1), which
-        picks the second (GMT) 01:30 of the repeated hour; the poll timer only re-evaluates
-        once that instant has passed, so the alert goes out an hour late.
+        daemon/clock.c clock_instant takes the first of a repeated local time (01:30 BST), so
+        the alert goes out then, not an hour later.  (Fixed in 0a93c98: mktime with
+        tm_isdst = -1 picked the second, GMT, 01:30 and the alert went out an hour late.)
         """
         self.dst_setup(datetime.date(2026, 10, 25))
         self.on_time_or_late(epoch(datetime.datetime(2026, 10, 25, 1, 29, 57, fold=0)),
@@ -271,8 +271,10 @@ class ClockSteps(fl.FaultCase):
     def test_dst_spring_fires_when_0130_is_skipped(self):
         """send_time 01:30 on 2026-03-29 does not exist (01:00 GMT -> 02:00 BST).
 
-        The stage is reached the moment the local clock jumps to 02:00 BST; the daemon waits
-        until 02:30 BST (mktime turns the missing 01:30 into 01:30Z).
+        The stage is reached the moment the local clock jumps to 02:00 BST, and the alert goes
+        out then: daemon/clock.c clock_instant gives a time in the gap the first instant at or
+        after it.  (Fixed in 0a93c98: mktime turned the missing 01:30 into 01:30Z, 02:30 BST,
+        and the daemon waited until then.)
         """
         self.dst_setup(datetime.date(2026, 3, 29))
         self.on_time_or_late(calendar.timegm((2026, 3, 29, 0, 59, 57, 0, 0, 0)),
