@@ -64,6 +64,13 @@ xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+/* A copy of s, or NULL. */
+char *
+xstrdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
 /* strndup that never fails. */
 char *
 xstrndup(const char *s, size_t n)

@@ -19,6 +19,8 @@ void *xcalloc(size_t n, size_t size);
 void *xreallocarray(void *ptr, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* xstrdup(s), or NULL when s is NULL. */
+char *xstrdup_or_null(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTFLIKE(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) PRINTFLIKE(1, 0);
 

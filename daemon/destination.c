@@ -18,13 +18,6 @@ destination_contact(const struct config *cfg, enum channel kind, const char *nam
 	return c != NULL && c->kind == kind ? c : NULL;
 }
 
-/* A copy of s, or NULL. */
-static char *
-destination_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* The secret of the webhook contact with this URL, or NULL. */
 static const char *
 destination_secret(const struct config *cfg, const char *url)
@@ -111,7 +104,7 @@ destination_resolve(const struct config *cfg, struct delivery *d, char **recipie
 	case CHANNEL_EMAIL:
 		break;
 	case CHANNEL_WEBHOOK:
-		d->secret = destination_dup(destination_secret(cfg, d->recipient));
+		d->secret = xstrdup_or_null(destination_secret(cfg, d->recipient));
 		break;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
@@ -127,12 +120,12 @@ destination_resolve(const struct config *cfg, struct delivery *d, char **recipie
 			/* The audit trail names the person: "contact <address>". */
 			free(*recipient);
 			*recipient = xasprintf("%s <%s>", c->name, c->email);
-			d->recipient = destination_dup(c->email);
-			d->secret = destination_dup(c->secret);
-			d->template_id = destination_dup(c->template_id);
-			d->base_url = destination_dup(c->url);
+			d->recipient = xstrdup_or_null(c->email);
+			d->secret = xstrdup_or_null(c->secret);
+			d->template_id = xstrdup_or_null(c->template_id);
+			d->base_url = xstrdup_or_null(c->url);
 		} else
-			d->recipient = destination_dup(c->url);
+			d->recipient = xstrdup_or_null(c->url);
 		break;
 	}
 	if (d->fields_error != NULL) {

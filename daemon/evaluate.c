@@ -12,6 +12,8 @@
 /* Per-rule scratch space reused for every row. */
 struct evaluate_rule {
 	const struct rule *r;
+	const struct calendar *cal; /* the engine's, looked up once per rule, not per row */
+	int send_time;
 	const char **cols;
 	const char **values; /* template values: built-ins, then the columns */
 	bool *recorded;
@@ -46,8 +48,8 @@ evaluate_fields(const struct rule *r, const char *const *cols)
 
 /* Render the subject, body, what is expected and the status of alert a for one row. */
 static void
-evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, localtime_min_t now,
-                char **subject, char **body, char **expected, char *status)
+evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, char **subject,
+                char **body, char **expected, char *status)
 {
 	const struct rule *r = er->r;
 	const struct stage *st = &r->stages[a->stage];
@@ -67,8 +69,7 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
 		snprintf(status, EVAL_STATUS_LEN, "%s the limit of %.15g",
 		         r->below ? "below" : "above", r->limit);
 	else
-		eval_status(engine_calendar(e), a->due, (date_t)(now / 1440), status,
-		            EVAL_STATUS_LEN);
+		eval_status(er->cal, a->due, (date_t)(now / 1440), status, EVAL_STATUS_LEN);
 	v[TPL_STATUS] = status;
 	v[TPL_EXPECTED] = "";
 	for (size_t i = 0; i < r->ncolumns; i++)
@@ -85,9 +86,9 @@ evaluate_render(struct engine *e, struct evaluate_rule *er, struct alert *a, loc
  * failure.
  */
 static int
-evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
-              struct casestore_rows *st, struct alert *a, localtime_min_t now, const char *value,
-              evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
+evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
+              struct alert *a, localtime_min_t now, const char *value, evaluate_alert_fn fn,
+              void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
 	char *subject, *body, *expected, *fields, status[EVAL_STATUS_LEN];
@@ -116,7 +117,7 @@ evaluate_emit(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	subject = body = expected = fields = NULL;
 	/* A dry run records nothing, so it needs no message text. */
 	if (statestore_records(ss)) {
-		evaluate_render(e, er, a, now, &subject, &body, &expected, status);
+		evaluate_render(er, a, now, &subject, &body, &expected, status);
 		a->fields = fields = evaluate_fields(r, er->cols);
 		a->status = status;
 	}
@@ -151,9 +152,9 @@ evaluate_empty_key(const struct rule *r, const char *key, struct evaluate_stats 
 
 /* Evaluate one row of a threshold rule: alert when the value crosses the limit. */
 static int
-evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
-                       struct casestore_rows *st, localtime_min_t now, evaluate_alert_fn fn,
-                       void *arg, struct evaluate_stats *stats, char **cause)
+evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
+                       localtime_min_t now, evaluate_alert_fn fn, void *arg,
+                       struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
 	const char *key = casestore_rows_text(st, (size_t)r->case_ref_col);
@@ -191,14 +192,14 @@ evaluate_threshold_row(struct engine *e, struct statestore *ss, struct evaluate_
 	a.stage = 0;
 	a.value = value;
 	snprintf(vbuf, sizeof vbuf, "%.15g", value);
-	return evaluate_emit(e, ss, er, st, &a, now, vbuf, fn, arg, stats, cause);
+	return evaluate_emit(ss, er, st, &a, now, vbuf, fn, arg, stats, cause);
 }
 
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
-evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
-             struct casestore_rows *st, localtime_min_t now, evaluate_alert_fn fn, void *arg,
-             struct evaluate_stats *stats, char **cause)
+evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
+             localtime_min_t now, evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats,
+             char **cause)
 {
 	const struct rule *r = er->r;
 	const char *case_ref, *start_text;
@@ -208,7 +209,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	int owed;
 
 	if (r->kind == RULE_THRESHOLD)
-		return evaluate_threshold_row(e, ss, er, st, now, fn, arg, stats, cause);
+		return evaluate_threshold_row(ss, er, st, now, fn, arg, stats, cause);
 	case_ref = casestore_rows_text(st, (size_t)r->case_ref_col);
 	start_text = casestore_rows_text(st, (size_t)r->start_col);
 	stats->clocks++;
@@ -225,7 +226,7 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 		stats->skipped_rows++;
 		return 0;
 	}
-	eval_clock(r, engine_calendar(e), engine_config(e)->send_time, start, now, &c);
+	eval_clock(r, er->cal, er->send_time, start, now, &c);
 	if (c.outside_calendar)
 		er->outside++;
 	if (c.next < stats->next)
@@ -242,8 +243,8 @@ evaluate_row(struct engine *e, struct statestore *ss, struct evaluate_rule *er,
 	a.due = c.due;
 	a.stage = owed;
 	a.fires = c.fires;
-	a.days_late = eval_working_days_late(engine_calendar(e), c.due, (date_t)(now / 1440));
-	return evaluate_emit(e, ss, er, st, &a, now, "", fn, arg, stats, cause);
+	a.days_late = eval_working_days_late(er->cal, c.due, (date_t)(now / 1440));
+	return evaluate_emit(ss, er, st, &a, now, "", fn, arg, stats, cause);
 }
 
 /* Run one rule's query and evaluate every row. */
@@ -274,6 +275,8 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	}
 	memset(&er, 0, sizeof er);
 	er.r = r;
+	er.cal = engine_calendar(e);
+	er.send_time = engine_config(e)->send_time;
 	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
 	er.values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er.values);
 	er.pass = (long long)now * 1000 + (long long)(random() % 1000);
@@ -286,7 +289,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		er.rcpt = xcalloc(most, sizeof *er.rcpt);
 	}
 	while ((rc = casestore_rows_next(st, &why)) == 1) {
-		if (evaluate_row(e, ss, &er, st, now, fn, arg, stats, cause) != 0) {
+		if (evaluate_row(ss, &er, st, now, fn, arg, stats, cause) != 0) {
 			ret = -1;
 			break;
 		}
@@ -306,8 +309,8 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		log_warn("rule=%s: %lld clocks used dates outside the years the holiday files "
 		         "cover (%d-%d); bank holidays were not counted for them; extend the "
 		         "holiday files",
-		         r->id, er.outside, calendar_first_year(engine_calendar(e)),
-		         calendar_last_year(engine_calendar(e)));
+		         r->id, er.outside, calendar_first_year(er.cal),
+		         calendar_last_year(er.cal));
 	casestore_rows_free(st);
 	free(er.cols);
 	free(er.values);

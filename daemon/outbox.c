@@ -197,7 +197,7 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 	memset(o, 0, sizeof *o);
 	o->id = id;
 	o->code = r->code;
-	o->detail = r->detail ? xstrdup(r->detail) : NULL;
+	o->detail = xstrdup_or_null(r->detail);
 	o->recipient = xstrdup(f->recipient);
 	switch (r->status) {
 	case DELIVERY_SENT:

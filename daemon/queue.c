@@ -10,11 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "eval.h"
 #include "statestore_impl.h"
-#include "utf8.h"
 #include "xalloc.h"
 
 /* What queue_take reads of a delivery and its alert (a.status: NULL in older alerts). */
@@ -88,9 +85,16 @@ const size_t queue_nstatements = sizeof queue_statements / sizeof queue_statemen
 static char *
 queue_col(sqlite3_stmt *st, int i)
 {
-	const unsigned char *v = sqlite3_column_text(st, i);
+	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
+}
 
-	return v ? xstrdup((const char *)v) : NULL;
+/* The channel recorded as name (the schema's CHECK allows only known ones). */
+static enum channel
+queue_channel(const char *name)
+{
+	int ch = channel_parse(name);
+
+	return ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK;
 }
 
 /* The current row of a take statement as a delivery record. */
@@ -99,14 +103,12 @@ queue_read(struct statestore *ss, sqlite3_stmt *st)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
 	char status[EVAL_STATUS_LEN];
-	int kind;
 
 	/* Column 1, the alert's id, is not part of the record. */
 	d->id = sqlite3_column_int64(st, 0);
 	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
 	d->attempts = sqlite3_column_int(st, 2) + 1;
-	kind = channel_parse((const char *)sqlite3_column_text(st, 3));
-	d->kind = kind >= 0 ? (enum channel)kind : CHANNEL_WEBHOOK;
+	d->kind = queue_channel((const char *)sqlite3_column_text(st, 3));
 	d->recipient = queue_col(st, 4);
 	d->rule = queue_col(st, 5);
 	d->title = queue_col(st, 6);
@@ -272,7 +274,6 @@ queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_gro
 	while (ss->db != NULL) {
 		bool email = strcmp(kind, "email") == 0;
 		sqlite3_stmt *st = email ? ss->q_kind_next : ss->q_dest_next;
-		int k;
 
 		/* After email (one destination), step over every address at once. */
 		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
@@ -293,8 +294,7 @@ queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_gro
 			g = xreallocarray(g, cap, sizeof *g);
 		}
 		memset(&g[n], 0, sizeof g[n]);
-		k = channel_parse(kind);
-		g[n].kind = k >= 0 ? (enum channel)k : CHANNEL_WEBHOOK;
+		g[n].kind = queue_channel(kind);
 		g[n].recipient = strcmp(kind, "email") == 0 ? NULL : xstrdup(rcpt);
 		n++;
 		if (queue_group_stats(ss, &g[n - 1], kind, now, due_cap) != 0) {

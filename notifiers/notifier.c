@@ -72,13 +72,6 @@ notifier_set_log(struct notifier *n, notifier_log_fn fn, void *arg)
 	oauth_broker_set_log(n->broker, fn, arg);
 }
 
-/* strdup that keeps NULL. */
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* Free the copied smtp settings, wiping the secrets first. */
 static void
 clear_smtp(struct notifier *n)
@@ -116,20 +109,20 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 	if (new != NULL) {
 		n->smtp.url = xstrdup(new->url);
 		n->smtp.from = xstrdup(new->from);
-		n->smtp.from_name = dup_or_null(new->from_name);
-		n->smtp.username = dup_or_null(new->username);
-		n->smtp.password = dup_or_null(new->password);
+		n->smtp.from_name = xstrdup_or_null(new->from_name);
+		n->smtp.username = xstrdup_or_null(new->username);
+		n->smtp.password = xstrdup_or_null(new->password);
 		n->smtp.starttls = new->starttls;
 		n->smtp.allow_plaintext_auth = new->allow_plaintext_auth;
 		n->smtp.auth = new->auth;
-		n->smtp.tenant = dup_or_null(new->tenant);
-		n->smtp.client_id = dup_or_null(new->client_id);
-		n->smtp.client_secret = dup_or_null(new->client_secret);
-		n->smtp.token_url = dup_or_null(new->token_url);
-		n->smtp.scope = dup_or_null(new->scope);
+		n->smtp.tenant = xstrdup_or_null(new->tenant);
+		n->smtp.client_id = xstrdup_or_null(new->client_id);
+		n->smtp.client_secret = xstrdup_or_null(new->client_secret);
+		n->smtp.token_url = xstrdup_or_null(new->token_url);
+		n->smtp.scope = xstrdup_or_null(new->scope);
 		n->view.smtp = &n->smtp;
 	}
-	n->ca_file = dup_or_null(s->ca_file);
+	n->ca_file = xstrdup_or_null(s->ca_file);
 	n->view.ca_file = n->ca_file;
 	n->view.connect_timeout =
 	    s->connect_timeout > 0 ? s->connect_timeout : NOTIFIER_DEFAULT_CONNECT_TIMEOUT;

@@ -4,9 +4,8 @@
 
 #include <event2/event.h>
 #include <jansson.h>
-#include <stddef.h>
-
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "channel.h"
 #include "delivery.h"

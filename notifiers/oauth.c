@@ -400,7 +400,7 @@ oauth_broker_release(struct oauth_broker *b, const char *token, const char *erro
 	void **v = b->waiting;
 	size_t count = b->nwaiting;
 	/* A copy: a login started here may change the settings, and with them the cache. */
-	char *copy = token != NULL ? xstrdup(token) : NULL;
+	char *copy = xstrdup_or_null(token);
 
 	/* Logins that start waiting meanwhile wait for the next token. */
 	b->waiting = NULL;

@@ -245,6 +245,14 @@ test_xalloc_xstrndup(void **state)
 	s = xstrdup("copy");
 	assert_string_equal(s, "copy");
 	free(s);
+	/* xstrdup_or_null: a copy (not the same pointer), or NULL for NULL. */
+	heap = xstrdup("kept");
+	s = xstrdup_or_null(heap);
+	assert_string_equal(s, "kept");
+	assert_ptr_not_equal(s, heap);
+	free(s);
+	free(heap);
+	assert_null(xstrdup_or_null(NULL));
 }
 
 /* xreallocarray: NULL starts an array, growing keeps the contents, zero sizes are not NULL. */

@@ -123,7 +123,7 @@ hook_header(struct evhttp_request *req, const char *name)
 {
 	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
 
-	return v != NULL ? xstrdup(v) : NULL;
+	return xstrdup_or_null(v);
 }
 
 /* evhttp: record a request and answer it (or not). */
