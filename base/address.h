@@ -4,8 +4,23 @@
 
 #include <stdbool.h>
 
-/* Is s a plausible single email address (no spaces, controls, commas; one '@')? */
+#include <stddef.h>
+
+/*
+ * Is s a plain email address we may send to: a dot-atom local part of ASCII
+ * letters, digits and RFC 5322 atext (not '%' or '!'), '@', and a DNS domain
+ * with at least one dot and a letters-only top level? Quoted local parts,
+ * address literals ("[10.0.0.1]") and non-ASCII are refused.
+ */
 bool addr_valid_email(const char *s);
+/* Is s a DNS domain name with at least one dot ("anyshire.gov.uk")? */
+bool addr_valid_domain(const char *s);
+/*
+ * Is the domain of address (after its '@') one of domains[0..n) or a
+ * subdomain of one ("mail.anyshire.gov.uk" is in "anyshire.gov.uk";
+ * "evilanyshire.gov.uk" is not)? Case-insensitive.
+ */
+bool addr_domain_in(const char *address, const char *const *domains, size_t n);
 /* Is s an http:// or https:// URL without spaces or control characters? */
 bool addr_valid_url(const char *s);
 /* Is s an https:// URL, or an http:// URL to this machine (127.0.0.1, localhost, [::1])? */

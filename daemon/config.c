@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "cfgfile.h"
 #include "config_parse.h"
 
@@ -33,6 +34,10 @@ static const char *const config_keys[] = {
     "shutdown_timeout",
     "admin",
     "store_alert_after",
+    "allowed_domains",
+    "query_timeout",
+    "retention",
+    "proxy",
     NULL,
 };
 
@@ -216,6 +221,76 @@ config_parse_holidays(struct config *cfg, const config_setting_t *root, struct d
 	}
 }
 
+/* allowed_domains = [ "anyshire.gov.uk", ... ]: where email may go. */
+static void
+config_parse_allowed_domains(struct config *cfg, const config_setting_t *root, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(root, "allowed_domains");
+	int n;
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		cfg_error(d, s, cfg->path,
+		          "allowed_domains must be a list of domains, e.g. [ \"anyshire.gov.uk\", "
+		          "\"nhs.net\" ]");
+		return;
+	}
+	n = config_setting_length(s);
+	if (n == 0)
+		cfg_error(d, s, cfg->path,
+		          "allowed_domains is empty: no email could be sent; list the council's "
+		          "domains, or remove the setting");
+	cfg->allowed_domains = xcalloc((size_t)n + 1, sizeof *cfg->allowed_domains);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING
+		                    ? config_setting_get_string(e)
+		                    : NULL;
+
+		if (v == NULL || !addr_valid_domain(v)) {
+			cfg_error(d, e, cfg->path,
+			          "allowed_domains entry %s is not a domain name; expected e.g. "
+			          "\"anyshire.gov.uk\" (letters, digits, hyphens and at least one "
+			          "dot; no \"@\")",
+			          v ? v : "(not a string)");
+			continue;
+		}
+		cfg->allowed_domains[cfg->nallowed_domains++] = xstrdup(v);
+	}
+}
+
+/* Is address's domain allowed? */
+bool
+config_domain_allowed(const struct config *cfg, const char *address)
+{
+	if (cfg->allowed_domains == NULL)
+		return true;
+	return addr_domain_in(address, (const char *const *)cfg->allowed_domains,
+	                      cfg->nallowed_domains);
+}
+
+/* retention = "13 months": how long finished deliveries and audit rows are kept. */
+static void
+config_parse_retention(struct config *cfg, const config_setting_t *root, struct diag *d)
+{
+	const char *v = cfg_get_string(root, "retention", false, cfg->path, d);
+	char *why = NULL;
+	struct duration dur;
+
+	if (v == NULL)
+		return;
+	if (duration_parse(v, &dur, &why) != 0 || dur.n < 1 || dur.unit == DUR_WORKING_DAYS) {
+		cfg_error(d, config_setting_get_member(root, "retention"), cfg->path,
+		          "retention \"%s\" is not a period to keep records for; expected a "
+		          "positive number of days, weeks or months, e.g. \"13 months\"",
+		          v);
+		free(why);
+		return;
+	}
+	cfg->retention = dur;
+}
+
 /* Parse and validate the main configuration file. */
 struct config *
 config_load(const char *path, struct diag *d)
@@ -239,6 +314,9 @@ config_load(const char *path, struct diag *d)
 	cfg->retry_max = CONFIG_DEFAULT_RETRY_MAX;
 	cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	cfg->store_alert_after = CONFIG_DEFAULT_STORE_ALERT_AFTER;
+	cfg->query_timeout = CONFIG_DEFAULT_QUERY_TIMEOUT;
+	cfg->retention.n = CONFIG_DEFAULT_RETENTION_MONTHS;
+	cfg->retention.unit = DUR_MONTHS;
 
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
@@ -255,6 +333,7 @@ config_load(const char *path, struct diag *d)
 	cfg->case_store_line = cfg_line(config_setting_get_member(root, "case_store"));
 	cfg->rules_line = cfg_line(config_setting_get_member(root, "rules"));
 	config_parse_holidays(cfg, root, d);
+	config_parse_allowed_domains(cfg, root, d);
 	config_parse_contacts(cfg, root, d);
 
 	v = cfg_get_string(root, "timezone", false, path, d);
@@ -299,6 +378,16 @@ config_load(const char *path, struct diag *d)
 			          "admin \"%s\" is not a contact; add it to contacts = { ... }", v);
 		cfg->admin = xstrdup(v);
 	}
+	config_get_int(root, "query_timeout", 1, 3600, "seconds", &cfg->query_timeout, path, d);
+	config_parse_retention(cfg, root, d);
+	if ((v = cfg_get_string(root, "proxy", false, path, d)) != NULL) {
+		if (!addr_valid_url(v))
+			cfg_error(d, config_setting_get_member(root, "proxy"), path,
+			          "proxy \"%s\" is not a URL; expected e.g. "
+			          "\"http://proxy.council.example:3128\"",
+			          v);
+		cfg->proxy = xstrdup(v);
+	}
 
 	config_destroy(&cf);
 	if (d->errors != before) {
@@ -340,6 +429,10 @@ config_free(struct config *cfg)
 	}
 	free(cfg->ca_file);
 	free(cfg->admin);
+	for (size_t i = 0; i < cfg->nallowed_domains; i++)
+		free(cfg->allowed_domains[i]);
+	free(cfg->allowed_domains);
+	free(cfg->proxy);
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);

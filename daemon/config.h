@@ -7,6 +7,7 @@
 
 #include "channel.h"
 #include "diag.h"
+#include "duration.h"
 #include "notifier.h"
 
 /* A named recipient from the contacts group. */
@@ -56,6 +57,13 @@ struct config {
 	int shutdown_timeout;       /* seconds in-flight deliveries get on SIGTERM */
 	char *admin;                /* contact told when the case store stays unreadable, or NULL */
 	int store_alert_after;      /* seconds the case store may be unreadable before that */
+
+	char **allowed_domains;  /* email recipients must be in one (or a subdomain); NULL: any */
+	size_t nallowed_domains; /* 0 with allowed_domains unset: nothing limits recipients */
+	int query_timeout;       /* seconds one rule query may run before it is stopped */
+	struct duration
+	    retention; /* finished deliveries, bodies and audit rows older are removed */
+	char *proxy;   /* HTTP(S) proxy for every transfer, or NULL: none (never env) */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
@@ -69,6 +77,8 @@ struct config {
 #define CONFIG_DEFAULT_RETRY_MAX 3600
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
 #define CONFIG_DEFAULT_STORE_ALERT_AFTER 1800
+#define CONFIG_DEFAULT_QUERY_TIMEOUT 30
+#define CONFIG_DEFAULT_RETENTION_MONTHS 13
 /*
  * Parse and validate the main configuration file. Every problem is reported
  * to d as "file:line: message"; returns NULL if there was any error.
@@ -82,6 +92,12 @@ void config_free(struct config *cfg);
 int config_contact_channel(void *arg, const char *name, enum channel *ch, const char **address);
 /* The contact called name, or NULL. */
 const struct contact *config_find_contact(const struct config *cfg, const char *name);
+
+/*
+ * Is the email address's domain one of cfg's allowed_domains, exactly or as a
+ * subdomain (case-insensitive)? True when allowed_domains is not set.
+ */
+bool config_domain_allowed(const struct config *cfg, const char *address);
 
 /* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
 int config_parse_hhmm(const char *s);

@@ -23,25 +23,54 @@ expect_all(bool (*check)(const char *), const char *name, const char *const *v, 
 
 #define EXPECT_ALL(check, v, want) expect_all(check, #check, v, sizeof v / sizeof v[0], want)
 
-/* addr_valid_email: one '@' with text both sides; no spaces, controls, commas or brackets. */
+/* addr_valid_email: a dot-atom local part, '@', a dotted DNS domain; nothing that relays. */
 static void
 test_address_valid_email(void **state)
 {
 	static const char *const good[] = {
 	    "iro@council.example",
-	    "a@b",
 	    "first.last+tag@sub.council.gov.uk",
 	    "o'brien@x.example",
+	    "jane.smith@gmial.com", /* well formed: allowed_domains is what refuses it */
+	    "a-b_c@mail-1.anyshire.gov.uk",
 	};
 	static const char *const bad[] = {
-	    "",        "iro",     "@council.example",
-	    "iro@",    "a@b@c",   "a b@c",
-	    "a@b c",   "a,b@c",   "a@b;c",
-	    "<a@b>",   "\"a\"@b", "a(b)@c",
-	    "a\\b@c",  "a\t@b",   "a@b\n",
-	    "a\x7f@b", " a@b",    "a@b ",
-	    "@",       "a@@b",    "a@b>",
-	    "a)@b",    "\x01@b",
+	    "",
+	    "iro",
+	    "@council.example",
+	    "iro@",
+	    "a@b@c.example",
+	    "a b@c.example",
+	    "a@b c.example",
+	    "a,b@c.example",
+	    "a@b;c.example",
+	    "<a@b.example>",
+	    "\"a\"@b.example",
+	    "a(b)@c.example",
+	    "a\\b@c.example",
+	    "a\t@b.example",
+	    "a@b.example\n",
+	    "a\x7f@b.example",
+	    " a@b.example",
+	    "a@b.example ",
+	    "@",
+	    "a@@b.example",
+	    "x@y",                                 /* no dot in the domain */
+	    "victim%evil.example@council.example", /* % relaying */
+	    "a!b@council.example",                 /* bang path */
+	    "a@[10.0.0.1]",                        /* address literal */
+	    "a@10.0.0.1",                          /* numeric top level */
+	    "j\xc3\xb6rg@council.example",         /* non-ASCII local part */
+	    "jane@c\xc3\xb6uncil.example",         /* non-ASCII domain */
+	    ".jane@council.example",
+	    "jane.@council.example",
+	    "ja..ne@council.example",
+	    "jane@-council.example",
+	    "jane@council-.example",
+	    "jane@council..example",
+	    "jane@council.example.",
+	    "jane@.council.example",
+	    "jane@council.x",
 	};
 	char long_ok[255], long_bad[256];
 
@@ -49,17 +78,40 @@ test_address_valid_email(void **state)
 	EXPECT_ALL(addr_valid_email, good, true);
 	EXPECT_ALL(addr_valid_email, bad, false);
 
-	/* 254 characters is the most an address may have. */
+	/* 254 characters is the most an address may have: 10 + '@' + labels of 63. */
 	memset(long_ok, 'a', sizeof long_ok - 1);
 	long_ok[sizeof long_ok - 1] = '\0';
 	long_ok[10] = '@';
+	for (size_t i = 11 + 60; i < sizeof long_ok - 3; i += 60)
+		long_ok[i] = '.';
 	assert_int_equal(strlen(long_ok), 254);
 	assert_true(addr_valid_email(long_ok));
-	memset(long_bad, 'a', sizeof long_bad - 1);
-	long_bad[sizeof long_bad - 1] = '\0';
-	long_bad[10] = '@';
-	assert_int_equal(strlen(long_bad), 255);
+	memcpy(long_bad, long_ok, 254);
+	long_bad[254] = 'a';
+	long_bad[255] = '\0';
 	assert_false(addr_valid_email(long_bad));
+}
+
+/* addr_valid_domain and addr_domain_in: exact or subdomain, never a look-alike suffix. */
+static void
+test_address_domain_in(void **state)
+{
+	static const char *const allowed[] = {"anyshire.gov.uk", "NHS.net"};
+
+	(void)state;
+	assert_true(addr_valid_domain("anyshire.gov.uk"));
+	assert_false(addr_valid_domain("localhost"));
+	assert_false(addr_valid_domain("a@anyshire.gov.uk"));
+	assert_false(addr_valid_domain(""));
+	assert_true(addr_domain_in("jo@anyshire.gov.uk", allowed, 2));
+	assert_true(addr_domain_in("jo@Mail.Anyshire.GOV.uk", allowed, 2));
+	assert_true(addr_domain_in("jo@nhs.net", allowed, 2));
+	assert_false(addr_domain_in("jo@evilanyshire.gov.uk", allowed, 2));
+	assert_false(addr_domain_in("jo@anyshire.gov.uk.evil.example", allowed, 2));
+	assert_false(addr_domain_in("jo@gov.uk", allowed, 2));
+	assert_false(addr_domain_in("jo@gmial.com", allowed, 2));
+	assert_false(addr_domain_in("anyshire.gov.uk", allowed, 2));
+	assert_false(addr_domain_in("jo@anyshire.gov.uk", allowed, 0));
 }
 
 /* addr_valid_url: http:// or https:// with a host; no spaces or controls; at most 2048. */
@@ -173,6 +225,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_address_valid_email),
+	    cmocka_unit_test(test_address_domain_in),
 	    cmocka_unit_test(test_address_valid_url),
 	    cmocka_unit_test(test_address_secure_url),
 	};

@@ -1,0 +1,66 @@
+/* notice.c - telling the admin contact about the service's own problems, once each. */
+#include "notice.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertstore.h"
+#include "log.h"
+
+/* Record a notice to the admin contact, once per (kind, key, day). */
+int
+notice_admin(struct statestore *ss, const struct config *cfg, const struct notice *n, char **cause)
+{
+	struct stage stage = {.name = (char *)"notice"};
+	struct rule rule = {
+	    .id = (char *)n->kind, .title = (char *)n->title, .stages = &stage, .nstages = 1};
+	struct recipient rc;
+	struct alert a;
+	enum channel ch;
+	const char *address;
+	bool recorded = false;
+	long long id;
+	char *qk;
+
+	qk = log_quote(n->key);
+	if (cfg->admin == NULL ||
+	    config_contact_channel((void *)cfg, cfg->admin, &ch, &address) != 0) {
+		log_warn("notice=%s key=%s: %s; no admin contact is configured to tell (set admin "
+		         "= \"name\" in %s)",
+		         n->kind, qk, n->subject, cfg->path);
+		free(qk);
+		return 0;
+	}
+	if (alertstore_recorded(ss, &rule, n->key, n->day, &recorded, cause) != 0) {
+		free(qk);
+		return -1;
+	}
+	if (recorded) {
+		free(qk);
+		return 0;
+	}
+	memset(&rc, 0, sizeof rc);
+	rc.kind = ch;
+	rc.address = address;
+	memset(&a, 0, sizeof a);
+	a.rule = &rule;
+	a.case_ref = n->key;
+	a.start = a.due = n->day;
+	a.fires = (localtime_min_t)n->day * 1440;
+	a.stage = 0;
+	a.subject = n->subject;
+	a.body = n->body;
+	a.recipients = &rc;
+	a.nrecipients = 1;
+	if (statestore_begin(ss, cause) != 0 ||
+	    alertstore_record(ss, &a, &recorded, &id, cause) != 0 ||
+	    statestore_commit(ss, cause) != 0) {
+		statestore_rollback(ss);
+		free(qk);
+		return -1;
+	}
+	log_notice("notice=%s key=%s to=%s alert=%lld: %s", n->kind, qk, cfg->admin, id,
+	           n->subject);
+	free(qk);
+	return 1;
+}
