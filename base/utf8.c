@@ -31,7 +31,26 @@ utf8_seq_len(const unsigned char *p)
 	return 0;
 }
 
-/* Copy s, replacing invalid UTF-8 with U+FFFD. */
+/* Is the sequence at p a separator or bidirectional control? */
+enum utf8_hidden
+utf8_hidden(const unsigned char *p, size_t len)
+{
+	if (len == 2)
+		return p[0] == 0xd8 && p[1] == 0x9c ? UTF8_BIDI : UTF8_PLAIN; /* U+061C */
+	if (len != 3 || p[0] != 0xe2)
+		return UTF8_PLAIN;
+	if (p[1] == 0x80) {
+		if (p[2] == 0xa8 || p[2] == 0xa9)
+			return UTF8_SEPARATOR; /* U+2028, U+2029 */
+		if (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))
+			return UTF8_BIDI; /* U+200E, U+200F, U+202A-U+202E */
+	} else if (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9) {
+		return UTF8_BIDI; /* U+2066-U+2069 */
+	}
+	return UTF8_PLAIN;
+}
+
+/* Copy s: invalid UTF-8 as U+FFFD, separators as spaces, bidi controls dropped. */
 char *
 utf8_sanitize(const char *s)
 {
@@ -46,11 +65,20 @@ utf8_sanitize(const char *s)
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;
 			p++;
-		} else {
+			continue;
+		}
+		switch (utf8_hidden(p, len)) {
+		case UTF8_SEPARATOR:
+			*o++ = ' ';
+			break;
+		case UTF8_BIDI:
+			break;
+		case UTF8_PLAIN:
 			memcpy(o, p, len);
 			o += len;
-			p += len;
+			break;
 		}
+		p += len;
 	}
 	*o = '\0';
 	return out;

@@ -373,7 +373,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	struct daemon dm;
 	struct timeval tv;
 	uint64_t wd_usec = 0;
-	char *cause = NULL;
+	char *cause = NULL, *qstate;
 	int n;
 
 	memset(&dm, 0, sizeof dm);
@@ -420,8 +420,10 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 			         config_path);
 	}
 
+	qstate = log_quote(engine_config(e)->state);
 	log_info("starting rules=%zu files=%zu state=%s%s", engine_rules(e)->nrules,
-	         engine_rules(e)->nfiles, engine_config(e)->state, once ? " once=yes" : "");
+	         engine_rules(e)->nfiles, qstate, once ? " once=yes" : "");
+	free(qstate);
 	daemon_evaluate(&dm, "start");
 	dm.ready = true;
 	if (!once) {

@@ -29,9 +29,11 @@ log_set_level(int pri)
 }
 
 /*
- * Append s to o escaped: C0 and C1 control characters, DEL and bytes that
- * are not valid UTF-8 become \xNN, so a line stays one valid UTF-8 line that
- * journald stores as text. With quote, '"' and '\' are escaped too.
+ * Append s to o escaped: C0 and C1 control characters, DEL, bytes that are
+ * not valid UTF-8, line and paragraph separators and bidirectional controls
+ * become \xNN, so a line stays one valid UTF-8 line that journald stores as
+ * text and that reads in the order it was written. With quote, '"' and '\'
+ * are escaped too.
  */
 static char *
 log_escape_into(char *o, const char *s, bool quote)
@@ -42,8 +44,10 @@ log_escape_into(char *o, const char *s, bool quote)
 		size_t len = utf8_seq_len(p);
 
 		if (len == 0 || *p < 0x20 || *p == 0x7f ||
-		    (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
-			/* An invalid byte, or a C0/C1 control character: escape every byte. */
+		    (len == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+		    utf8_hidden(p, len) != UTF8_PLAIN) {
+			/* An invalid byte, a control or a hidden layout character: escape every
+			 * byte. */
 			size_t n = len == 0 ? 1 : len;
 			for (size_t i = 0; i < n; i++)
 				o += sprintf(o, "\\x%02x", p[i]);

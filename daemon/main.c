@@ -1,4 +1,5 @@
 /* main.c - escalatord: options and modes. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <jansson.h>
@@ -7,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "daemon.h"
@@ -281,10 +285,32 @@ run_daemon(const struct options *o)
 	return daemon_run(o->config, e, false, NULL);
 }
 
+/*
+ * Before anything is read or written: files escalatord creates (the state store, its
+ * WAL and journal files) are private to its user whatever umask it was started with,
+ * and a crash leaves no core file holding case data or secrets, nor can another process
+ * of the same user read its memory (ptrace, /proc/PID/mem and environ need root).
+ */
+static void
+process_setup(void)
+{
+	struct rlimit no_core = {0, 0};
+
+	umask(077);
+	/* A seccomp filter may refuse setrlimit: then the limit must already be 0 (LimitCORE=0). */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0 &&
+	    (getrlimit(RLIMIT_CORE, &no_core) != 0 || no_core.rlim_cur != 0))
+		fatalx("cannot turn core dumps off: setrlimit(RLIMIT_CORE): %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatalx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
+
+	process_setup();
 
 	/*
 	 * A pass that records many alerts frees and reallocates SQLite's buffers all the

@@ -108,26 +108,47 @@ chat_dump(json_t *j)
 	return out;
 }
 
-/* {"title": name, "value": value} for a FactSet. */
-static json_t *
-teams_fact(const char *name, const char *value, size_t max)
-{
-	json_t *f = json_object();
+/*
+ * Teams parses Markdown in TextBlock and in a FactSet's titles and values, so a case
+ * reference such as "[click](https://evil.example)" would render as a link there, and
+ * Teams clients do not agree on backslash escapes. A TextRun is never parsed as
+ * Markdown: every piece of text in the card is one.
+ */
 
-	json_object_set_new(f, "title", chat_str(name, 100));
-	json_object_set_new(f, "value", chat_str(value, max));
-	return f;
+/* {"type":"TextRun","text":text} */
+static json_t *
+teams_run(json_t *text)
+{
+	json_t *r = json_object();
+
+	json_object_set_new(r, "type", json_string("TextRun"));
+	json_object_set_new(r, "text", text);
+	return r;
 }
 
-/* {"type":"TextBlock","text":...,"wrap":true} */
+/* {"type":"RichTextBlock","inlines":[run]} */
 static json_t *
-teams_text(json_t *text)
+teams_block(json_t *run)
 {
 	json_t *b = json_object();
 
-	json_object_set_new(b, "type", json_string("TextBlock"));
-	json_object_set_new(b, "text", text);
-	json_object_set_new(b, "wrap", json_true());
+	json_object_set_new(b, "type", json_string("RichTextBlock"));
+	json_object_set_new(b, "inlines", json_pack("[o]", run));
+	return b;
+}
+
+/* One fact as a block of two runs: "name: " in bold, then the value. */
+static json_t *
+teams_fact(const char *name, const char *value, size_t max)
+{
+	char *cut = chat_cut(name, 100), *label = xasprintf("%s: ", cut);
+	json_t *title = teams_run(json_string(label)), *b;
+
+	json_object_set_new(title, "weight", json_string("Bolder"));
+	b = teams_block(title);
+	json_array_append_new(json_object_get(b, "inlines"), teams_run(chat_str(value, max)));
+	free(label);
+	free(cut);
 	return b;
 }
 
@@ -137,53 +158,49 @@ teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 {
 	const struct delivery *d = a->d;
 	json_t *root = json_object(), *att = json_object(), *card = json_object();
-	json_t *body = json_array(), *facts = json_array(), *b;
+	json_t *body = json_array(), *r;
 	char late[16], *line, *out;
 
 	/* Title, and the one line that says what is late. */
-	b = teams_text(chat_str(d->title, vmax));
-	json_object_set_new(b, "weight", json_string("Bolder"));
-	json_object_set_new(b, "size", json_string("Medium"));
-	json_array_append_new(body, b);
+	r = teams_run(chat_str(d->title, vmax));
+	json_object_set_new(r, "weight", json_string("Bolder"));
+	json_object_set_new(r, "size", json_string("Medium"));
+	json_array_append_new(body, teams_block(r));
 	line = xasprintf("Case %s: %s", d->case_ref != NULL ? d->case_ref : "",
 	                 d->status != NULL ? d->status : "");
-	b = teams_text(chat_str(line, vmax));
+	r = teams_run(chat_str(line, vmax));
 	if (d->days_late > 0)
-		json_object_set_new(b, "color", json_string("Attention"));
-	json_array_append_new(body, b);
+		json_object_set_new(r, "color", json_string("Attention"));
+	json_array_append_new(body, teams_block(r));
 	free(line);
 
 	snprintf(late, sizeof late, "%d", d->days_late);
-	json_array_append_new(facts, teams_fact("Case", d->case_ref, vmax));
-	json_array_append_new(facts, teams_fact("Stage", d->stage, vmax));
-	json_array_append_new(facts, teams_fact("Due", d->due, vmax));
-	json_array_append_new(facts, teams_fact("Days overdue", late, vmax));
+	json_array_append_new(body, teams_fact("Case", d->case_ref, vmax));
+	json_array_append_new(body, teams_fact("Stage", d->stage, vmax));
+	json_array_append_new(body, teams_fact("Due", d->due, vmax));
+	json_array_append_new(body, teams_fact("Days overdue", late, vmax));
 	if (d->start != NULL)
-		json_array_append_new(facts, teams_fact("Started", d->start, vmax));
+		json_array_append_new(body, teams_fact("Started", d->start, vmax));
 	for (size_t i = 0; i < nfields && i < a->nfields; i++)
-		json_array_append_new(facts,
+		json_array_append_new(body,
 		                      teams_fact(a->fields[i].name, a->fields[i].value, vmax));
 	if (nfields < a->nfields) {
 		line = xasprintf("%zu more not shown (message size limit)", a->nfields - nfields);
-		json_array_append_new(facts, teams_fact("Fields", line, vmax));
+		json_array_append_new(body, teams_fact("Fields", line, vmax));
 		free(line);
 	}
-	b = json_object();
-	json_object_set_new(b, "type", json_string("FactSet"));
-	json_object_set_new(b, "facts", facts);
-	json_array_append_new(body, b);
 
 	if (d->expected != NULL && *d->expected != '\0') {
 		line = xasprintf("Expected: %s", d->expected);
-		json_array_append_new(body, teams_text(chat_str(line, vmax)));
+		json_array_append_new(body, teams_block(teams_run(chat_str(line, vmax))));
 		free(line);
 	}
 	line = xasprintf("Rule %s \xc2\xb7 delivery %s", d->rule != NULL ? d->rule : "",
 	                 d->uid != NULL ? d->uid : "");
-	b = teams_text(chat_str(line, 200));
-	json_object_set_new(b, "isSubtle", json_true());
-	json_object_set_new(b, "size", json_string("Small"));
-	json_array_append_new(body, b);
+	r = teams_run(chat_str(line, 200));
+	json_object_set_new(r, "isSubtle", json_true());
+	json_object_set_new(r, "size", json_string("Small"));
+	json_array_append_new(body, teams_block(r));
 	free(line);
 
 	json_object_set_new(card, "$schema",
@@ -382,6 +399,9 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	free(line);
 
 	json_object_set_new(root, "blocks", blocks);
+	/* No link previews: a URL in a case value must not be fetched by Slack or shown big. */
+	json_object_set_new(root, "unfurl_links", json_false());
+	json_object_set_new(root, "unfurl_media", json_false());
 	line = chat_dump(root);
 	json_decref(root);
 	return line;

@@ -207,16 +207,38 @@ class TeamsReceiver:
 
 
 def card_facts(card_message):
-    """{title: value} of the card's FactSet, and the text of its TextBlocks."""
+    """{title: value} of the card's facts (RichTextBlocks of a bold "title: " run and a value
+    run), and the text of its other blocks."""
     body = card_message["attachments"][0]["content"]["body"]
     facts = {}
     texts = []
     for b in body:
-        if b["type"] == "FactSet":
-            facts.update({f["title"]: f["value"] for f in b["facts"]})
-        elif b["type"] == "TextBlock":
-            texts.append(b["text"])
+        runs = b.get("inlines", [])
+        if len(runs) == 2 and runs[0]["text"].endswith(": "):
+            facts[runs[0]["text"][:-2]] = runs[1]["text"]
+        elif runs:
+            texts.append("".join(r["text"] for r in runs))
     return facts, texts
+
+
+def card_markdown(card_message):
+    """Every string in the card that Teams would render as Markdown: the text of TextBlocks
+    and the titles and values of FactSets (TextRuns are never parsed)."""
+    found = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if x.get("type") == "TextBlock":
+                found.append(x.get("text"))
+            if x.get("type") == "FactSet":
+                found.extend(v for f in x.get("facts", []) for v in (f["title"], f["value"]))
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(card_message)
+    return found
 
 
 class SlackReceiver:
@@ -661,6 +683,56 @@ class TestChat(ChannelTestCase):
             self.assertIn("Expected: " + STAGE_EXPECTED, json.dumps(j))
             self.assertNotIn(EXPECTED, json.dumps(j))
         d.wait_log(r"error: delivery id=\d+ .*kind=slack to=archived status=failed code=410")
+        d.terminate()
+
+    def test_08_case_data_stays_text(self):
+        """A case reference with Markdown, a Slack link, a line separator and a bidi override
+        reaches Teams and Slack as plain text, and forges no field in the log."""
+        teams = TeamsReceiver(self)
+        slack = SlackReceiver(self)
+        self.write_channels(['managers = { teams = "%s"; };' % teams.url,
+                             'team = { slack = "%s"; };' % slack.url("ok")])
+        self.write_rules(rule_text(["managers", "team"], fields=True))
+        s = start_overdue_reached()
+        refs = {"[click](https://evil.example)": "[click](https://evil.example)",
+                "**x** <https://evil.example|y>": "**x** <https://evil.example|y>",
+                "X rule=other\u2028case=Y\u202e": "X rule=other case=Y"}
+        self.make_cases([(r, s, None, "see [here](https://evil.example) \u2066\u2029ok")
+                         for r in refs])
+        d = self.start_daemon()
+        self.wait_state(lambda ds: len(ds) == 6 and all(v[2] == "sent" for v in ds.values()),
+                        timeout=30, what="3 Teams cards and 3 Slack messages sent")
+        self.assertEqual(teams.problems + slack.problems, [])
+        # Teams: nothing is in an element that renders Markdown; the text is as it was.
+        cases = set()
+        for j in teams.accepted:
+            self.assertEqual(card_markdown(j), [])
+            facts, texts = card_facts(j)
+            cases.add(facts["Case"])
+            self.assertEqual(facts["notes"], "see [here](https://evil.example)  ok")  # U+2029: a space
+        self.assertEqual(cases, set(refs.values()))
+        # Slack: <, > and & escaped, no link previews.
+        for _, j in slack.accepted:
+            self.assertIs(j["unfurl_links"], False)
+            self.assertIs(j["unfurl_media"], False)
+            self.assertNotIn("<https://", json.dumps(j, ensure_ascii=False))
+        self.assertIn("**x** &lt;https://evil.example|y&gt;",
+                      " ".join(j["text"] for _, j in slack.accepted))
+        # Nothing hidden reaches a message.
+        for body in [json.dumps(j, ensure_ascii=False) for j in teams.accepted] + \
+                [json.dumps(j, ensure_ascii=False) for _, j in slack.accepted]:
+            for ch in "\u2028\u2029\u202e\u2066":
+                self.assertNotIn(ch, body)
+        # The log: every case= value quoted, so each line has one rule= and one case=.
+        d.wait_log(r"kind=slack to=team status=sent", count=3)
+        field = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+        lines = [ln for ln in d.log().splitlines() if "case=" in ln]
+        self.assertGreaterEqual(len(lines), 9, lines)
+        for ln in lines:
+            keys = [k for k, _ in field.findall(ln)]
+            self.assertEqual((keys.count("rule"), keys.count("case")), (1, 1), ln)
+            self.assertEqual(dict(field.findall(ln))["rule"], RULE_ID, ln)
+        self.assertIn('case="X rule=other\\xe2\\x80\\xa8case=Y\\xe2\\x80\\xae"', d.log())
         d.terminate()
 
     def test_05_hanging_channel_does_not_delay_others(self):

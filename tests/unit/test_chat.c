@@ -18,30 +18,70 @@
 
 /* ---- Teams and Slack ------------------------------------------------------------------- */
 
-/* The facts of a Teams message's FactSet as one "title=value;" string. */
+/* The text of a Teams block's first run (or "" if it has none). */
+static const char *
+teams_block_text(json_t *b)
+{
+	const char *t = json_string_value(
+	    json_object_get(json_array_get(json_object_get(b, "inlines"), 0), "text"));
+
+	return t != NULL ? t : "";
+}
+
+/*
+ * The facts of a Teams message (blocks of a bold "title: " run and a value run) as one
+ * "title=value;" string; the card's body in *body_out.
+ */
 static char *
 teams_facts(json_t *msg, json_t **body_out)
 {
 	json_t *att = json_array_get(json_object_get(msg, "attachments"), 0);
 	json_t *card = json_object_get(att, "content"), *body = json_object_get(card, "body"), *b;
-	size_t i, k;
+	size_t i;
 	char *out = xstrdup(""), *next;
 
 	*body_out = body;
 	json_array_foreach(body, i, b)
 	{
-		json_t *facts = json_object_get(b, "facts"), *f;
+		json_t *runs = json_object_get(b, "inlines");
+		const char *title, *value;
+		size_t n;
 
-		json_array_foreach(facts, k, f)
-		{
-			next = xasprintf("%s%s=%s;", out,
-			                 json_string_value(json_object_get(f, "title")),
-			                 json_string_value(json_object_get(f, "value")));
-			free(out);
-			out = next;
-		}
+		if (json_array_size(runs) != 2)
+			continue;
+		title = json_string_value(json_object_get(json_array_get(runs, 0), "text"));
+		value = json_string_value(json_object_get(json_array_get(runs, 1), "text"));
+		n = strlen(title);
+		assert_true(n >= 2 && strcmp(title + n - 2, ": ") == 0);
+		next = xasprintf("%s%.*s=%s;", out, (int)(n - 2), title, value);
+		free(out);
+		out = next;
 	}
 	return out;
+}
+
+/*
+ * Nothing in the card is parsed as Markdown: every block is a RichTextBlock of TextRuns
+ * (no TextBlock, no FactSet, whose text Teams renders as Markdown).
+ */
+static void
+assert_teams_plain(json_t *body)
+{
+	size_t i, k;
+	json_t *b, *r;
+
+	assert_true(json_array_size(body) > 0);
+	json_array_foreach(body, i, b)
+	{
+		assert_string_equal(json_string_value(json_object_get(b, "type")), "RichTextBlock");
+		assert_true(json_array_size(json_object_get(b, "inlines")) > 0);
+		json_array_foreach(json_object_get(b, "inlines"), k, r)
+		{
+			assert_string_equal(json_string_value(json_object_get(r, "type")),
+			                    "TextRun");
+			assert_non_null(json_string_value(json_object_get(r, "text")));
+		}
+	}
 }
 
 /* The Teams message: an Adaptive Card attachment with the title, facts and expected text. */
@@ -65,9 +105,10 @@ test_teams_shape(void **state)
 	assert_string_equal(json_string_value(json_object_get(card, "type")), "AdaptiveCard");
 	assert_non_null(json_string_value(json_object_get(card, "version")));
 	facts = teams_facts(j, &body);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 0), "text")),
+	assert_teams_plain(body);
+	assert_string_equal(teams_block_text(json_array_get(body, 0)),
 	                    "First Child in Care review");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 1), "text")),
+	assert_string_equal(teams_block_text(json_array_get(body, 1)),
 	                    "Case C1042: 12 working days overdue");
 	assert_string_equal(facts, "Case=C1042;Stage=overdue;Due=2026-10-29;Days overdue=12;"
 	                           "Started=2026-10-01;legal_status=C2;");
@@ -86,6 +127,57 @@ test_teams_shape(void **state)
 	assert_non_null(strstr(text, "Case C1042: due in 3 working days"));
 	assert_null(strstr(text, "\"Attention\""));
 	assert_null(strstr(text, "subject"));
+	free(text);
+}
+
+/*
+ * Markdown in case data stays text: a case reference "[click](https://evil.example)" or
+ * "**x**" reaches the card as it is, inside TextRuns, which Teams does not parse.
+ */
+static void
+test_teams_markdown_is_text(void **state)
+{
+	static char *const refs[] = {
+	    "[click](https://evil.example)",    "**x**", "_y_", "- item\r- item", "<at>all</at>",
+	    "![i](https://evil.example/p.png)",
+	};
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
+	char *cause = NULL, *text, *facts, *want;
+	json_t *j, *body;
+
+	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+		d.case_ref = refs[i];
+		d.fields = fixture_json_object("{\"note\":\"see [here](https://evil.example)\"}");
+		text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+		j = fixture_parse_json(text);
+		facts = teams_facts(j, &body);
+		assert_teams_plain(body);
+		/* "\r" is a control character: one space (test_chat_hostile_values). */
+		want = xasprintf("Case=%s;Stage=overdue;", i == 3 ? "- item - item" : refs[i]);
+		assert_non_null(strstr(facts, want));
+		assert_non_null(strstr(facts, "note=see [here](https://evil.example);"));
+		free(want);
+		free(facts);
+		json_decref(j);
+		free(text);
+		json_decref(d.fields);
+	}
+}
+
+/* Slack shows no preview of a link in case data: unfurling is off. */
+static void
+test_slack_no_unfurl(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
+	char *cause = NULL, *text;
+	json_t *j;
+
+	d.case_ref = "https://evil.example/track.png";
+	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
+	j = fixture_parse_json(text);
+	assert_true(json_is_false(json_object_get(j, "unfurl_links")));
+	assert_true(json_is_false(json_object_get(j, "unfurl_media")));
+	json_decref(j);
 	free(text);
 }
 
@@ -263,9 +355,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_teams_shape),  cmocka_unit_test(test_teams_size_cap),
-	    cmocka_unit_test(test_slack_shape),  cmocka_unit_test(test_slack_limits),
-	    cmocka_unit_test(test_chat_helpers), cmocka_unit_test(test_chat_hostile_values),
+	    cmocka_unit_test(test_teams_shape),
+	    cmocka_unit_test(test_teams_size_cap),
+	    cmocka_unit_test(test_slack_shape),
+	    cmocka_unit_test(test_slack_limits),
+	    cmocka_unit_test(test_chat_helpers),
+	    cmocka_unit_test(test_chat_hostile_values),
+	    cmocka_unit_test(test_teams_markdown_is_text),
+	    cmocka_unit_test(test_slack_no_unfurl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

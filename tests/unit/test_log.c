@@ -380,6 +380,127 @@ test_log_quote(void **state)
 	free(expect_worst(log_quote, '"', 2002));
 }
 
+/*
+ * The key=value fields of one logged line as "key=value;" (value unquoted), read the way a
+ * log tool reads them: fields split at spaces outside double quotes, '\' escaping inside.
+ */
+static char *
+fields_of(const char *line)
+{
+	char *out = xcalloc(1, strlen(line) * 2 + 1), *o = out;
+	const char *p = line;
+
+	while (*p != '\0') {
+		const char *k = p, *eq;
+
+		while (*p != '\0' && *p != ' ' && *p != '=' && *p != '"')
+			p++;
+		if (*p != '=') {
+			/* Not a field: skip the word (a quoted run as one). */
+			while (*p != '\0' && *p != ' ') {
+				if (*p++ == '"')
+					while (*p != '\0' && *p++ != '"')
+						if (p[-1] == '\\' && *p != '\0')
+							p++;
+			}
+			while (*p == ' ')
+				p++;
+			continue;
+		}
+		eq = p++;
+		memcpy(o, k, (size_t)(eq - k));
+		o += eq - k;
+		*o++ = '=';
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				*o++ = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p != '\0' && *p != ' ')
+				*o++ = *p++;
+		}
+		*o++ = ';';
+		while (*p == ' ')
+			p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * A case reference from the case store cannot forge a field: "X rule=other case=Y" and one
+ * with a line break stay one case= value of one line.
+ */
+static void
+test_log_no_forged_field(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct {
+		const char *ref, *fields;
+	} cases[] = {
+	    {"C1042", "alert=1;rule=cic-first-review;case=C1042;stage=overdue;"},
+	    {"X rule=other case=Y", "alert=1;rule=cic-first-review;case=X rule=other case=Y;"
+	                            "stage=overdue;"},
+	    {"X\" rule=\"other", "alert=1;rule=cic-first-review;case=X\" rule=\"other;"
+	                         "stage=overdue;"},
+	    {"X\\", "alert=1;rule=cic-first-review;case=X\\;stage=overdue;"},
+	    {"X\nescalatord: alert=2 rule=other",
+	     "alert=1;rule=cic-first-review;case=X\\x0aescalatord: alert=2 rule=other;"
+	     "stage=overdue;"},
+	    {"", "alert=1;rule=cic-first-review;case=;stage=overdue;"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *q = log_quote(cases[i].ref), *got, *f;
+
+		capture_begin(fx);
+		log_info("alert=1 rule=%s case=%s stage=%s", "cic-first-review", q, "overdue");
+		got = capture_end(fx);
+		assert_ptr_equal(strchr(got, '\n'), got + strlen(got) - 1);
+		got[strlen(got) - 1] = '\0';
+		f = fields_of(got);
+		if (strcmp(f, cases[i].fields) != 0)
+			fail_msg("case=%s logged as [%s]: fields %s, expected %s", q, got, f,
+			         cases[i].fields);
+		free(f);
+		free(got);
+		free(q);
+	}
+}
+
+/*
+ * Line and paragraph separators and bidirectional controls are escaped like controls: a
+ * value cannot break a line in a viewer, nor reorder the fields after it on screen.
+ */
+static void
+test_log_escape_hidden(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct text_case cases[] = {
+	    {"a\xe2\x80\xa8"
+	     "b",
+	     "\"a\\xe2\\x80\\xa8b\""},
+	    {"a\xe2\x80\xa9"
+	     "b",
+	     "\"a\\xe2\\x80\\xa9b\""},
+	    {"C\xe2\x80\xae"
+	     "1042",
+	     "\"C\\xe2\\x80\\xae1042\""},
+	    {"\xe2\x81\xa6x\xe2\x81\xa9", "\"\\xe2\\x81\\xa6x\\xe2\\x81\\xa9\""},
+	    {"\xe2\x80\x8f\xd8\x9c", "\"\\xe2\\x80\\x8f\\xd8\\x9c\""},
+	    {"\xe2\x80\xa7", "\"\xe2\x80\xa7\""}, /* U+2027 HYPHENATION POINT stays */
+	};
+
+	expect_each(log_quote, "log_quote", cases, sizeof cases / sizeof cases[0]);
+	/* In the line itself too, even when the caller did not quote. */
+	expect_output(log_value(fx, LOG_INFO, "x\xe2\x80\xaey=1"),
+	              "escalatord: value=x\\xe2\\x80\\xaey=1\n");
+}
+
 /* log_diag logs errors as errors and warnings as warnings, in order, escaped. */
 static void
 test_log_diag(void **state)
@@ -423,6 +544,8 @@ main(void)
 	    T(test_log_no_forged_line),
 	    T(test_log_escape),
 	    T(test_log_quote),
+	    T(test_log_no_forged_field),
+	    T(test_log_escape_hidden),
 	    T(test_log_diag),
 	};
 

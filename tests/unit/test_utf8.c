@@ -224,16 +224,34 @@ test_utf8_seq_len_sweep(void **state)
 				}
 }
 
-/* Every code point, shortest form, is accepted with its length and survives sanitizing. */
+/* The reference's list of what utf8_sanitize takes out of message text. */
+static int
+ref_hidden(uint32_t cp)
+{
+	if (cp == 0x2028 || cp == 0x2029)
+		return 1; /* line and paragraph separators: a space instead */
+	if (cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 2; /* bidirectional controls: removed */
+	return 0;
+}
+
+/*
+ * Every code point, shortest form, is accepted with its length and survives sanitizing,
+ * except the separators (a space each) and the bidirectional controls (removed).
+ */
 static void
 test_utf8_every_code_point(void **state)
 {
 	/* 0x10ffff code points of at most 4 bytes each (surrogates are left out). */
 	char *all = xmalloc(0x110000 * 4 + 1), *o = all, *got;
+	char *want = xmalloc(0x110000 * 4 + 1), *w = want;
+	size_t nhidden = 0;
 
 	(void)state;
 	for (uint32_t cp = 1; cp <= 0x10ffff; cp++) {
 		char *start = o;
+		int h = ref_hidden(cp);
 
 		if (cp >= 0xd800 && cp <= 0xdfff)
 			continue;
@@ -242,13 +260,56 @@ test_utf8_every_code_point(void **state)
 		if (utf8_seq_len((const unsigned char *)start) != enc_len(cp))
 			fail_msg("U+%04X: utf8_seq_len is %zu, expected %zu", cp,
 			         utf8_seq_len((const unsigned char *)start), enc_len(cp));
+		if ((int)utf8_hidden((const unsigned char *)start, enc_len(cp)) !=
+		    (h == 0   ? UTF8_PLAIN
+		     : h == 1 ? UTF8_SEPARATOR
+		              : UTF8_BIDI))
+			fail_msg("U+%04X: utf8_hidden is %d", cp,
+			         (int)utf8_hidden((const unsigned char *)start, enc_len(cp)));
+		if (h == 1)
+			*w++ = ' ';
+		else if (h == 0)
+			w = encode(w, cp, enc_len(cp));
+		nhidden += h != 0;
 	}
 	*o = '\0';
+	*w = '\0';
+	assert_int_equal(nhidden, 14);
 	got = utf8_sanitize(all);
-	assert_int_equal(strlen(got), (size_t)(o - all));
-	assert_memory_equal(got, all, (size_t)(o - all));
+	assert_int_equal(strlen(got), (size_t)(w - want));
+	assert_memory_equal(got, want, (size_t)(w - want));
 	free(got);
+	free(want);
 	free(all);
+}
+
+/*
+ * A value cannot start a line a reader does not expect, or reorder what follows it
+ * ("Trojan Source"): separators become spaces, bidirectional controls go.
+ */
+static void
+test_utf8_hidden_removed(void **state)
+{
+	(void)state;
+	expect_sanitized("C1042\xe2\x80\xa8Stage: closed", "C1042 Stage: closed");
+	expect_sanitized("a\xe2\x80\xa9"
+	                 "b",
+	                 "a b");
+	/* U+202E RIGHT-TO-LEFT OVERRIDE ... U+202C POP DIRECTIONAL FORMATTING */
+	expect_sanitized("C\xe2\x80\xae"
+	                 "2401\xe2\x80\xac"
+	                 "9",
+	                 "C24019");
+	expect_sanitized("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xad\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8"
+	                 "\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c"
+	                 "x",
+	                 "x");
+	/* Neighbours that stay: U+2027, U+202F, U+2065, U+206A, U+200D (ZWJ joins emoji). */
+	expect_sanitized("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa\xe2\x80\x8d",
+	                 "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa\xe2\x80\x8d");
+	/* A truncated control is invalid bytes, each replaced, never a hidden character. */
+	expect_sanitized("\xe2\x80", R R);
+	expect_sanitized("\xe2\x80\xae", "");
 }
 
 /* Surrogates, values past U+10FFFF and overlong forms: every byte of each is replaced. */
@@ -384,6 +445,7 @@ main(void)
 	    cmocka_unit_test(test_utf8_invalid_replaced),
 	    cmocka_unit_test(test_utf8_seq_len_sweep),
 	    cmocka_unit_test(test_utf8_every_code_point),
+	    cmocka_unit_test(test_utf8_hidden_removed),
 	    cmocka_unit_test(test_utf8_every_invalid_code_point),
 	    cmocka_unit_test(test_utf8_sanitize_sweep),
 	};
