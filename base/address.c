@@ -1,8 +1,13 @@
 /* address.c - is a string a mailbox or a URL we may send to? */
 #include "address.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <curl/curl.h>
+
+#include "xalloc.h"
 
 /* Characters a dot-atom local part may hold: RFC 5322 atext less '%' and '!' (old relaying). */
 static bool
@@ -97,50 +102,109 @@ addr_domain_in(const char *address, const char *const *domains, size_t n)
 	return false;
 }
 
-/* Is s an http(s) URL without spaces or control characters? */
+/*
+ * libcurl's own reading of s, the URL it will connect to, or NULL if s is not
+ * an http(s) URL with a host and without a user name or password. Deciding on
+ * the text ("does it start with 127.0.0.1?") is how "http://127.0.0.1:443@
+ * evil.example/" passed for this machine: every decision is made on the parts
+ * libcurl finds, because libcurl is what connects.
+ */
+static CURLU *
+addr_url_parse(const char *s)
+{
+	CURLU *u;
+	const char *rest;
+	char *part = NULL;
+	bool ok = false;
+
+	if (strlen(s) > 2048 || (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0))
+		return NULL;
+	/* libcurl would take "https:///x" as the host "x": a slash too many is refused. */
+	rest = s + (s[4] == 's' ? 8 : 7);
+	if (*rest == '\0' || *rest == '/')
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '\\')
+			return NULL;
+	if ((u = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK)
+		goto done;
+	/* A user name or password in the URL: refused (and what the old check tripped on). */
+	if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER)
+		goto done;
+	if (curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD)
+		goto done;
+	if (curl_url_get(u, CURLUPART_HOST, &part, 0) != CURLUE_OK || *part == '\0')
+		goto done;
+	ok = true;
+done:
+	curl_free(part);
+	if (!ok) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Part which of u (lowercased by libcurl where it normalises), allocated; NULL if absent. */
+static char *
+addr_url_part(CURLU *u, CURLUPart which)
+{
+	char *part = NULL, *copy;
+
+	if (curl_url_get(u, which, &part, 0) != CURLUE_OK)
+		return NULL;
+	copy = xstrdup(part);
+	curl_free(part);
+	return copy;
+}
+
+/* Is s an http(s) URL with a host, no user name or password, spaces or control characters? */
 bool
 addr_valid_url(const char *s)
 {
-	const char *rest;
+	CURLU *u = addr_url_parse(s);
 
-	if (strncmp(s, "https://", 8) == 0)
-		rest = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		rest = s + 7;
-	else
-		return false;
-	if (*rest == '\0' || *rest == '/')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return false;
-	return strlen(s) <= 2048;
-}
-
-/* Does the URL after its scheme name this machine? */
-static bool
-addr_loopback_host(const char *rest)
-{
-	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
-
-	/* An '@' before the path makes what precedes it a user name: the host comes after it. */
-	if (rest[strcspn(rest, "@/?#")] == '@')
-		return false;
-	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-		size_t n = strlen(hosts[i]);
-
-		if (strncmp(rest, hosts[i], n) == 0 &&
-		    (rest[n] == '\0' || rest[n] == ':' || rest[n] == '/' || rest[n] == '?'))
-			return true;
-	}
-	return false;
+	curl_url_cleanup(u);
+	return u != NULL;
 }
 
 /* Is s an https:// URL, or an http:// URL to this machine? */
 bool
 addr_secure_url(const char *s)
 {
-	if (!addr_valid_url(s))
+	static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]"};
+	CURLU *u = addr_url_parse(s);
+	char *scheme, *host;
+	bool ok = false;
+
+	if (u == NULL)
 		return false;
-	return strncmp(s, "https://", 8) == 0 || addr_loopback_host(s + 7);
+	scheme = addr_url_part(u, CURLUPART_SCHEME);
+	host = addr_url_part(u, CURLUPART_HOST);
+	if (scheme != NULL && strcasecmp(scheme, "https") == 0)
+		ok = true;
+	else if (scheme != NULL && strcasecmp(scheme, "http") == 0 && host != NULL)
+		for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++)
+			if (strcasecmp(host, loopback[i]) == 0)
+				ok = true;
+	free(scheme);
+	free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* The host of URL s as libcurl reads it (what a log line may show), or NULL. Allocated. */
+char *
+addr_url_host(const char *s)
+{
+	CURLU *u = addr_url_parse(s);
+	char *host;
+
+	if (u == NULL)
+		return NULL;
+	host = addr_url_part(u, CURLUPART_HOST);
+	curl_url_cleanup(u);
+	return host;
 }

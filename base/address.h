@@ -21,9 +21,18 @@ bool addr_valid_domain(const char *s);
  * "evilanyshire.gov.uk" is not)? Case-insensitive.
  */
 bool addr_domain_in(const char *address, const char *const *domains, size_t n);
-/* Is s an http:// or https:// URL without spaces or control characters? */
+/*
+ * Is s an http:// or https:// URL with a host, as libcurl's URL parser reads
+ * it, without a user name or password, spaces, backslashes or control
+ * characters, at most 2048 characters?
+ */
 bool addr_valid_url(const char *s);
-/* Is s an https:// URL, or an http:// URL to this machine (127.0.0.1, localhost, [::1])? */
+/*
+ * Is s a valid URL (above) that is https://, or http:// to this machine
+ * (127.0.0.1, localhost, [::1]) as the host libcurl would connect to?
+ */
 bool addr_secure_url(const char *s);
+/* The host of the valid URL s as libcurl reads it, allocated; NULL if s is not valid. */
+char *addr_url_host(const char *s);
 
 #endif

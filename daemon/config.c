@@ -84,10 +84,27 @@ config_read_secret(const char *path, char **out, char **cause)
 		close(fd);
 		return -1;
 	}
-	if ((sb.st_mode & 077) != 0) {
-		*cause = xasprintf("secret file %s can be read by group or others (mode %04o); "
-		                   "run: chmod 600 %s",
-		                   path, (unsigned)(sb.st_mode & 07777), path);
+	/*
+	 * Group read is allowed: systemd's LoadCredential= writes the file owned by
+	 * root, mode 0400, with an ACL entry for the service's user, and ls (and
+	 * st_mode) show the ACL mask in the group bits: 0440. Refusing group read
+	 * refused the route the unit suggests. Group write could swap the secret
+	 * and others should see nothing, so those stay refused.
+	 */
+	if ((sb.st_mode & 0027) != 0) {
+		*cause =
+		    xasprintf("secret file %s can be %s (mode %04o); run: chmod 600 %s", path,
+		              (sb.st_mode & 0007) != 0 ? "read by others" : "written by its group",
+		              (unsigned)(sb.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	/* Whoever owns it can rewrite it: escalatord's own user or root only. */
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		*cause = xasprintf("secret file %s is owned by uid %u, not by escalatord's user "
+		                   "(uid %u) or root; run: chown %u %s",
+		                   path, (unsigned)sb.st_uid, (unsigned)geteuid(),
+		                   (unsigned)geteuid(), path);
 		close(fd);
 		return -1;
 	}

@@ -15,14 +15,15 @@ struct contact {
 	char *name;
 	enum channel kind;
 	/*
-	 * email: the address; webhook: the URL. teams, slack, notify: the
-	 * contact's name: their URLs and keys are credentials, so deliveries
-	 * record the name and the outbox looks the rest up when it sends.
+	 * email: the address. webhook, teams, slack, notify: the contact's
+	 * name: their URLs and keys are credentials, so deliveries record the
+	 * name and the outbox looks the rest up at each attempt.
 	 */
 	char *address;
-	char *secret;      /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
-	char *url;         /* teams, slack: the incoming webhook URL; notify: the API base URL */
-	char *email;       /* notify: the recipient's address */
+	char *secret;         /* webhook HMAC-SHA256 key, or the notify API key; NULL if none */
+	bool secret_required; /* webhook: secret_file is set, so never sent unsigned */
+	char *url;   /* webhook, teams, slack: the URL (it carries a token); notify: the API base */
+	char *email; /* notify: the recipient's address */
 	char *template_id; /* notify: the email template */
 	char *service_id;  /* notify: the service id part of the API key (not secret) */
 };
@@ -102,9 +103,11 @@ bool config_domain_allowed(const struct config *cfg, const char *address);
 /* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
 int config_parse_hhmm(const char *s);
 /*
- * Read a secret (password, webhook key) from a file that only its owner may
- * read: refused if group or others have any access. Trailing newlines are
- * dropped. Returns 0, or -1 with *cause set (never containing the secret).
+ * Read a secret (password, webhook key) from a regular file owned by the
+ * effective user or root, that others cannot read and its group cannot write
+ * (group read is allowed: systemd's LoadCredential= files show as 0440).
+ * Trailing newlines are dropped. Returns 0, or -1 with *cause set (never
+ * containing the secret).
  */
 int config_read_secret(const char *path, char **out, char **cause);
 /* Resolve path against dir unless it is absolute. Allocated. */

@@ -157,19 +157,23 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 			ct->address = xstrdup(v);
 			break;
 		case CHANNEL_WEBHOOK:
-			if (!addr_valid_url(v)) {
-				cfg_error(
-				    d, m, cfg->path,
-				    "contact \"%s\": webhook must be an http:// or https:// URL",
-				    name);
-			} else if (!addr_secure_url(v)) {
-				cfg_warning(
-				    d, m, cfg->path,
-				    "contact \"%s\": webhook uses http://, so alerts cross the "
-				    "network unencrypted; use https://",
-				    name);
-			}
-			ct->address = xstrdup(v);
+			/*
+			 * The URL often carries a token: deliveries record the contact's
+			 * name, and log lines show the name and host only.
+			 */
+			if (!addr_valid_url(v))
+				cfg_error(d, m, cfg->path,
+				          "contact \"%s\": webhook must be an https:// URL with "
+				          "a host and no user name or password",
+				          name);
+			else if (!addr_secure_url(v))
+				cfg_error(d, m, cfg->path,
+				          "contact \"%s\": webhook must be an https:// URL "
+				          "(http:// only to this machine: 127.0.0.1, localhost or "
+				          "[::1]); alerts must not cross the network unencrypted",
+				          name);
+			ct->address = xstrdup(name);
+			ct->url = xstrdup(v);
 			break;
 		case CHANNEL_TEAMS:
 		case CHANNEL_SLACK:
@@ -195,8 +199,10 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": secret_file only goes with webhook",
 				          name);
-			else
+			else {
+				ct->secret_required = true;
 				ct->secret = config_get_secret(cfg, c, "secret_file", d);
+			}
 		}
 		if (d->errors != before) {
 			config_contact_clear(ct);

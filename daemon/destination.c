@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "xalloc.h"
 
 /* The contact of a chat or Notify delivery (recorded by its name), or NULL. */
@@ -18,15 +19,39 @@ destination_contact(const struct config *cfg, enum channel kind, const char *nam
 	return c != NULL && c->kind == kind ? c : NULL;
 }
 
-/* The secret of the webhook contact with this URL, or NULL. */
-static const char *
-destination_secret(const struct config *cfg, const char *url)
+/*
+ * The webhook contact a delivery was recorded for: by its name, or (a store
+ * written before webhook deliveries recorded the name) the contact whose URL
+ * is the one recorded. NULL if there is none now.
+ */
+static const struct contact *
+destination_webhook(const struct config *cfg, const char *recorded)
 {
+	const struct contact *c;
+
+	if (recorded == NULL)
+		return NULL;
+	if ((c = destination_contact(cfg, CHANNEL_WEBHOOK, recorded)) != NULL)
+		return c;
+	if (strstr(recorded, "://") == NULL)
+		return NULL;
 	for (size_t i = 0; i < cfg->ncontacts; i++)
-		if (cfg->contacts[i].kind == CHANNEL_WEBHOOK &&
-		    strcmp(cfg->contacts[i].address, url) == 0)
-			return cfg->contacts[i].secret;
+		if (cfg->contacts[i].kind == CHANNEL_WEBHOOK && cfg->contacts[i].url != NULL &&
+		    strcmp(cfg->contacts[i].url, recorded) == 0)
+			return &cfg->contacts[i];
 	return NULL;
+}
+
+/* "name (host)": how a webhook appears in log lines and audit rows (its URL carries a token). */
+static char *
+destination_webhook_label(const char *name, const char *url)
+{
+	char *host = addr_url_host(url), *label;
+
+	label = name != NULL ? xasprintf("%s (%s)", name, host != NULL ? host : "?")
+	                     : xasprintf("webhook (%s)", host != NULL ? host : "?");
+	free(host);
+	return label;
 }
 
 /* The destination of deliveries of kind to recipient (NULL: any email), or NULL if unknown. */
@@ -44,9 +69,9 @@ destination_find(struct destinations *ds, const struct config *cfg, const struct
 		key = xstrdup("email");
 		break;
 	case CHANNEL_WEBHOOK:
-		if (recipient == NULL)
+		if ((c = destination_webhook(cfg, recipient)) == NULL)
 			return NULL;
-		key = xasprintf("webhook %s", recipient);
+		key = xasprintf("webhook %s", c->url);
 		break;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
@@ -96,7 +121,7 @@ int
 destination_resolve(const struct config *cfg, struct delivery *d, char **recipient, char **to,
                     char **cause)
 {
-	const struct contact *c;
+	const struct contact *c = NULL;
 
 	*recipient = xstrdup(d->recipient);
 	*to = xstrdup(d->recipient);
@@ -104,17 +129,56 @@ destination_resolve(const struct config *cfg, struct delivery *d, char **recipie
 	case CHANNEL_EMAIL:
 		break;
 	case CHANNEL_WEBHOOK:
-		d->secret = xstrdup_or_null(destination_secret(cfg, d->recipient));
+		/* Looked up by name at each attempt: a changed URL or secret is used from now on.
+		 */
+		if ((c = destination_webhook(cfg, d->recipient)) == NULL) {
+			if (strstr(d->recipient, "://") == NULL)
+				break; /* the contact is gone: below */
+			/* Recorded as a URL by an older escalatord, and no contact has it now. */
+			free(*recipient);
+			free(*to);
+			*recipient = destination_webhook_label(NULL, d->recipient);
+			*to = xstrdup(*recipient);
+			*cause =
+			    xasprintf("recorded for a webhook URL at %s that no webhook contact "
+			              "has any more; it will not be sent",
+			              *recipient);
+			return DESTINATION_FAILED;
+		}
+		free(*recipient);
+		free(*to);
+		*recipient = destination_webhook_label(c->name, c->url);
+		*to = xstrdup(*recipient);
+		free(d->recipient);
+		d->recipient = xstrdup(c->url);
+		/* Never unsigned when the contact is signed: its secret, or not sent at all. */
+		if (c->secret_required && c->secret == NULL) {
+			*cause = xasprintf("webhook contact \"%s\" has no secret to sign with; "
+			                   "not sent unsigned",
+			                   c->name);
+			return -1;
+		}
+		d->secret = xstrdup_or_null(c->secret);
 		break;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
 	case CHANNEL_GOVUK_NOTIFY:
-		if ((c = destination_contact(cfg, d->kind, d->recipient)) == NULL) {
-			*cause = xasprintf("there is no %s contact \"%s\" in the configuration any "
-			                   "more; add it back (and reload) to send this alert",
-			                   channel_name(d->kind), d->recipient);
-			return -1;
-		}
+		c = destination_contact(cfg, d->kind, d->recipient);
+		break;
+	}
+	if (d->kind != CHANNEL_EMAIL && c == NULL) {
+		*cause = xasprintf("there is no %s contact \"%s\" in the configuration any more "
+		                   "(removed on reload); this delivery will not be sent",
+		                   channel_name(d->kind), d->recipient);
+		return DESTINATION_FAILED;
+	}
+	switch (d->kind) {
+	case CHANNEL_EMAIL:
+	case CHANNEL_WEBHOOK:
+		break;
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
+	case CHANNEL_GOVUK_NOTIFY:
 		free(d->recipient);
 		if (d->kind == CHANNEL_GOVUK_NOTIFY) {
 			/* The audit trail names the person: "contact <address>". */

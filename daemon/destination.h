@@ -45,12 +45,19 @@ struct destination *destination_find(struct destinations *ds, const struct confi
 /* Free every destination. */
 void destinations_free(struct destinations *ds);
 
+/* destination_resolve: d can never be sent (its contact is gone): a permanent failure. */
+#define DESTINATION_FAILED (-2)
+
 /*
- * Fill in d's credentials from cfg: the chat and Notify contacts are looked
- * up by name now, so a rotated URL or key is used from the next attempt on.
- * Sets what the audit row records (*recipient) and the log shows (*to, never
- * a credential). Returns 0, or -1 with *cause set if d cannot be sent (its
- * contact is gone, its fields were damaged).
+ * Fill in d's credentials from cfg: the webhook, chat and Notify contacts are
+ * looked up by name now, so a changed URL, secret or key is used from the
+ * next attempt on (a webhook delivery recorded as a URL by an older
+ * escalatord goes to the contact with that URL). Sets what the audit row
+ * records (*recipient) and the log shows (*to): never a credential, a webhook
+ * only as "name (host)". Returns 0; -1 with *cause set if d cannot be sent
+ * now (its fields were damaged, its secret is missing: it is retried); or
+ * DESTINATION_FAILED with *cause naming the contact if it never can be (the
+ * contact was removed, or no contact has the URL recorded).
  */
 int destination_resolve(const struct config *cfg, struct delivery *d, char **recipient, char **to,
                         char **cause);

@@ -258,7 +258,9 @@ outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
 			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
 	}
 	if (resolved != 0 || notifier_send(ob->nt, d, &cause) != 0) {
-		struct delivery_result r = {DELIVERY_RETRY, 0, cause, 0};
+		/* A contact removed: a permanent failure, recorded like any other. */
+		struct delivery_result r = {
+		    resolved == DESTINATION_FAILED ? DELIVERY_FAILED : DELIVERY_RETRY, 0, cause, 0};
 
 		outbox_done_cb(ob, d->id, &r); /* frees d */
 		free(cause);
@@ -497,6 +499,7 @@ outbox_configure(struct outbox *ob, const struct config *cfg)
 	s.ca_file = cfg->ca_file;
 	s.connect_timeout = cfg->connect_timeout;
 	s.delivery_timeout = cfg->delivery_timeout;
+	s.proxy = cfg->proxy;
 	notifier_configure(ob->nt, &s);
 }
 

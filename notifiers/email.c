@@ -503,6 +503,11 @@ email_setup(struct transfer *t, const struct notifier_settings *s, const struct 
 		TRANSFER_SETOPT(CURLOPT_USERNAME, smtp->username);
 		TRANSFER_SETOPT(CURLOPT_PASSWORD, smtp->password != NULL ? smtp->password : "");
 	}
+	/* The proxy configured, or none: "" keeps curl off the *_proxy environment variables. */
+	TRANSFER_SETOPT(CURLOPT_PROXY, s->proxy != NULL ? s->proxy : "");
+	/* SMTP through an HTTP proxy only as a CONNECT tunnel (TLS still ends at the server). */
+	if (s->proxy != NULL)
+		TRANSFER_SETOPT(CURLOPT_HTTPPROXYTUNNEL, 1L);
 	TRANSFER_SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
 	TRANSFER_SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
 	/*

@@ -386,6 +386,7 @@ govuk_finish(struct govuk_send *g, struct transfer *t, CURLcode rc, struct deliv
 	int found;
 
 	*detail = NULL;
+	rc = http_result(g->http, rc);
 	http_get_response(t, g->http, &resp);
 	if (g->phase == GOVUK_SEND) {
 		*detail = govuk_classify(rc, &resp, time(NULL), transfer_error(t), r);

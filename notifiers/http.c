@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
 struct http_state {
 	char *response; /* the start of the response body, NUL-terminated */
 	size_t len, cap, max;
+	size_t received; /* bytes of body received in all */
+	size_t limit;    /* past this many the transfer is stopped */
+	bool overflow;   /* it was: the answer is what came before */
 };
 
 /* Free an http_state and the response it kept, wiping it (a token may be in it). */
@@ -120,13 +124,22 @@ http_classify(CURLcode rc, long code, const char *body, size_t len, const char *
 	return clean;
 }
 
-/* CURLOPT_WRITEFUNCTION: keep the start of the response body, drop the rest. */
+/*
+ * CURLOPT_WRITEFUNCTION: keep the start of the response body; past the limit
+ * stop the transfer (a server streaming without end must not hold the
+ * delivery until its timeout).
+ */
 static size_t
 http_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct http_state *st = arg;
 	size_t len = size * n, room = st->max - st->len;
 
+	st->received += len;
+	if (st->received > st->limit) {
+		st->overflow = true;
+		return 0; /* CURLE_WRITE_ERROR: curl stops reading and closes the connection */
+	}
 	if (len < room)
 		room = len;
 	if (room == 0)
@@ -165,6 +178,7 @@ http_request(struct transfer *t, const struct notifier_settings *s, const char *
 
 	st = xcalloc(1, sizeof *st);
 	st->max = max_response > 0 ? max_response : HTTP_RESPONSE_MAX;
+	st->limit = st->max > HTTP_BODY_LIMIT ? st->max : HTTP_BODY_LIMIT;
 	transfer_keep(t, st, http_state_free);
 
 	TRANSFER_SETOPT(CURLOPT_URL, url);
@@ -175,6 +189,8 @@ http_request(struct transfer *t, const struct notifier_settings *s, const char *
 	TRANSFER_SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (s->ca_file != NULL)
 		TRANSFER_SETOPT(CURLOPT_CAINFO, s->ca_file);
+	/* The proxy configured, or none: "" keeps curl off the *_proxy environment variables. */
+	TRANSFER_SETOPT(CURLOPT_PROXY, s->proxy != NULL ? s->proxy : "");
 	TRANSFER_SETOPT(CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
 	TRANSFER_SETOPT(CURLOPT_TIMEOUT, (long)s->delivery_timeout);
 	if (headers != NULL)
@@ -211,6 +227,13 @@ http_json_headers(const char *uid)
 	return h;
 }
 
+/* The transfer's result, a body stopped at its limit counting as complete. */
+CURLcode
+http_result(const struct http_state *st, CURLcode rc)
+{
+	return rc == CURLE_WRITE_ERROR && st != NULL && st->overflow ? CURLE_OK : rc;
+}
+
 /* The response of a finished transfer. */
 void
 http_get_response(struct transfer *t, struct http_state *st, struct http_response *out)
@@ -232,6 +255,6 @@ http_finish(struct transfer *t, struct http_state *st, CURLcode rc, struct deliv
 	struct http_response resp;
 
 	http_get_response(t, st, &resp);
-	return http_classify(rc, resp.code, resp.body, resp.len, resp.retry_after, time(NULL),
-	                     transfer_error(t), r);
+	return http_classify(http_result(st, rc), resp.code, resp.body, resp.len, resp.retry_after,
+	                     time(NULL), transfer_error(t), r);
 }

@@ -13,6 +13,11 @@
 #define HTTP_RETRY_AFTER_MAX 86400
 /* How much of a response body is kept by default (for the detail of a failure). */
 #define HTTP_RESPONSE_MAX 1024
+/*
+ * Bytes of a response body read at most (or the max_response asked for, if
+ * larger): past it the transfer is stopped and the answer is what came first.
+ */
+#define HTTP_BODY_LIMIT 65536
 
 /* Per-request state: the start of the response body. */
 struct http_state;
@@ -37,6 +42,11 @@ struct http_state *http_request(struct transfer *t, const struct notifier_settin
                                 size_t max_response, char **cause);
 /* Content-Type: application/json, User-Agent, no Expect, X-Escalator-Delivery (uid may be NULL). */
 struct curl_slist *http_json_headers(const char *uid);
+/*
+ * The result of a finished transfer set up by http_request: rc, except that a
+ * body stopped at its limit (CURLE_WRITE_ERROR from us) counts as CURLE_OK.
+ */
+CURLcode http_result(const struct http_state *st, CURLcode rc);
 /* The response of the finished transfer t (valid until t is freed). */
 void http_get_response(struct transfer *t, struct http_state *st, struct http_response *out);
 

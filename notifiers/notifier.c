@@ -40,6 +40,7 @@ struct notifier {
 	struct notifier_settings view;
 	struct smtp_settings smtp;
 	char *ca_file;
+	char *proxy; /* may hold a user name and password: wiped when freed */
 
 	struct jobs jobs; /* every delivery started and not finished (or waiting for a token) */
 	size_t njobs;
@@ -104,6 +105,9 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 	free(n->ca_file);
 	n->ca_file = NULL;
 	n->view.ca_file = NULL;
+	xfree_secret(n->proxy);
+	n->proxy = NULL;
+	n->view.proxy = NULL;
 	if (s == NULL)
 		return;
 	if (new != NULL) {
@@ -124,6 +128,8 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 	}
 	n->ca_file = xstrdup_or_null(s->ca_file);
 	n->view.ca_file = n->ca_file;
+	n->proxy = xstrdup_or_null(s->proxy);
+	n->view.proxy = n->proxy;
 	n->view.connect_timeout =
 	    s->connect_timeout > 0 ? s->connect_timeout : NOTIFIER_DEFAULT_CONNECT_TIMEOUT;
 	n->view.delivery_timeout =
@@ -384,18 +390,12 @@ notifier_check(const struct notifier *n, const struct delivery *d, char **cause)
 		}
 		return 0;
 	case CHANNEL_WEBHOOK:
-		if (!addr_valid_url(d->recipient)) {
-			clean = transport_clean_text(d->recipient, 100, 1);
-			*cause = xasprintf("\"%s\" is not an http:// or https:// URL", clean);
-			free(clean);
-			return -1;
-		}
-		return 0;
 	case CHANNEL_TEAMS:
 	case CHANNEL_SLACK:
-		/* These URLs are credentials: never repeated in a message. */
-		if (!addr_valid_url(d->recipient)) {
-			*cause = xasprintf("the %s URL is not an http:// or https:// URL",
+		/* These URLs carry tokens: never repeated in a message. */
+		if (!addr_secure_url(d->recipient)) {
+			*cause = xasprintf("the %s URL is not an https:// URL (or http:// to this "
+			                   "machine)",
 			                   channel_name(d->kind));
 			return -1;
 		}
@@ -485,6 +485,8 @@ notifier_free(struct notifier *n)
 	clear_smtp(n);
 	free(n->ca_file);
 	n->ca_file = NULL;
+	xfree_secret(n->proxy);
+	n->proxy = NULL;
 	if (n->busy == 0)
 		notifier_destroy(n);
 }

@@ -67,6 +67,12 @@ struct notifier_settings {
 	const char *ca_file;              /* NULL: the system's CA certificates */
 	int connect_timeout;              /* seconds */
 	int delivery_timeout;             /* seconds for a whole attempt */
+	/*
+	 * The HTTP(S) proxy every transfer goes through, or NULL: none. Set on
+	 * every transfer ("" when NULL), so that http_proxy, https_proxy and
+	 * ALL_PROXY in the environment never send alerts somewhere else.
+	 */
+	const char *proxy;
 };
 
 struct notifier;

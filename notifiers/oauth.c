@@ -117,9 +117,37 @@ oauth_error_code(const char *text, json_t *codes, char *out, size_t len)
 		snprintf(out, len, "AADSTS%lld", (long long)json_integer_value(first));
 }
 
-/* "HTTP <code>" plus what the body says, one clean line. */
+/* Replace every occurrence of secret in *text by "[redacted]". */
+static void
+oauth_redact(char **text, const char *secret)
+{
+	char *p, *out;
+
+	if (*text == NULL || secret == NULL || *secret == '\0')
+		return;
+	while ((p = strstr(*text, secret)) != NULL) {
+		*p = '\0';
+		out = xasprintf("%s[redacted]%s", *text, p + strlen(secret));
+		free(*text);
+		*text = out;
+	}
+}
+
+/* Redact from *text each of secrets[0..] (NULL-ended) and the tokens j holds. */
+static void
+oauth_redact_all(char **text, const char *const *secrets, json_t *j)
+{
+	static const char *const tokens[] = {"access_token", "refresh_token", "id_token"};
+
+	for (size_t i = 0; secrets != NULL && secrets[i] != NULL; i++)
+		oauth_redact(text, secrets[i]);
+	for (size_t i = 0; json_is_object(j) && i < sizeof tokens / sizeof tokens[0]; i++)
+		oauth_redact(text, json_string_value(json_object_get(j, tokens[i])));
+}
+
+/* "HTTP <code>" plus what the body says, one clean line, secrets redacted before any cut. */
 static char *
-oauth_error_text(long code, const char *body, size_t len, json_t *j)
+oauth_error_text(long code, const char *body, size_t len, json_t *j, const char *const *secrets)
 {
 	const char *error = json_string_value(json_object_get(j, "error"));
 	const char *desc = json_string_value(json_object_get(j, "error_description"));
@@ -132,6 +160,7 @@ oauth_error_text(long code, const char *body, size_t len, json_t *j)
 			body++, len--;
 		nl = memchr(body, '\n', len);
 		line = xstrndup(body, nl != NULL ? (size_t)(nl - body) : len);
+		oauth_redact_all(&line, secrets, j);
 		clean = transport_clean_text(line, 200, 0);
 		text = *clean != '\0' ? xasprintf("HTTP %ld: %s", code, clean)
 		                      : xasprintf("HTTP %ld", code);
@@ -147,6 +176,7 @@ oauth_error_text(long code, const char *body, size_t len, json_t *j)
 	} else {
 		line = xstrdup("");
 	}
+	oauth_redact_all(&line, secrets, j);
 	clean = transport_clean_text(line, 240, 0);
 	text = xasprintf("HTTP %ld: %s%s%s", code, error != NULL ? error : "error",
 	                 *clean != '\0' ? ": " : "", clean);
@@ -158,6 +188,14 @@ oauth_error_text(long code, const char *body, size_t len, json_t *j)
 /* Parse a token endpoint's response. */
 int
 oauth_parse_response(long code, const char *body, size_t len, struct oauth_result *r)
+{
+	return oauth_parse_response_redacted(code, body, len, NULL, r);
+}
+
+/* Parse a token endpoint's response, secrets and tokens redacted from the error text. */
+int
+oauth_parse_response_redacted(long code, const char *body, size_t len, const char *const *secrets,
+                              struct oauth_result *r)
 {
 	json_t *j, *tok, *exp, *type;
 	json_error_t err;
@@ -197,7 +235,7 @@ oauth_parse_response(long code, const char *body, size_t len, struct oauth_resul
 		oauth_error_code(desc, json_object_get(j, "error_codes"), r->code, sizeof r->code);
 	}
 	text = oauth_error_text(code, body != NULL ? body : "", body != NULL ? len : 0,
-	                        json_is_object(j) ? j : NULL);
+	                        json_is_object(j) ? j : NULL, secrets);
 	r->error = transport_clean_text(text, OAUTH_DETAIL_MAX, 0);
 	free(text);
 	json_decref(j);
@@ -292,22 +330,6 @@ oauth_fetch_setup(struct transfer *t, const struct notifier_settings *s, char **
 	return f;
 }
 
-/* Replace every occurrence of secret in *text by "[redacted]". */
-static void
-oauth_redact(char **text, const char *secret)
-{
-	char *p, *out;
-
-	if (*text == NULL || secret == NULL || *secret == '\0')
-		return;
-	while ((p = strstr(*text, secret)) != NULL) {
-		*p = '\0';
-		out = xasprintf("%s[redacted]%s", *text, p + strlen(secret));
-		free(*text);
-		*text = out;
-	}
-}
-
 /* Parse the finished fetch t (curl result rc) into r; returns 0 with a token or -1. */
 static int
 oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oauth_result *r)
@@ -315,6 +337,7 @@ oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oau
 	struct http_response resp;
 	const char *err;
 
+	rc = http_result(f->http, (CURLcode)rc);
 	http_get_response(t, f->http, &resp);
 	if (rc != CURLE_OK) {
 		memset(r, 0, sizeof *r);
@@ -323,8 +346,12 @@ oauth_fetch_finish(struct transfer *t, struct oauth_fetch *f, int rc, struct oau
 		    *err != '\0' ? err : curl_easy_strerror((CURLcode)rc), OAUTH_DETAIL_MAX, 0);
 		return -1;
 	}
-	if (oauth_parse_response(resp.code, resp.body, resp.len, r) == 0)
-		return 0;
+	{
+		const char *const secrets[] = {f->secret, f->escaped_secret, NULL};
+
+		if (oauth_parse_response_redacted(resp.code, resp.body, resp.len, secrets, r) == 0)
+			return 0;
+	}
 	/* An endpoint (or a proxy) that echoes the request must not put the secret in a log. */
 	oauth_redact(&r->error, f->secret);
 	oauth_redact(&r->error, f->escaped_secret);

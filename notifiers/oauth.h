@@ -35,6 +35,14 @@ char *oauth_request_body(const char *client_id, const char *client_secret, const
  * into r. Returns 0 when it holds a bearer token, -1 otherwise (r->error set).
  */
 int oauth_parse_response(long code, const char *body, size_t len, struct oauth_result *r);
+/*
+ * oauth_parse_response, with every occurrence of secrets[0..] (NULL-ended;
+ * the client secret as sent) and of any token in the answer replaced by
+ * "[redacted]" in the error text before it is shortened, so that no part of
+ * one survives the cut.
+ */
+int oauth_parse_response_redacted(long code, const char *body, size_t len,
+                                  const char *const *secrets, struct oauth_result *r);
 /* Free and wipe what r holds. */
 void oauth_result_clear(struct oauth_result *r);
 

@@ -322,8 +322,8 @@ class TestDelivery(DaemonTestCase):
         self.assertTrue(all(v[2] == "sent" and v[3] == 1 and v[4] == 0 for v in ds.values()),
                         ds)
         self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "email"), sorted(want_mail))
-        self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "webhook"),
-                         [http.url_for("/hook")] * 3)
+        # Webhooks are recorded by the contact's name: the URL (it carries tokens) is not stored.
+        self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "webhook"), ["hook"] * 3)
         audit = self.state_query("SELECT delivery_id, recipient, result FROM audit")
         self.assertEqual(sorted((a[0], a[2]) for a in audit), sorted((i, "sent") for i in ds))
         alerts = self.state_query("SELECT case_ref, stage FROM alert ORDER BY case_ref")

@@ -40,7 +40,8 @@ from harness import daemon as hd  # noqa: E402
 
 IRO = "iro-service@council.example"            # contact "iro"
 SM = "service.manager@council.example"         # contact "service_manager"
-HOS = "https://hooks.council.example/escalations/hos"  # contact "head_of_service" (webhook)
+# contact "head_of_service" (webhook): recorded and printed by name, its URL carries a token
+HOS = "head_of_service"
 TM_NORTH = "tm.north@council.example"
 TM_SOUTH = "tm.south@council.example"
 TM_WEST = "tm.west@council.example"

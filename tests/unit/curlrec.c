@@ -21,7 +21,7 @@ curlrec_string_option(CURLoption opt)
 	return opt == CURLOPT_URL || opt == CURLOPT_MAIL_FROM || opt == CURLOPT_USERNAME ||
 	       opt == CURLOPT_PASSWORD || opt == CURLOPT_CAINFO || opt == CURLOPT_PROTOCOLS_STR ||
 	       opt == CURLOPT_LOGIN_OPTIONS || opt == CURLOPT_XOAUTH2_BEARER ||
-	       opt == CURLOPT_POSTFIELDS;
+	       opt == CURLOPT_POSTFIELDS || opt == CURLOPT_PROXY;
 }
 
 /* Record the option, then really set it. */

@@ -144,6 +144,12 @@ test_address_valid_url(void **state)
 	    "https://hooks.example/\x7f",
 	    "https://hooks.example/\x1b[31m",
 	    " https://hooks.example/",
+	    /* A user name or password in the URL is refused: it is where tricks hide. */
+	    "https://user@hooks.example/x",
+	    "https://user:pass@hooks.example/x",
+	    "https://:pass@hooks.example/x",
+	    "http://127.0.0.1:443@evil.example/x",
+	    "https://hooks.example\\@evil.example/x",
 	};
 	char *long_url;
 
@@ -213,6 +219,11 @@ test_address_secure_url(void **state)
 	    "https://hooks.example/a b",
 	    "http://localhost/a b",
 	    "http://localhost/\n",
+	    /* libcurl would connect to evil.example: not this machine. */
+	    "http://127.0.0.1:443@evil.example/hook",
+	    "http://127.0.0.1:443@evil.example",
+	    "http://127.0.0.1\\@evil.example/",
+	    "http://[::1]@evil.example/",
 	};
 
 	(void)state;
@@ -220,14 +231,40 @@ test_address_secure_url(void **state)
 	EXPECT_ALL(addr_secure_url, bad, false);
 }
 
+/* addr_url_host: the host libcurl connects to, never the path or the token in it. */
+static void
+test_address_url_host(void **state)
+{
+	static const struct {
+		const char *url, *host;
+	} cases[] = {
+	    {"https://hooks.slack.com/services/T000/B000/XXXXSECRET", "hooks.slack.com"},
+	    {"https://h.example:8443/x?token=abc", "h.example"},
+	    {"http://127.0.0.1:8080/hook", "127.0.0.1"},
+	    {"https://[2001:db8::1]:8443/x", "[2001:db8::1]"},
+	    {"http://127.0.0.1:443@evil.example/x", NULL},
+	    {"not a url", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *h = addr_url_host(cases[i].url);
+
+		if (cases[i].host == NULL)
+			assert_null(h);
+		else
+			assert_string_equal(h, cases[i].host);
+		free(h);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_address_valid_email),
-	    cmocka_unit_test(test_address_domain_in),
-	    cmocka_unit_test(test_address_valid_url),
-	    cmocka_unit_test(test_address_secure_url),
+	    cmocka_unit_test(test_address_valid_email), cmocka_unit_test(test_address_domain_in),
+	    cmocka_unit_test(test_address_valid_url),   cmocka_unit_test(test_address_secure_url),
+	    cmocka_unit_test(test_address_url_host),
 	};
 
 	return cmocka_run_group_tests_name("address", tests, NULL, NULL);

@@ -159,7 +159,9 @@ test_config_full_defaults(void **state)
 	c = config_find_contact(cfg, "head_of_service");
 	assert_non_null(c);
 	assert_int_equal(c->kind, CHANNEL_WEBHOOK);
-	assert_string_equal(c->address, "https://hooks.council.example/hos");
+	/* Recorded by name: the URL (it carries a token) is looked up at each attempt. */
+	assert_string_equal(c->address, "head_of_service");
+	assert_string_equal(c->url, "https://hooks.council.example/hos");
 	assert_null(config_find_contact(cfg, "service_manager"));
 }
 
@@ -444,7 +446,47 @@ test_config_contact_bad_webhook(void **state)
 	               "    webhook = \"ftp://hooks.council.example/h\";\n" /* 6 */
 	               "  };\n"                                             /* 7 */
 	               "};\n",                                              /* 8 */
-	               6, "contact \"hos\": webhook must be an http:// or https:// URL");
+	               6, "contact \"hos\": webhook must be an https:// URL with a host");
+}
+
+static void expect_not_in_diag(const struct fixture *fx, const char *text);
+
+/*
+ * A plain http:// webhook to another machine is an error, not a warning; a
+ * user name in the URL is refused; http:// to this machine is accepted.
+ */
+static void
+test_config_contact_webhook_http(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *cfg;
+
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"                    /* 1 */
+	               "state = \"state.sqlite\";\n"                         /* 2 */
+	               "rules = \"rules\";\n"                                /* 3 */
+	               "contacts = {\n"                                      /* 4 */
+	               "  hos = {\n"                                         /* 5 */
+	               "    webhook = \"http://hooks.council.example/h\";\n" /* 6 */
+	               "  };\n"                                              /* 7 */
+	               "};\n",                                               /* 8 */
+	               6, "webhook must be an https:// URL (http:// only to this machine");
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"                                  /* 1 */
+	               "state = \"state.sqlite\";\n"                                       /* 2 */
+	               "rules = \"rules\";\n"                                              /* 3 */
+	               "contacts = {\n"                                                    /* 4 */
+	               "  hos = { webhook = \"http://127.0.0.1:443@evil.example/h\"; };\n" /* 5 */
+	               "};\n",                                                             /* 6 */
+	               5, "no user name or password");
+	expect_not_in_diag(fx, "evil.example");
+	cfg = load(fx, "case_store = \"cases.sqlite\";\nstate = \"state.sqlite\";\n"
+	               "rules = \"rules\";\n"
+	               "contacts = { hos = { webhook = \"http://127.0.0.1:8080/h\"; }; };\n");
+	if (cfg == NULL)
+		dump_diag(&fx->d);
+	assert_non_null(cfg);
+	assert_int_equal(fx->d.errors, 0);
 }
 
 /* An unknown key inside a contact is reported at its line with the keys expected. */
@@ -554,6 +596,55 @@ expect_not_in_diag(const struct fixture *fx, const char *text)
 			dump_diag(&fx->d);
 			fail_msg("a diagnostic repeats \"%s\"", text);
 		}
+}
+
+/*
+ * Secret files: owned by escalatord's user or root, group read allowed
+ * (systemd's LoadCredential= shows as 0440), nothing for others, no group
+ * write, never another owner. The secret is never in the message.
+ */
+static void
+test_config_read_secret_modes(void **state)
+{
+	static const struct {
+		mode_t mode;
+		bool ok;
+	} modes[] = {{0600, true},  {0400, true},  {0440, true},  {0640, true},
+	             {0644, false}, {0604, false}, {0660, false}, {0602, false}};
+	struct fixture *fx = *state;
+	char *path = testdir_write(fx->td, "s.secret", "S3CRET-VALUE\n");
+	char *out, *cause;
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		out = cause = NULL;
+		assert_int_equal(chmod(path, modes[i].mode), 0);
+		if (config_read_secret(path, &out, &cause) != (modes[i].ok ? 0 : -1))
+			fail_msg("mode %04o: %s", (unsigned)modes[i].mode,
+			         cause ? cause : "accepted");
+		if (modes[i].ok) {
+			assert_string_equal(out, "S3CRET-VALUE");
+		} else {
+			assert_null(out);
+			assert_non_null(strstr(cause, "chmod 600"));
+			assert_null(strstr(cause, "S3CRET"));
+		}
+		free(out);
+		free(cause);
+	}
+	/* Owned by someone else (only root can give a file away). */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0440), 0);
+		assert_int_equal(chown(path, 0, 0), 0);
+		out = cause = NULL;
+		assert_int_equal(config_read_secret(path, &out, &cause), 0);
+		free(out);
+		assert_int_equal(chown(path, 4242, 0), 0);
+		assert_int_equal(config_read_secret(path, &out, &cause), -1);
+		assert_non_null(strstr(cause, "owned by uid 4242"));
+		assert_null(strstr(cause, "S3CRET"));
+		free(cause);
+	}
+	free(path);
 }
 
 /* Teams, Slack and Notify contacts: recorded by name, their URL and key kept aside. */
@@ -860,6 +951,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_config_poll_interval_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_contact_both_or_neither, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_contact_bad_email, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_webhook_http, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_read_secret_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_contact_bad_webhook, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_contact_unknown_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_bad_timezone, setup, teardown),

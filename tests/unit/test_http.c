@@ -40,6 +40,8 @@ test_request_get(void **state)
 	assert_null(curlrec_find(CURLOPT_POSTFIELDS));
 	assert_null(curlrec_find(CURLOPT_HTTPHEADER));
 	assert_non_null(curlrec_find(CURLOPT_WRITEFUNCTION));
+	/* No proxy configured: none at all, whatever http_proxy/https_proxy/ALL_PROXY say. */
+	assert_string_equal(curlrec_find(CURLOPT_PROXY)->str, "");
 	transfer_free(t);
 	curlrec_clear();
 }
@@ -48,8 +50,10 @@ test_request_get(void **state)
 static void
 test_request_post(void **state)
 {
-	struct notifier_settings s = {
-	    .ca_file = "/etc/escalator/ca.pem", .connect_timeout = 4, .delivery_timeout = 9};
+	struct notifier_settings s = {.ca_file = "/etc/escalator/ca.pem",
+	                              .connect_timeout = 4,
+	                              .delivery_timeout = 9,
+	                              .proxy = "http://proxy.council.example:3128"};
 	struct transfer *t = transfer_new();
 	struct curl_slist *h = http_json_headers(NULL);
 	char *cause = NULL, *body = xstrdup("{\"a\":1}");
@@ -62,6 +66,8 @@ test_request_post(void **state)
 	assert_int_equal(curlrec_find(CURLOPT_POSTFIELDSIZE_LARGE)->num, 7);
 	assert_ptr_equal(curlrec_find(CURLOPT_HTTPHEADER)->ptr, h);
 	assert_string_equal(curlrec_find(CURLOPT_CAINFO)->str, "/etc/escalator/ca.pem");
+	/* The proxy configured is the one used. */
+	assert_string_equal(curlrec_find(CURLOPT_PROXY)->str, "http://proxy.council.example:3128");
 	transfer_free(t);
 	curlrec_clear();
 }

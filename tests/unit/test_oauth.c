@@ -55,6 +55,48 @@ test_oauth_parse_ok(void **state)
 	oauth_result_clear(&r);
 }
 
+/*
+ * A client secret (or a token) the endpoint echoes is redacted before the
+ * error text is shortened: a secret straddling the cut leaves no part behind.
+ */
+static void
+test_oauth_redacted_before_cut(void **state)
+{
+	static const char secret[] = "cs~Q8x7ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd";
+	const char *const secrets[] = {secret, NULL};
+	struct oauth_result r;
+	char *body, pad[300];
+
+	(void)state;
+	for (size_t at = 150; at < 300; at += 7) {
+		memset(pad, 'x', at);
+		pad[at] = '\0';
+		body = xasprintf("{\"error\":\"invalid_client\",\"error_description\":\"%s%s "
+		                 "and the rest\",\"access_token\":\"tok-SECRETTOKEN-123456\"}",
+		                 pad, secret);
+		assert_int_equal(
+		    oauth_parse_response_redacted(401, body, strlen(body), secrets, &r), -1);
+		/* No 6 characters of the secret in a row survive, wherever the cut falls. */
+		for (size_t i = 0; i + 6 <= strlen(secret); i++) {
+			char part[7];
+
+			memcpy(part, secret + i, 6);
+			part[6] = '\0';
+			if (strstr(r.error, part) != NULL)
+				fail_msg("at %zu: \"%s\" of the secret in: %s", at, part, r.error);
+		}
+		oauth_result_clear(&r);
+		free(body);
+	}
+	/* A token in a non-JSON error line is redacted as well as the secret. */
+	body = xasprintf("proxy says: bad request %s", secret);
+	assert_int_equal(oauth_parse_response_redacted(502, body, strlen(body), secrets, &r), -1);
+	assert_non_null(strstr(r.error, "[redacted]"));
+	assert_null(strstr(r.error, "cs~Q8x7"));
+	oauth_result_clear(&r);
+	free(body);
+}
+
 /* Errors: the identity platform's AADSTS code and first line, never the rest. */
 static void
 test_oauth_parse_errors(void **state)
@@ -295,6 +337,7 @@ main(void)
 	    cmocka_unit_test(test_oauth_request),
 	    cmocka_unit_test(test_oauth_parse_ok),
 	    cmocka_unit_test(test_oauth_parse_errors),
+	    cmocka_unit_test(test_oauth_redacted_before_cut),
 	    cmocka_unit_test(test_oauth_cache),
 	    cmocka_unit_test_setup_teardown(test_xoauth2_token_failure, fixture_setup,
 	                                    fixture_teardown),

@@ -66,7 +66,7 @@ struct ofix {
 	struct fixture *fx;
 	struct event_base *base;
 	struct hook hook;
-	struct contact contacts[3];
+	struct contact contacts[8];
 	struct config cfg;
 	struct outbox *ob;
 	int idle;  /* times the outbox said it had nothing to do */
@@ -178,6 +178,9 @@ idle_cb(void *arg)
 	event_base_loopbreak(of->base);
 }
 
+/* The webhook contacts other than "hook", each at /<name> of the receiver. */
+static const char *const hook_names[] = {"busy", "gone", "a", "b", "hang"};
+
 /* Store fixture, loop, receiver on 127.0.0.1, configuration (a webhook and a Teams contact). */
 static int
 osetup(void **state)
@@ -204,14 +207,23 @@ osetup(void **state)
 
 	of->contacts[0] = (struct contact){.name = "hook",
 	                                   .kind = CHANNEL_WEBHOOK,
-	                                   .address = xasprintf("%s/hook", of->url),
+	                                   .address = "hook",
+	                                   .url = xasprintf("%s/hook", of->url),
 	                                   .secret = HOOK_SECRET};
 	of->contacts[1] = (struct contact){.name = "managers",
 	                                   .kind = CHANNEL_TEAMS,
 	                                   .address = "managers",
 	                                   .url = xasprintf("%s/teams", of->url)};
+	/* Webhook contacts (recorded by name) for the receiver's other paths. */
+	for (size_t i = 0; i < sizeof hook_names / sizeof hook_names[0]; i++)
+		of->contacts[2 + i] =
+		    (struct contact){.name = (char *)hook_names[i],
+		                     .kind = CHANNEL_WEBHOOK,
+		                     .address = (char *)hook_names[i],
+		                     .url = xasprintf("%s/%s", of->url, hook_names[i]),
+		                     .secret = HOOK_SECRET};
 	of->cfg.contacts = of->contacts;
-	of->cfg.ncontacts = 2;
+	of->cfg.ncontacts = 2 + sizeof hook_names / sizeof hook_names[0];
 	of->cfg.max_deliveries = CONFIG_DEFAULT_MAX_DELIVERIES;
 	of->cfg.max_per_destination = CONFIG_DEFAULT_MAX_PER_DESTINATION;
 	of->cfg.connect_timeout = 5;
@@ -240,8 +252,8 @@ oteardown(void **state)
 		free(of->hook.req[i].timestamp);
 		free(of->hook.req[i].signature);
 	}
-	free(of->contacts[0].address);
-	free(of->contacts[1].url);
+	for (size_t i = 0; i < of->cfg.ncontacts; i++)
+		free(of->contacts[i].url);
 	free(of->url);
 	free(of);
 	return teardown(&fxs);
@@ -275,23 +287,17 @@ static long long
 record_hooks(struct ofix *of, const char *case_ref, const char *const *paths, size_t n)
 {
 	struct recipient rc[4];
-	char *urls[4];
 	bool none[4] = {false, false, false, false};
 	struct alert a = make_alert(of->fx, case_ref, 1, 0);
-	long long id;
 
 	assert_true(n <= 4);
-	for (size_t i = 0; i < n; i++) {
-		urls[i] = xasprintf("%s%s", of->url, paths[i]);
-		rc[i] = (struct recipient){CHANNEL_WEBHOOK, urls[i]};
-	}
+	/* Recorded by the contact's name ("/busy" is the contact "busy"). */
+	for (size_t i = 0; i < n; i++)
+		rc[i] = (struct recipient){CHANNEL_WEBHOOK, paths[i] + 1};
 	a.fields = "{\"team\":\"North\"}";
 	a.recipients = rc;
 	a.nrecipients = n;
-	id = record(of->fx->ss, &a, none);
-	for (size_t i = 0; i < n; i++)
-		free(urls[i]);
-	return id;
+	return record(of->fx->ss, &a, none);
 }
 
 /* HMAC-SHA256 of "timestamp.body" under the hook's secret, as "sha256=<hex>". */
@@ -366,8 +372,13 @@ test_outbox_webhooks(void **state)
 	expect_sql(
 	    of->fx->path,
 	    "SELECT count(*) || ':' || count(DISTINCT delivery_id) FROM audit WHERE result = "
-	    "'sent' AND recipient LIKE 'http://127.0.0.1:%/hook'",
+	    "'sent' AND recipient = 'hook (127.0.0.1)'",
 	    "3:3");
+	/* The URL (it may carry a token) is in neither table: the contact's name and host. */
+	expect_sql(of->fx->path,
+	           "SELECT (SELECT count(*) FROM audit WHERE recipient LIKE '%://%') + (SELECT "
+	           "count(*) FROM delivery WHERE recipient LIKE '%://%')",
+	           "0");
 	assert_int_equal(queue_depth(of->fx->ss), 0);
 	assert_int_equal(outbox_in_flight(of->ob), 0);
 }
@@ -387,19 +398,18 @@ test_outbox_retry_and_failed(void **state)
 	assert_int_equal(of->hook.nreq, 2);
 	expect_sql(of->fx->path,
 	           "SELECT status || ':' || attempts || ':' || in_flight || ':' || last_error FROM "
-	           "delivery WHERE recipient LIKE '%/busy'",
+	           "delivery WHERE recipient = 'busy'",
 	           "pending:1:0:HTTP 503: no such hook");
 	expect_sql(of->fx->path,
 	           "SELECT status || ':' || attempts || ':' || last_error FROM delivery WHERE "
-	           "recipient LIKE '%/gone'",
+	           "recipient = 'gone'",
 	           "failed:1:HTTP 404: no such hook");
 	expect_sql(
 	    of->fx->path,
 	    "SELECT group_concat(result, ',') FROM (SELECT * FROM audit ORDER BY delivery_id)",
 	    "retry,failed");
 	/* Back-off: retry_min (30 s) with +-20% jitter, from now. */
-	next =
-	    query1(of->fx->path, "SELECT next_attempt FROM delivery WHERE recipient LIKE '%/busy'");
+	next = query1(of->fx->path, "SELECT next_attempt FROM delivery WHERE recipient = 'busy'");
 	assert_true(atoll(next) >= now + 24 && atoll(next) <= now + 37);
 	free(next);
 	assert_int_equal(queue_depth(of->fx->ss), 1);
@@ -479,9 +489,9 @@ test_outbox_teams_status(void **state)
 }
 
 /*
- * A delivery that cannot be sent as recorded (its fields damaged, its contact
- * gone) is a temporary failure with the reason; it sends nothing, and the
- * others of the same cycle go out.
+ * A delivery that cannot be sent as recorded is not sent, and the others of
+ * the same cycle go out: its fields damaged, a temporary failure with the
+ * reason; its contact gone (removed on reload), a permanent failure naming it.
  */
 static void
 test_outbox_cannot_send(void **state)
@@ -511,11 +521,87 @@ test_outbox_cannot_send(void **state)
 	expect_sql(of->fx->path,
 	           "SELECT d.status || ':' || d.last_error FROM delivery d JOIN alert a ON a.id = "
 	           "d.alert_id WHERE a.case_ref = 'G1'",
-	           "pending:there is no teams contact \"former_team\" in the configuration any "
-	           "more; add it back (and reload) to send this alert");
+	           "failed:there is no teams contact \"former_team\" in the configuration any "
+	           "more (removed on reload); this delivery will not be sent");
 	expect_sql(of->fx->path,
 	           "SELECT group_concat(result) FROM (SELECT * FROM audit ORDER BY result)",
-	           "retry,retry,sent");
+	           "failed,retry,sent");
+}
+
+/* exec_sql with a printf format. */
+static void PRINTFLIKE(2, 3) exec_sql_fmt(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	exec_sql(path, sql);
+	free(sql);
+}
+
+/*
+ * Webhook deliveries follow their contact by name at each attempt: a pending
+ * one goes to the contact's URL as it is now, signed with its secret. A store
+ * written by an older escalatord (the URL recorded): the contact with that URL
+ * gets it; a URL no contact has is failed for good, naming only its host. A
+ * webhook contact that is gone fails its deliveries for good, naming it.
+ */
+static void
+test_outbox_webhook_follows_contact(void **state)
+{
+	static const char *const hook[] = {"/hook"};
+	struct ofix *of = *state;
+	char *old_url;
+
+	/* Recorded for "hook" at /hook; its URL moves to /moved before the attempt. */
+	record_hooks(of, "M1", hook, 1);
+	free(of->contacts[0].url);
+	of->contacts[0].url = xasprintf("%s/moved", of->url);
+	/* Recorded as URLs, as older versions did: one a contact has, one none has. */
+	record_hooks(of, "U1", hook, 1);
+	old_url = xasprintf("%s/moved", of->url);
+	exec_sql_fmt(of->fx->path,
+	             "UPDATE delivery SET recipient = '%s' WHERE alert_id = (SELECT "
+	             "id FROM alert WHERE case_ref = 'U1')",
+	             old_url);
+	record_hooks(of, "U2", hook, 1);
+	exec_sql_fmt(of->fx->path,
+	             "UPDATE delivery SET recipient = '%s/secret-token-path' WHERE "
+	             "alert_id = (SELECT id FROM alert WHERE case_ref = 'U2')",
+	             of->url);
+	/* Recorded for a contact that is not configured any more. */
+	record_hooks(of, "X1", hook, 1);
+	exec_sql(of->fx->path, "UPDATE delivery SET recipient = 'removed_hook' WHERE alert_id = "
+	                       "(SELECT id FROM alert WHERE case_ref = 'X1')");
+	start_outbox(of);
+	run_until_idle(of);
+
+	assert_int_equal(of->hook.nreq, 2);
+	for (size_t i = 0; i < of->hook.nreq; i++) {
+		assert_string_equal(of->hook.req[i].path, "/moved");
+		assert_non_null(of->hook.req[i].signature);
+	}
+	expect_sql(of->fx->path,
+	           "SELECT group_concat(a.case_ref || ':' || d.status, ' ') FROM delivery d JOIN "
+	           "alert a ON a.id = d.alert_id ORDER BY a.case_ref",
+	           "M1:sent U1:sent U2:failed X1:failed");
+	expect_sql(of->fx->path,
+	           "SELECT d.last_error FROM delivery d JOIN alert a ON a.id = d.alert_id WHERE "
+	           "a.case_ref = 'X1'",
+	           "there is no webhook contact \"removed_hook\" in the configuration any more "
+	           "(removed on reload); this delivery will not be sent");
+	expect_sql(
+	    of->fx->path,
+	    "SELECT (d.last_error LIKE '%127.0.0.1%') || (d.last_error LIKE '%secret-token%') "
+	    "FROM delivery d JOIN alert a ON a.id = d.alert_id WHERE a.case_ref = 'U2'",
+	    "10");
+	expect_sql(of->fx->path,
+	           "SELECT count(*) FROM audit WHERE recipient LIKE '%://%' OR detail LIKE "
+	           "'%secret-token%'",
+	           "0");
+	free(old_url);
 }
 
 /*
@@ -554,9 +640,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_outbox_webhooks),    T(test_outbox_retry_and_failed),
-	    T(test_outbox_share),       T(test_outbox_teams_status),
-	    T(test_outbox_cannot_send), T(test_outbox_free_in_flight),
+	    T(test_outbox_webhooks),         T(test_outbox_webhook_follows_contact),
+	    T(test_outbox_retry_and_failed), T(test_outbox_share),
+	    T(test_outbox_teams_status),     T(test_outbox_cannot_send),
+	    T(test_outbox_free_in_flight),
 	};
 
 	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
