@@ -590,7 +590,7 @@ smtp = {
         p = self.run_escalatord(["--check"], timeout=30)
         err = p.stderr.decode()
         self.assertEqual(p.returncode, 1, err)
-        self.assertIn("can be read by group or others", err)
+        self.assertIn("can be read by others", err)
         self.assertIn("token_url must be an https:// URL", err)
         self.assertIn("password_file does not go with auth = \"xoauth2\"", err)
         self.assert_no_channel_secrets(p.stdout + p.stderr, "--check output")
