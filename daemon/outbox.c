@@ -186,7 +186,7 @@ outbox_failed(struct outbox *ob, const struct delivery *d, const struct delivery
 	    xasprintf("Delivery failed: %s case %s stage %s (%s at %s)", d->rule,
 	              d->case_ref ? d->case_ref : "", d->stage ? d->stage : "", kind, where);
 	n->body = xasprintf(
-	    "A %s delivery of this alert was refused for good: it will not be tried again, and "
+	    "A delivery of this alert (%s) was refused for good: it will not be tried again, and "
 	    "the person it was for has not been told.\n\n"
 	    "Rule: %s (%s)\nCase: %s\nStage: %s\nDue: %s\nTo: %s at %s (the recipient in "
 	    "full is in the state store's audit)\nAttempts: %d\nCode: %ld\nReason: %s\n"
