@@ -394,7 +394,15 @@ config_load(const char *path, struct diag *d)
 			cfg_error(d, config_setting_get_member(root, "admin"), path,
 			          "admin \"%s\" is not a contact; add it to contacts = { ... }", v);
 		cfg->admin = xstrdup(v);
+	} else {
+		cfg_warning(d, NULL, path,
+		            "admin is not set: nobody will hear of alerts that cannot be delivered "
+		            "or of the service's own problems; set admin = \"<contact name>\"");
 	}
+	if (cfg->allowed_domains == NULL)
+		cfg_warning(d, NULL, path,
+		            "allowed_domains is not set: nothing limits where email alerts go; set "
+		            "allowed_domains = [ \"<the council's domain>\", ... ]");
 	config_get_int(root, "query_timeout", 1, 3600, "seconds", &cfg->query_timeout, path, d);
 	config_parse_retention(cfg, root, d);
 	if ((v = cfg_get_string(root, "proxy", false, path, d)) != NULL) {

@@ -13,6 +13,20 @@
 static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
                                            "slack", "notify",  NULL};
 static const char *const notify_keys[] = {"api_key_file", "template_id", "email", "base_url", NULL};
+
+/* Report contact name's address v (at setting m) as outside allowed_domains. */
+static void
+config_refused(const struct config *cfg, const config_setting_t *m, const char *name, const char *v,
+               struct diag *d)
+{
+	/* The config is the admin's own file: the address may be shown in full. */
+	cfg_error(d, m, cfg->path,
+	          "contact \"%s\": \"%s\" is not in allowed_domains (its domain %s is not one "
+	          "of them or a subdomain); correct the address or add the domain to "
+	          "allowed_domains",
+	          name, v, strrchr(v, '@') + 1);
+}
+
 /* Parse the notify group of contact c (GOV.UK Notify) into ct. Returns 0 or -1. */
 static int
 config_parse_notify(struct config *cfg, const config_setting_t *c, struct contact *ct,
@@ -34,6 +48,8 @@ config_parse_notify(struct config *cfg, const config_setting_t *c, struct contac
 		if (!addr_valid_email(v))
 			cfg_error(d, config_setting_get_member(g, "email"), cfg->path,
 			          "contact \"%s\": \"%s\" is not an email address", name, v);
+		else if (!config_domain_allowed(cfg, v))
+			config_refused(cfg, config_setting_get_member(g, "email"), name, v, d);
 		else
 			ct->email = xstrdup(v);
 	}
@@ -154,6 +170,8 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 				cfg_error(d, m, cfg->path,
 				          "contact \"%s\": \"%s\" is not an email address", name,
 				          v);
+			else if (!config_domain_allowed(cfg, v))
+				config_refused(cfg, m, name, v, d);
 			ct->address = xstrdup(v);
 			break;
 		case CHANNEL_WEBHOOK:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "notice.h"
 #include "utf8.h"
 
 /* Per-rule scratch space reused for every row. */
@@ -18,8 +19,10 @@ struct evaluate_rule {
 	const char **values; /* template values: built-ins, then the columns */
 	bool *recorded;
 	struct recipient *rcpt;
-	long long outside; /* clocks that used dates outside the holiday files */
-	long long pass;    /* threshold rules: this pass's mark on keys seen over the limit */
+	const struct config *cfg;     /* allowed_domains and the admin contact */
+	struct eval_dropped *dropped; /* recipients the current alert lost, and why */
+	long long outside;            /* clocks that used dates outside the holiday files */
+	long long pass; /* threshold rules: this pass's mark on keys seen over the limit */
 };
 
 /* The rule's fields of this row as a JSON object, or NULL if it has none. */
@@ -80,10 +83,110 @@ evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, 
 	*body = template_render(r->body, v);
 }
 
+/* Append to b (allocated, grown) a row value for the admin: at most 64 printable ASCII bytes. */
+static void
+evaluate_append_clean(char **b, const char *v)
+{
+	char clean[80];
+	size_t n = 0;
+
+	for (; *v != '\0' && n < 64; v++)
+		clean[n++] = (*v >= 0x20 && *v < 0x7f && *v != '"') ? *v : '?';
+	clean[n] = '\0';
+	*b = xasprintf("%s\"%s\"%s", *b, clean, *v != '\0' ? " (cut)" : "");
+}
+
+/*
+ * Tell the admin about the recipients alert a lost (all of them when none is
+ * left): what was wrong with each, never an address in full. Once per
+ * clock stage (key rule/case/stage, day the clock's start). Returns 0 or -1.
+ */
+static int
+evaluate_notice(struct statestore *ss, struct evaluate_rule *er, const struct alert *a,
+                size_t ndropped, char **cause)
+{
+	const struct rule *r = er->r;
+	const char *stage = r->stages[a->stage].name;
+	char due[DATE_STRLEN], start[DATE_STRLEN];
+	char *key, *subject, *body, *list = xstrdup(""), *old;
+	struct notice n;
+	int rc;
+
+	for (size_t i = 0; i < ndropped; i++) {
+		const struct eval_dropped *x = &er->dropped[i];
+
+		old = list;
+		list = xasprintf("%s- %s %s%s: ", old, x->column ? "column" : "contact", x->name,
+		                 x->column ? "_email" : "");
+		free(old);
+		old = list;
+		switch (x->why) {
+		case EVAL_DROP_MISSING:
+			list = xasprintf("%sempty (no address in the case store)\n", old);
+			break;
+		case EVAL_DROP_INVALID:
+			if (x->domain == NULL) {
+				list = xasprintf("%snot an email address (no @ in it)\n", old);
+				break;
+			}
+			list = xasprintf("%snot an email address escalator will send to (after "
+			                 "its @: ",
+			                 old);
+			free(old);
+			old = list;
+			evaluate_append_clean(&list, x->domain);
+			free(old);
+			old = list;
+			list = xasprintf("%s)\n", old);
+			break;
+		case EVAL_DROP_REFUSED:
+			list =
+			    xasprintf("%sat %s, which is not in allowed_domains\n", old, x->domain);
+			break;
+		}
+		free(old);
+	}
+	key = xasprintf("%s/%s/%s", r->id, a->case_ref, stage);
+	if (a->nrecipients == 0)
+		subject = xasprintf("Undeliverable: %s case %s stage %s: nobody could be sent it",
+		                    r->id, a->case_ref, stage);
+	else
+		subject =
+		    xasprintf("Recipients refused: %s case %s stage %s", r->id, a->case_ref, stage);
+	body = xasprintf(
+	    "%s\n\nRule: %s (%s)\nCase: %s\nStage: %s\nStarted: %s\nDue: %s\n\n"
+	    "What was wrong with each recipient:\n%s\n%s",
+	    a->nrecipients == 0
+	        ? "escalator could not send this alert to anyone it names. It is not marked "
+	          "as delivered: once the addresses are corrected, it is sent at the next "
+	          "evaluation."
+	        : "escalator sent this alert to the other recipients, but not to these.",
+	    r->id, r->title, a->case_ref, stage, date_format(a->start, start),
+	    date_format(a->due, due), list,
+	    "Correct the addresses in the case store, or, if a domain should receive "
+	    "alerts, add it to allowed_domains in the configuration.\n");
+	memset(&n, 0, sizeof n);
+	n.kind = NOTICE_UNDELIVERABLE;
+	n.title = "an alert could not be sent to the people it names";
+	n.key = key;
+	n.day = a->start;
+	n.subject = subject;
+	n.body = body;
+	rc = notice_admin(ss, er->cfg, &n, cause) < 0 ? -1 : 0;
+	free(key);
+	free(subject);
+	free(body);
+	free(list);
+	return rc;
+}
+
 /*
  * Resolve recipients, render and record alert a (its stage, case, dates set)
- * for the current row of st, then tell fn. Returns 0, or -1 on a state store
- * failure.
+ * for the current row of st, then tell fn. A recipient dropped for a bad or
+ * refused address is reported to the admin; an alert left with nobody is not
+ * recorded at all, so that it is sent once the row is corrected. Returns 0
+ * when recorded, 1 when nobody could be sent it (not recorded), or -1 on a
+ * state store failure.
  */
 static int
 evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
@@ -92,7 +195,10 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 {
 	const struct rule *r = er->r;
 	char *subject, *body, *expected, *fields, status[EVAL_STATUS_LEN];
+	struct eval_domains allowed = {NULL, 0};
 	long long alert_id;
+	size_t ndropped = 0;
+	bool tell = false;
 	struct diag d;
 	int ret = 0;
 
@@ -100,19 +206,35 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 		er->cols[i] = casestore_rows_text(st, i);
 	a->case_ref = er->cols[r->case_ref_col];
 	a->rule = r;
+	if (er->cfg != NULL && er->cfg->allowed_domains != NULL) {
+		allowed.v = (const char *const *)er->cfg->allowed_domains;
+		allowed.n = er->cfg->nallowed_domains;
+	}
 	diag_init(&d);
 	a->recipients = er->rcpt;
-	a->nrecipients =
-	    eval_recipients(r, &r->stages[a->stage], er->cols, a->case_ref, er->rcpt, &d);
+	a->nrecipients = eval_recipients(r, &r->stages[a->stage], er->cols, a->case_ref, &allowed,
+	                                 er->rcpt, er->dropped, &ndropped, &d);
 	log_diag(&d);
 	diag_free(&d);
+	/* An empty column beside others who are told is normal; a bad address is not. */
+	for (size_t i = 0; i < ndropped; i++)
+		if (a->nrecipients == 0 || er->dropped[i].why != EVAL_DROP_MISSING)
+			tell = true;
 	if (a->nrecipients == 0) {
 		char *qc = log_quote(a->case_ref);
-		log_warn("rule=%s case=%s stage=%s: no recipient left for this alert; it is "
-		         "recorded but nobody will be told",
+		log_warn("rule=%s case=%s stage=%s: nobody could be sent this alert; it is not "
+		         "recorded as alerted (it is sent once the addresses are corrected) and "
+		         "the admin is told",
 		         r->id, qc, r->stages[a->stage].name);
 		free(qc);
+		if (statestore_records(ss) && er->cfg != NULL &&
+		    evaluate_notice(ss, er, a, ndropped, cause) != 0)
+			return -1;
+		return 1;
 	}
+	if (tell && statestore_records(ss) && er->cfg != NULL &&
+	    evaluate_notice(ss, er, a, ndropped, cause) != 0)
+		return -1;
 	er->values[TPL_VALUE] = value;
 	subject = body = expected = fields = NULL;
 	/* A dry run records nothing, so it needs no message text. */
@@ -192,7 +314,15 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 	a.stage = 0;
 	a.value = value;
 	snprintf(vbuf, sizeof vbuf, "%.15g", value);
-	return evaluate_emit(ss, er, st, &a, now, vbuf, fn, arg, stats, cause);
+	switch (evaluate_emit(ss, er, st, &a, now, vbuf, fn, arg, stats, cause)) {
+	case 0:
+		return 0;
+	case 1:
+		/* Nobody could be told: not over the limit as far as alerts go; try again. */
+		return alertstore_threshold_set(ss, r->id, key, false, er->pass, cause);
+	default:
+		return -1;
+	}
 }
 
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
@@ -244,7 +374,8 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	a.stage = owed;
 	a.fires = c.fires;
 	a.days_late = eval_working_days_late(er->cal, c.due, (date_t)(now / 1440));
-	return evaluate_emit(ss, er, st, &a, now, "", fn, arg, stats, cause);
+	/* Not recorded (1): the stage stays owed, for when the row is corrected. */
+	return evaluate_emit(ss, er, st, &a, now, "", fn, arg, stats, cause) < 0 ? -1 : 0;
 }
 
 /* Run one rule's query and evaluate every row. */
@@ -276,6 +407,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	memset(&er, 0, sizeof er);
 	er.r = r;
 	er.cal = engine_calendar(e);
+	er.cfg = engine_config(e);
 	er.send_time = engine_config(e)->send_time;
 	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
 	er.values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er.values);
@@ -287,6 +419,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 			if (r->stages[i].nnotify > most)
 				most = r->stages[i].nnotify;
 		er.rcpt = xcalloc(most, sizeof *er.rcpt);
+		er.dropped = xcalloc(most, sizeof *er.dropped);
 	}
 	while ((rc = casestore_rows_next(st, &why)) == 1) {
 		if (evaluate_row(ss, &er, st, now, fn, arg, stats, cause) != 0) {
@@ -316,6 +449,7 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 	free(er.values);
 	free(er.recorded);
 	free(er.rcpt);
+	free(er.dropped);
 	return ret;
 }
 

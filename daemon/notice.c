@@ -31,6 +31,12 @@ notice_admin(struct statestore *ss, const struct config *cfg, const struct notic
 		free(qk);
 		return 0;
 	}
+	if (!statestore_records(ss)) {
+		/* A dry run: nothing is recorded, so nothing would be sent. */
+		log_notice("notice=%s key=%s: %s (dry run: not recorded)", n->kind, qk, n->subject);
+		free(qk);
+		return 0;
+	}
 	if (alertstore_recorded(ss, &rule, n->key, n->day, &recorded, cause) != 0) {
 		free(qk);
 		return -1;

@@ -128,15 +128,48 @@ eval_status_recorded(int days_late, const char *due, char *buf, size_t len)
 	return buf;
 }
 
+/* Is address (valid) where email may go? */
+static bool
+eval_allowed(const struct eval_domains *allowed, const char *address)
+{
+	return allowed == NULL || allowed->v == NULL ||
+	       addr_domain_in(address, allowed->v, allowed->n);
+}
+
+/* Note that recipient ref was dropped for why (once per notify name and source). */
+static void
+eval_drop(const struct notify_ref *ref, enum eval_drop why, const char *address,
+          struct eval_dropped *dropped, size_t *ndropped)
+{
+	const char *at = address != NULL ? strrchr(address, '@') : NULL;
+	bool column = ref->column >= 0;
+
+	if (dropped == NULL || ndropped == NULL)
+		return;
+	for (size_t i = 0; i < *ndropped; i++)
+		if (dropped[i].column == column && strcmp(dropped[i].name, ref->name) == 0)
+			return;
+	dropped[*ndropped].name = ref->name;
+	dropped[*ndropped].column = column;
+	dropped[*ndropped].why = why;
+	dropped[*ndropped].domain = why != EVAL_DROP_MISSING && at != NULL ? at + 1 : NULL;
+	(*ndropped)++;
+}
+
 /* Resolve the stage's notify list for one row. */
 size_t
 eval_recipients(const struct rule *r, const struct stage *st, const char *const *cols,
-                const char *case_ref, struct recipient *out, struct diag *d)
+                const char *case_ref, const struct eval_domains *allowed, struct recipient *out,
+                struct eval_dropped *dropped, size_t *ndropped, struct diag *d)
 {
 	size_t n = 0;
 
+	if (ndropped != NULL)
+		*ndropped = 0;
 	for (size_t i = 0; i < st->nnotify; i++) {
 		const struct notify_ref *ref = &st->notify[i];
+		const char *what = ref->column >= 0 ? "column" : "contact";
+		const char *suffix = ref->column >= 0 ? "_email" : "";
 		struct recipient rc;
 		bool dup = false;
 
@@ -148,14 +181,7 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 				         "rule=%s case=%s stage=%s: column %s_email is empty; that "
 				         "recipient is dropped",
 				         r->id, case_ref, st->name, ref->name);
-				continue;
-			}
-			if (!addr_valid_email(v)) {
-				diag_add(
-				    d, DIAG_WARNING,
-				    "rule=%s case=%s stage=%s: column %s_email is not an email "
-				    "address; that recipient is dropped",
-				    r->id, case_ref, st->name, ref->name);
+				eval_drop(ref, EVAL_DROP_MISSING, NULL, dropped, ndropped);
 				continue;
 			}
 			rc.kind = CHANNEL_EMAIL;
@@ -163,6 +189,25 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 		} else {
 			rc.kind = ref->kind;
 			rc.address = ref->address;
+		}
+		if (rc.kind == CHANNEL_EMAIL && !addr_valid_email(rc.address)) {
+			/* Never the address itself: it may be anything, from anywhere. */
+			diag_add(d, DIAG_WARNING,
+			         "rule=%s case=%s stage=%s: %s %s%s is not an email address; that "
+			         "recipient is dropped",
+			         r->id, case_ref, st->name, what, ref->name, suffix);
+			eval_drop(ref, EVAL_DROP_INVALID, rc.address, dropped, ndropped);
+			continue;
+		}
+		if (rc.kind == CHANNEL_EMAIL && !eval_allowed(allowed, rc.address)) {
+			/* A valid address: its domain is plain DNS text. */
+			diag_add(d, DIAG_WARNING,
+			         "rule=%s case=%s stage=%s: %s %s%s is at %s, which is not in "
+			         "allowed_domains; that recipient is dropped",
+			         r->id, case_ref, st->name, what, ref->name, suffix,
+			         strrchr(rc.address, '@') + 1);
+			eval_drop(ref, EVAL_DROP_REFUSED, rc.address, dropped, ndropped);
+			continue;
 		}
 		for (size_t j = 0; j < n; j++)
 			/* Mail domains and, in practice, mailboxes ignore case. */

@@ -64,14 +64,44 @@ struct recipient {
 	const char *address;
 };
 
+/* Where email recipients may be: v[0..n), exactly or a subdomain; v NULL: anywhere. */
+struct eval_domains {
+	const char *const *v;
+	size_t n;
+};
+
+/* Why a recipient of a stage is not told. */
+enum eval_drop {
+	EVAL_DROP_MISSING, /* the row's <name>_email is NULL or empty */
+	EVAL_DROP_INVALID, /* not an address the strict syntax accepts */
+	EVAL_DROP_REFUSED, /* a valid address outside the allowed domains */
+};
+
+/* A recipient dropped, for the admin: never the address in full. */
+struct eval_dropped {
+	const char *name; /* the notify name: the column <name>_email, or the contact */
+	bool column;      /* from the row (else a contact) */
+	enum eval_drop why;
+	/*
+	 * INVALID, REFUSED: the address's text after its last '@' (borrowed; for
+	 * INVALID it is row text, possibly hostile and not a domain), or NULL.
+	 */
+	const char *domain;
+};
+
 /*
  * Resolve the stage's notify list against a row's column values (cols[i] is
- * column i as text, or NULL): deduplicated, in notify order. Row addresses
- * that are NULL, empty or not an email address are dropped with a warning to
- * d naming the rule and the case. Returns the number written to out (out must
- * hold st->nnotify entries).
+ * column i as text, or NULL): deduplicated, in notify order. Email addresses
+ * (from the row or a contact) that are NULL, empty, not valid under the
+ * strict syntax, or outside allowed (NULL: anywhere) are dropped with a
+ * warning to d naming the rule, the case, the column or contact and, for a
+ * refused address, its domain only. Each dropped recipient is also written
+ * to dropped (may be NULL), *ndropped of them. Returns the number written to
+ * out (out and dropped must each hold st->nnotify entries).
  */
 size_t eval_recipients(const struct rule *r, const struct stage *st, const char *const *cols,
-                       const char *case_ref, struct recipient *out, struct diag *d);
+                       const char *case_ref, const struct eval_domains *allowed,
+                       struct recipient *out, struct eval_dropped *dropped, size_t *ndropped,
+                       struct diag *d);
 
 #endif

@@ -40,6 +40,8 @@ REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 SCHEMA = os.path.join(REPO, "etc", "schema.sql")
 RULES_DIR = os.path.join(REPO, "etc", "rules.d")
 HOLIDAYS = os.path.join(REPO, "etc", "holidays", "england-and-wales.txt")
+# Every staff address is in this domain: scripts/demo sets allowed_domains = [ DOMAIN ] (and the
+# shipped etc/escalator.conf allows "council.example", of which it is a subdomain).
 DOMAIN = "demo.council.example"
 
 # The clock rules the generator feeds, by id (etc/rules.d). The threshold rule iro-caseload is fed

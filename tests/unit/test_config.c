@@ -128,7 +128,9 @@ test_config_full_defaults(void **state)
 	if (cfg == NULL)
 		dump_diag(&fx->d);
 	assert_non_null(cfg);
-	assert_int_equal(fx->d.n, 0);
+	/* Without admin and allowed_domains: a warning for each (see test_config_unlimited). */
+	assert_int_equal(fx->d.errors, 0);
+	assert_int_equal(fx->d.warnings, 2);
 	assert_string_equal(cfg->path, fx->path);
 	assert_string_equal(cfg->dir, fx->dir);
 
@@ -183,7 +185,7 @@ test_config_explicit_settings(void **state)
 	if (cfg == NULL)
 		dump_diag(&fx->d);
 	assert_non_null(cfg);
-	assert_int_equal(fx->d.n, 0);
+	assert_int_equal(fx->d.errors, 0);
 	assert_string_equal(cfg->case_store, "/srv/cases.sqlite");
 	want = xasprintf("%s/state.sqlite", fx->dir);
 	assert_string_equal(cfg->state, want);
@@ -671,7 +673,7 @@ test_config_channel_contacts(void **state)
 	if (cfg == NULL)
 		dump_diag(&fx->d);
 	assert_non_null(cfg);
-	assert_int_equal(fx->d.n, 0);
+	assert_int_equal(fx->d.errors, 0);
 	assert_int_equal(cfg->max_per_destination, 2);
 	c = config_find_contact(cfg, "managers");
 	assert_int_equal(c->kind, CHANNEL_TEAMS);
@@ -936,6 +938,67 @@ test_config_resolve_path(void **state)
 	}
 }
 
+/* Assert that a warning containing text was reported. */
+static void
+expect_warning(const struct fixture *fx, const char *text)
+{
+	for (size_t i = 0; i < fx->d.n; i++)
+		if (fx->d.v[i].level == DIAG_WARNING && strstr(fx->d.v[i].text, text) != NULL)
+			return;
+	dump_diag(&fx->d);
+	fail_msg("no warning containing \"%s\"", text);
+}
+
+/* No allowed_domains, no admin: --check warns about each; set, no warning. */
+static void
+test_config_unlimited(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_non_null(load(fx, CONFIG_HEAD));
+	assert_int_equal(fx->d.errors, 0);
+	assert_int_equal(fx->d.warnings, 2);
+	expect_warning(fx, "allowed_domains is not set: nothing limits where email alerts go");
+	expect_warning(fx, "admin is not set: nobody will hear of alerts that cannot be delivered");
+
+	assert_non_null(load(fx, CONFIG_HEAD "allowed_domains = [ \"council.example\" ];\n"
+	                                     "admin = \"it\";\n"
+	                                     "contacts = { it = { email = \"it@council.example\"; "
+	                                     "}; };\n"));
+	if (fx->d.n != 0)
+		dump_diag(&fx->d);
+	assert_int_equal(fx->d.n, 0);
+	assert_true(config_domain_allowed(fx->cfg, "a.b@Social.Council.Example"));
+	assert_false(config_domain_allowed(fx->cfg, "jane.smith@gmial.com"));
+}
+
+/* An email or Notify contact outside allowed_domains fails --check at its line. */
+static void
+test_config_contact_outside_allowed(void **state)
+{
+	struct fixture *fx = *state;
+
+	write_secret(fx, "notify.key", NOTIFY_KEY "\n");
+	assert_null(load(fx, CONFIG_HEAD "allowed_domains = [ \"anyshire.gov.uk\", \"nhs.net\" ];\n"
+	                                 "contacts = {\n"
+	                                 "  ok = { email = \"iro@mail.anyshire.gov.uk\"; };\n"
+	                                 "  gp = { email = \"gp@nhs.net\"; };\n"
+	                                 "  typo = { email = \"jane.smith@gmial.com\"; };\n"
+	                                 "  lookalike = { email = \"x@evilanyshire.gov.uk\"; };\n"
+	                                 "  iro = { notify = { api_key_file = \"notify.key\";\n"
+	                                 "    template_id = "
+	                                 "\"f33517ff-2a88-4f6e-b855-c550268ce08a\";\n"
+	                                 "    email = \"iro@partner.example\"; }; };\n"
+	                                 "};\n"));
+	assert_int_equal(fx->d.errors, 3);
+	expect_error_at(fx, 8,
+	                "contact \"typo\": \"jane.smith@gmial.com\" is not in allowed_domains");
+	expect_error_at(fx, 8, "gmial.com");
+	expect_error_at(fx, 9, "contact \"lookalike\"");
+	expect_error_at(fx, 12,
+	                "contact \"iro\": \"iro@partner.example\" is not in allowed_domains");
+}
+
 int
 main(void)
 {
@@ -964,6 +1027,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_config_xoauth2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_xoauth2_errors, setup, teardown),
 	    cmocka_unit_test(test_config_channel_helpers),
+	    cmocka_unit_test_setup_teardown(test_config_unlimited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_contact_outside_allowed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -456,7 +456,7 @@ test_eval_recipients_dedup(void **state)
 	/* A contact whose address is the team manager's from the row: told once. */
 	set_ref(st, 5, "duty_manager", -1, CHANNEL_EMAIL, "tm.north@council.example");
 	diag_init(&d);
-	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	n = eval_recipients(&f.r, st, cols, "A01", NULL, out, NULL, NULL, &d);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(out[0].kind, CHANNEL_EMAIL);
@@ -500,7 +500,7 @@ test_eval_recipients_bad_column(void **state)
 	set_ref(st, 2, "service_manager", -1, CHANNEL_EMAIL, "service.manager@council.example");
 	diag_init(&d);
 	/* NULL and empty: both dropped, the contact stays. */
-	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	n = eval_recipients(&f.r, st, cols, "A01", NULL, out, NULL, NULL, &d);
 	assert_int_equal(n, 1);
 	assert_string_equal(out[0].address, "service.manager@council.example");
 	assert_int_equal(d.warnings, 2);
@@ -513,7 +513,7 @@ test_eval_recipients_bad_column(void **state)
 	cols[2] = "Jo Bloggs (team manager)";
 	cols[3] = "a@council.example, b@council.example";
 	diag_init(&d);
-	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	n = eval_recipients(&f.r, st, cols, "A01", NULL, out, NULL, NULL, &d);
 	assert_int_equal(n, 1);
 	assert_int_equal(d.warnings, 2);
 	expect_dropped(&d, 0, "team_manager_email");
@@ -524,9 +524,104 @@ test_eval_recipients_bad_column(void **state)
 	/* Nobody left: zero recipients, still warnings and no crash. */
 	st->nnotify = 2;
 	diag_init(&d);
-	n = eval_recipients(&f.r, st, cols, "A01", out, &d);
+	n = eval_recipients(&f.r, st, cols, "A01", NULL, out, NULL, NULL, &d);
 	assert_int_equal(n, 0);
 	assert_int_equal(d.warnings, 2);
+	diag_free(&d);
+}
+
+/* The strict syntax: what the loose check let through is dropped, and the admin is told why. */
+static void
+test_eval_recipients_strict(void **state)
+{
+	struct fxrule f;
+	struct stage *st = recipients_stage(&f);
+	const char *cols[] = {"victim%evil.example@council.example", "a@[10.0.0.1]", "x@y",
+	                      "j\xc3\xb8@council.example", NULL};
+	struct recipient out[5];
+	struct eval_dropped dropped[5];
+	size_t ndropped = 99, n;
+	struct diag d;
+
+	(void)state;
+	set_ref(st, 0, "iro", 0, CHANNEL_EMAIL, NULL);
+	set_ref(st, 1, "tm", 1, CHANNEL_EMAIL, NULL);
+	set_ref(st, 2, "sw", 2, CHANNEL_EMAIL, NULL);
+	set_ref(st, 3, "hos", 3, CHANNEL_EMAIL, NULL);
+	set_ref(st, 4, "pa", 4, CHANNEL_EMAIL, NULL);
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", NULL, out, dropped, &ndropped, &d);
+	assert_int_equal(n, 0);
+	assert_int_equal(ndropped, 5);
+	assert_int_equal(d.warnings, 5);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(dropped[i].why, EVAL_DROP_INVALID);
+		assert_true(dropped[i].column);
+		assert_non_null(strstr(d.v[i].text, "not an email address"));
+		/* Never the whole address in a log line. */
+		assert_null(strstr(d.v[i].text, cols[i]));
+	}
+	assert_string_equal(dropped[0].name, "iro");
+	assert_string_equal(dropped[0].domain, "council.example");
+	assert_string_equal(dropped[1].domain, "[10.0.0.1]");
+	assert_string_equal(dropped[2].domain, "y");
+	assert_int_equal(dropped[4].why, EVAL_DROP_MISSING);
+	assert_null(dropped[4].domain);
+	assert_string_equal(dropped[4].name, "pa");
+	diag_free(&d);
+}
+
+/* allowed_domains: exactly or a subdomain; a row or contact address outside it is refused. */
+static void
+test_eval_recipients_allowed(void **state)
+{
+	struct fxrule f;
+	struct stage *st = recipients_stage(&f);
+	static const char *const domains[] = {"anyshire.gov.uk", "nhs.net"};
+	const struct eval_domains allowed = {domains, 2};
+	const char *cols[] = {"jane.smith@gmial.com", "jo@Mail.Anyshire.gov.uk",
+	                      "sam@evilanyshire.gov.uk", "gp@nhs.net"};
+	struct recipient out[6];
+	struct eval_dropped dropped[6];
+	size_t ndropped, n;
+	struct diag d;
+
+	(void)state;
+	set_ref(st, 0, "iro", 0, CHANNEL_EMAIL, NULL);
+	set_ref(st, 1, "tm", 1, CHANNEL_EMAIL, NULL);
+	set_ref(st, 2, "sw", 2, CHANNEL_EMAIL, NULL);
+	set_ref(st, 3, "gp", 3, CHANNEL_EMAIL, NULL);
+	set_ref(st, 4, "outsider", -1, CHANNEL_EMAIL, "someone@partner.example");
+	set_ref(st, 5, "hook", -1, CHANNEL_WEBHOOK, "https://hooks.partner.example/h");
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", &allowed, out, dropped, &ndropped, &d);
+	assert_int_equal(n, 3);
+	assert_string_equal(out[0].address, "jo@Mail.Anyshire.gov.uk");
+	assert_string_equal(out[1].address, "gp@nhs.net");
+	assert_int_equal(out[2].kind, CHANNEL_WEBHOOK); /* not an email: no domain rule */
+	assert_int_equal(ndropped, 3);
+	assert_int_equal(dropped[0].why, EVAL_DROP_REFUSED);
+	assert_string_equal(dropped[0].name, "iro");
+	assert_string_equal(dropped[0].domain, "gmial.com");
+	assert_int_equal(dropped[1].why, EVAL_DROP_REFUSED);
+	assert_string_equal(dropped[1].domain, "evilanyshire.gov.uk");
+	assert_int_equal(dropped[2].why, EVAL_DROP_REFUSED);
+	assert_false(dropped[2].column);
+	assert_string_equal(dropped[2].name, "outsider");
+	assert_int_equal(d.warnings, 3);
+	/* The domain, never the whole address. */
+	assert_non_null(strstr(d.v[0].text, "gmial.com"));
+	assert_non_null(strstr(d.v[0].text, "allowed_domains"));
+	assert_null(strstr(d.v[0].text, "jane.smith"));
+	assert_non_null(strstr(d.v[2].text, "contact outsider"));
+	diag_free(&d);
+
+	/* Without allowed_domains (NULL, or v NULL) nothing is refused. */
+	diag_init(&d);
+	n = eval_recipients(&f.r, st, cols, "A01", &(struct eval_domains){NULL, 0}, out, dropped,
+	                    &ndropped, &d);
+	assert_int_equal(n, 6);
+	assert_int_equal(ndropped, 0);
 	diag_free(&d);
 }
 
@@ -723,6 +818,8 @@ main(void)
 	    cmocka_unit_test(test_eval_owed),
 	    cmocka_unit_test(test_eval_recipients_dedup),
 	    cmocka_unit_test(test_eval_recipients_bad_column),
+	    cmocka_unit_test(test_eval_recipients_strict),
+	    cmocka_unit_test(test_eval_recipients_allowed),
 	    cmocka_unit_test(test_eval_working_days_late),
 	    cmocka_unit_test(test_eval_status),
 	    cmocka_unit_test(test_eval_status_recorded),

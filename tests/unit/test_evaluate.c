@@ -551,6 +551,194 @@ test_evaluate_threshold_crossings(void **state)
 	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
 }
 
+/* The first column of the first row of sql on the state store, as text ("" for none). */
+static char *
+state_text(const struct fixture *fx, const char *sql)
+{
+	char *path = testdir_path(fx->td, "state.sqlite");
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	out = xstrdup(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL
+	                  ? (const char *)sqlite3_column_text(st, 0)
+	                  : "");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return out;
+}
+
+/* Assert sql on the state store gives want. */
+static void
+expect_state(const struct fixture *fx, const char *sql, const char *want)
+{
+	char *got = state_text(fx, sql);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got \"%s\", expected \"%s\"", sql, got, want);
+	free(got);
+}
+
+/* The configuration with allowed_domains and an admin contact, and a rule telling one person. */
+static void
+recipients_setup(struct fixture *fx)
+{
+	free(fx->config_path);
+	fx->config_path =
+	    testdir_write(fx->td, "escalator.conf",
+	                  "case_store = \"cases.sqlite\";\n"
+	                  "state = \"state.sqlite\";\n"
+	                  "rules = \"rules\";\n"
+	                  "holidays = [ \"holidays.txt\" ];\n"
+	                  "allowed_domains = [ \"council.example\" ];\n"
+	                  "admin = \"escalator_admin\";\n"
+	                  "contacts = {\n"
+	                  "  iro = { email = \"iro-service@council.example\"; };\n"
+	                  "  service_manager = { email = \"service.manager@council.example\"; };\n"
+	                  "  escalator_admin = { email = \"it.admin@council.example\"; };\n"
+	                  "};\n");
+	free(testdir_write(fx->td, "rules/20-solo.conf",
+	                   "rules = ( { id = \"solo\"; title = \"One person told\";\n"
+	                   "  query = \"SELECT case_ref, start, sw_email FROM solo ORDER BY "
+	                   "case_ref\";\n"
+	                   "  due = \"20 working days\";\n"
+	                   "  stages = ( { name = \"due\"; at = \"0 days\"; notify = [ \"sw\" ]; "
+	                   "} ); } );\n"));
+	cases_exec(fx, "CREATE TABLE solo (case_ref TEXT, start TEXT, sw_email TEXT);"
+	               "INSERT INTO solo VALUES ('S01', '2026-11-02', 'jane.smith@gmial.com'),"
+	               " ('S02', '2026-11-02', ''),"
+	               " ('S03', '2026-11-02', 'victim%evil.example@council.example'),"
+	               " ('S04', '2026-11-02', 'sw.four@council.example');"
+	               "UPDATE looked_after SET team_manager_email = 'tm.south@gmial.com' "
+	               "WHERE case_ref = 'A02';");
+	load(fx, false);
+}
+
+/*
+ * A stage whose recipients are all missing, invalid or refused is not recorded:
+ * the admin is told once (rule, case, stage, the domain, never the address), and
+ * the person gets the stage once the row is corrected.
+ */
+static void
+test_evaluate_undeliverable_not_recorded(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *body;
+
+	recipients_setup(fx);
+	/* S0x due 2026-11-30 08:00. */
+	pass(fx, T("2026-12-01", 9, 0), &stats);
+	for (size_t i = 0; i < fx->nseen; i++)
+		assert_false(strcmp(fx->seen[i].case_ref, "S01") == 0 ||
+		             strcmp(fx->seen[i].case_ref, "S02") == 0 ||
+		             strcmp(fx->seen[i].case_ref, "S03") == 0);
+	expect_stages(fx, "S01", "");
+	expect_stages(fx, "S02", "");
+	expect_stages(fx, "S03", "");
+	expect_stages(fx, "S04", "due:alerted");
+	/* Nothing to gmial.com, nothing outside council.example at all. */
+	expect_state(
+	    fx, "SELECT count(*) FROM delivery WHERE recipient NOT LIKE '%@council.example'", "0");
+	expect_state(fx,
+	             "SELECT count(*) FROM alert WHERE rule = 'escalator-undeliverable' AND "
+	             "case_ref IN ('solo/S01/due', 'solo/S02/due', 'solo/S03/due')",
+	             "3");
+	expect_state(fx,
+	             "SELECT d.recipient FROM alert a JOIN delivery d ON d.alert_id = a.id "
+	             "WHERE a.case_ref = 'solo/S01/due'",
+	             "it.admin@council.example");
+	body = state_text(fx, "SELECT subject || ' ' || body FROM alert WHERE case_ref = "
+	                      "'solo/S01/due'");
+	assert_non_null(strstr(body, "solo"));
+	assert_non_null(strstr(body, "S01"));
+	assert_non_null(strstr(body, "column sw_email"));
+	assert_non_null(strstr(body, "gmial.com"));
+	assert_null(strstr(body, "jane.smith"));
+	free(body);
+	body = state_text(fx, "SELECT body FROM alert WHERE case_ref = 'solo/S02/due'");
+	assert_non_null(strstr(body, "empty"));
+	free(body);
+	body = state_text(fx, "SELECT body FROM alert WHERE case_ref = 'solo/S03/due'");
+	assert_non_null(strstr(body, "not an email address"));
+	assert_null(strstr(body, "victim"));
+	free(body);
+
+	/* The next pass: still owed, still not recorded, the admin not told twice. */
+	pass(fx, T("2026-12-01", 10, 0), &stats);
+	expect_stages(fx, "S01", "");
+	expect_state(fx,
+	             "SELECT count(*) FROM alert WHERE rule = 'escalator-undeliverable' AND "
+	             "case_ref = 'solo/S01/due'",
+	             "1");
+
+	/* Corrected: the intended person gets the stage. */
+	cases_exec(
+	    fx, "UPDATE solo SET sw_email = 'jane.smith@council.example' WHERE case_ref = 'S01'");
+	pass(fx, T("2026-12-02", 9, 0), &stats);
+	expect_stages(fx, "S01", "due:alerted");
+	expect_state(fx,
+	             "SELECT d.recipient FROM alert a JOIN delivery d ON d.alert_id = a.id "
+	             "WHERE a.rule = 'solo' AND a.case_ref = 'S01'",
+	             "jane.smith@council.example");
+}
+
+/* Some recipients refused: the others are sent the alert, the admin hears of the refused. */
+static void
+test_evaluate_partly_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *body;
+
+	recipients_setup(fx);
+	/* A02 is past escalated: service_manager (a contact) and team_manager (gmial.com). */
+	pass(fx, T("2026-12-14", 9, 0), &stats);
+	expect_stages(fx, "A02", "escalated:alerted,overdue:skipped,reminder:skipped");
+	expect_state(fx,
+	             "SELECT group_concat(d.recipient) FROM alert a JOIN delivery d ON "
+	             "d.alert_id = a.id WHERE a.rule = 'cic-first-review' AND a.case_ref = "
+	             "'A02'",
+	             "service.manager@council.example");
+	body = state_text(fx, "SELECT subject || ' ' || body FROM alert WHERE rule = "
+	                      "'escalator-undeliverable' AND case_ref = "
+	                      "'cic-first-review/A02/escalated'");
+	assert_non_null(strstr(body, "column team_manager_email"));
+	assert_non_null(strstr(body, "gmial.com"));
+	assert_null(strstr(body, "tm.south"));
+	free(body);
+}
+
+/* A threshold key nobody could be told about alerts once its address is corrected. */
+static void
+test_evaluate_threshold_undeliverable(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	cases_exec(fx, "CREATE TABLE caseload (iro TEXT, n INTEGER, mgr TEXT);"
+	               "INSERT INTO caseload VALUES ('IRO-1', 71, 'iro.sm@gmial.com');");
+	free(testdir_write(
+	    fx->td, "rules/30-load.conf",
+	    "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
+	    "  kind = \"threshold\"; above = 70;\n"
+	    "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
+	    "FROM caseload ORDER BY iro\";\n"
+	    "  notify = [ \"iro_service_manager\" ]; } );\n"));
+	recipients_setup(fx);
+	pass(fx, T("2026-11-02", 9, 0), &stats);
+	expect_stages(fx, "IRO-1", "");
+	expect_state(fx, "SELECT count(*) FROM alert WHERE case_ref = 'iro-caseload/IRO-1/above'",
+	             "1");
+	cases_exec(fx, "UPDATE caseload SET mgr = 'iro.sm@council.example'");
+	pass(fx, T("2026-11-02", 10, 0), &stats);
+	expect_stages(fx, "IRO-1", "above:alerted");
+}
+
 /* Register one test with the engine fixture. */
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -567,6 +755,9 @@ main(void)
 	    TEST(test_evaluate_failed_rule),
 	    TEST(test_evaluate_dry_run),
 	    TEST(test_evaluate_threshold_crossings),
+	    TEST(test_evaluate_undeliverable_not_recorded),
+	    TEST(test_evaluate_partly_refused),
+	    TEST(test_evaluate_threshold_undeliverable),
 	};
 
 	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);

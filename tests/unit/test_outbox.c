@@ -633,6 +633,135 @@ test_outbox_free_in_flight(void **state)
 	assert_int_equal(queue_reset_in_flight(of->fx->ss, &cause), 1);
 }
 
+/* Add the contact "ops", a webhook at path of the receiver (recorded by name), as the admin. */
+static void
+admin_at(struct ofix *of, const char *path)
+{
+	size_t n = 2 + sizeof hook_names / sizeof hook_names[0];
+
+	assert_true(n < sizeof of->contacts / sizeof of->contacts[0]);
+	of->contacts[n] = (struct contact){.name = "ops",
+	                                   .kind = CHANNEL_WEBHOOK,
+	                                   .address = "ops",
+	                                   .url = xasprintf("%s%s", of->url, path)};
+	of->cfg.ncontacts = n + 1;
+	of->cfg.admin = "ops";
+}
+
+/*
+ * A delivery refused for good is reported to the admin (rule, case, stage,
+ * where: the host, never the URL), through the outbox like any alert; a
+ * notice that fails is not itself reported (no loop).
+ */
+static void
+test_outbox_failed_told(void **state)
+{
+	static const char *const gone[] = {"/gone"};
+	struct ofix *of = *state;
+	char *where = xasprintf("webhook 127.0.0.1:%d", of->hook.port);
+	char *key = xasprintf("cic-first-review/F1/overdue %s", where);
+	char *body;
+
+	admin_at(of, "/hook");
+	record_hooks(of, "F1", gone, 1);
+	start_outbox(of);
+	run_until_idle(of);
+	/* The delivery, then the notice to the admin in the same run. */
+	assert_int_equal(of->hook.nreq, 2);
+	assert_string_equal(of->hook.req[1].path, "/hook");
+	assert_non_null(strstr(of->hook.req[1].body, "escalator-delivery-failed"));
+	expect_sql(of->fx->path,
+	           "SELECT case_ref FROM alert WHERE rule = 'escalator-delivery-failed'", key);
+	free(key);
+	body = query1(of->fx->path, "SELECT subject || body FROM alert WHERE rule = "
+	                            "'escalator-delivery-failed'");
+	assert_non_null(strstr(body, "Delivery failed: cic-first-review case F1 stage overdue"));
+	free(where);
+	where = xasprintf("(webhook at 127.0.0.1:%d)", of->hook.port);
+	assert_non_null(strstr(body, where));
+	assert_non_null(strstr(body, "HTTP 404"));
+	assert_null(strstr(body, "/gone"));
+	free(body);
+	free(where);
+	expect_sql(of->fx->path,
+	           "SELECT d.status FROM alert a JOIN delivery d ON d.alert_id = a.id WHERE a.rule "
+	           "= 'escalator-delivery-failed'",
+	           "sent");
+
+	/* The same failure again the same day: not told twice. */
+	record_hooks(of, "F1", gone, 1);
+	run_until_idle(of);
+	assert_int_equal(of->hook.nreq, 3);
+	expect_sql(of->fx->path,
+	           "SELECT count(*) FROM alert WHERE rule = 'escalator-delivery-failed'", "1");
+}
+
+/* The admin's own notice failing for good is only logged: no notice of a notice. */
+static void
+test_outbox_failed_notice_no_loop(void **state)
+{
+	static const char *const gone[] = {"/gone"};
+	struct ofix *of = *state;
+
+	admin_at(of, "/gone");
+	record_hooks(of, "F2", gone, 1);
+	start_outbox(of);
+	run_until_idle(of);
+	assert_int_equal(of->hook.nreq, 2);
+	expect_sql(of->fx->path,
+	           "SELECT count(*) || ':' || group_concat(d.status) FROM alert a JOIN delivery d "
+	           "ON d.alert_id = a.id WHERE a.rule LIKE 'escalator-%'",
+	           "1:failed");
+}
+
+/*
+ * Checked again just before sending: an email address outside allowed_domains
+ * (changed on a reload) or not valid under the strict syntax fails for good,
+ * is never sent, and the admin is told (the domain, never the address).
+ */
+static void
+test_outbox_refused_at_send(void **state)
+{
+	static const char *const allowed[] = {"council.example"};
+	static const struct recipient rc[] = {
+	    {CHANNEL_EMAIL, "jane.smith@gmial.com"},
+	    {CHANNEL_EMAIL, "victim%evil.example@council.example"},
+	};
+	struct ofix *of = *state;
+	bool none[4] = {false, false, false, false};
+	struct alert a = make_alert(of->fx, "E1", 1, 0);
+	char *body;
+
+	a.recipients = rc;
+	a.nrecipients = 2;
+	record(of->fx->ss, &a, none);
+	of->cfg.allowed_domains = (char **)allowed;
+	of->cfg.nallowed_domains = 1;
+	admin_at(of, "/hook");
+	start_outbox(of);
+	run_until_idle(of);
+	expect_sql(of->fx->path,
+	           "SELECT group_concat(status || ':' || attempts || ':' || last_error, '|') FROM "
+	           "(SELECT * FROM delivery WHERE kind = 'email' ORDER BY id)",
+	           "failed:1:the recipient's domain gmial.com is not in allowed_domains; never "
+	           "sent|failed:1:the recipient is not an email address escalator sends to (strict "
+	           "syntax); never sent");
+	/* Two notices (one per domain), sent to the admin's webhook; nothing else sent. */
+	assert_int_equal(of->hook.nreq, 2);
+	assert_string_equal(of->hook.req[0].path, "/hook");
+	expect_sql(of->fx->path,
+	           "SELECT group_concat(case_ref, '|') FROM (SELECT case_ref FROM alert WHERE rule "
+	           "= 'escalator-delivery-failed' ORDER BY id)",
+	           "cic-first-review/E1/overdue email gmial.com|cic-first-review/E1/overdue email "
+	           "council.example");
+	body = query1(of->fx->path, "SELECT group_concat(subject || body) FROM alert");
+	assert_null(strstr(body, "jane.smith"));
+	assert_null(strstr(body, "victim"));
+	free(body);
+	of->cfg.allowed_domains = NULL;
+	of->cfg.nallowed_domains = 0;
+}
+
 /* Register one test with the outbox fixture. */
 #define T(f) cmocka_unit_test_setup_teardown(f, osetup, oteardown)
 
@@ -640,10 +769,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_outbox_webhooks),         T(test_outbox_webhook_follows_contact),
-	    T(test_outbox_retry_and_failed), T(test_outbox_share),
-	    T(test_outbox_teams_status),     T(test_outbox_cannot_send),
+	    T(test_outbox_webhooks),
+	    T(test_outbox_webhook_follows_contact),
+	    T(test_outbox_retry_and_failed),
+	    T(test_outbox_share),
+	    T(test_outbox_teams_status),
+	    T(test_outbox_cannot_send),
 	    T(test_outbox_free_in_flight),
+	    T(test_outbox_failed_told),
+	    T(test_outbox_failed_notice_no_loop),
+	    T(test_outbox_refused_at_send),
 	};
 
 	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
