@@ -13,6 +13,8 @@ beside it (no -wal, -shm or -journal file).
   - A WAL store whose writer still has it open (its -wal holds rows not yet checkpointed, the
     -shm is readable) opens and shows those rows; when the -shm cannot be read either, --check
     fails and says what to change.
+  - A rollback-journal store with a hot journal (its writer died part-way): --check fails and
+    says what to do.
   - The daemon (as nobody, WAL store, read-only directory) notices the extract replaced by
     rename, and a change made in place, reopens and alerts the new rows.
   - A 40 MB value in a field column: every row is alerted, the value is cut (fields, subject,
@@ -166,6 +168,34 @@ class Extract(fl.FaultCase):
             self.assertIn("journal_mode", err, err)
         finally:
             w.close()
+
+    def test_rollback_hot_journal_says_what_to_do(self):
+        """A writer stopped part-way: SQLite must roll back its -journal, which needs write
+        access.  --check fails (reading it as it is would read half a transaction) and says
+        what to do."""
+        self.store("DELETE")
+        os.chmod(self.data, 0o755)
+        pid = os.fork()
+        if pid == 0:  # the writer: dies in the middle of a transaction
+            try:
+                w = sqlite3.connect(self.case_store)
+                w.execute("PRAGMA cache_size = 1")
+                w.execute("BEGIN")
+                w.execute("UPDATE cases SET start = '2099-12-31'")
+                # enough pages that the cache spills them into the file before commit
+                w.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                          "WHERE i < 3000) INSERT INTO cases SELECT 'X' || i, "
+                          "hex(randomblob(200)) FROM n")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        os.chmod(self.data, 0o555)
+        self.assertIn("cases.sqlite-journal", os.listdir(self.data))
+        p = self.as_user(["--check"])
+        err = p.stderr.decode(errors="replace")
+        self.assertNotEqual(p.returncode, 0, err)
+        self.assertIn("-journal was left by a writer that stopped part-way", err)
+        self.assertIn("by rename", err)
 
     def test_daemon_notices_replaced_and_changed_extract(self):
         self.store("WAL")
