@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -220,7 +219,7 @@ casestore_harden(sqlite3 *db)
 
 /*
  * Open name (a path, or a URI when uri) read-only, hardened, and read its schema.
- * Returns the connection, or NULL with *err (sqlite3_malloc'd or static text) and *rc.
+ * Returns the connection, or NULL with *err (from sqlite3_malloc) and *rc set.
  */
 static sqlite3 *
 casestore_connect(const char *name, bool uri, char **err, int *rc)

@@ -23,12 +23,12 @@ beside it (no -wal, -shm or -journal file).
     stays under 64 MiB (not checked under ESCALATOR_TEST_TIMING=0).
 """
 
+import grp
 import json
 import os
 import pwd
 import shutil
 import sqlite3
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -61,9 +61,7 @@ def vm_hwm_kib(pid):
 
 
 def _group():
-    gid = pwd.getpwnam(USER).pw_gid
-    import grp
-    return grp.getgrgid(gid).gr_name
+    return grp.getgrgid(pwd.getpwnam(USER).pw_gid).gr_name
 
 
 class Extract(fl.FaultCase):
@@ -218,7 +216,6 @@ class Extract(fl.FaultCase):
         d.wait_log(r"was replaced; reopened")
         # a change in place (the writer opens it in WAL mode and commits: checkpointed on close)
         self.insert_cases(("N002", "2024-03-02"))
-        os.chmod(self.case_store, 0o644)
         self.assertTrue(self.sink.wait_until(lambda s: "N002" in hooks(), 20),
                         "the change in place was not noticed; log:\n%s" % fl.tail(d.log()))
         self.assertEqual(hooks(), sorted(self.owed + ["N001", "N002"]))
