@@ -2,14 +2,25 @@
 #include "casestore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "xalloc.h"
+
+/* What stat says of a file, to notice a change SQLite cannot see. */
+struct casestore_stamp {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
 
 struct casestore {
 	sqlite3 *db;
@@ -18,6 +29,12 @@ struct casestore {
 	long long data_version;
 	dev_t dev;
 	ino_t ino;
+	/*
+	 * Opened immutable (a WAL-mode file in a directory this service cannot write):
+	 * SQLite then sees no change, so the file and its -wal are watched by stat.
+	 */
+	bool immutable;
+	struct casestore_stamp file, wal;
 	int denied;        /* the first action the authorizer refused */
 	bool schema_write; /* it refused a write to the schema table (CREATE, DROP) */
 };
@@ -110,13 +127,169 @@ casestore_authorize(void *arg, int action, const char *a, const char *b, const c
 	}
 }
 
+/* stat path into *st (exists false when it is not there). */
+static void
+casestore_stamp(const char *path, struct casestore_stamp *st)
+{
+	struct stat sb;
+
+	memset(st, 0, sizeof *st);
+	if (stat(path, &sb) != 0)
+		return;
+	st->exists = true;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	st->ctime = sb.st_ctim;
+}
+
+/* Do two stamps differ? */
+static bool
+casestore_stamp_differs(const struct casestore_stamp *a, const struct casestore_stamp *b)
+{
+	return a->exists != b->exists || a->dev != b->dev || a->ino != b->ino ||
+	       a->size != b->size || a->mtime.tv_sec != b->mtime.tv_sec ||
+	       a->mtime.tv_nsec != b->mtime.tv_nsec || a->ctime.tv_sec != b->ctime.tv_sec ||
+	       a->ctime.tv_nsec != b->ctime.tv_nsec;
+}
+
+/*
+ * Is the file a WAL-mode SQLite database? Bytes 18 and 19 of the header (the file
+ * format's read and write versions) are 2 in WAL mode, 1 in rollback-journal mode.
+ */
+static bool
+casestore_is_wal(const char *path)
+{
+	unsigned char h[20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, h, sizeof h);
+	close(fd);
+	return n == (ssize_t)sizeof h && memcmp(h, "SQLite format 3", 16) == 0 &&
+	       (h[18] == 2 || h[19] == 2);
+}
+
+/* A "file:" URI for path with immutable=1: every byte outside [A-Za-z0-9/._~-] escaped. */
+static char *
+casestore_immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *uri = xmalloc(5 + 3 * strlen(path) + sizeof "?immutable=1"), *q = uri;
+
+	memcpy(q, "file:", 5);
+	q += 5;
+	/* "file://x" would name a host: one leading slash is the same path. */
+	while (path[0] == '/' && path[1] == '/')
+		path++;
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL) {
+			*q++ = (char)*p;
+		} else {
+			*q++ = '%';
+			*q++ = hex[*p >> 4];
+			*q++ = hex[*p & 15];
+		}
+	}
+	strcpy(q, "?immutable=1");
+	return uri;
+}
+
+/*
+ * The file is untrusted input: SQLite's defensive mode, no function or virtual table
+ * in its schema (views, defaults, generated columns) that is not marked innocuous,
+ * and limits (casestore.h explains each).
+ */
+static void
+casestore_harden(sqlite3 *db)
+{
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, CASESTORE_MAX_LENGTH);
+	sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, CASESTORE_MAX_SQL_LENGTH);
+	sqlite3_limit(db, SQLITE_LIMIT_COLUMN, CASESTORE_MAX_COLUMNS);
+	sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, CASESTORE_MAX_EXPR_DEPTH);
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+}
+
+/*
+ * Open name (a path, or a URI when uri) read-only, hardened, and read its schema.
+ * Returns the connection, or NULL with *err (from sqlite3_malloc) and *rc set.
+ */
+static sqlite3 *
+casestore_connect(const char *name, bool uri, char **err, int *rc)
+{
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
+	sqlite3 *db = NULL;
+
+	*err = NULL;
+	if ((*rc = sqlite3_open_v2(name, &db, flags, NULL)) != SQLITE_OK) {
+		*err = sqlite3_mprintf("%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(*rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	casestore_harden(db);
+	/*
+	 * Short: a pass runs on the event loop, and a writer holding the store (the nightly
+	 * extract) must not stall deliveries; a locked pass fails fast and is retried at the
+	 * next poll.
+	 */
+	sqlite3_busy_timeout(db, 100);
+	/* query_only also refuses writes through any path the read-only open might miss. */
+	if ((*rc = sqlite3_exec(db, "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema;",
+	                        NULL, NULL, err)) != SQLITE_OK) {
+		*rc = sqlite3_extended_errcode(db);
+		if (*err == NULL)
+			*err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/*
+ * Why a WAL-mode store whose -wal file holds changes cannot be read here, and what to
+ * change. (SQLite reads a -wal file only through its -shm index, which it must be able
+ * to read, or to create beside the database.)
+ */
+static char *
+casestore_wal_cause(const char *path, const char *err)
+{
+	char *shm = xasprintf("%s-shm", path), *what;
+	int fd = open(shm, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		what = xasprintf("SQLite refused it (%s)", err);
+	} else if (errno == ENOENT)
+		what = xstrdup("it does not exist and this service cannot create it (the directory "
+		               "is read-only for it)");
+	else
+		what = xasprintf("this service cannot read it (%s)", strerror(errno));
+	free(shm);
+	shm = xasprintf("%s: cannot open the case store: it is in WAL journal mode and its -wal "
+	                "file holds changes not yet written into it, which SQLite reads through "
+	                "%s-shm, but %s. Either have the program that writes the extract finish "
+	                "with \"PRAGMA journal_mode = DELETE\" (or close every connection to it, "
+	                "so that SQLite folds the -wal file in and removes it), or let this "
+	                "service create files in the directory (ReadWritePaths= in the unit)",
+	                path, path, what);
+	free(what);
+	return shm;
+}
+
 /* Open the case store read-only. */
 struct casestore *
 casestore_open(const char *path, char **cause)
 {
 	struct casestore *cs;
 	struct stat sb;
-	char *err = NULL;
+	char *err = NULL, *wal;
 	int rc;
 
 	if (stat(path, &sb) != 0) {
@@ -129,23 +302,61 @@ casestore_open(const char *path, char **cause)
 	}
 	cs = xcalloc(1, sizeof *cs);
 	cs->path = xstrdup(path);
-	rc = sqlite3_open_v2(path, &cs->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		*cause = xasprintf("%s: cannot open the case store: %s", path,
-		                   cs->db ? sqlite3_errmsg(cs->db) : sqlite3_errstr(rc));
-		casestore_close(cs);
-		return NULL;
+	wal = xasprintf("%s-wal", path);
+	casestore_stamp(path, &cs->file);
+	casestore_stamp(wal, &cs->wal);
+	if ((cs->db = casestore_connect(path, false, &err, &rc)) == NULL &&
+	    casestore_is_wal(path)) {
+		/*
+		 * WAL mode, and SQLite could not make or use the -shm file: this service may
+		 * not write the directory (ProtectSystem=strict, another user's directory).
+		 * With no -wal file, or an empty one, the database file holds every committed
+		 * change and can be read as immutable (no -shm, no locks); casestore_changed
+		 * then watches the file and its -wal by stat, and the caller reopens.
+		 */
+		if (!cs->wal.exists || cs->wal.size == 0) {
+			char *uri = casestore_immutable_uri(path), *err2 = NULL;
+
+			if ((cs->db = casestore_connect(uri, true, &err2, &rc)) != NULL) {
+				cs->immutable = true;
+				sqlite3_free(err);
+				err = NULL;
+			} else {
+				sqlite3_free(err);
+				err = err2;
+			}
+			free(uri);
+		} else {
+			*cause = casestore_wal_cause(path, err ? err : "?");
+			sqlite3_free(err);
+			free(wal);
+			casestore_close(cs);
+			return NULL;
+		}
 	}
-	/*
-	 * Short: a pass runs on the event loop, and a writer holding the store (the nightly
-	 * extract) must not stall deliveries; a locked pass fails fast and is retried at the
-	 * next poll.
-	 */
-	sqlite3_busy_timeout(cs->db, 100);
-	/* query_only also refuses writes through any path the read-only open might miss. */
-	if (sqlite3_exec(cs->db, "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema;", NULL,
-	                 NULL, &err) != SQLITE_OK) {
-		*cause = xasprintf("%s: cannot read the case store: %s", path, err ? err : "?");
+	free(wal);
+	if (cs->db == NULL) {
+		if ((rc & 0xff) == SQLITE_READONLY && access(path, W_OK) != 0) {
+			char *journal = xasprintf("%s-journal", path);
+
+			if (access(journal, F_OK) == 0)
+				*cause = xasprintf("%s: cannot read the case store: %s-journal was "
+				                   "left by a writer "
+				                   "that stopped part-way, and SQLite must roll it "
+				                   "back, which this "
+				                   "service may not do; open the file once as its "
+				                   "owner (e.g. sqlite3 "
+				                   "%s \"PRAGMA quick_check\"), and have the "
+				                   "extract replace the file "
+				                   "by rename",
+				                   path, path, path);
+			else
+				*cause = xasprintf("%s: cannot read the case store: %s", path,
+				                   err ? err : "?");
+			free(journal);
+		} else
+			*cause =
+			    xasprintf("%s: cannot read the case store: %s", path, err ? err : "?");
 		sqlite3_free(err);
 		casestore_close(cs);
 		return NULL;
@@ -280,6 +491,24 @@ casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
 		*replaced = true;
 		return true;
 	}
+	if (cs->immutable) {
+		/*
+		 * SQLite assumes an immutable file never changes: any change to it or to its
+		 * -wal (a writer opened it in place) is a new file to reopen.
+		 */
+		struct casestore_stamp file, wal;
+		char *walpath = xasprintf("%s-wal", cs->path);
+
+		casestore_stamp(cs->path, &file);
+		casestore_stamp(walpath, &wal);
+		free(walpath);
+		if (casestore_stamp_differs(&file, &cs->file) ||
+		    casestore_stamp_differs(&wal, &cs->wal)) {
+			*replaced = true;
+			return true;
+		}
+		return false;
+	}
 	if (sqlite3_prepare_v2(cs->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = sqlite3_column_int64(st, 0);
@@ -305,6 +534,7 @@ casestore_busy(const struct casestore *cs)
 struct casestore_rows {
 	struct casestore *cs;
 	sqlite3_stmt *st;
+	char **cut; /* per column: the current row's value, cut (casestore_rows_text) */
 };
 
 /* Start reading the rows of a rule query. */
@@ -343,11 +573,54 @@ casestore_rows_next(struct casestore_rows *q, char **cause)
 	return -1;
 }
 
-/* Column i of the current row as text. */
+/* The number of bytes of s to keep: at most max characters, cut on a character boundary. */
+size_t
+casestore_cut_len(const char *s, size_t len, size_t max)
+{
+	size_t n = 0, chars = 0;
+
+	/*
+	 * A character starts at every byte that is not a continuation byte (10xxxxxx); bytes
+	 * that are not UTF-8 count as characters. Invalid runs of continuation bytes are
+	 * bounded by bytes as well: never more than 4 bytes a character.
+	 */
+	while (n < len && s[n] != '\0' && n < 4 * max) {
+		if (((unsigned char)s[n] & 0xc0) != 0x80 && chars++ == max)
+			break;
+		n++;
+	}
+	/* Never end in the middle of a character: back up to its start (at most 3 bytes). */
+	for (size_t back = 0; n < len && n > 0 && back < 3 && ((unsigned char)s[n] & 0xc0) == 0x80;
+	     back++)
+		n--;
+	return n;
+}
+
+/* Column i of the current row as text, at most CASESTORE_VALUE_MAX characters. */
 const char *
 casestore_rows_text(struct casestore_rows *q, size_t i)
 {
-	return (const char *)sqlite3_column_text(q->st, (int)i);
+	const char *s = (const char *)sqlite3_column_text(q->st, (int)i);
+	size_t len, keep;
+
+	if (s == NULL)
+		return NULL;
+	/* Fewer bytes than the cap in characters: nothing to cut, no copy. */
+	if ((len = (size_t)sqlite3_column_bytes(q->st, (int)i)) <= CASESTORE_VALUE_MAX)
+		return s;
+	if ((keep = casestore_cut_len(s, len, CASESTORE_VALUE_MAX)) >= len || s[keep] == '\0')
+		return s;
+	/*
+	 * A capped copy, in one buffer per column rewritten at each call: reading the same
+	 * column again in the same row writes the same bytes, so earlier pointers stay good.
+	 */
+	if (q->cut == NULL)
+		q->cut = xcalloc(casestore_rows_ncolumns(q), sizeof *q->cut);
+	if (q->cut[i] == NULL)
+		q->cut[i] = xmalloc(4 * CASESTORE_VALUE_MAX + sizeof CASESTORE_CUT_MARK);
+	memcpy(q->cut[i], s, keep);
+	memcpy(q->cut[i] + keep, CASESTORE_CUT_MARK, sizeof CASESTORE_CUT_MARK);
+	return q->cut[i];
 }
 
 /* Column i of the current row as a number, if it is one. */
@@ -368,6 +641,10 @@ casestore_rows_free(struct casestore_rows *q)
 {
 	if (q == NULL)
 		return;
+	if (q->cut != NULL)
+		for (size_t i = 0; i < casestore_rows_ncolumns(q); i++)
+			free(q->cut[i]);
+	free(q->cut);
 	sqlite3_finalize(q->st);
 	free(q);
 }

@@ -8,8 +8,44 @@
 struct casestore;
 
 /*
- * Open the case store read-only (SQLITE_OPEN_READONLY, PRAGMA query_only).
- * Returns NULL with *cause set if it is missing or not a SQLite database.
+ * Limits on the case store, which is untrusted input (it is also opened in SQLite's
+ * defensive mode, with trusted_schema off and ATTACH limited to none).
+ *
+ * CASESTORE_VALUE_MAX: characters of one value as casestore_rows_text gives it (so in
+ * any message, field, log line or key): longer values are cut on a character boundary
+ * and end in CASESTORE_CUT_MARK. 2,000 characters is ten times the longest thing a
+ * message names (an address is at most 254, a name or team a few dozen) and a page of a
+ * free-text note, while a row of 20 columns stays under 160 KB.
+ *
+ * CASESTORE_MAX_LENGTH: SQLite's LENGTH limit, the largest string or blob it will read
+ * or make. A value over it fails the whole rule query (SQLite cannot skip a row), so it
+ * must be above any value a real extract holds: it is not the message cap. It is there
+ * so that one value cannot take the service past its MemoryMax (512M): SQLite reads a
+ * value whole, and may hold a copy or two (a sorter for ORDER BY), so 64 MiB a value
+ * keeps even that inside the limit, and a larger value fails only its own rule, with
+ * SQLite's "string or blob too big", while the other rules run.
+ *
+ * CASESTORE_MAX_SQL_LENGTH: bytes of one SQL statement, a rule query or an entry of the
+ * file's schema (a view): the shipped ones are under 2 KB.
+ * CASESTORE_MAX_COLUMNS: SQLite's own compiled maximum, set explicitly: a lower one would
+ * refuse a wide extract at open (the whole schema fails to parse).
+ * CASESTORE_MAX_EXPR_DEPTH: the parser's recursion in the file's schema and the rule
+ * queries (SQLite's default is 1000); the shipped views nest less than 20.
+ */
+#define CASESTORE_VALUE_MAX 2000
+#define CASESTORE_CUT_MARK "\xe2\x80\xa6" /* "…" (U+2026) in UTF-8 */
+#define CASESTORE_MAX_LENGTH (64 * 1024 * 1024)
+#define CASESTORE_MAX_SQL_LENGTH (1024 * 1024)
+#define CASESTORE_MAX_COLUMNS 2000
+#define CASESTORE_MAX_EXPR_DEPTH 100
+
+/*
+ * Open the case store read-only (SQLITE_OPEN_READONLY, PRAGMA query_only), hardened
+ * (the limits above). A WAL-mode file whose -shm this service cannot create (a directory
+ * it cannot write) is opened immutable when it has no -wal file or an empty one: the
+ * file then holds every committed change; casestore_changed watches it by stat. Returns
+ * NULL with *cause set if it is missing, not a SQLite database, or cannot be read here
+ * (then *cause says what to change).
  */
 struct casestore *casestore_open(const char *path, char **cause);
 void casestore_close(struct casestore *cs);
@@ -34,8 +70,13 @@ struct casestore_rows *casestore_query(struct casestore *cs, const char *sql, ch
 size_t casestore_rows_ncolumns(const struct casestore_rows *q);
 /* Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause set). */
 int casestore_rows_next(struct casestore_rows *q, char **cause);
-/* Column i of the current row as text (NULL for SQL NULL), valid until the next step. */
+/*
+ * Column i of the current row as text (NULL for SQL NULL), valid until the next step:
+ * at most CASESTORE_VALUE_MAX characters, longer values cut with CASESTORE_CUT_MARK.
+ */
 const char *casestore_rows_text(struct casestore_rows *q, size_t i);
+/* How many bytes of s (len bytes) hold at most max characters, cut on a character boundary. */
+size_t casestore_cut_len(const char *s, size_t len, size_t max);
 /*
  * Is column i of the current row stored as a number? Then set *value. Ask
  * before reading the same column as text.
@@ -48,7 +89,9 @@ void casestore_rows_free(struct casestore_rows *q);
  * Has the case store changed since the last call? Another connection's
  * commit shows in PRAGMA data_version; a new file renamed over the old one
  * (the nightly extract) shows as a new inode: then *replaced is set and the
- * caller reopens. A missing file sets *missing. Returns true when changed.
+ * caller reopens. A store opened immutable (see casestore_open) also counts any
+ * change to its file or its -wal file (size, times) as replaced. A missing file
+ * sets *missing. Returns true when changed.
  */
 bool casestore_changed(struct casestore *cs, bool *replaced, bool *missing);
 

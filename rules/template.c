@@ -1,6 +1,7 @@
 /* template.c - {{placeholder}} templates for alert subjects and bodies. */
 #include "template.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,28 +108,46 @@ template_put_value(char *out, const char *s, size_t n)
 		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
 }
 
-/* Render a template. */
+/* Render a template, at most TEMPLATE_RENDER_MAX bytes. */
 char *
 template_render(const struct template *t, const char *const *values)
 {
-	size_t len = 0, off = 0;
+	size_t len = 0, off = 0, room;
+	bool cut = false;
 	char *out;
 
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < t->n && len <= TEMPLATE_RENDER_MAX; i++) {
 		const char *s = t->segs[i].text ? t->segs[i].text : values[t->segs[i].value];
-		len += s ? strlen(s) : 0;
+		len += s ? strnlen(s, TEMPLATE_RENDER_MAX + 1) : 0;
 	}
+	/* Longer than the cap: keep what fits before the marker, then the marker. */
+	if (len > TEMPLATE_RENDER_MAX) {
+		len = TEMPLATE_RENDER_MAX;
+		cut = true;
+	}
+	room = cut ? TEMPLATE_RENDER_MAX - (sizeof TEMPLATE_CUT_MARK - 1) : len;
 	out = xmalloc(len + 1);
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < t->n && off < room; i++) {
 		const char *s = t->segs[i].text ? t->segs[i].text : values[t->segs[i].value];
-		size_t n = s ? strlen(s) : 0;
+		size_t n = s ? strnlen(s, room - off + 1) : 0;
 
+		if (n > room - off) {
+			/* Cut here, at the start of a character (a UTF-8 lead byte). */
+			n = room - off;
+			while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+				n--;
+			room = off + n;
+		}
 		/* Values come from the case store: a line break in one must not forge lines. */
 		if (t->segs[i].text != NULL)
 			memcpy(out + off, s, n);
 		else if (s != NULL)
 			template_put_value(out + off, s, n);
 		off += n;
+	}
+	if (cut) {
+		memcpy(out + off, TEMPLATE_CUT_MARK, sizeof TEMPLATE_CUT_MARK - 1);
+		off += sizeof TEMPLATE_CUT_MARK - 1;
 	}
 	out[off] = '\0';
 	return out;

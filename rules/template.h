@@ -34,7 +34,19 @@ struct template;
 struct template *template_compile(const char *text, const char *const *columns, size_t ncolumns,
                                   char **cause);
 void template_free(struct template *t);
-/* Render with values[i] for value index i (NULL renders as ""). Allocated. */
+/*
+ * The most bytes template_render returns (without the NUL): 64 KiB, some twenty pages
+ * of text, far beyond any alert (the default body is under 1 KB) yet small enough that
+ * a few in memory at once, and one in each state store row, cost nothing. A longer
+ * rendering is cut at a character boundary and ends in TEMPLATE_CUT_MARK.
+ */
+#define TEMPLATE_RENDER_MAX (64 * 1024)
+#define TEMPLATE_CUT_MARK "\xe2\x80\xa6" /* "…" (U+2026) in UTF-8 */
+
+/*
+ * Render with values[i] for value index i (NULL renders as ""), at most
+ * TEMPLATE_RENDER_MAX bytes. Allocated.
+ */
 char *template_render(const struct template *t, const char *const *values);
 
 #endif

@@ -72,10 +72,33 @@ BAD_RECIPIENTS = [
 NOTE = b"note: \"q\" \\ \r\nX-Injected: yes \xff end " + b"n" * 100000
 
 
-def c_sanitize(b):
-    """What escalator's utf8_sanitize makes of b (a C string): each byte that does not start
-    a valid UTF-8 sequence becomes U+FFFD."""
+VALUE_MAX = 2000  # characters of one value read from the case store (daemon/casestore.h)
+
+
+def c_cut(b):
+    """What daemon/casestore.c's casestore_rows_text makes of b (a C string): at most VALUE_MAX
+    characters (each byte that is not a continuation byte starts one), then "…"."""
     b = b.split(b"\0", 1)[0]
+    if len(b) <= VALUE_MAX:
+        return b
+    n = chars = 0
+    while n < len(b) and n < 4 * VALUE_MAX:
+        if b[n] & 0xc0 != 0x80:
+            if chars == VALUE_MAX:
+                break
+            chars += 1
+        n += 1
+    back = 0
+    while n < len(b) and n > 0 and back < 3 and b[n] & 0xc0 == 0x80:
+        n -= 1
+        back += 1
+    return b if n >= len(b) else b[:n] + "…".encode()
+
+
+def c_sanitize(b):
+    """What escalator makes of b (a C string) read from the case store: cut (c_cut), then
+    utf8_sanitize: each byte that does not start a valid UTF-8 sequence becomes U+FFFD."""
+    b = c_cut(b)
     out, i = [], 0
     while i < len(b):
         c = b[i]

@@ -451,6 +451,153 @@ test_casestore_compile_columns(void **state)
 	assert_int_equal(count_rows(fx->path), 3);
 }
 
+/* Make a case store at path from sql (through a writable connection). */
+static void
+make_store(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* The connection is hardened: defensive, schema not trusted, limits set. */
+static void
+test_casestore_hardened(void **state)
+{
+	struct fixture *fx = *state;
+	sqlite3 *db = fx->cs->db;
+	int on = -1;
+
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 1);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 0);
+	assert_int_equal(sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1), CASESTORE_MAX_LENGTH);
+	assert_int_equal(sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1), CASESTORE_MAX_SQL_LENGTH);
+	assert_int_equal(sqlite3_limit(db, SQLITE_LIMIT_COLUMN, -1), CASESTORE_MAX_COLUMNS);
+	assert_int_equal(sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, -1), CASESTORE_MAX_EXPR_DEPTH);
+	assert_int_equal(sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, -1), 0);
+}
+
+/*
+ * The file's schema is not trusted: a view that uses a virtual table not marked
+ * innocuous (pragma_table_info) fails, while the same view of plain SQL works.
+ */
+static void
+test_casestore_untrusted_view(void **state)
+{
+	struct fixture *fx = *state;
+	char *path = testdir_path(fx->td, "views.sqlite"), *cause = NULL;
+	struct casestore *cs;
+	struct casestore_rows *q;
+	int rc;
+
+	make_store(path, "CREATE TABLE cases (case_ref TEXT, start TEXT);"
+	                 "INSERT INTO cases VALUES ('A01', '2026-12-18');"
+	                 "CREATE VIEW plain AS SELECT case_ref, start FROM cases;"
+	                 "CREATE VIEW sneaky AS SELECT name AS case_ref, type AS start "
+	                 "FROM pragma_table_info('cases');");
+	cs = casestore_open(path, &cause);
+	if (cs == NULL)
+		fail_msg("casestore_open: %s", cause);
+	q = casestore_query(cs, "SELECT case_ref, start FROM plain", &cause);
+	assert_non_null(q);
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	assert_string_equal(casestore_rows_text(q, 0), "A01");
+	casestore_rows_free(q);
+	q = casestore_query(cs, "SELECT case_ref, start FROM sneaky", &cause);
+	rc = q != NULL ? casestore_rows_next(q, &cause) : -1;
+	casestore_rows_free(q);
+	if (rc != -1)
+		fail_msg("a view using pragma_table_info was read (%d)", rc);
+	assert_non_null(cause);
+	if (strstr(cause, "unsafe use") == NULL)
+		fail_msg("cause \"%s\" should say unsafe use", cause);
+	free(cause);
+	casestore_close(cs);
+	free(path);
+}
+
+/* casestore_cut_len: at most max characters, never part of one. */
+static void
+test_casestore_cut_len(void **state)
+{
+	(void)state;
+	assert_int_equal(casestore_cut_len("abcdef", 6, 3), 3);
+	assert_int_equal(casestore_cut_len("abc", 3, 3), 3);
+	assert_int_equal(casestore_cut_len("ab", 2, 3), 2);
+	/* 2-, 3- and 4-byte characters count as one. */
+	assert_int_equal(casestore_cut_len("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 2), 4);
+	assert_int_equal(casestore_cut_len("\xe2\x82\xac\xe2\x82\xac", 6, 1), 3);
+	assert_int_equal(casestore_cut_len("a\xf0\x9f\x98\x80"
+	                                   "b",
+	                                   6, 2),
+	                 5);
+	/* A NUL ends the value. */
+	assert_int_equal(casestore_cut_len("ab\0cdef", 7, 5), 2);
+	/*
+	 * A run of continuation bytes (not UTF-8) is bounded by bytes, 4 a character (8
+	 * here), less the 3 the cut backs up looking for a character's start.
+	 */
+	assert_int_equal(casestore_cut_len("a\x80\x80\x80\x80\x80\x80\x80\x80\x80", 10, 2), 5);
+}
+
+/* A value longer than CASESTORE_VALUE_MAX characters is read cut, with the marker. */
+static void
+test_casestore_value_cut(void **state)
+{
+	struct fixture *fx = *state;
+	char *path = testdir_path(fx->td, "long.sqlite"), *cause = NULL;
+	struct casestore *cs;
+	struct casestore_rows *q;
+	const char *v, *again;
+
+	/* Row 1: 3,000 "é" (2 bytes each); row 2: exactly the cap in "€"; row 3: short. */
+	make_store(path, "CREATE TABLE cases (case_ref TEXT, start TEXT, note TEXT);"
+	                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	                 "WHERE i < 3000) INSERT INTO cases SELECT 'A01', '2026-12-18', "
+	                 "group_concat('\xc3\xa9', '') FROM n;"
+	                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	                 "WHERE i < 2000) INSERT INTO cases SELECT 'A02', '2026-12-19', "
+	                 "group_concat('\xe2\x82\xac', '') FROM n;"
+	                 "INSERT INTO cases VALUES ('A03', '2026-12-20', 'short');");
+	cs = casestore_open(path, &cause);
+	if (cs == NULL)
+		fail_msg("casestore_open: %s", cause);
+	q = casestore_query(cs, "SELECT case_ref, start, note FROM cases ORDER BY case_ref",
+	                    &cause);
+	assert_non_null(q);
+
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	v = casestore_rows_text(q, 2);
+	assert_int_equal(strlen(v), 2 * CASESTORE_VALUE_MAX + 3);
+	assert_string_equal(v + 2 * CASESTORE_VALUE_MAX, CASESTORE_CUT_MARK);
+	assert_memory_equal(v, "\xc3\xa9\xc3\xa9", 4);
+	/* Read again in the same row: the same text at the same place. */
+	again = casestore_rows_text(q, 2);
+	assert_ptr_equal(again, v);
+	assert_int_equal(strlen(again), 2 * CASESTORE_VALUE_MAX + 3);
+	assert_string_equal(casestore_rows_text(q, 0), "A01");
+	assert_string_equal(casestore_rows_text(q, 1), "2026-12-18");
+
+	/* Exactly the cap: whole, no marker. */
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	v = casestore_rows_text(q, 2);
+	assert_int_equal(strlen(v), 3 * CASESTORE_VALUE_MAX);
+	assert_null(strstr(v, CASESTORE_CUT_MARK));
+
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	assert_string_equal(casestore_rows_text(q, 2), "short");
+	assert_int_equal(casestore_rows_next(q, &cause), 0);
+	casestore_rows_free(q);
+	casestore_close(cs);
+	free(path);
+}
+
 /* Register one test with the case store fixture. */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -459,6 +606,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_casestore_missing),
+	    T(test_casestore_hardened),
+	    T(test_casestore_untrusted_view),
+	    T(test_casestore_cut_len),
+	    T(test_casestore_value_cut),
 	    T(test_casestore_not_sqlite),
 	    T(test_casestore_directory),
 	    T(test_casestore_path),

@@ -279,6 +279,85 @@ test_template_unknown(void **state)
 	expect_refused("{{case}} {{stage}} {{bad}} {{worse}}", UNKNOWN("bad"));
 }
 
+/* A value as long as the cap, of n-byte characters ("é" is 2 bytes, "€" 3, "😀" 4). */
+static char *
+long_value(const char *ch, size_t bytes)
+{
+	size_t n = strlen(ch), count = bytes / n;
+	char *v = xmalloc(count * n + 1);
+
+	for (size_t i = 0; i < count; i++)
+		memcpy(v + i * n, ch, n);
+	v[count * n] = '\0';
+	return v;
+}
+
+/* A rendering longer than TEMPLATE_RENDER_MAX is cut on a character boundary, with "…". */
+static void
+test_template_cap(void **state)
+{
+	static const char *const chars[] = {"x", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+	const char *vals[NVALUES];
+
+	(void)state;
+	memcpy(vals, values, sizeof vals);
+	for (size_t c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+		for (size_t pre = 0; pre < 4; pre++) {
+			/* pre bytes of literal text shift where the cut falls in a character. */
+			char *text =
+			    xasprintf("%.*s{{legal_status}}{{legal_status}}", (int)pre, "abc");
+			char *v = long_value(chars[c], TEMPLATE_RENDER_MAX);
+			char *out;
+			size_t len, n = strlen(chars[c]);
+
+			vals[TPL_NBUILTIN + 3] = v;
+			out = render(text, vals);
+			len = strlen(out);
+			assert_true(len <= TEMPLATE_RENDER_MAX);
+			assert_true(len > TEMPLATE_RENDER_MAX - 3 - 4);
+			assert_string_equal(out + len - 3, TEMPLATE_CUT_MARK);
+			/* Whole characters before the marker: the text, then copies of the
+			 * character. */
+			assert_memory_equal(out, "abc", pre);
+			assert_int_equal((len - 3 - pre) % n, 0);
+			for (size_t i = pre; i + n <= len - 3; i += n)
+				assert_memory_equal(out + i, chars[c], n);
+			free(out);
+			free(v);
+			free(text);
+		}
+	}
+	/* Exactly at the cap: nothing cut, no marker. */
+	{
+		char *v = long_value("x", TEMPLATE_RENDER_MAX - 4), *out;
+
+		vals[TPL_NBUILTIN + 3] = v;
+		out = render("[{{legal_status}}]..", vals);
+		assert_int_equal(strlen(out), TEMPLATE_RENDER_MAX);
+		assert_string_equal(out + TEMPLATE_RENDER_MAX - 3, "]..");
+		free(out);
+		/* One byte more: cut. */
+		out = render("[{{legal_status}}]...", vals);
+		assert_int_equal(strlen(out), TEMPLATE_RENDER_MAX);
+		assert_string_equal(out + TEMPLATE_RENDER_MAX - 4, "x" TEMPLATE_CUT_MARK);
+		free(out);
+		free(v);
+	}
+	/* A long literal text is cut as well, and control characters in values still go. */
+	{
+		char *lit = long_value("ab", 2 * TEMPLATE_RENDER_MAX), *text, *out;
+
+		text = xasprintf("{{case}}%s", lit);
+		vals[TPL_CASE] = "A\n1";
+		out = render(text, vals);
+		assert_int_equal(strlen(out), TEMPLATE_RENDER_MAX);
+		assert_memory_equal(out, "A 1abab", 7);
+		free(out);
+		free(text);
+		free(lit);
+	}
+}
+
 int
 main(void)
 {
@@ -294,6 +373,7 @@ main(void)
 	    cmocka_unit_test(test_template_many),
 	    cmocka_unit_test(test_template_unclosed),
 	    cmocka_unit_test(test_template_unknown),
+	    cmocka_unit_test(test_template_cap),
 	};
 
 	return cmocka_run_group_tests_name("template", tests, NULL, NULL);
