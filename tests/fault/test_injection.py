@@ -95,9 +95,14 @@ def c_cut(b):
     return b if n >= len(b) else b[:n] + "…".encode()
 
 
+BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"
+                    "\u2066\u2067\u2068\u2069")
+
+
 def c_sanitize(b):
     """What escalator makes of b (a C string) read from the case store: cut (c_cut), then
-    utf8_sanitize: each byte that does not start a valid UTF-8 sequence becomes U+FFFD."""
+    utf8_sanitize: each byte that does not start a valid UTF-8 sequence becomes U+FFFD, the line
+    and paragraph separators U+2028/U+2029 become spaces and bidi controls are removed."""
     b = c_cut(b)
     out, i = [], 0
     while i < len(b):
@@ -121,7 +126,12 @@ def c_sanitize(b):
             out.append("\ufffd")
             i += 1
         else:
-            out.append(b[i:i + n].decode("utf-8"))
+            ch = b[i:i + n].decode("utf-8")
+            if ch in "\u2028\u2029":
+                ch = " "
+            elif ch in BIDI_CONTROLS:
+                ch = ""
+            out.append(ch)
             i += n
     return "".join(out)
 
