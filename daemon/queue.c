@@ -1,7 +1,8 @@
 /*
  * queue.c - the deliveries waiting in the state store: the destinations they
  * wait for (a skip scan of an index), taking and leasing the due ones as
- * delivery records, recording each attempt's outcome and its audit row.
+ * delivery records, recording each attempt's outcome, and an audit row for
+ * each change of a delivery's state.
  */
 #include "queue.h"
 
@@ -74,10 +75,18 @@ const struct statestore_sql queue_statements[] = {
      "?1"},
     {offsetof(struct statestore, q_finish), true,
      "UPDATE delivery SET in_flight = 0, status = ?2, next_attempt = ?3, last_error = ?4, "
-     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1"},
+     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END, last_attempt = ?5 WHERE id = "
+     "?1"},
+    /*
+     * An audit row for a change of state only (run before q_finish, so the
+     * row still holds the last one): the first attempt's result, then each
+     * change of status (?6) or error (?7). The attempt count and the last
+     * attempt's time are in the delivery row; identical retries add nothing.
+     */
     {offsetof(struct statestore, q_audit), true,
-     "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, ?4, "
-     "?5)"},
+     "INSERT INTO audit (delivery_id, at, recipient, result, detail) SELECT ?1, ?2, ?3, ?4, ?5 "
+     "FROM delivery WHERE id = ?1 AND (attempts <= 1 OR status IS NOT ?6 OR last_error IS NOT "
+     "?7)"},
 };
 const size_t queue_nstatements = sizeof queue_statements / sizeof queue_statements[0];
 
@@ -338,24 +347,29 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = ss->q_finish;
+		/* The error kept in the delivery row: none once sent. */
+		const char *error = o[i].outcome != OUTCOME_SENT ? o[i].detail : NULL;
+		sqlite3_stmt *st = ss->q_audit;
 
-		sqlite3_bind_int64(st, 1, o[i].id);
-		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
-		if (o[i].outcome != OUTCOME_SENT && o[i].detail != NULL)
-			sqlite3_bind_text(st, 4, o[i].detail, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
-			goto fail;
-
-		st = ss->q_audit;
 		sqlite3_bind_int64(st, 1, o[i].id);
 		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
 		if (o[i].detail != NULL)
 			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, names[o[i].outcome], -1, SQLITE_STATIC);
+		if (error != NULL)
+			sqlite3_bind_text(st, 7, error, -1, SQLITE_STATIC);
+		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+			goto fail;
+
+		st = ss->q_finish;
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
+		if (error != NULL)
+			sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
 	}
