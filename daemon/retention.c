@@ -249,10 +249,13 @@ retention_step(struct statestore *ss, const struct duration *keep, time_t now, i
 		removed = -1;
 	}
 	sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	if (removed <= 0)
-		return removed;
-	/* Give freed pages back, a few at a time (a no-op without incremental auto_vacuum). */
-	sql = xasprintf("PRAGMA incremental_vacuum(%d)", batch);
+	if (removed < 0)
+		return -1;
+	/*
+	 * Give freed pages back, a few at a time (a no-op without incremental
+	 * auto_vacuum, or with nothing free): enough for what a step frees.
+	 */
+	sql = xasprintf("PRAGMA incremental_vacuum(%d)", 4 * batch);
 	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		free(sql);
 		return statestore_fail(ss, cause, "giving freed space back");

@@ -32,7 +32,7 @@ int retention_cutoff(const struct duration *keep, time_t now, char *buf, size_t 
 /*
  * One step, in one transaction: remove up to batch of each of audit rows,
  * finished (sent or failed) deliveries and alerts older than keep as of now,
- * then give up to batch freed pages back (a store made with incremental
+ * then give up to 4 x batch freed pages back (a store made with incremental
  * auto_vacuum). Rows are taken in the order they were written, so each step
  * reads about batch rows of each table however big the file is. Returns how
  * many rows it removed (0: nothing more to do for now; also 0 when a
