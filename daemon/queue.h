@@ -68,7 +68,8 @@ struct outcome_record {
  * Record the outcomes of finished attempts in one transaction: sent, retry
  * at next_attempt, or failed for good, with the attempt's time. An audit row
  * is written for the first attempt and then only when the status or the
- * error changes: a hundred identical retries leave one.
+ * error changes (not for the time or byte counts in an error): a hundred
+ * identical retries leave one.
  */
 int queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause);
 /* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */

@@ -36,6 +36,7 @@ struct statestore {
 	sqlite3_stmt *q_dest_stats;
 	sqlite3_stmt *q_kind_stats;
 	sqlite3_stmt *q_lease;
+	sqlite3_stmt *q_state;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
 };

@@ -526,15 +526,26 @@ test_queue_audit_changes(void **state)
 	           "100:pending:connect: Connection refused:1");
 	attempt(fx, OUTCOME_RETRY, "HTTP 503");
 	attempt(fx, OUTCOME_RETRY, "HTTP 503");
+	/* Another status code is a change; the time an attempt took is not. */
+	attempt(fx, OUTCOME_RETRY, "HTTP 500");
+	attempt(fx, OUTCOME_RETRY, "Operation timed out after 10001 milliseconds with 0 bytes");
+	attempt(fx, OUTCOME_RETRY, "Operation timed out after 9998 milliseconds with 12 bytes");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 25 after 3 ms");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 25 after 1204 ms");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 587 after 1204 ms");
 	attempt(fx, OUTCOME_SENT, "HTTP 200");
 	expect_sql(fx->path,
 	           "SELECT group_concat(result || ':' || ifnull(detail, '-'), ',') FROM (SELECT * "
 	           "FROM audit ORDER BY id)",
-	           "retry:connect: Connection refused,retry:HTTP 503,sent:HTTP 200");
+	           "retry:connect: Connection refused,retry:HTTP 503,retry:HTTP 500,"
+	           "retry:Operation timed out after 10001 milliseconds with 0 bytes,"
+	           "retry:Failed to connect to mail port 25 after 3 ms,"
+	           "retry:Failed to connect to mail port 587 after 1204 ms,sent:HTTP 200");
+	/* The delivery row keeps the last error itself. */
 	expect_sql(fx->path,
 	           "SELECT attempts || ':' || status || ':' || ifnull(last_error, '-') || ':' || "
 	           "(last_attempt = sent_at) FROM delivery WHERE id = 3",
-	           "103:sent:-:1");
+	           "109:sent:-:1");
 	/* A first attempt always leaves its row, even a retry that gave no reason. */
 	exec_sql(fx->path,
 	         "UPDATE delivery SET status = 'pending', attempts = 0, last_error = NULL, "
