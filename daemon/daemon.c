@@ -15,6 +15,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "queue.h"
+#include "retention.h"
 #include "statestore.h"
 
 /* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
@@ -36,6 +37,7 @@ struct daemon {
 	struct event *wake_ev;     /* at the next stage firing time */
 	struct event *watchdog_ev; /* systemd watchdog pings */
 	struct event *stop_ev;     /* shutdown deadline for in-flight deliveries */
+	struct event *retain_ev;   /* removes what is older than retention, a batch at a time */
 	struct event *sig_hup, *sig_term, *sig_int;
 
 	time_t next_fire; /* instant of the next stage firing, 0 if none */
@@ -272,6 +274,24 @@ daemon_watchdog_cb(evutil_socket_t fd, short events, void *arg)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* Retention timer: one small batch; again soon while there is more, else in an hour. */
+static void
+daemon_retain_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct daemon *dm = arg;
+	char *cause = NULL;
+	int n = retention_step(dm->ss, &engine_config(dm->engine)->retention, clock_now(),
+	                       RETENTION_BATCH, &cause);
+	struct timeval tv = {n > 0 ? 0 : RETENTION_INTERVAL, n > 0 ? 200000 : 0};
+
+	if (n < 0)
+		log_err("%s", cause);
+	else if (n > 0)
+		log_debug("retention removed=%d", n);
+	free(cause);
+	evtimer_add(dm->retain_ev, &tv);
+}
+
 /* SIGHUP: reload everything; keep the old configuration on any error. */
 static void
 daemon_reload(struct daemon *dm)
@@ -404,6 +424,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
+	dm.retain_ev = evtimer_new(dm.base, daemon_retain_cb, &dm);
 	dm.sig_hup = evsignal_new(dm.base, SIGHUP, daemon_signal_cb, &dm);
 	dm.sig_term = evsignal_new(dm.base, SIGTERM, daemon_signal_cb, &dm);
 	dm.sig_int = evsignal_new(dm.base, SIGINT, daemon_signal_cb, &dm);
@@ -414,6 +435,14 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		tv.tv_sec = engine_config(e)->poll_interval;
 		tv.tv_usec = 0;
 		evtimer_add(dm.poll_ev, &tv);
+		tv.tv_sec = 2; /* after the first pass has had the loop */
+		evtimer_add(dm.retain_ev, &tv);
+		if (!retention_reclaims(dm.ss))
+			log_notice(
+			    "%s was made before the state store gave freed space back: it stops "
+			    "growing but does not shrink; to shrink it once, stop escalatord and "
+			    "run: sqlite3 %s 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'",
+			    engine_config(e)->state, engine_config(e)->state);
 		if (engine_config(e)->smtp == NULL)
 			log_warn("no smtp = { ... } in %s: email alerts are recorded and wait in "
 			         "the outbox until a mail server is configured",
@@ -441,6 +470,14 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	outbox_kick(dm.ob);
 	if (!(once && outbox_in_flight(dm.ob) == 0 && dm.stopping))
 		event_base_dispatch(dm.base);
+	/* --once: what is older than retention goes before it exits (no loop to wait on). */
+	cause = NULL;
+	while (once && retention_step(dm.ss, &engine_config(dm.engine)->retention, clock_now(),
+	                              RETENTION_BATCH, &cause) > 0)
+		;
+	if (cause != NULL)
+		log_err("%s", cause);
+	free(cause);
 
 	outbox_free(dm.ob);
 	statestore_close(dm.ss);
@@ -449,6 +486,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_free(dm.poll_ev);
 	event_free(dm.wake_ev);
 	event_free(dm.stop_ev);
+	event_free(dm.retain_ev);
 	event_free(dm.sig_hup);
 	event_free(dm.sig_term);
 	event_free(dm.sig_int);

@@ -1,10 +1,13 @@
 /*
  * queue.c - the deliveries waiting in the state store: the destinations they
  * wait for (a skip scan of an index), taking and leasing the due ones as
- * delivery records, recording each attempt's outcome and its audit row.
+ * delivery records, recording each attempt's outcome, and an audit row for
+ * each change of a delivery's state.
  */
 #include "queue.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +77,11 @@ const struct statestore_sql queue_statements[] = {
      "?1"},
     {offsetof(struct statestore, q_finish), true,
      "UPDATE delivery SET in_flight = 0, status = ?2, next_attempt = ?3, last_error = ?4, "
-     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1"},
+     "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END, last_attempt = ?5 WHERE id = "
+     "?1"},
+    /* A delivery's state before a result is recorded: is it a change? */
+    {offsetof(struct statestore, q_state), true,
+     "SELECT status, last_error, attempts FROM delivery WHERE id = ?1"},
     {offsetof(struct statestore, q_audit), true,
      "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, ?4, "
      "?5)"},
@@ -324,6 +331,64 @@ queue_groups_free(struct queue_group *g, size_t n)
 	free(g);
 }
 
+/* Does a run of digits end at s followed by a unit of time or size ("10001 milliseconds")? */
+static bool
+queue_measure(const char *s)
+{
+	static const char *const units[] = {" ms", " millisecond", " second", " byte", " out of "};
+
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strncmp(s, units[i], strlen(units[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Is error b the same as a, but for the measures in it (curl's "timed out
+ * after 10001 milliseconds with 0 bytes received" differs at every attempt)?
+ * Any other number, a status code say, must be the same.
+ */
+static bool
+queue_error_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	while (*a != '\0' && *b != '\0') {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+
+			if ((na != nb || strncmp(a, b, na) != 0) && !queue_measure(a + na))
+				return false;
+			a += na;
+			b += nb;
+		} else if (*a++ != *b++)
+			return false;
+	}
+	return *a == *b;
+}
+
+/*
+ * Is outcome o (status, error) a change of the delivery's state? Its first
+ * attempt always is. Sets *changed; -1 if the row cannot be read.
+ */
+static int
+queue_changed(struct statestore *ss, long long id, const char *status, const char *error,
+              bool *changed)
+{
+	sqlite3_stmt *st = ss->q_state;
+	int rc;
+
+	*changed = true;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*changed = sqlite3_column_int(st, 2) <= 1 ||
+		           strcmp((const char *)sqlite3_column_text(st, 0), status) != 0 ||
+		           !queue_error_same((const char *)sqlite3_column_text(st, 1), error);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Record the outcomes of finished attempts. */
 int
 queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause)
@@ -338,24 +403,34 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = ss->q_finish;
+		/* The error kept in the delivery row: none once sent. */
+		const char *error = o[i].outcome != OUTCOME_SENT ? o[i].detail : NULL;
+		sqlite3_stmt *st = ss->q_audit;
+		bool changed;
 
-		sqlite3_bind_int64(st, 1, o[i].id);
-		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
-		if (o[i].outcome != OUTCOME_SENT && o[i].detail != NULL)
-			sqlite3_bind_text(st, 4, o[i].detail, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+		/* Before q_finish: the row still holds the last state. */
+		if (queue_changed(ss, o[i].id, names[o[i].outcome], error, &changed) != 0) {
+			statestore_fail(ss, cause, "recording delivery results");
 			goto fail;
-
-		st = ss->q_audit;
+		}
 		sqlite3_bind_int64(st, 1, o[i].id);
 		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
 		if (o[i].detail != NULL)
 			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+		if (changed &&
+		    statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+			goto fail;
+		sqlite3_clear_bindings(st);
+
+		st = ss->q_finish;
+		sqlite3_bind_int64(st, 1, o[i].id);
+		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
+		if (error != NULL)
+			sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
 	}

@@ -1,7 +1,7 @@
 /*
  * queue.h - the deliveries waiting in the state store: finding their
  * destinations, taking (leasing) the due ones as delivery records, and
- * recording what became of each attempt with its audit row.
+ * recording what became of each attempt (an audit row per change of state).
  */
 #ifndef ESCALATOR_QUEUE_H
 #define ESCALATOR_QUEUE_H
@@ -65,8 +65,11 @@ struct outcome_record {
 };
 
 /*
- * Record the outcomes of finished attempts and their audit rows in one
- * transaction: sent, retry at next_attempt, or failed for good.
+ * Record the outcomes of finished attempts in one transaction: sent, retry
+ * at next_attempt, or failed for good, with the attempt's time. An audit row
+ * is written for the first attempt and then only when the status or the
+ * error changes (not for the time or byte counts in an error): a hundred
+ * identical retries leave one.
  */
 int queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause);
 /* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */

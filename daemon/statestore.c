@@ -2,7 +2,8 @@
  * statestore.c - escalator's own SQLite file: opening it, its schema and the
  * upgrades of older files, transactions (nested as savepoints), closing it.
  * What is kept in it: alertstore.c (alerts owed, stages, threshold keys) and
- * queue.c (the deliveries waiting to be sent, their results and audit rows).
+ * queue.c (the deliveries waiting to be sent, their results and audit rows);
+ * retention.c removes what is older than the retention setting.
  */
 #include "statestore.h"
 
@@ -35,7 +36,8 @@
 	"  next_attempt INTEGER NOT NULL DEFAULT 0," /* unix seconds; 0: now */                    \
 	"  in_flight INTEGER NOT NULL DEFAULT 0,"                                                  \
 	"  last_error TEXT,"                                                                       \
-	"  sent_at TEXT"
+	"  sent_at TEXT,"                                                                          \
+	"  last_attempt TEXT" /* UTC time the last attempt's result was recorded */
 
 /* Schema version 1. Times are UTC "YYYY-MM-DDTHH:MM:SSZ"; dates are local "YYYY-MM-DD". */
 static const char statestore_schema[] =
@@ -65,7 +67,10 @@ static const char statestore_schema[] =
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(6))));"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES delivery(id),"
-    "  at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);";
+    "  at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);"
+    /* retention.c: a delivery's audit rows and an alert's deliveries, found without a scan. */
+    "CREATE INDEX IF NOT EXISTS audit_delivery ON audit (delivery_id);"
+    "CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);";
 
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void
@@ -163,8 +168,11 @@ statestore_has(sqlite3 *db, const char *table, const char *column, const char *w
 /*
  * Bring a file made by an earlier build of schema version 1 up to date: the
  * delivery kinds of the chat and Notify channels, alert.expected and
- * alert.status (NULL in the alerts recorded before). Runs before foreign keys
- * are switched on, as SQLite's table rebuild needs.
+ * alert.status (NULL in the alerts recorded before), delivery.last_attempt
+ * (NULL in the deliveries finished before). Runs before foreign keys are
+ * switched on, as SQLite's table rebuild needs. The indexes retention.c uses
+ * are made by the schema's CREATE INDEX IF NOT EXISTS: once, on the first
+ * open by this build (a sort of the two tables, seconds for millions of rows).
  */
 static int
 statestore_upgrade(struct statestore *ss, const char *path, char **cause)
@@ -183,6 +191,7 @@ statestore_upgrade(struct statestore *ss, const char *path, char **cause)
 	int expected = statestore_has(ss->db, "alert", "expected", NULL);
 	int status = statestore_has(ss->db, "alert", "status", NULL);
 	int alert = statestore_has(ss->db, "alert", NULL, "CREATE");
+	int delivery, last;
 
 	if (kinds < 0 || expected < 0 || status < 0 || alert < 0)
 		goto fail;
@@ -195,6 +204,14 @@ statestore_upgrade(struct statestore *ss, const char *path, char **cause)
 	if (alert == 1 && status == 0 &&
 	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN status TEXT", NULL, NULL, &err) !=
 	        SQLITE_OK)
+		goto fail;
+	/* After the rebuild, which makes the column. */
+	if ((delivery = statestore_has(ss->db, "delivery", NULL, "CREATE")) < 0 ||
+	    (last = statestore_has(ss->db, "delivery", "last_attempt", NULL)) < 0)
+		goto fail;
+	if (delivery == 1 && last == 0 &&
+	    sqlite3_exec(ss->db, "ALTER TABLE delivery ADD COLUMN last_attempt TEXT", NULL, NULL,
+	                 &err) != SQLITE_OK)
 		goto fail;
 	return 0;
 fail:
@@ -246,6 +263,21 @@ statestore_open(const char *path, bool readonly, char **cause)
 	}
 	if (!readonly && version == STATESTORE_SCHEMA_VERSION &&
 	    statestore_upgrade(ss, path, cause) != 0) {
+		statestore_close(ss);
+		return NULL;
+	}
+	/*
+	 * A new file gives the pages retention.c frees back to the file system
+	 * (in small steps: retention.c): only possible before its first table.
+	 * An older file keeps auto_vacuum off: its freed pages are reused, so it
+	 * stops growing, but it never shrinks (retention_reclaims says so).
+	 */
+	if (!readonly && version == 0 &&
+	    sqlite3_exec(ss->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, &err) !=
+	        SQLITE_OK) {
+		*cause = xasprintf("%s: cannot set up the state store: %s", path,
+		                   err ? err : sqlite3_errmsg(ss->db));
+		sqlite3_free(err);
 		statestore_close(ss);
 		return NULL;
 	}

@@ -1,6 +1,7 @@
 /*
- * statestore_impl.h - the state store's insides, shared by the three files
- * that work on it (statestore.c, alertstore.c, queue.c) and nothing else.
+ * statestore_impl.h - the state store's insides, shared by the four files
+ * that work on it (statestore.c, alertstore.c, queue.c, retention.c) and
+ * nothing else.
  */
 #ifndef ESCALATOR_STATESTORE_IMPL_H
 #define ESCALATOR_STATESTORE_IMPL_H
@@ -35,6 +36,7 @@ struct statestore {
 	sqlite3_stmt *q_dest_stats;
 	sqlite3_stmt *q_kind_stats;
 	sqlite3_stmt *q_lease;
+	sqlite3_stmt *q_state;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
 };

@@ -485,6 +485,80 @@ test_queue_finish(void **state)
 	delivery_free(d[0]);
 }
 
+/* Take the webhook delivery (3) and record one outcome for it. */
+static void
+attempt(struct fixture *fx, enum outcome outcome, const char *detail)
+{
+	struct delivery *d;
+	struct outcome_record o;
+	char *cause = NULL;
+
+	/* A retry is due at once (next_attempt 0): due again at 100. */
+	exec_sql(fx->path, "UPDATE delivery SET in_flight = 0 WHERE id = 3");
+	assert_int_equal(take_hook(fx, &d, 1), 1);
+	o = (struct outcome_record){
+	    .id = d->id, .outcome = outcome, .detail = (char *)detail, .recipient = d->recipient};
+	if (queue_finish(fx->ss, &o, 1, &cause) != 0)
+		fail_msg("queue_finish: %s", cause);
+	delivery_free(d);
+}
+
+/*
+ * One audit row per change of a delivery's state, not per attempt: 100
+ * identical retries leave one, a new error another, the end a third. The
+ * attempt count and the last attempt's time are in the delivery row.
+ */
+static void
+test_queue_audit_changes(void **state)
+{
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 2, 3);
+	bool none[4] = {false, false, false, false};
+
+	fx->ss = open_store(fx, false);
+	record(fx->ss, &a, none);
+	for (int i = 0; i < 100; i++)
+		attempt(fx, OUTCOME_RETRY, "connect: Connection refused");
+	expect_sql(fx->path, "SELECT count(*) FROM audit", "1");
+	expect_sql(fx->path,
+	           "SELECT attempts || ':' || status || ':' || last_error || ':' || "
+	           "(last_attempt LIKE '____-__-__T__:__:__Z') FROM delivery WHERE id = 3",
+	           "100:pending:connect: Connection refused:1");
+	attempt(fx, OUTCOME_RETRY, "HTTP 503");
+	attempt(fx, OUTCOME_RETRY, "HTTP 503");
+	/* Another status code is a change; the time an attempt took is not. */
+	attempt(fx, OUTCOME_RETRY, "HTTP 500");
+	attempt(fx, OUTCOME_RETRY, "Operation timed out after 10001 milliseconds with 0 bytes");
+	attempt(fx, OUTCOME_RETRY, "Operation timed out after 9998 milliseconds with 12 bytes");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 25 after 3 ms");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 25 after 1204 ms");
+	attempt(fx, OUTCOME_RETRY, "Failed to connect to mail port 587 after 1204 ms");
+	attempt(fx, OUTCOME_SENT, "HTTP 200");
+	expect_sql(fx->path,
+	           "SELECT group_concat(result || ':' || ifnull(detail, '-'), ',') FROM (SELECT * "
+	           "FROM audit ORDER BY id)",
+	           "retry:connect: Connection refused,retry:HTTP 503,retry:HTTP 500,"
+	           "retry:Operation timed out after 10001 milliseconds with 0 bytes,"
+	           "retry:Failed to connect to mail port 25 after 3 ms,"
+	           "retry:Failed to connect to mail port 587 after 1204 ms,sent:HTTP 200");
+	/* The delivery row keeps the last error itself. */
+	expect_sql(fx->path,
+	           "SELECT attempts || ':' || status || ':' || ifnull(last_error, '-') || ':' || "
+	           "(last_attempt = sent_at) FROM delivery WHERE id = 3",
+	           "109:sent:-:1");
+	/* A first attempt always leaves its row, even a retry that gave no reason. */
+	exec_sql(fx->path,
+	         "UPDATE delivery SET status = 'pending', attempts = 0, last_error = NULL, "
+	         "in_flight = 0 WHERE id = 3; DELETE FROM audit");
+	attempt(fx, OUTCOME_RETRY, NULL);
+	expect_sql(fx->path, "SELECT count(*) FROM audit", "1");
+	attempt(fx, OUTCOME_RETRY, NULL);
+	attempt(fx, OUTCOME_FAILED, NULL);
+	expect_sql(fx->path,
+	           "SELECT group_concat(result, ',') FROM (SELECT * FROM audit ORDER BY id)",
+	           "retry,failed");
+}
+
 /* After a restart, deliveries that were in flight are due at once, their attempts kept. */
 static void
 test_queue_reset_in_flight(void **state)
@@ -527,6 +601,7 @@ main(void)
 	    T(test_queue_fields_utf8),
 	    T(test_queue_status_recorded_without),
 	    T(test_queue_finish),
+	    T(test_queue_audit_changes),
 	    T(test_queue_reset_in_flight),
 	};
 

@@ -49,6 +49,12 @@ test_statestore_create(void **state)
 	           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('alert', "
 	           "'audit', 'clock_stage', 'delivery')",
 	           "4");
+	/* A new file gives freed pages back (retention.c), and has the indexes retention uses. */
+	expect_sql(fx->path, "PRAGMA auto_vacuum", "2");
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+	           "('audit_delivery', 'delivery_alert')",
+	           "2");
 }
 /* A read-only open of a missing file creates nothing and records nothing. */
 static void
@@ -367,6 +373,16 @@ test_statestore_upgrade(void **state)
 	           "1");
 	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
 	expect_sql(fx->path, "PRAGMA user_version", "1");
+	/* Deliveries keep their last attempt's time from now on; the indexes are made. */
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM pragma_table_info('delivery') WHERE name = 'last_attempt'",
+	           "1");
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+	           "('audit_delivery', 'delivery_alert')",
+	           "2");
+	/* An existing file keeps its auto_vacuum setting (no VACUUM on upgrade). */
+	expect_sql(fx->path, "PRAGMA auto_vacuum", "0");
 	statestore_close(fx->ss);
 	/* Opening again changes nothing more. */
 	fx->ss = open_store(fx, false);
