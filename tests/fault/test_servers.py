@@ -50,10 +50,10 @@ NEVER_AGAIN = 4.0  # seconds after a permanent failure with no second attempt (>
 RESULTS = []
 
 RETRY_RX = re.compile(r"^escalatord: (warning: )?delivery id=(\d+) rule=\S+ case=\S+ stage=\S+ "
-                      r"kind=(\w+) to=(\S+) status=retry code=(\d+) attempts=(\d+) "
+                      r"kind=(\w+) to=(\"[^\"]*\"|\S+) status=retry code=(\d+) attempts=(\d+) "
                       r"retry_in=(\d+)s detail=(.*)$", re.M)
 FAILED_RX = re.compile(r"^escalatord: (error: )?delivery id=(\d+) rule=\S+ case=\S+ stage=\S+ "
-                       r"kind=(\w+) to=(\S+) status=failed code=(\d+) attempts=(\d+) "
+                       r"kind=(\w+) to=(\"[^\"]*\"|\S+) status=failed code=(\d+) attempts=(\d+) "
                        r"delay=\d+s detail=(.*)$", re.M)
 
 
