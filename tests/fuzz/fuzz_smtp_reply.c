@@ -138,7 +138,7 @@ check_classify(const struct email_state *st, long code, CURLcode rc)
 	if (rc != CURLE_OK && rc != CURLE_LOGIN_DENIED && rc != CURLE_USE_SSL_FAILED &&
 	    code >= 400 && code <= 599 && *st->command != '\0')
 		FUZZ_CHECK(strncmp(detail, st->command, strlen(st->command)) == 0 &&
-		               strncmp(detail + strlen(st->command), ": ", 2) == 0,
+		               detail[strlen(st->command)] == ':',
 		           "detail does not name the command %s: %s", st->command, detail);
 	free(detail);
 }
