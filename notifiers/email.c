@@ -8,21 +8,12 @@
 
 #include <openssl/evp.h>
 
+#include "email_impl.h"
 #include "utf8.h"
 #include "xalloc.h"
 
-/* Longest reply text kept from the server. */
-#define EMAIL_REPLY_MAX 512
 /* Longest detail given back in a delivery_result. */
 #define EMAIL_DETAIL_MAX 300
-
-struct email_state {
-	char command[16];            /* verb of the last command sent, "" before any */
-	char reply[EMAIL_REPLY_MAX]; /* the last (possibly multi-line) reply, lines joined */
-	int reply_done; /* the reply above is complete: the next line starts a new one */
-	int quit;       /* QUIT was sent: what follows is not the delivery's answer */
-	int xoauth2;    /* logs in with an OAuth bearer token */
-};
 
 /* A growing string. */
 struct buf {
@@ -349,11 +340,14 @@ static void
 email_reply_line(struct email_state *st, const char *line, size_t len)
 {
 	size_t have;
+	int more;
 
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
 	if (len == 0)
 		return;
+	/* "250-..." continues a reply, "250 ok" ends it: decided before the code is dropped. */
+	more = len >= 4 && line[3] == '-';
 	if (st->reply_done) {
 		st->reply[0] = '\0';
 		st->reply_done = 0;
@@ -370,13 +364,12 @@ email_reply_line(struct email_state *st, const char *line, size_t len)
 		len = sizeof st->reply - 1 - have;
 	memcpy(st->reply + have, line, len);
 	st->reply[have + len] = '\0';
-	/* "250 ok" ends a reply, "250-..." continues it. */
-	if (!(len >= 4 && line[3] == '-'))
+	if (!more)
 		st->reply_done = 1;
 }
 
 /* CURLOPT_HEADERFUNCTION: the server's reply lines. */
-static size_t
+size_t
 email_header_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct email_state *st = arg;
@@ -416,7 +409,7 @@ email_command(const char *line, size_t len)
  * CURLOPT_DEBUGFUNCTION: remember which command the next reply answers. Only
  * known verbs are kept, so AUTH LOGIN's base64 credential lines never are.
  */
-static int
+int
 email_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 {
 	struct email_state *st = arg;

@@ -285,7 +285,7 @@ govuk_lookup_result(int rc, const struct http_response *resp, time_t now, const 
 {
 	json_t *j, *list;
 	char *text;
-	int found;
+	int found, parsed;
 
 	memset(r, 0, sizeof *r);
 	*detail = NULL;
@@ -297,9 +297,11 @@ govuk_lookup_result(int rc, const struct http_response *resp, time_t now, const 
 			json_decref(j);
 			return found;
 		}
+		/* JSON without the list says nothing: never guess at its text. */
+		parsed = j != NULL;
 		json_decref(j);
 		/* Cut short (or not JSON): look for an opening '{' after the list's '['. */
-		if ((text = strstr(resp->body, "\"notifications\"")) != NULL &&
+		if (!parsed && (text = strstr(resp->body, "\"notifications\"")) != NULL &&
 		    (text = strchr(text, '[')) != NULL) {
 			for (text++; isspace((unsigned char)*text); text++)
 				;

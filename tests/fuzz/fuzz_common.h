@@ -173,6 +173,28 @@ fuzz_valid_utf8_n(const char *s, size_t n)
 	return ok;
 }
 
+/*
+ * s is one clean line of at most max bytes, as transport_clean_text makes it:
+ * valid UTF-8, no C0 or C1 control characters or DEL, no outer spaces.
+ */
+static inline void
+fuzz_check_line(const char *what, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	FUZZ_CHECK(n <= max, "%s of %zu bytes, max %zu", what, n, max);
+	FUZZ_CHECK(fuzz_valid_utf8(s), "%s is not valid UTF-8", what);
+	FUZZ_CHECK(n == 0 || (s[0] != ' ' && s[n - 1] != ' '), "%s has outer spaces", what);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+
+		FUZZ_CHECK(b >= 0x20 && b != 0x7f, "control 0x%02x at byte %zu of %s", b, i, what);
+		FUZZ_CHECK(!(b == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+		             (unsigned char)s[i + 1] <= 0x9f),
+		           "C1 control at byte %zu of %s", i, what);
+	}
+}
+
 /* A 64-bit FNV-1a hash of the input: a deterministic source of "random" choices. */
 static inline uint64_t
 fuzz_hash(const uint8_t *data, size_t size)

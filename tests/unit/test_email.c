@@ -14,6 +14,7 @@
 
 #include "curlrec.h"
 #include "email.h"
+#include "email_impl.h"
 #include "transport.h"
 #include "xalloc.h"
 
@@ -526,6 +527,34 @@ test_classify_one_line(void **state)
 	free(detail);
 }
 
+/* A reply of three or more lines is kept whole: continuation codes dropped, lines joined. */
+static void
+test_reply_multiline(void **state)
+{
+	static const char *const lines[] = {
+	    "550-5.1.1 The email account that you tried to reach does not exist.\r\n",
+	    "550-5.1.1 Please try double-checking the address.\r\n",
+	    "550 5.1.1 https://support.google.com/mail/?p=NoSuchUser\r\n",
+	    "250-mail.example\r\n",
+	    "250 SIZE 1000\r\n",
+	};
+	struct email_state st;
+
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(email_header_cb((char *)lines[i], 1, strlen(lines[i]), &st),
+		                 strlen(lines[i]));
+	assert_string_equal(st.reply,
+	                    "550-5.1.1 The email account that you tried to reach does not exist. "
+	                    "5.1.1 Please try double-checking the address. "
+	                    "5.1.1 https://support.google.com/mail/?p=NoSuchUser");
+	assert_int_equal(st.reply_done, 1);
+	/* The next line starts a new reply. */
+	email_header_cb((char *)lines[3], 1, strlen(lines[3]), &st);
+	email_header_cb((char *)lines[4], 1, strlen(lines[4]), &st);
+	assert_string_equal(st.reply, "250-mail.example SIZE 1000");
+}
+
 /* Only known SMTP verbs are recognised; credential lines are not. */
 static void
 test_command(void **state)
@@ -693,6 +722,7 @@ main(void)
 	    cmocka_unit_test(test_body),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_classify_one_line),
+	    cmocka_unit_test(test_reply_multiline),
 	    cmocka_unit_test(test_command),
 	    cmocka_unit_test(test_setup_options),
 	    cmocka_unit_test(test_setup_use_ssl),

@@ -211,6 +211,8 @@ test_notify_lookup(void **state)
 	                            "\"links\":{}}";
 	static const char none[] = "{\"notifications\": [ ], \"links\":{}}";
 	static const char cut[] = "{\"links\":{},\"notifications\": [ {\"id\":\"1\",\"body\":\"abc";
+	static const char odd[] =
+	    "{\"notifications\":\"none\",\"links\":{\"x\":\"\\\"notifications\\\": [{\"}}";
 	struct http_response resp = {200, found, strlen(found), NULL};
 	struct delivery_result r;
 	char *detail;
@@ -225,6 +227,11 @@ test_notify_lookup(void **state)
 	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), -1);
 	assert_int_equal(r.status, DELIVERY_RETRY);
 	assert_non_null(strstr(r.detail, "looking up the reference"));
+	free(detail);
+	/* JSON without the list is no answer, whatever its text holds: never "found". */
+	resp = (struct http_response){200, odd, strlen(odd), NULL};
+	assert_int_equal(govuk_lookup_result(0, &resp, 0, "", &r, &detail), -1);
+	assert_int_equal(r.status, DELIVERY_RETRY);
 	free(detail);
 	/* A 400 to a lookup is no reason to give the alert up. */
 	resp = (struct http_response){400, "{}", 2, NULL};
