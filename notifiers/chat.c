@@ -285,19 +285,48 @@ chat_slack_escape(const char *s)
 	return out;
 }
 
-/* A mrkdwn text object: "*label*\nvalue" (or value alone), value cut to max and escaped. */
+/*
+ * s as one clean line, escaped for Slack mrkdwn, then cut to at most max bytes
+ * (ending in "…"): escaping first keeps the limit true however many &, < and >
+ * the value holds; the cut never splits a character or an "&amp;" entity.
+ */
+static char *
+slack_text(const char *s, size_t max)
+{
+	char *full = transport_clean_text(s != NULL ? s : "", SIZE_MAX, 0);
+	char *esc = chat_slack_escape(full), *out;
+	size_t n = max > 3 ? max - 3 : 0;
+
+	free(full);
+	if (strlen(esc) <= max)
+		return esc;
+	while (n > 0 && ((unsigned char)esc[n] & 0xc0) == 0x80)
+		n--; /* back to the start of a character */
+	for (size_t k = 1; k <= 4 && k <= n; k++) {
+		if (esc[n - k] == ';')
+			break;
+		if (esc[n - k] == '&') {
+			n -= k; /* inside an entity: drop all of it */
+			break;
+		}
+	}
+	out = xasprintf("%.*s\xe2\x80\xa6", (int)n, esc);
+	free(esc);
+	return out;
+}
+
+/* A mrkdwn text object: "*label*\nvalue" (or value alone), value escaped and cut to max. */
 static json_t *
 slack_mrkdwn(const char *label, const char *value, size_t max)
 {
 	json_t *o = json_object();
-	char *cut = chat_cut(value, max), *esc = chat_slack_escape(cut), *text;
+	char *esc = slack_text(value, max), *text;
 
 	text = label != NULL ? xasprintf("*%s*\n%s", label, esc) : xstrdup(esc);
 	json_object_set_new(o, "type", json_string("mrkdwn"));
 	json_object_set_new(o, "text", json_string(text));
 	free(text);
 	free(esc);
-	free(cut);
 	return o;
 }
 
@@ -326,11 +355,9 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	line = xasprintf("%s: case %s, %s, due %s (%s)", d->title != NULL ? d->title : "",
 	                 d->case_ref != NULL ? d->case_ref : "", d->stage != NULL ? d->stage : "",
 	                 d->due != NULL ? d->due : "", d->status != NULL ? d->status : "");
-	cut = chat_cut(line, vmax + 100);
-	esc = chat_slack_escape(cut);
+	esc = slack_text(line, vmax + 100);
 	json_object_set_new(root, "text", json_string(esc));
 	free(esc);
-	free(cut);
 	free(line);
 
 	b = json_object();

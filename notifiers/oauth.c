@@ -117,20 +117,36 @@ oauth_error_code(const char *text, json_t *codes, char *out, size_t len)
 		snprintf(out, len, "AADSTS%lld", (long long)json_integer_value(first));
 }
 
-/* Replace every occurrence of secret in *text by "[redacted]". */
+/*
+ * Replace every occurrence of secret in *text by "[redacted]", in one pass
+ * from left to right: the replacement is never searched again (a secret such
+ * as "a" inside "[redacted]" must not loop).
+ */
 static void
 oauth_redact(char **text, const char *secret)
 {
-	char *p, *out;
+	size_t sl, n = 0, o = 0, count = 0;
+	const char *p, *q;
+	char *out;
 
 	if (*text == NULL || secret == NULL || *secret == '\0')
 		return;
-	while ((p = strstr(*text, secret)) != NULL) {
-		*p = '\0';
-		out = xasprintf("%s[redacted]%s", *text, p + strlen(secret));
-		free(*text);
-		*text = out;
+	sl = strlen(secret);
+	for (p = *text; (q = strstr(p, secret)) != NULL; p = q + sl)
+		count++;
+	if (count == 0)
+		return;
+	n = strlen(*text) - count * sl + count * (sizeof "[redacted]" - 1);
+	out = xmalloc(n + 1);
+	for (p = *text; (q = strstr(p, secret)) != NULL; p = q + sl) {
+		memcpy(out + o, p, (size_t)(q - p));
+		o += (size_t)(q - p);
+		memcpy(out + o, "[redacted]", sizeof "[redacted]" - 1);
+		o += sizeof "[redacted]" - 1;
 	}
+	strcpy(out + o, p);
+	free(*text);
+	*text = out;
 }
 
 /* Redact from *text each of secrets[0..] (NULL-ended) and the tokens j holds. */
@@ -218,6 +234,9 @@ oauth_parse_response_redacted(long code, const char *body, size_t len, const cha
 				r->expires_in = strtol(json_string_value(exp), NULL, 10);
 			if (r->expires_in <= 0)
 				r->expires_in = OAUTH_DEFAULT_EXPIRES_IN;
+			/* A day at most: a huge lifetime must not overflow the cache times. */
+			if (r->expires_in > 86400)
+				r->expires_in = 86400;
 			r->token = xstrdup(json_string_value(tok));
 			json_decref(j);
 			return 0;
