@@ -95,6 +95,14 @@ test_oauth_redacted_before_cut(void **state)
 	assert_null(strstr(r.error, "cs~Q8x7"));
 	oauth_result_clear(&r);
 	free(body);
+	/* A token that is part of "[redacted]" itself: replaced once, no endless loop. */
+	body =
+	    xstrdup("{\"error\":\"x\",\"error_description\":\"a token of a: a\",\"access_token\":"
+	            "\"a\"}");
+	assert_int_equal(oauth_parse_response_redacted(400, body, strlen(body), NULL, &r), -1);
+	assert_string_equal(r.error, "HTTP 400: x: [redacted] token of [redacted]: [redacted]");
+	oauth_result_clear(&r);
+	free(body);
 }
 
 /* Errors: the identity platform's AADSTS code and first line, never the rest. */
