@@ -26,8 +26,11 @@
 /*
  * One slice of a pass holds the loop this long at most (plus its commit and
  * the row in progress): deliveries, timers and signals are served between.
+ * Shorter while deliveries are in flight: each of their round trips waits for
+ * the loop, i.e. for the end of a slice.
  */
 #define DAEMON_SLICE_SECONDS 0.05
+#define DAEMON_SLICE_SENDING 0.01
 
 /*
  * Signals: the handler only notes the signal and writes its number to a pipe
@@ -60,6 +63,8 @@ struct daemon {
 	const char *run_why;      /* why it started */
 	time_t run_started;       /* when */
 	bool reload_wanted;       /* SIGHUP during a pass: reload when it ends */
+	long long slices;         /* slices of the pass in progress */
+	double longest_slice;     /* the longest (seconds): how long the loop was held */
 	uint64_t wd_usec;         /* systemd's watchdog interval, 0 if none */
 	long long last_ping;      /* monotonic ns of the last WATCHDOG=1 */
 
@@ -149,8 +154,10 @@ daemon_pass_done(struct daemon *dm, const char *why, time_t started,
 		dm->next_fire = clock_now();
 	} else
 		daemon_store_ok(dm);
-	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld",
-	          why, stats->clocks, stats->alerts, stats->skipped_rows, stats->failed_rules);
+	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld "
+	          "slices=%lld longest_slice_ms=%.1f",
+	          why, stats->clocks, stats->alerts, stats->skipped_rows, stats->failed_rules,
+	          dm->slices, dm->longest_slice * 1e3);
 	if (stats->alerts > 0 || stats->failed_rules > 0 || stats->skipped_rows > 0)
 		log_info("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld "
 		         "failed_rules=%lld",
@@ -175,6 +182,7 @@ daemon_pass_failed(struct daemon *dm, char *cause, bool partly)
 }
 
 static bool daemon_tick_cb(void *);
+static long long daemon_monotonic(void);
 
 /*
  * One evaluation pass as of now; then deliver what it recorded. With --once
@@ -204,6 +212,8 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	dm->run = evaluate_start(dm->engine, dm->ss, now, daemon_alert_cb, dm);
 	dm->run_why = why;
 	dm->run_started = started;
+	dm->slices = 0;
+	dm->longest_slice = 0;
 	sd_notifyf(0, "STATUS=evaluating why=%s rules=%zu", why, engine_rules(dm->engine)->nrules);
 	evtimer_add(dm->pass_ev, &tv);
 }
@@ -236,14 +246,23 @@ daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
 	struct daemon *dm = arg;
 	struct timeval tv = {0, 0};
 	char *cause = NULL;
+	long long t0 = daemon_monotonic();
+	double took;
 	int rc;
 
 	if (dm->run == NULL)
 		return;
-	rc = evaluate_step(dm->run, 0, DAEMON_SLICE_SECONDS, &cause);
-	if (rc == 1) {
+	rc = evaluate_step(
+	    dm->run, 0, outbox_in_flight(dm->ob) > 0 ? DAEMON_SLICE_SENDING : DAEMON_SLICE_SECONDS,
+	    &cause);
+	if (rc == 1)
 		/* The slice is committed: its deliveries may go out while the pass goes on. */
 		outbox_kick(dm->ob);
+	took = (double)(daemon_monotonic() - t0) / 1e9;
+	dm->slices++;
+	if (took > dm->longest_slice)
+		dm->longest_slice = took;
+	if (rc == 1) {
 		evtimer_add(dm->pass_ev, &tv);
 		return;
 	}
