@@ -173,8 +173,9 @@ daemon_pass_done(struct daemon *dm, const char *why, time_t started,
 static void
 daemon_pass_failed(struct daemon *dm, char *cause, bool partly)
 {
-	log_err("%s; %s from this evaluation was recorded; will try again at the next poll", cause,
-	        partly ? "only what came before" : "nothing");
+	log_err("%s; %s; will try again at the next poll", cause,
+	        partly ? "the evaluation stopped there (what it recorded before stays recorded)"
+	               : "nothing from this evaluation was recorded");
 	free(cause);
 	dm->failed = true;
 	/* Try again at the next poll rather than wait for a firing time. */
@@ -503,6 +504,7 @@ daemon_shutdown(struct daemon *dm, int sig)
 		event_base_loopexit(dm->base, NULL);
 		return;
 	}
+	dm->reload_wanted = false;
 	if (dm->run != NULL)
 		/* Between slices nothing is open: what was recorded stays, the rest is dropped. */
 		daemon_pass_end(dm, 0, NULL);
