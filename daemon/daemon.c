@@ -31,6 +31,12 @@
  */
 #define DAEMON_SLICE_SECONDS 0.05
 #define DAEMON_SLICE_SENDING 0.01
+/*
+ * During a pass, the outbox is kicked after a slice only when nothing is in
+ * flight (otherwise each finished delivery's cycle takes the new ones), and
+ * at most this often: each kick reads the whole queue.
+ */
+#define DAEMON_KICK_EVERY 0.25
 
 /*
  * Signals: the handler only notes the signal and writes its number to a pipe
@@ -64,6 +70,7 @@ struct daemon {
 	time_t run_started;       /* when */
 	bool reload_wanted;       /* SIGHUP during a pass: reload when it ends */
 	long long slices;         /* slices of the pass in progress */
+	long long last_kick;      /* monotonic ns of the last kick of the outbox by a slice */
 	double longest_slice;     /* the longest (seconds): how long the loop was held */
 	uint64_t wd_usec;         /* systemd's watchdog interval, 0 if none */
 	long long last_ping;      /* monotonic ns of the last WATCHDOG=1 */
@@ -256,9 +263,12 @@ daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
 	rc = evaluate_step(
 	    dm->run, 0, outbox_in_flight(dm->ob) > 0 ? DAEMON_SLICE_SENDING : DAEMON_SLICE_SECONDS,
 	    &cause);
-	if (rc == 1)
+	if (rc == 1 && outbox_in_flight(dm->ob) == 0 &&
+	    daemon_monotonic() - dm->last_kick >= (long long)(DAEMON_KICK_EVERY * 1e9)) {
 		/* The slice is committed: its deliveries may go out while the pass goes on. */
 		outbox_kick(dm->ob);
+		dm->last_kick = daemon_monotonic();
+	}
 	took = (double)(daemon_monotonic() - t0) / 1e9;
 	dm->slices++;
 	if (took > dm->longest_slice)

@@ -43,15 +43,15 @@ int evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now,
  * evaluate_start sets the case store's query time limit (query_timeout).
  * Each evaluate_step evaluates rows until max_rows rows (0: no limit) or
  * max_seconds (0: no limit) are spent, within its own transaction, committed
- * before it returns (inside an open transaction it nests, as evaluate_pass
- * does). A rule's query stays open between slices; its time limit counts
- * only the time SQLite spends executing it. Returns 1 when there is more to
- * do, 0 when the pass is over (every rule, or a stop asked for by the case
- * store's tick: stats.stopped), -1 with *cause set if the state store failed
- * (this slice is not recorded; earlier slices are, and the pass is over).
- * evaluate_finish may be called at any time, which abandons the rest of the
- * pass (stats.stopped); it sets *stats (may be NULL) and frees run. Between
- * slices the engine must stay as it is (no reload, no reopened case store).
+ * before it returns without an fsync of its own (statestore_relaxed: the
+ * outbox's synced commit before any sending syncs it too); inside an open
+ * transaction it nests, as evaluate_pass does. A rule's query stays open between slices; its time
+ * limit counts only the time SQLite spends executing it. Returns 1 when there is more to do, 0 when
+ * the pass is over (every rule, or a stop asked for by the case store's tick: stats.stopped), -1
+ * with *cause set if the state store failed (this slice is not recorded; earlier slices are, and
+ * the pass is over). evaluate_finish may be called at any time, which abandons the rest of the pass
+ * (stats.stopped); it sets *stats (may be NULL) and frees run. Between slices the engine must stay
+ * as it is (no reload, no reopened case store).
  */
 struct evaluate_run;
 struct evaluate_run *evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now,
