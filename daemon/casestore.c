@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -37,6 +38,13 @@ struct casestore {
 	struct casestore_stamp file, wal;
 	int denied;        /* the first action the authorizer refused */
 	bool schema_write; /* it refused a write to the schema table (CREATE, DROP) */
+
+	/* Time limits of a pass (casestore_set_timeout, casestore_set_tick). */
+	long long timeout_ns;   /* a query's steps may take this long in all; 0 no limit */
+	casestore_tick_fn tick; /* asked now and then while a query runs: stop? */
+	void *tick_arg;
+	long long last_tick;             /* monotonic ns of the last call of tick */
+	struct casestore_rows *stepping; /* the query inside sqlite3_step, if any */
 };
 
 /* Name of an authorizer action, for the error message. */
@@ -534,8 +542,78 @@ casestore_busy(const struct casestore *cs)
 struct casestore_rows {
 	struct casestore *cs;
 	sqlite3_stmt *st;
-	char **cut; /* per column: the current row's value, cut (casestore_rows_text) */
+	char **cut;        /* per column: the current row's value, cut (casestore_rows_text) */
+	long long spent;   /* ns spent inside sqlite3_step so far */
+	long long started; /* monotonic ns at the start of the step in progress */
+	bool timed_out;    /* stopped: its steps took longer than the time limit */
+	bool stopped;      /* stopped: the tick asked to stop */
 };
+
+/*
+ * How many virtual machine instructions between two calls of the progress
+ * handler: a few microseconds of work, so a time limit or a stop request is
+ * seen within a millisecond, for a cost too small to measure.
+ */
+#define CASESTORE_PROGRESS_OPS 1000
+/* How often the tick is asked while a query runs. */
+#define CASESTORE_TICK_NS (10 * 1000 * 1000LL)
+
+/* The monotonic clock in nanoseconds. */
+static long long
+casestore_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Has q run out of time, or does the tick ask to stop? Sets q's reason. */
+static bool
+casestore_rows_must_stop(struct casestore_rows *q, long long now)
+{
+	struct casestore *cs = q->cs;
+
+	if (cs->timeout_ns > 0 && q->spent + (q->started ? now - q->started : 0) > cs->timeout_ns) {
+		q->timed_out = true;
+		return true;
+	}
+	if (cs->tick != NULL && now - cs->last_tick >= CASESTORE_TICK_NS) {
+		cs->last_tick = now;
+		if (cs->tick(cs->tick_arg)) {
+			q->stopped = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* SQLite's progress handler: a nonzero return interrupts the step in progress. */
+static int
+casestore_progress(void *arg)
+{
+	struct casestore *cs = arg;
+
+	if (cs->stepping == NULL)
+		return 0;
+	return casestore_rows_must_stop(cs->stepping, casestore_monotonic()) ? 1 : 0;
+}
+
+/* Set how long the steps of one query may take in all (seconds; 0 no limit). */
+void
+casestore_set_timeout(struct casestore *cs, double seconds)
+{
+	cs->timeout_ns = seconds > 0 ? (long long)(seconds * 1e9) : 0;
+}
+
+/* Set the function asked every few milliseconds while a query runs (NULL: none). */
+void
+casestore_set_tick(struct casestore *cs, casestore_tick_fn tick, void *arg)
+{
+	cs->tick = tick;
+	cs->tick_arg = arg;
+	cs->last_tick = casestore_monotonic();
+}
 
 /* Start reading the rows of a rule query. */
 struct casestore_rows *
@@ -549,6 +627,8 @@ casestore_query(struct casestore *cs, const char *sql, char **cause)
 	q = xcalloc(1, sizeof *q);
 	q->cs = cs;
 	q->st = st;
+	/* Idempotent; here rather than at open, so the limit holds whoever opened the file. */
+	sqlite3_progress_handler(cs->db, CASESTORE_PROGRESS_OPS, casestore_progress, cs);
 	return q;
 }
 
@@ -559,18 +639,53 @@ casestore_rows_ncolumns(const struct casestore_rows *q)
 	return (size_t)sqlite3_column_count(q->st);
 }
 
-/* Step to the next row. */
+/* Step to the next row, within the time limit. */
 int
 casestore_rows_next(struct casestore_rows *q, char **cause)
 {
-	int rc = sqlite3_step(q->st);
+	struct casestore *cs = q->cs;
+	long long now = casestore_monotonic();
+	int rc;
 
+	/* Checked here too: a query of many short steps never reaches the progress handler. */
+	q->started = 0;
+	if (q->timed_out || q->stopped || casestore_rows_must_stop(q, now))
+		rc = SQLITE_INTERRUPT;
+	else {
+		q->started = now;
+		cs->stepping = q;
+		rc = sqlite3_step(q->st);
+		cs->stepping = NULL;
+		q->spent += casestore_monotonic() - q->started;
+		q->started = 0;
+	}
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	*cause = xstrdup(sqlite3_errmsg(q->cs->db));
+	if (q->stopped)
+		return -2;
+	if (q->timed_out)
+		*cause =
+		    xasprintf("the query ran longer than query_timeout (%.3g s) and was stopped",
+		              (double)cs->timeout_ns / 1e9);
+	else
+		*cause = xstrdup(sqlite3_errmsg(cs->db));
 	return -1;
+}
+
+/* Did the query stop because its steps took longer than the time limit? */
+bool
+casestore_rows_timed_out(const struct casestore_rows *q)
+{
+	return q->timed_out;
+}
+
+/* Time spent inside the query's steps so far, in seconds. */
+double
+casestore_rows_seconds(const struct casestore_rows *q)
+{
+	return (double)q->spent / 1e9;
 }
 
 /* The number of bytes of s to keep: at most max characters, cut on a character boundary. */

@@ -58,6 +58,18 @@ const char *casestore_path(const struct casestore *cs);
  */
 int casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolumns, char **cause);
 
+/*
+ * The time limits of a pass. The steps of one query (the time SQLite spends
+ * executing it, summed over its rows, not the time between them) may take
+ * seconds in all (0: no limit); then the step in progress is interrupted
+ * (SQLite's progress handler) and the query fails. While a query runs, tick
+ * (may be NULL) is called every few milliseconds, even inside one long step:
+ * it may do quick work (a watchdog ping) and returns true to stop the query.
+ */
+typedef bool (*casestore_tick_fn)(void *arg);
+void casestore_set_timeout(struct casestore *cs, double seconds);
+void casestore_set_tick(struct casestore *cs, casestore_tick_fn tick, void *arg);
+
 /* One rule query's rows, read in a pass; the case store's own types stay inside casestore.c. */
 struct casestore_rows;
 
@@ -68,8 +80,16 @@ struct casestore_rows;
 struct casestore_rows *casestore_query(struct casestore *cs, const char *sql, char **cause);
 /* The number of columns the query returns. */
 size_t casestore_rows_ncolumns(const struct casestore_rows *q);
-/* Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause set). */
+/*
+ * Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause
+ * set; casestore_rows_timed_out tells a query stopped for its time limit), -2
+ * the tick asked to stop (nothing set). After -1 or -2 the query is over.
+ */
 int casestore_rows_next(struct casestore_rows *q, char **cause);
+/* Did the query stop because its steps took longer than casestore_set_timeout allows? */
+bool casestore_rows_timed_out(const struct casestore_rows *q);
+/* Time spent inside the query's steps so far (not between them), in seconds. */
+double casestore_rows_seconds(const struct casestore_rows *q);
 /*
  * Column i of the current row as text (NULL for SQL NULL), valid until the next step:
  * at most CASESTORE_VALUE_MAX characters, longer values cut with CASESTORE_CUT_MARK.

@@ -1,13 +1,17 @@
 /* daemon.c - the long-running service: event loop, timers, signals, systemd. */
 #include "daemon.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "casehealth.h"
 #include "clock.h"
@@ -20,6 +24,28 @@
 
 /* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
 #define DAEMON_WAKE_MAX 3600
+/*
+ * One slice of a pass holds the loop this long at most (plus its commit and
+ * the row in progress): deliveries, timers and signals are served between.
+ * Shorter while deliveries are in flight: each of their round trips waits for
+ * the loop, i.e. for the end of a slice.
+ */
+#define DAEMON_SLICE_SECONDS 0.05
+#define DAEMON_SLICE_SENDING 0.01
+/*
+ * During a pass, the outbox is kicked after a slice only when nothing is in
+ * flight (otherwise each finished delivery's cycle takes the new ones), and
+ * at most this often: each kick reads the whole queue.
+ */
+#define DAEMON_KICK_EVERY 0.25
+
+/*
+ * Signals: the handler only notes the signal and writes its number to a pipe
+ * the loop watches. The flag is also read by the case store's tick, so a stop
+ * is seen inside a long query step, when the loop cannot run.
+ */
+static volatile sig_atomic_t daemon_stop_asked;
+static int daemon_sig_pipe[2] = {-1, -1};
 
 struct daemon {
 	struct event_base *base;
@@ -38,7 +64,18 @@ struct daemon {
 	struct event *watchdog_ev; /* systemd watchdog pings */
 	struct event *stop_ev;     /* shutdown deadline for in-flight deliveries */
 	struct event *retain_ev;   /* removes what is older than retention, a batch at a time */
-	struct event *sig_hup, *sig_term, *sig_int;
+	struct event *sig_ev;      /* the signal pipe is readable */
+	struct event *pass_ev;     /* run the next slice of the pass in progress */
+
+	struct evaluate_run *run; /* the pass in progress, NULL if none */
+	const char *run_why;      /* why it started */
+	time_t run_started;       /* when */
+	bool reload_wanted;       /* SIGHUP during a pass: reload when it ends */
+	long long slices;         /* slices of the pass in progress */
+	long long last_kick;      /* monotonic ns of the last kick of the outbox by a slice */
+	double longest_slice;     /* the longest (seconds): how long the loop was held */
+	uint64_t wd_usec;         /* systemd's watchdog interval, 0 if none */
+	long long last_ping;      /* monotonic ns of the last WATCHDOG=1 */
 
 	time_t next_fire; /* instant of the next stage firing, 0 if none */
 	long long clocks; /* open clocks at the last pass */
@@ -100,7 +137,67 @@ daemon_alert_cb(void *arg, const struct alert *a, long long alert_id)
 		dm->on_alert(NULL, a, alert_id);
 }
 
-/* One evaluation pass as of now; then deliver what it recorded. */
+/* A pass has ended (with stats): its figures, the case store's health, the next firing. */
+static void
+daemon_pass_done(struct daemon *dm, const char *why, time_t started,
+                 const struct evaluate_stats *stats)
+{
+	if (stats->stopped) {
+		log_info("evaluation why=%s stopped before its end: clocks=%lld alerts=%lld "
+		         "(what it recorded stays recorded)",
+		         why, stats->clocks, stats->alerts);
+		outbox_kick(dm->ob);
+		return;
+	}
+	dm->passes++;
+	dm->clocks = stats->clocks;
+	if (stats->failed_rules > 0)
+		dm->failed = true;
+	if (stats->failed_rules > 0 &&
+	    stats->failed_rules == (long long)engine_rules(dm->engine)->nrules) {
+		daemon_store_bad(dm, started,
+		                 stats->store_busy
+		                     ? "another process holds it locked"
+		                     : "every rule's query failed (see the errors above)");
+		/* Try again at the next poll. */
+		dm->next_fire = clock_now();
+	} else
+		daemon_store_ok(dm);
+	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld "
+	          "slices=%lld longest_slice_ms=%.1f",
+	          why, stats->clocks, stats->alerts, stats->skipped_rows, stats->failed_rules,
+	          dm->slices, dm->longest_slice * 1e3);
+	if (stats->alerts > 0 || stats->failed_rules > 0 || stats->skipped_rows > 0)
+		log_info("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld "
+		         "failed_rules=%lld",
+		         why, stats->clocks, stats->alerts, stats->skipped_rows,
+		         stats->failed_rules);
+	if (!dm->once)
+		daemon_arm_wake(dm, stats->next);
+	outbox_kick(dm->ob);
+	daemon_status(dm);
+}
+
+/* A pass failed in the state store: log it, try again at the next poll. */
+static void
+daemon_pass_failed(struct daemon *dm, char *cause, bool partly)
+{
+	log_err("%s; %s; will try again at the next poll", cause,
+	        partly ? "the evaluation stopped there (what it recorded before stays recorded)"
+	               : "nothing from this evaluation was recorded");
+	free(cause);
+	dm->failed = true;
+	/* Try again at the next poll rather than wait for a firing time. */
+	dm->next_fire = clock_now();
+}
+
+static bool daemon_tick_cb(void *);
+static long long daemon_monotonic(void);
+
+/*
+ * One evaluation pass as of now; then deliver what it recorded. With --once
+ * it runs whole; the service runs it in slices from the loop (daemon_slice_cb).
+ */
 static void
 daemon_evaluate(struct daemon *dm, const char *why)
 {
@@ -108,41 +205,81 @@ daemon_evaluate(struct daemon *dm, const char *why)
 	char *cause = NULL;
 	time_t started = clock_now();
 	localtime_min_t now = clock_local(started, NULL);
+	struct timeval tv = {0, 0};
 
-	if (evaluate_pass(dm->engine, dm->ss, now, daemon_alert_cb, dm, &stats, &cause) != 0) {
-		log_err("%s; nothing from this evaluation was recorded; will try again at the next "
-		        "poll",
-		        cause);
-		free(cause);
-		dm->failed = true;
-		/* Try again at the next poll rather than wait for a firing time. */
-		dm->next_fire = clock_now();
+	if (dm->run != NULL || dm->stopping)
+		return;
+	casestore_set_tick(engine_casestore(dm->engine), daemon_tick_cb, dm);
+	if (dm->once) {
+		if (evaluate_pass(dm->engine, dm->ss, now, daemon_alert_cb, dm, &stats, &cause) !=
+		    0) {
+			daemon_pass_failed(dm, cause, false);
+			return;
+		}
+		daemon_pass_done(dm, why, started, &stats);
 		return;
 	}
-	dm->passes++;
-	dm->clocks = stats.clocks;
-	if (stats.failed_rules > 0)
-		dm->failed = true;
-	if (stats.failed_rules > 0 &&
-	    stats.failed_rules == (long long)engine_rules(dm->engine)->nrules) {
-		daemon_store_bad(dm, started,
-		                 stats.store_busy
-		                     ? "another process holds it locked"
-		                     : "every rule's query failed (see the errors above)");
-		/* Try again at the next poll. */
-		dm->next_fire = clock_now();
-	} else
-		daemon_store_ok(dm);
-	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld",
-	          why, stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules);
-	if (stats.alerts > 0 || stats.failed_rules > 0 || stats.skipped_rows > 0)
-		log_info("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld "
-		         "failed_rules=%lld",
-		         why, stats.clocks, stats.alerts, stats.skipped_rows, stats.failed_rules);
-	if (!dm->once)
-		daemon_arm_wake(dm, stats.next);
-	outbox_kick(dm->ob);
-	daemon_status(dm);
+	dm->run = evaluate_start(dm->engine, dm->ss, now, daemon_alert_cb, dm);
+	dm->run_why = why;
+	dm->run_started = started;
+	dm->slices = 0;
+	dm->longest_slice = 0;
+	sd_notifyf(0, "STATUS=evaluating why=%s rules=%zu", why, engine_rules(dm->engine)->nrules);
+	evtimer_add(dm->pass_ev, &tv);
+}
+
+static void daemon_reload(struct daemon *);
+
+/* End the pass in progress, finished or not. */
+static void
+daemon_pass_end(struct daemon *dm, int rc, char *cause)
+{
+	struct evaluate_stats stats;
+
+	evtimer_del(dm->pass_ev);
+	evaluate_finish(dm->run, &stats);
+	dm->run = NULL;
+	if (rc < 0)
+		daemon_pass_failed(dm, cause, true);
+	else
+		daemon_pass_done(dm, dm->run_why, dm->run_started, &stats);
+	if (dm->reload_wanted && !dm->stopping) {
+		dm->reload_wanted = false;
+		daemon_reload(dm);
+	}
+}
+
+/* Pass timer: evaluate the next slice, commit it, let the loop run, come back. */
+static void
+daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct daemon *dm = arg;
+	struct timeval tv = {0, 0};
+	char *cause = NULL;
+	long long t0 = daemon_monotonic();
+	double took;
+	int rc;
+
+	if (dm->run == NULL)
+		return;
+	rc = evaluate_step(
+	    dm->run, 0, outbox_in_flight(dm->ob) > 0 ? DAEMON_SLICE_SENDING : DAEMON_SLICE_SECONDS,
+	    &cause);
+	if (rc == 1 && outbox_in_flight(dm->ob) == 0 &&
+	    daemon_monotonic() - dm->last_kick >= (long long)(DAEMON_KICK_EVERY * 1e9)) {
+		/* The slice is committed: its deliveries may go out while the pass goes on. */
+		outbox_kick(dm->ob);
+		dm->last_kick = daemon_monotonic();
+	}
+	took = (double)(daemon_monotonic() - t0) / 1e9;
+	dm->slices++;
+	if (took > dm->longest_slice)
+		dm->longest_slice = took;
+	if (rc == 1) {
+		evtimer_add(dm->pass_ev, &tv);
+		return;
+	}
+	daemon_pass_end(dm, rc, cause);
 }
 
 /* The made-up rule under which case store health alerts are recorded. */
@@ -225,6 +362,10 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	bool replaced, missing, changed;
 	char *cause = NULL, *why;
 
+	/* A pass in progress holds the case store: look again at the next poll, after it. */
+	if (dm->run != NULL)
+		return;
+
 	changed = casestore_changed(engine_casestore(dm->engine), &replaced, &missing);
 	if (missing) {
 		/* Stale data could alert about reviews already held: evaluate nothing. */
@@ -261,17 +402,54 @@ daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct daemon *dm = arg;
 
+	/* The pass in progress arms this timer again when it ends. */
+	if (dm->run != NULL)
+		return;
 	if (dm->next_fire != 0 && clock_now() < dm->next_fire)
 		daemon_arm_wake(dm, clock_local(dm->next_fire, NULL));
 	else if (!dm->store_broken)
 		daemon_evaluate(dm, "firing");
 }
 
+/* The monotonic clock in nanoseconds. */
+static long long
+daemon_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Tell systemd the service is alive. */
+static void
+daemon_ping(struct daemon *dm)
+{
+	sd_notify(0, "WATCHDOG=1");
+	dm->last_ping = daemon_monotonic();
+}
+
 /* Watchdog timer: the loop is turning, so tell systemd. */
 static void
 daemon_watchdog_cb(evutil_socket_t fd, short events, void *arg)
 {
-	sd_notify(0, "WATCHDOG=1");
+	daemon_ping(arg);
+}
+
+/*
+ * The case store's tick, every few milliseconds while a query step runs (the
+ * loop cannot): keep the watchdog fed (the query is bounded by query_timeout)
+ * and stop the query when a signal asked the service to stop.
+ */
+static bool
+daemon_tick_cb(void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->wd_usec > 0 &&
+	    daemon_monotonic() - dm->last_ping >= (long long)(dm->wd_usec / 2 * 1000))
+		daemon_ping(dm);
+	return daemon_stop_asked != 0;
 }
 
 /* Retention timer: one small batch; again soon while there is more, else in an hour. */
@@ -300,6 +478,12 @@ daemon_reload(struct daemon *dm)
 	struct diag d;
 	struct timeval tv;
 
+	/* The pass in progress uses the engine: reload when it ends. */
+	if (dm->run != NULL) {
+		log_info("reload asked during an evaluation: reloading when it ends");
+		dm->reload_wanted = true;
+		return;
+	}
 	sd_notify(0, "RELOADING=1");
 	log_info("reloading %s", dm->config_path);
 	diag_init(&d);
@@ -350,6 +534,10 @@ daemon_shutdown(struct daemon *dm, int sig)
 		event_base_loopexit(dm->base, NULL);
 		return;
 	}
+	dm->reload_wanted = false;
+	if (dm->run != NULL)
+		/* Between slices nothing is open: what was recorded stays, the rest is dropped. */
+		daemon_pass_end(dm, 0, NULL);
 	dm->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
@@ -362,16 +550,51 @@ daemon_shutdown(struct daemon *dm, int sig)
 		evtimer_add(dm->stop_ev, &tv);
 }
 
-/* Signal events, delivered on the loop. */
+/* The signal handler: note it, wake the loop. Async-signal-safe only. */
 static void
-daemon_signal_cb(evutil_socket_t sig, short events, void *arg)
+daemon_signal_handler(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		daemon_stop_asked = 1;
+	if (write(daemon_sig_pipe[1], &c, 1) < 0) {
+		/* Full pipe: signals are already waiting to be read. */
+	}
+	errno = saved;
+}
+
+/* Handle sig with daemon_signal_handler. */
+static void
+daemon_catch(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = daemon_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(sig, &sa, NULL) != 0)
+		fatalx("cannot handle signal %d", sig);
+}
+
+/* The signal pipe is readable: handle the signals on the loop. */
+static void
+daemon_signal_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct daemon *dm = arg;
+	unsigned char buf[16];
+	ssize_t n;
 
-	if (sig == SIGHUP && !dm->stopping)
-		daemon_reload(dm);
-	else if (sig == SIGTERM || sig == SIGINT)
-		daemon_shutdown(dm, (int)sig);
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == SIGHUP && !dm->stopping)
+				daemon_reload(dm);
+			else if (buf[i] == SIGTERM || buf[i] == SIGINT)
+				daemon_shutdown(dm, buf[i]);
+		}
+	}
 }
 
 /* The outbox has nothing in flight and nothing due now. */
@@ -382,7 +605,7 @@ daemon_idle_cb(void *arg)
 
 	if (dm->ready)
 		daemon_status(dm);
-	if (dm->stopping || (dm->once && dm->ready))
+	if (dm->stopping || (dm->once && dm->ready && dm->run == NULL))
 		event_base_loopexit(dm->base, NULL);
 }
 
@@ -392,7 +615,6 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 {
 	struct daemon dm;
 	struct timeval tv;
-	uint64_t wd_usec = 0;
 	char *cause = NULL, *qstate;
 	int n;
 
@@ -425,13 +647,21 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
 	dm.retain_ev = evtimer_new(dm.base, daemon_retain_cb, &dm);
-	dm.sig_hup = evsignal_new(dm.base, SIGHUP, daemon_signal_cb, &dm);
-	dm.sig_term = evsignal_new(dm.base, SIGTERM, daemon_signal_cb, &dm);
-	dm.sig_int = evsignal_new(dm.base, SIGINT, daemon_signal_cb, &dm);
-	evsignal_add(dm.sig_term, NULL);
-	evsignal_add(dm.sig_int, NULL);
+	dm.pass_ev = evtimer_new(dm.base, daemon_slice_cb, &dm);
+	daemon_stop_asked = 0;
+	if (pipe2(daemon_sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		fatalx("cannot create the signal pipe: %s", strerror(errno));
+	dm.sig_ev =
+	    event_new(dm.base, daemon_sig_pipe[0], EV_READ | EV_PERSIST, daemon_signal_cb, &dm);
+	event_add(dm.sig_ev, NULL);
+	daemon_catch(SIGTERM);
+	daemon_catch(SIGINT);
+	if (sd_watchdog_enabled(0, &dm.wd_usec) <= 0)
+		dm.wd_usec = 0;
+	dm.last_ping = daemon_monotonic();
 	if (!once) {
-		evsignal_add(dm.sig_hup, NULL);
+		/* (--once leaves SIGHUP as main set it: ignored.) */
+		daemon_catch(SIGHUP);
 		tv.tv_sec = engine_config(e)->poll_interval;
 		tv.tv_usec = 0;
 		evtimer_add(dm.poll_ev, &tv);
@@ -453,18 +683,25 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	log_info("starting rules=%zu files=%zu state=%s%s", engine_rules(e)->nrules,
 	         engine_rules(e)->nfiles, qstate, once ? " once=yes" : "");
 	free(qstate);
-	daemon_evaluate(&dm, "start");
+	if (once)
+		daemon_evaluate(&dm, "start");
 	dm.ready = true;
 	if (!once) {
-		if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		if (dm.wd_usec > 0) {
 			dm.watchdog_ev =
 			    event_new(dm.base, -1, EV_PERSIST, daemon_watchdog_cb, &dm);
-			tv.tv_sec = (time_t)(wd_usec / 2 / 1000000);
-			tv.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
+			tv.tv_sec = (time_t)(dm.wd_usec / 2 / 1000000);
+			tv.tv_usec = (suseconds_t)(dm.wd_usec / 2 % 1000000);
 			evtimer_add(dm.watchdog_ev, &tv);
 		}
+		/*
+		 * Ready before the first pass, which runs in slices on the loop: however long
+		 * it takes, it cannot trip the unit's start timeout, and the watchdog, signals
+		 * and deliveries are served meanwhile.
+		 */
 		sd_notify(0, "READY=1");
 		daemon_status(&dm);
+		daemon_evaluate(&dm, "start");
 	}
 	/* With --once there may be nothing to send at all. */
 	outbox_kick(dm.ob);
@@ -479,6 +716,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		log_err("%s", cause);
 	free(cause);
 
+	evaluate_finish(dm.run, NULL);
 	outbox_free(dm.ob);
 	statestore_close(dm.ss);
 	if (dm.watchdog_ev)
@@ -487,9 +725,15 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_free(dm.wake_ev);
 	event_free(dm.stop_ev);
 	event_free(dm.retain_ev);
-	event_free(dm.sig_hup);
-	event_free(dm.sig_term);
-	event_free(dm.sig_int);
+	event_free(dm.sig_ev);
+	event_free(dm.pass_ev);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (!once)
+		signal(SIGHUP, SIG_DFL);
+	close(daemon_sig_pipe[0]);
+	close(daemon_sig_pipe[1]);
+	daemon_sig_pipe[0] = daemon_sig_pipe[1] = -1;
 	event_base_free(dm.base);
 	engine_free(dm.engine);
 	casehealth_free(dm.health);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "notice.h"
@@ -378,21 +379,71 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	return evaluate_emit(ss, er, st, &a, now, "", fn, arg, stats, cause) < 0 ? -1 : 0;
 }
 
-/* Run one rule's query and evaluate every row. */
+/* A pass in progress: where it is, and what it has found so far. */
+struct evaluate_run {
+	struct engine *e;
+	struct statestore *ss;
+	localtime_min_t now;
+	evaluate_alert_fn fn;
+	void *arg;
+	struct evaluate_stats stats;
+	size_t rule;               /* the rule being evaluated, or nrules when done */
+	struct casestore_rows *st; /* its query's rows, NULL before the query starts */
+	struct evaluate_rule er;   /* its scratch space, while st is open */
+};
+
+/* Tell the admin (once a day) that rule r's query was stopped. */
 static int
-evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, localtime_min_t now,
-              evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause)
+evaluate_notice_timeout(struct evaluate_run *run, const struct rule *r, char **cause)
 {
-	struct evaluate_rule er;
+	const struct config *cfg = engine_config(run->e);
+	struct notice n;
+	char *subject, *body;
+	int rc;
+
+	subject = xasprintf("escalator: rule %s was stopped: its query ran longer than "
+	                    "query_timeout (%d s)",
+	                    r->id, cfg->query_timeout);
+	body = xasprintf("The query of rule %s (%s) ran longer than query_timeout (%d s) and was "
+	                 "stopped, so the rule was skipped in this evaluation; every other rule "
+	                 "ran. It will be tried again at each evaluation and fail the same way "
+	                 "until the query is made faster (an index, a narrower WHERE, a recursive "
+	                 "query that ends) or query_timeout is raised in %s.\n",
+	                 r->id, r->title, cfg->query_timeout, cfg->path);
+	memset(&n, 0, sizeof n);
+	n.kind = NOTICE_RULE_FAILED;
+	n.title = "a rule query was stopped";
+	n.key = r->id;
+	n.day = (date_t)(run->now / 1440);
+	n.subject = subject;
+	n.body = body;
+	rc = notice_admin(run->ss, cfg, &n, cause);
+	free(subject);
+	free(body);
+	if (rc > 0)
+		run->stats.notices++;
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Start rule run->rule: run its query and set up its scratch space. Returns
+ * 1 when its rows are ready to read, 0 when the rule is skipped this pass.
+ */
+static int
+evaluate_rule_open(struct evaluate_run *run)
+{
+	const struct rule *r = &engine_rules(run->e)->rules[run->rule];
+	struct casestore *cs = engine_casestore(run->e);
+	struct evaluate_rule *er = &run->er;
 	struct casestore_rows *st;
 	char *why = NULL;
-	int rc, ret = 0;
+	size_t most = 1;
 
-	if ((st = casestore_query(engine_casestore(e), r->query, &why)) == NULL) {
+	if ((st = casestore_query(cs, r->query, &why)) == NULL) {
 		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 		free(why);
-		stats->failed_rules++;
-		stats->store_busy = casestore_busy(engine_casestore(e));
+		run->stats.failed_rules++;
+		run->stats.store_busy = casestore_busy(cs);
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
@@ -401,78 +452,239 @@ evaluate_rule(struct engine *e, struct statestore *ss, const struct rule *r, loc
 		        "(SIGHUP) or fix the case store; rule skipped this pass",
 		        r->id);
 		casestore_rows_free(st);
-		stats->failed_rules++;
+		run->stats.failed_rules++;
 		return 0;
 	}
-	memset(&er, 0, sizeof er);
-	er.r = r;
-	er.cal = engine_calendar(e);
-	er.cfg = engine_config(e);
-	er.send_time = engine_config(e)->send_time;
-	er.cols = xcalloc(r->ncolumns, sizeof *er.cols);
-	er.values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er.values);
-	er.pass = (long long)now * 1000 + (long long)(random() % 1000);
-	er.recorded = xcalloc(r->nstages, sizeof *er.recorded);
-	{
-		size_t most = 1;
-		for (size_t i = 0; i < r->nstages; i++)
-			if (r->stages[i].nnotify > most)
-				most = r->stages[i].nnotify;
-		er.rcpt = xcalloc(most, sizeof *er.rcpt);
-		er.dropped = xcalloc(most, sizeof *er.dropped);
-	}
-	while ((rc = casestore_rows_next(st, &why)) == 1) {
-		if (evaluate_row(ss, &er, st, now, fn, arg, stats, cause) != 0) {
-			ret = -1;
-			break;
-		}
-	}
-	/* Keys over the limit that no longer appear are reset: their return alerts again. */
-	if (ret == 0 && rc == 0 && r->kind == RULE_THRESHOLD &&
-	    alertstore_threshold_sweep(ss, r->id, er.pass, cause) != 0)
-		ret = -1;
-	if (ret == 0 && rc < 0) {
-		stats->store_busy = casestore_busy(engine_casestore(e));
-		log_err("rule=%s: reading the case store failed: %s; rule skipped this pass", r->id,
-		        why);
-		stats->failed_rules++;
-	}
-	free(why);
-	if (er.outside > 0)
+	memset(er, 0, sizeof *er);
+	er->r = r;
+	er->cal = engine_calendar(run->e);
+	er->cfg = engine_config(run->e);
+	er->send_time = engine_config(run->e)->send_time;
+	er->cols = xcalloc(r->ncolumns, sizeof *er->cols);
+	er->values = xcalloc(TPL_NBUILTIN + r->ncolumns, sizeof *er->values);
+	/* One mark for the whole rule, however many slices it takes: the sweep relies on it. */
+	er->pass = (long long)run->now * 1000 + (long long)(random() % 1000);
+	er->recorded = xcalloc(r->nstages, sizeof *er->recorded);
+	for (size_t i = 0; i < r->nstages; i++)
+		if (r->stages[i].nnotify > most)
+			most = r->stages[i].nnotify;
+	er->rcpt = xcalloc(most, sizeof *er->rcpt);
+	er->dropped = xcalloc(most, sizeof *er->dropped);
+	run->st = st;
+	return 1;
+}
+
+/* Free the current rule's query and scratch space. */
+static void
+evaluate_rule_close(struct evaluate_run *run)
+{
+	struct evaluate_rule *er = &run->er;
+
+	if (run->st == NULL)
+		return;
+	if (er->outside > 0)
 		log_warn("rule=%s: %lld clocks used dates outside the years the holiday files "
 		         "cover (%d-%d); bank holidays were not counted for them; extend the "
 		         "holiday files",
-		         r->id, er.outside, calendar_first_year(er.cal),
-		         calendar_last_year(er.cal));
-	casestore_rows_free(st);
-	free(er.cols);
-	free(er.values);
-	free(er.recorded);
-	free(er.rcpt);
-	free(er.dropped);
-	return ret;
+		         er->r->id, er->outside, calendar_first_year(er->cal),
+		         calendar_last_year(er->cal));
+	casestore_rows_free(run->st);
+	run->st = NULL;
+	free(er->cols);
+	free(er->values);
+	free(er->recorded);
+	free(er->rcpt);
+	free(er->dropped);
+	memset(er, 0, sizeof *er);
 }
 
-/* One evaluation pass over every rule. */
+/* The monotonic clock in seconds. */
+static double
+evaluate_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Read rows of the current rule until it ends or the budget is spent.
+ * Returns 1 when the budget ran out first, 0 when the rule is finished (its
+ * query is closed), -1 on a state store failure.
+ */
+static int
+evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, char **cause)
+{
+	struct evaluate_rule *er = &run->er;
+	const struct rule *r = er->r;
+	char *why = NULL;
+	long n = 0;
+	int rc;
+
+	while ((rc = casestore_rows_next(run->st, &why)) == 1) {
+		if (evaluate_row(run->ss, er, run->st, run->now, run->fn, run->arg, &run->stats,
+		                 cause) != 0)
+			return -1;
+		n++;
+		if (max_rows > 0 && n >= max_rows)
+			return 1;
+		/* The clock every few rows: a row takes microseconds. */
+		if (deadline > 0 && n % 16 == 0 && evaluate_monotonic() >= deadline)
+			return 1;
+	}
+	if (rc == 0) {
+		/* Keys over the limit that no longer appear are reset: their return alerts again.
+		 */
+		if (r->kind == RULE_THRESHOLD &&
+		    alertstore_threshold_sweep(run->ss, r->id, er->pass, cause) != 0)
+			return -1;
+	} else if (rc == -2) {
+		/* Asked to stop (shutting down): the pass ends here, nothing is wrong. */
+		run->stats.stopped = true;
+	} else {
+		run->stats.failed_rules++;
+		if (casestore_rows_timed_out(run->st)) {
+			log_err("rule=%s: %s; rule skipped this pass", r->id, why);
+			free(why);
+			if (evaluate_notice_timeout(run, r, cause) != 0)
+				return -1;
+		} else {
+			run->stats.store_busy = casestore_busy(engine_casestore(run->e));
+			log_err(
+			    "rule=%s: reading the case store failed: %s; rule skipped this pass",
+			    r->id, why);
+			free(why);
+		}
+	}
+	evaluate_rule_close(run);
+	return 0;
+}
+
+/* Start a pass as of local time now. */
+struct evaluate_run *
+evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now, evaluate_alert_fn fn,
+               void *arg)
+{
+	struct evaluate_run *run = xcalloc(1, sizeof *run);
+
+	run->e = e;
+	run->ss = ss;
+	run->now = now;
+	run->fn = fn;
+	run->arg = arg;
+	run->stats.next = EVAL_NEVER;
+	casestore_set_timeout(engine_casestore(e), engine_config(e)->query_timeout);
+	return run;
+}
+
+/* After a slice: every other commit syncs again. Returns 0 or -1. */
+static int
+evaluate_step_synced(struct evaluate_run *run)
+{
+	char *why = NULL;
+
+	if (statestore_relaxed(run->ss, false, &why) == 0)
+		return 0;
+	log_err("%s", why);
+	free(why);
+	return -1;
+}
+
+/* Evaluate the next slice of a pass, in its own transaction. */
+int
+evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, char **cause)
+{
+	size_t nrules = engine_rules(run->e)->nrules;
+	double deadline = max_seconds > 0 ? evaluate_monotonic() + max_seconds : 0;
+	int rc;
+
+	if (run->rule >= nrules)
+		return 0;
+	/*
+	 * No fsync of its own: the outbox's commit that leases a slice's deliveries, before
+	 * anything is sent, is synced and syncs the slice with it (WAL). A slice a commit each
+	 * would otherwise cost a first pass more in fsyncs than in evaluation.
+	 */
+	if (statestore_relaxed(run->ss, true, cause) != 0)
+		return -1;
+	if (statestore_begin(run->ss, cause) != 0) {
+		statestore_relaxed(run->ss, false, &(char *){NULL});
+		return -1;
+	}
+	while (run->rule < nrules) {
+		if (run->st == NULL && evaluate_rule_open(run) == 0)
+			rc = 0;
+		else if ((rc = evaluate_rule_rows(run, max_rows, deadline, cause)) < 0) {
+			statestore_rollback(run->ss);
+			evaluate_step_synced(run);
+			/* The pass cannot go on: what earlier slices recorded stays. */
+			evaluate_rule_close(run);
+			run->rule = nrules;
+			return -1;
+		}
+		if (rc == 1)
+			break;
+		run->rule++;
+		if (run->stats.stopped)
+			run->rule = nrules;
+		else if (run->stats.store_busy) {
+			/* Locked by a writer: the other rules would only wait too. Retry later. */
+			run->stats.failed_rules += (long long)(nrules - run->rule);
+			run->rule = nrules;
+		}
+		if (deadline > 0 && evaluate_monotonic() >= deadline)
+			break;
+	}
+	if (statestore_commit(run->ss, cause) != 0) {
+		statestore_rollback(run->ss); /* a failed COMMIT can leave the transaction open */
+		evaluate_step_synced(run);
+		evaluate_rule_close(run);
+		run->rule = nrules;
+		return -1;
+	}
+	if (evaluate_step_synced(run) != 0) {
+		*cause = xstrdup("cannot set the state store's synchronous mode back to FULL");
+		evaluate_rule_close(run);
+		run->rule = nrules;
+		return -1;
+	}
+	return run->rule < nrules ? 1 : 0;
+}
+
+/* End a pass (finished or not): its figures, and free run. */
+void
+evaluate_finish(struct evaluate_run *run, struct evaluate_stats *stats)
+{
+	if (run == NULL)
+		return;
+	if (run->rule < engine_rules(run->e)->nrules)
+		run->stats.stopped = true;
+	evaluate_rule_close(run);
+	if (stats != NULL)
+		*stats = run->stats;
+	free(run);
+}
+
+/* One evaluation pass over every rule, in one transaction. */
 int
 evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, evaluate_alert_fn fn,
               void *arg, struct evaluate_stats *stats, char **cause)
 {
+	struct evaluate_run *run;
+	int rc;
+
 	memset(stats, 0, sizeof *stats);
 	stats->next = EVAL_NEVER;
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
-	for (size_t i = 0; i < engine_rules(e)->nrules; i++) {
-		if (evaluate_rule(e, ss, &engine_rules(e)->rules[i], now, fn, arg, stats, cause) !=
-		    0) {
-			statestore_rollback(ss);
-			return -1;
-		}
-		if (stats->store_busy) {
-			/* Locked by a writer: the other rules would only wait too. Retry later. */
-			stats->failed_rules += (long long)(engine_rules(e)->nrules - i - 1);
-			break;
-		}
+	run = evaluate_start(e, ss, now, fn, arg);
+	while ((rc = evaluate_step(run, 0, 0, cause)) == 1)
+		;
+	evaluate_finish(run, stats);
+	if (rc != 0) {
+		statestore_rollback(ss);
+		return -1;
 	}
 	if (statestore_commit(ss, cause) != 0) {
 		statestore_rollback(ss); /* a failed COMMIT can leave the transaction open */

@@ -15,6 +15,8 @@ struct evaluate_stats {
 	long long alerts;       /* alerts owed and recorded */
 	long long failed_rules; /* rules whose query failed this pass */
 	bool store_busy;        /* the pass stopped early: another process holds the case store */
+	bool stopped;           /* the pass ended before its last rule (a stop request) */
+	long long notices;      /* notices to the admin recorded (rule queries stopped) */
 	localtime_min_t next;   /* the earliest stage firing after now, or EVAL_NEVER */
 };
 
@@ -23,10 +25,38 @@ struct evaluate_stats {
  * clock, and record each alert owed (with its skipped stages and deliveries)
  * in the state store in one transaction. A bad row is skipped with a warning
  * naming rule and case; a rule whose query fails is logged and the others go
- * on. Returns 0, or -1 with *cause set if the state store failed (nothing of
- * this pass is then recorded).
+ * on; one whose query runs longer than query_timeout is stopped, logged
+ * and told to the admin (once a day). Returns 0, or -1 with *cause set if the
+ * state store failed (nothing of this pass is then recorded).
  */
 int evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now,
                   evaluate_alert_fn fn, void *arg, struct evaluate_stats *stats, char **cause);
+
+/*
+ * The same pass in slices, so the caller's event loop can run between them:
+ *
+ *   run = evaluate_start(e, ss, now, fn, arg);
+ *   while ((rc = evaluate_step(run, 0, 0.05, &cause)) == 1)
+ *           (let the loop run: deliveries of the slices so far may go out)
+ *   evaluate_finish(run, &stats);
+ *
+ * evaluate_start sets the case store's query time limit (query_timeout).
+ * Each evaluate_step evaluates rows until max_rows rows (0: no limit) or
+ * max_seconds (0: no limit) are spent, within its own transaction, committed
+ * before it returns without an fsync of its own (statestore_relaxed: the
+ * outbox's synced commit before any sending syncs it too); inside an open
+ * transaction it nests, as evaluate_pass does. A rule's query stays open between slices; its time
+ * limit counts only the time SQLite spends executing it. Returns 1 when there is more to do, 0 when
+ * the pass is over (every rule, or a stop asked for by the case store's tick: stats.stopped), -1
+ * with *cause set if the state store failed (this slice is not recorded; earlier slices are, and
+ * the pass is over). evaluate_finish may be called at any time, which abandons the rest of the pass
+ * (stats.stopped); it sets *stats (may be NULL) and frees run. Between slices the engine must stay
+ * as it is (no reload, no reopened case store).
+ */
+struct evaluate_run;
+struct evaluate_run *evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now,
+                                    evaluate_alert_fn fn, void *arg);
+int evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, char **cause);
+void evaluate_finish(struct evaluate_run *run, struct evaluate_stats *stats);
 
 #endif

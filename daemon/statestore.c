@@ -393,3 +393,18 @@ statestore_rollback(struct statestore *ss)
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 	ss->depth--;
 }
+
+/*
+ * Let the commits that follow skip their fsync (synchronous = NORMAL), or
+ * sync again (FULL). Only between transactions; elsewhere (and on a read-only
+ * store) it does nothing. In WAL mode the next FULL commit or checkpoint
+ * syncs whatever the relaxed ones wrote before it.
+ */
+int
+statestore_relaxed(struct statestore *ss, bool relaxed, char **cause)
+{
+	if (ss->db == NULL || ss->readonly || ss->depth > 0)
+		return 0;
+	return statestore_tx_exec(
+	    ss, relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", cause);
+}

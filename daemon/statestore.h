@@ -33,4 +33,12 @@ int statestore_begin(struct statestore *ss, char **cause);
 int statestore_commit(struct statestore *ss, char **cause);
 void statestore_rollback(struct statestore *ss);
 
+/*
+ * Between transactions: let the next commits skip their fsync (relaxed), or
+ * make them sync again. For a pass's slices: nothing they record is sent
+ * before the outbox's own (synced) commit, which syncs them too; a power cut
+ * before that loses only alerts that the next pass finds owed again.
+ */
+int statestore_relaxed(struct statestore *ss, bool relaxed, char **cause);
+
 #endif

@@ -18,9 +18,9 @@ every delivery row `sent`), and every repeat of a delivery id is accounted for b
 caught that delivery in flight (repeats of an id <= kills that found it in flight).
 
 test_evaluation_kill9: a case store of M clocks (all owed) and a SIGKILL in the middle of the
-first evaluation pass, several times: after each kill the state store is intact and holds either
-nothing or the whole pass (alerts == deliveries == alerted stages, 0 or M); the next start
-records all M.
+first evaluation pass, several times: after each kill the state store is intact and every alert
+in it is whole (alerts == deliveries == alerted stages; a pass commits in slices, so 0 to M of
+them, kept across kills); the next start records the rest, each clock once, M in all.
 """
 
 import collections
@@ -114,7 +114,8 @@ class CrashFaults(fl.FaultCase):
                                       "(SELECT count(*) FROM delivery WHERE status = 'sent')") \
                 if os.path.exists(self.state) else [(0, 0, 0)]
             alerts, deliveries, sent = counts[0]
-            self.assertIn(alerts, (0, n_alerts), "a half-recorded evaluation pass")
+            # A pass commits in slices: some of it may be recorded, each alert whole.
+            self.assertTrue(0 <= alerts <= n_alerts, "%d alerts of %d" % (alerts, n_alerts))
             self.assertEqual(alerts, deliveries, "alerts without their deliveries")
             kills.append(dict(kind=kind, at=value, received=sink.counters["requests"],
                               sent=sent, in_flight=len(flying)))
@@ -195,6 +196,7 @@ class CrashFaults(fl.FaultCase):
         # of n_kills have landed inside a pass (every kill is checked the same way).
         need = max(1, n_kills // 2)
         mid_pass = 0
+        partial = 0
         k = 0
         while k < n_kills or (mid_pass < need and k < 3 * n_kills):
             d = self.start_daemon()
@@ -210,8 +212,8 @@ class CrashFaults(fl.FaultCase):
                 "(SELECT count(*) FROM clock_stage WHERE status = 'alerted'), "
                 "(SELECT count(*) FROM clock_stage WHERE status = 'skipped')")[0]
             self.assertEqual(skipped, 0)
-            self.assertIn(alerts, (0, n), "a half-recorded pass: %d of %d alerts after kill %d"
-                          % (alerts, n, k + 1))
+            self.assertTrue(0 <= alerts <= n, "%d of %d alerts after kill %d"
+                            % (alerts, n, k + 1))
             self.assertEqual((deliveries, alerted), (alerts, alerts),
                              "alerts, deliveries and alerted stages disagree after kill %d"
                              % (k + 1))
@@ -219,8 +221,9 @@ class CrashFaults(fl.FaultCase):
                 # Killed between the pass's COMMIT and its log line: the pass did end.
                 finished = True
                 mid_pass -= 1
-            if not finished:
-                self.assertEqual(alerts, 0, "alerts recorded though the pass never ended")
+            if not finished and 0 < alerts < n:
+                # The slices committed before the kill stay; the next start goes on from them.
+                partial += 1
             if alerts == n:
                 # the pass was committed before this kill: start again from nothing
                 for suffix in ("", "-wal", "-shm"):
@@ -232,7 +235,7 @@ class CrashFaults(fl.FaultCase):
                                 % (mid_pass, k))
 
         d = self.start_daemon()
-        d.wait_log(r"evaluated why=start clocks=%d alerts=%d" % (n, n), timeout=300)
+        d.wait_log(r"evaluated why=start clocks=%d alerts=\d+" % n, timeout=300)
         alerts, deliveries, alerted = self.state_query(
             "SELECT (SELECT count(*) FROM alert), (SELECT count(*) FROM delivery), "
             "(SELECT count(*) FROM clock_stage WHERE status = 'alerted')")[0]
@@ -243,7 +246,7 @@ class CrashFaults(fl.FaultCase):
         d.terminate(timeout=20)
         fl.report("crash_evaluation", seed=self.seed, clocks=n, kills=k,
                   kills_mid_pass=mid_pass, pass_seconds=round(pass_s, 2),
-                  store_build_seconds=round(made, 1), half_recorded=0)
+                  store_build_seconds=round(made, 1), kills_after_some_slices=partial)
 
 
 def add_options(p):

@@ -599,6 +599,95 @@ test_casestore_value_cut(void **state)
 }
 
 /* Register one test with the case store fixture. */
+/* A query that never ends and never returns a row. */
+static const char runaway_sql[] = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)"
+                                  " SELECT n AS case_ref, n AS start FROM r WHERE n < 0";
+
+/* A query whose steps run longer than the time limit is stopped, and says why. */
+static void
+test_casestore_query_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	char *cause = NULL;
+	struct casestore_rows *q;
+
+	casestore_set_timeout(fx->cs, 0.2);
+	if ((q = casestore_query(fx->cs, runaway_sql, &cause)) == NULL)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(casestore_rows_next(q, &cause), -1);
+	assert_true(casestore_rows_timed_out(q));
+	assert_non_null(strstr(cause, "the query ran longer than query_timeout (0.2 s)"));
+	assert_true(casestore_rows_seconds(q) >= 0.2);
+	free(cause);
+	cause = NULL;
+	/* Over is over: no second try of the same statement. */
+	assert_int_equal(casestore_rows_next(q, &cause), -1);
+	free(cause);
+	casestore_rows_free(q);
+
+	/* The connection is fine afterwards. */
+	casestore_set_timeout(fx->cs, 0);
+	if ((q = casestore_query(fx->cs, "SELECT case_ref FROM cases ORDER BY case_ref", &cause)) ==
+	    NULL)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	assert_string_equal(casestore_rows_text(q, 0), "A01");
+	assert_false(casestore_rows_timed_out(q));
+	casestore_rows_free(q);
+}
+
+/* The limit counts time inside the steps only, not the time between them. */
+static void
+test_casestore_query_timeout_counts_steps_only(void **state)
+{
+	struct fixture *fx = *state;
+	char *cause = NULL;
+	struct casestore_rows *q;
+
+	casestore_set_timeout(fx->cs, 0.2);
+	if ((q = casestore_query(fx->cs, "SELECT case_ref FROM cases ORDER BY case_ref", &cause)) ==
+	    NULL)
+		fail_msg("refused: %s", cause);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(casestore_rows_next(q, &cause), 1);
+		usleep(150 * 1000); /* the caller's work between rows, 0.45 s in all */
+	}
+	assert_int_equal(casestore_rows_next(q, &cause), 0);
+	assert_false(casestore_rows_timed_out(q));
+	assert_true(casestore_rows_seconds(q) < 0.2);
+	casestore_rows_free(q);
+}
+
+/* Ticks while one long step runs: count them, stop at the third. */
+static bool
+tick_third(void *arg)
+{
+	int *n = arg;
+
+	return ++*n >= 3;
+}
+
+/* The tick is called inside one long step, and its stop ends the query (not as an error). */
+static void
+test_casestore_tick_stops_query(void **state)
+{
+	struct fixture *fx = *state;
+	char *cause = NULL;
+	struct casestore_rows *q;
+	int ticks = 0;
+
+	casestore_set_timeout(fx->cs, 60);
+	casestore_set_tick(fx->cs, tick_third, &ticks);
+	if ((q = casestore_query(fx->cs, runaway_sql, &cause)) == NULL)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(casestore_rows_next(q, &cause), -2);
+	assert_null(cause);
+	assert_int_equal(ticks, 3);
+	assert_false(casestore_rows_timed_out(q));
+	casestore_rows_free(q);
+	casestore_set_tick(fx->cs, NULL, NULL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -629,6 +718,9 @@ main(void)
 	    T(test_casestore_refuse_unknown_table),
 	    T(test_casestore_accept_cte_functions),
 	    T(test_casestore_accept_json_each),
+	    T(test_casestore_query_timeout),
+	    T(test_casestore_query_timeout_counts_steps_only),
+	    T(test_casestore_tick_stops_query),
 	    T(test_casestore_compile_columns),
 	};
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "casestore.h"
 #include "date.h"
 #include "engine.h"
 #include "eval.h"
@@ -742,6 +743,207 @@ test_evaluate_threshold_undeliverable(void **state)
 /* Register one test with the engine fixture. */
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Count the alerts recorded in the state store, read through a separate connection. */
+static int
+alerts_committed(const struct fixture *fx)
+{
+	char *path = testdir_path(fx->td, "state.sqlite");
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM alert", -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+/* A pass in slices of one row: the same alerts as one pass, each slice committed as it ends. */
+static void
+test_evaluate_slices(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	struct evaluate_run *run;
+	char *cause = NULL;
+	int rc, steps = 0, committed_mid = -1;
+
+	load(fx, false);
+	fx->nseen = 0;
+	run = evaluate_start(fx->e, fx->ss, T("2027-01-21", 8, 0), collect, fx);
+	while ((rc = evaluate_step(run, 1, 0, &cause)) == 1) {
+		steps++;
+		/* Another connection sees each slice's alerts as soon as the slice returns. */
+		if (fx->nseen == 1 && committed_mid < 0)
+			committed_mid = alerts_committed(fx);
+	}
+	if (rc != 0)
+		fail_msg("evaluate_step: %s", cause);
+	evaluate_finish(run, &stats);
+	/* 7 rows of cic-first-review: a slice each. */
+	assert_true(steps >= 6);
+	assert_int_equal(committed_mid, 1);
+	assert_false(stats.stopped);
+	assert_int_equal(stats.clocks, 7);
+	assert_int_equal(stats.skipped_rows, 4);
+	assert_int_equal(stats.alerts, (long long)fx->nseen);
+	assert_int_equal(alerts_committed(fx), (int)fx->nseen);
+	assert_true(fx->nseen >= 2);
+	/* Recorded once: a whole pass at the same time owes nothing more. */
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 0);
+}
+
+/* Finishing a pass half way keeps what it recorded and says it stopped. */
+static void
+test_evaluate_finish_early(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	struct evaluate_run *run;
+	char *cause = NULL;
+	size_t first;
+
+	load(fx, false);
+	fx->nseen = 0;
+	run = evaluate_start(fx->e, fx->ss, T("2027-01-21", 8, 0), collect, fx);
+	assert_int_equal(evaluate_step(run, 1, 0, &cause), 1);
+	first = fx->nseen;
+	evaluate_finish(run, &stats);
+	assert_true(stats.stopped);
+	assert_int_equal(alerts_committed(fx), (int)first);
+	/* The next pass owes the rest, not what was recorded. */
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.alerts + (long long)first, 3);
+}
+
+/* A threshold rule in slices of one row: the sweep still forgets exactly the vanished keys. */
+static void
+test_evaluate_threshold_sweep_in_slices(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	struct evaluate_run *run;
+	char *cause = NULL;
+	int rc;
+
+	cases_exec(fx, "CREATE TABLE caseload (iro TEXT, n INTEGER, mgr TEXT);"
+	               "INSERT INTO caseload VALUES ('IRO-1', 71, 'iro.sm@council.example'),"
+	               " ('IRO-2', 75, 'iro.sm@council.example'),"
+	               " ('IRO-3', 80, 'iro.sm@council.example');");
+	free(testdir_write(
+	    fx->td, "rules/20-load.conf",
+	    "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
+	    "  kind = \"threshold\"; above = 70;\n"
+	    "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
+	    "FROM caseload ORDER BY iro\";\n"
+	    "  notify = [ \"iro_service_manager\" ]; } );\n"));
+	load(fx, false);
+	for (int k = 0; k < 3; k++) {
+		fx->nseen = 0;
+		run = evaluate_start(fx->e, fx->ss, T("2026-11-02", 9, k), collect, fx);
+		while ((rc = evaluate_step(run, 1, 0, &cause)) == 1)
+			;
+		if (rc != 0)
+			fail_msg("evaluate_step: %s", cause);
+		evaluate_finish(run, &stats);
+		if (k == 0) {
+			assert_int_equal(fx->nseen, 3);
+			/* IRO-2 vanishes while over; IRO-1 and IRO-3 stay over. */
+			cases_exec(fx, "DELETE FROM caseload WHERE iro = 'IRO-2'");
+		} else if (k == 1) {
+			assert_int_equal(fx->nseen, 0);
+			cases_exec(fx, "INSERT INTO caseload VALUES ('IRO-2', 90, "
+			               "'iro.sm@council.example')");
+		} else {
+			/* Only the returning key alerts: the others were marked in every slice. */
+			assert_int_equal(fx->nseen, 1);
+			assert_string_equal(fx->seen[0].case_ref, "IRO-2");
+		}
+	}
+}
+
+/* The configuration with an admin contact and a short query_timeout. */
+static const char config_timeout[] = "case_store = \"cases.sqlite\";\n"
+                                     "state = \"state.sqlite\";\n"
+                                     "rules = \"rules\";\n"
+                                     "holidays = [ \"holidays.txt\" ];\n"
+                                     "query_timeout = 1;\n"
+                                     "admin = \"iro\";\n"
+                                     "contacts = {\n"
+                                     "  iro = { email = \"iro-service@council.example\"; };\n"
+                                     "  service_manager = { email = "
+                                     "\"service.manager@council.example\"; };\n"
+                                     "};\n";
+
+/* A rule whose query never ends is stopped at query_timeout; the others run; admin told once. */
+static void
+test_evaluate_query_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	free(testdir_write(fx->td, "escalator.conf", config_timeout));
+	free(testdir_write(fx->td, "rules/05-runaway.conf",
+	                   "rules = ( { id = \"runaway\"; title = \"Runaway\";\n"
+	                   "  query = \"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+	                   "FROM r) SELECT n AS case_ref, n AS start FROM r WHERE n < 0\";\n"
+	                   "  due = \"1 day\";\n"
+	                   "  stages = ( { name = \"due\"; at = \"0 days\"; notify = [ \"iro\" "
+	                   "]; } ); } );\n"));
+	load(fx, false);
+	assert_int_equal(engine_config(fx->e)->query_timeout, 1);
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.failed_rules, 1);
+	assert_int_equal(stats.notices, 1);
+	assert_false(stats.stopped);
+	/* The other rules' alerts (and the notice, an alert to the admin) were recorded. */
+	assert_int_equal(stats.alerts, 3);
+	assert_int_equal(alerts_committed(fx), 3 + 1);
+	/* Later the same day: stopped again, told no more. */
+	pass(fx, T("2027-01-21", 9, 0), &stats);
+	assert_int_equal(stats.failed_rules, 1);
+	assert_int_equal(stats.notices, 0);
+	assert_int_equal(alerts_committed(fx), 3 + 1);
+}
+
+/* A tick that asks to stop. */
+static bool
+tick_stop(void *arg)
+{
+	return true;
+}
+
+/* A stop asked for through the case store's tick ends the pass, not as a failed rule. */
+static void
+test_evaluate_stopped_by_tick(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	free(testdir_write(fx->td, "rules/05-runaway.conf",
+	                   "rules = ( { id = \"runaway\"; title = \"Runaway\";\n"
+	                   "  query = \"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+	                   "FROM r) SELECT n AS case_ref, n AS start FROM r WHERE n < 0\";\n"
+	                   "  due = \"1 day\";\n"
+	                   "  stages = ( { name = \"due\"; at = \"0 days\"; notify = [ \"iro\" "
+	                   "]; } ); } );\n"));
+	load(fx, false);
+	casestore_set_tick(engine_casestore(fx->e), tick_stop, NULL);
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_true(stats.stopped);
+	assert_int_equal(stats.failed_rules, 0);
+	assert_int_equal(stats.alerts, 0);
+}
+
+/* Register one test with the engine fixture. */
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int
 main(void)
 {
@@ -758,6 +960,11 @@ main(void)
 	    TEST(test_evaluate_undeliverable_not_recorded),
 	    TEST(test_evaluate_partly_refused),
 	    TEST(test_evaluate_threshold_undeliverable),
+	    TEST(test_evaluate_slices),
+	    TEST(test_evaluate_finish_early),
+	    TEST(test_evaluate_threshold_sweep_in_slices),
+	    TEST(test_evaluate_query_timeout),
+	    TEST(test_evaluate_stopped_by_tick),
 	};
 
 	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);
