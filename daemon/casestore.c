@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "xalloc.h"
 
 /* What stat says of a file, to notice a change SQLite cannot see. */
@@ -558,16 +559,6 @@ struct casestore_rows {
 /* How often the tick is asked while a query runs. */
 #define CASESTORE_TICK_NS (10 * 1000 * 1000LL)
 
-/* The monotonic clock in nanoseconds. */
-static long long
-casestore_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Has q run out of time, or does the tick ask to stop? Sets q's reason. */
 static bool
 casestore_rows_must_stop(struct casestore_rows *q, long long now)
@@ -596,7 +587,7 @@ casestore_progress(void *arg)
 
 	if (cs->stepping == NULL)
 		return 0;
-	return casestore_rows_must_stop(cs->stepping, casestore_monotonic()) ? 1 : 0;
+	return casestore_rows_must_stop(cs->stepping, clock_monotonic_ns()) ? 1 : 0;
 }
 
 /* Set how long the steps of one query may take in all (seconds; 0 no limit). */
@@ -612,7 +603,7 @@ casestore_set_tick(struct casestore *cs, casestore_tick_fn tick, void *arg)
 {
 	cs->tick = tick;
 	cs->tick_arg = arg;
-	cs->last_tick = casestore_monotonic();
+	cs->last_tick = clock_monotonic_ns();
 }
 
 /* Start reading the rows of a rule query. */
@@ -644,7 +635,7 @@ int
 casestore_rows_next(struct casestore_rows *q, char **cause)
 {
 	struct casestore *cs = q->cs;
-	long long now = casestore_monotonic();
+	long long now = clock_monotonic_ns();
 	int rc;
 
 	/* Checked here too: a query of many short steps never reaches the progress handler. */
@@ -656,7 +647,7 @@ casestore_rows_next(struct casestore_rows *q, char **cause)
 		cs->stepping = q;
 		rc = sqlite3_step(q->st);
 		cs->stepping = NULL;
-		q->spent += casestore_monotonic() - q->started;
+		q->spent += clock_monotonic_ns() - q->started;
 		q->started = 0;
 	}
 	if (rc == SQLITE_ROW)

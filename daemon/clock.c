@@ -135,3 +135,13 @@ clock_instant(localtime_min_t t, int sec)
 	}
 	return lo;
 }
+
+/* The monotonic clock in nanoseconds. */
+long long
+clock_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}

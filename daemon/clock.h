@@ -15,6 +15,8 @@ int clock_set_timezone(const char *tz, char **cause);
 int clock_check_timezone(const char *tz, char **cause);
 /* The current time: the real clock, or the time fixed by clock_fix. */
 time_t clock_now(void);
+/* The monotonic clock in nanoseconds: for measuring how long something took, never a date. */
+long long clock_monotonic_ns(void);
 /* Fix the clock at t (for --now and tests); 0 returns to the real clock. */
 void clock_fix(time_t t);
 /* Local wall-clock minutes of an instant; *sec receives the seconds if not NULL. */

@@ -192,7 +192,6 @@ daemon_pass_failed(struct daemon *dm, char *cause, bool partly)
 }
 
 static bool daemon_tick_cb(void *);
-static long long daemon_monotonic(void);
 
 /*
  * One evaluation pass as of now; then deliver what it recorded. With --once
@@ -256,7 +255,7 @@ daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
 	struct daemon *dm = arg;
 	struct timeval tv = {0, 0};
 	char *cause = NULL;
-	long long t0 = daemon_monotonic();
+	long long t0 = clock_monotonic_ns();
 	double took;
 	int rc;
 
@@ -266,12 +265,12 @@ daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
 	    dm->run, 0, outbox_in_flight(dm->ob) > 0 ? DAEMON_SLICE_SENDING : DAEMON_SLICE_SECONDS,
 	    &cause);
 	if (rc == 1 && outbox_in_flight(dm->ob) == 0 &&
-	    daemon_monotonic() - dm->last_kick >= (long long)(DAEMON_KICK_EVERY * 1e9)) {
+	    clock_monotonic_ns() - dm->last_kick >= (long long)(DAEMON_KICK_EVERY * 1e9)) {
 		/* The slice is committed: its deliveries may go out while the pass goes on. */
 		outbox_kick(dm->ob);
-		dm->last_kick = daemon_monotonic();
+		dm->last_kick = clock_monotonic_ns();
 	}
-	took = (double)(daemon_monotonic() - t0) / 1e9;
+	took = (double)(clock_monotonic_ns() - t0) / 1e9;
 	dm->slices++;
 	if (took > dm->longest_slice)
 		dm->longest_slice = took;
@@ -411,22 +410,12 @@ daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
 		daemon_evaluate(dm, "firing");
 }
 
-/* The monotonic clock in nanoseconds. */
-static long long
-daemon_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Tell systemd the service is alive. */
 static void
 daemon_ping(struct daemon *dm)
 {
 	sd_notify(0, "WATCHDOG=1");
-	dm->last_ping = daemon_monotonic();
+	dm->last_ping = clock_monotonic_ns();
 }
 
 /* Watchdog timer: the loop is turning, so tell systemd. */
@@ -447,7 +436,7 @@ daemon_tick_cb(void *arg)
 	struct daemon *dm = arg;
 
 	if (dm->wd_usec > 0 &&
-	    daemon_monotonic() - dm->last_ping >= (long long)(dm->wd_usec / 2 * 1000))
+	    clock_monotonic_ns() - dm->last_ping >= (long long)(dm->wd_usec / 2 * 1000))
 		daemon_ping(dm);
 	return daemon_stop_asked != 0;
 }
@@ -658,7 +647,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	daemon_catch(SIGINT);
 	if (sd_watchdog_enabled(0, &dm.wd_usec) <= 0)
 		dm.wd_usec = 0;
-	dm.last_ping = daemon_monotonic();
+	dm.last_ping = clock_monotonic_ns();
 	if (!once) {
 		/* (--once leaves SIGHUP as main set it: ignored.) */
 		daemon_catch(SIGHUP);
