@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "evaluate_notice.h"
 #include "log.h"
-#include "notice.h"
 #include "utf8.h"
 
 /* Per-rule scratch space reused for every row. */
@@ -84,103 +84,6 @@ evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, 
 	*body = template_render(r->body, v);
 }
 
-/* Append to b (allocated, grown) a row value for the admin: at most 64 printable ASCII bytes. */
-static void
-evaluate_append_clean(char **b, const char *v)
-{
-	char clean[80];
-	size_t n = 0;
-
-	for (; *v != '\0' && n < 64; v++)
-		clean[n++] = (*v >= 0x20 && *v < 0x7f && *v != '"') ? *v : '?';
-	clean[n] = '\0';
-	*b = xasprintf("%s\"%s\"%s", *b, clean, *v != '\0' ? " (cut)" : "");
-}
-
-/*
- * Tell the admin about the recipients alert a lost (all of them when none is
- * left): what was wrong with each, never an address in full. Once per
- * clock stage (key rule/case/stage, day the clock's start). Returns 0 or -1.
- */
-static int
-evaluate_notice(struct statestore *ss, struct evaluate_rule *er, const struct alert *a,
-                size_t ndropped, char **cause)
-{
-	const struct rule *r = er->r;
-	const char *stage = r->stages[a->stage].name;
-	char due[DATE_STRLEN], start[DATE_STRLEN];
-	char *key, *subject, *body, *list = xstrdup(""), *old;
-	struct notice n;
-	int rc;
-
-	for (size_t i = 0; i < ndropped; i++) {
-		const struct eval_dropped *x = &er->dropped[i];
-
-		old = list;
-		list = xasprintf("%s- %s %s%s: ", old, x->column ? "column" : "contact", x->name,
-		                 x->column ? "_email" : "");
-		free(old);
-		old = list;
-		switch (x->why) {
-		case EVAL_DROP_MISSING:
-			list = xasprintf("%sempty (no address in the case store)\n", old);
-			break;
-		case EVAL_DROP_INVALID:
-			if (x->domain == NULL) {
-				list = xasprintf("%snot an email address (no @ in it)\n", old);
-				break;
-			}
-			list = xasprintf("%snot an email address escalator will send to (after "
-			                 "its @: ",
-			                 old);
-			free(old);
-			old = list;
-			evaluate_append_clean(&list, x->domain);
-			free(old);
-			old = list;
-			list = xasprintf("%s)\n", old);
-			break;
-		case EVAL_DROP_REFUSED:
-			list =
-			    xasprintf("%sat %s, which is not in allowed_domains\n", old, x->domain);
-			break;
-		}
-		free(old);
-	}
-	key = xasprintf("%s/%s/%s", r->id, a->case_ref, stage);
-	if (a->nrecipients == 0)
-		subject = xasprintf("Undeliverable: %s case %s stage %s: nobody could be sent it",
-		                    r->id, a->case_ref, stage);
-	else
-		subject =
-		    xasprintf("Recipients refused: %s case %s stage %s", r->id, a->case_ref, stage);
-	body = xasprintf(
-	    "%s\n\nRule: %s (%s)\nCase: %s\nStage: %s\nStarted: %s\nDue: %s\n\n"
-	    "What was wrong with each recipient:\n%s\n%s",
-	    a->nrecipients == 0
-	        ? "escalator could not send this alert to anyone it names. It is not marked "
-	          "as delivered: once the addresses are corrected, it is sent at the next "
-	          "evaluation."
-	        : "escalator sent this alert to the other recipients, but not to these.",
-	    r->id, r->title, a->case_ref, stage, date_format(a->start, start),
-	    date_format(a->due, due), list,
-	    "Correct the addresses in the case store, or, if a domain should receive "
-	    "alerts, add it to allowed_domains in the configuration.\n");
-	memset(&n, 0, sizeof n);
-	n.kind = NOTICE_UNDELIVERABLE;
-	n.title = "an alert could not be sent to the people it names";
-	n.key = key;
-	n.day = a->start;
-	n.subject = subject;
-	n.body = body;
-	rc = notice_admin(ss, er->cfg, &n, cause) < 0 ? -1 : 0;
-	free(key);
-	free(subject);
-	free(body);
-	free(list);
-	return rc;
-}
-
 /*
  * Resolve recipients, render and record alert a (its stage, case, dates set)
  * for the current row of st, then tell fn. A recipient dropped for a bad or
@@ -229,12 +132,12 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 		         r->id, qc, r->stages[a->stage].name);
 		free(qc);
 		if (statestore_records(ss) && er->cfg != NULL &&
-		    evaluate_notice(ss, er, a, ndropped, cause) != 0)
+		    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
 			return -1;
 		return 1;
 	}
 	if (tell && statestore_records(ss) && er->cfg != NULL &&
-	    evaluate_notice(ss, er, a, ndropped, cause) != 0)
+	    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
 		return -1;
 	er->values[TPL_VALUE] = value;
 	subject = body = expected = fields = NULL;
@@ -392,39 +295,6 @@ struct evaluate_run {
 	struct evaluate_rule er;   /* its scratch space, while st is open */
 };
 
-/* Tell the admin (once a day) that rule r's query was stopped. */
-static int
-evaluate_notice_timeout(struct evaluate_run *run, const struct rule *r, char **cause)
-{
-	const struct config *cfg = engine_config(run->e);
-	struct notice n;
-	char *subject, *body;
-	int rc;
-
-	subject = xasprintf("escalator: rule %s was stopped: its query ran longer than "
-	                    "query_timeout (%d s)",
-	                    r->id, cfg->query_timeout);
-	body = xasprintf("The query of rule %s (%s) ran longer than query_timeout (%d s) and was "
-	                 "stopped, so the rule was skipped in this evaluation; every other rule "
-	                 "ran. It will be tried again at each evaluation and fail the same way "
-	                 "until the query is made faster (an index, a narrower WHERE, a recursive "
-	                 "query that ends) or query_timeout is raised in %s.\n",
-	                 r->id, r->title, cfg->query_timeout, cfg->path);
-	memset(&n, 0, sizeof n);
-	n.kind = NOTICE_RULE_FAILED;
-	n.title = "a rule query was stopped";
-	n.key = r->id;
-	n.day = (date_t)(run->now / 1440);
-	n.subject = subject;
-	n.body = body;
-	rc = notice_admin(run->ss, cfg, &n, cause);
-	free(subject);
-	free(body);
-	if (rc > 0)
-		run->stats.notices++;
-	return rc < 0 ? -1 : 0;
-}
-
 /*
  * Start rule run->rule: run its query and set up its scratch space. Returns
  * 1 when its rows are ready to read, 0 when the rule is skipped this pass.
@@ -520,7 +390,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 	const struct rule *r = er->r;
 	char *why = NULL;
 	long n = 0;
-	int rc;
+	int rc, told;
 
 	while ((rc = casestore_rows_next(run->st, &why)) == 1) {
 		if (evaluate_row(run->ss, er, run->st, run->now, run->fn, run->arg, &run->stats,
@@ -547,8 +417,12 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		if (casestore_rows_timed_out(run->st)) {
 			log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 			free(why);
-			if (evaluate_notice_timeout(run, r, cause) != 0)
+			told = evaluate_notice_timeout(run->ss, engine_config(run->e), r,
+			                               (date_t)(run->now / 1440), cause);
+			if (told < 0)
 				return -1;
+			if (told > 0)
+				run->stats.notices++;
 		} else {
 			run->stats.store_busy = casestore_busy(engine_casestore(run->e));
 			log_err(

@@ -1,0 +1,136 @@
+/* evaluate_notice.c - what a pass tells the admin: recipients dropped, queries stopped. */
+#include "evaluate_notice.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "notice.h"
+#include "xalloc.h"
+
+/* Append to b (allocated, grown) a row value for the admin: at most 64 printable ASCII bytes. */
+static void
+evaluate_append_clean(char **b, const char *v)
+{
+	char clean[80];
+	size_t n = 0;
+
+	for (; *v != '\0' && n < 64; v++)
+		clean[n++] = (*v >= 0x20 && *v < 0x7f && *v != '"') ? *v : '?';
+	clean[n] = '\0';
+	*b = xasprintf("%s\"%s\"%s", *b, clean, *v != '\0' ? " (cut)" : "");
+}
+
+/*
+ * Tell the admin about the recipients alert a lost (all of them when none is
+ * left): what was wrong with each, never an address in full. Once per
+ * clock stage (key rule/case/stage, day the clock's start). Returns 0 or -1.
+ */
+int
+evaluate_notice_dropped(struct statestore *ss, const struct config *cfg, const struct rule *r,
+                        const struct alert *a, const struct eval_dropped *dropped, size_t ndropped,
+                        char **cause)
+{
+	const char *stage = r->stages[a->stage].name;
+	char due[DATE_STRLEN], start[DATE_STRLEN];
+	char *key, *subject, *body, *list = xstrdup(""), *old;
+	struct notice n;
+	int rc;
+
+	for (size_t i = 0; i < ndropped; i++) {
+		const struct eval_dropped *x = &dropped[i];
+
+		old = list;
+		list = xasprintf("%s- %s %s%s: ", old, x->column ? "column" : "contact", x->name,
+		                 x->column ? "_email" : "");
+		free(old);
+		old = list;
+		switch (x->why) {
+		case EVAL_DROP_MISSING:
+			list = xasprintf("%sempty (no address in the case store)\n", old);
+			break;
+		case EVAL_DROP_INVALID:
+			if (x->domain == NULL) {
+				list = xasprintf("%snot an email address (no @ in it)\n", old);
+				break;
+			}
+			list = xasprintf("%snot an email address escalator will send to (after "
+			                 "its @: ",
+			                 old);
+			free(old);
+			old = list;
+			evaluate_append_clean(&list, x->domain);
+			free(old);
+			old = list;
+			list = xasprintf("%s)\n", old);
+			break;
+		case EVAL_DROP_REFUSED:
+			list =
+			    xasprintf("%sat %s, which is not in allowed_domains\n", old, x->domain);
+			break;
+		}
+		free(old);
+	}
+	key = xasprintf("%s/%s/%s", r->id, a->case_ref, stage);
+	if (a->nrecipients == 0)
+		subject = xasprintf("Undeliverable: %s case %s stage %s: nobody could be sent it",
+		                    r->id, a->case_ref, stage);
+	else
+		subject =
+		    xasprintf("Recipients refused: %s case %s stage %s", r->id, a->case_ref, stage);
+	body = xasprintf(
+	    "%s\n\nRule: %s (%s)\nCase: %s\nStage: %s\nStarted: %s\nDue: %s\n\n"
+	    "What was wrong with each recipient:\n%s\n%s",
+	    a->nrecipients == 0
+	        ? "escalator could not send this alert to anyone it names. It is not marked "
+	          "as delivered: once the addresses are corrected, it is sent at the next "
+	          "evaluation."
+	        : "escalator sent this alert to the other recipients, but not to these.",
+	    r->id, r->title, a->case_ref, stage, date_format(a->start, start),
+	    date_format(a->due, due), list,
+	    "Correct the addresses in the case store, or, if a domain should receive "
+	    "alerts, add it to allowed_domains in the configuration.\n");
+	memset(&n, 0, sizeof n);
+	n.kind = NOTICE_UNDELIVERABLE;
+	n.title = "an alert could not be sent to the people it names";
+	n.key = key;
+	n.day = a->start;
+	n.subject = subject;
+	n.body = body;
+	rc = notice_admin(ss, cfg, &n, cause) < 0 ? -1 : 0;
+	free(key);
+	free(subject);
+	free(body);
+	free(list);
+	return rc;
+}
+
+/* Tell the admin (once a day) that rule r's query was stopped. */
+int
+evaluate_notice_timeout(struct statestore *ss, const struct config *cfg, const struct rule *r,
+                        date_t day, char **cause)
+{
+	struct notice n;
+	char *subject, *body;
+	int rc;
+
+	subject = xasprintf("escalator: rule %s was stopped: its query ran longer than "
+	                    "query_timeout (%d s)",
+	                    r->id, cfg->query_timeout);
+	body = xasprintf("The query of rule %s (%s) ran longer than query_timeout (%d s) and was "
+	                 "stopped, so the rule was skipped in this evaluation; every other rule "
+	                 "ran. It will be tried again at each evaluation and fail the same way "
+	                 "until the query is made faster (an index, a narrower WHERE, a recursive "
+	                 "query that ends) or query_timeout is raised in %s.\n",
+	                 r->id, r->title, cfg->query_timeout, cfg->path);
+	memset(&n, 0, sizeof n);
+	n.kind = NOTICE_RULE_FAILED;
+	n.title = "a rule query was stopped";
+	n.key = r->id;
+	n.day = day;
+	n.subject = subject;
+	n.body = body;
+	rc = notice_admin(ss, cfg, &n, cause);
+	free(subject);
+	free(body);
+	return rc < 0 ? -1 : rc;
+}
