@@ -70,7 +70,10 @@ typedef bool (*casestore_tick_fn)(void *arg);
 void casestore_set_timeout(struct casestore *cs, double seconds);
 void casestore_set_tick(struct casestore *cs, casestore_tick_fn tick, void *arg);
 
-/* One rule query's rows, read in a pass; the case store's own types stay inside casestore.c. */
+/*
+ * One rule query's rows, read in a pass (caserows.c); the case store's own types stay inside
+ * casestore.c and caserows.c.
+ */
 struct casestore_rows;
 
 /*

@@ -12,7 +12,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-/* The module itself, to reach its connection and casestore_prepare (style.md). */
+/*
+ * The module itself, to reach its connection and casestore_prepare (style.md); the row
+ * cursor, daemon/caserows.c, is compiled beside this file (tests/CMakeLists.txt).
+ */
 #include "casestore.c"
 #include "testdir.h"
 #include "xalloc.h"
