@@ -6,13 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "address.h"
 #include "clock.h"
 #include "destination.h"
 #include "log.h"
-#include "notice.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "refusal.h"
 
 /* Seconds before a delivery in flight counts as lost (beyond its transfers' timeouts). */
 #define OUTBOX_LEASE_SLACK 60
@@ -26,13 +25,6 @@ struct outbox_flight {
 	char *to;        /* what the log line shows (never a credential-bearing URL) */
 	time_t started;
 	struct destination *dest; /* NULL: the delivery could not be resolved */
-};
-
-/* A delivery failed for good: what the admin is told once its result is recorded. */
-struct outbox_notice {
-	char *key; /* rule/case/stage, the channel and where (a domain, a host, a contact) */
-	char *subject;
-	char *body;
 };
 
 struct outbox {
@@ -51,8 +43,7 @@ struct outbox {
 	size_t nflights, capflights;
 	struct outcome_record *done; /* finished, not yet recorded */
 	size_t ndone, capdone;
-	struct outbox_notice *notices; /* for the failed among done */
-	size_t nnotices, capnotices;
+	struct refusals notices; /* for the failed among done */
 	struct destinations dests;
 };
 
@@ -82,160 +73,6 @@ outbox_find(struct outbox *ob, long long id)
 	return NULL;
 }
 
-/* Append s to buf (of len, holding n), as printable ASCII without quotes; false when full. */
-static bool
-outbox_put(char *buf, size_t len, size_t *n, const char *s, size_t slen)
-{
-	for (size_t i = 0; i < slen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (*n + 1 >= len)
-			return false;
-		buf[(*n)++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
-	}
-	buf[*n] = '\0';
-	return true;
-}
-
-/*
- * Where d went, for the admin, never in full: "council.example" for an email
- * address, the host of a URL, or the contact's name it is recorded under.
- */
-static void
-outbox_where(const struct delivery *d, char *buf, size_t len)
-{
-	const char *r = d->recipient != NULL ? d->recipient : "", *p, *end, *at;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if ((p = strstr(r, "://")) != NULL) {
-		p += 3;
-		end = p + strcspn(p, "/?#");
-		/* Never a user name or password before the host. */
-		for (at = p; at < end; at++)
-			if (*at == '@')
-				p = at + 1;
-		outbox_put(buf, len, &n, p, (size_t)(end - p));
-	} else if ((at = strrchr(r, '@')) != NULL) {
-		outbox_put(buf, len, &n, at + 1, strlen(at + 1));
-	} else {
-		outbox_put(buf, len, &n, "contact ", 8);
-		outbox_put(buf, len, &n, r, strlen(r));
-	}
-}
-
-/*
- * The server's reason, for the admin: one line of printable ASCII, at most
- * len - 1 bytes, every email address's local part and d's URL taken out (an
- * SMTP reply often repeats the address).
- */
-static void
-outbox_reason(const struct delivery *d, const char *detail, char *buf, size_t len)
-{
-	const char *url =
-	    d->recipient != NULL && strstr(d->recipient, "://") != NULL ? d->recipient : NULL;
-	size_t n = 0, i = 0, dl = detail != NULL ? strlen(detail) : 0;
-
-	buf[0] = '\0';
-	while (i < dl) {
-		size_t j = i;
-
-		if (url != NULL && strncmp(detail + i, url, strlen(url)) == 0) {
-			if (!outbox_put(buf, len, &n, "(the URL)", 9))
-				return;
-			i += strlen(url);
-			continue;
-		}
-		/* A run of local-part characters followed by '@': the local part goes. */
-		while (j < dl && detail[j] != '@' && detail[j] != ' ' && detail[j] != '<' &&
-		       detail[j] != '>' && detail[j] != ':' && detail[j] != '"' && detail[j] != ',')
-			j++;
-		if (j < dl && detail[j] == '@' && j > i) {
-			if (!outbox_put(buf, len, &n, "...", 3))
-				return;
-			i = j;
-			continue;
-		}
-		if (!outbox_put(buf, len, &n, detail + i, j > i ? j - i : 1))
-			return;
-		i = j > i ? j : i + 1;
-	}
-}
-
-/* Keep a notice to the admin about delivery d, failed for good with result r. */
-static void
-outbox_failed(struct outbox *ob, const struct delivery *d, const struct delivery_result *r)
-{
-	char where[128], reason[256];
-	const char *kind = channel_name(d->kind);
-	struct outbox_notice *n;
-
-	/* A notice's own failure is only logged: telling the admin of it could loop. */
-	if (d->rule == NULL || strncmp(d->rule, "escalator-", 10) == 0)
-		return;
-	outbox_where(d, where, sizeof where);
-	outbox_reason(d, r->detail, reason, sizeof reason);
-	if (ob->nnotices == ob->capnotices) {
-		ob->capnotices = ob->capnotices ? ob->capnotices * 2 : 8;
-		ob->notices = xreallocarray(ob->notices, ob->capnotices, sizeof *ob->notices);
-	}
-	n = &ob->notices[ob->nnotices++];
-	n->key = xasprintf("%s/%s/%s %s %s", d->rule, d->case_ref ? d->case_ref : "",
-	                   d->stage ? d->stage : "", kind, where);
-	n->subject =
-	    xasprintf("Delivery failed: %s case %s stage %s (%s at %s)", d->rule,
-	              d->case_ref ? d->case_ref : "", d->stage ? d->stage : "", kind, where);
-	n->body = xasprintf(
-	    "A delivery of this alert (%s) was refused for good: it will not be tried again, and "
-	    "the person it was for has not been told.\n\n"
-	    "Rule: %s (%s)\nCase: %s\nStage: %s\nDue: %s\nTo: %s at %s (the recipient in "
-	    "full is in the state store's audit)\nAttempts: %d\nCode: %ld\nReason: %s\n"
-	    "Delivery: %s\n\n"
-	    "Correct the address or the contact (a person who has left, a mistyped address), "
-	    "then tell the person another way.\n",
-	    kind, d->rule, d->title ? d->title : "", d->case_ref ? d->case_ref : "",
-	    d->stage ? d->stage : "", d->due ? d->due : "", kind, where, d->attempts, r->code,
-	    reason[0] ? reason : "(none given)", d->uid ? d->uid : "");
-}
-
-/* Forget the notices kept. */
-static void
-outbox_notices_clear(struct outbox *ob)
-{
-	for (size_t i = 0; i < ob->nnotices; i++) {
-		free(ob->notices[i].key);
-		free(ob->notices[i].subject);
-		free(ob->notices[i].body);
-	}
-	ob->nnotices = 0;
-}
-
-/* Record a notice to the admin for each delivery failed for good (their results recorded). */
-static void
-outbox_tell(struct outbox *ob)
-{
-	date_t today = (date_t)(clock_local(clock_now(), NULL) / 1440);
-	char *cause = NULL;
-
-	for (size_t i = 0; i < ob->nnotices; i++) {
-		struct notice n = {
-		    .kind = NOTICE_FAILED,
-		    .title = "a delivery was refused for good",
-		    .key = ob->notices[i].key,
-		    .day = today,
-		    .subject = ob->notices[i].subject,
-		    .body = ob->notices[i].body,
-		};
-
-		if (notice_admin(ob->ss, ob->cfg, &n, &cause) < 0) {
-			log_err("cannot record the notice of a failed delivery for the admin: %s",
-			        cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-}
-
 /*
  * Record the finished deliveries (inside the cycle's transaction if one is
  * open), and a notice to the admin for each that failed for good, and forget
@@ -249,8 +86,8 @@ outbox_record(struct outbox *ob)
 
 	if (ob->ndone > 0 && queue_finish(ob->ss, ob->done, ob->ndone, &cause) == 0 &&
 	    ob->cfg != NULL)
-		outbox_tell(ob);
-	outbox_notices_clear(ob);
+		refusal_tell(&ob->notices, ob->ss, ob->cfg);
+	refusal_clear(&ob->notices);
 	for (size_t i = 0; i < ob->ndone; i++) {
 		free(ob->done[i].detail);
 		free(ob->done[i].recipient);
@@ -374,7 +211,7 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 		break;
 	case DELIVERY_FAILED:
 		o->outcome = OUTCOME_FAILED;
-		outbox_failed(ob, f->d, r);
+		refusal_keep(&ob->notices, f->d, r);
 		break;
 	case DELIVERY_RETRY:
 		o->outcome = OUTCOME_RETRY;
@@ -403,30 +240,6 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 	event_active(ob->flush_ev, 0, 0);
 }
 
-/*
- * Why d must not be sent to its (resolved) recipient, allocated, or NULL: an
- * email address is checked again just before sending, with the strict syntax
- * and the allowed_domains in force now (they may have changed on a reload).
- */
-static char *
-outbox_refused(const struct config *cfg, const struct delivery *d)
-{
-	char where[128];
-
-	if (d->kind != CHANNEL_EMAIL && d->kind != CHANNEL_GOVUK_NOTIFY)
-		return NULL;
-	if (d->recipient == NULL || !addr_valid_email(d->recipient)) {
-		return xstrdup("the recipient is not an email address escalator sends to "
-		               "(strict syntax); never sent");
-	}
-	if (!config_domain_allowed(cfg, d->recipient)) {
-		outbox_where(d, where, sizeof where);
-		return xasprintf("the recipient's domain %s is not in allowed_domains; never sent",
-		                 where);
-	}
-	return NULL;
-}
-
 /* Start delivery d taken from the queue, owned from now on (its destination's share counted). */
 static void
 outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
@@ -451,7 +264,7 @@ outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
 		if (d->kind == CHANNEL_GOVUK_NOTIFY && d->attempts > 1)
 			ratelimit_charge(&dest->rl, ratelimit_now(), 1);
 	}
-	if (resolved == 0 && (cause = outbox_refused(ob->cfg, d)) != NULL) {
+	if (resolved == 0 && (cause = refusal_check(ob->cfg, d)) != NULL) {
 		struct delivery_result r = {DELIVERY_FAILED, 0, cause, 0};
 
 		outbox_done_cb(ob, d->id, &r); /* frees d */
@@ -740,8 +553,7 @@ outbox_free(struct outbox *ob)
 	destinations_free(&ob->dests);
 	free(ob->flights);
 	free(ob->done);
-	outbox_notices_clear(ob);
-	free(ob->notices);
+	refusal_free(&ob->notices);
 	event_free(ob->retry_ev);
 	event_free(ob->flush_ev);
 	free(ob);
