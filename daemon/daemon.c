@@ -15,6 +15,7 @@
 
 #include "casehealth.h"
 #include "clock.h"
+#include "daemon_impl.h"
 #include "evaluate.h"
 #include "log.h"
 #include "outbox.h"
@@ -24,20 +25,6 @@
 
 /* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
 #define DAEMON_WAKE_MAX 3600
-/*
- * One slice of a pass holds the loop this long at most (plus its commit and
- * the row in progress): deliveries, timers and signals are served between.
- * Shorter while deliveries are in flight: each of their round trips waits for
- * the loop, i.e. for the end of a slice.
- */
-#define DAEMON_SLICE_SECONDS 0.05
-#define DAEMON_SLICE_SENDING 0.01
-/*
- * During a pass, the outbox is kicked after a slice only when nothing is in
- * flight (otherwise each finished delivery's cycle takes the new ones), and
- * at most this often: each kick reads the whole queue.
- */
-#define DAEMON_KICK_EVERY 0.25
 
 /*
  * Signals: the handler only notes the signal and writes its number to a pipe
@@ -47,49 +34,8 @@
 static volatile sig_atomic_t daemon_stop_asked;
 static int daemon_sig_pipe[2] = {-1, -1};
 
-struct daemon {
-	struct event_base *base;
-	const char *config_path;
-	struct engine *engine;
-	struct statestore *ss;
-	struct outbox *ob;
-	bool once;
-	evaluate_alert_fn on_alert;
-	bool failed; /* --once: a pass or a rule failed */
-	bool stopping;
-	bool ready;
-
-	struct event *poll_ev;     /* every poll_interval: has the case store changed? */
-	struct event *wake_ev;     /* at the next stage firing time */
-	struct event *watchdog_ev; /* systemd watchdog pings */
-	struct event *stop_ev;     /* shutdown deadline for in-flight deliveries */
-	struct event *retain_ev;   /* removes what is older than retention, a batch at a time */
-	struct event *sig_ev;      /* the signal pipe is readable */
-	struct event *pass_ev;     /* run the next slice of the pass in progress */
-
-	struct evaluate_run *run; /* the pass in progress, NULL if none */
-	const char *run_why;      /* why it started */
-	time_t run_started;       /* when */
-	bool reload_wanted;       /* SIGHUP during a pass: reload when it ends */
-	long long slices;         /* slices of the pass in progress */
-	long long last_kick;      /* monotonic ns of the last kick of the outbox by a slice */
-	double longest_slice;     /* the longest (seconds): how long the loop was held */
-	uint64_t wd_usec;         /* systemd's watchdog interval, 0 if none */
-	long long last_ping;      /* monotonic ns of the last WATCHDOG=1 */
-
-	time_t next_fire; /* instant of the next stage firing, 0 if none */
-	long long clocks; /* open clocks at the last pass */
-	uint64_t passes;
-
-	struct casehealth *health; /* is the case store readable, and since when not */
-	bool store_broken;         /* do not evaluate: the file is missing or cannot be opened */
-};
-
-static void daemon_store_bad(struct daemon *, time_t, const char *);
-static void daemon_store_ok(struct daemon *);
-
 /* Tell systemd how things stand. */
-static void
+void
 daemon_status(struct daemon *dm)
 {
 	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu",
@@ -98,7 +44,7 @@ daemon_status(struct daemon *dm)
 }
 
 /* Arm the wake-up timer for the next stage firing time. */
-static void
+void
 daemon_arm_wake(struct daemon *dm, localtime_min_t next)
 {
 	struct timespec ts;
@@ -119,166 +65,6 @@ daemon_arm_wake(struct daemon *dm, localtime_min_t next)
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(dm->wake_ev, &tv);
-}
-
-/* Log one alert recorded by a pass. */
-static void
-daemon_alert_cb(void *arg, const struct alert *a, long long alert_id)
-{
-	struct daemon *dm = arg;
-	char due[DATE_STRLEN], fires[DATETIME_STRLEN];
-	char *cs = log_quote(a->case_ref);
-
-	log_info("alert id=%lld rule=%s case=%s stage=%s due=%s fires=%s recipients=%zu", alert_id,
-	         a->rule->id, cs, a->rule->stages[a->stage].name, date_format(a->due, due),
-	         localtime_format(a->fires, fires), a->nrecipients);
-	free(cs);
-	if (dm->on_alert != NULL)
-		dm->on_alert(NULL, a, alert_id);
-}
-
-/* A pass has ended (with stats): its figures, the case store's health, the next firing. */
-static void
-daemon_pass_done(struct daemon *dm, const char *why, time_t started,
-                 const struct evaluate_stats *stats)
-{
-	if (stats->stopped) {
-		log_info("evaluation why=%s stopped before its end: clocks=%lld alerts=%lld "
-		         "(what it recorded stays recorded)",
-		         why, stats->clocks, stats->alerts);
-		outbox_kick(dm->ob);
-		return;
-	}
-	dm->passes++;
-	dm->clocks = stats->clocks;
-	if (stats->failed_rules > 0)
-		dm->failed = true;
-	if (stats->failed_rules > 0 &&
-	    stats->failed_rules == (long long)engine_rules(dm->engine)->nrules) {
-		daemon_store_bad(dm, started,
-		                 stats->store_busy
-		                     ? "another process holds it locked"
-		                     : "every rule's query failed (see the errors above)");
-		/* Try again at the next poll. */
-		dm->next_fire = clock_now();
-	} else
-		daemon_store_ok(dm);
-	log_debug("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld failed_rules=%lld "
-	          "slices=%lld longest_slice_ms=%.1f",
-	          why, stats->clocks, stats->alerts, stats->skipped_rows, stats->failed_rules,
-	          dm->slices, dm->longest_slice * 1e3);
-	if (stats->alerts > 0 || stats->failed_rules > 0 || stats->skipped_rows > 0)
-		log_info("evaluated why=%s clocks=%lld alerts=%lld skipped_rows=%lld "
-		         "failed_rules=%lld",
-		         why, stats->clocks, stats->alerts, stats->skipped_rows,
-		         stats->failed_rules);
-	if (!dm->once)
-		daemon_arm_wake(dm, stats->next);
-	outbox_kick(dm->ob);
-	daemon_status(dm);
-}
-
-/* A pass failed in the state store: log it, try again at the next poll. */
-static void
-daemon_pass_failed(struct daemon *dm, char *cause, bool partly)
-{
-	log_err("%s; %s; will try again at the next poll", cause,
-	        partly ? "the evaluation stopped there (what it recorded before stays recorded)"
-	               : "nothing from this evaluation was recorded");
-	free(cause);
-	dm->failed = true;
-	/* Try again at the next poll rather than wait for a firing time. */
-	dm->next_fire = clock_now();
-}
-
-static bool daemon_tick_cb(void *);
-
-/*
- * One evaluation pass as of now; then deliver what it recorded. With --once
- * it runs whole; the service runs it in slices from the loop (daemon_slice_cb).
- */
-static void
-daemon_evaluate(struct daemon *dm, const char *why)
-{
-	struct evaluate_stats stats;
-	char *cause = NULL;
-	time_t started = clock_now();
-	localtime_min_t now = clock_local(started, NULL);
-	struct timeval tv = {0, 0};
-
-	if (dm->run != NULL || dm->stopping)
-		return;
-	casestore_set_tick(engine_casestore(dm->engine), daemon_tick_cb, dm);
-	if (dm->once) {
-		if (evaluate_pass(dm->engine, dm->ss, now, daemon_alert_cb, dm, &stats, &cause) !=
-		    0) {
-			daemon_pass_failed(dm, cause, false);
-			return;
-		}
-		daemon_pass_done(dm, why, started, &stats);
-		return;
-	}
-	dm->run = evaluate_start(dm->engine, dm->ss, now, daemon_alert_cb, dm);
-	dm->run_why = why;
-	dm->run_started = started;
-	dm->slices = 0;
-	dm->longest_slice = 0;
-	sd_notifyf(0, "STATUS=evaluating why=%s rules=%zu", why, engine_rules(dm->engine)->nrules);
-	evtimer_add(dm->pass_ev, &tv);
-}
-
-static void daemon_reload(struct daemon *);
-
-/* End the pass in progress, finished or not. */
-static void
-daemon_pass_end(struct daemon *dm, int rc, char *cause)
-{
-	struct evaluate_stats stats;
-
-	evtimer_del(dm->pass_ev);
-	evaluate_finish(dm->run, &stats);
-	dm->run = NULL;
-	if (rc < 0)
-		daemon_pass_failed(dm, cause, true);
-	else
-		daemon_pass_done(dm, dm->run_why, dm->run_started, &stats);
-	if (dm->reload_wanted && !dm->stopping) {
-		dm->reload_wanted = false;
-		daemon_reload(dm);
-	}
-}
-
-/* Pass timer: evaluate the next slice, commit it, let the loop run, come back. */
-static void
-daemon_slice_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct daemon *dm = arg;
-	struct timeval tv = {0, 0};
-	char *cause = NULL;
-	long long t0 = clock_monotonic_ns();
-	double took;
-	int rc;
-
-	if (dm->run == NULL)
-		return;
-	rc = evaluate_step(
-	    dm->run, 0, outbox_in_flight(dm->ob) > 0 ? DAEMON_SLICE_SENDING : DAEMON_SLICE_SECONDS,
-	    &cause);
-	if (rc == 1 && outbox_in_flight(dm->ob) == 0 &&
-	    clock_monotonic_ns() - dm->last_kick >= (long long)(DAEMON_KICK_EVERY * 1e9)) {
-		/* The slice is committed: its deliveries may go out while the pass goes on. */
-		outbox_kick(dm->ob);
-		dm->last_kick = clock_monotonic_ns();
-	}
-	took = (double)(clock_monotonic_ns() - t0) / 1e9;
-	dm->slices++;
-	if (took > dm->longest_slice)
-		dm->longest_slice = took;
-	if (rc == 1) {
-		evtimer_add(dm->pass_ev, &tv);
-		return;
-	}
-	daemon_pass_end(dm, rc, cause);
 }
 
 /* The made-up rule under which case store health alerts are recorded. */
@@ -336,7 +122,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 }
 
 /* The case store cannot be read (first found so at since), for reason. */
-static void
+void
 daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
 	const struct config *cfg = engine_config(dm->engine);
@@ -346,7 +132,7 @@ daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 }
 
 /* The case store is readable (again). */
-static void
+void
 daemon_store_ok(struct daemon *dm)
 {
 	dm->store_broken = false;
@@ -387,12 +173,12 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 		changed = true;
 	}
 	if (changed)
-		daemon_evaluate(dm, "changed");
+		pass_start(dm, "changed");
 	else if (dm->next_fire != 0 && clock_now() >= dm->next_fire)
-		daemon_evaluate(dm, "clock");
+		pass_start(dm, "clock");
 	else if (casehealth_failing(dm->health))
 		/* Still failing (e.g. a writer's lock): try again every poll. */
-		daemon_evaluate(dm, "retry");
+		pass_start(dm, "retry");
 }
 
 /* Wake-up timer: a stage may fire now. */
@@ -407,7 +193,7 @@ daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
 	if (dm->next_fire != 0 && clock_now() < dm->next_fire)
 		daemon_arm_wake(dm, clock_local(dm->next_fire, NULL));
 	else if (!dm->store_broken)
-		daemon_evaluate(dm, "firing");
+		pass_start(dm, "firing");
 }
 
 /* Tell systemd the service is alive. */
@@ -430,7 +216,7 @@ daemon_watchdog_cb(evutil_socket_t fd, short events, void *arg)
  * loop cannot): keep the watchdog fed (the query is bounded by query_timeout)
  * and stop the query when a signal asked the service to stop.
  */
-static bool
+bool
 daemon_tick_cb(void *arg)
 {
 	struct daemon *dm = arg;
@@ -460,7 +246,7 @@ daemon_retain_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /* SIGHUP: reload everything; keep the old configuration on any error. */
-static void
+void
 daemon_reload(struct daemon *dm)
 {
 	struct engine *e;
@@ -495,7 +281,7 @@ daemon_reload(struct daemon *dm)
 	tv.tv_usec = 0;
 	evtimer_add(dm->poll_ev, &tv);
 	log_info("reloaded rules=%zu files=%zu", engine_rules(e)->nrules, engine_rules(e)->nfiles);
-	daemon_evaluate(dm, "reload");
+	pass_start(dm, "reload");
 	sd_notify(0, "READY=1");
 }
 
@@ -526,7 +312,7 @@ daemon_shutdown(struct daemon *dm, int sig)
 	dm->reload_wanted = false;
 	if (dm->run != NULL)
 		/* Between slices nothing is open: what was recorded stays, the rest is dropped. */
-		daemon_pass_end(dm, 0, NULL);
+		pass_end(dm, 0, NULL);
 	dm->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
@@ -636,7 +422,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
 	dm.retain_ev = evtimer_new(dm.base, daemon_retain_cb, &dm);
-	dm.pass_ev = evtimer_new(dm.base, daemon_slice_cb, &dm);
+	dm.pass_ev = evtimer_new(dm.base, pass_slice_cb, &dm);
 	daemon_stop_asked = 0;
 	if (pipe2(daemon_sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		fatalx("cannot create the signal pipe: %s", strerror(errno));
@@ -673,7 +459,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	         engine_rules(e)->nfiles, qstate, once ? " once=yes" : "");
 	free(qstate);
 	if (once)
-		daemon_evaluate(&dm, "start");
+		pass_start(&dm, "start");
 	dm.ready = true;
 	if (!once) {
 		if (dm.wd_usec > 0) {
@@ -690,7 +476,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		 */
 		sd_notify(0, "READY=1");
 		daemon_status(&dm);
-		daemon_evaluate(&dm, "start");
+		pass_start(&dm, "start");
 	}
 	/* With --once there may be nothing to send at all. */
 	outbox_kick(dm.ob);
