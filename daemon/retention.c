@@ -134,6 +134,23 @@ retention_alert(sqlite3_stmt **st, long long id, const char *cut)
 }
 
 /*
+ * Remove the alerts ids[0], ids[stride], ... (n of them) where old enough and
+ * left without deliveries (retention_alert). Rows removed, or -1.
+ */
+static int
+retention_alert_list(sqlite3_stmt **st, const long long *ids, int n, int stride, const char *cut)
+{
+	int removed = 0, k;
+
+	for (int i = 0; i < n; i++) {
+		if ((k = retention_alert(st, ids[(size_t)i * (size_t)stride], cut)) < 0)
+			return -1;
+		removed += k;
+	}
+	return removed;
+}
+
+/*
  * Old finished deliveries among the oldest batch, with their audit rows, and
  * then their alerts if nothing else is left of them. Rows removed, or -1.
  */
@@ -161,11 +178,10 @@ retention_deliveries(sqlite3_stmt **st, const char *cut, int batch)
 			removed += k + rc;
 	}
 	/* The alerts last: an alert of two deliveries goes with its second. */
-	for (int i = 0; i < n && removed >= 0; i++)
-		if ((k = retention_alert(st, ids[i][1], cut)) < 0)
-			removed = -1;
-		else
-			removed += k;
+	if (removed >= 0 && (k = retention_alert_list(st, &ids[0][1], n, 2, cut)) < 0)
+		removed = -1;
+	else if (removed >= 0)
+		removed += k;
 	free(ids);
 	return removed;
 }
@@ -175,7 +191,7 @@ static int
 retention_alerts(sqlite3_stmt **st, const char *cut, int batch)
 {
 	long long *ids = xreallocarray(NULL, (size_t)batch, sizeof *ids);
-	int n = 0, removed = 0, k;
+	int n = 0, removed;
 
 	sqlite3_bind_text(st[R_ALIST], 1, cut, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st[R_ALIST], 2, batch);
@@ -183,11 +199,7 @@ retention_alerts(sqlite3_stmt **st, const char *cut, int batch)
 		ids[n++] = sqlite3_column_int64(st[R_ALIST], 0);
 	sqlite3_reset(st[R_ALIST]);
 	sqlite3_clear_bindings(st[R_ALIST]);
-	for (int i = 0; i < n && removed >= 0; i++)
-		if ((k = retention_alert(st, ids[i], cut)) < 0)
-			removed = -1;
-		else
-			removed += k;
+	removed = retention_alert_list(st, ids, n, 1, cut);
 	free(ids);
 	return removed;
 }

@@ -232,9 +232,9 @@ expect_seen(const struct fixture *fx, size_t i, const char *case_ref, const char
 	assert_string_equal(s->recipients, recipients);
 }
 
-/* The clock_stage rows of one case as "stage:status,..." in stage name order. */
+/* The first column of the first row of sql on the state store, as text ("" for none). */
 static char *
-stages_of(const struct fixture *fx, const char *case_ref)
+state_text(const struct fixture *fx, const char *sql)
 {
 	char *path = testdir_path(fx->td, "state.sqlite");
 	sqlite3 *db;
@@ -242,19 +242,28 @@ stages_of(const struct fixture *fx, const char *case_ref)
 	char *out;
 
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-	                       "SELECT ifnull(group_concat(stage || ':' || status, ','), "
-	                       "'') FROM (SELECT * FROM clock_stage WHERE case_ref = ?1 "
-	                       "ORDER BY stage)",
-	                       -1, &st, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_text(st, 1, case_ref, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	out = xstrdup((const char *)sqlite3_column_text(st, 0));
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	out = xstrdup(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL
+	                  ? (const char *)sqlite3_column_text(st, 0)
+	                  : "");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	free(path);
+	return out;
+}
+
+/* The clock_stage rows of one case as "stage:status,..." in stage name order. */
+static char *
+stages_of(const struct fixture *fx, const char *case_ref)
+{
+	char *sql =
+	    sqlite3_mprintf("SELECT group_concat(stage || ':' || status, ',') FROM "
+	                    "(SELECT * FROM clock_stage WHERE case_ref = %Q ORDER BY stage)",
+	                    case_ref);
+	char *out = state_text(fx, sql);
+
+	sqlite3_free(sql);
 	return out;
 }
 
@@ -550,27 +559,6 @@ test_evaluate_threshold_crossings(void **state)
 	pass(fx, T("2026-11-09", 9, 0), &stats);
 	assert_int_equal(fx->nseen, 1);
 	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
-}
-
-/* The first column of the first row of sql on the state store, as text ("" for none). */
-static char *
-state_text(const struct fixture *fx, const char *sql)
-{
-	char *path = testdir_path(fx->td, "state.sqlite");
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *out;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	out = xstrdup(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL
-	                  ? (const char *)sqlite3_column_text(st, 0)
-	                  : "");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	free(path);
-	return out;
 }
 
 /* Assert sql on the state store gives want. */
