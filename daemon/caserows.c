@@ -88,6 +88,12 @@ casestore_query(struct casestore *cs, const char *sql, char **cause)
 	q = xcalloc(1, sizeof *q);
 	q->cs = cs;
 	q->st = st;
+	/* The clock's parameters (casestore_prepare allows no others); unset: this moment. */
+	if (cs->today[0] == '\0')
+		casestore_set_clock(cs, clock_local(clock_now(), NULL));
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), cs->today, -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":now"), cs->now, -1, SQLITE_STATIC);
 	/* Idempotent; here rather than at open, so the limit holds whoever opened the file. */
 	sqlite3_progress_handler(cs->db, CASESTORE_PROGRESS_OPS, casestore_progress, cs);
 	return q;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -424,7 +425,36 @@ casestore_prepare(struct casestore *cs, const char *sql, char **cause)
 		sqlite3_finalize(st);
 		return NULL;
 	}
+	/* Only the clock's parameters are bound: any other would silently be NULL. */
+	for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+
+		if (name == NULL || (strcmp(name, ":today") != 0 && strcmp(name, ":now") != 0)) {
+			*cause =
+			    xasprintf("the query uses the parameter %s; only :today (the date "
+			              "evaluated as of, \"YYYY-MM-DD\") and :now (\"YYYY-MM-DD "
+			              "HH:MM:SS\") are given a value",
+			              name != NULL ? name : "?");
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
 	return st;
+}
+
+/* The date and time the next queries are evaluated as of (:today, :now). */
+void
+casestore_set_clock(struct casestore *cs, localtime_min_t now)
+{
+	char date[DATE_STRLEN], dt[DATETIME_STRLEN];
+
+	date_format((date_t)(now / 1440), date);
+	localtime_format(now, dt);
+	snprintf(cs->today, sizeof cs->today, "%s", date);
+	/* SQLite's date functions read "YYYY-MM-DD HH:MM:SS" (a space rather than a T). */
+	snprintf(cs->now, sizeof cs->now, "%s", dt);
+	if (strlen(cs->now) > 10)
+		cs->now[10] = ' ';
 }
 
 /* Compile a rule query and return its column names. */

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "date.h"
+
 struct casestore;
 
 /*
@@ -67,6 +69,13 @@ int casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolu
  * it may do quick work (a watchdog ping) and returns true to stop the query.
  */
 typedef bool (*casestore_tick_fn)(void *arg);
+/*
+ * The date and time the queries that follow are evaluated as of: a rule query
+ * may use :today ("YYYY-MM-DD") and :now ("YYYY-MM-DD HH:MM:SS", local time),
+ * so that --now, dry runs and the daemon agree (date('now') would not). Until
+ * it is set they are the current local time.
+ */
+void casestore_set_clock(struct casestore *cs, localtime_min_t now);
 void casestore_set_timeout(struct casestore *cs, double seconds);
 void casestore_set_tick(struct casestore *cs, casestore_tick_fn tick, void *arg);
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "casestore.h"
+#include "date.h"
 
 /* What stat says of a file, to notice a change SQLite cannot see. */
 struct casestore_stamp {
@@ -36,8 +37,10 @@ struct casestore {
 	 */
 	bool immutable;
 	struct casestore_stamp file, wal;
-	int denied;        /* the first action the authorizer refused */
-	bool schema_write; /* it refused a write to the schema table (CREATE, DROP) */
+	char today[DATE_STRLEN];   /* :today in rule queries (casestore_set_clock), "" unset */
+	char now[DATETIME_STRLEN]; /* :now, "YYYY-MM-DD HH:MM:SS" */
+	int denied;                /* the first action the authorizer refused */
+	bool schema_write;         /* it refused a write to the schema table (CREATE, DROP) */
 
 	/* caserows.c: the time limits of a pass (casestore_set_timeout, casestore_set_tick). */
 	long long timeout_ns;   /* a query's steps may take this long in all; 0 no limit */

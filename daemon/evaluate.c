@@ -309,6 +309,7 @@ evaluate_rule_open(struct evaluate_run *run)
 	char *why = NULL;
 	size_t most = 1;
 
+	casestore_set_clock(cs, run->now);
 	if ((st = casestore_query(cs, r->query, &why)) == NULL) {
 		log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 		free(why);

@@ -750,6 +750,21 @@ class TestOnceDryRun(EscalatordTestCase):
         self.assertWarnedAbout(proc.stderr, "cic-first-review", "A05")
         self.assertWarnedAbout(proc.stderr, "practice-alert", "P-300")
 
+    def test_today_parameter_follows_now(self):
+        """A query may use :today (and :now): the clock --now gives, not the machine's, so a
+        dry run "as of" a date agrees with the daemon (date('now') would not)."""
+        proc, plain = self.once(NOW_1, dry_run=True)
+        self.fx.write_rule("20-child-in-care.conf", RULES_CIC.replace(
+            "FROM reviews ORDER BY case_ref",
+            "FROM reviews WHERE :today = '2027-01-21' AND :now LIKE '2027-01-21 08:00:%' "
+            "ORDER BY case_ref"))
+        proc, got = self.once(NOW_1, dry_run=True)
+        self.assertAlerts(proc, got, plain)
+        self.assertTrue([a for a in got if a["rule"] == "cic-later-review"], got)
+        # A day later the same WHERE keeps nothing of that rule.
+        proc, later = self.once("2027-01-22T08:00:00", dry_run=True)
+        self.assertFalse([a for a in later if a["rule"] == "cic-later-review"], later)
+
     def test_one_minute_before_a_firing_time(self):
         proc, got = self.once(NOW_0759, dry_run=True)
         self.assertAlerts(proc, got, EXPECTED_NOW_0759)

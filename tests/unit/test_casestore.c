@@ -693,6 +693,40 @@ test_casestore_tick_stops_query(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/*
+ * :today and :now are the evaluation's clock (casestore_set_clock), so --now and
+ * dry runs agree with the daemon; any other parameter is refused, not left NULL.
+ */
+static void
+test_casestore_clock_parameters(void **state)
+{
+	struct fixture *fx = *state;
+	struct casestore_rows *q;
+	char *cause = NULL, **cols = NULL;
+	size_t n = 0;
+	date_t d;
+
+	assert_int_equal(date_parse("2024-02-29", &d), 0);
+	casestore_set_clock(fx->cs, (localtime_min_t)d * 1440 + 8 * 60 + 5);
+	q = casestore_query(fx->cs, "SELECT :today, :now, date(:today, '+1 day')", &cause);
+	assert_non_null(q);
+	assert_int_equal(casestore_rows_next(q, &cause), 1);
+	assert_string_equal(casestore_rows_text(q, 0), "2024-02-29");
+	assert_string_equal(casestore_rows_text(q, 1), "2024-02-29 08:05:00");
+	assert_string_equal(casestore_rows_text(q, 2), "2024-03-01");
+	casestore_rows_free(q);
+
+	/* The same query compiles for --check; other parameters do not. */
+	assert_int_equal(casestore_compile(fx->cs, "SELECT :today AS t", &cols, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	free(cols[0]);
+	free(cols);
+	expect_refused(fx, "SELECT case_ref FROM cases WHERE start < :yesterday", ":yesterday");
+	expect_refused(fx, "SELECT case_ref FROM cases WHERE start < ?", "only :today");
+	expect_refused(fx, "SELECT case_ref FROM cases WHERE start < ?1", "?1");
+	expect_refused(fx, "SELECT case_ref FROM cases WHERE start < @today", "@today");
+}
+
 int
 main(void)
 {
@@ -725,6 +759,7 @@ main(void)
 	    T(test_casestore_query_timeout_counts_steps_only),
 	    T(test_casestore_tick_stops_query),
 	    T(test_casestore_compile_columns),
+	    T(test_casestore_clock_parameters),
 	};
 
 	return cmocka_run_group_tests_name("casestore", tests, NULL, NULL);
