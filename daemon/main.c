@@ -184,8 +184,8 @@ run_check(const struct options *o)
 			fprintf(stderr, "warning: %s\n", d.v[i].text);
 	}
 	if (e == NULL) {
-		fprintf(stderr, "escalatord: %s has %zu error%s; nothing was changed\n", o->config,
-		        d.errors, d.errors == 1 ? "" : "s");
+		/* The last line answers the check, as "configuration OK" does. */
+		fprintf(stderr, "%zu error%s\n", d.errors, d.errors == 1 ? "" : "s");
 		diag_free(&d);
 		return EXIT_CONFIG;
 	}

@@ -604,6 +604,10 @@ class TestCheckErrors(EscalatordTestCase):
                          "stderr should name %s line %d%s" % (filename, line, self.describe(proc)))
         for s in also:
             self.assertIn(s, proc.stderr, self.describe(proc))
+        # The last line answers the check: "N errors" ("1 error"), as "configuration OK" does.
+        n = len([l for l in proc.stderr.splitlines()[:-1] if not l.startswith("warning: ")])
+        self.assertEqual(proc.stderr.splitlines()[-1], "%d error%s" % (n, "" if n == 1 else "s"),
+                         self.describe(proc))
         return proc
 
     def test_rule_syntax_error(self):
