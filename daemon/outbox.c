@@ -308,11 +308,16 @@ outbox_sooner(long long a, long long b)
 	return a < b ? a : b;
 }
 
-/* Start what is due now: a cycle with no results to record. */
+/*
+ * Start what is due now. Results that came in are recorded in the same
+ * commit: a kick between the slices of a pass must not lease new deliveries
+ * while finished ones still show as in flight (the state store would hold
+ * more than max_deliveries in flight, and a crash would send them again).
+ */
 void
 outbox_kick(struct outbox *ob)
 {
-	outbox_cycle(ob, false);
+	outbox_cycle(ob, ob->ndone > 0);
 }
 
 /*
