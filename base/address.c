@@ -208,3 +208,28 @@ addr_url_host(const char *s)
 	curl_url_cleanup(u);
 	return host;
 }
+
+/*
+ * The host of URL s, with ":port" when it names one, as libcurl reads it, or
+ * NULL. For showing where something went, not for deciding on it: a user name
+ * or password in s (refused by addr_valid_url) is skipped, never shown.
+ * Allocated.
+ */
+char *
+addr_url_authority(const char *s)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK ||
+	    (host = addr_url_part(u, CURLUPART_HOST)) == NULL) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	port = addr_url_part(u, CURLUPART_PORT); /* NULL unless the URL names one */
+	out = port != NULL ? xasprintf("%s:%s", host, port) : xstrdup(host);
+	free(host);
+	free(port);
+	curl_url_cleanup(u);
+	return out;
+}

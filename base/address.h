@@ -34,5 +34,11 @@ bool addr_valid_url(const char *s);
 bool addr_secure_url(const char *s);
 /* The host of the valid URL s as libcurl reads it, allocated; NULL if s is not valid. */
 char *addr_url_host(const char *s);
+/*
+ * The host of URL s and its port when the URL names one ("127.0.0.1:8080"),
+ * as libcurl reads it, for showing where something went (a user name or
+ * password is never part of it); NULL if libcurl cannot read s. Allocated.
+ */
+char *addr_url_authority(const char *s);
 
 #endif

@@ -11,13 +11,11 @@
 static void
 evaluate_append_clean(char **b, const char *v)
 {
-	char clean[80];
-	size_t n = 0;
+	char clean[65];
+	size_t n = 0, vl = strlen(v);
 
-	for (; *v != '\0' && n < 64; v++)
-		clean[n++] = (*v >= 0x20 && *v < 0x7f && *v != '"') ? *v : '?';
-	clean[n] = '\0';
-	*b = xasprintf("%s\"%s\"%s", *b, clean, *v != '\0' ? " (cut)" : "");
+	notice_put(clean, sizeof clean, &n, v, vl < 64 ? vl : 64);
+	*b = xasprintf("%s\"%s\"%s", *b, clean, vl > 64 ? " (cut)" : "");
 }
 
 /*

@@ -70,3 +70,25 @@ notice_admin(struct statestore *ss, const struct config *cfg, const struct notic
 	free(qk);
 	return 1;
 }
+
+/* Is rule_id one of escalator's own? */
+bool
+notice_own(const char *rule_id)
+{
+	return strncmp(rule_id, NOTICE_PREFIX, sizeof NOTICE_PREFIX - 1) == 0;
+}
+
+/* Append s as notice text: printable ASCII without quotes. */
+bool
+notice_put(char *buf, size_t len, size_t *n, const char *s, size_t slen)
+{
+	for (size_t i = 0; i < slen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (*n + 1 >= len)
+			return false;
+		buf[(*n)++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+	}
+	buf[*n] = '\0';
+	return true;
+}

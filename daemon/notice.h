@@ -11,12 +11,12 @@
 #include "date.h"
 #include "statestore.h"
 
+/* What every notice's rule id starts with (a rule file's id cannot: see notice_own). */
+#define NOTICE_PREFIX "escalator-"
 /* Made-up rule ids under which notices are recorded (never a rule file's id: they hold a '-'). */
 #define NOTICE_UNDELIVERABLE "escalator-undeliverable" /* a stage nobody could be sent */
 #define NOTICE_FAILED "escalator-delivery-failed"      /* a delivery refused for good */
 #define NOTICE_RULE_FAILED "escalator-rule-failed"     /* a rule query stopped or failing */
-#define NOTICE_CONTACT_GONE                                                                        \
-	"escalator-contact-removed" /* pending deliveries to a removed contact */
 
 struct notice {
 	const char *kind;    /* one of the NOTICE_ ids above: recorded as the rule */
@@ -36,5 +36,12 @@ struct notice {
  */
 int notice_admin(struct statestore *ss, const struct config *cfg, const struct notice *n,
                  char **cause);
+/* Is rule_id one of escalator's own (a notice, the case store's health)? Never tell of those. */
+bool notice_own(const char *rule_id);
+/*
+ * Append s[0..slen) to buf (of len, holding *n) as notice text: printable
+ * ASCII, a quote or anything else as '?'. Returns false when buf is full.
+ */
+bool notice_put(char *buf, size_t len, size_t *n, const char *s, size_t slen);
 
 #endif

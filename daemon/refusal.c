@@ -16,21 +16,6 @@
 #include "notice.h"
 #include "xalloc.h"
 
-/* Append s to buf (of len, holding n), as printable ASCII without quotes; false when full. */
-static bool
-refusal_put(char *buf, size_t len, size_t *n, const char *s, size_t slen)
-{
-	for (size_t i = 0; i < slen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (*n + 1 >= len)
-			return false;
-		buf[(*n)++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
-	}
-	buf[*n] = '\0';
-	return true;
-}
-
 /*
  * Where d went, for the admin, never in full: "council.example" for an email
  * address, the host of a URL, or the contact's name it is recorded under.
@@ -38,23 +23,22 @@ refusal_put(char *buf, size_t len, size_t *n, const char *s, size_t slen)
 static void
 refusal_where(const struct delivery *d, char *buf, size_t len)
 {
-	const char *r = d->recipient != NULL ? d->recipient : "", *p, *end, *at;
+	const char *r = d->recipient != NULL ? d->recipient : "", *at;
 	size_t n = 0;
+	char *host;
 
 	buf[0] = '\0';
-	if ((p = strstr(r, "://")) != NULL) {
-		p += 3;
-		end = p + strcspn(p, "/?#");
-		/* Never a user name or password before the host. */
-		for (at = p; at < end; at++)
-			if (*at == '@')
-				p = at + 1;
-		refusal_put(buf, len, &n, p, (size_t)(end - p));
+	if (strstr(r, "://") != NULL) {
+		/* As libcurl reads it: never a user name, a password, a path or a token. */
+		host = addr_url_authority(r);
+		notice_put(buf, len, &n, host != NULL ? host : "?",
+		           host != NULL ? strlen(host) : 1);
+		free(host);
 	} else if ((at = strrchr(r, '@')) != NULL) {
-		refusal_put(buf, len, &n, at + 1, strlen(at + 1));
+		notice_put(buf, len, &n, at + 1, strlen(at + 1));
 	} else {
-		refusal_put(buf, len, &n, "contact ", 8);
-		refusal_put(buf, len, &n, r, strlen(r));
+		notice_put(buf, len, &n, "contact ", 8);
+		notice_put(buf, len, &n, r, strlen(r));
 	}
 }
 
@@ -75,7 +59,7 @@ refusal_reason(const struct delivery *d, const char *detail, char *buf, size_t l
 		size_t j = i;
 
 		if (url != NULL && strncmp(detail + i, url, strlen(url)) == 0) {
-			if (!refusal_put(buf, len, &n, "(the URL)", 9))
+			if (!notice_put(buf, len, &n, "(the URL)", 9))
 				return;
 			i += strlen(url);
 			continue;
@@ -85,12 +69,12 @@ refusal_reason(const struct delivery *d, const char *detail, char *buf, size_t l
 		       detail[j] != '>' && detail[j] != ':' && detail[j] != '"' && detail[j] != ',')
 			j++;
 		if (j < dl && detail[j] == '@' && j > i) {
-			if (!refusal_put(buf, len, &n, "...", 3))
+			if (!notice_put(buf, len, &n, "...", 3))
 				return;
 			i = j;
 			continue;
 		}
-		if (!refusal_put(buf, len, &n, detail + i, j > i ? j - i : 1))
+		if (!notice_put(buf, len, &n, detail + i, j > i ? j - i : 1))
 			return;
 		i = j > i ? j : i + 1;
 	}
@@ -129,7 +113,7 @@ refusal_keep(struct refusals *rs, const struct delivery *d, const struct deliver
 	struct refusal *n;
 
 	/* A notice's own failure is only logged: telling the admin of it could loop. */
-	if (d->rule == NULL || strncmp(d->rule, "escalator-", 10) == 0)
+	if (d->rule == NULL || notice_own(d->rule))
 		return;
 	refusal_where(d, where, sizeof where);
 	refusal_reason(d, r->detail, reason, sizeof reason);

@@ -258,13 +258,43 @@ test_address_url_host(void **state)
 	}
 }
 
+/* addr_url_authority: host and a named port, never a user name, password, path or token. */
+static void
+test_address_url_authority(void **state)
+{
+	static const struct {
+		const char *url, *where;
+	} cases[] = {
+	    {"https://hooks.slack.com/services/T000/B000/XXXXSECRET", "hooks.slack.com"},
+	    {"https://h.example:8443/x?token=abc", "h.example:8443"},
+	    {"http://127.0.0.1:8080/hook", "127.0.0.1:8080"},
+	    {"https://user:pw@hooks.council.example/secret?x=1", "hooks.council.example"},
+	    {"http://127.0.0.1:443@evil.example/x", "evil.example"},
+	    {"not a url", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *w = addr_url_authority(cases[i].url);
+
+		if (cases[i].where == NULL)
+			assert_null(w);
+		else
+			assert_string_equal(w, cases[i].where);
+		free(w);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_address_valid_email), cmocka_unit_test(test_address_domain_in),
-	    cmocka_unit_test(test_address_valid_url),   cmocka_unit_test(test_address_secure_url),
+	    cmocka_unit_test(test_address_valid_email),
+	    cmocka_unit_test(test_address_domain_in),
+	    cmocka_unit_test(test_address_valid_url),
+	    cmocka_unit_test(test_address_secure_url),
 	    cmocka_unit_test(test_address_url_host),
+	    cmocka_unit_test(test_address_url_authority),
 	};
 
 	return cmocka_run_group_tests_name("address", tests, NULL, NULL);
