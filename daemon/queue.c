@@ -413,16 +413,17 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 			statestore_fail(ss, cause, "recording delivery results");
 			goto fail;
 		}
-		sqlite3_bind_int64(st, 1, o[i].id);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
-		if (o[i].detail != NULL)
-			sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
-		if (changed &&
-		    statestore_step_done(ss, st, cause, "recording delivery results") != 0)
-			goto fail;
-		sqlite3_clear_bindings(st);
+		if (changed) {
+			sqlite3_bind_int64(st, 1, o[i].id);
+			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
+			if (o[i].detail != NULL)
+				sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+			if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
+				goto fail;
+		}
 
 		st = ss->q_finish;
 		sqlite3_bind_int64(st, 1, o[i].id);
