@@ -38,6 +38,9 @@ static const char *const config_keys[] = {
     "query_timeout",
     "retention",
     "proxy",
+    "digest",
+    "digest_times",
+    "case_url",
     NULL,
 };
 
@@ -366,6 +369,7 @@ config_load(const char *path, struct diag *d)
 		          "\"08:00\"",
 		          v);
 
+	config_parse_digest(cfg, root, d);
 	config_get_int(root, "poll_interval", 1, 86400, "seconds", &cfg->poll_interval, path, d);
 
 	config_parse_smtp(cfg, root, d);
@@ -443,6 +447,7 @@ config_free(struct config *cfg)
 		free(cfg->smtp->url);
 		free(cfg->smtp->from);
 		free(cfg->smtp->from_name);
+		free(cfg->smtp->reply_to);
 		free(cfg->smtp->username);
 		xfree_secret(cfg->smtp->password);
 		free(cfg->smtp->tenant);
@@ -458,6 +463,9 @@ config_free(struct config *cfg)
 		free(cfg->allowed_domains[i]);
 	free(cfg->allowed_domains);
 	free(cfg->proxy);
+	free(cfg->digest_times);
+	free(cfg->case_url_text);
+	template_free(cfg->case_url);
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);

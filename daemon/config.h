@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "duration.h"
 #include "notifier.h"
+#include "template.h"
 
 /* A named recipient from the contacts group. */
 struct contact {
@@ -26,7 +27,12 @@ struct contact {
 	char *email; /* notify: the recipient's address */
 	char *template_id; /* notify: the email template */
 	char *service_id;  /* notify: the service id part of the API key (not secret) */
+	char *digest_template; /* notify: the template digests use, or NULL: no digests */
+	int digest;            /* CONFIG_DIGEST_*: this contact's own digest setting */
 };
+
+/* A digest setting: escalator.conf's digest, or a contact's (INHERIT: escalator.conf's). */
+enum { CONFIG_DIGEST_INHERIT = -1, CONFIG_DIGEST_OFF = 0, CONFIG_DIGEST_DAILY = 1 };
 
 struct config {
 	char *path; /* the file as given */
@@ -65,6 +71,12 @@ struct config {
 	struct duration
 	    retention; /* finished deliveries, bodies and audit rows older are removed */
 	char *proxy;   /* HTTP(S) proxy for every transfer, or NULL: none (never env) */
+
+	int digest;              /* CONFIG_DIGEST_DAILY (default) or CONFIG_DIGEST_OFF */
+	int *digest_times;       /* when digests go: minutes after local midnight, ascending */
+	size_t ndigest_times;    /* at least 1: [ send_time ] unless digest_times says */
+	char *case_url_text;     /* case_url as written, or NULL */
+	struct template *case_url; /* compiled (built-in values only), or NULL */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
@@ -99,6 +111,18 @@ const struct contact *config_find_contact(const struct config *cfg, const char *
  * subdomain (case-insensitive)? True when allowed_domains is not set.
  */
 bool config_domain_allowed(const struct config *cfg, const char *address);
+
+/*
+ * Does the recipient go by digest: the contact's own digest setting (contact
+ * NULL: an address from the case store) or else escalator.conf's? A Notify
+ * contact without digest_template never does.
+ */
+bool config_digest_for(const struct config *cfg, const char *contact);
+/*
+ * The first digest time at or after local time now (minutes since the epoch,
+ * local), as local minutes.
+ */
+long long config_next_digest(const struct config *cfg, long long now);
 
 /* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
 int config_parse_hhmm(const char *s);

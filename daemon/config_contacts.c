@@ -11,8 +11,9 @@
 #include "govuk_notify.h"
 
 static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
-                                           "slack", "notify",  NULL};
-static const char *const notify_keys[] = {"api_key_file", "template_id", "email", "base_url", NULL};
+                                           "slack", "notify",  "digest", NULL};
+static const char *const notify_keys[] = {"api_key_file", "template_id", "email",
+                                          "base_url",     "digest_template", NULL};
 
 /* Report contact name's address v (at setting m) as outside allowed_domains. */
 static void
@@ -105,6 +106,7 @@ config_contact_clear(struct contact *ct)
 	free(ct->url);
 	free(ct->email);
 	free(ct->template_id);
+	free(ct->digest_template);
 	free(ct->service_id);
 	memset(ct, 0, sizeof *ct);
 }
@@ -222,6 +224,7 @@ config_parse_contacts(struct config *cfg, const config_setting_t *root, struct d
 				ct->secret = config_get_secret(cfg, c, "secret_file", d);
 			}
 		}
+		config_parse_contact_digest(cfg, c, ct, d);
 		if (d->errors != before) {
 			config_contact_clear(ct);
 			continue;

@@ -17,6 +17,11 @@ void config_get_int(const config_setting_t *root, const char *name, int lo, int 
 
 /* Parse the smtp group into cfg->smtp (config_smtp.c). */
 void config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag *d);
+/* Parse digest, digest_times and case_url (config_digest.c). */
+void config_parse_digest(struct config *cfg, const config_setting_t *root, struct diag *d);
+/* Parse a contact's digest (and a Notify contact's digest_template) into ct (config_digest.c). */
+void config_parse_contact_digest(struct config *cfg, const config_setting_t *c, struct contact *ct,
+                                 struct diag *d);
 /* Parse the contacts group into cfg->contacts (config_contacts.c). */
 void config_parse_contacts(struct config *cfg, const config_setting_t *root, struct diag *d);
 /* Free what a contact holds, wiping its secret. */

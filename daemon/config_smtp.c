@@ -13,6 +13,7 @@ static const char *const smtp_keys[] = {
     "url",
     "from",
     "from_name",
+    "reply_to",
     "username",
     "password_file",
     "starttls",
@@ -151,6 +152,15 @@ config_parse_smtp(struct config *cfg, const config_setting_t *root, struct diag 
 		cfg_error(d, config_setting_get_member(s, "from_name"), cfg->path,
 		          "smtp from_name must be one line without double quotes");
 	smtp->from_name = xstrdup(v ? v : "escalator");
+	if ((v = cfg_get_string(s, "reply_to", false, cfg->path, d)) != NULL) {
+		if (!addr_valid_email(v))
+			cfg_error(d, config_setting_get_member(s, "reply_to"), cfg->path,
+			          "smtp reply_to \"%s\" is not an email address", v);
+		else if (!config_domain_allowed(cfg, v))
+			cfg_error(d, config_setting_get_member(s, "reply_to"), cfg->path,
+			          "smtp reply_to \"%s\" is not in allowed_domains", v);
+		smtp->reply_to = xstrdup(v);
+	}
 	if ((v = cfg_get_string(s, "username", false, cfg->path, d)) != NULL)
 		smtp->username = xstrdup(v);
 

@@ -31,6 +31,22 @@ delivery_free(struct delivery *d)
 	json_decref(d->fields);
 	free(d->expected);
 	free(d->fields_error);
+	free(d->label);
+	free(d->case_url);
+	free(d->copied);
+	free(d->copied_on);
+	for (size_t i = 0; i < d->nhistory; i++) {
+		free(d->history[i].stage);
+		free(d->history[i].when);
+		free(d->history[i].recipient);
+		free(d->history[i].status);
+	}
+	free(d->history);
+	free(d->closed_on);
+	free(d->contact);
+	for (size_t i = 0; i < d->nitems; i++)
+		delivery_free(d->items[i]);
+	free(d->items);
 	free(d);
 }
 

@@ -4,8 +4,26 @@
 #define ESCALATOR_DELIVERY_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "channel.h"
+
+/* How an alert reads to its recipient: a digest's groups, most urgent first. */
+enum delivery_urgency {
+	DELIVERY_ESCALATION, /* overdue, and an earlier stage already said so */
+	DELIVERY_OVERDUE,    /* the first stage after the due date */
+	DELIVERY_REMINDER,   /* not yet overdue */
+};
+
+/* One earlier (or the same) stage of the clock, for the history a message shows. */
+struct delivery_event {
+	char *stage;     /* the stage's label ("Overdue: team manager") */
+	char *when;      /* when it was recorded, UTC "YYYY-MM-DDTHH:MM:SSZ" */
+	char *recipient; /* the address, or the contact's name (webhook, chat, Notify) */
+	char *status;    /* "sent", "waiting" (not yet sent) or "failed" */
+	bool copied;     /* told late: a skipped stage's recipient */
+};
 
 /*
  * One delivery of one alert: an owned record (free it with delivery_free),
@@ -40,6 +58,45 @@ struct delivery {
 	char *expected; /* chat and notify: what is expected, or NULL */
 	/* The fields as recorded were not a JSON object: why (fields is then NULL), else NULL. */
 	char *fields_error;
+
+	/* How people read it. */
+	char *label;    /* the stage as people read it, e.g. "Overdue: team manager" */
+	char *case_url; /* a link to the case in the council's system, or NULL */
+	enum delivery_urgency urgency;
+	bool notice; /* escalator's own notice to its admin (rule "escalator-..."), not a clock */
+	/*
+	 * A copied recipient: the label of the stage that skipped them (they were
+	 * not told then because escalator first saw the clock after it), and the
+	 * date that stage fell due; both NULL for an ordinary recipient.
+	 */
+	char *copied;
+	char *copied_on;
+	/* The clock's stages recorded so far (this one's included), oldest first. */
+	struct delivery_event *history;
+	size_t nhistory;
+
+	/*
+	 * A digest item only: the clock was seen done (its row gone from the case
+	 * store) on closed_on (YYYY-MM-DD), closed_late working days after due
+	 * (0: in time). rule, title, case_ref, stage, label, start and due say
+	 * which clock; subject and body are NULL.
+	 */
+	bool closed;
+	char *closed_on;
+	int closed_late;
+
+	/*
+	 * A digest: everything waiting for one recipient at a sending time, as
+	 * items (each a record of one alert or one closed clock: kind, recipient,
+	 * uid and secret unset), in no particular order; digest_order() puts them
+	 * in reading order. The alert fields above are unset. A digest too big
+	 * for its channel travels in parts (part 1..parts; else 1 of 1).
+	 */
+	bool digest;
+	char *contact; /* the recipient's contact name, or NULL (an address from the case store) */
+	int part, parts;
+	struct delivery **items;
+	size_t nitems;
 };
 /* Free a delivery record and everything in it (the secret wiped first). */
 void delivery_free(struct delivery *d);

@@ -490,3 +490,21 @@ notifier_free(struct notifier *n)
 	if (n->busy == 0)
 		notifier_destroy(n);
 }
+
+/* The most items one digest message of channel ch carries. */
+int
+notifier_digest_limit(enum channel ch)
+{
+	switch (ch) {
+	case CHANNEL_EMAIL:
+		return 150;
+	case CHANNEL_WEBHOOK:
+		return 100;
+	case CHANNEL_TEAMS:
+	case CHANNEL_SLACK:
+		return 15;
+	case CHANNEL_GOVUK_NOTIFY:
+		break;
+	}
+	return 50;
+}

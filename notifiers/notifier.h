@@ -30,6 +30,7 @@ struct smtp_settings {
 	char *url;       /* smtp://host:port (STARTTLS) or smtps://host:port (TLS) */
 	char *from;      /* envelope sender and From: address */
 	char *from_name; /* display name in From:, default "escalator" */
+	char *reply_to;  /* Reply-To: address (e.g. the IRO service's mailbox), or NULL */
 	char *username;  /* NULL: no AUTH */
 	char *password;  /* read from password_file; never logged */
 	enum starttls_mode starttls;
@@ -96,6 +97,12 @@ int notifier_send(struct notifier *n, const struct delivery *d, char **cause);
  * so that requests past them wait in the outbox instead of failing with 429.
  */
 void notifier_pacing(const struct notifier *n, enum channel ch, int *count, int *seconds, int *cap);
+/*
+ * The most items one digest message of channel ch carries: a digest with more
+ * travels in numbered parts, each its own delivery (the receivers' size
+ * limits: Teams' 28 KB card, Slack's 50 blocks, a readable email).
+ */
+int notifier_digest_limit(enum channel ch);
 /* Deliveries started and not yet finished. */
 size_t notifier_in_flight(const struct notifier *n);
 /* Abort every transfer in flight (no callbacks) and free everything. */

@@ -190,6 +190,7 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 			rc.kind = ref->kind;
 			rc.address = ref->address;
 		}
+		rc.contact = ref->column >= 0 ? NULL : ref->name;
 		if (rc.kind == CHANNEL_EMAIL && !addr_valid_email(rc.address)) {
 			/* Never the address itself: it may be anything, from anywhere. */
 			diag_add(d, DIAG_WARNING,
@@ -219,4 +220,32 @@ eval_recipients(const struct rule *r, const struct stage *st, const char *const 
 			out[n++] = rc;
 	}
 	return n;
+}
+
+/* The name of an urgency. */
+const char *
+eval_urgency_name(enum eval_urgency u)
+{
+	switch (u) {
+	case EVAL_ESCALATION:
+		return "escalation";
+	case EVAL_OVERDUE:
+		return "overdue";
+	case EVAL_REMINDER:
+		break;
+	}
+	return "reminder";
+}
+
+/* The urgency of stage i of rule r for a clock due on due. */
+enum eval_urgency
+eval_urgency(const struct rule *r, const struct calendar *cal, date_t due, size_t i)
+{
+	if (r->kind == RULE_THRESHOLD)
+		return EVAL_OVERDUE;
+	if (eval_stage_date(r, cal, due, i) <= due)
+		return EVAL_REMINDER;
+	if (i > 0 && eval_stage_date(r, cal, due, i - 1) > due)
+		return EVAL_ESCALATION;
+	return EVAL_OVERDUE;
 }

@@ -62,7 +62,25 @@ char *eval_status_recorded(int days_late, const char *due, char *buf, size_t len
 struct recipient {
 	enum channel kind;
 	const char *address;
+	const char *contact; /* the contact's name when it came from one, else NULL (a column) */
 };
+
+/* How an alert reads to its recipient: the digest's groups, most urgent first. */
+enum eval_urgency {
+	EVAL_ESCALATION, /* overdue, and an earlier stage already said so */
+	EVAL_OVERDUE,    /* the first stage after the due date */
+	EVAL_REMINDER,   /* not yet overdue (due soon, or due today) */
+};
+/* The urgency names the state store and webhooks use: "escalation", "overdue", "reminder". */
+const char *eval_urgency_name(enum eval_urgency u);
+/*
+ * The urgency of stage i of rule r for a clock due on due: a reminder when
+ * the stage's date is not after due; overdue when it is the first stage
+ * dated after due; an escalation when an earlier stage was too. Threshold
+ * rules' alerts are overdue.
+ */
+enum eval_urgency eval_urgency(const struct rule *r, const struct calendar *cal, date_t due,
+                               size_t i);
 
 /* Where email recipients may be: v[0..n), exactly or a subdomain; v NULL: anywhere. */
 struct eval_domains {

@@ -14,21 +14,21 @@
 static const char *const rule_keys[] = {
     "id",      "title",  "query",    "due",    "stages", "working_days_only",
     "subject", "body",   "expected", "fields", "kind",   "above",
-    "below",   "notify", NULL,
+    "below",   "notify", "case_url", "label",  "immediate", NULL,
 };
 /* What every alert says unless the rule sets subject, body or expected. */
-static const char ruleset_default_subject[] = "{{title}}: {{stage}} for case {{case}} ({{status}})";
+static const char ruleset_default_subject[] = "{{label}}: {{title}} for {{case}} ({{status}})";
 static const char ruleset_default_body[] =
     "{{title}}\n"
     "\n"
     "Case:      {{case}}\n"
-    "Stage:     {{stage}}\n"
+    "Stage:     {{label}}\n"
     "Started:   {{start}}\n"
     "Due:       {{due}} ({{status}})\n"
     "Expected:  {{expected}}\n"
     "\n"
     "This alert carries the case reference only: open the case in the case management\n"
-    "system for details. Sent by escalator for rule {{rule}}, stage {{stage}}, at {{fires}}.\n";
+    "system for details. Sent by escalator (rule {{rule}}, stage {{stage}}).\n";
 static const char ruleset_default_threshold_subject[] =
     "{{title}}: {{case}} is at {{value}} ({{status}})";
 static const char ruleset_default_threshold_body[] =
@@ -39,8 +39,8 @@ static const char ruleset_default_threshold_body[] =
     "Since:     {{start}}\n"
     "Expected:  {{expected}}\n"
     "\n"
-    "You are told once each time the value crosses the limit. Sent by escalator for rule\n"
-    "{{rule}} at {{fires}}.\n";
+    "You are told once each time the value crosses the limit. Sent by escalator (rule\n"
+    "{{rule}}).\n";
 static const char ruleset_default_threshold_expected[] =
     "review the {{title}} and decide what to do.";
 static const char ruleset_default_expected[] =
@@ -68,9 +68,11 @@ rule_clear(struct rule *r)
 		}
 		free(st->notify);
 		free(st->name);
+		free(st->label);
 		template_free(st->expected);
 	}
 	free(r->stages);
+	template_free(r->case_url);
 	template_free(r->subject);
 	template_free(r->body);
 	template_free(r->expected);
@@ -170,6 +172,25 @@ ruleset_template(const struct rule *r, const config_setting_t *g, const char *ke
 		free(cause);
 	}
 	return t;
+}
+
+/* Parse case_url: a link to the case, a template of an http(s) URL. */
+static void
+ruleset_parse_case_url(struct rule *r, const config_setting_t *g, const char *path,
+                       struct diag *d)
+{
+	const char *v = cfg_get_string(g, "case_url", false, path, d);
+
+	if (v == NULL)
+		return;
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
+		cfg_error(d, config_setting_get_member(g, "case_url"), path,
+		          "rule \"%s\": case_url must start with https:// (e.g. "
+		          "\"https://cms.council.example/case/{{case}}\")",
+		          r->id);
+		return;
+	}
+	r->case_url = ruleset_template(r, g, "case_url", NULL, path, d);
 }
 
 /* Parse the fields list: query columns a webhook payload may carry. */
@@ -326,6 +347,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 	r->nstages = 1;
 	st->name = xstrdup(r->below ? "below" : "above");
 	st->line = cfg_line(g);
+	stage_parse_label(r, st, g, path, d);
 	if (config_setting_get_member(g, "notify") == NULL)
 		cfg_error(d, g, path, "rule \"%s\": missing notify = [ \"...\" ]", r->id);
 	else
@@ -337,6 +359,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 		r->expected =
 		    ruleset_template(r, g, "expected", ruleset_default_threshold_expected, path, d);
 		ruleset_parse_fields(r, g, path, d);
+		ruleset_parse_case_url(r, g, path, d);
 	}
 	(void)rs;
 }
@@ -407,6 +430,11 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 		          "rule \"%s\": above, below and a rule-level notify belong to kind = "
 		          "\"threshold\" rules; a clock rule lists notify in each stage",
 		          r.id);
+	if (config_setting_get_member(g, "label") != NULL ||
+	    config_setting_get_member(g, "immediate") != NULL)
+		cfg_error(d, g, path,
+		          "rule \"%s\": label and immediate belong in each stage of a clock rule",
+		          r.id);
 	ruleset_get_duration(g, "due", path, "due", &r.due, d);
 	if ((s = config_setting_get_member(g, "working_days_only")) != NULL) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -421,6 +449,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 		r.body = ruleset_template(&r, g, "body", ruleset_default_body, path, d);
 		r.expected = ruleset_template(&r, g, "expected", ruleset_default_expected, path, d);
 		ruleset_parse_fields(&r, g, path, d);
+		ruleset_parse_case_url(&r, g, path, d);
 	}
 
 	s = config_setting_get_member(g, "stages");

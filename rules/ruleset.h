@@ -24,6 +24,13 @@ struct stage {
 	struct template *expected; /* what is expected at this stage, or NULL: the rule's */
 	struct notify_ref *notify;
 	size_t nnotify;
+	/*
+	 * What people read for this stage ("Overdue: team manager"); the
+	 * default is made from the name ("escalated-hos" -> "Escalated hos").
+	 */
+	char *label;
+	/* Sent on its own at once, never held for a digest. */
+	bool immediate;
 	int line;
 };
 
@@ -45,6 +52,7 @@ struct rule {
 	struct template *subject;  /* email subject (the default when not set) */
 	struct template *body;     /* email body (the default when not set) */
 	struct template *expected; /* what the recipient is expected to do */
+	struct template *case_url; /* link to the case, or NULL: escalator.conf's case_url */
 	char **fields;             /* query columns a webhook payload may carry */
 	int *field_cols;
 	size_t nfields;
@@ -110,6 +118,12 @@ void ruleset_free(struct ruleset *rs);
 int rule_stage_index(const struct rule *r, const char *name);
 /* Index of the column called name in r's query, or -1. */
 int rule_column_index(const struct rule *r, const char *name);
+/*
+ * The label a stage called name has when its rule gives none: '-' and '_'
+ * as spaces, the first letter upper-case ("escalated-hos" -> "Escalated
+ * hos"). Allocated.
+ */
+char *stage_default_label(const char *name);
 /* Is s a valid rule id ([a-z0-9-]+, starting with a letter or digit, at most 64)? */
 bool ruleset_valid_id(const char *s);
 

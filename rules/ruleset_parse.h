@@ -25,6 +25,9 @@ int stage_parse(struct rule *r, struct stage *st, const config_setting_t *g,
 void stage_parse_notify(struct rule *r, struct stage *st, const config_setting_t *g,
                         const struct ruleset_env *env, bool columns_known, const char *path,
                         struct diag *d);
+/* Parse a stage's label and immediate (a threshold rule's: from the rule's group g). */
+void stage_parse_label(struct rule *r, struct stage *st, const config_setting_t *g,
+                       const char *path, struct diag *d);
 /* Check that r's stages (the list setting stages) are listed in the order they fire. */
 void stage_check_order(const struct rule *r, const config_setting_t *stages, const char *path,
                        struct diag *d);

@@ -7,7 +7,7 @@
 #include "ruleset.h"
 #include "ruleset_parse.h"
 
-static const char *const stage_keys[] = {"name", "at", "notify", "expected", NULL};
+static const char *const stage_keys[] = {"name", "at", "notify", "expected", "label", "immediate", NULL};
 
 /* Is s a valid stage name ([a-z0-9_-]+, at most 64)? */
 static bool
@@ -22,6 +22,57 @@ stage_valid_name(const char *s)
 		      s[i] == '_'))
 			return false;
 	return true;
+}
+
+/* The label of a stage called name when its rule gives none. */
+char *
+stage_default_label(const char *name)
+{
+	char *l = xstrdup(name);
+
+	for (char *p = l; *p != '\0'; p++)
+		if (*p == '-' || *p == '_')
+			*p = ' ';
+	if (l[0] >= 'a' && l[0] <= 'z')
+		l[0] = (char)(l[0] - 'a' + 'A');
+	return l;
+}
+
+/* Parse a stage's label and immediate (a threshold rule's: the rule's group g). */
+void
+stage_parse_label(struct rule *r, struct stage *st, const config_setting_t *g, const char *path,
+                  struct diag *d)
+{
+	const config_setting_t *s;
+	const char *label;
+
+	if ((s = config_setting_get_member(g, "label")) != NULL) {
+		label = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
+		                                                     : NULL;
+		if (label == NULL || *label == '\0' || strlen(label) > 80)
+			cfg_error(d, s, path,
+			          "rule \"%s\": label must be text in quotes, 1 to 80 characters, "
+			          "e.g. label = \"Overdue: team manager\"",
+			          r->id);
+		else {
+			for (const char *p = label; *p != '\0'; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+					cfg_error(d, s, path,
+					          "rule \"%s\": label must be one line of text", r->id);
+					break;
+				}
+			st->label = xstrdup(label);
+		}
+	}
+	if (st->label == NULL && st->name != NULL)
+		st->label = stage_default_label(st->name);
+	if ((s = config_setting_get_member(g, "immediate")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			cfg_error(d, s, path, "rule \"%s\": immediate must be true or false",
+			          r->id);
+		else
+			st->immediate = config_setting_get_bool(s);
+	}
 }
 
 /* Rough length of a duration in days, to check that stages are listed in order. */
@@ -150,6 +201,7 @@ stage_parse(struct rule *r, struct stage *st, const config_setting_t *g,
 	if (columns_known)
 		st->expected = ruleset_template(r, g, "expected", NULL, path, d);
 
+	stage_parse_label(r, st, g, path, d);
 	stage_parse_notify(r, st, g, env, columns_known, path, d);
 	return d->errors == before ? 0 : -1;
 }

@@ -9,7 +9,7 @@
 
 const char *const template_builtin_names[TPL_NBUILTIN] = {
     "rule",  "title",     "case",   "stage",    "start", "due",
-    "fires", "days_late", "status", "expected", "value",
+    "fires", "days_late", "status", "expected", "value", "label",
 };
 
 /* A literal run of text, or a value to insert. */
@@ -77,7 +77,7 @@ template_compile(const char *text, const char *const *columns, size_t ncolumns, 
 		if ((v = template_lookup(b, (size_t)(e - b), columns, ncolumns)) < 0) {
 			*cause = xasprintf("unknown placeholder {{%.*s}}; use one of rule, title, "
 			                   "case, stage, start, due, fires, days_late, status, "
-			                   "expected, value, or a column of the query",
+			                   "expected, value, label, or a column of the query",
 			                   (int)(e - b), b);
 			template_free(t);
 			return NULL;

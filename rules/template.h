@@ -17,6 +17,7 @@ enum template_builtin {
 	TPL_STATUS,
 	TPL_EXPECTED,
 	TPL_VALUE,
+	TPL_LABEL,
 	TPL_NBUILTIN
 };
 

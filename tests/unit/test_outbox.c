@@ -293,7 +293,7 @@ record_hooks(struct ofix *of, const char *case_ref, const char *const *paths, si
 	assert_true(n <= 4);
 	/* Recorded by the contact's name ("/busy" is the contact "busy"). */
 	for (size_t i = 0; i < n; i++)
-		rc[i] = (struct recipient){CHANNEL_WEBHOOK, paths[i] + 1};
+		rc[i] = (struct recipient){CHANNEL_WEBHOOK, paths[i] + 1, paths[i] + 1};
 	a.fields = "{\"team\":\"North\"}";
 	a.recipients = rc;
 	a.nrecipients = n;
@@ -457,7 +457,7 @@ test_outbox_share(void **state)
 static void
 test_outbox_teams_status(void **state)
 {
-	static const struct recipient managers = {CHANNEL_TEAMS, "managers"};
+	static const struct recipient managers = {CHANNEL_TEAMS, "managers", "managers"};
 	struct ofix *of = *state;
 	bool none[4] = {false, false, false, false};
 	struct alert a = make_alert(of->fx, "T1", 1, 0);
@@ -497,7 +497,7 @@ static void
 test_outbox_cannot_send(void **state)
 {
 	static const char *const hook[] = {"/hook"};
-	static const struct recipient gone = {CHANNEL_TEAMS, "former_team"};
+	static const struct recipient gone = {CHANNEL_TEAMS, "former_team", "former_team"};
 	struct ofix *of = *state;
 	bool none[4] = {false, false, false, false};
 	struct alert a = make_alert(of->fx, "G1", 1, 0);
@@ -724,8 +724,8 @@ test_outbox_refused_at_send(void **state)
 {
 	static const char *const allowed[] = {"council.example"};
 	static const struct recipient rc[] = {
-	    {CHANNEL_EMAIL, "jane.smith@gmial.com"},
-	    {CHANNEL_EMAIL, "victim%evil.example@council.example"},
+	    {CHANNEL_EMAIL, "jane.smith@gmial.com", NULL},
+	    {CHANNEL_EMAIL, "victim%evil.example@council.example", NULL},
 	};
 	struct ofix *of = *state;
 	bool none[4] = {false, false, false, false};

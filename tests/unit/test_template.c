@@ -20,7 +20,7 @@ static const char *const columns[] = {"case_ref", "team_manager_email", "start",
 /* The message for an unknown placeholder written as {{name}}. */
 #define UNKNOWN(name)                                                                              \
 	"unknown placeholder {{" name "}}; use one of rule, title, case, stage, start, due, "      \
-	"fires, days_late, status, expected, value, or a column of the query"
+	"fires, days_late, status, expected, value, label, or a column of the query"
 
 /* One alert's values: built-ins, then the columns. */
 static const char *const values[NVALUES] = {
@@ -35,6 +35,7 @@ static const char *const values[NVALUES] = {
     [TPL_STATUS] = "open",
     [TPL_EXPECTED] = "a review",
     [TPL_VALUE] = "71",
+    [TPL_LABEL] = "Overdue: team manager",
     [TPL_NBUILTIN + 0] = "A01-column",
     [TPL_NBUILTIN + 1] = "tm.north@council.example",
     [TPL_NBUILTIN + 2] = "column start",
@@ -104,7 +105,7 @@ test_template_builtins(void **state)
 {
 	static const char *const names[TPL_NBUILTIN] = {
 	    "rule",  "title",     "case",   "stage",    "start", "due",
-	    "fires", "days_late", "status", "expected", "value",
+	    "fires", "days_late", "status", "expected", "value", "label",
 	};
 
 	(void)state;
