@@ -17,8 +17,8 @@ static void
 config_digest_value(const struct config *cfg, const config_setting_t *m, const char *who, int *out,
                     struct diag *d)
 {
-	const char *v = config_setting_type(m) == CONFIG_TYPE_STRING ? config_setting_get_string(m)
-	                                                             : NULL;
+	const char *v =
+	    config_setting_type(m) == CONFIG_TYPE_STRING ? config_setting_get_string(m) : NULL;
 
 	if (v != NULL && strcmp(v, "daily") == 0)
 		*out = CONFIG_DIGEST_DAILY;
@@ -46,7 +46,8 @@ config_parse_digest_times(struct config *cfg, const config_setting_t *s, struct 
 {
 	int n;
 
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		cfg_error(d, s, cfg->path,
 		          "digest_times must be a list of times, e.g. [ \"08:00\", \"13:00\" ]");
 		return;
@@ -58,14 +59,15 @@ config_parse_digest_times(struct config *cfg, const config_setting_t *s, struct 
 	cfg->digest_times = xcalloc((size_t)n, sizeof *cfg->digest_times);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v =
-		    config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : "";
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING
+		                    ? config_setting_get_string(e)
+		                    : "";
 		int t = config_parse_hhmm(v);
 
 		if (t < 0) {
-			cfg_error(d, e, cfg->path,
-			          "digest_times: \"%s\" is not a time; expected \"HH:MM\" (24-hour)",
-			          v);
+			cfg_error(
+			    d, e, cfg->path,
+			    "digest_times: \"%s\" is not a time; expected \"HH:MM\" (24-hour)", v);
 			continue;
 		}
 		for (size_t j = 0; j < cfg->ndigest_times; j++)
@@ -105,8 +107,9 @@ config_parse_digest(struct config *cfg, const config_setting_t *root, struct dia
 		return;
 	}
 	if ((cfg->case_url = template_compile(v, NULL, 0, &cause)) == NULL) {
-		cfg_error(d, m, cfg->path, "case_url: %s (a rule's own case_url may use its query's "
-		                           "columns too)",
+		cfg_error(d, m, cfg->path,
+		          "case_url: %s (a rule's own case_url may use its query's "
+		          "columns too)",
 		          cause);
 		free(cause);
 		return;

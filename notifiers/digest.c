@@ -102,8 +102,8 @@ char *
 digest_subject(const struct delivery *d)
 {
 	static const char *const what[DIGEST_NSECTIONS] = {
-	    "escalated to you", "overdue", "coming due", "escalated past you", "done",
-	    "about the service"};
+	    "escalated to you",   "overdue", "coming due",
+	    "escalated past you", "done",    "about the service"};
 	size_t count[DIGEST_NSECTIONS];
 	char buf[256], *p = buf;
 	size_t left = sizeof buf;
@@ -115,8 +115,9 @@ digest_subject(const struct delivery *d)
 		if (count[s] == 0)
 			continue;
 		n = snprintf(p, left, "%s%zu %s", p == buf ? "" : ", ", count[s],
-		             s == DIGEST_NOTICES ? (count[s] == 1 ? "service notice" : "service notices")
-		                                 : what[s]);
+		             s == DIGEST_NOTICES
+		                 ? (count[s] == 1 ? "service notice" : "service notices")
+		                 : what[s]);
 		if (n < 0 || (size_t)n >= left)
 			break;
 		p += n;

@@ -31,8 +31,7 @@ enum digest_section digest_section_of(const struct delivery *item);
  * late first, then case reference. Fills out[0..d->nitems) with borrowed
  * pointers and, when sec is not NULL, sec[i] with item i's section.
  */
-void digest_order(const struct delivery *d, const struct delivery **out,
-                  enum digest_section *sec);
+void digest_order(const struct delivery *d, const struct delivery **out, enum digest_section *sec);
 /* How many of d's items are in each section: count[DIGEST_NSECTIONS]. */
 void digest_count(const struct delivery *d, size_t *count);
 

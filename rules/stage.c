@@ -7,7 +7,8 @@
 #include "ruleset.h"
 #include "ruleset_parse.h"
 
-static const char *const stage_keys[] = {"name", "at", "notify", "expected", "label", "immediate", NULL};
+static const char *const stage_keys[] = {"name",  "at",        "notify", "expected",
+                                         "label", "immediate", NULL};
 
 /* Is s a valid stage name ([a-z0-9_-]+, at most 64)? */
 static bool
@@ -58,7 +59,8 @@ stage_parse_label(struct rule *r, struct stage *st, const config_setting_t *g, c
 			for (const char *p = label; *p != '\0'; p++)
 				if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 					cfg_error(d, s, path,
-					          "rule \"%s\": label must be one line of text", r->id);
+					          "rule \"%s\": label must be one line of text",
+					          r->id);
 					break;
 				}
 			st->label = xstrdup(label);

@@ -57,6 +57,101 @@ fixture_delivery(enum channel kind)
 	return d;
 }
 
+/* s, or when len > 0 a string of len bytes that starts with s. */
+static char *
+fixture_long(const char *s, size_t len)
+{
+	char *v;
+
+	if (len == 0)
+		return xstrdup(s);
+	v = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		v[i] = i < strlen(s) ? s[i] : (char)('a' + i % 26);
+	v[len] = '\0';
+	return v;
+}
+
+/* An owned digest of nitems items through every section. */
+struct delivery *
+fixture_digest(enum channel kind, size_t nitems, size_t valuelen)
+{
+	static const char *const labels[] = {
+	    "Escalated: service manager", "Overdue: team manager", "Reminder: IRO",
+	    "Escalated: head of service", "Overdue: team manager", "Service notice"};
+	struct delivery *d = xcalloc(1, sizeof *d), proto = fixture_delivery(kind);
+
+	d->id = 7001;
+	d->uid = xstrdup("esc-1a2b3c4d5e6f-7001");
+	d->kind = kind;
+	d->recipient = xstrdup(proto.recipient);
+	if (kind == CHANNEL_EMAIL)
+		d->recipient = (free(d->recipient), xstrdup("iro.manager@council.example"));
+	d->secret = xstrdup_or_null(proto.secret);
+	d->template_id = xstrdup_or_null(proto.template_id);
+	d->base_url = xstrdup_or_null(proto.base_url);
+	d->attempts = 1;
+	d->digest = true;
+	d->contact = xstrdup("iro_team");
+	d->part = d->parts = 1;
+	d->items = xcalloc(nitems + 1, sizeof *d->items);
+	for (size_t i = 0; i < nitems; i++) {
+		struct delivery *it = xcalloc(1, sizeof *it);
+		char ref[32];
+		int k = (int)(i % 6);
+
+		snprintf(ref, sizeof ref, "C%04zu", 1000 + i);
+		it->id = (long long)(8000 + i);
+		it->rule = xstrdup(k == 5 ? "escalator-undeliverable" : "cic-first-review");
+		it->title = fixture_long(k == 5 ? "An alert nobody could be sent"
+		                                : "First Child in Care review",
+		                         valuelen);
+		it->case_ref = fixture_long(ref, valuelen);
+		it->stage = xstrdup(k == 0 ? "escalated" : k == 2 ? "reminder" : "overdue");
+		it->label = xstrdup(labels[k]);
+		it->start = xstrdup("2026-10-01");
+		it->due = xstrdup("2026-10-29");
+		it->fires = xstrdup("2026-11-05T08:00:00");
+		it->days_late = k == 2 ? 0 : (int)(12 - i % 7);
+		it->status = xstrdup(k == 2 ? "due in 3 working days" : "12 working days overdue");
+		it->expected =
+		    fixture_long("Hold the review now and record why it was late.", valuelen);
+		it->urgency = k == 0 || k == 3 ? DELIVERY_ESCALATION
+		              : k == 2         ? DELIVERY_REMINDER
+		                               : DELIVERY_OVERDUE;
+		it->notice = k == 5;
+		it->case_url =
+		    k == 5 ? NULL : xasprintf("https://cms.council.example/case/%s", ref);
+		if (k != 4 && k != 5) {
+			it->subject =
+			    xasprintf("%s: First Child in Care review for %s", labels[k], ref);
+			it->body = xstrdup("First Child in Care review\n\nCase: C1000\n");
+		}
+		if (k == 3) {
+			it->copied = xstrdup("Overdue: team manager");
+			it->copied_on = xstrdup("2026-10-30");
+		}
+		if (k == 4) {
+			it->closed = true;
+			it->closed_on = xstrdup("2026-11-20");
+			it->closed_late = 15;
+		}
+		it->history = xcalloc(2, sizeof *it->history);
+		it->nhistory = 2;
+		it->history[0].stage = xstrdup("Reminder: IRO");
+		it->history[0].when = xstrdup("2026-10-22T08:00:04Z");
+		it->history[0].recipient = fixture_long("jo.iro@council.example", valuelen);
+		it->history[0].status = xstrdup("sent");
+		it->history[1].stage = xstrdup(labels[k]);
+		it->history[1].when = xstrdup("2026-10-30T08:00:02Z");
+		it->history[1].recipient = xstrdup("tm.north@council.example");
+		it->history[1].status = xstrdup(k == 1 ? "failed" : "sent");
+		it->history[1].copied = k == 3;
+		d->items[d->nitems++] = it;
+	}
+	return d;
+}
+
 /* Parse text as JSON, failing the test if it is not. */
 json_t *
 fixture_parse_json(const char *text)

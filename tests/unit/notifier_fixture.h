@@ -52,6 +52,16 @@ struct fixture {
 
 /* A delivery of kind with ordinary values (Notify: FIXTURE_API_KEY and FIXTURE_TEMPLATE). */
 struct delivery fixture_delivery(enum channel kind);
+/*
+ * An owned digest (free it with delivery_free) of kind to the contact
+ * "iro_team" (email: iro.manager@council.example) holding nitems items that
+ * cycle through every section: an escalation, an overdue alert, a reminder,
+ * a copied recipient's alert, a closed clock and a notice to the admin, each
+ * with a history of two stages and a case_url. valuelen > 0 makes each item's
+ * case reference, title, expected and history recipient that many bytes
+ * long (limits tests).
+ */
+struct delivery *fixture_digest(enum channel kind, size_t nitems, size_t valuelen);
 /* text parsed as JSON; fails the test if it is not. */
 json_t *fixture_parse_json(const char *text);
 /* A JSON object from text (a delivery's fields), failing the test if it is not one. */
