@@ -13,16 +13,20 @@
 /* The statements of this file. */
 const struct statestore_sql alertstore_statements[] = {
     {offsetof(struct statestore, q_recorded), false,
-     "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND start = ?3"},
+     /* A NULL stage: the clock is recorded as closed (closing.c). */
+     "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND start = ?3 UNION ALL "
+     "SELECT NULL FROM closed_clock WHERE rule = ?1 AND case_ref = ?2 AND start = ?3 AND "
+     "reopened_on IS NULL"},
     {offsetof(struct statestore, q_stage), true,
      "INSERT OR IGNORE INTO clock_stage (rule, case_ref, start, stage, status, alert_id, "
      "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {offsetof(struct statestore, q_alert), true,
      "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
-     "body, fields, created_at, expected, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, "
-     "?11, ?12, ?9, ?13, ?14)"},
+     "body, fields, created_at, expected, status, label, case_url, urgency) VALUES (?1, ?2, ?3, "
+     "?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9, ?13, ?14, ?15, ?16, ?17)"},
     {offsetof(struct statestore, q_delivery), true,
-     "INSERT INTO delivery (alert_id, kind, recipient) VALUES (?1, ?2, ?3)"},
+     "INSERT INTO delivery (alert_id, kind, recipient, status, next_attempt, copied, copied_on) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {offsetof(struct statestore, q_thr_get), false,
      "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2"},
     {offsetof(struct statestore, q_thr_set), true,
@@ -39,23 +43,29 @@ const size_t alertstore_nstatements =
 /* Which stages are already recorded for a clock. */
 int
 alertstore_recorded(struct statestore *ss, const struct rule *r, const char *case_ref, date_t start,
-                    bool *recorded, char **cause)
+                    bool *recorded, bool *closed, char **cause)
 {
 	char sbuf[DATE_STRLEN];
 	sqlite3_stmt *st = ss->q_recorded;
 	int rc;
 
 	memset(recorded, 0, r->nstages * sizeof *recorded);
+	if (closed != NULL)
+		*closed = false;
 	if (ss->db == NULL)
 		return 0;
 	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, date_format(start, sbuf), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *stage = (const char *)sqlite3_column_text(st, 0);
 		/* A stage renamed or removed since it was recorded no longer counts. */
-		int i = rule_stage_index(r, (const char *)sqlite3_column_text(st, 0));
+		int i = stage != NULL ? rule_stage_index(r, stage) : -1;
+
 		if (i >= 0)
 			recorded[i] = true;
+		else if (stage == NULL && closed != NULL)
+			*closed = true;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -84,7 +94,31 @@ alertstore_stage(struct statestore *ss, const struct alert *a, const char *start
 	return statestore_step_done(ss, st, cause, "recording a stage");
 }
 
-/* Record an alert, its skipped stages and its pending deliveries. */
+/*
+ * Insert one delivery of alert_id to rc: held for a digest until digest_at,
+ * or pending now; copied (the skipped stage's label) and its date, or NULL.
+ */
+static int
+alertstore_delivery(struct statestore *ss, long long alert_id, const struct recipient *rc,
+                    bool held, long long digest_at, const char *copied, date_t copied_on,
+                    char **cause)
+{
+	sqlite3_stmt *st = ss->q_delivery;
+	char on[DATE_STRLEN];
+
+	sqlite3_bind_int64(st, 1, alert_id);
+	sqlite3_bind_text(st, 2, channel_name(rc->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rc->address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, held ? "held" : "pending", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, held ? digest_at : 0);
+	if (copied != NULL) {
+		sqlite3_bind_text(st, 6, copied, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, date_format(copied_on, on), -1, SQLITE_TRANSIENT);
+	}
+	return statestore_step_done(ss, st, cause, "recording a delivery");
+}
+
+/* Record an alert, its skipped stages and its deliveries. */
 int
 alertstore_record(struct statestore *ss, const struct alert *a, const bool *recorded,
                   long long *alert_id, char **cause)
@@ -116,6 +150,11 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
 	if (a->status != NULL)
 		sqlite3_bind_text(st, 14, a->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, a->label != NULL ? a->label : a->rule->stages[a->stage].label, -1,
+	                  SQLITE_STATIC);
+	if (a->case_url != NULL)
+		sqlite3_bind_text(st, 16, a->case_url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, eval_urgency_name(a->urgency), -1, SQLITE_STATIC);
 	if (statestore_step_done(ss, st, cause, "recording an alert") != 0)
 		return -1;
 	*alert_id = sqlite3_last_insert_rowid(ss->db);
@@ -127,14 +166,17 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 		    alertstore_stage(ss, a, start, i, "skipped", 0, now, cause) != 0)
 			return -1;
 
-	st = ss->q_delivery;
-	for (size_t i = 0; i < a->nrecipients; i++) {
-		sqlite3_bind_int64(st, 1, *alert_id);
-		sqlite3_bind_text(st, 2, channel_name(a->recipients[i].kind), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, a->recipients[i].address, -1, SQLITE_STATIC);
-		if (statestore_step_done(ss, st, cause, "recording a delivery") != 0)
+	for (size_t i = 0; i < a->nrecipients; i++)
+		if (alertstore_delivery(ss, *alert_id, &a->recipients[i],
+		                        a->held != NULL && a->held[i], a->digest_at, NULL, 0,
+		                        cause) != 0)
 			return -1;
-	}
+	for (size_t i = 0; i < a->ncopied; i++)
+		if (alertstore_delivery(ss, *alert_id, &a->copied[i],
+		                        a->copied_held != NULL && a->copied_held[i], a->digest_at,
+		                        a->rule->stages[a->copied_stage[i]].label, a->copied_on[i],
+		                        cause) != 0)
+			return -1;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "channel.h"
 #include "diag.h"
@@ -25,8 +26,8 @@ struct contact {
 	bool secret_required; /* webhook: secret_file is set, so never sent unsigned */
 	char *url;   /* webhook, teams, slack: the URL (it carries a token); notify: the API base */
 	char *email; /* notify: the recipient's address */
-	char *template_id; /* notify: the email template */
-	char *service_id;  /* notify: the service id part of the API key (not secret) */
+	char *template_id;     /* notify: the email template */
+	char *service_id;      /* notify: the service id part of the API key (not secret) */
 	char *digest_template; /* notify: the template digests use, or NULL: no digests */
 	int digest;            /* CONFIG_DIGEST_*: this contact's own digest setting */
 };
@@ -72,10 +73,10 @@ struct config {
 	    retention; /* finished deliveries, bodies and audit rows older are removed */
 	char *proxy;   /* HTTP(S) proxy for every transfer, or NULL: none (never env) */
 
-	int digest;              /* CONFIG_DIGEST_DAILY (default) or CONFIG_DIGEST_OFF */
-	int *digest_times;       /* when digests go: minutes after local midnight, ascending */
-	size_t ndigest_times;    /* at least 1: [ send_time ] unless digest_times says */
-	char *case_url_text;     /* case_url as written, or NULL */
+	int digest;                /* CONFIG_DIGEST_DAILY (default) or CONFIG_DIGEST_OFF */
+	int *digest_times;         /* when digests go: minutes after local midnight, ascending */
+	size_t ndigest_times;      /* at least 1: [ send_time ] unless digest_times says */
+	char *case_url_text;       /* case_url as written, or NULL */
 	struct template *case_url; /* compiled (built-in values only), or NULL */
 };
 
@@ -123,6 +124,8 @@ bool config_digest_for(const struct config *cfg, const char *contact);
  * local), as local minutes.
  */
 long long config_next_digest(const struct config *cfg, long long now);
+/* The instant (unix seconds) of the first digest time at or after the instant now. */
+long long config_digest_instant(const struct config *cfg, time_t now);
 
 /* Parse "HH:MM" into minutes after midnight; -1 if invalid. */
 int config_parse_hhmm(const char *s);

@@ -11,8 +11,8 @@
 #include "govuk_notify.h"
 
 static const char *const contact_keys[] = {"email", "webhook", "secret_file", "teams",
-                                           "slack", "notify",  "digest", NULL};
-static const char *const notify_keys[] = {"api_key_file", "template_id", "email",
+                                           "slack", "notify",  "digest",      NULL};
+static const char *const notify_keys[] = {"api_key_file", "template_id",     "email",
                                           "base_url",     "digest_template", NULL};
 
 /* Report contact name's address v (at setting m) as outside allowed_domains. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cfgfile.h"
+#include "clock.h"
 #include "config.h"
 #include "config_parse.h"
 #include "govuk_notify.h"
@@ -170,8 +171,19 @@ config_next_digest(const struct config *cfg, long long now)
 	long long day = now >= 0 ? now / 1440 : (now - 1439) / 1440;
 	long long minute = now - day * 1440;
 
+	/* A configuration not made by config_load (tests): send_time alone. */
+	if (cfg->ndigest_times == 0)
+		return cfg->send_time >= minute ? day * 1440 + cfg->send_time
+		                                : (day + 1) * 1440 + cfg->send_time;
 	for (size_t i = 0; i < cfg->ndigest_times; i++)
 		if (cfg->digest_times[i] >= minute)
 			return day * 1440 + cfg->digest_times[i];
 	return (day + 1) * 1440 + cfg->digest_times[0];
+}
+
+/* The instant of the first digest time at or after the instant now. */
+long long
+config_digest_instant(const struct config *cfg, time_t now)
+{
+	return (long long)clock_instant(config_next_digest(cfg, clock_local(now, NULL)), 0);
 }

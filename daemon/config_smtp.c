@@ -10,21 +10,10 @@
 #include "config_parse.h"
 
 static const char *const smtp_keys[] = {
-    "url",
-    "from",
-    "from_name",
-    "reply_to",
-    "username",
-    "password_file",
-    "starttls",
-    "allow_plaintext_auth",
-    "auth",
-    "tenant",
-    "client_id",
-    "client_secret_file",
-    "token_url",
-    "scope",
-    NULL,
+    "url",       "from",          "from_name", "reply_to",
+    "username",  "password_file", "starttls",  "allow_plaintext_auth",
+    "auth",      "tenant",        "client_id", "client_secret_file",
+    "token_url", "scope",         NULL,
 };
 /* The xoauth2 settings, refused with any other auth. */
 static const char *const xoauth2_keys[] = {"tenant",    "client_id", "client_secret_file",

@@ -69,8 +69,8 @@ daemon_arm_wake(struct daemon *dm, localtime_min_t next)
 
 /* The made-up rule under which case store health alerts are recorded. */
 static struct stage daemon_health_stages[] = {
-    {.name = (char *)"unreadable"},
-    {.name = (char *)"readable"},
+    {.name = (char *)"unreadable", .label = (char *)"Case store unreadable"},
+    {.name = (char *)"readable", .label = (char *)"Case store readable again"},
 };
 static struct rule daemon_health_rule = {
     .id = (char *)"escalator-case-store",
@@ -98,6 +98,8 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 	memset(&a, 0, sizeof a);
 	rc.kind = c->kind;
 	rc.address = c->address;
+	rc.contact = c->name;
+	/* Not held for a digest: the admin needs to know now (a.held NULL: sent at once). */
 	a.rule = &daemon_health_rule;
 	a.case_ref = "case-store";
 	a.fires = clock_local(clock_now(), NULL);

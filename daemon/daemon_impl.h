@@ -37,6 +37,7 @@ struct daemon {
 	struct event *sig_ev;      /* the signal pipe is readable */
 	struct event *pass_ev;     /* run the next slice of the pass in progress */
 
+	bool passed; /* a pass has ended: later ones hold digests for the next digest time */
 	struct evaluate_run *run; /* the pass in progress, NULL if none */
 	const char *run_why;      /* why it started */
 	time_t run_started;       /* when */

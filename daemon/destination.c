@@ -186,7 +186,10 @@ destination_resolve(const struct config *cfg, struct delivery *d, char **recipie
 			*recipient = xasprintf("%s <%s>", c->name, c->email);
 			d->recipient = xstrdup_or_null(c->email);
 			d->secret = xstrdup_or_null(c->secret);
-			d->template_id = xstrdup_or_null(c->template_id);
+			/* A digest goes with its own template (config_digest_for asks for one). */
+			d->template_id = xstrdup_or_null(d->digest && c->digest_template != NULL
+			                                     ? c->digest_template
+			                                     : c->template_id);
 			d->base_url = xstrdup_or_null(c->url);
 		} else
 			d->recipient = xstrdup_or_null(c->url);

@@ -7,162 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "closing.h"
+#include "evaluate_impl.h"
 #include "evaluate_notice.h"
 #include "log.h"
 #include "utf8.h"
-
-/* Per-rule scratch space reused for every row. */
-struct evaluate_rule {
-	const struct rule *r;
-	const struct calendar *cal; /* the engine's, looked up once per rule, not per row */
-	int send_time;
-	const char **cols;
-	const char **values; /* template values: built-ins, then the columns */
-	bool *recorded;
-	struct recipient *rcpt;
-	const struct config *cfg;     /* allowed_domains and the admin contact */
-	struct eval_dropped *dropped; /* recipients the current alert lost, and why */
-	long long outside;            /* clocks that used dates outside the holiday files */
-	long long pass; /* threshold rules: this pass's mark on keys seen over the limit */
-};
-
-/* The rule's fields of this row as a JSON object, or NULL if it has none. */
-static char *
-evaluate_fields(const struct rule *r, const char *const *cols)
-{
-	json_t *o;
-	char *text;
-
-	if (r->nfields == 0)
-		return NULL;
-	o = json_object();
-	for (size_t i = 0; i < r->nfields; i++) {
-		const char *v = cols[r->field_cols[i]];
-		char *clean = v ? utf8_sanitize(v) : NULL;
-
-		json_object_set_new(o, r->fields[i], clean ? json_string(clean) : json_null());
-		free(clean);
-	}
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		fatalx("cannot encode an alert's fields as JSON");
-	return text;
-}
-
-/* Render the subject, body, what is expected and the status of alert a for one row. */
-static void
-evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, char **subject,
-                char **body, char **expected, char *status)
-{
-	const struct rule *r = er->r;
-	const struct stage *st = &r->stages[a->stage];
-	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], late[16];
-	const char **v = er->values;
-
-	v[TPL_RULE] = r->id;
-	v[TPL_TITLE] = r->title;
-	v[TPL_CASE] = a->case_ref;
-	v[TPL_STAGE] = st->name;
-	v[TPL_START] = date_format(a->start, start);
-	v[TPL_DUE] = date_format(a->due, due);
-	v[TPL_FIRES] = localtime_format(a->fires, fires);
-	snprintf(late, sizeof late, "%d", a->days_late);
-	v[TPL_DAYS_LATE] = late;
-	if (r->kind == RULE_THRESHOLD)
-		snprintf(status, EVAL_STATUS_LEN, "%s the limit of %.15g",
-		         r->below ? "below" : "above", r->limit);
-	else
-		eval_status(er->cal, a->due, (date_t)(now / 1440), status, EVAL_STATUS_LEN);
-	v[TPL_STATUS] = status;
-	v[TPL_EXPECTED] = "";
-	for (size_t i = 0; i < r->ncolumns; i++)
-		v[TPL_NBUILTIN + i] = er->cols[i];
-	*expected = template_render(st->expected ? st->expected : r->expected, v);
-	v[TPL_EXPECTED] = *expected;
-	*subject = template_render(r->subject, v);
-	*body = template_render(r->body, v);
-}
-
-/*
- * Resolve recipients, render and record alert a (its stage, case, dates set)
- * for the current row of st, then tell fn. A recipient dropped for a bad or
- * refused address is reported to the admin; an alert left with nobody is not
- * recorded at all, so that it is sent once the row is corrected. Returns 0
- * when recorded, 1 when nobody could be sent it (not recorded), or -1 on a
- * state store failure.
- */
-static int
-evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
-              struct alert *a, localtime_min_t now, const char *value, evaluate_alert_fn fn,
-              void *arg, struct evaluate_stats *stats, char **cause)
-{
-	const struct rule *r = er->r;
-	char *subject, *body, *expected, *fields, status[EVAL_STATUS_LEN];
-	struct eval_domains allowed = {NULL, 0};
-	long long alert_id;
-	size_t ndropped = 0;
-	bool tell = false;
-	struct diag d;
-	int ret = 0;
-
-	for (size_t i = 0; i < r->ncolumns; i++)
-		er->cols[i] = casestore_rows_text(st, i);
-	a->case_ref = er->cols[r->case_ref_col];
-	a->rule = r;
-	if (er->cfg != NULL && er->cfg->allowed_domains != NULL) {
-		allowed.v = (const char *const *)er->cfg->allowed_domains;
-		allowed.n = er->cfg->nallowed_domains;
-	}
-	diag_init(&d);
-	a->recipients = er->rcpt;
-	a->nrecipients = eval_recipients(r, &r->stages[a->stage], er->cols, a->case_ref, &allowed,
-	                                 er->rcpt, er->dropped, &ndropped, &d);
-	log_diag(&d);
-	diag_free(&d);
-	/* An empty column beside others who are told is normal; a bad address is not. */
-	for (size_t i = 0; i < ndropped; i++)
-		if (a->nrecipients == 0 || er->dropped[i].why != EVAL_DROP_MISSING)
-			tell = true;
-	if (a->nrecipients == 0) {
-		char *qc = log_quote(a->case_ref);
-		log_warn("rule=%s case=%s stage=%s: nobody could be sent this alert; it is not "
-		         "recorded as alerted (it is sent once the addresses are corrected) and "
-		         "the admin is told",
-		         r->id, qc, r->stages[a->stage].name);
-		free(qc);
-		if (statestore_records(ss) && er->cfg != NULL &&
-		    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
-			return -1;
-		return 1;
-	}
-	if (tell && statestore_records(ss) && er->cfg != NULL &&
-	    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
-		return -1;
-	er->values[TPL_VALUE] = value;
-	subject = body = expected = fields = NULL;
-	/* A dry run records nothing, so it needs no message text. */
-	if (statestore_records(ss)) {
-		evaluate_render(er, a, now, &subject, &body, &expected, status);
-		a->fields = fields = evaluate_fields(r, er->cols);
-		a->status = status;
-	}
-	a->subject = subject;
-	a->body = body;
-	a->expected = expected;
-	if (alertstore_record(ss, a, er->recorded, &alert_id, cause) != 0) {
-		ret = -1;
-	} else {
-		stats->alerts++;
-		if (fn != NULL)
-			fn(arg, a, alert_id);
-	}
-	free(subject);
-	free(body);
-	free(expected);
-	free(fields);
-	return ret;
-}
 
 /* Warn about and count a row whose key or case_ref is empty. */
 static bool
@@ -240,6 +90,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	struct eval_clock c;
 	struct alert a;
 	date_t start;
+	bool closed;
 	int owed;
 
 	if (r->kind == RULE_THRESHOLD)
@@ -260,6 +111,13 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 		stats->skipped_rows++;
 		return 0;
 	}
+	if (er->seen != NULL) {
+		if (er->nseen == er->capseen) {
+			er->capseen *= 2;
+			er->seen = xreallocarray(er->seen, er->capseen, sizeof *er->seen);
+		}
+		er->seen[er->nseen++] = closing_key(case_ref, start);
+	}
 	eval_clock(r, er->cal, er->send_time, start, now, &c);
 	if (c.outside_calendar)
 		er->outside++;
@@ -267,8 +125,18 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 		stats->next = c.next;
 	if (c.reached < 0)
 		return 0;
-	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, cause) != 0)
+	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, &closed, cause) != 0)
 		return -1;
+	if (closed) {
+		char *qc = log_quote(case_ref);
+
+		log_warn("rule=%s case=%s start=%s: recorded as done, but its row is back in the "
+		         "case store; it is open again",
+		         r->id, qc, start_text);
+		free(qc);
+		if (closing_reopen(ss, r->id, case_ref, start, er->today, cause) != 0)
+			return -1;
+	}
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
 
@@ -290,10 +158,21 @@ struct evaluate_run {
 	evaluate_alert_fn fn;
 	void *arg;
 	struct evaluate_stats stats;
+	bool digest_now;           /* held deliveries go at now, not at the next digest time */
 	size_t rule;               /* the rule being evaluated, or nrules when done */
 	struct casestore_rows *st; /* its query's rows, NULL before the query starts */
 	struct evaluate_rule er;   /* its scratch space, while st is open */
 };
+
+/* When deliveries held by this pass go: now, or the next digest time. */
+static long long
+evaluate_digest_at(const struct evaluate_run *run)
+{
+	const struct config *cfg = engine_config(run->e);
+	localtime_min_t at = run->digest_now ? run->now : config_next_digest(cfg, run->now);
+
+	return (long long)clock_instant(at, 0);
+}
 
 /*
  * Start rule run->rule: run its query and set up its scratch space. Returns
@@ -307,7 +186,7 @@ evaluate_rule_open(struct evaluate_run *run)
 	struct evaluate_rule *er = &run->er;
 	struct casestore_rows *st;
 	char *why = NULL;
-	size_t most = 1;
+	size_t most = 1, all = 1;
 
 	casestore_set_clock(cs, run->now);
 	if ((st = casestore_query(cs, r->query, &why)) == NULL) {
@@ -341,6 +220,23 @@ evaluate_rule_open(struct evaluate_run *run)
 			most = r->stages[i].nnotify;
 	er->rcpt = xcalloc(most, sizeof *er->rcpt);
 	er->dropped = xcalloc(most, sizeof *er->dropped);
+	er->held = xcalloc(most, sizeof *er->held);
+	er->scratch = xcalloc(most, sizeof *er->scratch);
+	er->scratch_dropped = xcalloc(most, sizeof *er->scratch_dropped);
+	for (size_t i = 0; i < r->nstages; i++)
+		all += r->stages[i].nnotify;
+	er->copies = xcalloc(all, sizeof *er->copies);
+	er->copy_stage = xcalloc(all, sizeof *er->copy_stage);
+	er->copy_on = xcalloc(all, sizeof *er->copy_on);
+	er->copy_held = xcalloc(all, sizeof *er->copy_held);
+	er->today = (date_t)(run->now / 1440);
+	er->digest_at = evaluate_digest_at(run);
+	er->case_url = r->case_url != NULL ? r->case_url : er->cfg->case_url;
+	/* A dry run records nothing, so it closes nothing either: no keys to keep. */
+	if (r->kind == RULE_CLOCK && statestore_records(run->ss)) {
+		er->capseen = 1024;
+		er->seen = xcalloc(er->capseen, sizeof *er->seen);
+	}
 	run->st = st;
 	return 1;
 }
@@ -366,6 +262,14 @@ evaluate_rule_close(struct evaluate_run *run)
 	free(er->recorded);
 	free(er->rcpt);
 	free(er->dropped);
+	free(er->held);
+	free(er->scratch);
+	free(er->scratch_dropped);
+	free(er->copies);
+	free(er->copy_stage);
+	free(er->copy_on);
+	free(er->copy_held);
+	free(er->seen);
 	memset(er, 0, sizeof *er);
 }
 
@@ -410,6 +314,11 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		if (r->kind == RULE_THRESHOLD &&
 		    alertstore_threshold_sweep(run->ss, r->id, er->pass, cause) != 0)
 			return -1;
+		/* Every row was read: an alerted clock not among them is done. */
+		if (er->seen != NULL &&
+		    closing_sweep(run->ss, r, er->cal, er->seen, er->nseen, er->today,
+		                  er->digest_at, &run->stats.closed, cause) != 0)
+			return -1;
 	} else if (rc == -2) {
 		/* Asked to stop (shutting down): the pass ends here, nothing is wrong. */
 		run->stats.stopped = true;
@@ -451,6 +360,13 @@ evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now, eva
 	run->stats.next = EVAL_NEVER;
 	casestore_set_timeout(engine_casestore(e), engine_config(e)->query_timeout);
 	return run;
+}
+
+/* Held deliveries of this pass go at once (in one digest per recipient). */
+void
+evaluate_digest_now(struct evaluate_run *run)
+{
+	run->digest_now = true;
 }
 
 /* After a slice: every other commit syncs again. Returns 0 or -1. */
@@ -554,6 +470,7 @@ evaluate_pass(struct engine *e, struct statestore *ss, localtime_min_t now, eval
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	run = evaluate_start(e, ss, now, fn, arg);
+	evaluate_digest_now(run);
 	while ((rc = evaluate_step(run, 0, 0, cause)) == 1)
 		;
 	evaluate_finish(run, stats);

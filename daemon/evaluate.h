@@ -17,13 +17,15 @@ struct evaluate_stats {
 	bool store_busy;        /* the pass stopped early: another process holds the case store */
 	bool stopped;           /* the pass ended before its last rule (a stop request) */
 	long long notices;      /* notices to the admin recorded (rule queries stopped) */
+	long long closed;       /* alerted clocks seen done (gone from their rule's rows) */
 	localtime_min_t next;   /* the earliest stage firing after now, or EVAL_NEVER */
 };
 
 /*
  * Evaluate every rule as of local time now: run each query, evaluate each
- * clock, and record each alert owed (with its skipped stages and deliveries)
- * in the state store in one transaction. A bad row is skipped with a warning
+ * clock, and record each alert owed (with its skipped stages and deliveries,
+ * those held for a digest due at now) and each clock seen done in the state
+ * store in one transaction. A bad row is skipped with a warning
  * naming rule and case; a rule whose query fails is logged and the others go
  * on; one whose query runs longer than query_timeout is stopped, logged
  * and told to the admin (once a day). Returns 0, or -1 with *cause set if the
@@ -57,6 +59,13 @@ struct evaluate_run;
 struct evaluate_run *evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now,
                                     evaluate_alert_fn fn, void *arg);
 int evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, char **cause);
+/*
+ * The deliveries run holds for digests go at the pass's time (one digest per
+ * recipient as soon as the pass ends), not at the next digest time: the first
+ * pass after a start, which finds what fell due while escalatord was stopped.
+ * evaluate_pass (--once) always does.
+ */
+void evaluate_digest_now(struct evaluate_run *run);
 void evaluate_finish(struct evaluate_run *run, struct evaluate_stats *stats);
 
 #endif

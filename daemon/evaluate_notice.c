@@ -94,6 +94,7 @@ evaluate_notice_dropped(struct statestore *ss, const struct config *cfg, const s
 	n.day = a->start;
 	n.subject = subject;
 	n.body = body;
+	n.digest_at = a->digest_at; /* with the pass's own digests */
 	rc = notice_admin(ss, cfg, &n, cause) < 0 ? -1 : 0;
 	free(key);
 	free(subject);

@@ -151,6 +151,14 @@ print_alert_cb(void *arg, const struct alert *a, long long alert_id)
 	for (size_t i = 0; i < a->nrecipients; i++)
 		json_array_append_new(rc, json_text(a->recipients[i].address));
 	json_object_set_new(o, "recipients", rc);
+	/* Told late, because escalator first saw the clock after their stage (skipped now). */
+	if (a->ncopied > 0) {
+		json_t *cp = json_array();
+
+		for (size_t i = 0; i < a->ncopied; i++)
+			json_array_append_new(cp, json_text(a->copied[i].address));
+		json_object_set_new(o, "copied", cp);
+	}
 	if (a->rule->kind == RULE_THRESHOLD)
 		json_object_set_new(o, "value",
 		                    a->value == (double)(json_int_t)a->value

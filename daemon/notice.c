@@ -5,17 +5,19 @@
 #include <string.h>
 
 #include "alertstore.h"
+#include "clock.h"
 #include "log.h"
 
 /* Record a notice to the admin contact, once per (kind, key, day). */
 int
 notice_admin(struct statestore *ss, const struct config *cfg, const struct notice *n, char **cause)
 {
-	struct stage stage = {.name = (char *)"notice"};
+	struct stage stage = {.name = (char *)"notice", .label = (char *)n->title};
 	struct rule rule = {
 	    .id = (char *)n->kind, .title = (char *)n->title, .stages = &stage, .nstages = 1};
 	struct recipient rc;
 	struct alert a;
+	bool held;
 	enum channel ch;
 	const char *address;
 	bool recorded = false;
@@ -37,7 +39,7 @@ notice_admin(struct statestore *ss, const struct config *cfg, const struct notic
 		free(qk);
 		return 0;
 	}
-	if (alertstore_recorded(ss, &rule, n->key, n->day, &recorded, cause) != 0) {
+	if (alertstore_recorded(ss, &rule, n->key, n->day, &recorded, NULL, cause) != 0) {
 		free(qk);
 		return -1;
 	}
@@ -48,6 +50,9 @@ notice_admin(struct statestore *ss, const struct config *cfg, const struct notic
 	memset(&rc, 0, sizeof rc);
 	rc.kind = ch;
 	rc.address = address;
+	rc.contact = cfg->admin;
+	/* In the admin's digest, unless it must be known now. */
+	held = !n->immediate && config_digest_for(cfg, cfg->admin);
 	memset(&a, 0, sizeof a);
 	a.rule = &rule;
 	a.case_ref = n->key;
@@ -58,6 +63,9 @@ notice_admin(struct statestore *ss, const struct config *cfg, const struct notic
 	a.body = n->body;
 	a.recipients = &rc;
 	a.nrecipients = 1;
+	a.held = &held;
+	a.digest_at = n->digest_at > 0 ? n->digest_at : config_digest_instant(cfg, clock_now());
+	a.urgency = EVAL_OVERDUE;
 	if (statestore_begin(ss, cause) != 0 ||
 	    alertstore_record(ss, &a, &recorded, &id, cause) != 0 ||
 	    statestore_commit(ss, cause) != 0) {

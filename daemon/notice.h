@@ -7,6 +7,8 @@
 #ifndef ESCALATOR_NOTICE_H
 #define ESCALATOR_NOTICE_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "date.h"
 #include "statestore.h"
@@ -25,6 +27,12 @@ struct notice {
 	date_t day;          /* with kind and key, what makes it one notice: told once per day */
 	const char *subject; /* the message: no addresses in full, no secrets */
 	const char *body;
+	/*
+	 * When the admin's digest takes it (unix seconds): 0 for the next digest
+	 * time. immediate: sent on its own at once, whatever the admin's digest.
+	 */
+	long long digest_at;
+	bool immediate;
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bundle.h"
 #include "clock.h"
 #include "destination.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct outbox {
 	void (*idle_fn)(void *);
 	void *idle_arg;
 	bool stopped;
+	bool hold_digests; /* a pass is recording deliveries for digests: bundle none yet */
 	unsigned int seed;
 
 	struct outbox_flight *flights; /* in flight, unordered */
@@ -153,7 +155,22 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
 
-	if (r->status == DELIVERY_RETRY)
+	if (d->digest) {
+		if (r->status == DELIVERY_RETRY)
+			log_msg(pri,
+			        "delivery id=%lld digest=%zu part=%d/%d kind=%s to=%s status=retry "
+			        "code=%ld attempts=%d retry_in=%llds detail=%s",
+			        d->id, d->nitems, d->part, d->parts, kind, to, r->code, d->attempts,
+			        retry_in, detail);
+		else
+			log_msg(pri,
+			        "delivery id=%lld digest=%zu part=%d/%d kind=%s to=%s status=%s "
+			        "code=%ld attempts=%d delay=%llds%s%s",
+			        d->id, d->nitems, d->part, d->parts, kind, to, status[r->status],
+			        r->code, d->attempts, (long long)(clock_now() - f->started),
+			        r->status == DELIVERY_SENT ? "" : " detail=",
+			        r->status == DELIVERY_SENT ? "" : detail);
+	} else if (r->status == DELIVERY_RETRY)
 		log_msg(pri,
 		        "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=retry "
 		        "code=%ld attempts=%d retry_in=%llds detail=%s",
@@ -434,6 +451,26 @@ outbox_cycle(struct outbox *ob, bool flush)
 			ob->idle_fn(ob->idle_arg);
 		return;
 	}
+	/* What waits for a digest and whose time has come becomes one delivery per recipient. */
+	if (!ob->hold_digests) {
+		long long next;
+		int made = bundle_form(ob->ss, now, &next, &cause);
+
+		if (made < 0) {
+			log_err("%s; will try again", cause);
+			free(cause);
+			cause = NULL;
+			wake = OUTBOX_ERROR_WAIT;
+		} else {
+			if (made > 0)
+				log_info(
+				    "digests=%d: deliveries held for this sending time bundled, "
+				    "one per recipient",
+				    made);
+			if (next > 0)
+				wake = (next - now) * 1000;
+		}
+	}
 	if (queue_groups(ob->ss, now, ob->cfg->max_deliveries, &groups, &ngroups, &cause) != 0) {
 		log_err("%s; will try again", cause);
 		free(cause);
@@ -520,6 +557,13 @@ outbox_configure(struct outbox *ob, const struct config *cfg)
 	s.delivery_timeout = cfg->delivery_timeout;
 	s.proxy = cfg->proxy;
 	notifier_configure(ob->nt, &s);
+}
+
+/* Hold back (or release) the bundling of digests. */
+void
+outbox_hold_digests(struct outbox *ob, bool hold)
+{
+	ob->hold_digests = hold;
 }
 
 /* Start nothing new. */

@@ -23,6 +23,12 @@ void outbox_free(struct outbox *ob);
 void outbox_configure(struct outbox *ob, const struct config *cfg);
 /* Start as many due deliveries as the limit allows; arm the retry timer for the rest. */
 void outbox_kick(struct outbox *ob);
+/*
+ * While hold is true, deliveries held for a digest are not bundled even when
+ * their time has come (an evaluation pass is recording more of them); false
+ * bundles them at the next kick.
+ */
+void outbox_hold_digests(struct outbox *ob, bool hold);
 /* Start nothing new from now on (shutdown). */
 void outbox_stop(struct outbox *ob);
 /* Deliveries in flight. */

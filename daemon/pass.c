@@ -122,6 +122,11 @@ pass_start(struct daemon *dm, const char *why)
 		return;
 	}
 	dm->run = evaluate_start(dm->engine, dm->ss, now, pass_alert_cb, dm);
+	/* The first pass finds what fell due while escalatord was stopped: it goes now. */
+	if (!dm->passed)
+		evaluate_digest_now(dm->run);
+	/* A digest waits for the whole pass: one per recipient, not one per slice. */
+	outbox_hold_digests(dm->ob, true);
 	dm->run_why = why;
 	dm->run_started = started;
 	dm->slices = 0;
@@ -139,6 +144,9 @@ pass_end(struct daemon *dm, int rc, char *cause)
 	evtimer_del(dm->pass_ev);
 	evaluate_finish(dm->run, &stats);
 	dm->run = NULL;
+	outbox_hold_digests(dm->ob, false);
+	if (rc >= 0)
+		dm->passed = true;
 	if (rc < 0)
 		pass_failed(dm, cause, true);
 	else

@@ -13,15 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "eval.h"
 #include "statestore_impl.h"
 #include "xalloc.h"
 
-/* What queue_take reads of a delivery and its alert (a.status: NULL in older alerts). */
+/*
+ * What queue_take reads of a delivery and its alert (none for a digest: its
+ * part is set, and bundle.c reads its items).
+ */
 #define QUEUE_ITEM_COLUMNS                                                                         \
-	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, a.rule, a.title, a.case_ref, "         \
-	"a.stage, "                                                                                \
-	"a.start, a.due, a.fires, a.subject, a.body, a.fields, a.days_late, a.expected, a.status"
+	"d.id, d.alert_id, d.attempts, d.kind, d.recipient, d.copied, d.copied_on, d.part, "       \
+	"d.parts, " BUNDLE_ALERT_COLUMNS
+#define QUEUE_ITEM_ALERT 9 /* where BUNDLE_ALERT_COLUMNS start */
 
 /*
  * Due deliveries of one kind (with DEST: of one recipient too), the LIMIT
@@ -32,7 +36,7 @@
 #define QUEUE_TAKE(DEST)                                                                           \
 	"SELECT " QUEUE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "          \
 	"delivery WHERE status = 'pending' AND kind = ?3 " DEST "AND next_attempt <= ?1 ORDER BY " \
-	"next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid JOIN alert a ON a.id = "         \
+	"next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid LEFT JOIN alert a ON a.id = "    \
 	"d.alert_id ORDER BY pna, pid"
 
 /*
@@ -104,35 +108,41 @@ queue_channel(const char *name)
 	return ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK;
 }
 
-/* The current row of a take statement as a delivery record. */
+/*
+ * The current row of a take statement as a delivery record: a single alert
+ * with its clock's history, or a digest with its items. NULL if reading
+ * them failed.
+ */
 static struct delivery *
 queue_read(struct statestore *ss, sqlite3_stmt *st)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
-	char status[EVAL_STATUS_LEN];
+	long long alert_id = sqlite3_column_int64(st, 1);
+	int rc;
 
-	/* Column 1, the alert's id, is not part of the record. */
 	d->id = sqlite3_column_int64(st, 0);
 	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
 	d->attempts = sqlite3_column_int(st, 2) + 1;
 	d->kind = queue_channel((const char *)sqlite3_column_text(st, 3));
 	d->recipient = queue_col(st, 4);
-	d->rule = queue_col(st, 5);
-	d->title = queue_col(st, 6);
-	d->case_ref = queue_col(st, 7);
-	d->stage = queue_col(st, 8);
-	d->start = queue_col(st, 9);
-	d->due = queue_col(st, 10);
-	d->fires = queue_col(st, 11);
-	d->subject = queue_col(st, 12);
-	d->body = queue_col(st, 13);
-	delivery_parse_fields(d, (const char *)sqlite3_column_text(st, 14));
-	d->days_late = sqlite3_column_int(st, 15);
-	d->expected = queue_col(st, 16);
-	/* An alert recorded before alerts kept their status: the one place it is made up. */
-	if ((d->status = queue_col(st, 17)) == NULL)
-		d->status =
-		    xstrdup(eval_status_recorded(d->days_late, d->due, status, sizeof status));
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+		d->digest = true;
+		d->part = sqlite3_column_int(st, 7);
+		d->parts = sqlite3_column_int(st, 8);
+		/* Chat, webhook and Notify deliveries are recorded by the contact's name. */
+		if (d->kind != CHANNEL_EMAIL)
+			d->contact = xstrdup(d->recipient);
+		rc = bundle_items(ss, d);
+	} else {
+		d->copied = queue_col(st, 5);
+		d->copied_on = queue_col(st, 6);
+		bundle_read_alert(st, QUEUE_ITEM_ALERT, d);
+		rc = d->notice ? 0 : bundle_history(ss, d, alert_id);
+	}
+	if (rc != 0) {
+		delivery_free(d);
+		return NULL;
+	}
 	return d;
 }
 
@@ -142,8 +152,13 @@ queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct delivery **out, i
 {
 	int rc = SQLITE_DONE;
 
-	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		out[(*n)++] = queue_read(ss, st);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((out[*n] = queue_read(ss, st)) == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		(*n)++;
+	}
 	if (*n >= max)
 		rc = SQLITE_DONE;
 	sqlite3_reset(st);
@@ -434,6 +449,10 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
+		/* A digest's items share its result (a no-op for any other delivery). */
+		if (o[i].outcome != OUTCOME_RETRY &&
+		    bundle_finish(ss, o[i].id, names[o[i].outcome], error, now, cause) != 0)
+			goto fail;
 	}
 	if (statestore_commit(ss, cause) == 0)
 		return 0;
@@ -465,8 +484,9 @@ queue_depth(struct statestore *ss)
 
 	if (ss->db == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(ss->db, "SELECT count(*) FROM delivery WHERE status = 'pending'", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ss->db,
+	                       "SELECT count(*) FROM delivery WHERE status IN ('pending', 'held')",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);

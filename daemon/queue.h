@@ -74,7 +74,7 @@ struct outcome_record {
 int queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, char **cause);
 /* After a restart nothing is in flight: make interrupted deliveries due now. Returns how many. */
 int queue_reset_in_flight(struct statestore *ss, char **cause);
-/* Number of deliveries still pending (the outbox depth), or -1. */
+/* Number of deliveries pending or held for a digest (the outbox depth), or -1. */
 long long queue_depth(struct statestore *ss);
 
 #endif

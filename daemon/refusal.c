@@ -104,6 +104,64 @@ refusal_check(const struct config *cfg, const struct delivery *d)
 	return NULL;
 }
 
+/*
+ * A digest refused for good: one notice naming each alert in it (a digest of
+ * notices only, the admin's own, is only logged: telling of it could loop).
+ */
+static void
+refusal_keep_digest(struct refusals *rs, const struct delivery *d, const struct delivery_result *r)
+{
+	char where[128], reason[256];
+	const char *kind = channel_name(d->kind);
+	struct refusal *n;
+	char *list = xstrdup(""), *line;
+	size_t alerts = 0, shown = 0;
+
+	for (size_t i = 0; i < d->nitems; i++) {
+		const struct delivery *it = d->items[i];
+
+		if (it->notice)
+			continue;
+		alerts++;
+		if (shown == 40)
+			continue;
+		shown++;
+		line = xasprintf("%s  %s case %s: %s%s\n", list, it->rule ? it->rule : "",
+		                 it->case_ref ? it->case_ref : "",
+		                 it->closed  ? "done"
+		                 : it->stage ? it->stage
+		                             : "",
+		                 it->copied ? " (copied)" : "");
+		free(list);
+		list = line;
+	}
+	if (alerts == 0) {
+		free(list);
+		return;
+	}
+	refusal_where(d, where, sizeof where);
+	refusal_reason(d, r->detail, reason, sizeof reason);
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 8;
+		rs->v = xreallocarray(rs->v, rs->cap, sizeof *rs->v);
+	}
+	n = &rs->v[rs->n++];
+	n->key = xasprintf("digest %s %s/%s", kind, where, d->uid ? d->uid : "");
+	n->subject = xasprintf("Delivery failed: a digest of %zu alert%s (%s at %s)", alerts,
+	                       alerts == 1 ? "" : "s", kind, where);
+	n->body = xasprintf(
+	    "A digest (%s, part %d of %d) was refused for good: it will not be tried again, and "
+	    "the person it was for has not been told of these:\n\n%s%s\n"
+	    "To: %s at %s (the recipient in full is in the state store's audit)\nAttempts: "
+	    "%d\nCode: %ld\nReason: %s\nDelivery: %s\n\n"
+	    "Correct the address or the contact (a person who has left, a mistyped address), "
+	    "then tell the person another way.\n",
+	    kind, d->part, d->parts, list,
+	    alerts > shown ? "  (and more: see the state store)\n" : "", kind, where, d->attempts,
+	    r->code, reason[0] ? reason : "(none given)", d->uid ? d->uid : "");
+	free(list);
+}
+
 /* Keep a notice to the admin about delivery d, failed for good with result r. */
 void
 refusal_keep(struct refusals *rs, const struct delivery *d, const struct delivery_result *r)
@@ -112,6 +170,10 @@ refusal_keep(struct refusals *rs, const struct delivery *d, const struct deliver
 	const char *kind = channel_name(d->kind);
 	struct refusal *n;
 
+	if (d->digest) {
+		refusal_keep_digest(rs, d, r);
+		return;
+	}
 	/* A notice's own failure is only logged: telling the admin of it could loop. */
 	if (d->rule == NULL || notice_own(d->rule))
 		return;

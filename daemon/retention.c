@@ -28,11 +28,16 @@
 #define RETENTION_AUDIT                                                                            \
 	"DELETE FROM audit WHERE id IN (SELECT id FROM (SELECT id, at FROM audit ORDER BY id "     \
 	"LIMIT ?2) WHERE at < ?1)"
-/* Finished deliveries among the oldest ?2 finished, finished before ?1; with their alert. */
+/*
+ * Finished deliveries among the oldest ?2 finished, finished before ?1; with
+ * their alert (none for a digest or a closed clock's note: those always
+ * have their last attempt's time). A digest's items finish with it, at the
+ * same time, so they go in the same sweep.
+ */
 #define RETENTION_DELIVERIES                                                                       \
 	"SELECT d.id, d.alert_id FROM (SELECT id, alert_id, sent_at, last_attempt FROM delivery "  \
-	"WHERE status != 'pending' ORDER BY id LIMIT ?2) d JOIN alert a ON a.id = d.alert_id "     \
-	"WHERE coalesce(d.last_attempt, d.sent_at, a.created_at) < ?1"
+	"WHERE status IN ('sent', 'failed') ORDER BY id LIMIT ?2) d LEFT JOIN alert a ON a.id = "  \
+	"d.alert_id WHERE coalesce(d.last_attempt, d.sent_at, a.created_at) < ?1"
 /* Alerts recorded before ?1 among the oldest ?2 (each removed only if no delivery is left). */
 #define RETENTION_ALERTS                                                                           \
 	"SELECT id FROM (SELECT id, created_at FROM alert ORDER BY id LIMIT ?2) WHERE created_at " \
@@ -54,7 +59,7 @@ static const char *const retention_sql[R_NSTATEMENT] = {
     [R_AUDIT] = RETENTION_AUDIT,
     [R_DLIST] = RETENTION_DELIVERIES,
     [R_DAUDIT] = "DELETE FROM audit WHERE delivery_id = ?1",
-    [R_DDEL] = "DELETE FROM delivery WHERE id = ?1 AND status != 'pending'",
+    [R_DDEL] = "DELETE FROM delivery WHERE id = ?1 AND status IN ('sent', 'failed')",
     [R_ALIST] = RETENTION_ALERTS,
     [R_AGET] = "SELECT rule, case_ref, start, stage FROM alert WHERE id = ?1 AND created_at < "
                "?2 AND NOT EXISTS (SELECT 1 FROM delivery WHERE alert_id = ?1)",

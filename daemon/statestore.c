@@ -18,28 +18,48 @@
 #include "statestore_impl.h"
 #include "xalloc.h"
 
-#define STATESTORE_SCHEMA_VERSION 1
+#define STATESTORE_SCHEMA_VERSION 2
 
 /*
- * The delivery table's columns. recipient is an email address (email), a URL
- * (webhook), or the name of the contact (teams, slack, notify: their URLs and
- * keys are credentials, looked up in the configuration when sending).
+ * The delivery table's columns. recipient is an email address (email), or the
+ * name of the contact (webhook, teams, slack, notify: their URLs and keys are
+ * credentials, looked up in the configuration when sending). A row is one of:
+ *   - an alert's delivery to one recipient (alert_id set): 'pending' when it
+ *     goes on its own, 'held' until next_attempt when it waits for a digest,
+ *     then 'bundled' into the digest digest_id, and 'sent' or 'failed' with it;
+ *     copied (the label of the skipped stage) and copied_on (its date) when
+ *     the recipient is told late because escalator first saw the clock after
+ *     their stage;
+ *   - a closed clock's note to someone who was told about it (closed_id set):
+ *     'held', 'bundled', then 'sent' or 'failed' with its digest;
+ *   - a digest (alert_id and closed_id NULL, part and parts set): the one
+ *     outbox delivery its bundled rows travel in, 'pending' until 'sent' or
+ *     'failed'.
  */
 #define STATESTORE_DELIVERY_COLUMNS                                                                \
 	"  id INTEGER PRIMARY KEY,"                                                                \
-	"  alert_id INTEGER NOT NULL REFERENCES alert(id),"                                        \
+	"  alert_id INTEGER REFERENCES alert(id),"                                                 \
 	"  kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook', 'teams', 'slack', 'notify')),"   \
 	"  recipient TEXT NOT NULL,"                                                               \
-	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', "           \
-	"'failed')),"                                                                              \
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('held', 'pending', "           \
+	"'bundled', 'sent', 'failed')),"                                                           \
 	"  attempts INTEGER NOT NULL DEFAULT 0,"                                                   \
 	"  next_attempt INTEGER NOT NULL DEFAULT 0," /* unix seconds; 0: now */                    \
 	"  in_flight INTEGER NOT NULL DEFAULT 0,"                                                  \
 	"  last_error TEXT,"                                                                       \
 	"  sent_at TEXT,"                                                                          \
-	"  last_attempt TEXT" /* UTC time the last attempt's result was recorded */
+	"  last_attempt TEXT," /* UTC time the last attempt's result was recorded */               \
+	"  digest_id INTEGER REFERENCES delivery(id),"                                             \
+	"  closed_id INTEGER REFERENCES closed_clock(id),"                                         \
+	"  copied TEXT, copied_on TEXT,"                                                           \
+	"  part INTEGER, parts INTEGER"
 
-/* Schema version 1. Times are UTC "YYYY-MM-DDTHH:MM:SSZ"; dates are local "YYYY-MM-DD". */
+/*
+ * Schema version 2. Times are UTC "YYYY-MM-DDTHH:MM:SSZ"; dates are local
+ * "YYYY-MM-DD". Version 2 added digests and closed clocks: the delivery
+ * columns above from digest_id on, alert.label, alert.case_url,
+ * alert.urgency, and the closed_clock table.
+ */
 static const char statestore_schema[] =
     "CREATE TABLE IF NOT EXISTS clock_stage ("
     "  rule TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL, stage TEXT NOT NULL,"
@@ -52,7 +72,20 @@ static const char statestore_schema[] =
     "  rule TEXT NOT NULL, title TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL,"
     "  stage TEXT NOT NULL, due TEXT NOT NULL, fires TEXT NOT NULL,"
     "  days_late INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, fields TEXT,"
-    "  created_at TEXT NOT NULL, expected TEXT, status TEXT);"
+    "  created_at TEXT NOT NULL, expected TEXT, status TEXT, label TEXT, case_url TEXT,"
+    "  urgency TEXT);"
+    /*
+     * A clock that was alerted and then left its rule's rows (the review held):
+     * closed_on is the local date it was first seen gone, days_late how many
+     * working days after due that was (0: in time). reopened_on is set when its
+     * row came back (the extract was wrong); closing again clears it.
+     */
+    "CREATE TABLE IF NOT EXISTS closed_clock ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL, title TEXT,"
+    "  due TEXT, last_stage TEXT, label TEXT, closed_on TEXT NOT NULL,"
+    "  days_late INTEGER NOT NULL, recorded_at TEXT NOT NULL, reopened_on TEXT,"
+    "  UNIQUE (rule, case_ref, start));"
     "CREATE TABLE IF NOT EXISTS delivery (" STATESTORE_DELIVERY_COLUMNS ");"
     "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
     "  WHERE status = 'pending';"
@@ -70,7 +103,15 @@ static const char statestore_schema[] =
     "  at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);"
     /* retention.c: a delivery's audit rows and an alert's deliveries, found without a scan. */
     "CREATE INDEX IF NOT EXISTS audit_delivery ON audit (delivery_id);"
-    "CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);";
+    "CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);"
+    /* bundle.c: what waits for a digest, and a digest's items. */
+    "CREATE INDEX IF NOT EXISTS delivery_held ON delivery (next_attempt) WHERE status = 'held';"
+    "CREATE INDEX IF NOT EXISTS delivery_digest ON delivery (digest_id) WHERE digest_id IS NOT "
+    "NULL;"
+    "CREATE INDEX IF NOT EXISTS delivery_closed ON delivery (closed_id) WHERE closed_id IS NOT "
+    "NULL;"
+    /* A clock's alerts, for the history each message shows. */
+    "CREATE INDEX IF NOT EXISTS alert_clock ON alert (rule, case_ref, start);";
 
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void
@@ -223,6 +264,54 @@ fail:
 	return -1;
 }
 
+/*
+ * Bring a version 1 file to version 2: the delivery table rebuilt with the
+ * digest columns (and alert_id free to be NULL), the alert's label, case_url
+ * and urgency (NULL in alerts recorded before: read as the stage's name and
+ * "overdue"). One transaction; the new tables and indexes are made by the
+ * schema that follows.
+ */
+static int
+statestore_upgrade_v2(struct statestore *ss, const char *path, char **cause)
+{
+	static const char rebuild[] =
+	    "CREATE TABLE delivery_upgrade (" STATESTORE_DELIVERY_COLUMNS ");"
+	    "INSERT INTO delivery_upgrade (id, alert_id, kind, recipient, status, attempts, "
+	    "  next_attempt, in_flight, last_error, sent_at, last_attempt) SELECT id, alert_id, "
+	    "  kind, recipient, status, attempts, next_attempt, in_flight, last_error, sent_at, "
+	    "  last_attempt FROM delivery;"
+	    "DROP TABLE delivery;"
+	    "ALTER TABLE delivery_upgrade RENAME TO delivery;";
+	static const char *const columns[] = {"label", "case_url", "urgency"};
+	char *err = NULL, *sql;
+	int has = statestore_has(ss->db, "delivery", "digest_id", NULL);
+
+	if (has < 0 || sqlite3_exec(ss->db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK)
+		goto fail;
+	if (has == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
+		if ((has = statestore_has(ss->db, "alert", columns[i], NULL)) < 0)
+			goto fail;
+		if (has == 1)
+			continue;
+		sql = xasprintf("ALTER TABLE alert ADD COLUMN %s TEXT", columns[i]);
+		has = sqlite3_exec(ss->db, sql, NULL, NULL, &err);
+		free(sql);
+		if (has != SQLITE_OK)
+			goto fail;
+	}
+	if (sqlite3_exec(ss->db, "COMMIT", NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+fail:
+	*cause = xasprintf("%s: cannot upgrade the state store to version 2: %s", path,
+	                   err ? err : sqlite3_errmsg(ss->db));
+	sqlite3_free(err);
+	if (!sqlite3_get_autocommit(ss->db))
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 /* Open (creating if missing) the state store. */
 struct statestore *
 statestore_open(const char *path, bool readonly, char **cause)
@@ -261,8 +350,17 @@ statestore_open(const char *path, bool readonly, char **cause)
 		statestore_close(ss);
 		return NULL;
 	}
-	if (!readonly && version == STATESTORE_SCHEMA_VERSION &&
-	    statestore_upgrade(ss, path, cause) != 0) {
+	if (readonly && version == 1) {
+		*cause = xasprintf("%s: the state store was made by an older escalatord (schema "
+		                   "version 1); start the service once (or run --once) to upgrade "
+		                   "it, then try again",
+		                   path);
+		statestore_close(ss);
+		return NULL;
+	}
+	if (!readonly && version == 1 &&
+	    (statestore_upgrade(ss, path, cause) != 0 ||
+	     statestore_upgrade_v2(ss, path, cause) != 0)) {
 		statestore_close(ss);
 		return NULL;
 	}
@@ -303,7 +401,9 @@ statestore_open(const char *path, bool readonly, char **cause)
 		return ss;
 	}
 	if (statestore_prepare(ss, alertstore_statements, alertstore_nstatements, cause) != 0 ||
-	    statestore_prepare(ss, queue_statements, queue_nstatements, cause) != 0) {
+	    statestore_prepare(ss, queue_statements, queue_nstatements, cause) != 0 ||
+	    statestore_prepare(ss, bundle_statements, bundle_nstatements, cause) != 0 ||
+	    statestore_prepare(ss, closing_statements, closing_nstatements, cause) != 0) {
 		statestore_close(ss);
 		return NULL;
 	}
@@ -323,6 +423,8 @@ statestore_close(struct statestore *ss)
 		return;
 	statestore_finalize(ss, alertstore_statements, alertstore_nstatements);
 	statestore_finalize(ss, queue_statements, queue_nstatements);
+	statestore_finalize(ss, bundle_statements, bundle_nstatements);
+	statestore_finalize(ss, closing_statements, closing_nstatements);
 	sqlite3_close(ss->db);
 	free(ss);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "delivery.h"
 #include "statestore.h"
 
 struct statestore {
@@ -39,6 +40,23 @@ struct statestore {
 	sqlite3_stmt *q_state;
 	sqlite3_stmt *q_finish;
 	sqlite3_stmt *q_audit;
+
+	/* bundle.c: digests. */
+	sqlite3_stmt *q_held_next;
+	sqlite3_stmt *q_held_dests;
+	sqlite3_stmt *q_held_members;
+	sqlite3_stmt *q_digest_new;
+	sqlite3_stmt *q_bundle;
+	sqlite3_stmt *q_items;
+	sqlite3_stmt *q_history;
+	sqlite3_stmt *q_members_finish;
+
+	/* closing.c: closed clocks. */
+	sqlite3_stmt *q_close_open;
+	sqlite3_stmt *q_close_add;
+	sqlite3_stmt *q_close_told;
+	sqlite3_stmt *q_close_note;
+	sqlite3_stmt *q_reopen;
 };
 
 /* A statement the store keeps prepared: where its handle is, and whether it writes. */
@@ -53,6 +71,18 @@ extern const struct statestore_sql alertstore_statements[];
 extern const size_t alertstore_nstatements;
 extern const struct statestore_sql queue_statements[];
 extern const size_t queue_nstatements;
+extern const struct statestore_sql bundle_statements[];
+extern const size_t bundle_nstatements;
+extern const struct statestore_sql closing_statements[];
+extern const size_t closing_nstatements;
+
+/* An alert's columns as a delivery record reads them (alert a), for bundle_read_alert. */
+#define BUNDLE_ALERT_COLUMNS                                                                       \
+	"a.rule, a.title, a.case_ref, a.stage, a.start, a.due, a.fires, a.subject, a.body, "       \
+	"a.fields, a.days_late, a.expected, a.status, a.label, a.case_url, a.urgency"
+#define BUNDLE_NALERT_COLUMNS 16
+/* Read BUNDLE_ALERT_COLUMNS, from column col of st on, into d (bundle.c). */
+void bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d);
 
 /* Set *cause to "state store: what: <SQLite's message>"; returns -1. */
 int statestore_fail(struct statestore *ss, char **cause, const char *what);

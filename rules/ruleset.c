@@ -12,8 +12,8 @@
 #include "ruleset_parse.h"
 
 static const char *const rule_keys[] = {
-    "id",      "title",  "query",    "due",    "stages", "working_days_only",
-    "subject", "body",   "expected", "fields", "kind",   "above",
+    "id",      "title",  "query",    "due",    "stages",    "working_days_only",
+    "subject", "body",   "expected", "fields", "kind",      "above",
     "below",   "notify", "case_url", "label",  "immediate", NULL,
 };
 /* What every alert says unless the rule sets subject, body or expected. */
@@ -176,8 +176,7 @@ ruleset_template(const struct rule *r, const config_setting_t *g, const char *ke
 
 /* Parse case_url: a link to the case, a template of an http(s) URL. */
 static void
-ruleset_parse_case_url(struct rule *r, const config_setting_t *g, const char *path,
-                       struct diag *d)
+ruleset_parse_case_url(struct rule *r, const config_setting_t *g, const char *path, struct diag *d)
 {
 	const char *v = cfg_get_string(g, "case_url", false, path, d);
 

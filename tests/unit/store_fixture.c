@@ -142,7 +142,7 @@ recorded(struct fixture *fx, struct statestore *ss, const char *case_ref, bool *
 {
 	char *cause = NULL;
 
-	if (alertstore_recorded(ss, &fx->r, case_ref, D("2026-12-18"), rec, &cause) != 0)
+	if (alertstore_recorded(ss, &fx->r, case_ref, D("2026-12-18"), rec, NULL, &cause) != 0)
 		fail_msg("alertstore_recorded: %s", cause);
 }
 

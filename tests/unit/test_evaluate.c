@@ -278,6 +278,17 @@ expect_stages(const struct fixture *fx, const char *case_ref, const char *want)
 	free(got);
 }
 
+/* Assert sql on the state store gives want. */
+static void
+expect_state(const struct fixture *fx, const char *sql, const char *want)
+{
+	char *got = state_text(fx, sql);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got \"%s\", expected \"%s\"", sql, got, want);
+	free(got);
+}
+
 /* The first pass records what is owed; a second pass at the same now owes nothing. */
 static void
 test_evaluate_first_pass_then_same_now(void **state)
@@ -300,13 +311,19 @@ test_evaluate_first_pass_then_same_now(void **state)
 	assert_string_equal(fx->seen[1].due, "2026-11-30");
 	assert_true(fx->seen[0].alert_id > 0);
 	assert_true(fx->seen[1].alert_id > fx->seen[0].alert_id);
-	assert_int_equal(queue_depth(fx->ss), 3);
+	/* A02's overdue stage was skipped: its IRO is copied in (the team manager is told anyway).
+	 */
+	assert_int_equal(queue_depth(fx->ss), 4);
+	expect_state(fx,
+	             "SELECT group_concat(recipient || ' ' || copied || ' ' || copied_on) FROM "
+	             "delivery WHERE copied IS NOT NULL",
+	             "iro-service@council.example Overdue 2026-12-01");
 
 	pass(fx, T("2027-01-13", 8, 0), &stats);
 	assert_int_equal(stats.alerts, 0);
 	assert_int_equal(fx->nseen, 0);
 	assert_int_equal(stats.clocks, 7);
-	assert_int_equal(queue_depth(fx->ss), 3);
+	assert_int_equal(queue_depth(fx->ss), 4);
 }
 
 /* A pass at a later now owes only the stages newly reached since. */
@@ -375,8 +392,8 @@ test_evaluate_catch_up_skips(void **state)
 	pass(fx, T("2027-06-01", 8, 0), &stats);
 	assert_int_equal(stats.alerts, 0);
 	expect_stages(fx, "A02", "escalated:alerted,overdue:skipped,reminder:skipped");
-	/* One delivery per recipient of the three alerts. */
-	assert_int_equal(queue_depth(fx->ss), 6);
+	/* One delivery per recipient of the three alerts, and each one's IRO copied in. */
+	assert_int_equal(queue_depth(fx->ss), 9);
 }
 
 /* A catch-up in the middle: only the earlier stages not yet recorded are skipped. */
@@ -561,17 +578,6 @@ test_evaluate_threshold_crossings(void **state)
 	assert_string_equal(fx->seen[0].case_ref, "IRO-1");
 }
 
-/* Assert sql on the state store gives want. */
-static void
-expect_state(const struct fixture *fx, const char *sql, const char *want)
-{
-	char *got = state_text(fx, sql);
-
-	if (strcmp(got, want) != 0)
-		fail_msg("%s: got \"%s\", expected \"%s\"", sql, got, want);
-	free(got);
-}
-
 /* The configuration with allowed_domains and an admin contact, and a rule telling one person. */
 static void
 recipients_setup(struct fixture *fx)
@@ -691,8 +697,14 @@ test_evaluate_partly_refused(void **state)
 	expect_state(fx,
 	             "SELECT group_concat(d.recipient) FROM alert a JOIN delivery d ON "
 	             "d.alert_id = a.id WHERE a.rule = 'cic-first-review' AND a.case_ref = "
-	             "'A02'",
+	             "'A02' AND d.copied IS NULL",
 	             "service.manager@council.example");
+	/* The skipped overdue stage's IRO (a contact) is copied in; its team manager is refused. */
+	expect_state(fx,
+	             "SELECT group_concat(d.recipient || ' ' || d.copied) FROM alert a JOIN "
+	             "delivery d ON d.alert_id = a.id WHERE a.case_ref = 'A02' AND d.copied IS "
+	             "NOT NULL",
+	             "iro-service@council.example Overdue");
 	body = state_text(fx, "SELECT subject || ' ' || body FROM alert WHERE rule = "
 	                      "'escalator-undeliverable' AND case_ref = "
 	                      "'cic-first-review/A02/escalated'");

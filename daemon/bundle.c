@@ -1,0 +1,352 @@
+/*
+ * bundle.c - digests in the state store. A delivery waiting for a digest is
+ * 'held' until its sending time (next_attempt). When the time comes,
+ * bundle_form makes one 'pending' digest delivery per destination (in parts
+ * of notifier_digest_limit items) and marks the held rows 'bundled' into it:
+ * from then on the digest is an ordinary outbox delivery (leased, retried,
+ * resumed after a crash with the same id), and its result is its items'.
+ */
+#include "bundle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "notice.h"
+#include "statestore_impl.h"
+#include "xalloc.h"
+
+/* An item of a digest: the bundled row, its alert (if any) and its closed clock (if any). */
+#define BUNDLE_ITEM                                                                                \
+	"SELECT m.id, m.alert_id, m.copied, m.copied_on, m.closed_id, " BUNDLE_ALERT_COLUMNS       \
+	", c.rule, c.title, c.case_ref, c.start, c.due, c.last_stage, c.label, c.closed_on, "      \
+	"c.days_late FROM delivery m LEFT JOIN alert a ON a.id = m.alert_id LEFT JOIN "            \
+	"closed_clock c ON c.id = m.closed_id WHERE m.digest_id = ?1 ORDER BY m.id"
+/* Where the closed clock's columns start in BUNDLE_ITEM. */
+#define BUNDLE_ITEM_CLOSED (5 + BUNDLE_NALERT_COLUMNS)
+
+/* The statements of this file. */
+const struct statestore_sql bundle_statements[] = {
+    {offsetof(struct statestore, q_held_next), false,
+     "SELECT min(next_attempt) FROM delivery WHERE status = 'held' AND next_attempt > ?1"},
+    {offsetof(struct statestore, q_held_dests), false,
+     "SELECT DISTINCT kind, recipient FROM delivery WHERE status = 'held' AND next_attempt <= "
+     "?1"},
+    /* Most urgent first, so that part 1 of a digest in parts carries what matters most. */
+    {offsetof(struct statestore, q_held_members), false,
+     "SELECT d.id FROM delivery d LEFT JOIN alert a ON a.id = d.alert_id WHERE d.status = "
+     "'held' AND d.next_attempt <= ?3 AND d.kind = ?1 AND d.recipient = ?2 ORDER BY "
+     "d.closed_id IS NOT NULL, d.copied IS NOT NULL, CASE a.urgency WHEN 'escalation' THEN 0 "
+     "WHEN 'reminder' THEN 2 ELSE 1 END, a.days_late DESC, d.id"},
+    {offsetof(struct statestore, q_digest_new), true,
+     "INSERT INTO delivery (kind, recipient, status, next_attempt, part, parts) VALUES (?1, ?2, "
+     "'pending', ?3, ?4, ?5)"},
+    {offsetof(struct statestore, q_bundle), true,
+     "UPDATE delivery SET status = 'bundled', digest_id = ?2 WHERE id = ?1 AND status = "
+     "'held'"},
+    {offsetof(struct statestore, q_items), false, BUNDLE_ITEM},
+    /* Newest first (reversed when read), so that a long history keeps its latest stages. */
+    {offsetof(struct statestore, q_history), false,
+     "SELECT coalesce(a.label, a.stage), a.created_at, d.recipient, d.status, d.copied IS NOT "
+     "NULL FROM alert a JOIN delivery d ON d.alert_id = a.id WHERE a.rule = ?1 AND a.case_ref = "
+     "?2 AND a.start = ?3 AND a.id <= ?4 AND d.id != ?5 ORDER BY a.id DESC, d.id DESC LIMIT ?6"},
+    {offsetof(struct statestore, q_members_finish), true,
+     "UPDATE delivery SET status = ?2, in_flight = 0, last_error = ?3, last_attempt = ?4, "
+     "sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END WHERE digest_id = ?1 AND status "
+     "= 'bundled'"},
+};
+const size_t bundle_nstatements = sizeof bundle_statements / sizeof bundle_statements[0];
+
+/* Copy column i as text, or NULL. */
+static char *
+bundle_col(sqlite3_stmt *st, int i)
+{
+	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
+}
+
+/* The urgency recorded as name (NULL in alerts recorded before: overdue). */
+static enum delivery_urgency
+bundle_urgency(const char *name)
+{
+	if (name != NULL && strcmp(name, "escalation") == 0)
+		return DELIVERY_ESCALATION;
+	if (name != NULL && strcmp(name, "reminder") == 0)
+		return DELIVERY_REMINDER;
+	return DELIVERY_OVERDUE;
+}
+
+/* Read BUNDLE_ALERT_COLUMNS from column col of st into d. */
+void
+bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d)
+{
+	char status[EVAL_STATUS_LEN];
+
+	d->rule = bundle_col(st, col + 0);
+	d->title = bundle_col(st, col + 1);
+	d->case_ref = bundle_col(st, col + 2);
+	d->stage = bundle_col(st, col + 3);
+	d->start = bundle_col(st, col + 4);
+	d->due = bundle_col(st, col + 5);
+	d->fires = bundle_col(st, col + 6);
+	d->subject = bundle_col(st, col + 7);
+	d->body = bundle_col(st, col + 8);
+	delivery_parse_fields(d, (const char *)sqlite3_column_text(st, col + 9));
+	d->days_late = sqlite3_column_int(st, col + 10);
+	d->expected = bundle_col(st, col + 11);
+	/* An alert recorded before alerts kept their status: the one place it is made up. */
+	if ((d->status = bundle_col(st, col + 12)) == NULL)
+		d->status =
+		    xstrdup(eval_status_recorded(d->days_late, d->due, status, sizeof status));
+	/* Alerts recorded before labels: the stage's name. */
+	if ((d->label = bundle_col(st, col + 13)) == NULL)
+		d->label = xstrdup_or_null(d->stage);
+	d->case_url = bundle_col(st, col + 14);
+	d->urgency = bundle_urgency((const char *)sqlite3_column_text(st, col + 15));
+	d->notice = d->rule != NULL && notice_own(d->rule);
+}
+
+/* Read the current BUNDLE_ITEM row as an item. */
+static struct delivery *
+bundle_item(struct statestore *ss, sqlite3_stmt *st)
+{
+	struct delivery *it = xcalloc(1, sizeof *it);
+	long long alert_id = sqlite3_column_int64(st, 1);
+	int c = BUNDLE_ITEM_CLOSED;
+
+	it->id = sqlite3_column_int64(st, 0);
+	it->copied = bundle_col(st, 2);
+	it->copied_on = bundle_col(st, 3);
+	if (sqlite3_column_type(st, 4) == SQLITE_NULL) {
+		bundle_read_alert(st, 5, it);
+		if (!it->notice && bundle_history(ss, it, alert_id) != 0) {
+			delivery_free(it);
+			return NULL;
+		}
+		return it;
+	}
+	it->closed = true;
+	it->rule = bundle_col(st, c + 0);
+	it->title = bundle_col(st, c + 1);
+	it->case_ref = bundle_col(st, c + 2);
+	it->start = bundle_col(st, c + 3);
+	it->due = bundle_col(st, c + 4);
+	it->stage = bundle_col(st, c + 5);
+	if ((it->label = bundle_col(st, c + 6)) == NULL)
+		it->label = xstrdup_or_null(it->stage);
+	it->closed_on = bundle_col(st, c + 7);
+	it->closed_late = sqlite3_column_int(st, c + 8);
+	it->days_late = it->closed_late;
+	return it;
+}
+
+/* Fill digest d with its items. */
+int
+bundle_items(struct statestore *ss, struct delivery *d)
+{
+	sqlite3_stmt *st = ss->q_items;
+	size_t cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, d->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery *it = bundle_item(ss, st);
+
+		if (it == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		if (d->nitems == cap) {
+			cap = cap ? cap * 2 : 16;
+			d->items = xreallocarray(d->items, cap, sizeof *d->items);
+		}
+		d->items[d->nitems++] = it;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Read the history of the clock of alert alert_id into item. */
+int
+bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
+{
+	sqlite3_stmt *st = ss->q_history;
+	struct delivery_event *ev;
+	int rc;
+
+	if (item->rule == NULL || item->case_ref == NULL || item->start == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, item->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item->case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->start, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, alert_id);
+	sqlite3_bind_int64(st, 5, item->id);
+	sqlite3_bind_int(st, 6, BUNDLE_HISTORY_MAX);
+	item->history = xcalloc(BUNDLE_HISTORY_MAX, sizeof *item->history);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && item->nhistory < BUNDLE_HISTORY_MAX) {
+		const char *status = (const char *)sqlite3_column_text(st, 3);
+
+		ev = &item->history[item->nhistory++];
+		ev->stage = bundle_col(st, 0);
+		ev->when = bundle_col(st, 1);
+		ev->recipient = bundle_col(st, 2);
+		ev->status = xstrdup(
+		    status != NULL && (strcmp(status, "sent") == 0 || strcmp(status, "failed") == 0)
+		        ? status
+		        : "waiting");
+		ev->copied = sqlite3_column_int(st, 4) != 0;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	/* Oldest first. */
+	for (size_t i = 0; i < item->nhistory / 2; i++) {
+		struct delivery_event t = item->history[i];
+
+		item->history[i] = item->history[item->nhistory - 1 - i];
+		item->history[item->nhistory - 1 - i] = t;
+	}
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* One destination with deliveries held until now. */
+struct bundle_dest {
+	char *kind;
+	char *recipient;
+};
+
+/* Bundle the held deliveries of one destination into digests (in parts). */
+static int
+bundle_dest(struct statestore *ss, const struct bundle_dest *b, long long now, char **cause)
+{
+	sqlite3_stmt *st = ss->q_held_members;
+	long long *ids = NULL, digest;
+	size_t n = 0, cap = 0, per;
+	int rc, parts, ch = channel_parse(b->kind);
+
+	sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xreallocarray(ids, cap, sizeof *ids);
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		return statestore_fail(ss, cause, "reading deliveries held for a digest");
+	}
+	per = (size_t)notifier_digest_limit(ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK);
+	parts = (int)((n + per - 1) / per);
+	for (int p = 0; p < parts; p++) {
+		st = ss->q_digest_new;
+		sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int(st, 4, p + 1);
+		sqlite3_bind_int(st, 5, parts);
+		if (statestore_step_done(ss, st, cause, "recording a digest") != 0)
+			goto fail;
+		digest = sqlite3_last_insert_rowid(ss->db);
+		for (size_t i = (size_t)p * per; i < n && i < (size_t)(p + 1) * per; i++) {
+			sqlite3_bind_int64(ss->q_bundle, 1, ids[i]);
+			sqlite3_bind_int64(ss->q_bundle, 2, digest);
+			if (statestore_step_done(ss, ss->q_bundle, cause, "recording a digest") !=
+			    0)
+				goto fail;
+		}
+	}
+	free(ids);
+	return parts;
+fail:
+	free(ids);
+	return -1;
+}
+
+/* The earliest held time after now, 0 if none. */
+static long long
+bundle_next(struct statestore *ss, long long now)
+{
+	sqlite3_stmt *st = ss->q_held_next;
+	long long next = 0;
+
+	sqlite3_bind_int64(st, 1, now);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		next = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return next;
+}
+
+/* Bundle every delivery held until now or before. */
+int
+bundle_form(struct statestore *ss, long long now, long long *next, char **cause)
+{
+	sqlite3_stmt *st = ss->q_held_dests;
+	struct bundle_dest *dests = NULL;
+	size_t n = 0, cap = 0;
+	int rc, made = 0, k;
+
+	*next = 0;
+	if (ss->db == NULL || ss->readonly)
+		return 0;
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			dests = xreallocarray(dests, cap, sizeof *dests);
+		}
+		dests[n].kind = bundle_col(st, 0);
+		dests[n].recipient = bundle_col(st, 1);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		made = statestore_fail(ss, cause, "reading deliveries held for a digest");
+		goto out;
+	}
+	if (n > 0 && statestore_begin(ss, cause) != 0) {
+		made = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((k = bundle_dest(ss, &dests[i], now, cause)) < 0) {
+			statestore_rollback(ss);
+			made = -1;
+			goto out;
+		}
+		made += k;
+	}
+	if (n > 0 && statestore_commit(ss, cause) != 0) {
+		statestore_rollback(ss);
+		made = -1;
+		goto out;
+	}
+	*next = bundle_next(ss, now);
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(dests[i].kind);
+		free(dests[i].recipient);
+	}
+	free(dests);
+	return made;
+}
+
+/* A digest finished: the same for every item in it. */
+int
+bundle_finish(struct statestore *ss, long long id, const char *status, const char *error,
+              const char *now, char **cause)
+{
+	sqlite3_stmt *st = ss->q_members_finish;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	if (error != NULL)
+		sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	return statestore_step_done(ss, st, cause, "recording a digest's result");
+}

@@ -1,0 +1,45 @@
+/*
+ * bundle.h - digests in the state store: the deliveries held for a
+ * recipient's next sending time, bundled into one digest delivery (in parts
+ * when the channel's limit forces it) when that time comes; a digest's items
+ * and a clock's history read back for the message; a digest's result passed
+ * to its items.
+ */
+#ifndef ESCALATOR_BUNDLE_H
+#define ESCALATOR_BUNDLE_H
+
+#include "notifier.h"
+#include "statestore.h"
+
+/*
+ * Bundle every delivery held until now or before: one digest delivery per
+ * destination (kind and recipient), pending at once, in parts of at most
+ * notifier_digest_limit items (most urgent first), each item marked bundled
+ * into it, all in one transaction (nested in the caller's). Sets *next to the
+ * earliest held time still to come (0: nothing else is held). Returns the
+ * number of digests made, or -1 with *cause set (nothing was bundled).
+ */
+int bundle_form(struct statestore *ss, long long now, long long *next, char **cause);
+
+/*
+ * Fill digest d (read from its delivery row, id set) with its items: one
+ * record per bundled delivery (an alert, or a closed clock), each with its
+ * clock's history. Returns 0 or -1.
+ */
+int bundle_items(struct statestore *ss, struct delivery *d);
+/*
+ * Read the history of the clock of alert alert_id into item (its rule,
+ * case_ref and start set): each delivery of the clock's alerts up to this
+ * one, oldest first (at most BUNDLE_HISTORY_MAX). Returns 0 or -1.
+ */
+int bundle_history(struct statestore *ss, struct delivery *item, long long alert_id);
+#define BUNDLE_HISTORY_MAX 24
+
+/*
+ * A digest id finished as status ("sent" or "failed") at now with error (or
+ * NULL): the same for every item in it. Inside the caller's transaction.
+ */
+int bundle_finish(struct statestore *ss, long long id, const char *status, const char *error,
+                  const char *now, char **cause);
+
+#endif
