@@ -148,7 +148,7 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 {
 	static const char *const status[] = {"sent", "retry", "failed"};
 	const struct delivery *d = f->d;
-	char *to = log_quote(f->to), *cs = log_quote(d->case_ref);
+	char *to = log_quote(f->to), *cs = log_quote(d->case_ref ? d->case_ref : "");
 	char *detail = log_quote(r->detail ? r->detail : "");
 	const char *kind = channel_name(d->kind);
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
