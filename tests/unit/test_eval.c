@@ -804,6 +804,33 @@ test_eval_outside_no_file(void **state)
 /* A test with a scratch directory in *state. */
 #define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 
+/* A stage's urgency: reminder until due, then overdue, then escalation. */
+static void
+test_eval_urgency(void **state)
+{
+	static const char *const at[] = {"-5 working days", "0 days", "1 working day",
+	                                 "10 working days"};
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+
+	(void)state;
+	make_rule(&f, "20 working days", true, at, 4);
+	/* Due Wed 2027-01-20: the reminder and the stage on the due date are reminders. */
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-20"), 0), EVAL_REMINDER);
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-20"), 1), EVAL_REMINDER);
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-20"), 2), EVAL_OVERDUE);
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-20"), 3), EVAL_ESCALATION);
+	/* Due on a Saturday: a "0 days" stage moves to Monday, after due: overdue already. */
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-23"), 1), EVAL_OVERDUE);
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-23"), 2), EVAL_ESCALATION);
+	assert_string_equal(eval_urgency_name(EVAL_ESCALATION), "escalation");
+	assert_string_equal(eval_urgency_name(EVAL_OVERDUE), "overdue");
+	assert_string_equal(eval_urgency_name(EVAL_REMINDER), "reminder");
+	f.r.kind = RULE_THRESHOLD;
+	assert_int_equal(eval_urgency(&f.r, cal, D("2027-01-20"), 0), EVAL_OVERDUE);
+	calendar_free(cal);
+}
+
 int
 main(void)
 {
@@ -823,6 +850,7 @@ main(void)
 	    cmocka_unit_test(test_eval_working_days_late),
 	    cmocka_unit_test(test_eval_status),
 	    cmocka_unit_test(test_eval_status_recorded),
+	    cmocka_unit_test(test_eval_urgency),
 	    TD(test_eval_outside_calendar),
 	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),

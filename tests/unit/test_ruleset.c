@@ -987,6 +987,84 @@ test_ruleset_unknown_kind(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Forget the rules and diagnostics loaded so far. */
+static void
+reset(struct fixture *fx)
+{
+	ruleset_free(fx->rs);
+	fx->rs = NULL;
+	diag_free(&fx->d);
+	diag_init(&fx->d);
+}
+
+/* Stage labels (with a readable default), immediate, and a rule's case_url. */
+static void
+test_ruleset_label_immediate_case_url(void **state)
+{
+	struct fixture *fx = *state;
+	char *path;
+	const struct rule *r;
+	int rc =
+	    load_file(fx, "10-cic.conf",
+	              "rules = ( {\n"
+	              "  id = \"cic-first-review\";\n"
+	              "  title = \"First Child in Care review\";\n"
+	              "  query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	              "  due = \"20 working days\";\n"
+	              "  case_url = "
+	              "\"https://cms.council.example/child/{{case}}?tm={{team_manager_email}}\";\n"
+	              "  stages = (\n"
+	              "    { name = \"overdue-tm\"; at = \"1 working day\"; notify = [ "
+	              "\"team_manager\" ]; },\n"
+	              "    { name = \"escalated\"; at = \"5 working days\"; notify = [ \"iro\" ];\n"
+	              "      label = \"Escalated: IRO service manager\"; immediate = true; }\n"
+	              "  );\n"
+	              "} );\n",
+	              &path);
+
+	if (rc != 0)
+		dump_diag(&fx->d);
+	assert_int_equal(rc, 0);
+	r = &fx->rs->rules[0];
+	assert_string_equal(r->stages[0].label, "Overdue tm");
+	assert_false(r->stages[0].immediate);
+	assert_string_equal(r->stages[1].label, "Escalated: IRO service manager");
+	assert_true(r->stages[1].immediate);
+	assert_non_null(r->case_url);
+	free(path);
+	reset(fx);
+
+	expect_file_error(fx,
+	                  "rules = ( { id = \"r\"; title = \"t\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"1 day\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"0 days\"; notify = [ \"iro\" ];\n"
+	                  "    label = \"\"; } ); } );\n",
+	                  4, "label must be text in quotes");
+	reset(fx);
+	expect_file_error(fx,
+	                  "rules = ( { id = \"r\"; title = \"t\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"1 day\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"0 days\"; notify = [ \"iro\" ];\n"
+	                  "    immediate = \"yes\"; } ); } );\n",
+	                  4, "immediate must be true or false");
+	reset(fx);
+	expect_file_error(fx,
+	                  "rules = ( { id = \"r\"; title = \"t\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"1 day\";\n"
+	                  "  case_url = \"ftp://cms/{{case}}\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"0 days\"; notify = [ \"iro\" ]; "
+	                  "} ); } );\n",
+	                  3, "case_url must start with https://");
+	reset(fx);
+	expect_file_error(fx,
+	                  "rules = ( { id = \"r\"; title = \"t\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"1 day\";\n"
+	                  "  case_url = \"https://cms/{{nope}}\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"0 days\"; notify = [ \"iro\" ]; "
+	                  "} ); } );\n",
+	                  3, "unknown placeholder {{nope}}");
+}
+
 int
 main(void)
 {
@@ -1028,6 +1106,7 @@ main(void)
 	    T(test_ruleset_dir_bad_file_loads_nothing),
 	    T(test_ruleset_query_trailing_comment),
 	    T(test_ruleset_working_days_only),
+	    T(test_ruleset_label_immediate_case_url),
 	    cmocka_unit_test(test_ruleset_valid_id),
 	};
 
