@@ -16,13 +16,14 @@
 
 /* Warn about and count a row whose key or case_ref is empty. */
 static bool
-evaluate_empty_key(const struct rule *r, const char *key, struct evaluate_stats *stats)
+evaluate_empty_key(struct evaluate_rule *er, const char *key, struct evaluate_stats *stats)
 {
 	if (key != NULL && *key != '\0')
 		return false;
-	log_warn("rule=%s case=(empty): %s is NULL or empty; row skipped", r->id,
-	         r->kind == RULE_THRESHOLD ? "key" : "case_ref");
+	log_warn("rule=%s case=(empty): %s is NULL or empty; row skipped", er->r->id,
+	         er->r->kind == RULE_THRESHOLD ? "key" : "case_ref");
 	stats->skipped_rows++;
+	evaluate_bad_row(&er->bad, NULL);
 	return true;
 }
 
@@ -40,13 +41,14 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 	struct alert a;
 
 	stats->clocks++;
-	if (evaluate_empty_key(r, key, stats))
+	if (evaluate_empty_key(er, key, stats))
 		return 0;
 	if (!casestore_rows_number(st, (size_t)r->value_col, &value)) {
 		char *qc = log_quote(key);
 		log_warn("rule=%s case=%s: value is not a number; row skipped", r->id, qc);
 		free(qc);
 		stats->skipped_rows++;
+		evaluate_bad_row(&er->bad, key);
 		return 0;
 	}
 	over = r->below ? value < r->limit : value > r->limit;
@@ -98,7 +100,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	case_ref = casestore_rows_text(st, (size_t)r->case_ref_col);
 	start_text = casestore_rows_text(st, (size_t)r->start_col);
 	stats->clocks++;
-	if (evaluate_empty_key(r, case_ref, stats))
+	if (evaluate_empty_key(er, case_ref, stats))
 		return 0;
 	if (start_text == NULL || date_parse(start_text, &start) != 0) {
 		char *q = log_quote(start_text ? start_text : "NULL");
@@ -109,6 +111,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 		free(qc);
 		free(q);
 		stats->skipped_rows++;
+		evaluate_bad_row(&er->bad, case_ref);
 		return 0;
 	}
 	if (er->seen != NULL) {
@@ -270,6 +273,7 @@ evaluate_rule_close(struct evaluate_run *run)
 	free(er->copy_on);
 	free(er->copy_held);
 	free(er->seen);
+	evaluate_bad_clear(&er->bad);
 	memset(er, 0, sizeof *er);
 }
 
@@ -314,6 +318,14 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		if (r->kind == RULE_THRESHOLD &&
 		    alertstore_threshold_sweep(run->ss, r->id, er->pass, cause) != 0)
 			return -1;
+		/* Every row was read: the admin hears of those skipped, once a day. */
+		if (er->bad.count > 0 && statestore_records(run->ss)) {
+			told = evaluate_notice_bad_rows(run->ss, engine_config(run->e), r, &er->bad,
+			                                er->today, er->digest_at, cause);
+			if (told < 0)
+				return -1;
+			run->stats.notices += told;
+		}
 		/* Every row was read: an alerted clock not among them is done. */
 		if (er->seen != NULL &&
 		    closing_sweep(run->ss, r, er->cal, er->seen, er->nseen, er->today,

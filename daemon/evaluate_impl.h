@@ -10,6 +10,7 @@
 
 #include "casestore.h"
 #include "evaluate.h"
+#include "evaluate_notice.h"
 
 /* Per-rule scratch space reused for every row. */
 struct evaluate_rule {
@@ -39,6 +40,7 @@ struct evaluate_rule {
 	/* Clock rules: the key of every row read (closing.c), to find the clocks now done. */
 	uint64_t *seen;
 	size_t nseen, capseen;
+	struct evaluate_bad_rows bad; /* rows skipped for bad data, for the admin */
 };
 
 /*

@@ -133,3 +133,67 @@ evaluate_notice_timeout(struct statestore *ss, const struct config *cfg, const s
 	free(body);
 	return rc < 0 ? -1 : rc;
 }
+
+/* Note one row skipped for bad data. */
+void
+evaluate_bad_row(struct evaluate_bad_rows *b, const char *ref)
+{
+	b->count++;
+	if (b->nrefs < EVALUATE_BAD_REFS)
+		b->refs[b->nrefs++] = xstrdup(ref != NULL && *ref != '\0' ? ref : "(empty)");
+}
+
+/* Forget the rows noted. */
+void
+evaluate_bad_clear(struct evaluate_bad_rows *b)
+{
+	for (size_t i = 0; i < b->nrefs; i++)
+		free(b->refs[i]);
+	memset(b, 0, sizeof *b);
+}
+
+/* Tell the admin that rule r skipped rows for bad data. */
+int
+evaluate_notice_bad_rows(struct statestore *ss, const struct config *cfg, const struct rule *r,
+                         const struct evaluate_bad_rows *b, date_t day, long long digest_at,
+                         char **cause)
+{
+	char refs[1024];
+	size_t n = 0;
+	struct notice nt;
+	char *subject, *body;
+	int rc;
+
+	refs[0] = '\0';
+	for (size_t i = 0; i < b->nrefs; i++) {
+		/* Case references come from the extract: printable ASCII only, each cut short. */
+		size_t len = strlen(b->refs[i]);
+
+		if ((i > 0 && !notice_put(refs, sizeof refs, &n, ", ", 2)) ||
+		    !notice_put(refs, sizeof refs, &n, b->refs[i], len > 40 ? 40 : len))
+			break;
+	}
+	subject = xasprintf("escalator: rule %s skipped %lld row%s with bad data", r->id, b->count,
+	                    b->count == 1 ? "" : "s");
+	body = xasprintf("Rule %s (%s) skipped %lld row%s of the case store because the case "
+	                 "reference was empty or the start was not a date (YYYY-MM-DD); nobody "
+	                 "is chased for those clocks until the rows are corrected.\n\n"
+	                 "Case references%s: %s\n\n"
+	                 "The journal has one line per row (journalctl -u escalatord "
+	                 "--grep 'rule=%s'). Ask whoever runs the nightly extract to correct "
+	                 "them.\n",
+	                 r->id, r->title, b->count, b->count == 1 ? "" : "s",
+	                 b->count > (long long)b->nrefs ? " (the first few)" : "", refs, r->id);
+	memset(&nt, 0, sizeof nt);
+	nt.kind = NOTICE_BAD_ROWS;
+	nt.title = "rows skipped for bad data";
+	nt.key = r->id;
+	nt.day = day;
+	nt.subject = subject;
+	nt.body = body;
+	nt.digest_at = digest_at;
+	rc = notice_admin(ss, cfg, &nt, cause);
+	free(subject);
+	free(body);
+	return rc < 0 ? -1 : rc;
+}

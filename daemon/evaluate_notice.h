@@ -34,4 +34,24 @@ int evaluate_notice_dropped(struct statestore *ss, const struct config *cfg, con
 int evaluate_notice_timeout(struct statestore *ss, const struct config *cfg, const struct rule *r,
                             date_t day, char **cause);
 
+/* The rows of one rule a pass skipped for bad data (kept for the admin's digest). */
+struct evaluate_bad_rows {
+	long long count;
+#define EVALUATE_BAD_REFS 20
+	char *refs[EVALUATE_BAD_REFS]; /* the first few case references (or keys), allocated */
+	size_t nrefs;
+};
+/* Note one row of case reference ref (NULL or empty: none) skipped for bad data. */
+void evaluate_bad_row(struct evaluate_bad_rows *b, const char *ref);
+/* Forget the rows noted. */
+void evaluate_bad_clear(struct evaluate_bad_rows *b);
+/*
+ * Tell the admin (once a day: day) that rule r skipped b's rows for bad data,
+ * with their count and first case references, in the digest at digest_at.
+ * Returns as evaluate_notice_timeout does.
+ */
+int evaluate_notice_bad_rows(struct statestore *ss, const struct config *cfg, const struct rule *r,
+                             const struct evaluate_bad_rows *b, date_t day, long long digest_at,
+                             char **cause);
+
 #endif

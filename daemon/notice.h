@@ -19,6 +19,7 @@
 #define NOTICE_UNDELIVERABLE "escalator-undeliverable" /* a stage nobody could be sent */
 #define NOTICE_FAILED "escalator-delivery-failed"      /* a delivery refused for good */
 #define NOTICE_RULE_FAILED "escalator-rule-failed"     /* a rule query stopped or failing */
+#define NOTICE_BAD_ROWS "escalator-bad-rows"           /* rows skipped for bad data */
 
 struct notice {
 	const char *kind;    /* one of the NOTICE_ ids above: recorded as the rule */
