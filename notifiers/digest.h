@@ -6,9 +6,28 @@
 #ifndef ESCALATOR_DIGEST_H
 #define ESCALATOR_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "delivery.h"
+
+/* Longest value a message shows, in bytes: a longer one is cut and ends in "…". */
+#define DIGEST_VALUE_MAX 300
+/*
+ * Longest text of several lines a message shows (a single alert's body, a
+ * notice's text): as long as a rule's body template can render (64 KiB).
+ */
+#define DIGEST_BODY_MAX (64 * 1024)
+/* Most of an item's fields, and of its history's events, a message shows. */
+#define DIGEST_FIELDS_MAX 10
+#define DIGEST_HISTORY_MAX 12
+/*
+ * The most bytes the items of one message may take in plain text and in HTML:
+ * items past it are left out with a note saying how many (a part at
+ * notifier_digest_limit items of ordinary values is far below it).
+ */
+#define DIGEST_TEXT_BUDGET (768 * 1024)
+#define DIGEST_HTML_BUDGET (1536 * 1024)
 
 /* The groups of a digest, in the order they are read. */
 enum digest_section {
@@ -41,5 +60,66 @@ void digest_count(const struct delivery *d, size_t *count);
  * one line of valid UTF-8.
  */
 char *digest_subject(const struct delivery *d);
+
+/*
+ * s fit to show people: invalid UTF-8 replaced, line separators and
+ * bidirectional controls dealt with (utf8_sanitize), each run of control
+ * characters made one space (multiline: line breaks kept as "\n", tabs kept,
+ * runs of blank lines made one), outer white space dropped, and cut on a character
+ * boundary to at most max bytes (max >= 4) ending in "…" when it was longer.
+ * NULL gives "". Allocated.
+ */
+char *digest_clean(const char *s, size_t max, bool multiline);
+/* A date for people, "Fri 30 Oct 2026", from "YYYY-MM-DD" (anything after it ignored); a value
+ * that is not a date is given back cleaned. Allocated. */
+char *digest_date(const char *ymd);
+/* A time of the history, "22 Oct 2026 08:00 UTC", from UTC "YYYY-MM-DDTHH:MM..."; else cleaned.
+ */
+char *digest_when(const char *utc);
+/*
+ * Where item's case reference links to: its case_url when that is an http://
+ * or https:// URL of at most 2,000 bytes of printable ASCII (no spaces,
+ * quotes or angle brackets), else NULL. Borrowed.
+ */
+const char *digest_case_url(const struct delivery *item);
+
+/*
+ * The sentences a message is made of, shared by every renderer. Each is
+ * allocated plain text (one line, every value cleaned and cut), for a
+ * renderer to escape as its format needs.
+ */
+/* A digest's headline: "3 cases need you today" (or "Nothing new needs you today"). */
+char *digest_headline(const struct delivery *d);
+/* What follows it: "1 escalated to you, 2 overdue and 1 coming due. 1 done since your last
+ * message." */
+char *digest_summary(const struct delivery *d);
+/* How an item stands: its status ("12 working days overdue"), or for a closed clock "Done Fri 20
+ * Nov 2026, 15 working days late" (or "…, in time"). */
+char *digest_status(const struct delivery *item);
+/* A copied item's note (why you are told late), or NULL when item is not copied. */
+char *digest_copied_note(const struct delivery *item);
+/* One event of the history: "22 Oct 2026 08:00 UTC: Reminder: IRO → jo.iro@council.example,
+ * sent". */
+char *digest_event(const struct delivery_event *e);
+/* A value of the rule's fields: a string as it is, anything else as JSON; cleaned and cut. */
+char *digest_field_value(const json_t *value);
+/* The footer: why the recipient gets the message, what it carries, which part it is; one
+ * sentence a line. */
+char *digest_footer(const struct delivery *d);
+
+/*
+ * The plain text (UTF-8, "\n" line ends) of d: for a digest the opening line,
+ * each non-empty section with its items, and the footer; for a single alert
+ * the rule's own body, then the stage, the link to the case, the copied note
+ * and the history. Allocated.
+ */
+char *digest_text(const struct delivery *d);
+/*
+ * The HTML of d: one complete document (inline CSS only, tables for layout,
+ * no scripts, images or outside resources; the only links are the items'
+ * case_url), every value escaped and cut; for a digest laid out as
+ * digest_text, for a single alert the same layout for its one item. Allocated.
+ */
+char *digest_html(const struct delivery *d);
 
 #endif

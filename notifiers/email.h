@@ -1,4 +1,8 @@
-/* email.h - one alert as an RFC 5322 message over SMTP (one recipient per delivery). */
+/*
+ * email.h - one alert or digest as an RFC 5322 message over SMTP (one
+ * recipient per delivery): multipart/alternative, a text/plain and a
+ * text/html part (digest_text, digest_html).
+ */
 #ifndef ESCALATOR_EMAIL_H
 #define ESCALATOR_EMAIL_H
 
@@ -29,14 +33,25 @@ char *email_date(time_t t);
 /* "<uid@domain>": uid with bytes outside atext %-encoded, the domain taken from from. */
 char *email_message_id(const char *uid, const char *from);
 /*
- * Every header of the message for d (From, To, Subject, Date, Message-ID,
- * Auto-Submitted, X-Escalator-*), each value sanitised: one list entry per
- * header, folded lines joined by CRLF + space.
+ * Every header of the message for d, each value sanitised: one list entry per
+ * header, folded lines joined by CRLF + space. From, Reply-To (when smtp sets
+ * reply_to), To, Subject (a digest's: digest_subject), Date, Message-ID,
+ * MIME-Version, Content-Type (multipart/alternative: curl adds the boundary),
+ * Auto-Submitted, then for a single alert X-Escalator-Rule, -Case and -Stage,
+ * for a digest X-Escalator-Digest (its number of items), and
+ * X-Escalator-Delivery.
  */
 struct curl_slist *email_build_headers(const struct smtp_settings *smtp, const struct delivery *d,
                                        time_t now);
 /* The body as valid UTF-8 with CRLF line endings and a final CRLF. */
 char *email_build_body(const char *body);
+/*
+ * Add the message's two alternatives to mime (made with curl_mime_init on the
+ * transfer's handle): digest_text(d) as text/plain and digest_html(d) as
+ * text/html, both UTF-8, CRLF line ends, quoted-printable. CURLE_OK or curl's
+ * error.
+ */
+CURLcode email_build_mime(curl_mime *mime, const struct delivery *d);
 /*
  * The SMTP verb a command line sent by curl starts with ("MAIL", "RCPT",
  * "DATA"...), or NULL if it is not one of the known verbs (AUTH LOGIN's

@@ -17,7 +17,8 @@ endfunction()
 # unit/notifier_fixture.c: the shared fixtures (a sample alert, a notifier on a real event loop,
 # test servers on 127.0.0.1).
 set(NOTIFIER_FIXTURE unit/notifier_fixture.c)
-add_notifier_test(test_email unit/test_email.c CURLREC)
+add_notifier_test(test_email unit/test_email.c ${NOTIFIER_FIXTURE} CURLREC)
+add_notifier_test(test_digest unit/test_digest.c ${NOTIFIER_FIXTURE})
 add_notifier_test(test_http unit/test_http.c CURLREC)
 add_notifier_test(test_webhook unit/test_webhook.c CURLREC)
 add_notifier_test(test_govuk_notify unit/test_govuk_notify.c ${NOTIFIER_FIXTURE} CURLREC)

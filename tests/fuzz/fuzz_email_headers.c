@@ -3,21 +3,24 @@
  * transport_clean_text fed hostile values (as if from the case store).
  *
  * Input: case_ref, subject, rule, stage, uid, title, recipient, from_name,
- * from, body, SMTP reply, SMTP command, separated by NUL bytes. A part that is
- * exactly "\x7f" (or missing) is NULL.
+ * from, body, SMTP reply, SMTP command, reply_to, separated by NUL bytes. A
+ * part that is exactly "\x7f" (or missing) is NULL. A hash of the input makes
+ * it a single alert or a digest of one item holding the same values.
  *
  * Checked: no CR or LF inside any header except CRLF + space folding; headers
  * are 7-bit ASCII with no other control characters; the encoded-words decode
  * back to exactly the cleaned value; lines of the unstructured headers are at
  * most 78 characters; the Message-ID is atext and decodes back to the uid;
  * the body is valid UTF-8 with CRLF line ends; classify details are one
- * clean line.
+ * clean line. The headers come in their order, Reply-To only when configured,
+ * a digest's with its subject and X-Escalator-Digest instead of the case's.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "email.h"
 #include "fuzz_common.h"
 #include "transport.h"
@@ -36,6 +39,7 @@ enum {
 	P_BODY,
 	P_REPLY,
 	P_COMMAND,
+	P_REPLY_TO,
 	NPARTS
 };
 
@@ -285,8 +289,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nparts;
 	char *buf = fuzz_split(data, size, parts, NPARTS, &nparts);
 	struct smtp_settings smtp;
-	struct delivery d;
+	struct delivery d, dg, *items[1];
 	struct curl_slist *headers, *h;
+	int digest;
 	struct delivery_result r;
 	char *c, *detail;
 	uint64_t rng = fuzz_hash(data, size);
@@ -299,6 +304,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	smtp.url = "smtp://mail.council.example:587";
 	smtp.from = (char *)(v[P_FROM] ? v[P_FROM] : "escalator@council.example");
 	smtp.from_name = (char *)v[P_FROM_NAME];
+	smtp.reply_to = (char *)v[P_REPLY_TO];
 	memset(&d, 0, sizeof d);
 	d.id = 42;
 	d.uid = (char *)v[P_UID];
@@ -314,16 +320,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.subject = (char *)v[P_SUBJECT];
 	d.body = (char *)v[P_BODY];
 
-	headers = email_build_headers(&smtp, &d, (time_t)1793779200);
+	/* Half the time a digest of one item: the same values, one level down. */
+	digest = (int)(fuzz_next(&rng) & 1);
+	memset(&dg, 0, sizeof dg);
+	dg.id = 43;
+	dg.uid = d.uid;
+	dg.kind = CHANNEL_EMAIL;
+	dg.recipient = d.recipient;
+	dg.digest = true;
+	dg.part = dg.parts = 1;
+	items[0] = &d;
+	dg.items = items;
+	dg.nitems = 1;
+
+	headers = email_build_headers(&smtp, digest ? &dg : &d, (time_t)1793779200);
 	subject = d.subject ? d.subject : d.title ? d.title : "escalator alert";
 	h = headers;
 	FUZZ_CHECK(h != NULL && strncmp(h->data, "From: ", 6) == 0, "first header");
 	for (; h != NULL; h = h->next)
 		check_header_syntax(h->data, HARD_LINE_MAX);
 	h = headers->next;
+	if (smtp.reply_to != NULL) {
+		c = check_clean(smtp.reply_to, 254, 1);
+		if (*c != '\0') {
+			FUZZ_CHECK(h != NULL && strncmp(h->data, "Reply-To: ", 10) == 0 &&
+			               strcmp(h->data + 10, c) == 0,
+			           "Reply-To: %s, expected %s", h ? h->data : "-", c);
+			h = h->next;
+		}
+		free(c);
+	}
 	FUZZ_CHECK(h != NULL && strncmp(h->data, "To: ", 4) == 0, "To: %s", h ? h->data : "-");
 	h = h->next;
-	c = check_clean(subject, EMAIL_HEADER_MAX, 0);
+	if (digest) {
+		char *ds = digest_subject(&dg);
+
+		c = check_clean(ds, EMAIL_HEADER_MAX, 0);
+		free(ds);
+	} else {
+		c = check_clean(subject, EMAIL_HEADER_MAX, 0);
+	}
 	check_unstructured(h->data, "Subject", c);
 	free(c);
 	h = h->next;
@@ -331,9 +367,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h = h->next;
 	FUZZ_CHECK(strncmp(h->data, "Message-ID: <", 13) == 0, "Message-ID: %s", h->data);
 	h = h->next;
+	FUZZ_CHECK(strcmp(h->data, "MIME-Version: 1.0") == 0, "%s", h->data);
+	h = h->next;
+	FUZZ_CHECK(strcmp(h->data, "Content-Type: multipart/alternative") == 0, "%s", h->data);
+	h = h->next;
 	FUZZ_CHECK(strcmp(h->data, "Auto-Submitted: auto-generated") == 0, "%s", h->data);
 	h = h->next;
-	{
+	if (digest) {
+		FUZZ_CHECK(h != NULL && strcmp(h->data, "X-Escalator-Digest: 1") == 0, "%s",
+		           h ? h->data : "X-Escalator-Digest is missing");
+		h = h->next;
+		if (d.uid != NULL) {
+			c = check_clean(d.uid, EMAIL_HEADER_MAX, 1);
+			FUZZ_CHECK(h != NULL, "X-Escalator-Delivery is missing");
+			check_unstructured(h->data, "X-Escalator-Delivery", c);
+			free(c);
+			h = h->next;
+		}
+	} else {
 		static const char *const names[] = {"X-Escalator-Rule", "X-Escalator-Case",
 		                                    "X-Escalator-Stage", "X-Escalator-Delivery"};
 		const char *vals[] = {d.rule, d.case_ref, d.stage, d.uid};

@@ -1,4 +1,8 @@
-/* test_email.c - unit tests for notifiers/email.c: headers, sanitising, options, classification. */
+/*
+ * test_email.c - unit tests for notifiers/email.c and email_mime.c: headers,
+ * sanitising, options, classification, and messages sent to a real SMTP
+ * server on 127.0.0.1 read back as a mail client reads them.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,15 +12,24 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "curlrec.h"
+#include "digest.h"
 #include "email.h"
 #include "email_impl.h"
+#include "notifier_fixture.h"
 #include "transport.h"
 #include "xalloc.h"
+
+#ifndef ESCALATOR_SOURCE_DIR
+#define ESCALATOR_SOURCE_DIR "."
+#endif
 
 /* A delivery with ordinary values. */
 static struct delivery
@@ -166,7 +179,7 @@ test_headers_no_injection(void **state)
 		for (const char *p = it->data; (p = strchr(p, '\r')) != NULL; p++)
 			assert_true(p[1] == '\n' && p[2] == ' ');
 	}
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 12);
 	assert_string_equal(find_header(l, "X-Escalator-Case"), "X-Escalator-Case: C1 Bcc: evil@x");
 	assert_string_equal(find_header(l, "X-Escalator-Rule"),
 	                    "X-Escalator-Rule: rule Bcc: evil@x");
@@ -240,8 +253,12 @@ test_headers_complete(void **state)
 	assert_string_equal(find_header(l, "X-Escalator-Stage"), "X-Escalator-Stage: overdue");
 	assert_string_equal(find_header(l, "X-Escalator-Delivery"),
 	                    "X-Escalator-Delivery: d7-3f2a");
+	assert_string_equal(find_header(l, "MIME-Version"), "MIME-Version: 1.0");
+	/* curl's MIME layer adds the boundary to this one and writes the parts' own. */
+	assert_string_equal(find_header(l, "Content-Type"), "Content-Type: multipart/alternative");
 	assert_null(find_header(l, "Bcc"));
-	assert_null(find_header(l, "Content-Type")); /* curl's MIME layer writes it */
+	assert_null(find_header(l, "Reply-To"));
+	assert_null(find_header(l, "X-Escalator-Digest"));
 	curl_slist_free_all(l);
 }
 
@@ -447,6 +464,304 @@ test_body(void **state)
 	b = email_build_body(NULL);
 	assert_string_equal(b, "\r\n");
 	free(b);
+}
+
+/* Reply-To: the configured address, cleaned to one ASCII line; none when not configured. */
+static void
+test_headers_reply_to(void **state)
+{
+	struct smtp_settings smtp = sample_smtp();
+	struct delivery d = sample_delivery();
+	struct curl_slist *l;
+
+	smtp.reply_to = "iro.service@council.example";
+	l = email_build_headers(&smtp, &d, 0);
+	assert_string_equal(find_header(l, "Reply-To"), "Reply-To: iro.service@council.example");
+	/* Right after From, like a mail client writes it. */
+	assert_ptr_equal(l->next->data, find_header(l, "Reply-To"));
+	curl_slist_free_all(l);
+
+	smtp.reply_to = "iro@council.example\r\nBcc: evil@x";
+	l = email_build_headers(&smtp, &d, 0);
+	assert_string_equal(find_header(l, "Reply-To"),
+	                    "Reply-To: iro@council.example Bcc: evil@x");
+	assert_null(find_header(l, "Bcc"));
+	curl_slist_free_all(l);
+
+	smtp.reply_to = "\r\n";
+	l = email_build_headers(&smtp, &d, 0);
+	assert_null(find_header(l, "Reply-To"));
+	curl_slist_free_all(l);
+}
+
+/* A digest: its subject, X-Escalator-Digest with its number of items, no per-case headers. */
+static void
+test_headers_digest(void **state)
+{
+	struct smtp_settings smtp = sample_smtp();
+	struct delivery *d = fixture_digest(CHANNEL_EMAIL, 6, 0);
+	struct curl_slist *l;
+	char *subject = digest_subject(d), *h = xasprintf("Subject: %s", subject), *back;
+
+	l = email_build_headers(&smtp, d, 0);
+	assert_string_equal(find_header(l, "To"), "To: iro.manager@council.example");
+	back = decode_header(find_header(l, "Subject"));
+	assert_string_equal(back, subject);
+	assert_folded(find_header(l, "Subject"));
+	assert_string_equal(find_header(l, "X-Escalator-Digest"), "X-Escalator-Digest: 6");
+	assert_string_equal(find_header(l, "X-Escalator-Delivery"),
+	                    "X-Escalator-Delivery: esc-1a2b3c4d5e6f-7001");
+	assert_string_equal(find_header(l, "Message-ID"),
+	                    "Message-ID: <esc-1a2b3c4d5e6f-7001@council.example>");
+	assert_string_equal(find_header(l, "Auto-Submitted"), "Auto-Submitted: auto-generated");
+	assert_string_equal(find_header(l, "Content-Type"), "Content-Type: multipart/alternative");
+	assert_null(find_header(l, "X-Escalator-Case"));
+	assert_null(find_header(l, "X-Escalator-Rule"));
+	assert_null(find_header(l, "X-Escalator-Stage"));
+	curl_slist_free_all(l);
+
+	/* In parts, the subject says which. */
+	d->part = 2;
+	d->parts = 3;
+	l = email_build_headers(&smtp, d, 0);
+	free(back);
+	back = decode_header(find_header(l, "Subject"));
+	assert_non_null(strstr(back, " (part 2 of 3)"));
+	curl_slist_free_all(l);
+	free(back);
+	free(h);
+	free(subject);
+	delivery_free(d);
+}
+
+/* Number of lines in path, 0 if it does not exist. */
+static size_t
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/*
+ * Run "python3 -m harness.mail_check mail jsonl --link ..." on what the SMTP
+ * sink recorded: one JSON summary per message, in the order received, as an
+ * array. Fails the test if the checker finds a problem.
+ */
+static json_t *
+mail_check(const char *jsonl, const char *const *links)
+{
+	const char *src = getenv("SRCDIR") != NULL && *getenv("SRCDIR") != '\0'
+	                      ? getenv("SRCDIR")
+	                      : ESCALATOR_SOURCE_DIR;
+	char *cmd = xasprintf("cd '%s/tests' && /usr/bin/python3 -m harness.mail_check mail '%s'",
+	                      src, jsonl);
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *all = json_array();
+	FILE *p;
+	int status;
+
+	for (; *links != NULL; links++) {
+		char *t = xasprintf("%s --link '%s'", cmd, *links);
+
+		free(cmd);
+		cmd = t;
+	}
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (getline(&line, &cap, p) > 0) {
+		json_t *j = fixture_parse_json(line);
+
+		if (json_array_size(json_object_get(j, "problems")) > 0)
+			fail_msg("mail_check: %s", line);
+		json_array_append_new(all, j);
+	}
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	free(line);
+	free(cmd);
+	return all;
+}
+
+/* The summary of the message with X-Escalator-Delivery uid. */
+static json_t *
+message_by_uid(json_t *all, const char *uid)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(all, i, m)
+	{
+		const char *u = json_string_value(json_object_get(m, "x_delivery"));
+
+		if (u != NULL && strcmp(u, uid) == 0)
+			return m;
+	}
+	fail_msg("no message with X-Escalator-Delivery %s", uid);
+	return NULL;
+}
+
+/* A string member of a JSON object ("" when it is missing or null). */
+static const char *
+member(const json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+/* What a transfer sent by test_send_to_sink reported. */
+struct sent {
+	struct email_state *st;
+	struct delivery_result r;
+	char *detail;
+	int *left;
+	struct event_base *base;
+};
+
+/* A transfer has finished: classify it; stop the loop after the last. */
+static void
+sent_cb(struct transfer *t, CURLcode rc, void *arg)
+{
+	struct sent *s = arg;
+
+	s->detail = email_finish(t, s->st, rc, &s->r);
+	if (--*s->left == 0)
+		event_base_loopbreak(s->base);
+}
+
+/*
+ * A digest and a single alert sent to a real SMTP server on 127.0.0.1 (set up
+ * by email_setup, on a transport driven by the fixture's loop) and read back
+ * with Python's email package: multipart/alternative with a plain and an HTML
+ * body, Reply-To, the digest's subject and X-Escalator-Digest, and links only
+ * to the cases.
+ */
+static void
+test_send_to_sink(void **state)
+{
+	struct fixture *fx = *state;
+	char *out = xasprintf("%s/smtp.jsonl", fx->dir), *cause = NULL, *subject;
+	const char *args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", out, NULL};
+	const char *links[8] = {NULL};
+	struct smtp_settings sc = {.from = "alerts@council.example",
+	                           .from_name = "escalator",
+	                           .reply_to = "iro.service@council.example",
+	                           .starttls = STARTTLS_OPPORTUNISTIC};
+	struct notifier_settings ns = {.smtp = &sc, .connect_timeout = 20, .delivery_timeout = 20};
+	struct delivery *dg = fixture_digest(CHANNEL_EMAIL, 6, 0);
+	struct delivery a = fixture_delivery(CHANNEL_EMAIL);
+	const struct delivery *ds[2] = {dg, &a};
+	struct transport *tp = transport_new(fx->base);
+	struct sent sent[2];
+	struct server smtp = {0};
+	json_t *all, *m, *l;
+	const char *plain, *html;
+	int left = 2;
+
+	a.recipient = "tm.north@council.example";
+	a.subject = "Overdue: team manager: First Child in Care review for C1042";
+	a.body = "Case C1042: the first review was due on 2026-10-29.\nCall the IRO service.\n";
+	a.label = "Overdue: team manager";
+	a.urgency = DELIVERY_OVERDUE;
+	a.case_url = "https://cms.council.example/case/C1042";
+	a.history = dg->items[1]->history;
+	a.nhistory = dg->items[1]->nhistory;
+	for (size_t i = 0; i < 5; i++)
+		links[i] = dg->items[i]->case_url;
+	links[5] = a.case_url;
+
+	fixture_server_start(&smtp, args);
+	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
+	for (int k = 0; k < 2; k++) {
+		struct transfer *t = transfer_new();
+
+		memset(&sent[k], 0, sizeof sent[k]);
+		sent[k].left = &left;
+		sent[k].base = fx->base;
+		sent[k].st = email_setup(t, &ns, ds[k], time(NULL), &cause);
+		if (sent[k].st == NULL)
+			fail_msg("email_setup: %s", cause);
+		transfer_set_done(t, sent_cb, &sent[k]);
+		if (transport_start(tp, t, &cause) != 0)
+			fail_msg("transport_start: %s", cause);
+	}
+	event_base_dispatch(fx->base);
+	assert_int_equal(left, 0);
+	for (int k = 0; k < 2; k++) {
+		if (sent[k].r.status != DELIVERY_SENT)
+			fail_msg("delivery %d: %s", k, sent[k].detail);
+		free(sent[k].detail);
+	}
+	transport_free(tp);
+	/* The sink writes after it answers. */
+	for (int i = 0; i < 200 && count_lines(out) < 2; i++)
+		usleep(25000);
+	fixture_server_stop(&smtp);
+	assert_int_equal(count_lines(out), 2);
+	all = mail_check(out, links);
+
+	m = message_by_uid(all, dg->uid);
+	subject = digest_subject(dg);
+	assert_string_equal(member(m, "subject"), subject);
+	assert_string_equal(member(m, "content_type"), "multipart/alternative");
+	assert_string_equal(member(m, "mime_version"), "1.0");
+	assert_string_equal(member(m, "reply_to"), "iro.service@council.example");
+	assert_string_equal(member(m, "x_digest"), "6");
+	assert_true(json_is_null(json_object_get(m, "x_case")));
+	l = json_object_get(m, "parts");
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_array_get(l, 0)), "text/plain");
+	assert_string_equal(json_string_value(json_array_get(l, 1)), "text/html");
+	plain = member(m, "plain");
+	html = member(m, "html");
+	assert_non_null(strstr(plain, "4 cases need you today: "));
+	assert_non_null(strstr(plain, "Escalated past you (1)\n"));
+	for (size_t i = 0; i < 5; i++) {
+		char *ref = xasprintf("* %s: First Child in Care review\n", dg->items[i]->case_ref);
+
+		assert_non_null(strstr(plain, ref));
+		free(ref);
+	}
+	assert_non_null(strstr(plain, "Done Fri 20 Nov 2026, 15 working days late"));
+	assert_non_null(strstr(html, "<h1 "));
+	assert_non_null(strstr(html, "Done Fri 20 Nov 2026, 15 working days late"));
+	assert_string_equal(member(m, "title"), subject);
+	l = json_object_get(m, "links");
+	assert_int_equal(json_array_size(l), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(json_string_value(json_array_get(l, i)), links[i]);
+	free(subject);
+
+	m = message_by_uid(all, a.uid);
+	assert_string_equal(member(m, "subject"), a.subject);
+	assert_string_equal(member(m, "reply_to"), "iro.service@council.example");
+	assert_string_equal(member(m, "x_case"), "C1042");
+	assert_true(json_is_null(json_object_get(m, "x_digest")));
+	plain = member(m, "plain");
+	assert_non_null(strstr(plain, "Case C1042: the first review was due on 2026-10-29.\n"
+	                              "Call the IRO service.\n\n"
+	                              "Open the case: https://cms.council.example/case/C1042\n"
+	                              "History:\n"));
+	html = member(m, "html");
+	assert_non_null(strstr(html, ">C1042</a>: First Child in Care review</h1>"));
+	l = json_object_get(m, "links");
+	assert_int_equal(json_array_size(l), 1);
+	assert_string_equal(json_string_value(json_array_get(l, 0)), a.case_url);
+
+	json_decref(all);
+	delivery_free(dg);
+	free(sc.url);
+	free(out);
 }
 
 /* A curl result, SMTP code, last command and reply, and the status they should give. */
@@ -727,6 +1042,9 @@ main(void)
 	    cmocka_unit_test(test_setup_options),
 	    cmocka_unit_test(test_setup_use_ssl),
 	    cmocka_unit_test(test_setup_xoauth2),
+	    cmocka_unit_test(test_headers_reply_to),
+	    cmocka_unit_test(test_headers_digest),
+	    cmocka_unit_test_setup_teardown(test_send_to_sink, fixture_setup, fixture_teardown),
 	};
 	int rc;
 
