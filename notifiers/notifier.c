@@ -82,6 +82,7 @@ clear_smtp(struct notifier *n)
 	free(n->smtp.url);
 	free(n->smtp.from);
 	free(n->smtp.from_name);
+	free(n->smtp.reply_to);
 	free(n->smtp.username);
 	free(n->smtp.tenant);
 	free(n->smtp.client_id);
@@ -114,6 +115,7 @@ notifier_configure(struct notifier *n, const struct notifier_settings *s)
 		n->smtp.url = xstrdup(new->url);
 		n->smtp.from = xstrdup(new->from);
 		n->smtp.from_name = xstrdup_or_null(new->from_name);
+		n->smtp.reply_to = xstrdup_or_null(new->reply_to);
 		n->smtp.username = xstrdup_or_null(new->username);
 		n->smtp.password = xstrdup_or_null(new->password);
 		n->smtp.starttls = new->starttls;
