@@ -1,12 +1,15 @@
-/* chat.c - one alert as a Microsoft Teams Adaptive Card or a Slack message (incoming webhooks). */
+/*
+ * chat.c - one alert as a Microsoft Teams Adaptive Card or a Slack message
+ * (incoming webhooks); a digest is chat_digest.c's.
+ */
 #include "chat.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "chat_impl.h"
 #include "transport.h"
 #include "xalloc.h"
 
@@ -26,34 +29,6 @@ struct chat_alert {
 	struct chat_field *fields;
 	size_t nfields;
 };
-
-/* s as one clean line of at most max bytes, ending in "…" when it was cut. */
-static char *
-chat_cut(const char *s, size_t max)
-{
-	char *full = transport_clean_text(s != NULL ? s : "", SIZE_MAX, 0), *cut, *out;
-
-	if (strlen(full) <= max)
-		return full;
-	cut = transport_clean_text(full, max > 3 ? max - 3 : 0, 0);
-	out = xasprintf("%s\xe2\x80\xa6", cut);
-	free(cut);
-	free(full);
-	return out;
-}
-
-/* A JSON string of s cut to max bytes. */
-static json_t *
-chat_str(const char *s, size_t max)
-{
-	char *v = chat_cut(s, max);
-	json_t *j = json_string(v);
-
-	free(v);
-	if (j == NULL)
-		fatalx("json_string failed on cleaned text");
-	return j;
-}
 
 /* Copy d->fields into a; -1 with *cause set if they are not a JSON object. */
 static int
@@ -97,56 +72,19 @@ chat_alert_clear(struct chat_alert *a)
 	free(a->fields);
 }
 
-/* Dump j compactly; fatal on failure. */
-static char *
-chat_dump(json_t *j)
-{
-	char *out = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-	if (out == NULL)
-		fatalx("json_dumps failed");
-	return out;
-}
-
-/*
- * Teams parses Markdown in TextBlock and in a FactSet's titles and values, so a case
- * reference such as "[click](https://evil.example)" would render as a link there, and
- * Teams clients do not agree on backslash escapes. A TextRun is never parsed as
- * Markdown: every piece of text in the card is one.
- */
-
-/* {"type":"TextRun","text":text} */
+/* One fact as a block of two runs: "name: " in bold, then the value (a link to url if set). */
 static json_t *
-teams_run(json_t *text)
-{
-	json_t *r = json_object();
-
-	json_object_set_new(r, "type", json_string("TextRun"));
-	json_object_set_new(r, "text", text);
-	return r;
-}
-
-/* {"type":"RichTextBlock","inlines":[run]} */
-static json_t *
-teams_block(json_t *run)
-{
-	json_t *b = json_object();
-
-	json_object_set_new(b, "type", json_string("RichTextBlock"));
-	json_object_set_new(b, "inlines", json_pack("[o]", run));
-	return b;
-}
-
-/* One fact as a block of two runs: "name: " in bold, then the value. */
-static json_t *
-teams_fact(const char *name, const char *value, size_t max)
+teams_fact(const char *name, const char *value, size_t max, const char *url)
 {
 	char *cut = chat_cut(name, 100), *label = xasprintf("%s: ", cut);
-	json_t *title = teams_run(json_string(label)), *b;
+	json_t *title = chat_teams_run(json_string(label)), *b, *v;
 
 	json_object_set_new(title, "weight", json_string("Bolder"));
-	b = teams_block(title);
-	json_array_append_new(json_object_get(b, "inlines"), teams_run(chat_str(value, max)));
+	b = chat_teams_block(title);
+	v = chat_teams_run(chat_str(value, max));
+	if (url != NULL)
+		chat_teams_link(v, url);
+	json_array_append_new(json_object_get(b, "inlines"), v);
 	free(label);
 	free(cut);
 	return b;
@@ -157,66 +95,59 @@ static char *
 teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 {
 	const struct delivery *d = a->d;
-	json_t *root = json_object(), *att = json_object(), *card = json_object();
 	json_t *body = json_array(), *r;
-	char late[16], *line, *out;
+	const char *url = chat_link_ok(d->case_url, vmax + 200) ? d->case_url : NULL;
+	char late[16], *line;
 
 	/* Title, and the one line that says what is late. */
-	r = teams_run(chat_str(d->title, vmax));
+	r = chat_teams_run(chat_str(d->title, vmax));
 	json_object_set_new(r, "weight", json_string("Bolder"));
 	json_object_set_new(r, "size", json_string("Medium"));
-	json_array_append_new(body, teams_block(r));
+	json_array_append_new(body, chat_teams_block(r));
 	line = xasprintf("Case %s: %s", d->case_ref != NULL ? d->case_ref : "",
 	                 d->status != NULL ? d->status : "");
-	r = teams_run(chat_str(line, vmax));
+	r = chat_teams_run(chat_str(line, vmax));
 	if (d->days_late > 0)
 		json_object_set_new(r, "color", json_string("Attention"));
-	json_array_append_new(body, teams_block(r));
+	json_array_append_new(body, chat_teams_block(r));
 	free(line);
 
 	snprintf(late, sizeof late, "%d", d->days_late);
-	json_array_append_new(body, teams_fact("Case", d->case_ref, vmax));
-	json_array_append_new(body, teams_fact("Stage", d->stage, vmax));
-	json_array_append_new(body, teams_fact("Due", d->due, vmax));
-	json_array_append_new(body, teams_fact("Days overdue", late, vmax));
+	json_array_append_new(body, teams_fact("Case", d->case_ref, vmax, url));
+	/* The stage as people read it ("Overdue: team manager"), else its id. */
+	json_array_append_new(
+	    body, teams_fact("Stage", d->label != NULL ? d->label : d->stage, vmax, NULL));
+	json_array_append_new(body, teams_fact("Due", d->due, vmax, NULL));
+	json_array_append_new(body, teams_fact("Days overdue", late, vmax, NULL));
 	if (d->start != NULL)
-		json_array_append_new(body, teams_fact("Started", d->start, vmax));
+		json_array_append_new(body, teams_fact("Started", d->start, vmax, NULL));
 	for (size_t i = 0; i < nfields && i < a->nfields; i++)
-		json_array_append_new(body,
-		                      teams_fact(a->fields[i].name, a->fields[i].value, vmax));
+		json_array_append_new(
+		    body, teams_fact(a->fields[i].name, a->fields[i].value, vmax, NULL));
 	if (nfields < a->nfields) {
 		line = xasprintf("%zu more not shown (message size limit)", a->nfields - nfields);
-		json_array_append_new(body, teams_fact("Fields", line, vmax));
+		json_array_append_new(body, teams_fact("Fields", line, vmax, NULL));
+		free(line);
+	}
+	if (d->nhistory > 0) {
+		line = chat_history(d, vmax);
+		json_array_append_new(body, teams_fact("History", line, vmax, NULL));
 		free(line);
 	}
 
 	if (d->expected != NULL && *d->expected != '\0') {
 		line = xasprintf("Expected: %s", d->expected);
-		json_array_append_new(body, teams_block(teams_run(chat_str(line, vmax))));
+		json_array_append_new(body, chat_teams_block(chat_teams_run(chat_str(line, vmax))));
 		free(line);
 	}
 	line = xasprintf("Rule %s \xc2\xb7 delivery %s", d->rule != NULL ? d->rule : "",
 	                 d->uid != NULL ? d->uid : "");
-	r = teams_run(chat_str(line, 200));
+	r = chat_teams_run(chat_str(line, 200));
 	json_object_set_new(r, "isSubtle", json_true());
 	json_object_set_new(r, "size", json_string("Small"));
-	json_array_append_new(body, teams_block(r));
+	json_array_append_new(body, chat_teams_block(r));
 	free(line);
-
-	json_object_set_new(card, "$schema",
-	                    json_string("http://adaptivecards.io/schemas/adaptive-card.json"));
-	json_object_set_new(card, "type", json_string("AdaptiveCard"));
-	json_object_set_new(card, "version", json_string("1.4"));
-	json_object_set_new(card, "body", body);
-	json_object_set_new(att, "contentType",
-	                    json_string("application/vnd.microsoft.card.adaptive"));
-	json_object_set_new(att, "contentUrl", json_null());
-	json_object_set_new(att, "content", card);
-	json_object_set_new(root, "type", json_string("message"));
-	json_object_set_new(root, "attachments", json_pack("[o]", att));
-	out = chat_dump(root);
-	json_decref(root);
-	return out;
+	return chat_teams_message(body);
 }
 
 /* Build with smaller values, then fewer fields, until the body fits in max bytes. */
@@ -251,67 +182,12 @@ chat_teams_body(const struct delivery *d, size_t max, char **cause)
 	struct chat_alert a;
 	char *out;
 
+	if (d->digest)
+		return chat_teams_digest(d, max);
 	if (chat_alert_init(&a, d, cause) != 0)
 		return NULL;
 	out = chat_fit(&a, max, teams_build);
 	chat_alert_clear(&a);
-	return out;
-}
-
-/* s with &, < and > escaped for Slack mrkdwn. */
-char *
-chat_slack_escape(const char *s)
-{
-	size_t len = 0, o = 0;
-	char *out;
-
-	for (const char *p = s; *p != '\0'; p++)
-		len += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : 1;
-	out = xmalloc(len + 1);
-	for (const char *p = s; *p != '\0'; p++) {
-		const char *rep = *p == '&'   ? "&amp;"
-		                  : *p == '<' ? "&lt;"
-		                  : *p == '>' ? "&gt;"
-		                              : NULL;
-
-		if (rep != NULL) {
-			memcpy(out + o, rep, strlen(rep));
-			o += strlen(rep);
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/*
- * s as one clean line, escaped for Slack mrkdwn, then cut to at most max bytes
- * (ending in "…"): escaping first keeps the limit true however many &, < and >
- * the value holds; the cut never splits a character or an "&amp;" entity.
- */
-static char *
-slack_text(const char *s, size_t max)
-{
-	char *full = transport_clean_text(s != NULL ? s : "", SIZE_MAX, 0);
-	char *esc = chat_slack_escape(full), *out;
-	size_t n = max > 3 ? max - 3 : 0;
-
-	free(full);
-	if (strlen(esc) <= max)
-		return esc;
-	while (n > 0 && ((unsigned char)esc[n] & 0xc0) == 0x80)
-		n--; /* back to the start of a character */
-	for (size_t k = 1; k <= 4 && k <= n; k++) {
-		if (esc[n - k] == ';')
-			break;
-		if (esc[n - k] == '&') {
-			n -= k; /* inside an entity: drop all of it */
-			break;
-		}
-	}
-	out = xasprintf("%.*s\xe2\x80\xa6", (int)n, esc);
-	free(esc);
 	return out;
 }
 
@@ -320,14 +196,54 @@ static json_t *
 slack_mrkdwn(const char *label, const char *value, size_t max)
 {
 	json_t *o = json_object();
-	char *esc = slack_text(value, max), *text;
+	char *esc = chat_slack_text(value, max), *text;
 
 	text = label != NULL ? xasprintf("*%s*\n%s", label, esc) : xstrdup(esc);
 	json_object_set_new(o, "type", json_string("mrkdwn"));
 	json_object_set_new(o, "text", json_string(text));
+	/* No URL in a value becomes a link, no channel name or mention is parsed. */
+	json_object_set_new(o, "verbatim", json_true());
 	free(text);
 	free(esc);
 	return o;
+}
+
+/*
+ * The Case field: "*Case*\n<url|case>", a link to the case when it has one
+ * that fits in a field, else the case reference alone.
+ */
+static json_t *
+slack_case(const struct delivery *d, size_t max)
+{
+	json_t *o;
+	char *link, *text;
+
+	if (!chat_link_ok(d->case_url, CHAT_LINK_MAX))
+		return slack_mrkdwn("Case", d->case_ref, max);
+	link = chat_slack_link(d->case_url, d->case_ref, max < 200 ? max : 200);
+	if (strlen(link) + 8 > CHAT_SLACK_FIELD_MAX) {
+		free(link);
+		return slack_mrkdwn("Case", d->case_ref, max);
+	}
+	o = json_object();
+	text = xasprintf("*Case*\n%s", link);
+	json_object_set_new(o, "type", json_string("mrkdwn"));
+	json_object_set_new(o, "text", json_string(text));
+	json_object_set_new(o, "verbatim", json_true());
+	free(text);
+	free(link);
+	return o;
+}
+
+/* A section block of one mrkdwn text: "*label*\nvalue", value escaped and cut to max. */
+static json_t *
+slack_text_section(const char *label, const char *value, size_t max)
+{
+	json_t *b = json_object();
+
+	json_object_set_new(b, "type", json_string("section"));
+	json_object_set_new(b, "text", slack_mrkdwn(label, value, max));
+	return b;
 }
 
 /* A section block holding fields. */
@@ -348,14 +264,16 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	const struct delivery *d = a->d;
 	json_t *root = json_object(), *blocks = json_array(), *b, *t, *fields;
 	size_t fmax = vmax < CHAT_SLACK_FIELD_MAX - 110 ? vmax : CHAT_SLACK_FIELD_MAX - 110;
+	/* The stage as people read it ("Overdue: team manager"), else its id. */
+	const char *stage = d->label != NULL ? d->label : d->stage;
 	char late[16], *line, *esc, *cut;
 	size_t nsections = 0, shown = 0;
 
 	/* The notification text: one line saying what is late, for which case. */
 	line = xasprintf("%s: case %s, %s, due %s (%s)", d->title != NULL ? d->title : "",
-	                 d->case_ref != NULL ? d->case_ref : "", d->stage != NULL ? d->stage : "",
+	                 d->case_ref != NULL ? d->case_ref : "", stage != NULL ? stage : "",
 	                 d->due != NULL ? d->due : "", d->status != NULL ? d->status : "");
-	esc = slack_text(line, vmax + 100);
+	esc = chat_slack_text(line, vmax + 100);
 	json_object_set_new(root, "text", json_string(esc));
 	free(esc);
 	free(line);
@@ -371,8 +289,8 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 
 	snprintf(late, sizeof late, "%d", d->days_late);
 	fields = json_array();
-	json_array_append_new(fields, slack_mrkdwn("Case", d->case_ref, fmax));
-	json_array_append_new(fields, slack_mrkdwn("Stage", d->stage, fmax));
+	json_array_append_new(fields, slack_case(d, fmax));
+	json_array_append_new(fields, slack_mrkdwn("Stage", stage, fmax));
 	json_array_append_new(fields, slack_mrkdwn("Due", d->due, fmax));
 	json_array_append_new(fields, slack_mrkdwn("Days overdue", late, fmax));
 	if (d->start != NULL)
@@ -389,7 +307,8 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 			fields = NULL;
 		}
 		if (fields == NULL) {
-			if (3 + nsections + 2 >= CHAT_SLACK_BLOCKS_MAX)
+			/* This one, and room for expected, history and context. */
+			if (2 + nsections + 1 + 3 > CHAT_SLACK_BLOCKS_MAX)
 				break;
 			fields = json_array();
 			nsections++;
@@ -405,11 +324,15 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 		json_array_append_new(blocks, slack_section(fields));
 
 	if (d->expected != NULL && *d->expected != '\0') {
-		b = json_object();
 		line = xasprintf("Expected: %s", d->expected);
-		json_object_set_new(b, "type", json_string("section"));
-		json_object_set_new(b, "text", slack_mrkdwn(NULL, line, CHAT_SLACK_TEXT_MAX - 100));
-		json_array_append_new(blocks, b);
+		json_array_append_new(blocks,
+		                      slack_text_section(NULL, line, CHAT_SLACK_TEXT_MAX - 100));
+		free(line);
+	}
+	if (d->nhistory > 0) {
+		line = chat_history(d, vmax);
+		json_array_append_new(
+		    blocks, slack_text_section("History", line, CHAT_SLACK_TEXT_MAX - 100));
 		free(line);
 	}
 	if (shown < a->nfields)
@@ -441,6 +364,8 @@ chat_slack_body(const struct delivery *d, size_t max, char **cause)
 	struct chat_alert a;
 	char *out;
 
+	if (d->digest)
+		return chat_slack_digest(d, max);
 	if (chat_alert_init(&a, d, cause) != 0)
 		return NULL;
 	out = chat_fit(&a, max, slack_build);
@@ -456,8 +381,12 @@ chat_setup(struct transfer *t, const struct notifier_settings *s, const struct d
 	struct curl_slist *h;
 	char *body;
 
-	body = d->kind == CHANNEL_TEAMS ? chat_teams_body(d, CHAT_TEAMS_MAX, cause)
-	                                : chat_slack_body(d, CHAT_SLACK_MAX, cause);
+	if (d->kind == CHANNEL_TEAMS)
+		body =
+		    chat_teams_body(d, d->digest ? CHAT_TEAMS_DIGEST_MAX : CHAT_TEAMS_MAX, cause);
+	else
+		body =
+		    chat_slack_body(d, d->digest ? CHAT_SLACK_DIGEST_MAX : CHAT_SLACK_MAX, cause);
 	if (body == NULL)
 		return NULL;
 	transfer_keep(t, body, free);

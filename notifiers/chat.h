@@ -1,4 +1,7 @@
-/* chat.h - one alert as a Microsoft Teams Adaptive Card or a Slack message (incoming webhooks). */
+/*
+ * chat.h - one alert or a digest as a Microsoft Teams Adaptive Card or a Slack
+ * message (incoming webhooks).
+ */
 #ifndef ESCALATOR_CHAT_H
 #define ESCALATOR_CHAT_H
 
@@ -18,22 +21,50 @@
 #define CHAT_SLACK_TEXT_MAX 3000
 #define CHAT_SLACK_FIELDS_PER_SECTION 10
 #define CHAT_SLACK_BLOCKS_MAX 50
+/*
+ * A digest's request body is kept well under those limits (4 KB of room under
+ * Teams' 28 KB for what the workflow adds; Slack's 40,000 counts characters,
+ * this bytes), and a Slack digest section's text under 2,900 bytes (Slack: 3,000
+ * characters).
+ */
+#define CHAT_TEAMS_DIGEST_MAX 24000
+#define CHAT_SLACK_DIGEST_MAX 36000
+#define CHAT_SLACK_SECTION_MAX 2900
 
 /*
  * The Teams workflow request body for d: {"type":"message","attachments":[{
  * "contentType":"application/vnd.microsoft.card.adaptive","content":{an
- * Adaptive Card with the title, the case, stage, due date, days overdue, what
- * is expected and the rule's fields}}]}, at most max bytes: long values are
- * cut (ending in "…"), then fields left out, until it fits. Returns NULL with
- * *cause set if d->fields is not a JSON object.
+ * Adaptive Card with the title, the case (a link to case_url), the stage's
+ * label, due date, days overdue, the rule's fields, the history in one line and
+ * what is expected}}]}, at most max bytes: long values are cut (ending in "…"),
+ * then fields left out, until it fits. A digest is chat_teams_digest. Returns
+ * NULL with *cause set if d->fields is not a JSON object.
  */
 char *chat_teams_body(const struct delivery *d, size_t max, char **cause);
 /*
  * The Slack request body for d: "text" (the one-line summary, shown in
- * notifications) and "blocks" (header, fields, what is expected, context),
- * within Slack's limits and at most max bytes.
+ * notifications) and "blocks" (header, fields, what is expected, history,
+ * context), within Slack's limits and at most max bytes. A digest is
+ * chat_slack_digest.
  */
 char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
+/*
+ * Digest d as one Teams card: the subject (digest_subject) as its title, then
+ * per section that has items its title (digest_section_title) and one line
+ * per item in reading order: the case reference (a link to case_url), label,
+ * rule title, status and due date, a copied recipient's note, a closed
+ * clock's "done <date> (N working days late)". Values are cut, then trailing
+ * lines left out for "… and N more", until the body is at most max bytes
+ * (when max leaves room for the title and footer). Never fails.
+ */
+char *chat_teams_digest(const struct delivery *d, size_t max);
+/*
+ * Digest d as one Slack message: "text" (the subject), a header, per section
+ * mrkdwn sections of "• " lines (the case reference as <case_url|case>), at
+ * most CHAT_SLACK_SECTION_MAX bytes each and CHAT_SLACK_BLOCKS_MAX blocks in
+ * all, a context; cut and shortened as chat_teams_digest to at most max bytes.
+ */
+char *chat_slack_digest(const struct delivery *d, size_t max);
 /* s with Slack's mrkdwn control characters escaped (&, <, >). */
 char *chat_slack_escape(const char *s);
 /*

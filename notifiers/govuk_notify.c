@@ -1,4 +1,7 @@
-/* govuk_notify.c - one alert as a GOV.UK Notify email (POST /v2/notifications/email, JWT auth). */
+/*
+ * govuk_notify.c - one alert or a digest as a GOV.UK Notify email (POST
+ * /v2/notifications/email, JWT auth).
+ */
 #include "govuk_notify.h"
 
 #include <ctype.h>
@@ -8,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "digest.h"
 #include "oauth.h"
 #include "transport.h"
 #include "utf8.h"
@@ -156,20 +160,14 @@ govuk_text(const char *s)
 	return delivery_json(s != NULL ? s : "");
 }
 
-/* The request body for d. */
-char *
-govuk_build_body(const struct delivery *d, char **cause)
+/* One alert's personalisation: its values and the rule's fields, all strings. */
+static json_t *
+govuk_alert_personalisation(const struct delivery *d)
 {
-	json_t *root, *pers, *v;
+	json_t *pers = json_object(), *v;
 	const char *key;
-	char late[16], *out;
+	char late[16];
 
-	if (d->fields != NULL && !json_is_object(d->fields)) {
-		*cause = xstrdup("the alert's fields are not a JSON object");
-		return NULL;
-	}
-	root = json_object();
-	pers = json_object();
 	snprintf(late, sizeof late, "%d", d->days_late);
 	json_object_set_new(pers, "rule", govuk_text(d->rule));
 	json_object_set_new(pers, "title", govuk_text(d->title));
@@ -179,6 +177,10 @@ govuk_build_body(const struct delivery *d, char **cause)
 	json_object_set_new(pers, "due", govuk_text(d->due));
 	json_object_set_new(pers, "days_overdue", json_string(late));
 	json_object_set_new(pers, "expected", govuk_text(d->expected));
+	/* The stage as people read it ("Overdue: team manager"), else its id. */
+	json_object_set_new(pers, "label", govuk_text(d->label != NULL ? d->label : d->stage));
+	json_object_set_new(pers, "status", govuk_text(d->status));
+	json_object_set_new(pers, "case_url", govuk_text(d->case_url));
 	/* The rule's fields, as strings; they never replace the values above. */
 	json_object_foreach(d->fields, key, v)
 	{
@@ -195,9 +197,47 @@ govuk_build_body(const struct delivery *d, char **cause)
 			free(text);
 		}
 	}
+	return pers;
+}
+
+/* A digest's personalisation: subject, body, count, part and parts, all strings. */
+static json_t *
+govuk_digest_personalisation(const struct delivery *d)
+{
+	json_t *pers = json_object();
+	char *subject = digest_subject(d), *body = govuk_digest_body(d, GOVUK_DIGEST_BODY_MAX);
+	char num[32];
+
+	json_object_set_new(pers, "subject", govuk_text(subject));
+	json_object_set_new(pers, "body", govuk_text(body));
+	snprintf(num, sizeof num, "%zu", d->nitems);
+	json_object_set_new(pers, "count", json_string(num));
+	snprintf(num, sizeof num, "%d", d->part > 0 ? d->part : 1);
+	json_object_set_new(pers, "part", json_string(num));
+	snprintf(num, sizeof num, "%d", d->parts > 0 ? d->parts : 1);
+	json_object_set_new(pers, "parts", json_string(num));
+	free(subject);
+	free(body);
+	return pers;
+}
+
+/* The request body for d. */
+char *
+govuk_build_body(const struct delivery *d, char **cause)
+{
+	json_t *root;
+	char *out;
+
+	if (!d->digest && d->fields != NULL && !json_is_object(d->fields)) {
+		*cause = xstrdup("the alert's fields are not a JSON object");
+		return NULL;
+	}
+	root = json_object();
 	json_object_set_new(root, "email_address", govuk_text(d->recipient));
 	json_object_set_new(root, "template_id", govuk_text(d->template_id));
-	json_object_set_new(root, "personalisation", pers);
+	json_object_set_new(root, "personalisation",
+	                    d->digest ? govuk_digest_personalisation(d)
+	                              : govuk_alert_personalisation(d));
 	json_object_set_new(root, "reference", govuk_text(d->uid));
 	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);

@@ -1,4 +1,7 @@
-/* govuk_notify.h - one alert as a GOV.UK Notify email (POST /v2/notifications/email, JWT auth). */
+/*
+ * govuk_notify.h - one alert or a digest as a GOV.UK Notify email (POST
+ * /v2/notifications/email, JWT auth).
+ */
 #ifndef ESCALATOR_GOVUK_NOTIFY_H
 #define ESCALATOR_GOVUK_NOTIFY_H
 
@@ -33,11 +36,31 @@ int govuk_key_parts(const char *key, char service_id[37], char secret[37]);
 char *govuk_jwt(const char *api_key, time_t iat);
 /*
  * The request body: {"email_address", "template_id", "reference" (the
- * delivery id), "personalisation": {"rule", "title", "case", "stage",
- * "start", "due", "days_overdue", "expected", and the rule's fields}}, every
- * value a string. NULL with *cause set if d->fields is not a JSON object.
+ * delivery id), "personalisation"}, every personalisation value a string. One
+ * alert: {"rule", "title", "case", "stage", "start", "due", "days_overdue",
+ * "expected", "label", "status", "case_url" ("" when none), and the rule's
+ * fields}. A digest (d->template_id is then the contact's digest_template):
+ * {"subject" (digest_subject), "body" (govuk_digest_body), "count" (its items),
+ * "part", "parts"}. NULL with *cause set if a single alert's d->fields is not a
+ * JSON object.
  */
 char *govuk_build_body(const struct delivery *d, char **cause);
+/*
+ * Notify's email limit is about 100,000 characters of content: a digest's
+ * body is kept at most this many bytes, with room for the template's own text.
+ */
+#define GOVUK_DIGEST_BODY_MAX 80000
+/*
+ * Digest d in Notify's formatting (govuk_digest.c): a "# " heading per section
+ * (digest_section_title) and a "* " bullet per item in reading order: case
+ * reference, label, rule title, status and due date (or when it was done),
+ * what is expected, the history and the link to the case; a copied
+ * recipient's note. Every value is one line stripped of what Notify would
+ * read as formatting ("#", "*", "^" and the like at its start, "[" and "]",
+ * a "://" or "www." that would become a link) and cut; then trailing items are
+ * left out for "… and N more" until it is at most max bytes. Never fails.
+ */
+char *govuk_digest_body(const struct delivery *d, size_t max);
 /* base_url + "/v2/notifications/email". */
 char *govuk_send_url(const char *base_url);
 /* base_url + "/v2/notifications?reference=" + the escaped reference. */

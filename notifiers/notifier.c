@@ -493,7 +493,23 @@ notifier_free(struct notifier *n)
 		notifier_destroy(n);
 }
 
-/* The most items one digest message of channel ch carries. */
+/*
+ * The most items one digest message of channel ch carries. Measured with every
+ * item's values 2,000 bytes long (the case store's cap; test_chat,
+ * test_webhook, test_govuk_notify check it):
+ *   teams    25: the card is 18 KB with each value cut to 200 bytes, well
+ *                under CHAT_TEAMS_DIGEST_MAX (24 KB) and Teams' 28 KB; 30
+ *                would leave under 3 KB of room.
+ *   slack    40: 22 KB and 13 blocks, against CHAT_SLACK_DIGEST_MAX (36 KB),
+ *                Slack's 40,000 characters and 50 blocks; more is a long
+ *                message to scroll in a channel.
+ *   notify   50: the body fits GOVUK_DIGEST_BODY_MAX (80 KB, Notify allows
+ *                about 100,000 characters) with values cut to 160 bytes: 50 KB.
+ *   webhook  50: about 6 KB an alert (the JSON carries values whole, history
+ *                included): 310 KB, with room for the rules' fields under the
+ *                1 MB a receiver commonly accepts (nginx's default).
+ * In each, a part with longer values is cut further, never refused.
+ */
 int
 notifier_digest_limit(enum channel ch)
 {
@@ -501,10 +517,11 @@ notifier_digest_limit(enum channel ch)
 	case CHANNEL_EMAIL:
 		return 150;
 	case CHANNEL_WEBHOOK:
-		return 100;
+		return 50;
 	case CHANNEL_TEAMS:
+		return 25;
 	case CHANNEL_SLACK:
-		return 15;
+		return 40;
 	case CHANNEL_GOVUK_NOTIFY:
 		break;
 	}

@@ -5,17 +5,32 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "http.h"
 #include "notifier.h"
 #include "transport.h"
 
 /*
- * The JSON body for d: {"rule","title","case","stage","start","due","fires",
- * "days_late","delivery"} plus "fields" when d->fields is not NULL. Invalid
- * UTF-8 is replaced. Returns NULL with *cause set if d->fields is not a JSON
- * object.
+ * The JSON body for d. One alert: {"rule","title","case","stage","start",
+ * "due","fires","days_late","delivery","label","urgency" ("escalation",
+ * "overdue" or "reminder"),"status","history":[{"stage","when","recipient",
+ * "status","copied"}]}, with "case_url" when the alert has one, "copied":
+ * {"stage","on"} for a copied recipient and "fields" when d->fields is not
+ * NULL. A digest: {"digest":true,"contact","delivery","part","parts",
+ * "alerts":[one alert's object per item, in reading order],"closed":[{"rule",
+ * "title","case","start","due","closed_on","days_late","label"}]}. Values are
+ * never cut; invalid UTF-8 is replaced. Returns NULL with *cause set if a
+ * single alert's d->fields is not a JSON object (a digest item's such fields
+ * are left out).
  */
 char *webhook_build_body(const struct delivery *d, char **cause);
+/*
+ * One alert's JSON object, with uid as its "delivery": the body of a single
+ * alert's webhook and each element of a digest's "alerts" (fields left out
+ * unless they are an object).
+ */
+json_t *webhook_alert_json(const struct delivery *d, const char *uid);
 /* HMAC-SHA256 of msg under key (OpenSSL libcrypto). */
 void webhook_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
                          unsigned char out[32]);

@@ -4,9 +4,10 @@
  * GOV.UK Notify, from a delivery whose every value comes from the case store.
  *
  * Input: case_ref, rule, title, stage, start, due, fires, uid, status,
- * expected, fields (JSON text), a size limit (decimal), separated by NUL
- * bytes. A part that is exactly "\x7f" (or missing) is NULL. A hash of the
- * input gives days_late.
+ * expected, fields (JSON text), a size limit (decimal), label, case_url,
+ * separated by NUL bytes. A part that is exactly "\x7f" (or missing) is NULL.
+ * A hash of the input gives days_late, the history, and a digest of up to 47
+ * items made of the same values (fuzz_digest.h).
  *
  * Checked, for each body: it is valid UTF-8 without raw control characters,
  * parses back as one JSON object (jansson, duplicates refused), and has the
@@ -17,7 +18,11 @@
  * mrkdwn never holds a raw '<', '>' or a bare '&' (no links, mentions or
  * @channel from data) and keeps within Block Kit's limits (blocks, fields per
  * section, text lengths). Notify's personalisation values are all strings,
- * the built-in ones never replaced by a field.
+ * the built-in ones never replaced by a field. A digest's Teams card, Slack
+ * message and Notify body always parse and stay within their digest limits
+ * (bytes, blocks, section text); Slack's only '<' open links to http(s) URLs;
+ * Notify's lines are only our headings and bullets, with no Markdown link or
+ * "://" from the values.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +32,7 @@
 
 #include "chat.h"
 #include "fuzz_common.h"
+#include "fuzz_digest.h"
 #include "govuk_notify.h"
 
 enum {
@@ -42,6 +48,8 @@ enum {
 	P_EXPECTED,
 	P_FIELDS,
 	P_MAX,
+	P_LABEL,
+	P_URL,
 	NPARTS
 };
 
@@ -57,9 +65,9 @@ enum {
 static const char *const known_keys[] = {
     /* Teams */
     "type", "attachments", "contentType", "contentUrl", "content", "$schema", "version", "body",
-    "text", "inlines", "weight", "size", "color", "isSubtle",
+    "text", "inlines", "weight", "size", "color", "isSubtle", "selectAction", "url",
     /* Slack */
-    "blocks", "emoji", "fields", "elements", "unfurl_links", "unfurl_media", NULL};
+    "blocks", "emoji", "fields", "elements", "unfurl_links", "unfurl_media", "verbatim", NULL};
 
 /* Characters (code points) in valid UTF-8 s. */
 static size_t
@@ -146,7 +154,7 @@ static void
 check_teams(const struct delivery *d, size_t nfields, const char *body, size_t max)
 {
 	json_t *root = parse_body("Teams", body), *att, *card, *blocks, *b;
-	size_t i, facts = 0, texts = 0, want = 4 + (d->start != NULL);
+	size_t i, facts = 0, texts = 0, want = 4 + (d->start != NULL) + (d->nhistory > 0);
 
 	if (max == CHAT_TEAMS_MAX)
 		FUZZ_CHECK(strlen(body) <= max, "Teams body of %zu bytes", strlen(body));
@@ -192,15 +200,32 @@ check_teams(const struct delivery *d, size_t nfields, const char *body, size_t m
 	json_decref(root);
 }
 
-/* Slack mrkdwn s: no raw '<' or '>', every '&' an entity escalator wrote. */
+/*
+ * Slack mrkdwn s: every '&' an entity escalator wrote, no raw '<' or '>' but
+ * a link's "<http...|text>" (the URL without spaces, '<', '>' or '|').
+ */
 static void
 check_mrkdwn(const char *s)
 {
-	FUZZ_CHECK(strpbrk(s, "<>") == NULL, "raw '<' or '>' in Slack mrkdwn \"%s\"", s);
 	for (const char *p = strchr(s, '&'); p != NULL; p = strchr(p + 1, '&'))
 		FUZZ_CHECK(strncmp(p, "&amp;", 5) == 0 || strncmp(p, "&lt;", 4) == 0 ||
 		               strncmp(p, "&gt;", 4) == 0,
 		           "bare '&' in Slack mrkdwn \"%s\"", s);
+	for (const char *p = s; *p != '\0'; p++) {
+		size_t url, text;
+
+		FUZZ_CHECK(*p != '>', "raw '>' in Slack mrkdwn \"%s\"", s);
+		if (*p != '<')
+			continue;
+		FUZZ_CHECK(strncmp(p, "<http://", 8) == 0 || strncmp(p, "<https://", 9) == 0,
+		           "'<' that opens no link in Slack mrkdwn \"%s\"", s);
+		url = strcspn(p + 1, " <>|");
+		FUZZ_CHECK(p[1 + url] == '|', "a link's URL ends at 0x%02x in \"%s\"",
+		           (unsigned char)p[1 + url], s);
+		text = strcspn(p + 2 + url, "<>");
+		FUZZ_CHECK(p[2 + url + text] == '>', "a link's text is not closed in \"%s\"", s);
+		p += 2 + url + text;
+	}
 }
 
 /* A Slack text object: mrkdwn (checked as such) or plain_text, at most max characters. */
@@ -256,8 +281,9 @@ check_slack(const struct delivery *d, size_t nfields, const char *body, size_t m
 				if (i > 1)
 					nfield_items += json_array_size(f);
 			} else {
-				FUZZ_CHECK(d->expected != NULL && *d->expected != '\0',
-				           "text section without an expected");
+				FUZZ_CHECK((d->expected != NULL && *d->expected != '\0') ||
+				               d->nhistory > 0,
+				           "text section without an expected or a history");
 				check_slack_text(json_object_get(b, "text"), CHAT_SLACK_TEXT_MAX);
 			}
 		} else if (strcmp(type, "context") == 0) {
@@ -277,8 +303,9 @@ check_slack(const struct delivery *d, size_t nfields, const char *body, size_t m
 static void
 check_notify(const struct delivery *d, const char *body)
 {
-	static const char *const builtin[] = {"rule",  "title", "case",         "stage",
-	                                      "start", "due",   "days_overdue", "expected"};
+	static const char *const builtin[] = {"rule",  "title",  "case",         "stage",
+	                                      "start", "due",    "days_overdue", "expected",
+	                                      "label", "status", "case_url"};
 	json_t *root = parse_body("Notify", body), *pers = json_object_get(root, "personalisation");
 	const char *key;
 	json_t *v;
@@ -295,9 +322,156 @@ check_notify(const struct delivery *d, const char *body)
 	snprintf(late, sizeof late, "%d", d->days_late);
 	FUZZ_CHECK(strcmp(str_member(pers, "days_overdue"), late) == 0,
 	           "days_overdue replaced by a field");
-	FUZZ_CHECK(json_object_size(pers) <= 8 + (d->fields ? json_object_size(d->fields) : 0),
+	FUZZ_CHECK(json_object_size(pers) <= 11 + (d->fields ? json_object_size(d->fields) : 0),
 	           "%zu personalisation values", json_object_size(pers));
 	json_decref(root);
+}
+
+/* A digest's Teams card: RichTextBlocks of TextRuns, links only to http(s) URLs. */
+static void
+check_teams_digest(const char *body, size_t max)
+{
+	json_t *root = parse_body("Teams digest", body), *blocks, *b;
+	size_t i;
+
+	FUZZ_CHECK(strlen(body) <= max, "Teams digest of %zu bytes", strlen(body));
+	check_tree(root, 0);
+	blocks = json_object_get(
+	    json_object_get(json_array_get(json_object_get(root, "attachments"), 0), "content"),
+	    "body");
+	FUZZ_CHECK(json_array_size(blocks) >= 2, "Teams digest of %zu blocks",
+	           json_array_size(blocks));
+	json_array_foreach(blocks, i, b)
+	{
+		json_t *r, *a;
+		size_t k;
+
+		FUZZ_CHECK(strcmp(str_member(b, "type"), "RichTextBlock") == 0, "digest block");
+		json_array_foreach(json_object_get(b, "inlines"), k, r)
+		{
+			FUZZ_CHECK(strcmp(str_member(r, "type"), "TextRun") == 0, "digest run");
+			(void)str_member(r, "text");
+			if ((a = json_object_get(r, "selectAction")) != NULL) {
+				const char *url = str_member(a, "url");
+
+				FUZZ_CHECK(strcmp(str_member(a, "type"), "Action.OpenUrl") == 0,
+				           "action");
+				FUZZ_CHECK(strncmp(url, "http://", 7) == 0 ||
+				               strncmp(url, "https://", 8) == 0,
+				           "a link to \"%s\"", url);
+			}
+		}
+	}
+	json_decref(root);
+}
+
+/* A digest's Slack message: within the bytes, blocks and section text, mrkdwn checked. */
+static void
+check_slack_digest(const char *body, size_t max)
+{
+	json_t *root = parse_body("Slack digest", body), *blocks, *b;
+	size_t i, n;
+
+	FUZZ_CHECK(strlen(body) <= max, "Slack digest of %zu bytes", strlen(body));
+	check_tree(root, SIZE_MAX);
+	check_mrkdwn(str_member(root, "text"));
+	blocks = json_object_get(root, "blocks");
+	n = json_array_size(blocks);
+	FUZZ_CHECK(n >= 2 && n <= CHAT_SLACK_BLOCKS_MAX, "%zu Slack digest blocks", n);
+	json_array_foreach(blocks, i, b)
+	{
+		const char *type = str_member(b, "type");
+		json_t *t = json_object_get(b, "text");
+
+		if (i == 0) {
+			FUZZ_CHECK(strcmp(type, "header") == 0, "first block %s", type);
+			check_slack_text(t, CHAT_SLACK_HEADER_MAX);
+		} else if (i + 1 == n) {
+			FUZZ_CHECK(strcmp(type, "context") == 0, "last block %s", type);
+			check_slack_text(json_array_get(json_object_get(b, "elements"), 0),
+			                 CHAT_SLACK_TEXT_MAX);
+		} else {
+			FUZZ_CHECK(strcmp(type, "section") == 0, "digest block %s", type);
+			check_slack_text(t, CHAT_SLACK_TEXT_MAX);
+			FUZZ_CHECK(strlen(str_member(t, "text")) <= CHAT_SLACK_SECTION_MAX,
+			           "section text of %zu bytes", strlen(str_member(t, "text")));
+		}
+	}
+	json_decref(root);
+}
+
+/*
+ * A digest's Notify request: five string values; the body within its limit,
+ * of our headings, bullets and note only, with no Markdown link or "://" but
+ * the case links ("Open the case: <url>" ending a bullet).
+ */
+static void
+check_notify_digest(const char *body)
+{
+	json_t *root = parse_body("Notify digest", body),
+	       *pers = json_object_get(root, "personalisation");
+	const char *key, *text;
+	json_t *v;
+	char *copy, *line, *save = NULL;
+
+	FUZZ_CHECK(json_object_size(pers) == 5, "%zu digest personalisation values",
+	           json_object_size(pers));
+	json_object_foreach(pers, key, v)
+	    FUZZ_CHECK(json_is_string(v), "\"%s\" is not a string", key);
+	text = str_member(pers, "body");
+	FUZZ_CHECK(strlen(text) <= GOVUK_DIGEST_BODY_MAX, "Notify body of %zu bytes", strlen(text));
+	copy = strdup(text);
+	FUZZ_CHECK(copy != NULL, "strdup");
+	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *link = NULL;
+
+		for (char *p = strstr(line, ". Open the case: "); p != NULL;
+		     p = strstr(p + 1, ". Open the case: "))
+			link = p;
+		if (link != NULL && strchr(link + 17, ' ') == NULL)
+			*link = '\0';
+		FUZZ_CHECK(strncmp(line, "# ", 2) == 0 || strncmp(line, "* ", 2) == 0 ||
+		               strncmp(line, "\xe2\x80\xa6 and ", 8) == 0,
+		           "Notify body line \"%s\"", line);
+		FUZZ_CHECK(strstr(line, "://") == NULL && strchr(line, '[') == NULL,
+		           "a link from data in \"%s\"", line);
+	}
+	free(copy);
+	json_decref(root);
+}
+
+/* A digest of the input's values in every channel's form. */
+static void
+check_digests(const char *const *v, json_t *fields, size_t max, uint64_t *rng)
+{
+	/* Mostly a few items (fast); one input in eight up to 47, past Teams' and Slack's limits.
+	 */
+	size_t n = fuzz_next(rng) % 8 == 0 ? fuzz_next(rng) % 48 : fuzz_next(rng) % 8;
+	struct delivery *d = fuzz_digest(CHANNEL_TEAMS, v[P_UID], v, NPARTS, fields, n, rng);
+	char *body, *cause = NULL;
+
+	FUZZ_CHECK((body = chat_teams_body(d, CHAT_TEAMS_DIGEST_MAX, &cause)) != NULL, "Teams");
+	check_teams_digest(body, CHAT_TEAMS_DIGEST_MAX);
+	free(body);
+	d->kind = CHANNEL_SLACK;
+	FUZZ_CHECK((body = chat_slack_body(d, CHAT_SLACK_DIGEST_MAX, &cause)) != NULL, "Slack");
+	check_slack_digest(body, CHAT_SLACK_DIGEST_MAX);
+	free(body);
+	if (max > 0) {
+		/* A tighter limit: fewer lines, down to none (then the header and footer alone). */
+		body = chat_slack_digest(d, max);
+		json_decref(parse_body("Slack digest", body));
+		free(body);
+		body = chat_teams_digest(d, max);
+		json_decref(parse_body("Teams digest", body));
+		free(body);
+	}
+	d->kind = CHANNEL_GOVUK_NOTIFY;
+	d->template_id = strdup("f33517ff-2a88-4f6e-b855-c550268ce08a");
+	FUZZ_CHECK((body = govuk_build_body(d, &cause)) != NULL, "Notify");
+	check_notify_digest(body);
+	free(body);
+	delivery_free(d);
 }
 
 int
@@ -330,6 +504,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.expected = (char *)v[P_EXPECTED];
 	d.template_id = (char *)"f33517ff-2a88-4f6e-b855-c550268ce08a";
 	d.days_late = (int)(int32_t)fuzz_next(&rng);
+	d.label = (char *)v[P_LABEL];
+	d.case_url = (char *)v[P_URL];
+	{
+		static struct delivery_event ev[2];
+
+		ev[0] = (struct delivery_event){(char *)v[P_LABEL], (char *)v[P_FIRES],
+		                                (char *)v[P_CASE], (char *)v[P_STATUS], false};
+		ev[1] = (struct delivery_event){(char *)v[P_STAGE], NULL, (char *)v[P_TITLE],
+		                                (char *)v[P_URL], true};
+		d.history = ev;
+		d.nhistory = fuzz_next(&rng) % 3;
+	}
 	delivery_parse_fields(&d, v[P_FIELDS]);
 	if (d.fields_error != NULL) {
 		/* The outbox never sends such a record. */
@@ -360,6 +546,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((body = govuk_build_body(&d, &cause)) != NULL, "Notify: %s", cause);
 	check_notify(&d, body);
 	free(body);
+	check_digests(v, d.fields, max, &rng);
 
 	json_decref(d.fields);
 	free(buf);

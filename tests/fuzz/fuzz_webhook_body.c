@@ -5,14 +5,19 @@
  *
  * Input: case_ref, rule, title, stage, start, due, fires, uid, fields (JSON
  * text), secret, Retry-After value, response body, HTTP status code (decimal;
- * chosen from a list by a hash of the input when missing), separated by NUL
- * bytes. A part that is exactly "\x7f" (or missing) is NULL.
+ * chosen from a list by a hash of the input when missing), label, status,
+ * case_url, copied, separated by NUL bytes. A part that is exactly "\x7f" (or
+ * missing) is NULL. A hash of the input makes a digest of up to 15 items from
+ * the same values (fuzz_digest.h).
  *
  * Checked: the body parses back as JSON (jansson) into exactly the sanitised
  * values, has no raw C0 control characters and is valid UTF-8; fields come back
  * as the object given; the signature is "sha256=" and 64 lower-case hex
  * digits; Retry-After is within bounds and exact for delay-seconds; a
  * classified response gets the status its code calls for and a clean detail.
+ * A digest's body always parses, has exactly its seven members, every item
+ * (alerts in reading order, each exactly its single webhook's object; closed
+ * clocks apart).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +26,9 @@
 
 #include <jansson.h>
 
+#include "digest.h"
 #include "fuzz_common.h"
+#include "fuzz_digest.h"
 #include "http.h"
 #include "transport.h"
 #include "utf8.h"
@@ -41,6 +48,10 @@ enum {
 	P_RETRY_AFTER,
 	P_RESPONSE,
 	P_CODE,
+	P_LABEL,
+	P_STATUS,
+	P_URL,
+	P_COPIED,
 	NPARTS
 };
 
@@ -99,6 +110,58 @@ naive_seconds(const char *s)
 	return v > HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : v;
 }
 
+/* A digest of the input's values: its body parses back with every item where it belongs. */
+static void
+check_digest(const char *const *v, json_t *fields, uint64_t *rng)
+{
+	struct delivery *d =
+	    fuzz_digest(CHANNEL_WEBHOOK, v[P_UID], v, NPARTS, fields, fuzz_next(rng) % 16, rng);
+	const struct delivery **order = calloc(d->nitems + 1, sizeof *order);
+	char *body, *cause = NULL;
+	json_t *root, *alerts, *closed;
+	json_error_t err;
+	size_t na = 0, nc = 0;
+
+	FUZZ_CHECK(order != NULL, "calloc");
+	body = webhook_build_body(d, &cause);
+	FUZZ_CHECK(body != NULL, "no digest body: %s", cause ? cause : "?");
+	FUZZ_CHECK(fuzz_valid_utf8(body), "digest body is not valid UTF-8");
+	root = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+	FUZZ_CHECK(json_is_object(root), "digest body does not parse back: %s", err.text);
+	FUZZ_CHECK(json_object_size(root) == 7, "digest body has %zu members",
+	           json_object_size(root));
+	FUZZ_CHECK(json_is_true(json_object_get(root, "digest")), "\"digest\"");
+	check_string(root, "contact", d->contact);
+	check_string(root, "delivery", d->uid);
+	alerts = json_object_get(root, "alerts");
+	closed = json_object_get(root, "closed");
+	FUZZ_CHECK(json_is_array(alerts) && json_is_array(closed), "alerts or closed");
+	digest_order(d, order, NULL);
+	for (size_t i = 0; i < d->nitems; i++) {
+		if (order[i]->closed) {
+			json_t *c = json_array_get(closed, nc++);
+
+			FUZZ_CHECK(json_object_size(c) == 8, "closed clock with %zu members",
+			           json_object_size(c));
+			check_string(c, "case", order[i]->case_ref);
+			check_string(c, "closed_on", order[i]->closed_on);
+		} else {
+			json_t *want = webhook_alert_json(order[i], d->uid);
+
+			FUZZ_CHECK(json_equal(json_array_get(alerts, na++), want),
+			           "alert %zu is not its single webhook's object", na - 1);
+			json_decref(want);
+		}
+	}
+	FUZZ_CHECK(json_array_size(alerts) == na && json_array_size(closed) == nc,
+	           "%zu alerts and %zu closed for %zu and %zu", json_array_size(alerts),
+	           json_array_size(closed), na, nc);
+	json_decref(root);
+	free(body);
+	free(order);
+	delivery_free(d);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -132,6 +195,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.due = (char *)v[P_DUE];
 	d.fires = (char *)v[P_FIRES];
 	d.days_late = (int)(int32_t)fuzz_next(&rng);
+	d.label = (char *)v[P_LABEL];
+	d.status = (char *)v[P_STATUS];
+	d.case_url = (char *)v[P_URL];
+	d.copied = d.copied_on = (char *)v[P_COPIED];
+	d.urgency = (enum delivery_urgency)(fuzz_next(&rng) % 3);
+	{
+		static struct delivery_event ev[2];
+
+		ev[0] = (struct delivery_event){(char *)v[P_LABEL], (char *)v[P_FIRES],
+		                                (char *)v[P_CASE], (char *)v[P_STATUS], false};
+		ev[1] = (struct delivery_event){(char *)v[P_STAGE], NULL, (char *)v[P_TITLE],
+		                                (char *)v[P_URL], true};
+		d.history = ev;
+		d.nhistory = fuzz_next(&rng) % 3;
+	}
 	delivery_parse_fields(&d, v[P_FIELDS]);
 	FUZZ_CHECK(v[P_FIELDS] != NULL || (d.fields == NULL && d.fields_error == NULL),
 	           "fields from no text");
@@ -162,8 +240,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		root = json_loads(body, JSON_REJECT_DUPLICATES, &err);
 		FUZZ_CHECK(root != NULL && json_is_object(root), "body does not parse back: %s",
 		           root == NULL ? err.text : "not an object");
-		FUZZ_CHECK(json_object_size(root) == 9 + (d.fields != NULL), "body has %zu members",
-		           json_object_size(root));
+		FUZZ_CHECK(json_object_size(root) ==
+		               13 + (d.fields != NULL) + (d.case_url != NULL) + (d.copied != NULL),
+		           "body has %zu members", json_object_size(root));
+		check_string(root, "label", d.label);
+		check_string(root, "status", d.status);
+		if (d.case_url != NULL)
+			check_string(root, "case_url", d.case_url);
+		FUZZ_CHECK(json_array_size(json_object_get(root, "history")) == d.nhistory,
+		           "history of %zu", json_array_size(json_object_get(root, "history")));
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 			FUZZ_CHECK(json_object_get(root, keys[i]) != NULL, "\"%s\" missing",
 			           keys[i]);
@@ -260,6 +345,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK((unsigned char)*p < 0x80, "non-ASCII delivery id");
 		free(uid);
 	}
+	check_digest(v, d.fields, &rng);
 	json_decref(d.fields);
 	free(buf);
 	return 0;

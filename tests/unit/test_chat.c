@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "digest.h"
 #include "notifier.h"
 #include "notifier_fixture.h"
 #include "xalloc.h"
@@ -363,6 +364,459 @@ test_chat_hostile_values(void **state)
 	json_decref(d.fields);
 }
 
+/* A single alert's card: the stage's label, a link to the case, the history in one line. */
+static void
+test_teams_label_link_history(void **state)
+{
+	struct delivery_event history[2] = {
+	    {"Reminder: IRO", "2026-10-22T08:00:04Z", "jo.iro@council.example", "sent", false},
+	    {"Overdue: team manager", "2026-10-30T08:00:02Z", "tm@council.example", "failed", true},
+	};
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
+	char *cause = NULL, *text, *facts;
+	json_t *j, *body, *run;
+
+	d.label = "Overdue: team manager";
+	d.case_url = "https://cms.council.example/case/C1042";
+	d.history = history;
+	d.nhistory = 2;
+	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+	j = fixture_parse_json(text);
+	facts = teams_facts(j, &body);
+	assert_string_equal(facts, "Case=C1042;Stage=Overdue: team manager;Due=2026-10-29;"
+	                           "Days overdue=12;Started=2026-10-01;History=Reminder: IRO "
+	                           "2026-10-22 to jo.iro@council.example (sent); Overdue: team "
+	                           "manager 2026-10-30 to tm@council.example (failed, copied);");
+	/* The case reference's run opens the case. */
+	run = json_array_get(json_object_get(json_array_get(body, 2), "inlines"), 1);
+	assert_string_equal(json_string_value(json_object_get(run, "text")), "C1042");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(run, "selectAction"), "type")),
+	    "Action.OpenUrl");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(run, "selectAction"), "url")),
+	    d.case_url);
+	free(facts);
+	json_decref(j);
+	free(text);
+
+	/* A link that is not an http(s) URL is no link. */
+	d.case_url = "javascript:alert(1)";
+	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+	assert_null(strstr(text, "selectAction"));
+	assert_null(strstr(text, "javascript"));
+	free(text);
+}
+
+/* A single Slack alert: the label, <case_url|case> with the reference escaped, the history. */
+static void
+test_slack_label_link_history(void **state)
+{
+	struct delivery_event history[1] = {
+	    {"Reminder: IRO", "2026-10-22T08:00:04Z", "jo.iro@council.example", "sent", false}};
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
+	char *cause = NULL, *text;
+	json_t *j, *blocks, *f;
+
+	d.label = "Overdue: team manager";
+	d.case_ref = "<!channel>*x*";
+	d.case_url = "https://cms.council.example/case?id=1&x=2";
+	d.history = history;
+	d.nhistory = 1;
+	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
+	j = fixture_parse_json(text);
+	blocks = json_object_get(j, "blocks");
+	f = json_object_get(json_array_get(blocks, 1), "fields");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(f, 0), "text")),
+	    "*Case*\n<https://cms.council.example/case?id=1&amp;x=2|&lt;!channel&gt;*x*>");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(f, 1), "text")),
+	                    "*Stage*\nOverdue: team manager");
+	assert_true(json_is_true(json_object_get(json_array_get(f, 0), "verbatim")));
+	assert_non_null(strstr(text, "*History*\\nReminder: IRO 2026-10-22 to "
+	                             "jo.iro@council.example (sent)"));
+	assert_null(strstr(text, "<!channel>"));
+	json_decref(j);
+	free(text);
+
+	/* A link that would end <url|text> early is no link. */
+	d.case_url = "https://cms.council.example/a|<!here>";
+	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
+	assert_null(strstr(text, "<https"));
+	assert_null(strstr(text, "<!here>"));
+	free(text);
+}
+
+/* The number of UTF-8 characters in s. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* s starts with the value v as a digest line shows it: whole, or cut to a prefix and "…". */
+static void
+assert_shown(const char *s, const char *v, const char *what)
+{
+	const char *ell = strstr(s, "\xe2\x80\xa6");
+	size_t n = strlen(v);
+
+	if (strncmp(s, v, n) == 0)
+		return;
+	/* Cut: what is shown before the "…" is the start of the value. */
+	if (ell == NULL || ell == s || strncmp(s, v, (size_t)(ell - s)) != 0)
+		fail_msg("%s: \"%.80s\" does not show \"%.80s\"", what, s, v);
+}
+
+/* Is item's case_url one a message links to (the fixture's, not a hostile one)? */
+static bool
+linkable(const struct delivery *it)
+{
+	return it->case_url != NULL && strpbrk(it->case_url, "|<>") == NULL;
+}
+
+/* The "… and N more" note for n items not shown. */
+static char *
+more_note(size_t n)
+{
+	return xasprintf("\xe2\x80\xa6 and %zu more not shown here (message size limit)", n);
+}
+
+/*
+ * Check a Teams digest card: at most max bytes, only RichTextBlocks of
+ * TextRuns (links only to the items' case_url), the subject, then section
+ * titles and one line per item in reading order, the note for what was left
+ * out, the footer. Returns how many items are shown.
+ */
+static size_t
+check_teams_digest(const struct delivery *d, const char *text, size_t max, bool links)
+{
+	const struct delivery **order = xcalloc(d->nitems + 1, sizeof *order);
+	enum digest_section *sec = xcalloc(d->nitems + 1, sizeof *sec);
+	json_t *j = fixture_parse_json(text), *body, *b, *r;
+	size_t i, k, at = 1, shown = 0;
+	char *subject = digest_subject(d), *tmp;
+	int section = -1;
+
+	assert_true(strlen(text) <= max);
+	body = json_object_get(
+	    json_object_get(json_array_get(json_object_get(j, "attachments"), 0), "content"),
+	    "body");
+	json_array_foreach(body, i, b)
+	{
+		assert_string_equal(json_string_value(json_object_get(b, "type")), "RichTextBlock");
+		json_array_foreach(json_object_get(b, "inlines"), k, r)
+		{
+			json_t *a = json_object_get(r, "selectAction");
+
+			assert_string_equal(json_string_value(json_object_get(r, "type")),
+			                    "TextRun");
+			if (a != NULL) {
+				assert_string_equal(json_string_value(json_object_get(a, "type")),
+				                    "Action.OpenUrl");
+				assert_int_equal(json_object_size(a), 2);
+			}
+		}
+	}
+	assert_string_equal(teams_block_text(json_array_get(body, 0)), subject);
+	digest_order(d, order, sec);
+	for (i = 0; i < d->nitems && at + 1 < json_array_size(body); i++) {
+		const struct delivery *it = order[i];
+		json_t *runs, *a;
+
+		if ((int)sec[i] != section) {
+			section = (int)sec[i];
+			assert_string_equal(teams_block_text(json_array_get(body, at)),
+			                    digest_section_title(sec[i]));
+			at++;
+		}
+		runs = json_object_get(json_array_get(body, at), "inlines");
+		if (strncmp(json_string_value(json_object_get(json_array_get(runs, 0), "text")),
+		            "\xe2\x80\xa6 and ", 6) == 0)
+			break; /* the note: the rest were left out */
+		assert_int_equal(json_array_size(runs), 2);
+		assert_shown(json_string_value(json_object_get(json_array_get(runs, 0), "text")),
+		             it->case_ref, "case");
+		a = json_object_get(json_array_get(runs, 0), "selectAction");
+		if (a != NULL)
+			assert_string_equal(json_string_value(json_object_get(a, "url")),
+			                    it->case_url);
+		else
+			assert_false(links && linkable(it));
+		tmp = xasprintf(" \xc2\xb7 %s", it->label);
+		assert_shown(json_string_value(json_object_get(json_array_get(runs, 1), "text")),
+		             tmp, "label");
+		free(tmp);
+		at++;
+		shown++;
+	}
+	if (shown < d->nitems) {
+		tmp = more_note(d->nitems - shown);
+		assert_string_equal(teams_block_text(json_array_get(body, at)), tmp);
+		free(tmp);
+		at++;
+	}
+	tmp = xasprintf("Digest for %s \xc2\xb7 delivery %s", d->contact, d->uid);
+	assert_string_equal(teams_block_text(json_array_get(body, at)), tmp);
+	assert_int_equal(at + 1, json_array_size(body));
+	free(tmp);
+	free(subject);
+	free(order);
+	free(sec);
+	json_decref(j);
+	return shown;
+}
+
+/*
+ * Check a Slack digest: at most max bytes and CHAT_SLACK_BLOCKS_MAX blocks,
+ * each section's text within CHAT_SLACK_SECTION_MAX bytes (and Slack's 3,000
+ * characters), no '<' but our links' to the items' case_url, the header, then
+ * section titles and one "• " line per item in reading order, the note for
+ * what was left out, the context. Returns how many items are shown.
+ */
+static size_t
+check_slack_digest(const struct delivery *d, const char *text, size_t max, bool links)
+{
+	const struct delivery **order = xcalloc(d->nitems + 1, sizeof *order);
+	enum digest_section *sec = xcalloc(d->nitems + 1, sizeof *sec);
+	json_t *j = fixture_parse_json(text), *blocks = json_object_get(j, "blocks"), *b;
+	char *all = xstrdup(""), *next, *line, *save = NULL, *tmp;
+	char *subject = digest_subject(d);
+	size_t i, shown = 0, nblocks = json_array_size(blocks);
+	int section = -1;
+
+	assert_true(strlen(text) <= max);
+	assert_true(nblocks <= CHAT_SLACK_BLOCKS_MAX);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(json_array_get(blocks, 0), "text"), "text")),
+	                    subject);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(blocks, nblocks - 1), "type")),
+	    "context");
+	json_array_foreach(blocks, i, b)
+	{
+		const char *t =
+		    json_string_value(json_object_get(json_object_get(b, "text"), "text"));
+
+		if (i == 0 || i + 1 == nblocks)
+			continue;
+		assert_string_equal(json_string_value(json_object_get(b, "type")), "section");
+		assert_true(json_is_true(json_object_get(json_object_get(b, "text"), "verbatim")));
+		assert_true(strlen(t) <= CHAT_SLACK_SECTION_MAX);
+		assert_true(utf8_chars(t) <= CHAT_SLACK_TEXT_MAX);
+		next = xasprintf("%s%s\n", all, t);
+		free(all);
+		all = next;
+	}
+	/* Every '<' opens a link to a case, every '>' closes one. */
+	for (const char *p = strchr(all, '<'); p != NULL; p = strchr(p + 1, '<'))
+		assert_true(strncmp(p, "<https://", 9) == 0);
+	digest_order(d, order, sec);
+	line = strtok_r(all, "\n", &save);
+	for (i = 0; i < d->nitems && line != NULL; i++) {
+		const struct delivery *it = order[i];
+		char *ref, *want;
+
+		if ((int)sec[i] != section) {
+			section = (int)sec[i];
+			tmp = xasprintf("*%s*", digest_section_title(sec[i]));
+			assert_string_equal(line, tmp);
+			free(tmp);
+			line = strtok_r(NULL, "\n", &save);
+		}
+		if (line == NULL || strncmp(line, "\xe2\x80\xa2 ", 4) != 0)
+			break;
+		ref = chat_slack_escape(it->case_ref);
+		if (strncmp(line + 4, "<https://", 9) == 0) {
+			want = xasprintf("<%s|", it->case_url);
+			assert_true(strncmp(line + 4, want, strlen(want)) == 0);
+			assert_shown(line + 4 + strlen(want), ref, "case");
+		} else {
+			want = xstrdup("");
+			assert_false(links && linkable(it));
+			assert_shown(line + 4, ref, "case");
+		}
+		free(want);
+		free(ref);
+		line = strtok_r(NULL, "\n", &save);
+		shown++;
+	}
+	if (shown < d->nitems) {
+		tmp = more_note(d->nitems - shown);
+		assert_non_null(line);
+		assert_string_equal(line, tmp);
+		free(tmp);
+		line = strtok_r(NULL, "\n", &save);
+	}
+	assert_null(line);
+	free(all);
+	free(subject);
+	free(order);
+	free(sec);
+	json_decref(j);
+	return shown;
+}
+
+/* A Teams digest: every item in reading order under its section, links, notes. */
+static void
+test_teams_digest_shape(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_TEAMS, 12, 0);
+	char *cause = NULL, *text = chat_teams_body(d, CHAT_TEAMS_DIGEST_MAX, &cause);
+
+	assert_int_equal(check_teams_digest(d, text, CHAT_TEAMS_DIGEST_MAX, true), 12);
+	assert_non_null(strstr(text, "\"Escalated past you\""));
+	assert_non_null(strstr(text, " \xc2\xb7 you were not told earlier: escalator first saw "
+	                             "this case after 2026-10-30"));
+	assert_non_null(strstr(text, " \xc2\xb7 done 2026-11-20 (15 working days late)"));
+	assert_non_null(strstr(text, "\"url\":\"https://cms.council.example/case/C1000\""));
+	assert_non_null(strstr(text, "12 working days overdue (due 2026-10-29)"));
+	free(text);
+	delivery_free(d);
+}
+
+/* A Slack digest: header, "*Section*" and "• <url|case> · …" lines, context. */
+static void
+test_slack_digest_shape(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_SLACK, 12, 0);
+	char *cause = NULL, *text = chat_slack_body(d, CHAT_SLACK_DIGEST_MAX, &cause);
+	json_t *j;
+
+	assert_int_equal(check_slack_digest(d, text, CHAT_SLACK_DIGEST_MAX, true), 12);
+	assert_non_null(strstr(text,
+	                       "\u2022 <https://cms.council.example/case/C1000|C1000> "
+	                       "\u00b7 Escalated: service manager \u00b7 First Child in "
+	                       "Care review \u00b7 12 working days overdue (due 2026-10-29)"));
+	assert_non_null(strstr(text, "done 2026-11-20 (15 working days late)"));
+	assert_non_null(strstr(text, "you were not told earlier: escalator first saw this case "
+	                             "after 2026-10-30"));
+	j = fixture_parse_json(text);
+	assert_true(json_is_false(json_object_get(j, "unfurl_links")));
+	json_decref(j);
+	free(text);
+	delivery_free(d);
+}
+
+/* Slack mrkdwn and Teams Markdown in case data stay text: no link, no mention. */
+static void
+test_digest_escaping(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_SLACK, 6, 0);
+	char *cause = NULL, *text;
+	json_t *j;
+
+	for (size_t i = 0; i < d->nitems; i++) {
+		free(d->items[i]->case_ref);
+		d->items[i]->case_ref = xstrdup(i % 2 ? "<!channel>*x*" : "[x](http://evil)");
+		free(d->items[i]->title);
+		d->items[i]->title = xstrdup("<http://evil|click> & <@U123>");
+	}
+	/* A case_url that would end <url|text> early is not made a link. */
+	free(d->items[1]->case_url);
+	d->items[1]->case_url = xstrdup("https://cms.council.example/a|<!here>");
+	text = chat_slack_body(d, CHAT_SLACK_DIGEST_MAX, &cause);
+	assert_int_equal(check_slack_digest(d, text, CHAT_SLACK_DIGEST_MAX, true), 6);
+	assert_null(strstr(text, "<!"));
+	assert_null(strstr(text, "<@"));
+	assert_null(strstr(text, "<http://"));
+	assert_non_null(strstr(text, "|&lt;!channel&gt;*x*>"));
+	assert_non_null(strstr(text, "\u2022 &lt;!channel&gt;*x* \u00b7"));
+	assert_non_null(strstr(text, "&lt;http://evil|click&gt; &amp; &lt;@U123&gt;"));
+	free(text);
+
+	/* Teams: the same values sit in TextRuns, which are never Markdown. */
+	d->kind = CHANNEL_TEAMS;
+	text = chat_teams_body(d, CHAT_TEAMS_DIGEST_MAX, &cause);
+	assert_int_equal(check_teams_digest(d, text, CHAT_TEAMS_DIGEST_MAX, true), 6);
+	assert_non_null(strstr(text, "\"text\":\"[x](http://evil)\""));
+	assert_null(strstr(text, "\"url\":\"http://evil"));
+	j = fixture_parse_json(text);
+	json_decref(j);
+	free(text);
+	delivery_free(d);
+}
+
+/* Set every item's case reference, title and label to len bytes of c. */
+static void
+fill_items(struct delivery *d, char c, size_t len)
+{
+	for (size_t i = 0; i < d->nitems; i++) {
+		char **v[] = {&d->items[i]->case_ref, &d->items[i]->title, &d->items[i]->label,
+		              &d->items[i]->status};
+
+		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+			free(*v[k]);
+			*v[k] = xmalloc(len + 1);
+			memset(*v[k], c, len);
+			(*v[k])[len] = '\0';
+		}
+	}
+}
+
+/*
+ * The limits at notifier_digest_limit items of 2,000-byte values: every item
+ * shown, the body well under the limit; then values that grow when escaped
+ * (Slack's '&', JSON's '"') and far more items than the limit: cut and
+ * shortened, never over the limits.
+ */
+static void
+test_digest_limits(void **state)
+{
+	static const enum channel kinds[] = {CHANNEL_TEAMS, CHANNEL_SLACK};
+
+	for (size_t k = 0; k < 2; k++) {
+		enum channel ch = kinds[k];
+		size_t limit = (size_t)notifier_digest_limit(ch), n;
+		size_t max = ch == CHANNEL_TEAMS ? CHAT_TEAMS_DIGEST_MAX : CHAT_SLACK_DIGEST_MAX;
+		struct delivery *d = fixture_digest(ch, limit, 2000);
+		char *cause = NULL, *text;
+		json_t *j;
+
+		text = ch == CHANNEL_TEAMS ? chat_teams_body(d, max, &cause)
+		                           : chat_slack_body(d, max, &cause);
+		n = ch == CHANNEL_TEAMS ? check_teams_digest(d, text, max, true)
+		                        : check_slack_digest(d, text, max, true);
+		assert_int_equal(n, limit);
+		j = fixture_parse_json(text);
+		print_message("%s digest: %zu items of 2,000-byte values: %zu bytes, %zu blocks\n",
+		              ch == CHANNEL_TEAMS ? "Teams" : "Slack", limit, strlen(text),
+		              ch == CHANNEL_SLACK ? json_array_size(json_object_get(j, "blocks"))
+		                                  : (size_t)0);
+		/* Room to spare: under 80% of the receiver's own limit. */
+		assert_true(strlen(text) <
+		            (ch == CHANNEL_TEAMS ? CHAT_TEAMS_MAX : CHAT_SLACK_MAX) * 8 / 10);
+		if (ch == CHANNEL_SLACK)
+			assert_true(json_array_size(json_object_get(j, "blocks")) <= 20);
+		json_decref(j);
+		free(text);
+
+		/* Values that double (Teams) or grow fivefold (Slack) when escaped. */
+		fill_items(d, ch == CHANNEL_TEAMS ? '"' : '&', 2000);
+		text = ch == CHANNEL_TEAMS ? chat_teams_body(d, max, &cause)
+		                           : chat_slack_body(d, max, &cause);
+		n = ch == CHANNEL_TEAMS ? check_teams_digest(d, text, max, false)
+		                        : check_slack_digest(d, text, max, false);
+		assert_int_equal(n, limit);
+		free(text);
+		delivery_free(d);
+
+		/* Far more than fits: trailing lines left out, "… and N more" says how many. */
+		d = fixture_digest(ch, 400, 2000);
+		text = ch == CHANNEL_TEAMS ? chat_teams_body(d, max, &cause)
+		                           : chat_slack_body(d, max, &cause);
+		n = ch == CHANNEL_TEAMS ? check_teams_digest(d, text, max, false)
+		                        : check_slack_digest(d, text, max, false);
+		assert_true(n > 0 && n < 400);
+		free(text);
+		delivery_free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -375,6 +829,12 @@ main(void)
 	    cmocka_unit_test(test_chat_hostile_values),
 	    cmocka_unit_test(test_teams_markdown_is_text),
 	    cmocka_unit_test(test_slack_no_unfurl),
+	    cmocka_unit_test(test_teams_label_link_history),
+	    cmocka_unit_test(test_slack_label_link_history),
+	    cmocka_unit_test(test_teams_digest_shape),
+	    cmocka_unit_test(test_slack_digest_shape),
+	    cmocka_unit_test(test_digest_escaping),
+	    cmocka_unit_test(test_digest_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "curlrec.h"
+#include "digest.h"
 #include "govuk_notify.h"
 #include "notifier_fixture.h"
 #include "transport.h"
@@ -121,6 +122,11 @@ test_notify_body(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "placement")), "");
 	/* The fields never replace the alert's own values. */
 	assert_string_not_equal(json_string_value(json_object_get(p, "title")), "not this");
+	/* The stage's label (its id when it has none), the status, the link ("" if none). */
+	assert_string_equal(json_string_value(json_object_get(p, "label")), "overdue");
+	assert_string_equal(json_string_value(json_object_get(p, "status")),
+	                    "12 working days overdue");
+	assert_string_equal(json_string_value(json_object_get(p, "case_url")), "");
 	/* Nothing else: no subject, body, API key. */
 	assert_int_equal(json_object_size(j), 4);
 	assert_null(strstr(body, SECRET));
@@ -144,6 +150,196 @@ test_notify_body(void **state)
 	assert_non_null(cause);
 	free(cause);
 	json_decref(d.fields);
+}
+
+/* A single alert's label and link when it has them. */
+static void
+test_notify_label_link(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *cause = NULL, *body;
+	json_t *j, *p;
+
+	d.label = "Overdue: team manager";
+	d.case_url = "https://cms.council.example/case/C1042";
+	body = govuk_build_body(&d, &cause);
+	j = fixture_parse_json(body);
+	p = json_object_get(j, "personalisation");
+	assert_string_equal(json_string_value(json_object_get(p, "label")),
+	                    "Overdue: team manager");
+	assert_string_equal(json_string_value(json_object_get(p, "stage")), "overdue");
+	assert_string_equal(json_string_value(json_object_get(p, "case_url")), d.case_url);
+	assert_int_equal(json_object_size(p), 11);
+	json_decref(j);
+	free(body);
+}
+
+/*
+ * Check a digest body: at most max bytes; "# " section headings and "* "
+ * bullets only (every other line empty or the note); one bullet per item in
+ * reading order starting with its case reference (cut to a prefix and "…" at
+ * most); the "… and N more" note for what was left out. Returns how many
+ * items are shown.
+ */
+static size_t
+check_digest_body(const struct delivery *d, const char *body, size_t max)
+{
+	const struct delivery **order = xcalloc(d->nitems + 1, sizeof *order);
+	enum digest_section *sec = xcalloc(d->nitems + 1, sizeof *sec);
+	char *copy = xstrdup(body), *save = NULL, *line, *want;
+	size_t i, shown = 0;
+	int section = -1;
+
+	assert_true(strlen(body) <= max);
+	digest_order(d, order, sec);
+	line = strtok_r(copy, "\n", &save);
+	for (i = 0; i < d->nitems && line != NULL; i++) {
+		const char *ref = order[i]->case_ref, *ell;
+
+		if ((int)sec[i] != section) {
+			section = (int)sec[i];
+			want = xasprintf("# %s", digest_section_title(sec[i]));
+			assert_string_equal(line, want);
+			free(want);
+			line = strtok_r(NULL, "\n", &save);
+		}
+		if (line == NULL || strncmp(line, "* ", 2) != 0)
+			break;
+		ell = strstr(line, "\xe2\x80\xa6");
+		if (strncmp(line + 2, ref, strlen(ref)) != 0 &&
+		    (ell == NULL || strncmp(line + 2, ref, (size_t)(ell - line - 2)) != 0))
+			fail_msg("item %zu: \"%.60s\" is not case %.40s", i, line, ref);
+		line = strtok_r(NULL, "\n", &save);
+		shown++;
+	}
+	if (shown < d->nitems) {
+		want = xasprintf("\xe2\x80\xa6 and %zu more not shown here (message size limit)",
+		                 d->nitems - shown);
+		assert_non_null(line);
+		assert_string_equal(line, want);
+		free(want);
+		line = strtok_r(NULL, "\n", &save);
+	}
+	assert_null(line);
+	free(copy);
+	free(order);
+	free(sec);
+	return shown;
+}
+
+/* A digest: the digest template, reference, and subject, body, count, part, parts. */
+static void
+test_notify_digest(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_GOVUK_NOTIFY, 12, 0);
+	char *cause = NULL, *body, *subject;
+	json_t *j, *p;
+	const char *text;
+
+	d->part = 2;
+	d->parts = 3;
+	free(d->template_id);
+	d->template_id = xstrdup("0b3d6a37-9a6c-4d4e-8f4b-2d2c1f0e9a11");
+	body = govuk_build_body(d, &cause);
+	assert_non_null(body);
+	j = fixture_parse_json(body);
+	assert_string_equal(json_string_value(json_object_get(j, "template_id")),
+	                    "0b3d6a37-9a6c-4d4e-8f4b-2d2c1f0e9a11");
+	assert_string_equal(json_string_value(json_object_get(j, "reference")), d->uid);
+	assert_string_equal(json_string_value(json_object_get(j, "email_address")),
+	                    "iro.manager@council.example");
+	p = json_object_get(j, "personalisation");
+	assert_int_equal(json_object_size(p), 5);
+	subject = digest_subject(d);
+	assert_string_equal(json_string_value(json_object_get(p, "subject")), subject);
+	assert_string_equal(json_string_value(json_object_get(p, "count")), "12");
+	assert_string_equal(json_string_value(json_object_get(p, "part")), "2");
+	assert_string_equal(json_string_value(json_object_get(p, "parts")), "3");
+	text = json_string_value(json_object_get(p, "body"));
+	assert_int_equal(check_digest_body(d, text, GOVUK_DIGEST_BODY_MAX), 12);
+	assert_non_null(strstr(text, "# Escalated to you\n\n* C1000 \xe2\x80\x93 Escalated: "
+	                             "service manager \xe2\x80\x93 First Child in Care review "
+	                             "\xe2\x80\x93 12 working days overdue, due 2026-10-29. "
+	                             "Expected: Hold the review now and record why it was late. "
+	                             "History: Reminder: IRO 2026-10-22 to jo.iro@council.example "
+	                             "(sent); Escalated: service manager 2026-10-30 to "
+	                             "tm.north@council.example (sent). Open the case: "
+	                             "https://cms.council.example/case/C1000\n"));
+	assert_non_null(strstr(text, "done 2026-11-20 (15 working days late)"));
+	assert_non_null(strstr(text, "You were not told earlier: escalator first saw this case "
+	                             "after 2026-10-30"));
+	free(subject);
+	json_decref(j);
+	free(body);
+	delivery_free(d);
+}
+
+/* Case data cannot make a heading, bullet, inset, Markdown link or autolink in a digest. */
+static void
+test_notify_digest_formatting(void **state)
+{
+	static const char *const hostile[] = {
+	    "[x](http://evil)",     "# Heading",        "* bullet",     "^ inset", "---",
+	    "https://evil.example", "\xe2\x80\xa2 dot", "1. one\n# two"};
+	struct delivery *d = fixture_digest(CHANNEL_GOVUK_NOTIFY, 8, 0);
+	char *body, *save = NULL, *line;
+	size_t i;
+
+	for (i = 0; i < d->nitems; i++) {
+		free(d->items[i]->case_ref);
+		d->items[i]->case_ref = xstrdup(hostile[i]);
+		free(d->items[i]->expected);
+		d->items[i]->expected = xstrdup("see [the policy](https://evil.example/p)");
+	}
+	body = govuk_digest_body(d, GOVUK_DIGEST_BODY_MAX);
+	/* No Markdown link, and the only URLs are the case links. */
+	assert_null(strstr(body, "]("));
+	assert_null(strchr(body, '['));
+	assert_null(strstr(body, "://evil"));
+	assert_non_null(strstr(body, "* (x)(http: //evil) \xe2\x80\x93 "));
+	assert_non_null(strstr(body, "* Heading \xe2\x80\x93 "));
+	assert_non_null(strstr(body, "* inset \xe2\x80\x93 "));
+	assert_non_null(strstr(body, "* dot \xe2\x80\x93 "));
+	assert_non_null(strstr(body, "* 1. one # two \xe2\x80\x93 "));
+	assert_non_null(strstr(body, "see (the policy)(https: //evil.example/p)"));
+	/* Every line is ours: a heading, a bullet or empty. */
+	for (line = strtok_r(body, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		assert_true(strncmp(line, "# ", 2) == 0 || strncmp(line, "* ", 2) == 0);
+	free(body);
+	delivery_free(d);
+}
+
+/*
+ * At notifier_digest_limit items of 2,000-byte values every item is in the
+ * body, under GOVUK_DIGEST_BODY_MAX (Notify: about 100,000 characters); far
+ * more items are left out with a note, never over it.
+ */
+static void
+test_notify_digest_limit(void **state)
+{
+	size_t limit = (size_t)notifier_digest_limit(CHANNEL_GOVUK_NOTIFY), n;
+	struct delivery *d = fixture_digest(CHANNEL_GOVUK_NOTIFY, limit, 2000);
+	char *cause = NULL, *body = govuk_build_body(d, &cause), *text;
+	json_t *j = fixture_parse_json(body);
+
+	text = xstrdup(
+	    json_string_value(json_object_get(json_object_get(j, "personalisation"), "body")));
+	assert_int_equal(check_digest_body(d, text, GOVUK_DIGEST_BODY_MAX), limit);
+	print_message("Notify digest: %zu items of 2,000-byte values: body %zu bytes, request "
+	              "%zu bytes\n",
+	              limit, strlen(text), strlen(body));
+	assert_true(strlen(text) < 100000 * 6 / 10);
+	free(text);
+	json_decref(j);
+	free(body);
+	delivery_free(d);
+
+	d = fixture_digest(CHANNEL_GOVUK_NOTIFY, 1000, 2000);
+	text = govuk_digest_body(d, GOVUK_DIGEST_BODY_MAX);
+	n = check_digest_body(d, text, GOVUK_DIGEST_BODY_MAX);
+	assert_true(n > limit && n < 1000);
+	free(text);
+	delivery_free(d);
 }
 
 /* The send and lookup URLs; the reference is escaped. */
@@ -343,11 +539,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_base64url),         cmocka_unit_test(test_notify_key),
-	    cmocka_unit_test(test_notify_jwt),        cmocka_unit_test(test_notify_body),
-	    cmocka_unit_test(test_notify_urls),       cmocka_unit_test(test_notify_classify),
-	    cmocka_unit_test(test_notify_lookup),     cmocka_unit_test(test_send_first_attempt),
-	    cmocka_unit_test(test_send_lookup_first), cmocka_unit_test(test_send_refused),
+	    cmocka_unit_test(test_base64url),
+	    cmocka_unit_test(test_notify_key),
+	    cmocka_unit_test(test_notify_jwt),
+	    cmocka_unit_test(test_notify_body),
+	    cmocka_unit_test(test_notify_urls),
+	    cmocka_unit_test(test_notify_classify),
+	    cmocka_unit_test(test_notify_lookup),
+	    cmocka_unit_test(test_send_first_attempt),
+	    cmocka_unit_test(test_send_lookup_first),
+	    cmocka_unit_test(test_send_refused),
+	    cmocka_unit_test(test_notify_label_link),
+	    cmocka_unit_test(test_notify_digest),
+	    cmocka_unit_test(test_notify_digest_formatting),
+	    cmocka_unit_test(test_notify_digest_limit),
 	};
 	int rc;
 

@@ -20,6 +20,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "chat.h"
+#include "govuk_notify.h"
 #include "notifier.h"
 #include "notifier_fixture.h"
 #include "xalloc.h"
@@ -840,6 +842,150 @@ test_channels_cannot_start(void **state)
 	assert_int_equal(notifier_in_flight(fx->n), 0);
 }
 
+/* How many times needle occurs in s. */
+static size_t
+occurrences(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(s, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The request of all (a JSON array of recorded requests) to path; fails the test if none. */
+static const json_t *
+request_to(const json_t *all, const char *path)
+{
+	size_t i;
+	const json_t *req;
+
+	json_array_foreach(all, i, req)
+	{
+		if (strcmp(json_string_value(json_object_get(req, "path")), path) == 0)
+			return req;
+	}
+	fail_msg("nothing was sent to %s", path);
+	return NULL;
+}
+
+/*
+ * A digest at each HTTP channel's notifier_digest_limit, every value 2,000
+ * bytes long, through notifier_send to a real HTTP server: one request each,
+ * accepted, carrying every item within the channel's limits (the webhook
+ * signed).
+ */
+static void
+test_digest_channels(void **state)
+{
+	static const enum channel kinds[] = {CHANNEL_WEBHOOK, CHANNEL_TEAMS, CHANNEL_SLACK,
+	                                     CHANNEL_GOVUK_NOTIFY};
+	static const char *const paths[] = {"/hook", "/teams", "/slack", "/v2/notifications/email"};
+	struct fixture *fx = *state;
+	struct server http = {0};
+	char *out = xasprintf("%s/http.jsonl", fx->dir), *cause = NULL, base[64];
+	const char *args[] = {"-m", "harness.http_sink", "--port", "0", "--out", out, NULL};
+	size_t n[4];
+	json_t *all;
+
+	fixture_server_start(&http, args);
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", http.port);
+	for (int k = 0; k < 4; k++) {
+		struct delivery *d;
+
+		n[k] = (size_t)notifier_digest_limit(kinds[k]);
+		d = fixture_digest(kinds[k], n[k], 2000);
+		d->id = k;
+		if (kinds[k] == CHANNEL_GOVUK_NOTIFY) {
+			free(d->base_url);
+			d->base_url = xstrdup(base);
+		} else {
+			free(d->recipient);
+			d->recipient = xasprintf("%s%s", base, paths[k]);
+		}
+		if (kinds[k] == CHANNEL_WEBHOOK)
+			d->secret = xstrdup("hook-secret");
+		if (notifier_send(fx->n, d, &cause) != 0)
+			fail_msg("%s digest: %s", channel_name(kinds[k]), cause);
+		delivery_free(d);
+	}
+	fx->expect = 4;
+	fixture_run(fx);
+	for (int k = 0; k < 4; k++)
+		if (fx->res[k].status != DELIVERY_SENT)
+			fail_msg("%s digest: %s", channel_name(kinds[k]), fx->res[k].detail);
+	wait_lines(out, 4);
+	fixture_server_stop(&http);
+	all = read_jsonl(out);
+
+	/* The webhook: the digest JSON, every item, signed over the body received. */
+	{
+		const json_t *req = request_to(all, paths[0]), *h = json_object_get(req, "headers");
+		const char *body = json_string_value(json_object_get(req, "body"));
+		char *msg = xasprintf("%s.%s", json_header(h, "X-Escalator-Timestamp"), body);
+		char want[7 + 65];
+		json_t *j = fixture_parse_json(body);
+
+		expected_signature("hook-secret", msg, want);
+		assert_string_equal(json_header(h, "X-Escalator-Signature"), want);
+		assert_string_equal(json_header(h, "X-Escalator-Delivery"),
+		                    json_string_value(json_object_get(j, "delivery")));
+		assert_true(json_is_true(json_object_get(j, "digest")));
+		assert_string_equal(json_string_value(json_object_get(j, "contact")), "iro_team");
+		assert_int_equal(json_array_size(json_object_get(j, "alerts")) +
+		                     json_array_size(json_object_get(j, "closed")),
+		                 n[0]);
+		json_decref(j);
+		free(msg);
+	}
+	/* Teams: one card, every item a line, a link for each with a case_url (not notices). */
+	{
+		const char *body =
+		    json_string_value(json_object_get(request_to(all, paths[1]), "body"));
+		json_t *j = fixture_parse_json(body);
+
+		assert_true(strlen(body) <= CHAT_TEAMS_DIGEST_MAX);
+		assert_int_equal(occurrences(body, "\"Action.OpenUrl\""), n[1] - n[1] / 6);
+		assert_null(strstr(body, "more not shown"));
+		json_decref(j);
+	}
+	/* Slack: every item a "• " line, within the block limit. */
+	{
+		const char *body =
+		    json_string_value(json_object_get(request_to(all, paths[2]), "body"));
+		json_t *j = fixture_parse_json(body);
+
+		assert_true(strlen(body) <= CHAT_SLACK_DIGEST_MAX);
+		assert_true(json_array_size(json_object_get(j, "blocks")) <= CHAT_SLACK_BLOCKS_MAX);
+		assert_int_equal(occurrences(body, "\\u2022 ") + occurrences(body, "\xe2\x80\xa2 "),
+		                 n[2]);
+		assert_null(strstr(body, "more not shown"));
+		json_decref(j);
+	}
+	/* Notify: the contact's template, the digest's personalisation, a JWT. */
+	{
+		const json_t *req = request_to(all, paths[3]);
+		const char *auth = json_header(json_object_get(req, "headers"), "Authorization");
+		json_t *j = fixture_parse_json(json_string_value(json_object_get(req, "body")));
+		json_t *p = json_object_get(j, "personalisation");
+		const char *text = json_string_value(json_object_get(p, "body"));
+		char count[16];
+
+		assert_non_null(auth);
+		assert_true(strncmp(auth, "Bearer ey", 9) == 0);
+		assert_string_equal(json_string_value(json_object_get(j, "template_id")),
+		                    FIXTURE_TEMPLATE);
+		snprintf(count, sizeof count, "%zu", n[3]);
+		assert_string_equal(json_string_value(json_object_get(p, "count")), count);
+		assert_true(strlen(text) <= GOVUK_DIGEST_BODY_MAX);
+		assert_int_equal(occurrences(text, "\n* "), n[3]);
+		assert_int_equal(occurrences(text, "# "), 6);
+		json_decref(j);
+	}
+	json_decref(all);
+	free(out);
+}
+
 /* Run every test. */
 int
 main(void)
@@ -863,6 +1009,7 @@ main(void)
 	                                    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_channels_cannot_start, fixture_setup,
 	                                    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_digest_channels, fixture_setup, fixture_teardown),
 	};
 
 	/* A server that dies must not kill the test with SIGPIPE (curl also sets MSG_NOSIGNAL). */

@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 
 #include "curlrec.h"
+#include "digest.h"
+#include "notifier_fixture.h"
 #include "transport.h"
 #include "xalloc.h"
 #include "webhook.h"
@@ -76,7 +78,8 @@ test_body_shape(void **state)
 	struct delivery d = sample_delivery();
 	json_t *j = build_and_parse(&d);
 
-	assert_int_equal(json_object_size(j), 9);
+	/* The nine members a webhook has always had, then label, urgency, status, history. */
+	assert_int_equal(json_object_size(j), 13);
 	assert_string_equal(member(j, "rule"), "cp-icpc");
 	assert_string_equal(member(j, "title"), "Initial child protection conference");
 	assert_string_equal(member(j, "case"), "C2001");
@@ -88,7 +91,216 @@ test_body_shape(void **state)
 	assert_true(json_is_integer(json_object_get(j, "days_late")));
 	assert_int_equal(json_integer_value(json_object_get(j, "days_late")), 3);
 	assert_null(json_object_get(j, "fields"));
+	assert_true(json_is_null(json_object_get(j, "label")));
+	assert_string_equal(member(j, "urgency"), "escalation");
+	assert_true(json_is_null(json_object_get(j, "status")));
+	assert_true(json_is_array(json_object_get(j, "history")));
+	assert_int_equal(json_array_size(json_object_get(j, "history")), 0);
+	/* No link, not copied: the members are absent, not null. */
+	assert_null(json_object_get(j, "case_url"));
+	assert_null(json_object_get(j, "copied"));
 	json_decref(j);
+}
+
+/* Label, urgency, status, the case link, a copied recipient's stage and the history. */
+static void
+test_body_digest_members(void **state)
+{
+	static const char *const urgency[] = {"escalation", "overdue", "reminder"};
+	struct delivery_event history[2] = {
+	    {"Reminder: IRO", "2026-09-15T08:00:01Z", "jo.iro@council.example", "sent", false},
+	    {"Late: team manager", "2026-09-23T08:00:02Z", "tm@council.example", "failed", true},
+	};
+	struct delivery d = sample_delivery();
+	json_t *j, *h, *c;
+
+	d.label = "Late: team manager";
+	d.status = "3 working days overdue";
+	d.case_url = "https://cms.council.example/case/C2001";
+	d.copied = "Late: IRO";
+	d.copied_on = "2026-09-22";
+	d.history = history;
+	d.nhistory = 2;
+	for (int u = 0; u < 3; u++) {
+		d.urgency = (enum delivery_urgency)u;
+		j = build_and_parse(&d);
+		assert_string_equal(member(j, "urgency"), urgency[u]);
+		json_decref(j);
+	}
+	j = build_and_parse(&d);
+	assert_int_equal(json_object_size(j), 15);
+	assert_string_equal(member(j, "stage"), "late");
+	assert_string_equal(member(j, "label"), "Late: team manager");
+	assert_string_equal(member(j, "status"), "3 working days overdue");
+	assert_string_equal(member(j, "case_url"), "https://cms.council.example/case/C2001");
+	c = json_object_get(j, "copied");
+	assert_int_equal(json_object_size(c), 2);
+	assert_string_equal(member(c, "stage"), "Late: IRO");
+	assert_string_equal(member(c, "on"), "2026-09-22");
+	h = json_object_get(j, "history");
+	assert_int_equal(json_array_size(h), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = json_array_get(h, i);
+
+		assert_int_equal(json_object_size(e), 5);
+		assert_string_equal(member(e, "stage"), history[i].stage);
+		assert_string_equal(member(e, "when"), history[i].when);
+		assert_string_equal(member(e, "recipient"), history[i].recipient);
+		assert_string_equal(member(e, "status"), history[i].status);
+		assert_true(json_is_boolean(json_object_get(e, "copied")));
+		assert_int_equal(json_is_true(json_object_get(e, "copied")), history[i].copied);
+	}
+	json_decref(j);
+}
+
+/* The body of digest d, parsed (fails the test unless it is an object). */
+static json_t *
+digest_parse(const struct delivery *d, size_t *len)
+{
+	char *cause = NULL, *body = webhook_build_body(d, &cause);
+	json_error_t err;
+	json_t *j;
+
+	assert_non_null(body);
+	*len = strlen(body);
+	j = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL)
+		fail_msg("%s: %.200s", err.text, body);
+	assert_true(json_is_object(j));
+	free(body);
+	return j;
+}
+
+/*
+ * Check digest d's body j: its members; every alert, in reading order, is
+ * exactly the single webhook's object for the same alert (with the digest's
+ * delivery id); every closed clock is listed with its members.
+ */
+static void
+check_digest(const struct delivery *d, json_t *j)
+{
+	const struct delivery **order = xcalloc(d->nitems + 1, sizeof *order);
+	json_t *alerts = json_object_get(j, "alerts"), *closed = json_object_get(j, "closed");
+	size_t na = 0, nc = 0;
+
+	assert_int_equal(json_object_size(j), 7);
+	assert_true(json_is_true(json_object_get(j, "digest")));
+	assert_string_equal(member(j, "contact"), d->contact);
+	assert_string_equal(member(j, "delivery"), d->uid);
+	assert_int_equal(json_integer_value(json_object_get(j, "part")), d->part);
+	assert_int_equal(json_integer_value(json_object_get(j, "parts")), d->parts);
+	assert_true(json_is_array(alerts));
+	assert_true(json_is_array(closed));
+	digest_order(d, order, NULL);
+	for (size_t i = 0; i < d->nitems; i++) {
+		const struct delivery *it = order[i];
+
+		if (it->closed) {
+			json_t *c = json_array_get(closed, nc++);
+
+			assert_non_null(c);
+			assert_int_equal(json_object_size(c), 8);
+			assert_string_equal(member(c, "rule"), it->rule);
+			assert_string_equal(member(c, "title"), it->title);
+			assert_string_equal(member(c, "case"), it->case_ref);
+			assert_string_equal(member(c, "start"), it->start);
+			assert_string_equal(member(c, "due"), it->due);
+			assert_string_equal(member(c, "closed_on"), it->closed_on);
+			assert_string_equal(member(c, "label"), it->label);
+			assert_int_equal(json_integer_value(json_object_get(c, "days_late")),
+			                 it->closed_late);
+		} else {
+			struct delivery single = *it;
+			json_t *a = json_array_get(alerts, na++), *want;
+
+			/* The same alert sent on its own, as the daemon would. */
+			single.uid = d->uid;
+			single.kind = CHANNEL_WEBHOOK;
+			single.recipient = d->recipient;
+			/* (A single alert with such fields is refused: test_body_bad_fields.) */
+			if (!json_is_object(single.fields))
+				single.fields = NULL;
+			want = build_and_parse(&single);
+			if (!json_equal(a, want)) {
+				char *got = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+				char *exp = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+
+				fail_msg("alert %zu differs:\n%.300s\n%.300s", na - 1, got, exp);
+			}
+			json_decref(want);
+		}
+	}
+	assert_int_equal(json_array_size(alerts), na);
+	assert_int_equal(json_array_size(closed), nc);
+	free(order);
+}
+
+/* A digest: one object with every item, alerts in reading order, notices among them. */
+static void
+test_digest_body(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_WEBHOOK, 12, 0);
+	json_t *j, *alerts;
+	size_t len, notices = 0, i;
+	json_t *a;
+
+	d->part = 2;
+	d->parts = 3;
+	/* Fields on one alert go with it; fields that are not an object are left out. */
+	d->items[1]->fields = json_pack("{s:s}", "team", "North");
+	d->items[7]->fields = json_pack("[i]", 1);
+	j = digest_parse(d, &len);
+	check_digest(d, j);
+	alerts = json_object_get(j, "alerts");
+	assert_int_equal(json_array_size(alerts), 10);
+	assert_int_equal(json_array_size(json_object_get(j, "closed")), 2);
+	/* Reading order: escalations first, "escalator-" notices last. */
+	assert_string_equal(member(json_array_get(alerts, 0), "urgency"), "escalation");
+	json_array_foreach(alerts, i, a)
+	{
+		if (strncmp(member(a, "rule"), "escalator-", 10) == 0)
+			notices++;
+		else
+			assert_int_equal(notices, 0);
+		if (strcmp(member(a, "case"), "C1001") == 0)
+			assert_string_equal(member(json_object_get(a, "fields"), "team"), "North");
+		if (strcmp(member(a, "case"), "C1007") == 0)
+			assert_null(json_object_get(a, "fields"));
+	}
+	assert_int_equal(notices, 2);
+	json_decref(j);
+	delivery_free(d);
+
+	/* Nothing but closed clocks: an empty "alerts". */
+	d = fixture_digest(CHANNEL_WEBHOOK, 0, 0);
+	j = digest_parse(d, &len);
+	check_digest(d, j);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
+	json_decref(j);
+	delivery_free(d);
+}
+
+/*
+ * At notifier_digest_limit items with 2,000-byte values (the case store's
+ * cap) nothing is cut and the body stays well under a receiver's common 1 MB.
+ */
+static void
+test_digest_limit(void **state)
+{
+	size_t n = (size_t)notifier_digest_limit(CHANNEL_WEBHOOK), len;
+	struct delivery *d = fixture_digest(CHANNEL_WEBHOOK, n, 2000);
+	json_t *j = digest_parse(d, &len);
+
+	check_digest(d, j);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")) +
+	                     json_array_size(json_object_get(j, "closed")),
+	                 n);
+	assert_int_equal(strlen(member(json_array_get(json_object_get(j, "alerts"), 0), "case")),
+	                 2000);
+	print_message("webhook digest: %zu items of 2,000-byte values: %zu bytes\n", n, len);
+	assert_true(len < 512 * 1024);
+	json_decref(j);
+	delivery_free(d);
 }
 
 /* Missing values are JSON null. */
@@ -121,7 +333,7 @@ test_body_fields(void **state)
 	want = json_loads(text, 0, NULL);
 	assert_true(json_is_object(f));
 	assert_true(json_equal(f, want));
-	assert_int_equal(json_object_size(j), 10);
+	assert_int_equal(json_object_size(j), 14);
 	json_decref(want);
 	json_decref(j);
 	json_decref(d.fields);
@@ -325,6 +537,37 @@ test_setup_unsigned(void **state)
 	curlrec_clear();
 }
 
+/* A digest is one signed POST like any other: the signature covers the digest body sent. */
+static void
+test_setup_digest_signed(void **state)
+{
+	struct notifier_settings s = {.connect_timeout = 5, .delivery_timeout = 20};
+	struct delivery *d = fixture_digest(CHANNEL_WEBHOOK, 8, 0);
+	struct transfer *t = transfer_new();
+	const struct curl_slist *h;
+	char *cause = NULL, *msg, want[7 + 65];
+	const char *body;
+	json_t *j;
+
+	d->secret = xstrdup("digest-key");
+	curlrec_clear();
+	assert_non_null(webhook_setup(t, &s, d, 1793347200, &cause));
+	body = curlrec_find(CURLOPT_POSTFIELDS)->str;
+	j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "digest")));
+	json_decref(j);
+	h = curlrec_find(CURLOPT_HTTPHEADER)->ptr;
+	assert_string_equal(find_header(h, "X-Escalator-Delivery"), d->uid);
+	msg = xasprintf("%s.%s", find_header(h, "X-Escalator-Timestamp"), body);
+	independent_sig("digest-key", msg, strlen(msg), want);
+	assert_string_equal(find_header(h, "X-Escalator-Signature"), want);
+	free(msg);
+	transfer_free(t);
+	curlrec_clear();
+	delivery_free(d);
+}
+
 /* Bad fields: the setup fails with a cause and the transfer can still be freed. */
 static void
 test_setup_bad_fields(void **state)
@@ -348,12 +591,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_body_shape),        cmocka_unit_test(test_body_nulls),
-	    cmocka_unit_test(test_body_fields),       cmocka_unit_test(test_body_bad_fields),
-	    cmocka_unit_test(test_body_invalid_utf8), cmocka_unit_test(test_body_controls),
-	    cmocka_unit_test(test_hmac_rfc4231),      cmocka_unit_test(test_signature),
-	    cmocka_unit_test(test_setup_signed),      cmocka_unit_test(test_setup_unsigned),
-	    cmocka_unit_test(test_setup_bad_fields),
+	    cmocka_unit_test(test_body_shape),          cmocka_unit_test(test_body_nulls),
+	    cmocka_unit_test(test_body_fields),         cmocka_unit_test(test_body_bad_fields),
+	    cmocka_unit_test(test_body_invalid_utf8),   cmocka_unit_test(test_body_controls),
+	    cmocka_unit_test(test_hmac_rfc4231),        cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_setup_signed),        cmocka_unit_test(test_setup_unsigned),
+	    cmocka_unit_test(test_setup_bad_fields),    cmocka_unit_test(test_body_digest_members),
+	    cmocka_unit_test(test_digest_body),         cmocka_unit_test(test_digest_limit),
+	    cmocka_unit_test(test_setup_digest_signed),
 	};
 	int rc;
 
