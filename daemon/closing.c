@@ -106,8 +106,9 @@ closing_col(sqlite3_stmt *st, int i)
 
 /* Record one clock of rule as closed and hold a note for each person told of it. */
 static int
-closing_record(struct statestore *ss, const struct rule *r, const struct calendar *cal,
-               const struct closing_clock *c, date_t today, long long digest_at, char **cause)
+closing_record(struct statestore *ss, const struct config *cfg, const struct rule *r,
+               const struct calendar *cal, const struct closing_clock *c, date_t today,
+               long long digest_at, char **cause)
 {
 	sqlite3_stmt *st = ss->q_close_add;
 	char on[DATE_STRLEN], now[32];
@@ -168,7 +169,13 @@ closing_record(struct statestore *ss, const struct rule *r, const struct calenda
 		rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		st = ss->q_close_note;
-		if (rc == 0 && told[i].kind != NULL && told[i].recipient != NULL) {
+		/* A note is a digest item: a Notify contact without digest_template cannot take
+		 * one. */
+		bool takes = cfg == NULL || told[i].kind == NULL ||
+		             strcmp(told[i].kind, "notify") != 0 ||
+		             config_digest_for(cfg, told[i].recipient);
+
+		if (rc == 0 && takes && told[i].kind != NULL && told[i].recipient != NULL) {
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_text(st, 2, told[i].kind, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, told[i].recipient, -1, SQLITE_STATIC);
@@ -184,9 +191,9 @@ closing_record(struct statestore *ss, const struct rule *r, const struct calenda
 
 /* Record as closed every alerted clock of r whose row was not seen. */
 int
-closing_sweep(struct statestore *ss, const struct rule *r, const struct calendar *cal,
-              uint64_t *seen, size_t n, date_t today, long long digest_at, long long *nclosed,
-              char **cause)
+closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule *r,
+              const struct calendar *cal, uint64_t *seen, size_t n, date_t today,
+              long long digest_at, long long *nclosed, char **cause)
 {
 	sqlite3_stmt *st = ss->q_close_open;
 	struct closing_clock *gone = NULL;
@@ -221,7 +228,8 @@ closing_sweep(struct statestore *ss, const struct rule *r, const struct calendar
 	sqlite3_clear_bindings(st);
 	rc = rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, "reading the alerted clocks");
 	for (size_t i = 0; i < ngone; i++) {
-		if (rc == 0 && closing_record(ss, r, cal, &gone[i], today, digest_at, cause) != 0)
+		if (rc == 0 &&
+		    closing_record(ss, cfg, r, cal, &gone[i], today, digest_at, cause) != 0)
 			rc = -1;
 		closing_clear(&gone[i]);
 	}

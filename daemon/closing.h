@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "calendar.h"
+#include "config.h"
 #include "ruleset.h"
 #include "statestore.h"
 
@@ -27,12 +28,13 @@ uint64_t closing_key(const char *case_ref, date_t start);
  * already closed, and whose key is not in seen, as closed on today, days
  * late against its due date on cal; each recipient of its alerts (not one
  * that failed for good) gets a note held for the digest at digest_at (unix
- * seconds). Inside the caller's transaction. Adds the number closed to
- * *nclosed. Returns 0, or -1 with *cause set.
+ * seconds), except a GOV.UK Notify contact cfg (may be NULL) sends no
+ * digests to (it has no digest_template). Inside the caller's transaction.
+ * Adds the number closed to *nclosed. Returns 0, or -1 with *cause set.
  */
-int closing_sweep(struct statestore *ss, const struct rule *r, const struct calendar *cal,
-                  uint64_t *seen, size_t n, date_t today, long long digest_at, long long *nclosed,
-                  char **cause);
+int closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule *r,
+                  const struct calendar *cal, uint64_t *seen, size_t n, date_t today,
+                  long long digest_at, long long *nclosed, char **cause);
 
 /*
  * A clock recorded closed has a row again (the extract was wrong, or the

@@ -328,7 +328,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		}
 		/* Every row was read: an alerted clock not among them is done. */
 		if (er->seen != NULL &&
-		    closing_sweep(run->ss, r, er->cal, er->seen, er->nseen, er->today,
+		    closing_sweep(run->ss, er->cfg, r, er->cal, er->seen, er->nseen, er->today,
 		                  er->digest_at, &run->stats.closed, cause) != 0)
 			return -1;
 	} else if (rc == -2) {

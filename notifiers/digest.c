@@ -81,7 +81,7 @@ digest_cmp(const void *pa, const void *pb)
 	if (sa != sb)
 		return sa - sb;
 	if (digest_late(a) != digest_late(b))
-		return digest_late(b) - digest_late(a);
+		return digest_late(b) > digest_late(a) ? 1 : -1;
 	if ((c = strcmp(a->case_ref ? a->case_ref : "", b->case_ref ? b->case_ref : "")) != 0)
 		return c;
 	if ((c = strcmp(a->rule ? a->rule : "", b->rule ? b->rule : "")) != 0)

@@ -16,15 +16,17 @@
 #include "alertstore.h"
 #include "calendar.h"
 #include "closing.h"
+#include "config.h"
 #include "statestore.h"
 #include "store_fixture.h"
 #include "xalloc.h"
 
 #define T0 1800000000LL
 
-/* Sweep fx's rule as if the rows read were cases[0..n) (start 2026-12-18). */
+/* Sweep fx's rule as if the rows read were cases[0..n) (start 2026-12-18), with cfg. */
 static long long
-sweep(struct fixture *fx, const char *const *cases, size_t n, date_t today)
+sweep_cfg(struct fixture *fx, const struct config *cfg, const char *const *cases, size_t n,
+          date_t today)
 {
 	struct calendar *cal = calendar_new();
 	uint64_t *seen = xcalloc(n + 1, sizeof *seen);
@@ -34,12 +36,52 @@ sweep(struct fixture *fx, const char *const *cases, size_t n, date_t today)
 	for (size_t i = 0; i < n; i++)
 		seen[i] = closing_key(cases[i], D("2026-12-18"));
 	if (statestore_begin(fx->ss, &cause) != 0 ||
-	    closing_sweep(fx->ss, &fx->r, cal, seen, n, today, T0, &closed, &cause) != 0 ||
+	    closing_sweep(fx->ss, cfg, &fx->r, cal, seen, n, today, T0, &closed, &cause) != 0 ||
 	    statestore_commit(fx->ss, &cause) != 0)
 		fail_msg("closing_sweep: %s", cause);
 	free(seen);
 	calendar_free(cal);
 	return closed;
+}
+
+/* Sweep without a configuration. */
+static long long
+sweep(struct fixture *fx, const char *const *cases, size_t n, date_t today)
+{
+	return sweep_cfg(fx, NULL, cases, n, today);
+}
+
+/* A GOV.UK Notify contact without digest_template cannot take a digest: no note for it. */
+static void
+test_closing_notify_without_digest(void **state)
+{
+	static const char *const none[] = {"X"};
+	static const struct recipient rc[] = {
+	    {.kind = CHANNEL_GOVUK_NOTIFY, .address = "plain", .contact = "plain"},
+	    {.kind = CHANNEL_GOVUK_NOTIFY, .address = "digests", .contact = "digests"},
+	    {.kind = CHANNEL_EMAIL, .address = "tm.north@council.example"},
+	};
+	struct contact contacts[] = {
+	    {.name = "plain", .kind = CHANNEL_GOVUK_NOTIFY, .digest = CONFIG_DIGEST_INHERIT},
+	    {.name = "digests",
+	     .kind = CHANNEL_GOVUK_NOTIFY,
+	     .digest = CONFIG_DIGEST_INHERIT,
+	     .digest_template = "0b6f3a2e-98c7-4a8e-b3e1-3b5c4c1a9d10"},
+	};
+	struct config cfg = {.contacts = contacts, .ncontacts = 2, .digest = CONFIG_DIGEST_DAILY};
+	struct fixture *fx = *state;
+	struct alert a = make_alert(fx, "A01", 1, 0);
+
+	fx->ss = open_store(fx, false);
+	fx->r.kind = RULE_CLOCK;
+	a.recipients = rc;
+	a.nrecipients = 3;
+	record(fx->ss, &a, (bool[4]){false});
+	assert_int_equal(sweep_cfg(fx, &cfg, none, 1, D("2027-02-01")), 1);
+	expect_sql(fx->path,
+	           "SELECT group_concat(recipient, ' ') FROM (SELECT recipient FROM delivery WHERE "
+	           "closed_id IS NOT NULL ORDER BY recipient)",
+	           "digests tm.north@council.example");
 }
 
 /* An alerted clock no longer in the rows is done: recorded once, with how late it was. */
@@ -150,6 +192,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_closing_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_closing_not_for_thresholds, setup, teardown),
 	    cmocka_unit_test(test_closing_key),
+	    cmocka_unit_test_setup_teardown(test_closing_notify_without_digest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("closing", tests, NULL, NULL);
