@@ -149,42 +149,29 @@ outbox_log(const struct outbox_flight *f, const struct delivery_result *r, long 
 	static const char *const status[] = {"sent", "retry", "failed"};
 	const struct delivery *d = f->d;
 	char *to = log_quote(f->to), *cs = log_quote(d->case_ref ? d->case_ref : "");
-	char *detail = log_quote(r->detail ? r->detail : "");
-	const char *kind = channel_name(d->kind);
+	char *detail = log_quote(r->detail ? r->detail : ""), *what;
 	int pri = r->status == DELIVERY_SENT    ? LOG_INFO
 	          : r->status == DELIVERY_RETRY ? LOG_WARNING
 	                                        : LOG_ERR;
 
-	if (d->digest) {
-		if (r->status == DELIVERY_RETRY)
-			log_msg(pri,
-			        "delivery id=%lld digest=%zu part=%d/%d kind=%s to=%s status=retry "
-			        "code=%ld attempts=%d retry_in=%llds detail=%s",
-			        d->id, d->nitems, d->part, d->parts, kind, to, r->code, d->attempts,
-			        retry_in, detail);
-		else
-			log_msg(pri,
-			        "delivery id=%lld digest=%zu part=%d/%d kind=%s to=%s status=%s "
-			        "code=%ld attempts=%d delay=%llds%s%s",
-			        d->id, d->nitems, d->part, d->parts, kind, to, status[r->status],
-			        r->code, d->attempts, (long long)(clock_now() - f->started),
-			        r->status == DELIVERY_SENT ? "" : " detail=",
-			        r->status == DELIVERY_SENT ? "" : detail);
-	} else if (r->status == DELIVERY_RETRY)
+	/* A digest is about many cases: how many, and which part. */
+	what = d->digest ? xasprintf("digest=%zu part=%d/%d", d->nitems, d->part, d->parts)
+	                 : xasprintf("rule=%s case=%s stage=%s", d->rule, cs, d->stage);
+	if (r->status == DELIVERY_RETRY)
 		log_msg(pri,
-		        "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=retry "
-		        "code=%ld attempts=%d retry_in=%llds detail=%s",
-		        d->id, d->rule, cs, d->stage, kind, to, r->code, d->attempts, retry_in,
+		        "delivery id=%lld %s kind=%s to=%s status=retry code=%ld attempts=%d "
+		        "retry_in=%llds detail=%s",
+		        d->id, what, channel_name(d->kind), to, r->code, d->attempts, retry_in,
 		        detail);
 	else
-		log_msg(
-		    pri,
-		    "delivery id=%lld rule=%s case=%s stage=%s kind=%s to=%s status=%s code=%ld "
-		    "attempts=%d delay=%llds%s%s",
-		    d->id, d->rule, cs, d->stage, kind, to, status[r->status], r->code, d->attempts,
-		    (long long)(clock_now() - f->started),
-		    r->status == DELIVERY_SENT ? "" : " detail=",
-		    r->status == DELIVERY_SENT ? "" : detail);
+		log_msg(pri,
+		        "delivery id=%lld %s kind=%s to=%s status=%s code=%ld attempts=%d "
+		        "delay=%llds%s%s",
+		        d->id, what, channel_name(d->kind), to, status[r->status], r->code,
+		        d->attempts, (long long)(clock_now() - f->started),
+		        r->status == DELIVERY_SENT ? "" : " detail=",
+		        r->status == DELIVERY_SENT ? "" : detail);
+	free(what);
 	free(to);
 	free(cs);
 	free(detail);
