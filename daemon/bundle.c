@@ -57,13 +57,6 @@ const struct statestore_sql bundle_statements[] = {
 };
 const size_t bundle_nstatements = sizeof bundle_statements / sizeof bundle_statements[0];
 
-/* Copy column i as text, or NULL. */
-static char *
-bundle_col(sqlite3_stmt *st, int i)
-{
-	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
-}
-
 /* The urgency recorded as name (NULL in alerts recorded before: overdue). */
 static enum delivery_urgency
 bundle_urgency(const char *name)
@@ -81,26 +74,26 @@ bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d)
 {
 	char status[EVAL_STATUS_LEN];
 
-	d->rule = bundle_col(st, col + 0);
-	d->title = bundle_col(st, col + 1);
-	d->case_ref = bundle_col(st, col + 2);
-	d->stage = bundle_col(st, col + 3);
-	d->start = bundle_col(st, col + 4);
-	d->due = bundle_col(st, col + 5);
-	d->fires = bundle_col(st, col + 6);
-	d->subject = bundle_col(st, col + 7);
-	d->body = bundle_col(st, col + 8);
+	d->rule = statestore_col(st, col + 0);
+	d->title = statestore_col(st, col + 1);
+	d->case_ref = statestore_col(st, col + 2);
+	d->stage = statestore_col(st, col + 3);
+	d->start = statestore_col(st, col + 4);
+	d->due = statestore_col(st, col + 5);
+	d->fires = statestore_col(st, col + 6);
+	d->subject = statestore_col(st, col + 7);
+	d->body = statestore_col(st, col + 8);
 	delivery_parse_fields(d, (const char *)sqlite3_column_text(st, col + 9));
 	d->days_late = sqlite3_column_int(st, col + 10);
-	d->expected = bundle_col(st, col + 11);
+	d->expected = statestore_col(st, col + 11);
 	/* An alert recorded before alerts kept their status: the one place it is made up. */
-	if ((d->status = bundle_col(st, col + 12)) == NULL)
+	if ((d->status = statestore_col(st, col + 12)) == NULL)
 		d->status =
 		    xstrdup(eval_status_recorded(d->days_late, d->due, status, sizeof status));
 	/* Alerts recorded before labels: the stage's name. */
-	if ((d->label = bundle_col(st, col + 13)) == NULL)
+	if ((d->label = statestore_col(st, col + 13)) == NULL)
 		d->label = xstrdup_or_null(d->stage);
-	d->case_url = bundle_col(st, col + 14);
+	d->case_url = statestore_col(st, col + 14);
 	d->urgency = bundle_urgency((const char *)sqlite3_column_text(st, col + 15));
 	d->notice = d->rule != NULL && notice_own(d->rule);
 }
@@ -114,8 +107,8 @@ bundle_item(struct statestore *ss, sqlite3_stmt *st)
 	int c = BUNDLE_ITEM_CLOSED;
 
 	it->id = sqlite3_column_int64(st, 0);
-	it->copied = bundle_col(st, 2);
-	it->copied_on = bundle_col(st, 3);
+	it->copied = statestore_col(st, 2);
+	it->copied_on = statestore_col(st, 3);
 	if (sqlite3_column_type(st, 4) == SQLITE_NULL) {
 		bundle_read_alert(st, 5, it);
 		if (!it->notice && bundle_history(ss, it, alert_id) != 0) {
@@ -125,15 +118,15 @@ bundle_item(struct statestore *ss, sqlite3_stmt *st)
 		return it;
 	}
 	it->closed = true;
-	it->rule = bundle_col(st, c + 0);
-	it->title = bundle_col(st, c + 1);
-	it->case_ref = bundle_col(st, c + 2);
-	it->start = bundle_col(st, c + 3);
-	it->due = bundle_col(st, c + 4);
-	it->stage = bundle_col(st, c + 5);
-	if ((it->label = bundle_col(st, c + 6)) == NULL)
+	it->rule = statestore_col(st, c + 0);
+	it->title = statestore_col(st, c + 1);
+	it->case_ref = statestore_col(st, c + 2);
+	it->start = statestore_col(st, c + 3);
+	it->due = statestore_col(st, c + 4);
+	it->stage = statestore_col(st, c + 5);
+	if ((it->label = statestore_col(st, c + 6)) == NULL)
 		it->label = xstrdup_or_null(it->stage);
-	it->closed_on = bundle_col(st, c + 7);
+	it->closed_on = statestore_col(st, c + 7);
 	it->closed_late = sqlite3_column_int(st, c + 8);
 	it->days_late = it->closed_late;
 	return it;
@@ -187,9 +180,9 @@ bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
 		const char *status = (const char *)sqlite3_column_text(st, 3);
 
 		ev = &item->history[item->nhistory++];
-		ev->stage = bundle_col(st, 0);
-		ev->when = bundle_col(st, 1);
-		ev->recipient = bundle_col(st, 2);
+		ev->stage = statestore_col(st, 0);
+		ev->when = statestore_col(st, 1);
+		ev->recipient = statestore_col(st, 2);
 		ev->status = xstrdup(
 		    status != NULL && (strcmp(status, "sent") == 0 || strcmp(status, "failed") == 0)
 		        ? status
@@ -299,8 +292,8 @@ bundle_form(struct statestore *ss, long long now, long long *next, char **cause)
 			cap = cap ? cap * 2 : 16;
 			dests = xreallocarray(dests, cap, sizeof *dests);
 		}
-		dests[n].kind = bundle_col(st, 0);
-		dests[n].recipient = bundle_col(st, 1);
+		dests[n].kind = statestore_col(st, 0);
+		dests[n].recipient = statestore_col(st, 1);
 		n++;
 	}
 	sqlite3_reset(st);

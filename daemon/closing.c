@@ -97,13 +97,6 @@ closing_clear(struct closing_clock *c)
 	free(c->stage);
 }
 
-/* Copy column i as text, or NULL. */
-static char *
-closing_col(sqlite3_stmt *st, int i)
-{
-	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
-}
-
 /* Record one clock of rule as closed and hold a note for each person told of it. */
 static int
 closing_record(struct statestore *ss, const struct config *cfg, const struct rule *r,
@@ -157,8 +150,8 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
 			cap = cap ? cap * 2 : 8;
 			told = xreallocarray(told, cap, sizeof *told);
 		}
-		told[n].kind = closing_col(st, 0);
-		told[n].recipient = closing_col(st, 1);
+		told[n].kind = statestore_col(st, 0);
+		told[n].recipient = statestore_col(st, 1);
 		n++;
 	}
 	sqlite3_reset(st);
@@ -218,10 +211,10 @@ closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule
 		}
 		gone[ngone].case_ref = xstrdup(case_ref);
 		gone[ngone].start = xstrdup(start);
-		gone[ngone].due = closing_col(st, 2);
-		gone[ngone].title = closing_col(st, 3);
-		gone[ngone].label = closing_col(st, 4);
-		gone[ngone].stage = closing_col(st, 5);
+		gone[ngone].due = statestore_col(st, 2);
+		gone[ngone].title = statestore_col(st, 3);
+		gone[ngone].label = statestore_col(st, 4);
+		gone[ngone].stage = statestore_col(st, 5);
 		ngone++;
 	}
 	sqlite3_reset(st);

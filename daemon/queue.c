@@ -92,13 +92,6 @@ const struct statestore_sql queue_statements[] = {
 };
 const size_t queue_nstatements = sizeof queue_statements / sizeof queue_statements[0];
 
-/* Copy column i as text, or NULL. */
-static char *
-queue_col(sqlite3_stmt *st, int i)
-{
-	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
-}
-
 /* The channel recorded as name (the schema's CHECK allows only known ones). */
 static enum channel
 queue_channel(const char *name)
@@ -124,7 +117,7 @@ queue_read(struct statestore *ss, sqlite3_stmt *st)
 	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
 	d->attempts = sqlite3_column_int(st, 2) + 1;
 	d->kind = queue_channel((const char *)sqlite3_column_text(st, 3));
-	d->recipient = queue_col(st, 4);
+	d->recipient = statestore_col(st, 4);
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
 		d->digest = true;
 		d->part = sqlite3_column_int(st, 7);
@@ -134,8 +127,8 @@ queue_read(struct statestore *ss, sqlite3_stmt *st)
 			d->contact = xstrdup(d->recipient);
 		rc = bundle_items(ss, d);
 	} else {
-		d->copied = queue_col(st, 5);
-		d->copied_on = queue_col(st, 6);
+		d->copied = statestore_col(st, 5);
+		d->copied_on = statestore_col(st, 6);
 		bundle_read_alert(st, QUEUE_ITEM_ALERT, d);
 		rc = d->notice ? 0 : bundle_history(ss, d, alert_id);
 	}
@@ -304,8 +297,8 @@ queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_gro
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			free(kind);
 			free(rcpt);
-			kind = queue_col(st, 0);
-			rcpt = queue_col(st, 1);
+			kind = statestore_col(st, 0);
+			rcpt = statestore_col(st, 1);
 		}
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);

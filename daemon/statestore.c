@@ -132,6 +132,13 @@ statestore_fail(struct statestore *ss, char **cause, const char *what)
 	return -1;
 }
 
+/* Column i of st's current row as allocated text, or NULL. */
+char *
+statestore_col(sqlite3_stmt *st, int i)
+{
+	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
+}
+
 /* Step a statement that returns nothing, then reset it. */
 int
 statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what)

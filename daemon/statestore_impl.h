@@ -88,6 +88,8 @@ void bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d);
 int statestore_fail(struct statestore *ss, char **cause, const char *what);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void statestore_utc_now(char *buf, size_t len);
+/* Column i of st's current row as allocated text, or NULL. */
+char *statestore_col(sqlite3_stmt *st, int i);
 /* Step a statement that returns nothing, then reset it; -1 with *cause ("what") if it failed. */
 int statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what);
 
