@@ -103,14 +103,39 @@ evaluate_notice_dropped(struct statestore *ss, const struct config *cfg, const s
 	return rc;
 }
 
+/*
+ * Tell the admin notice kind (title) about rule r, once a day (day), in the
+ * digest at digest_at (0: the next digest time); subject and body are freed.
+ * Returns notice_admin's answer, -1 on a state store failure.
+ */
+static int
+evaluate_notice_rule(struct statestore *ss, const struct config *cfg, const char *kind,
+                     const char *title, const struct rule *r, date_t day, long long digest_at,
+                     char *subject, char *body, char **cause)
+{
+	struct notice n;
+	int rc;
+
+	memset(&n, 0, sizeof n);
+	n.kind = kind;
+	n.title = title;
+	n.key = r->id;
+	n.day = day;
+	n.subject = subject;
+	n.body = body;
+	n.digest_at = digest_at;
+	rc = notice_admin(ss, cfg, &n, cause);
+	free(subject);
+	free(body);
+	return rc < 0 ? -1 : rc;
+}
+
 /* Tell the admin (once a day) that rule r's query was stopped. */
 int
 evaluate_notice_timeout(struct statestore *ss, const struct config *cfg, const struct rule *r,
                         date_t day, char **cause)
 {
-	struct notice n;
 	char *subject, *body;
-	int rc;
 
 	subject = xasprintf("escalator: rule %s was stopped: its query ran longer than "
 	                    "query_timeout (%d s)",
@@ -121,17 +146,8 @@ evaluate_notice_timeout(struct statestore *ss, const struct config *cfg, const s
 	                 "until the query is made faster (an index, a narrower WHERE, a recursive "
 	                 "query that ends) or query_timeout is raised in %s.\n",
 	                 r->id, r->title, cfg->query_timeout, cfg->path);
-	memset(&n, 0, sizeof n);
-	n.kind = NOTICE_RULE_FAILED;
-	n.title = "a rule query was stopped";
-	n.key = r->id;
-	n.day = day;
-	n.subject = subject;
-	n.body = body;
-	rc = notice_admin(ss, cfg, &n, cause);
-	free(subject);
-	free(body);
-	return rc < 0 ? -1 : rc;
+	return evaluate_notice_rule(ss, cfg, NOTICE_RULE_FAILED, "a rule query was stopped", r, day,
+	                            0, subject, body, cause);
 }
 
 /* Note one row skipped for bad data. */
@@ -160,9 +176,7 @@ evaluate_notice_bad_rows(struct statestore *ss, const struct config *cfg, const 
 {
 	char refs[1024];
 	size_t n = 0;
-	struct notice nt;
 	char *subject, *body;
-	int rc;
 
 	refs[0] = '\0';
 	for (size_t i = 0; i < b->nrefs; i++) {
@@ -184,16 +198,6 @@ evaluate_notice_bad_rows(struct statestore *ss, const struct config *cfg, const 
 	                 "them.\n",
 	                 r->id, r->title, b->count, b->count == 1 ? "" : "s",
 	                 b->count > (long long)b->nrefs ? " (the first few)" : "", refs, r->id);
-	memset(&nt, 0, sizeof nt);
-	nt.kind = NOTICE_BAD_ROWS;
-	nt.title = "rows skipped for bad data";
-	nt.key = r->id;
-	nt.day = day;
-	nt.subject = subject;
-	nt.body = body;
-	nt.digest_at = digest_at;
-	rc = notice_admin(ss, cfg, &nt, cause);
-	free(subject);
-	free(body);
-	return rc < 0 ? -1 : rc;
+	return evaluate_notice_rule(ss, cfg, NOTICE_BAD_ROWS, "rows skipped for bad data", r, day,
+	                            digest_at, subject, body, cause);
 }

@@ -104,6 +104,17 @@ refusal_check(const struct config *cfg, const struct delivery *d)
 	return NULL;
 }
 
+/* A new notice at the end of rs (its fields to fill). */
+static struct refusal *
+refusal_new(struct refusals *rs)
+{
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 8;
+		rs->v = xreallocarray(rs->v, rs->cap, sizeof *rs->v);
+	}
+	return &rs->v[rs->n++];
+}
+
 /*
  * A digest refused for good: one notice naming each alert in it (a digest of
  * notices only, the admin's own, is only logged: telling of it could loop).
@@ -141,11 +152,7 @@ refusal_keep_digest(struct refusals *rs, const struct delivery *d, const struct 
 	}
 	refusal_where(d, where, sizeof where);
 	refusal_reason(d, r->detail, reason, sizeof reason);
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 8;
-		rs->v = xreallocarray(rs->v, rs->cap, sizeof *rs->v);
-	}
-	n = &rs->v[rs->n++];
+	n = refusal_new(rs);
 	n->key = xasprintf("digest %s %s/%s", kind, where, d->uid ? d->uid : "");
 	n->subject = xasprintf("Delivery failed: a digest of %zu alert%s (%s at %s)", alerts,
 	                       alerts == 1 ? "" : "s", kind, where);
@@ -179,11 +186,7 @@ refusal_keep(struct refusals *rs, const struct delivery *d, const struct deliver
 		return;
 	refusal_where(d, where, sizeof where);
 	refusal_reason(d, r->detail, reason, sizeof reason);
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 8;
-		rs->v = xreallocarray(rs->v, rs->cap, sizeof *rs->v);
-	}
-	n = &rs->v[rs->n++];
+	n = refusal_new(rs);
 	n->key = xasprintf("%s/%s/%s %s %s", d->rule, d->case_ref ? d->case_ref : "",
 	                   d->stage ? d->stage : "", kind, where);
 	n->subject =
