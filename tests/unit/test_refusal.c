@@ -81,12 +81,57 @@ test_refusal_keep(void **state)
 	refusal_free(&rs);
 }
 
+/* A digest refused for good: one notice listing its alerts; the admin's own digest: none. */
+static void
+test_refusal_keep_digest(void **state)
+{
+	struct refusals rs = {0};
+	struct delivery a = {.rule = "cic-first-review", .case_ref = "C1", .stage = "overdue"};
+	struct delivery b = {.rule = "cp-icpc",
+	                     .case_ref = "C2",
+	                     .stage = "escalated",
+	                     .copied = "Overdue: team manager"};
+	struct delivery c = {.rule = "cic-later-review", .case_ref = "C3", .closed = true};
+	struct delivery n = {.rule = "escalator-bad-rows", .case_ref = "cic", .notice = true};
+	struct delivery *items[] = {&a, &b, &c, &n};
+	struct delivery d = {.kind = CHANNEL_EMAIL,
+	                     .recipient = "jane.smith@council.example",
+	                     .uid = "esc-1a2b-77",
+	                     .digest = true,
+	                     .part = 1,
+	                     .parts = 2,
+	                     .items = items,
+	                     .nitems = 4,
+	                     .attempts = 3};
+	struct delivery_result r = {DELIVERY_FAILED, 550, "550 5.1.1 user unknown", 0};
+
+	(void)state;
+	refusal_keep(&rs, &d, &r);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.v[0].key, "digest email council.example/esc-1a2b-77");
+	assert_string_equal(rs.v[0].subject,
+	                    "Delivery failed: a digest of 3 alerts (email at council.example)");
+	assert_non_null(strstr(rs.v[0].body, "part 1 of 2"));
+	assert_non_null(strstr(rs.v[0].body, "  cic-first-review case C1: overdue\n"
+	                                     "  cp-icpc case C2: escalated (copied)\n"
+	                                     "  cic-later-review case C3: done\n"));
+	assert_null(strstr(rs.v[0].body, "escalator-bad-rows"));
+	assert_null(strstr(rs.v[0].body, "jane.smith"));
+	/* A digest of the admin's notices only: never a notice about it. */
+	d.items = items + 3;
+	d.nitems = 1;
+	refusal_keep(&rs, &d, &r);
+	assert_int_equal(rs.n, 1);
+	refusal_free(&rs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_refusal_check),
 	    cmocka_unit_test(test_refusal_keep),
+	    cmocka_unit_test(test_refusal_keep_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
