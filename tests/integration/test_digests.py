@@ -19,6 +19,8 @@ the default policy, both bodies, the HTML parsed).
       "off" go on their own, as single alerts, beside the digest.
   test_webhook_digest_json         a webhook contact's digest is one signed POST: "digest": true,
       its contact, and "alerts" whose elements are the objects the same alerts carry one by one.
+  test_chat_and_notify_digests     Teams, Slack and GOV.UK Notify contacts (on an HTTP sink): one
+      request each holding every case, case links, Notify's digest_template with its body.
   test_parts                       a digest past the channel's limit goes in numbered parts, each
       its own delivery, the escalation in part 1.
   test_demo_council                the demo council's first start (tests/gen/gencases.py, 300
@@ -299,6 +301,56 @@ contacts = {
                          sorted(strip(s.json()) for s in singles))
         o1 = [a for a in body["alerts"] if a["case"] == "O1"][0]
         self.assertEqual(sorted(h["recipient"] for h in o1["history"]), [IRO, TM])
+
+    # -------------------------------------------------------------------------------------------
+    def test_chat_and_notify_digests(self):
+        notify_key = ("escalator_live-26785a09-ab16-4eb0-8407-a37497a57506-"
+                      "3d844edf-8d35-48ac-975b-e847b4f122b0")
+        digest_template = "0b6f3a2e-98c7-4a8e-b3e1-3b5c4c1a9d10"
+
+        def respond(req):
+            if req.url_path == "/v2/notifications/email":
+                return (201, {"Content-Type": "application/json"},
+                        json.dumps({"id": "5f0d1b8e-0000-4000-8000-000000000001",
+                                    "reference": req.json()["reference"]}))
+            return (200, {"Content-Type": "text/plain"}, "ok")
+        http = self.http_sink(responses=respond)
+        self.write_secret("notify.key", notify_key)
+        contacts = ('  managers = { teams = "%s"; };\n'
+                    '  team = { slack = "%s"; };\n'
+                    '  nm = { notify = { api_key_file = "notify.key"; template_id = '
+                    '"f33517ff-2a88-4f6e-b855-c550268ce08a"; digest_template = "%s"; email = '
+                    '"nm@council.example"; base_url = "%s"; }; };\n'
+                    % (http.url_for("/teams"), http.url_for("/slack"), digest_template,
+                       http.url))
+        self.write_config(contacts=contacts)
+        self.write_rules((RULES % "").replace('notify = [ "tm", "iro" ]',
+                                              'notify = [ "managers", "team", "nm" ]'))
+        self.make_case_store([("O1", ago(12), IRO, TM, SM), ("O2", ago(13), IRO, TM, SM),
+                              ("O3", ago(14), IRO, TM, SM)])
+        self.once()
+        reqs = http.wait_for(3, timeout=10)
+        self.assertEqual(sorted(r.url_path for r in http.requests),
+                         ["/slack", "/teams", "/v2/notifications/email"],
+                         "not one request per contact")
+        by = {r.url_path: r for r in reqs}
+        teams = json.dumps(by["/teams"].json())
+        slack = by["/slack"].json()
+        notify = by["/v2/notifications/email"].json()
+        for case in ("O1", "O2", "O3"):
+            self.assertIn(case, teams)
+            self.assertIn(case, json.dumps(slack["blocks"]))
+            self.assertIn(case, notify["personalisation"]["body"])
+        self.assertIn("Overdue", teams)
+        self.assertIn(CASE_URL + "O1", teams)
+        self.assertLessEqual(len(slack["blocks"]), 50)
+        self.assertIn("<%sO2|" % CASE_URL, json.dumps(slack["blocks"]).replace("\\u003c", "<"))
+        self.assertEqual(notify["template_id"], digest_template)
+        self.assertEqual(notify["email_address"], "nm@council.example")
+        self.assertEqual(notify["personalisation"]["count"], "3")
+        self.assertIn("overdue", notify["personalisation"]["subject"])
+        self.assertEqual(notify["reference"], by["/v2/notifications/email"].headers.get(
+            "X-Escalator-Delivery", notify["reference"]))
 
     # -------------------------------------------------------------------------------------------
     def test_parts(self):
