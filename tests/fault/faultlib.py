@@ -117,8 +117,12 @@ class FaultCase(hd.DaemonCase):
         smtp: None or a dict of the smtp group's settings (strings or booleans).
         settings: any other top-level setting (ints, or strings already quoted as needed).
         """
+        # digest = "off" (unless a test asks otherwise): these tests are about single
+        # deliveries (each alert's delivery, retried, counted, recovered after a crash);
+        # digests: tests/integration/test_digests.py.
         lines = ["# fault suite configuration",
                  self.TREE_CONFIG.rstrip("\n"),
+                 'digest = "%s";' % settings.pop("digest", "off"),
                  'timezone = "%s";' % timezone,
                  'send_time = "%s";' % send_time,
                  "poll_interval = %d;" % poll_interval]

@@ -444,7 +444,11 @@ class ChannelTestCase(DaemonTestCase):
 
     def write_channels(self, contacts, smtp=None, extra="", max_deliveries=8,
                        max_per_destination=4, delivery_timeout=5):
+        # digest = "off": these tests are about single deliveries (one message, card or
+        # request per alert, its pacing, retries and body); digests:
+        # tests/integration/test_digests.py.
         text = "# escalatord channel test configuration\n" + self.TREE_CONFIG + """\
+digest = "off";
 timezone = "Europe/London";
 send_time = "00:00";
 poll_interval = 1;

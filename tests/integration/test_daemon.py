@@ -95,6 +95,10 @@ def stage_date(start, stage):
 
 def rule_file(rule_id=RULE_ID, title=TITLE, reminder=("iro",), overdue=("team_manager", "hook"),
               extra=""):
+    """The rule under test. A clock first seen past its reminder copies the reminder's
+    recipients who are not overdue recipients in (told late, one delivery each): the tests
+    about one delivery's fate (retries, signals, reloads) give both stages the same recipients,
+    so that the overdue alert's own deliveries are the only ones."""
     q = lambda names: ", ".join('"%s"' % n for n in names)  # noqa: E731
     return """\
 # Child in Care first review (test fixture)
@@ -171,7 +175,11 @@ smtp = {
         if ca is None:
             from harness import default_pki
             ca = default_pki()["ca_file"]
+        # digest = "off": these tests are about single deliveries (one message per alert,
+        # its retries, its webhook JSON and audit rows); digests: tests/integration/
+        # test_digests.py.
         text = "# escalatord integration test configuration\n" + self.TREE_CONFIG + """\
+digest = "off";
 timezone = "Europe/London";
 send_time = "%s";
 poll_interval = %d;
@@ -238,12 +246,16 @@ class TestDelivery(DaemonTestCase):
                 ("C1003", s_over.isoformat() + "T09:30:00", "tm.west@council.example"),
                 ("C2001", s_rem, "tm.east@council.example")]
         self.make_case_store(rows)
-        # Owed: C100x at "overdue" (reminder skipped) -> team manager + webhook;
+        # Owed: C100x at "overdue" (reminder skipped) -> team manager + webhook, and the
+        # skipped reminder's iro copied in (told late: one email each, of the overdue alert);
         # C2001 at "reminder" -> iro.
-        want_mail = {"tm.north@council.example": ("C1001", "overdue"),
-                     "tm.south@council.example": ("C1002", "overdue"),
-                     "tm.west@council.example": ("C1003", "overdue"),
-                     IRO: ("C2001", "reminder")}
+        want_mail = {("tm.north@council.example", "C1001"): "overdue",
+                     ("tm.south@council.example", "C1002"): "overdue",
+                     ("tm.west@council.example", "C1003"): "overdue",
+                     (IRO, "C2001"): "reminder",
+                     (IRO, "C1001"): "overdue",
+                     (IRO, "C1002"): "overdue",
+                     (IRO, "C1003"): "overdue"}
         want_hook = {"C1001", "C1002", "C1003"}
 
         d = self.start_daemon()
@@ -256,12 +268,14 @@ class TestDelivery(DaemonTestCase):
         self.assertEqual(len(reqs), len(want_hook), reqs)
 
         # -- email --
-        self.assertEqual(sorted(r for m in msgs for r in m.rcpt_tos), sorted(want_mail))
+        self.assertEqual(sorted((m.rcpt_tos[0], str(m.message["X-Escalator-Case"]))
+                                for m in msgs), sorted(want_mail))
         ids = set()
         for m in msgs:
             self.assertEqual(len(m.rcpt_tos), 1)
             rcpt = m.rcpt_tos[0]
-            case, stage = want_mail[rcpt]
+            case = str(m.message["X-Escalator-Case"])
+            stage = want_mail[(rcpt, case)]
             hdr = m.message
             self.assertTrue(m.tls, "message not sent over TLS")
             self.assertEqual(m.auth_user, SMTP_USER)
@@ -321,7 +335,14 @@ class TestDelivery(DaemonTestCase):
         # -- state store --
         self.assertTrue(all(v[2] == "sent" and v[3] == 1 and v[4] == 0 for v in ds.values()),
                         ds)
-        self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "email"), sorted(want_mail))
+        self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "email"),
+                         sorted(r for r, _ in want_mail))
+        # The copies name the skipped stage (its label) and its date.
+        copied = self.state_query("SELECT a.case_ref, d.recipient, d.copied, d.copied_on FROM "
+                                  "delivery d JOIN alert a ON a.id = d.alert_id WHERE d.copied "
+                                  "IS NOT NULL ORDER BY a.case_ref")
+        self.assertEqual(copied, [(c, IRO, "Reminder", stage_date(s_over, "reminder").isoformat())
+                                  for c in ("C1001", "C1002", "C1003")])
         # Webhooks are recorded by the contact's name: the URL (it carries tokens) is not stored.
         self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "webhook"), ["hook"] * 3)
         audit = self.state_query("SELECT delivery_id, recipient, result FROM audit")
@@ -333,7 +354,7 @@ class TestDelivery(DaemonTestCase):
                                    "'skipped' ORDER BY case_ref")
         self.assertEqual(skipped, [("C1001", "reminder"), ("C1002", "reminder"),
                                    ("C1003", "reminder")])
-        d.wait_log(r"delivery id=\d+ .*status=sent", count=7)
+        d.wait_log(r"delivery id=\d+ .*status=sent", count=10)
         d.terminate()
         self.assert_no_secrets(d)
 
@@ -346,9 +367,11 @@ class TestDelivery(DaemonTestCase):
         self.make_case_store([("C1", s, "tm1@council.example"),
                               ("C2", s, "tm2@council.example"),
                               ("C3", start_reminder_only(), "tm3@council.example")])
+        # C1, C2 at overdue: team manager, hook, and the skipped reminder's iro copied in;
+        # C3 at reminder: iro. 5 emails, 2 webhooks.
         d = self.start_daemon()
-        self.wait_all_sent(5)
-        smtp.wait_for(3)
+        self.wait_all_sent(7)
+        smtp.wait_for(5)
         http.wait_for(2)
         took = d.terminate(timeout=5)
         if self.timing_checked("stopped within 3 s"):
@@ -358,10 +381,10 @@ class TestDelivery(DaemonTestCase):
         d2 = self.start_daemon()
         d2.wait_log(r"starting rules=1")
         time.sleep(2.5)  # more than two poll intervals
-        self.assertEqual(len(smtp.messages), 3, smtp.messages)
+        self.assertEqual(len(smtp.messages), 5, smtp.messages)
         self.assertEqual(len(http.requests), 2, http.requests)
         self.assertEqual(self.state_query("SELECT count(*) FROM alert")[0][0], n_alerts)
-        self.assertEqual(self.state_query("SELECT count(*) FROM delivery")[0][0], 5)
+        self.assertEqual(self.state_query("SELECT count(*) FROM delivery")[0][0], 7)
         log2 = d2.log()
         self.assertNotRegex(log2, r"alert id=")
         self.assertNotRegex(log2, r"delivery id=")
@@ -370,7 +393,7 @@ class TestDelivery(DaemonTestCase):
     def test_03_new_row_alerted_within_poll_interval(self):
         http = self.http_sink()
         self.write_config(http=http, poll_interval=2)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         d = self.start_daemon()
         http.wait_for(1, timeout=10)
@@ -441,7 +464,7 @@ class TestRetries(DaemonTestCase):
         http = self.http_sink()
         http.pause()  # connection refused
         self.write_config(smtp=smtp, http=http)
-        self.write_rules()
+        self.write_rules(rule_file(reminder=("team_manager", "hook")))
         self.make_case_store([("C1", start_overdue_reached(), "tm1@council.example")])
         d = self.start_daemon()
         d.wait_log(r"delivery id=\d+ rule=%s case=C1 stage=overdue kind=webhook .*status=retry"
@@ -477,7 +500,7 @@ class TestRetries(DaemonTestCase):
     def test_05b_http_503_then_200(self):
         http = self.http_sink(responses=[503, 503], retry_after="1")
         self.write_config(http=http)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         d = self.start_daemon()
         self.wait_all_sent(1, timeout=15)
@@ -499,7 +522,7 @@ class TestRetries(DaemonTestCase):
 
         http = self.http_sink(responses=respond)
         self.write_config(smtp=smtp, http=http, hook_path="/gone")
-        self.write_rules()
+        self.write_rules(rule_file(reminder=("team_manager", "hook")))
         self.make_case_store([("C1", start_overdue_reached(), "gone@council.example")])
         d = self.start_daemon()
         ds = self.wait_state(lambda ds: len(ds) == 2 and all(v[2] == "failed"
@@ -525,7 +548,7 @@ class TestSignals(DaemonTestCase):
     def test_06_broken_rule_file_on_sighup_keeps_old_rules(self):
         http = self.http_sink()
         self.write_config(http=http, poll_interval=1)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         d = self.start_daemon()
         http.wait_for(1)
@@ -545,7 +568,8 @@ class TestSignals(DaemonTestCase):
         self.assertEqual((j["rule"], j["case"], j["title"]), (RULE_ID, "C2", TITLE))
         d.wait_log(r"alert id=\d+ rule=%s case=C2 stage=overdue" % RULE_ID)
 
-        self.write_rules(rule_file(title="First CiC review (v2)", overdue=("hook",)))
+        self.write_rules(rule_file(title="First CiC review (v2)", reminder=("hook",),
+                                   overdue=("hook",)))
         d.signal(signal.SIGHUP)
         d.wait_log(r"reloaded rules=1 files=1")
         self.insert_cases(("C3", start_overdue_reached(), None))
@@ -572,7 +596,7 @@ class TestSignals(DaemonTestCase):
     def test_07b_sigterm_with_hung_delivery(self):
         http = self.http_sink(hang=True)
         self.write_config(http=http, shutdown_timeout=2)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         d = self.start_daemon()
         http.wait_for(1, timeout=10)
@@ -605,7 +629,7 @@ class TestSignals(DaemonTestCase):
         # out the whole shutdown_timeout.
         http = self.http_sink(delay=1.0)
         self.write_config(http=http, shutdown_timeout=5)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         d = self.start_daemon()
         http.wait_for(1, timeout=10)
@@ -660,7 +684,7 @@ class TestSignals(DaemonTestCase):
 
         http = self.http_sink()
         self.write_config(http=http)
-        self.write_rules(rule_file(overdue=("hook",)))
+        self.write_rules(rule_file(reminder=("hook",), overdue=("hook",)))
         self.make_case_store([("C1", start_overdue_reached(), None)])
         env = dict(self.env, NOTIFY_SOCKET=sock_path)
         d = self.start_daemon(env=env)
@@ -703,16 +727,19 @@ class TestDataProtection(DaemonTestCase):
                 ("C-ADDR", s, "tm4@council.example\r\nBcc: evil@example.org")]
         self.make_case_store(rows)
         d = self.start_daemon()
-        # 3 emails (the C-ADDR address is dropped) + 4 webhooks
-        ds = self.wait_all_sent(7, timeout=15)
-        msgs = smtp.wait_for(3)
+        # 3 emails to team managers (the C-ADDR address is dropped) + 4 webhooks, and for each
+        # of the 4 clocks (first seen at overdue) an email to the skipped reminder's iro, copied
+        # in: 7 emails, all carrying a hostile case reference in their headers.
+        ds = self.wait_all_sent(11, timeout=15)
+        msgs = smtp.wait_for(7)
         reqs = http.wait_for(4)
         time.sleep(1.2)
         msgs, reqs = smtp.messages, http.requests
-        self.assertEqual(len(msgs), 3, msgs)
+        self.assertEqual(len(msgs), 7, msgs)
         self.assertEqual(len(reqs), 4, reqs)
         self.assertEqual(sorted(v[1] for v in ds.values() if v[0] == "email"),
-                         ["tm1@council.example", "tm2@council.example", "tm3@council.example"])
+                         [IRO] * 4 + ["tm1@council.example", "tm2@council.example",
+                                      "tm3@council.example"])
 
         allowed = {"from", "to", "subject", "date", "message-id", "auto-submitted",
                    "x-escalator-rule", "x-escalator-case", "x-escalator-stage",
@@ -799,10 +826,12 @@ class TestOnce(DaemonTestCase):
                          [("C1", "overdue"), ("C2", "overdue")])
         for a in lines:
             self.assertEqual(len(a["recipients"]), 2, a)
-        self.assertEqual(len(smtp.messages), 2)
+            # the skipped reminder's iro, copied in (one more email per clock)
+            self.assertEqual(a.get("copied"), [IRO], a)
+        self.assertEqual(len(smtp.messages), 4)
         self.assertEqual(len(http.requests), 2)
         ds = self.deliveries()
-        self.assertEqual(len(ds), 4)
+        self.assertEqual(len(ds), 6)
         self.assertTrue(all(v[2] == "sent" and v[4] == 0 for v in ds.values()), ds)
         self.assertEqual(self.state_query("SELECT count(*) FROM delivery WHERE status = "
                                           "'pending'")[0][0], 0)
@@ -812,7 +841,7 @@ class TestOnce(DaemonTestCase):
         p2, _ = self.run_once()
         self.assertEqual(p2.returncode, 0)
         self.assertEqual(p2.stdout.strip(), b"")
-        self.assertEqual(len(smtp.messages), 2)
+        self.assertEqual(len(smtp.messages), 4)
 
     def test_10b_once_with_smtp_down_exits(self):
         http = self.http_sink()
@@ -828,8 +857,9 @@ class TestOnce(DaemonTestCase):
         self.assertEqual(p.returncode, 0, err)
         self.assertEqual(len(p.stdout.decode().splitlines()), 2)
         ds = self.deliveries()
+        # the team managers' and the iro's (copied in for the skipped reminder) emails
         email = sorted((v[2], v[3], v[4]) for v in ds.values() if v[0] == "email")
-        self.assertEqual(email, [("pending", 1, 0), ("pending", 1, 0)], ds)
+        self.assertEqual(email, [("pending", 1, 0)] * 4, ds)
         hooks = [v[2] for v in ds.values() if v[0] == "webhook"]
         self.assertEqual(hooks, ["sent", "sent"])
         self.assertRegex(err, r"kind=email .*status=retry")

@@ -531,6 +531,11 @@ class EscalatordTestCase(unittest.TestCase):
         return proc, self.parse_alerts(proc)
 
     def assertAlerts(self, proc, got, expected):
+        """got (parsed --once lines) equals expected. Expectations written without any
+        "copied" key (the hand-computed lists, from before skipped stages' recipients were
+        copied in) are compared without that key; TestCopied checks it."""
+        if not any("copied" in a for a in expected):
+            got = [{k: v for k, v in a.items() if k != "copied"} for a in got]
         self.assertEqual(got, expected, self.describe(proc))
 
     def assertWarnedOnce(self, stderr, rule, case):
@@ -856,6 +861,88 @@ class TestOnceState(EscalatordTestCase):
         for now in (NOW_3, NOW_4):
             proc, got = self.once(now)
             self.assertAlerts(proc, got, [])
+
+
+# --------------------------------------------------------------------------------------------
+# 4b. Recipients of skipped stages "copied" in
+#
+# A stage passed before escalator first saw its clock is skipped; its recipients who are not
+# recipients of the stage alerted now are copied in (told late), each once, and the line says
+# so: "copied": [addresses] (the key only when there are any). A stage skipped in an earlier
+# run (recorded) copies nobody again. From the stage lists in RULES_PRACTICE and RULES_CIC:
+#   practice-alert escalate [iro_email|iro, SM]; skipped chase [team_manager]:
+#       P-200 -> [TM_EAST]; P-300 -> [TM_WEST]; P-100 -> [TM_EAST].
+#   cic-first-review escalated [SM, team_manager]; skipped overdue [team_manager, iro] and
+#       reminder [iro]: IRO once (A02, A04, A05, A06: A05's team manager is NULL, A06's is SM).
+#       A01 overdue [team_manager, iro]: its skipped reminder's IRO is a recipient -> nobody.
+#       A03 at its first stage (reminder) -> nobody.
+#   cic-later-review overdue [SM, HOS]; skipped review-due [iro, SM] and reminder [iro]:
+#       B01 -> [IRO]. B02, B04 review-due [iro, SM]: the reminder's IRO is a recipient.
+# --------------------------------------------------------------------------------------------
+
+COPIED_NOW_1 = {"P-200": [TM_EAST], "P-300": [TM_WEST], "P-100": [TM_EAST], "A02": [IRO],
+                "A04": [IRO], "A05": [IRO], "A06": [IRO], "B01": [IRO]}
+# After NOW_1 was recorded: A03's overdue (01-27) is skipped now, its team manager (tm.north)
+# is an escalated recipient, IRO is not -> [IRO]. A01 (reminder recorded as skipped at NOW_1,
+# overdue alerted), A07 (reminder's IRO is an overdue recipient) and B02 (reminder recorded at
+# NOW_1, review-due alerted) copy nobody.
+COPIED_NOW_2 = {"A03": [IRO]}
+# B03 first seen at its overdue: reminder and review-due skipped -> [IRO]. A07 (overdue alerted
+# at NOW_2) and B04 (review-due alerted at NOW_1) copy nobody.
+COPIED_NOW_3 = {"B03": [IRO]}
+
+
+class TestCopied(EscalatordTestCase):
+    def setUp(self):
+        super().setUp()
+        self.fx.standard()
+
+    def assertCopied(self, proc, got, expected):
+        self.assertEqual({a["case"]: a["copied"] for a in got if "copied" in a}, expected,
+                         self.describe(proc))
+        for a in got:
+            if "copied" in a:
+                # never a recipient of the stage itself, never twice
+                self.assertFalse(set(a["copied"]) & set(a["recipients"]), a)
+                self.assertEqual(len(set(a["copied"])), len(a["copied"]), a)
+
+    def copied_rows(self):
+        """(case, recipient, copied, copied_on) of every delivery with copied set."""
+        con = sqlite3.connect(self.fx.state_path)
+        try:
+            return sorted(con.execute(
+                "SELECT a.case_ref, d.recipient, d.copied, d.copied_on FROM delivery d "
+                "JOIN alert a ON a.id = d.alert_id WHERE d.copied IS NOT NULL").fetchall())
+        finally:
+            con.close()
+
+    def test_skipped_stages_copied_once(self):
+        proc, got = self.once(NOW_1, dry_run=True)
+        self.assertCopied(proc, got, COPIED_NOW_1)
+        proc, got = self.once(NOW_1)
+        self.assertCopied(proc, got, COPIED_NOW_1)
+        # One extra delivery per copied recipient, naming the latest skipped stage it belongs
+        # to (its label: by default the name capitalised, '-' as a space) and that stage's
+        # date: A02's IRO is in both reminder (12-18) and overdue (12-30) -> one row, for
+        # overdue.
+        self.assertEqual(self.copied_rows(), sorted([
+            ("A02", IRO, "Overdue", "2026-12-30"),
+            ("A04", IRO, "Overdue", "2026-12-01"),
+            ("A05", IRO, "Overdue", "2026-12-01"),
+            # A06: due Fri 2026-11-27, overdue 1 working day later: Mon 2026-11-30
+            ("A06", IRO, "Overdue", "2026-11-30"),
+            ("B01", IRO, "Review due", "2026-11-30"),
+            ("P-100", TM_EAST, "Chase", "2027-01-13"),
+            ("P-200", TM_EAST, "Chase", "2027-01-03"),
+            ("P-300", TM_WEST, "Chase", "2027-01-12"),
+        ]))
+        proc, got = self.once(NOW_1)
+        self.assertEqual(got, [], self.describe(proc))
+        proc, got = self.once(NOW_2)
+        self.assertCopied(proc, got, COPIED_NOW_2)
+        proc, got = self.once(NOW_3)
+        self.assertCopied(proc, got, COPIED_NOW_3)
+        self.assertEqual(len(self.copied_rows()), 8 + 1 + 1)
 
 
 # --------------------------------------------------------------------------------------------

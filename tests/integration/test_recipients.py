@@ -53,6 +53,9 @@ class TestRecipients(hd.DaemonCase):
 
     def write_config(self, smtp, allowed='[ "council.example" ]', admin="escalator_admin",
                      contacts=""):
+        # digest = "off" (last, so that the line numbers --check names stay put): these tests
+        # are about single deliveries (each alert's delivery refused, failed or sent, and the
+        # admin's notice of it); digests: tests/integration/test_digests.py.
         text = self.TREE_CONFIG + """\
 timezone = "Europe/London";
 send_time = "00:00";
@@ -67,6 +70,7 @@ smtp = {
   from = "%s";
   starttls = "opportunistic";
 };
+digest = "off";
 """ % ("allowed_domains = %s;\n" % allowed if allowed else "",
        'admin = "%s";' % admin if admin else "", ADMIN, contacts, smtp.port, FROM)
         self.write_config_text(text)

@@ -46,8 +46,11 @@ def main():
         os.mkdir(os.path.join(tmp, "rules.d"))
         with open(os.path.join(tmp, "rules.d", "10-burst.conf"), "w") as f:
             f.write(RULE)
+        # digest = "off": this test is about single deliveries (a burst of one email and one
+        # webhook per alert); digests: tests/integration/test_digests.py.
         with open(os.path.join(tmp, "escalator.conf"), "w") as f:
-            f.write(f"""case_store = "cases.db";
+            f.write(f"""digest = "off";
+case_store = "cases.db";
 state = "state.db";
 rules = "rules.d";
 holidays = [ "{os.environ.get('SRCDIR', '.')}/etc/holidays/england-and-wales.txt" ];
