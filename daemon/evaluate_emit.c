@@ -123,7 +123,8 @@ evaluate_has(const struct recipient *v, size_t n, const struct recipient *rc)
  * one is only logged (the admin hears of the stage's own recipients).
  */
 static void
-evaluate_copies(struct evaluate_rule *er, struct alert *a, const struct eval_domains *allowed)
+evaluate_copies(struct evaluate_rule *er, struct alert *a, const struct eval_domains *allowed,
+                const char *qcase)
 {
 	const struct rule *r = er->r;
 	size_t n = 0, got, ndropped;
@@ -138,7 +139,7 @@ evaluate_copies(struct evaluate_rule *er, struct alert *a, const struct eval_dom
 		if (er->recorded[j])
 			continue;
 		ndropped = 0;
-		got = eval_recipients(r, &r->stages[j], er->cols, a->case_ref, allowed, er->scratch,
+		got = eval_recipients(r, &r->stages[j], er->cols, qcase, allowed, er->scratch,
 		                      er->scratch_dropped, &ndropped, &d);
 		for (size_t i = 0; i < got; i++) {
 			if (evaluate_has(a->recipients, a->nrecipients, &er->scratch[i]) ||
@@ -175,7 +176,7 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
               void *arg, struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
-	char *subject, *body, *expected, *fields, *case_url, status[EVAL_STATUS_LEN];
+	char *subject, *body, *expected, *fields, *case_url, *qcase, status[EVAL_STATUS_LEN];
 	struct eval_domains allowed = {NULL, 0};
 	long long alert_id;
 	size_t ndropped = 0;
@@ -194,7 +195,9 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 	}
 	diag_init(&d);
 	a->recipients = er->rcpt;
-	a->nrecipients = eval_recipients(r, &r->stages[a->stage], er->cols, a->case_ref, &allowed,
+	/* The case reference in eval_recipients' warnings: quoted, like every log line's. */
+	qcase = log_quote(a->case_ref);
+	a->nrecipients = eval_recipients(r, &r->stages[a->stage], er->cols, qcase, &allowed,
 	                                 er->rcpt, er->dropped, &ndropped, &d);
 	log_diag(&d);
 	diag_free(&d);
@@ -203,17 +206,18 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 		if (a->nrecipients == 0 || er->dropped[i].why != EVAL_DROP_MISSING)
 			tell = true;
 	if (a->nrecipients == 0) {
-		char *qc = log_quote(a->case_ref);
 		log_warn("rule=%s case=%s stage=%s: nobody could be sent this alert; it is not "
 		         "recorded as alerted (it is sent once the addresses are corrected) and "
 		         "the admin is told",
-		         r->id, qc, r->stages[a->stage].name);
-		free(qc);
+		         r->id, qcase, r->stages[a->stage].name);
+		free(qcase);
 		if (statestore_records(ss) && er->cfg != NULL &&
 		    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
 			return -1;
 		return 1;
 	}
+	evaluate_copies(er, a, &allowed, qcase);
+	free(qcase);
 	if (tell && statestore_records(ss) && er->cfg != NULL &&
 	    evaluate_notice_dropped(ss, er->cfg, r, a, er->dropped, ndropped, cause) != 0)
 		return -1;
@@ -223,7 +227,6 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 	a->held = er->held;
 	a->label = r->stages[a->stage].label;
 	a->urgency = eval_urgency(r, er->cal, a->due, (size_t)a->stage);
-	evaluate_copies(er, a, &allowed);
 	er->values[TPL_VALUE] = value;
 	subject = body = expected = fields = case_url = NULL;
 	/* A dry run records nothing, so it needs no message text. */
