@@ -631,7 +631,7 @@ class TestChat(ChannelTestCase):
             self.assertIn("Expected: " + EXPECTED, texts)  # the rule's own
             self.assertEqual(texts[0], TITLE)
             self.assertRegex(facts["Case"], r"^C\d\d$")
-            self.assertEqual(facts["Stage"], "overdue")
+            self.assertEqual(facts["Stage"], "Overdue")  # the stage's label (default: its name)
             self.assertEqual(facts["Due"], due_of(s).isoformat())
             self.assertRegex(facts["Days overdue"], r"^\d+$")
             self.assertIn("notes", facts)
@@ -681,7 +681,7 @@ class TestChat(ChannelTestCase):
             self.assertEqual(j["blocks"][0]["type"], "header")
             fields = {f["text"].split("\n")[0]: f["text"].split("\n", 1)[1]
                       for f in j["blocks"][1]["fields"]}
-            self.assertEqual(fields["*Stage*"], "overdue")
+            self.assertEqual(fields["*Stage*"], "Overdue")  # the label
             self.assertEqual(fields["*Due*"], due_of(s).isoformat())
             # The overdue stage's own text, not the rule's.
             self.assertIn("Expected: " + STAGE_EXPECTED, json.dumps(j))
