@@ -36,6 +36,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultlib as fl  # noqa: E402
+from harness import mail_check  # noqa: E402
 
 FROM = "escalator@council.example"
 TM = "tm.north@council.example"
@@ -258,9 +259,14 @@ class Injection(fl.FaultCase):
             seen_cases.add(case_h.split()[0] if case_h else "")
             parts = list(msg.walk())
             self.assertEqual([p.get_content_type() for p in parts],
-                             ["multipart/mixed", "text/plain"])
-            self.assertEqual(sorted(k.lower() for k in parts[1].keys()),
-                             ["content-transfer-encoding", "content-type"])
+                             ["multipart/alternative", "text/plain", "text/html"])
+            for part in parts[1:]:
+                self.assertEqual(sorted(k.lower() for k in part.keys()),
+                                 ["content-transfer-encoding", "content-type"])
+            # The HTML part, parsed: every hostile value is text, never markup or a link.
+            checked = mail_check.check_html(parts[2].get_content(), [])
+            self.assertEqual(checked["problems"], [])
+            self.assertEqual(checked["links"], [])
         self.assertEqual(len(seen_cases), len(HOSTILE), seen_cases)
         self.assertEqual(smtp.sessions["rcpt_rejections"], 0)
         RESULTS.append(dict(check="email headers and recipients", messages=len(msgs),
@@ -294,7 +300,8 @@ class Injection(fl.FaultCase):
             text = r.body.decode("utf-8")  # strict: the body must be valid UTF-8
             j = json.loads(text)
             self.assertEqual(sorted(j), sorted(["rule", "title", "case", "stage", "start", "due",
-                                                "fires", "days_late", "delivery", "fields"]))
+                                                "fires", "days_late", "delivery", "fields",
+                                                "label", "urgency", "status", "history"]))
             got.add(j["case"])
             row = [x for x in rows if c_sanitize(x[0]) == j["case"]]
             self.assertEqual(len(row), 1, "JSON case %r is not a sanitised case reference"
