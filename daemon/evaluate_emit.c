@@ -39,10 +39,43 @@ evaluate_fields(const struct rule *r, const char *const *cols)
 	return text;
 }
 
-/* Render the subject, body, what is expected and the status of alert a for one row. */
+/*
+ * The link to the case for alert a: er's case_url rendered with every value
+ * percent-encoded (a case reference "A/1 2" is one path segment), kept only
+ * if the result is still an http(s) URL. NULL when there is none. Allocated.
+ */
+static char *
+evaluate_case_url(struct evaluate_rule *er)
+{
+	size_t n = TPL_NBUILTIN + er->r->ncolumns;
+	const char **enc;
+	char *url;
+
+	if (er->case_url == NULL)
+		return NULL;
+	enc = xcalloc(n, sizeof *enc);
+	for (size_t i = 0; i < n; i++)
+		if (er->values[i] != NULL &&
+		    (enc[i] = curl_easy_escape(NULL, er->values[i], 0)) == NULL)
+			fatalx("out of memory");
+	url = template_render(er->case_url, enc);
+	for (size_t i = 0; i < n; i++)
+		curl_free((char *)enc[i]);
+	free(enc);
+	if (!addr_valid_url(url)) {
+		free(url);
+		return NULL;
+	}
+	return url;
+}
+
+/*
+ * Render the subject, body, what is expected, the status and the link to the
+ * case of alert a for one row (the values point into this frame: render here).
+ */
 static void
 evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, char **subject,
-                char **body, char **expected, char *status)
+                char **body, char **expected, char *status, char **case_url)
 {
 	const struct rule *r = er->r;
 	const struct stage *st = &r->stages[a->stage];
@@ -72,36 +105,7 @@ evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, 
 	v[TPL_EXPECTED] = *expected;
 	*subject = template_render(r->subject, v);
 	*body = template_render(r->body, v);
-}
-
-/*
- * The link to the case for alert a: er's case_url rendered with every value
- * percent-encoded (a case reference "A/1 2" is one path segment), kept only
- * if the result is still an http(s) URL. NULL when there is none. Allocated.
- */
-static char *
-evaluate_case_url(struct evaluate_rule *er)
-{
-	size_t n = TPL_NBUILTIN + er->r->ncolumns;
-	const char **enc;
-	char *url;
-
-	if (er->case_url == NULL)
-		return NULL;
-	enc = xcalloc(n, sizeof *enc);
-	for (size_t i = 0; i < n; i++)
-		if (er->values[i] != NULL &&
-		    (enc[i] = curl_easy_escape(NULL, er->values[i], 0)) == NULL)
-			fatalx("out of memory");
-	url = template_render(er->case_url, enc);
-	for (size_t i = 0; i < n; i++)
-		curl_free((char *)enc[i]);
-	free(enc);
-	if (!addr_valid_url(url)) {
-		free(url);
-		return NULL;
-	}
-	return url;
+	*case_url = evaluate_case_url(er);
 }
 
 /* Is rc among v[0..n)? (Email addresses ignore case, as eval_recipients does.) */
@@ -231,10 +235,10 @@ evaluate_emit(struct statestore *ss, struct evaluate_rule *er, struct casestore_
 	subject = body = expected = fields = case_url = NULL;
 	/* A dry run records nothing, so it needs no message text. */
 	if (statestore_records(ss)) {
-		evaluate_render(er, a, now, &subject, &body, &expected, status);
+		evaluate_render(er, a, now, &subject, &body, &expected, status, &case_url);
 		a->fields = fields = evaluate_fields(r, er->cols);
 		a->status = status;
-		a->case_url = case_url = evaluate_case_url(er);
+		a->case_url = case_url;
 	}
 	a->subject = subject;
 	a->body = body;

@@ -872,6 +872,29 @@ static const char config_timeout[] = "case_store = \"cases.sqlite\";\n"
                                      "\"service.manager@council.example\"; };\n"
                                      "};\n";
 
+/* The link to the case: every value URL-encoded, one path segment; the label recorded. */
+static void
+test_evaluate_case_url(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+	char *conf = xasprintf("%scase_url = \"https://cms.council.example/c/{{case}}?due={{due}}"
+	                       "&s={{label}}\";\n",
+	                       config_timeout);
+
+	free(testdir_write(fx->td, "escalator.conf", conf));
+	free(conf);
+	load(fx, false);
+	cases_exec(fx, "INSERT INTO looked_after VALUES ('A/9 x&y', '2026-11-02', "
+	               "'tm.east@council.example')");
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	expect_state(fx, "SELECT case_url || ' ' || label FROM alert WHERE case_ref = 'A/9 x&y'",
+	             "https://cms.council.example/c/A%2F9%20x%26y?due=2026-11-30&s=Escalated "
+	             "Escalated");
+	expect_state(fx, "SELECT case_url FROM alert WHERE case_ref = 'A02'",
+	             "https://cms.council.example/c/A02?due=2026-11-30&s=Escalated");
+}
+
 /* A rule whose query never ends is stopped at query_timeout; the others run; admin told once. */
 static void
 test_evaluate_query_timeout(void **state)
@@ -963,6 +986,7 @@ main(void)
 	    TEST(test_evaluate_finish_early),
 	    TEST(test_evaluate_threshold_sweep_in_slices),
 	    TEST(test_evaluate_query_timeout),
+	    TEST(test_evaluate_case_url),
 	    TEST(test_evaluate_stopped_by_tick),
 	};
 
