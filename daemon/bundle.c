@@ -29,13 +29,16 @@
 const struct statestore_sql bundle_statements[] = {
     {offsetof(struct statestore, q_held_next), false,
      "SELECT min(next_attempt) FROM delivery WHERE status = 'held' AND next_attempt > ?1"},
+    {offsetof(struct statestore, q_held_any), false,
+     "SELECT 1 FROM delivery WHERE status = 'held' AND next_attempt <= ?1 LIMIT 1"},
+    /* The next destinations with something due, on delivery_held_dest (no sort). */
     {offsetof(struct statestore, q_held_dests), false,
      "SELECT DISTINCT kind, recipient FROM delivery WHERE status = 'held' AND next_attempt <= "
-     "?1"},
-    /* Most urgent first, so that part 1 of a digest in parts carries what matters most. */
+     "?1 ORDER BY kind, recipient LIMIT ?2"},
+    /* One destination's, most urgent first: part 1 of a digest in parts carries what matters. */
     {offsetof(struct statestore, q_held_members), false,
      "SELECT d.id FROM delivery d LEFT JOIN alert a ON a.id = d.alert_id WHERE d.status = "
-     "'held' AND d.next_attempt <= ?3 AND d.kind = ?1 AND d.recipient = ?2 ORDER BY "
+     "'held' AND d.kind = ?1 AND d.recipient = ?2 AND d.next_attempt <= ?3 ORDER BY "
      "d.closed_id IS NOT NULL, d.copied IS NOT NULL, CASE a.urgency WHEN 'escalation' THEN 0 "
      "WHEN 'reminder' THEN 2 ELSE 1 END, a.days_late DESC, d.id"},
     {offsetof(struct statestore, q_digest_new), true,
@@ -207,56 +210,122 @@ struct bundle_dest {
 	char *recipient;
 };
 
-/* Bundle the held deliveries of one destination into digests (in parts). */
+/* Up to max destinations with deliveries held until now into *dests. Returns how many, or -1. */
 static int
-bundle_dest(struct statestore *ss, const struct bundle_dest *b, long long now, char **cause)
+bundle_dests(struct statestore *ss, long long now, int max, struct bundle_dest **dests)
+{
+	sqlite3_stmt *st = ss->q_held_any;
+	int rc, n = 0;
+
+	*dests = NULL;
+	/* On delivery_held: nothing due costs one probe, however much waits for later. */
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : -1;
+	st = ss->q_held_dests;
+	*dests = xcalloc((size_t)max, sizeof **dests);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		(*dests)[n].kind = statestore_col(st, 0);
+		(*dests)[n].recipient = statestore_col(st, 1);
+		if ((*dests)[n].kind != NULL && (*dests)[n].recipient != NULL)
+			n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : -1;
+}
+
+/* One destination's deliveries held until now, in bundling order. Returns 0 or -1. */
+static int
+bundle_members(struct statestore *ss, const struct bundle_dest *b, long long now, long long **ids,
+               size_t *n, size_t *cap)
 {
 	sqlite3_stmt *st = ss->q_held_members;
-	long long *ids = NULL, digest;
-	size_t n = 0, cap = 0, per;
-	int rc, parts, ch = channel_parse(b->kind);
+	int rc;
 
+	*n = 0;
 	sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xreallocarray(ids, cap, sizeof *ids);
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*ids = xreallocarray(*ids, *cap, sizeof **ids);
 		}
-		ids[n++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		free(ids);
-		return statestore_fail(ss, cause, "reading deliveries held for a digest");
-	}
-	per = (size_t)notifier_digest_limit(ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* An item and the digest it goes into. */
+struct bundle_pair {
+	long long id, digest;
+};
+
+/* qsort order of pairs: by item id. */
+static int
+bundle_pair_cmp(const void *pa, const void *pb)
+{
+	const struct bundle_pair *a = pa, *b = pb;
+
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/*
+ * Make the digests (in parts) of ids[0..n), one destination's items, and
+ * note in pairs (from *npairs on) which digest each item goes into. Returns
+ * how many digests, or -1.
+ */
+static int
+bundle_dest(struct statestore *ss, const struct bundle_dest *b, const long long *ids, size_t n,
+            long long now, struct bundle_pair *pairs, size_t *npairs, char **cause)
+{
+	sqlite3_stmt *st = ss->q_digest_new;
+	long long digest;
+	int ch = channel_parse(b->kind), parts;
+	size_t per = (size_t)notifier_digest_limit(ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK);
+
 	parts = (int)((n + per - 1) / per);
 	for (int p = 0; p < parts; p++) {
-		st = ss->q_digest_new;
 		sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int(st, 4, p + 1);
 		sqlite3_bind_int(st, 5, parts);
 		if (statestore_step_done(ss, st, cause, "recording a digest") != 0)
-			goto fail;
+			return -1;
 		digest = sqlite3_last_insert_rowid(ss->db);
 		for (size_t i = (size_t)p * per; i < n && i < (size_t)(p + 1) * per; i++) {
-			sqlite3_bind_int64(ss->q_bundle, 1, ids[i]);
-			sqlite3_bind_int64(ss->q_bundle, 2, digest);
-			if (statestore_step_done(ss, ss->q_bundle, cause, "recording a digest") !=
-			    0)
-				goto fail;
+			pairs[*npairs].id = ids[i];
+			pairs[(*npairs)++].digest = digest;
 		}
 	}
-	free(ids);
 	return parts;
-fail:
-	free(ids);
-	return -1;
+}
+
+/*
+ * Mark each item of pairs[0..n) bundled into its digest, in id order: the
+ * rows are then written where they lie, page after page, not all over the
+ * table (a first start at a million clocks: seconds instead of a minute).
+ */
+static int
+bundle_mark(struct statestore *ss, struct bundle_pair *pairs, size_t n, char **cause)
+{
+	qsort(pairs, n, sizeof *pairs, bundle_pair_cmp);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(ss->q_bundle, 1, pairs[i].id);
+		sqlite3_bind_int64(ss->q_bundle, 2, pairs[i].digest);
+		if (statestore_step_done(ss, ss->q_bundle, cause, "recording a digest") != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The earliest held time after now, 0 if none. */
@@ -274,58 +343,55 @@ bundle_next(struct statestore *ss, long long now)
 	return next;
 }
 
-/* Bundle every delivery held until now or before. */
+/* Bundle the deliveries held until now, a batch of destinations at a time. */
 int
-bundle_form(struct statestore *ss, long long now, long long *next, char **cause)
+bundle_form(struct statestore *ss, long long now, size_t max_items, long long *next, bool *more,
+            char **cause)
 {
-	sqlite3_stmt *st = ss->q_held_dests;
 	struct bundle_dest *dests = NULL;
-	size_t n = 0, cap = 0;
-	int rc, made = 0, k;
+	struct bundle_pair *pairs = NULL;
+	long long *ids = NULL;
+	size_t npairs = 0, cappairs = 0, nids = 0, capids = 0;
+	int ndests, made = 0, k = 0, i;
 
 	*next = 0;
+	*more = false;
 	if (ss->db == NULL || ss->readonly)
 		return 0;
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			dests = xreallocarray(dests, cap, sizeof *dests);
+	if ((ndests = bundle_dests(ss, now, BUNDLE_DESTS, &dests)) < 0) {
+		free(dests);
+		return statestore_fail(ss, cause, "reading deliveries held for a digest");
+	}
+	if (ndests > 0 && statestore_begin(ss, cause) != 0)
+		k = -1;
+	for (i = 0; k >= 0 && i < ndests && (i == 0 || npairs < max_items); i++) {
+		if (bundle_members(ss, &dests[i], now, &ids, &nids, &capids) != 0) {
+			k = statestore_fail(ss, cause, "reading deliveries held for a digest");
+			break;
 		}
-		dests[n].kind = statestore_col(st, 0);
-		dests[n].recipient = statestore_col(st, 1);
-		n++;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		made = statestore_fail(ss, cause, "reading deliveries held for a digest");
-		goto out;
-	}
-	if (n > 0 && statestore_begin(ss, cause) != 0) {
-		made = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if ((k = bundle_dest(ss, &dests[i], now, cause)) < 0) {
-			statestore_rollback(ss);
-			made = -1;
-			goto out;
+		if (npairs + nids > cappairs) {
+			cappairs = (npairs + nids) * 2;
+			pairs = xreallocarray(pairs, cappairs, sizeof *pairs);
 		}
-		made += k;
+		if ((k = bundle_dest(ss, &dests[i], ids, nids, now, pairs, &npairs, cause)) >= 0)
+			made += k;
 	}
-	if (n > 0 && statestore_commit(ss, cause) != 0) {
+	/* Destinations left for the next call: those not reached, and any beyond this batch. */
+	*more = i < ndests || ndests == BUNDLE_DESTS;
+	if (ndests > 0 && (k < 0 || bundle_mark(ss, pairs, npairs, cause) != 0 ||
+	                   statestore_commit(ss, cause) != 0)) {
 		statestore_rollback(ss);
 		made = -1;
-		goto out;
 	}
-	*next = bundle_next(ss, now);
-out:
-	for (size_t i = 0; i < n; i++) {
-		free(dests[i].kind);
-		free(dests[i].recipient);
+	for (int j = 0; j < ndests; j++) {
+		free(dests[j].kind);
+		free(dests[j].recipient);
 	}
 	free(dests);
+	free(pairs);
+	free(ids);
+	if (made >= 0)
+		*next = bundle_next(ss, now);
 	return made;
 }
 

@@ -8,18 +8,27 @@
 #ifndef ESCALATOR_BUNDLE_H
 #define ESCALATOR_BUNDLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "notifier.h"
 #include "statestore.h"
 
 /*
- * Bundle every delivery held until now or before: one digest delivery per
+ * Bundle the deliveries held until now or before: one digest delivery per
  * destination (kind and recipient), pending at once, in parts of at most
  * notifier_digest_limit items (most urgent first), each item marked bundled
- * into it, all in one transaction (nested in the caller's). Sets *next to the
- * earliest held time still to come (0: nothing else is held). Returns the
- * number of digests made, or -1 with *cause set (nothing was bundled).
+ * into it, in one transaction (nested in the caller's). A batch: whole
+ * destinations until about max_items items (at least one destination);
+ * *more says whether destinations are left for another call, so that a
+ * first start's backlog never holds the loop long. Sets *next to the earliest
+ * held time still to come (0: none). Returns the number of digests made, or
+ * -1 with *cause set (nothing of this batch was bundled).
  */
-int bundle_form(struct statestore *ss, long long now, long long *next, char **cause);
+int bundle_form(struct statestore *ss, long long now, size_t max_items, long long *next, bool *more,
+                char **cause);
+/* Destinations one bundle_form call looks at, at most. */
+#define BUNDLE_DESTS 256
 
 /*
  * Fill digest d (read from its delivery row, id set) with its items: one

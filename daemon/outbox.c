@@ -14,6 +14,8 @@
 #include "ratelimit.h"
 #include "refusal.h"
 
+/* Items one cycle bundles into digests at most (whole destinations): a loop turn stays short. */
+#define OUTBOX_BUNDLE_BATCH 20000
 /* Seconds before a delivery in flight counts as lost (beyond its transfers' timeouts). */
 #define OUTBOX_LEASE_SLACK 60
 /* When the state store cannot be read, try again after this many milliseconds. */
@@ -441,7 +443,8 @@ outbox_cycle(struct outbox *ob, bool flush)
 	/* What waits for a digest and whose time has come becomes one delivery per recipient. */
 	if (!ob->hold_digests) {
 		long long next;
-		int made = bundle_form(ob->ss, now, &next, &cause);
+		bool more;
+		int made = bundle_form(ob->ss, now, OUTBOX_BUNDLE_BATCH, &next, &more, &cause);
 
 		if (made < 0) {
 			log_err("%s; will try again", cause);
@@ -454,7 +457,10 @@ outbox_cycle(struct outbox *ob, bool flush)
 				    "digests=%d: deliveries held for this sending time bundled, "
 				    "one per recipient",
 				    made);
-			if (next > 0)
+			/* A backlog: the next batch on the next turn of the loop. */
+			if (more)
+				wake = 0;
+			else if (next > 0)
 				wake = (next - now) * 1000;
 		}
 	}

@@ -106,6 +106,8 @@ static const char statestore_schema[] =
     "CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);"
     /* bundle.c: what waits for a digest, and a digest's items. */
     "CREATE INDEX IF NOT EXISTS delivery_held ON delivery (next_attempt) WHERE status = 'held';"
+    "CREATE INDEX IF NOT EXISTS delivery_held_dest ON delivery (kind, recipient, next_attempt) "
+    "WHERE status = 'held';"
     "CREATE INDEX IF NOT EXISTS delivery_digest ON delivery (digest_id) WHERE digest_id IS NOT "
     "NULL;"
     "CREATE INDEX IF NOT EXISTS delivery_closed ON delivery (closed_id) WHERE closed_id IS NOT "

@@ -43,6 +43,7 @@ struct statestore {
 
 	/* bundle.c: digests. */
 	sqlite3_stmt *q_held_next;
+	sqlite3_stmt *q_held_any;
 	sqlite3_stmt *q_held_dests;
 	sqlite3_stmt *q_held_members;
 	sqlite3_stmt *q_digest_new;

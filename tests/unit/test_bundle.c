@@ -35,15 +35,19 @@ record_held(struct fixture *fx, struct alert *a, long long at)
 	return record(fx->ss, a, none);
 }
 
-/* Bundle what is held until now; returns how many digests were made. */
+/* Bundle what is held until now, batch after batch; returns how many digests were made. */
 static int
 form(struct fixture *fx, long long now, long long *next)
 {
 	char *cause = NULL;
-	int made = bundle_form(fx->ss, now, next, &cause);
+	bool more = true;
+	int made = 0, k;
 
-	if (made < 0)
-		fail_msg("bundle_form: %s", cause);
+	while (more) {
+		if ((k = bundle_form(fx->ss, now, 20000, next, &more, &cause)) < 0)
+			fail_msg("bundle_form: %s", cause);
+		made += k;
+	}
 	return made;
 }
 
@@ -273,6 +277,63 @@ test_bundle_resumed(void **state)
 	free(uid);
 }
 
+/* A backlog of many destinations is bundled in batches, each destination whole. */
+static void
+test_bundle_batches(void **state)
+{
+	struct fixture *fx = *state;
+	int n = BUNDLE_DESTS + 44, k;
+	struct recipient *rc = xcalloc((size_t)n, sizeof *rc);
+	char **addr = xcalloc((size_t)n, sizeof *addr);
+	long long next;
+	char *cause = NULL;
+	bool more;
+
+	fx->ss = open_store(fx, false);
+	for (int i = 0; i < n; i++) {
+		addr[i] = xasprintf("iro.%03d@council.example", i);
+		rc[i].kind = CHANNEL_EMAIL;
+		rc[i].address = addr[i];
+	}
+	for (int c = 0; c < 3; c++) {
+		char ref[8];
+		bool *held = xcalloc((size_t)n, sizeof *held);
+		struct alert a;
+
+		snprintf(ref, sizeof ref, "B%d", c);
+		a = make_alert(fx, ref, 1, 0);
+		for (int i = 0; i < n; i++)
+			held[i] = true;
+		a.recipients = rc;
+		a.nrecipients = (size_t)n;
+		a.held = held;
+		a.digest_at = T0;
+		record(fx->ss, &a, (bool[4]){false});
+		free(held);
+	}
+	/* At most BUNDLE_DESTS destinations a call, and fewer when the items pass max_items. */
+	k = bundle_form(fx->ss, T0, 20000, &next, &more, &cause);
+	assert_int_equal(k, BUNDLE_DESTS);
+	assert_true(more);
+	k = bundle_form(fx->ss, T0, 5, &next, &more, &cause);
+	assert_int_equal(k, 2); /* 3 items each: the second destination passes 5 */
+	assert_true(more);
+	k = bundle_form(fx->ss, T0, 20000, &next, &more, &cause);
+	assert_int_equal(k, 42);
+	assert_false(more);
+	assert_int_equal(bundle_form(fx->ss, T0, 20000, &next, &more, &cause), 0);
+	assert_false(more);
+	/* Every destination's three items in one digest. */
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM (SELECT digest_id FROM delivery WHERE digest_id IS NOT "
+	           "NULL GROUP BY digest_id HAVING count(*) = 3 AND count(DISTINCT recipient) = 1)",
+	           "300");
+	for (int i = 0; i < n; i++)
+		free(addr[i]);
+	free(addr);
+	free(rc);
+}
+
 /* A delivery sent on its own (not held) is never bundled. */
 static void
 test_bundle_not_held(void **state)
@@ -307,6 +368,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_bundle_finish, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundle_resumed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundle_not_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_batches, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("bundle", tests, NULL, NULL);
