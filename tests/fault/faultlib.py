@@ -23,11 +23,13 @@ Servers listen on 127.0.0.1 only; every wait is bounded in count and time.
 """
 
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -109,6 +111,22 @@ class FaultCase(hd.DaemonCase):
     plain-HTTP servers by default."""
     TMP_PREFIX = "escfault-"
     RULES_FILE = "10-fault.conf"
+
+    def seed_rng(self):
+        """self.seed (--seed, else from the time, printed) and self.rng from it."""
+        self.seed = option("seed", None)
+        if self.seed is None:
+            self.seed = int(time.time() * 1000) % 1000000
+        self.rng = random.Random(self.seed)
+        print("\n%s: seed %d" % (self.id(), self.seed), file=sys.stderr)
+
+    def has_schema(self):
+        """Does the state store exist with its tables? A kill early in start-up may land after
+        the file is created (auto_vacuum is set before the first table) but before the
+        schema; the next start creates it."""
+        return os.path.exists(self.state) and self.state_query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'delivery'"
+        )[0][0] == 1
 
     def write_config(self, contacts, poll_interval=1, send_time="00:00", smtp=None,
                      ca_file=None, timezone="Europe/London", **settings):

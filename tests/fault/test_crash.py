@@ -42,11 +42,7 @@ class CrashFaults(fl.FaultCase):
 
     def setUp(self):
         super().setUp()
-        self.seed = fl.option("seed", None)
-        if self.seed is None:
-            self.seed = int(time.time() * 1000) % 1000000
-        self.rng = random.Random(self.seed)
-        print("\n%s: seed %d" % (self.id(), self.seed), file=sys.stderr)
+        self.seed_rng()
 
     def make_big_store(self, n, prefix="C"):
         db = sqlite3.connect(self.case_store)
@@ -59,14 +55,6 @@ class CrashFaults(fl.FaultCase):
 
     def in_flight(self):
         return {r[0] for r in self.state_query("SELECT id FROM delivery WHERE in_flight = 1")}
-
-    def has_schema(self):
-        """Does the state store exist with its tables? A kill early in start-up may land after
-        the file is created (auto_vacuum is set before the first table) but before the
-        schema; the next start creates it."""
-        return os.path.exists(self.state) and self.state_query(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'delivery'"
-        )[0][0] == 1
 
     # -----------------------------------------------------------------------------------------
     def test_burst_kill9(self):

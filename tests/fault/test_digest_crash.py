@@ -39,16 +39,7 @@ class DigestCrashFaults(fl.FaultCase):
 
     def setUp(self):
         super().setUp()
-        self.seed = fl.option("seed", None)
-        if self.seed is None:
-            self.seed = int(time.time() * 1000) % 1000000
-        self.rng = random.Random(self.seed)
-        print("\n%s: seed %d" % (self.id(), self.seed), file=sys.stderr)
-
-    def has_schema(self):
-        return os.path.exists(self.state) and self.state_query(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'delivery'"
-        )[0][0] == 1
+        self.seed_rng()
 
     def test_digest_burst_kill9(self):
         n_clocks = fl.option("clocks", 300)
