@@ -296,7 +296,7 @@ test_bundle_batches(void **state)
 		rc[i].address = addr[i];
 	}
 	for (int c = 0; c < 3; c++) {
-		char ref[8];
+		char ref[16];
 		bool *held = xcalloc((size_t)n, sizeof *held);
 		struct alert a;
 
