@@ -40,8 +40,8 @@ test_alertstore_record_skipped(void **state)
 	/* Another case, or the same case with another start, has nothing recorded. */
 	recorded(fx, fx->ss, "A02", rec);
 	assert_false(rec[0] || rec[1] || rec[2] || rec[3]);
-	assert_int_equal(alertstore_recorded(fx->ss, &fx->r, "A01", D("2026-12-19"), rec, NULL, &cause),
-	                 0);
+	assert_int_equal(
+	    alertstore_recorded(fx->ss, &fx->r, "A01", D("2026-12-19"), rec, NULL, &cause), 0);
 	assert_false(rec[0] || rec[1] || rec[2] || rec[3]);
 
 	assert_int_equal(queue_depth(fx->ss), 3);
