@@ -52,7 +52,7 @@ const struct statestore_sql bundle_statements[] = {
     {offsetof(struct statestore, q_history), false,
      "SELECT coalesce(a.label, a.stage), a.created_at, d.recipient, d.status, d.copied IS NOT "
      "NULL FROM alert a JOIN delivery d ON d.alert_id = a.id WHERE a.rule = ?1 AND a.case_ref = "
-     "?2 AND a.start = ?3 AND a.id <= ?4 AND d.id != ?5 ORDER BY a.id DESC, d.id DESC LIMIT ?6"},
+     "?2 AND a.start = ?3 AND a.id < ?4 AND d.id != ?5 ORDER BY a.id DESC, d.id DESC LIMIT ?6"},
     {offsetof(struct statestore, q_members_finish), true,
      "UPDATE delivery SET status = ?2, in_flight = 0, last_error = ?3, last_attempt = ?4, "
      "sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END WHERE digest_id = ?1 AND status "

@@ -38,8 +38,9 @@ int bundle_form(struct statestore *ss, long long now, size_t max_items, long lon
 int bundle_items(struct statestore *ss, struct delivery *d);
 /*
  * Read the history of the clock of alert alert_id into item (its rule,
- * case_ref and start set): each delivery of the clock's alerts up to this
- * one, oldest first (at most BUNDLE_HISTORY_MAX). Returns 0 or -1.
+ * case_ref and start set): each delivery of the clock's earlier alerts
+ * (the stages before this one: who was told, when, delivered or not),
+ * oldest first, at most BUNDLE_HISTORY_MAX. Returns 0 or -1.
  */
 int bundle_history(struct statestore *ss, struct delivery *item, long long alert_id);
 #define BUNDLE_HISTORY_MAX 24

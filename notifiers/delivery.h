@@ -71,7 +71,7 @@ struct delivery {
 	 */
 	char *copied;
 	char *copied_on;
-	/* The clock's stages recorded so far (this one's included), oldest first. */
+	/* The clock's earlier stages: who was told, when, and how it went; oldest first. */
 	struct delivery_event *history;
 	size_t nhistory;
 
