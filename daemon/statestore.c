@@ -216,6 +216,42 @@ statestore_has(sqlite3 *db, const char *table, const char *column, const char *w
 }
 
 /*
+ * Add the TEXT column to table, unless the table is not there yet (the
+ * schema makes it whole) or already has it. Returns 0, or -1 (*err set by
+ * SQLite, or the handle's message).
+ */
+static int
+statestore_add_column(sqlite3 *db, const char *table, const char *column, char **err)
+{
+	int table_has = statestore_has(db, table, NULL, "CREATE");
+	int has = statestore_has(db, table, column, NULL);
+	char *sql;
+	int rc;
+
+	if (table_has < 0 || has < 0)
+		return -1;
+	if (table_has != 1 || has == 1)
+		return 0;
+	sql = xasprintf("ALTER TABLE %s ADD COLUMN %s TEXT", table, column);
+	rc = sqlite3_exec(db, sql, NULL, NULL, err);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* An upgrade failed: *cause says so (err, else the handle's message), rolled back. Returns -1. */
+static int
+statestore_upgrade_failed(struct statestore *ss, const char *path, const char *what, char *err,
+                          char **cause)
+{
+	*cause = xasprintf("%s: cannot upgrade the state store%s: %s", path, what,
+	                   err ? err : sqlite3_errmsg(ss->db));
+	sqlite3_free(err);
+	if (!sqlite3_get_autocommit(ss->db))
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
  * Bring a file made by an earlier build of schema version 1 up to date: the
  * delivery kinds of the chat and Notify channels, alert.expected and
  * alert.status (NULL in the alerts recorded before), delivery.last_attempt
@@ -238,39 +274,15 @@ statestore_upgrade(struct statestore *ss, const char *path, char **cause)
 	    "COMMIT;";
 	char *err = NULL;
 	int kinds = statestore_has(ss->db, "delivery", NULL, "'notify'");
-	int expected = statestore_has(ss->db, "alert", "expected", NULL);
-	int status = statestore_has(ss->db, "alert", "status", NULL);
-	int alert = statestore_has(ss->db, "alert", NULL, "CREATE");
-	int delivery, last;
 
-	if (kinds < 0 || expected < 0 || status < 0 || alert < 0)
-		goto fail;
-	if (kinds == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK)
-		goto fail;
-	if (alert == 1 && expected == 0 &&
-	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN expected TEXT", NULL, NULL, &err) !=
-	        SQLITE_OK)
-		goto fail;
-	if (alert == 1 && status == 0 &&
-	    sqlite3_exec(ss->db, "ALTER TABLE alert ADD COLUMN status TEXT", NULL, NULL, &err) !=
-	        SQLITE_OK)
-		goto fail;
-	/* After the rebuild, which makes the column. */
-	if ((delivery = statestore_has(ss->db, "delivery", NULL, "CREATE")) < 0 ||
-	    (last = statestore_has(ss->db, "delivery", "last_attempt", NULL)) < 0)
-		goto fail;
-	if (delivery == 1 && last == 0 &&
-	    sqlite3_exec(ss->db, "ALTER TABLE delivery ADD COLUMN last_attempt TEXT", NULL, NULL,
-	                 &err) != SQLITE_OK)
-		goto fail;
+	/* The rebuild first: it makes delivery.last_attempt. */
+	if (kinds < 0 ||
+	    (kinds == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
+	    statestore_add_column(ss->db, "alert", "expected", &err) != 0 ||
+	    statestore_add_column(ss->db, "alert", "status", &err) != 0 ||
+	    statestore_add_column(ss->db, "delivery", "last_attempt", &err) != 0)
+		return statestore_upgrade_failed(ss, path, "", err, cause);
 	return 0;
-fail:
-	*cause = xasprintf("%s: cannot upgrade the state store: %s", path,
-	                   err ? err : sqlite3_errmsg(ss->db));
-	sqlite3_free(err);
-	if (!sqlite3_get_autocommit(ss->db))
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
 }
 
 /*
@@ -291,34 +303,17 @@ statestore_upgrade_v2(struct statestore *ss, const char *path, char **cause)
 	    "  last_attempt FROM delivery;"
 	    "DROP TABLE delivery;"
 	    "ALTER TABLE delivery_upgrade RENAME TO delivery;";
-	static const char *const columns[] = {"label", "case_url", "urgency"};
-	char *err = NULL, *sql;
+	char *err = NULL;
 	int has = statestore_has(ss->db, "delivery", "digest_id", NULL);
 
-	if (has < 0 || sqlite3_exec(ss->db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK)
-		goto fail;
-	if (has == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK)
-		goto fail;
-	for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
-		if ((has = statestore_has(ss->db, "alert", columns[i], NULL)) < 0)
-			goto fail;
-		if (has == 1)
-			continue;
-		sql = xasprintf("ALTER TABLE alert ADD COLUMN %s TEXT", columns[i]);
-		has = sqlite3_exec(ss->db, sql, NULL, NULL, &err);
-		free(sql);
-		if (has != SQLITE_OK)
-			goto fail;
-	}
-	if (sqlite3_exec(ss->db, "COMMIT", NULL, NULL, &err) == SQLITE_OK)
-		return 0;
-fail:
-	*cause = xasprintf("%s: cannot upgrade the state store to version 2: %s", path,
-	                   err ? err : sqlite3_errmsg(ss->db));
-	sqlite3_free(err);
-	if (!sqlite3_get_autocommit(ss->db))
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	if (has < 0 || sqlite3_exec(ss->db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
+	    (has == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
+	    statestore_add_column(ss->db, "alert", "label", &err) != 0 ||
+	    statestore_add_column(ss->db, "alert", "case_url", &err) != 0 ||
+	    statestore_add_column(ss->db, "alert", "urgency", &err) != 0 ||
+	    sqlite3_exec(ss->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
+		return statestore_upgrade_failed(ss, path, " to version 2", err, cause);
+	return 0;
 }
 
 /* Open (creating if missing) the state store. */
