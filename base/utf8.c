@@ -6,6 +6,15 @@
 
 #include "xalloc.h"
 
+/* Byte n of s, or before it, at the start of a character. */
+size_t
+utf8_boundary(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid. */
 size_t
 utf8_seq_len(const unsigned char *p)

@@ -4,6 +4,11 @@
 
 #include <stddef.h>
 
+/*
+ * Where to cut s at or before byte n so that no character is split: n moved
+ * back over continuation bytes to the start of its character (0 at most).
+ */
+size_t utf8_boundary(const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid UTF-8. */
 size_t utf8_seq_len(const unsigned char *p);
 /*

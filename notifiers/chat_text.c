@@ -13,6 +13,7 @@
 #include "chat.h"
 #include "chat_impl.h"
 #include "transport.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* Clean text (one line of valid UTF-8) cut to at most max bytes, ending in "…" when cut. */
@@ -23,8 +24,7 @@ chat_clip(const char *clean, size_t max)
 
 	if (strlen(clean) <= max)
 		return xstrdup(clean);
-	while (n > 0 && ((unsigned char)clean[n] & 0xc0) == 0x80)
-		n--; /* back to the start of a character */
+	n = utf8_boundary(clean, n);
 	while (n > 0 && clean[n - 1] == ' ')
 		n--;
 	return xasprintf("%.*s\xe2\x80\xa6", (int)n, clean);
@@ -199,8 +199,7 @@ chat_slack_clip(const char *esc, size_t max)
 
 	if (strlen(esc) <= max)
 		return xstrdup(esc);
-	while (n > 0 && ((unsigned char)esc[n] & 0xc0) == 0x80)
-		n--; /* back to the start of a character */
+	n = utf8_boundary(esc, n);
 	for (size_t k = 1; k <= 4 && k <= n; k++) {
 		if (esc[n - k] == ';')
 			break;

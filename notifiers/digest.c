@@ -200,9 +200,7 @@ digest_clean(const char *s, size_t max, bool multiline)
 	if (o <= max)
 		return out;
 	/* Cut on a character boundary, leaving room for "…" (3 bytes). */
-	k = max - 3;
-	while (k > 0 && ((unsigned char)out[k] & 0xc0) == 0x80)
-		k--;
+	k = utf8_boundary(out, max - 3);
 	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\n'))
 		k--;
 	memcpy(out + k, "\xe2\x80\xa6", 4);

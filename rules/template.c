@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "xalloc.h"
 
 const char *const template_builtin_names[TPL_NBUILTIN] = {
@@ -133,9 +134,7 @@ template_render(const struct template *t, const char *const *values)
 
 		if (n > room - off) {
 			/* Cut here, at the start of a character (a UTF-8 lead byte). */
-			n = room - off;
-			while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-				n--;
+			n = utf8_boundary(s, room - off);
 			room = off + n;
 		}
 		/* Values come from the case store: a line break in one must not forge lines. */

@@ -437,6 +437,23 @@ test_utf8_sanitize_sweep(void **state)
 	assert_true(nvalid > 1000);
 }
 
+/* A cut point moves back to the start of its character, never into one. */
+static void
+test_utf8_boundary(void **state)
+{
+	static const char s[] = "a\xc3\xa9\xe2\x82\xac"; /* a, é (2 bytes), € (3 bytes) */
+
+	(void)state;
+	assert_int_equal(utf8_boundary(s, 0), 0);
+	assert_int_equal(utf8_boundary(s, 1), 1);
+	assert_int_equal(utf8_boundary(s, 2), 1);
+	assert_int_equal(utf8_boundary(s, 3), 3);
+	assert_int_equal(utf8_boundary(s, 4), 3);
+	assert_int_equal(utf8_boundary(s, 5), 3);
+	assert_int_equal(utf8_boundary(s, 6), 6);
+	assert_int_equal(utf8_boundary("\x80\x80", 1), 0);
+}
+
 int
 main(void)
 {
@@ -448,6 +465,7 @@ main(void)
 	    cmocka_unit_test(test_utf8_hidden_removed),
 	    cmocka_unit_test(test_utf8_every_invalid_code_point),
 	    cmocka_unit_test(test_utf8_sanitize_sweep),
+	    cmocka_unit_test(test_utf8_boundary),
 	};
 
 	return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
