@@ -25,8 +25,8 @@ const struct statestore_sql alertstore_statements[] = {
      "body, fields, created_at, expected, status, label, case_url, urgency) VALUES (?1, ?2, ?3, "
      "?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9, ?13, ?14, ?15, ?16, ?17)"},
     {offsetof(struct statestore, q_delivery), true,
-     "INSERT INTO delivery (alert_id, kind, recipient, status, next_attempt, copied, copied_on) "
-     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+     "INSERT INTO delivery (alert_id, kind, recipient, status, next_attempt, copied, copied_on, "
+     "queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST(strftime('%s', 'now') AS INTEGER))"},
     {offsetof(struct statestore, q_thr_get), false,
      "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2"},
     {offsetof(struct statestore, q_thr_set), true,

@@ -42,8 +42,8 @@ const struct statestore_sql bundle_statements[] = {
      "d.closed_id IS NOT NULL, d.copied IS NOT NULL, CASE a.urgency WHEN 'escalation' THEN 0 "
      "WHEN 'reminder' THEN 2 ELSE 1 END, a.days_late DESC, d.id"},
     {offsetof(struct statestore, q_digest_new), true,
-     "INSERT INTO delivery (kind, recipient, status, next_attempt, part, parts) VALUES (?1, ?2, "
-     "'pending', ?3, ?4, ?5)"},
+     "INSERT INTO delivery (kind, recipient, status, next_attempt, part, parts, queued_at) "
+     "VALUES (?1, ?2, 'pending', ?3, ?4, ?5, CAST(strftime('%s', 'now') AS INTEGER))"},
     {offsetof(struct statestore, q_bundle), true,
      "UPDATE delivery SET status = 'bundled', digest_id = ?2 WHERE id = ?1 AND status = "
      "'held'"},
@@ -194,6 +194,8 @@ bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if ((rc == SQLITE_DONE || rc == SQLITE_ROW) && answers_read(ss, item) != 0)
+		rc = SQLITE_ERROR;
 	/* Oldest first. */
 	for (size_t i = 0; i < item->nhistory / 2; i++) {
 		struct delivery_event t = item->history[i];

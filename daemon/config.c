@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libconfig.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ static const char *const config_keys[] = {
     "digest",
     "digest_times",
     "case_url",
+    "listen",
+    "response_url",
+    "response_key_file",
+    "response_expiry",
     NULL,
 };
 
@@ -337,6 +342,7 @@ config_load(const char *path, struct diag *d)
 	cfg->query_timeout = CONFIG_DEFAULT_QUERY_TIMEOUT;
 	cfg->retention.n = CONFIG_DEFAULT_RETENTION_MONTHS;
 	cfg->retention.unit = DUR_MONTHS;
+	cfg->response_expiry = CONFIG_DEFAULT_RESPONSE_EXPIRY;
 
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
@@ -409,6 +415,7 @@ config_load(const char *path, struct diag *d)
 		            "allowed_domains = [ \"<the council's domain>\", ... ]");
 	config_get_int(root, "query_timeout", 1, 3600, "seconds", &cfg->query_timeout, path, d);
 	config_parse_retention(cfg, root, d);
+	config_parse_listen(cfg, root, d);
 	if ((v = cfg_get_string(root, "proxy", false, path, d)) != NULL) {
 		if (!addr_valid_url(v))
 			cfg_error(d, config_setting_get_member(root, "proxy"), path,
@@ -466,6 +473,11 @@ config_free(struct config *cfg)
 	free(cfg->digest_times);
 	free(cfg->case_url_text);
 	template_free(cfg->case_url);
+	free(cfg->listen_host);
+	free(cfg->response_url);
+	if (cfg->response_key != NULL)
+		OPENSSL_cleanse(cfg->response_key, cfg->response_key_len);
+	free(cfg->response_key);
 	free(cfg->contacts);
 	free(cfg->timezone);
 	free(cfg);

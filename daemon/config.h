@@ -78,6 +78,15 @@ struct config {
 	size_t ndigest_times;      /* at least 1: [ send_time ] unless digest_times says */
 	char *case_url_text;       /* case_url as written, or NULL */
 	struct template *case_url; /* compiled (built-in values only), or NULL */
+
+	/* The HTTP listener (config_listen.c): answers, /metrics, /healthz. */
+	char *listen_host; /* address to bind ("127.0.0.1", "::1"), or NULL: no listener */
+	int listen_port;
+	int listen_line;
+	char *response_url; /* public base of answer links, no trailing '/'; NULL: no links */
+	unsigned char *response_key; /* from response_key_file (secret), or NULL */
+	size_t response_key_len;
+	long long response_expiry; /* seconds an answer link stays valid, default 30 days */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
@@ -93,6 +102,7 @@ struct config {
 #define CONFIG_DEFAULT_STORE_ALERT_AFTER 1800
 #define CONFIG_DEFAULT_QUERY_TIMEOUT 30
 #define CONFIG_DEFAULT_RETENTION_MONTHS 13
+#define CONFIG_DEFAULT_RESPONSE_EXPIRY (30LL * 86400)
 /*
  * Parse and validate the main configuration file. Every problem is reported
  * to d as "file:line: message"; returns NULL if there was any error.

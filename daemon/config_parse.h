@@ -22,6 +22,8 @@ void config_parse_digest(struct config *cfg, const config_setting_t *root, struc
 /* Parse a contact's digest (and a Notify contact's digest_template) into ct (config_digest.c). */
 void config_parse_contact_digest(struct config *cfg, const config_setting_t *c, struct contact *ct,
                                  struct diag *d);
+/* Parse listen, response_url, response_key_file and response_expiry (config_listen.c). */
+void config_parse_listen(struct config *cfg, const config_setting_t *root, struct diag *d);
 /* Parse the contacts group into cfg->contacts (config_contacts.c). */
 void config_parse_contacts(struct config *cfg, const config_setting_t *root, struct diag *d);
 /* Free what a contact holds, wiping its secret. */

@@ -54,6 +54,9 @@ struct daemon {
 
 	struct casehealth *health; /* is the case store readable, and since when not */
 	bool store_broken;         /* do not evaluate: the file is missing or cannot be opened */
+
+	struct listener *listener; /* the HTTP listener, or NULL: listen is not set (or --once) */
+	struct metrics *metrics;   /* counters for /metrics and /healthz */
 };
 
 /* daemon.c, for the pass. */

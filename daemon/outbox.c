@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answers.h"
 #include "bundle.h"
 #include "clock.h"
 #include "destination.h"
@@ -252,7 +253,11 @@ outbox_start(struct outbox *ob, struct delivery *d, struct destination *dest)
 {
 	struct outbox_flight *f;
 	char *cause = NULL, *recipient, *to;
-	int resolved = destination_resolve(ob->cfg, d, &recipient, &to, &cause);
+	int resolved;
+
+	/* The answer links name the recipient as recorded: before it is resolved to a URL. */
+	answers_set_links(ob->cfg, d, time(NULL));
+	resolved = destination_resolve(ob->cfg, d, &recipient, &to, &cause);
 
 	if (ob->nflights == ob->capflights) {
 		ob->capflights = ob->capflights ? ob->capflights * 2 : 16;

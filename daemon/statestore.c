@@ -18,7 +18,7 @@
 #include "statestore_impl.h"
 #include "xalloc.h"
 
-#define STATESTORE_SCHEMA_VERSION 2
+#define STATESTORE_SCHEMA_VERSION 3
 
 /*
  * The delivery table's columns. recipient is an email address (email), or the
@@ -52,13 +52,15 @@
 	"  digest_id INTEGER REFERENCES delivery(id),"                                             \
 	"  closed_id INTEGER REFERENCES closed_clock(id),"                                         \
 	"  copied TEXT, copied_on TEXT,"                                                           \
-	"  part INTEGER, parts INTEGER"
+	"  part INTEGER, parts INTEGER,"                                                           \
+	"  queued_at INTEGER" /* unix seconds it was recorded: the outbox's age */
 
 /*
  * Schema version 2. Times are UTC "YYYY-MM-DDTHH:MM:SSZ"; dates are local
  * "YYYY-MM-DD". Version 2 added digests and closed clocks: the delivery
  * columns above from digest_id on, alert.label, alert.case_url,
- * alert.urgency, and the closed_clock table.
+ * alert.urgency, and the closed_clock table. Version 3 added answers (the
+ * response table) and delivery.queued_at.
  */
 static const char statestore_schema[] =
     "CREATE TABLE IF NOT EXISTS clock_stage ("
@@ -113,7 +115,23 @@ static const char statestore_schema[] =
     "CREATE INDEX IF NOT EXISTS delivery_closed ON delivery (closed_id) WHERE closed_id IS NOT "
     "NULL;"
     /* A clock's alerts, for the history each message shows. */
-    "CREATE INDEX IF NOT EXISTS alert_clock ON alert (rule, case_ref, start);";
+    "CREATE INDEX IF NOT EXISTS alert_clock ON alert (rule, case_ref, start);"
+    /*
+     * An answer given through the link of delivery delivery_id (alert_id's
+     * delivery to recipient): the clock it is about (kept when the alert and
+     * delivery are long gone, for the closed record and the report), what
+     * was answered, and amends: the earlier answer from the same link it
+     * replaces (both are kept). No foreign keys: retention.c removes answers
+     * by their own age.
+     */
+    "CREATE TABLE IF NOT EXISTS response ("
+    "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL, alert_id INTEGER,"
+    "  rule TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL, stage TEXT, label TEXT,"
+    "  recipient TEXT NOT NULL, name TEXT,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('acknowledged', 'agreed', 'disagree')),"
+    "  agreed_on TEXT, reason TEXT, note TEXT, answered_at TEXT NOT NULL, amends INTEGER);"
+    "CREATE INDEX IF NOT EXISTS response_clock ON response (rule, case_ref, start);"
+    "CREATE INDEX IF NOT EXISTS response_delivery ON response (delivery_id);";
 
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void
@@ -216,15 +234,19 @@ statestore_has(sqlite3 *db, const char *table, const char *column, const char *w
 }
 
 /*
- * Add the TEXT column to table, unless the table is not there yet (the
- * schema makes it whole) or already has it. Returns 0, or -1 (*err set by
- * SQLite, or the handle's message).
+ * Add the column (TEXT unless column says its type: "queued_at INTEGER") to
+ * table, unless the table is not there yet (the schema makes it whole) or
+ * already has it. Returns 0, or -1 (*err set by SQLite, or the handle's
+ * message).
  */
 static int
 statestore_add_column(sqlite3 *db, const char *table, const char *column, char **err)
 {
+	char name[64];
+
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(column, " "), column);
 	int table_has = statestore_has(db, table, NULL, "CREATE");
-	int has = statestore_has(db, table, column, NULL);
+	int has = statestore_has(db, table, name, NULL);
 	char *sql;
 	int rc;
 
@@ -232,7 +254,8 @@ statestore_add_column(sqlite3 *db, const char *table, const char *column, char *
 		return -1;
 	if (table_has != 1 || has == 1)
 		return 0;
-	sql = xasprintf("ALTER TABLE %s ADD COLUMN %s TEXT", table, column);
+	sql = xasprintf("ALTER TABLE %s ADD COLUMN %s%s", table, column,
+	                strchr(column, ' ') != NULL ? "" : " TEXT");
 	rc = sqlite3_exec(db, sql, NULL, NULL, err);
 	free(sql);
 	return rc == SQLITE_OK ? 0 : -1;
@@ -316,6 +339,17 @@ statestore_upgrade_v2(struct statestore *ss, const char *path, char **cause)
 	return 0;
 }
 
+/* Bring a version 2 file to version 3: delivery.queued_at (NULL in deliveries recorded before). */
+static int
+statestore_upgrade_v3(struct statestore *ss, const char *path, char **cause)
+{
+	char *err = NULL;
+
+	if (statestore_add_column(ss->db, "delivery", "queued_at INTEGER", &err) != 0)
+		return statestore_upgrade_failed(ss, path, " to version 3", err, cause);
+	return 0;
+}
+
 /* Open (creating if missing) the state store. */
 struct statestore *
 statestore_open(const char *path, bool readonly, char **cause)
@@ -354,17 +388,22 @@ statestore_open(const char *path, bool readonly, char **cause)
 		statestore_close(ss);
 		return NULL;
 	}
-	if (readonly && version == 1) {
+	if (readonly && version > 0 && version < STATESTORE_SCHEMA_VERSION) {
 		*cause = xasprintf("%s: the state store was made by an older escalatord (schema "
-		                   "version 1); start the service once (or run --once) to upgrade "
+		                   "version %d); start the service once (or run --once) to upgrade "
 		                   "it, then try again",
-		                   path);
+		                   path, version);
 		statestore_close(ss);
 		return NULL;
 	}
 	if (!readonly && version == 1 &&
 	    (statestore_upgrade(ss, path, cause) != 0 ||
 	     statestore_upgrade_v2(ss, path, cause) != 0)) {
+		statestore_close(ss);
+		return NULL;
+	}
+	if (!readonly && version >= 1 && version < 3 &&
+	    statestore_upgrade_v3(ss, path, cause) != 0) {
 		statestore_close(ss);
 		return NULL;
 	}
@@ -407,7 +446,8 @@ statestore_open(const char *path, bool readonly, char **cause)
 	if (statestore_prepare(ss, alertstore_statements, alertstore_nstatements, cause) != 0 ||
 	    statestore_prepare(ss, queue_statements, queue_nstatements, cause) != 0 ||
 	    statestore_prepare(ss, bundle_statements, bundle_nstatements, cause) != 0 ||
-	    statestore_prepare(ss, closing_statements, closing_nstatements, cause) != 0) {
+	    statestore_prepare(ss, closing_statements, closing_nstatements, cause) != 0 ||
+	    statestore_prepare(ss, answers_statements, answers_nstatements, cause) != 0) {
 		statestore_close(ss);
 		return NULL;
 	}
@@ -429,6 +469,7 @@ statestore_close(struct statestore *ss)
 	statestore_finalize(ss, queue_statements, queue_nstatements);
 	statestore_finalize(ss, bundle_statements, bundle_nstatements);
 	statestore_finalize(ss, closing_statements, closing_nstatements);
+	statestore_finalize(ss, answers_statements, answers_nstatements);
 	sqlite3_close(ss->db);
 	free(ss);
 }

@@ -58,6 +58,15 @@ struct statestore {
 	sqlite3_stmt *q_close_told;
 	sqlite3_stmt *q_close_note;
 	sqlite3_stmt *q_reopen;
+
+	/* answers.c: answers to alerts. */
+	sqlite3_stmt *q_ans_target;
+	sqlite3_stmt *q_ans_last;
+	sqlite3_stmt *q_ans_add;
+	sqlite3_stmt *q_ans_audit;
+	sqlite3_stmt *q_ans_clock;
+	sqlite3_stmt *q_ans_agreed;
+	sqlite3_stmt *q_ans_kinds;
 };
 
 /* A statement the store keeps prepared: where its handle is, and whether it writes. */
@@ -76,6 +85,8 @@ extern const struct statestore_sql bundle_statements[];
 extern const size_t bundle_nstatements;
 extern const struct statestore_sql closing_statements[];
 extern const size_t closing_nstatements;
+extern const struct statestore_sql answers_statements[];
+extern const size_t answers_nstatements;
 
 /* An alert's columns as a delivery record reads them (alert a), for bundle_read_alert. */
 #define BUNDLE_ALERT_COLUMNS                                                                       \
@@ -84,6 +95,9 @@ extern const size_t closing_nstatements;
 #define BUNDLE_NALERT_COLUMNS 16
 /* Read BUNDLE_ALERT_COLUMNS, from column col of st on, into d (bundle.c). */
 void bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d);
+
+/* Read the answers to item's clock into item->responses (answers.c). 0, or -1. */
+int answers_read(struct statestore *ss, struct delivery *item);
 
 /* Set *cause to "state store: what: <SQLite's message>"; returns -1. */
 int statestore_fail(struct statestore *ss, char **cause, const char *what);

@@ -42,6 +42,17 @@ delivery_free(struct delivery *d)
 		free(d->history[i].status);
 	}
 	free(d->history);
+	for (size_t i = 0; i < d->nresponses; i++) {
+		free(d->responses[i].who);
+		free(d->responses[i].stage);
+		free(d->responses[i].kind);
+		free(d->responses[i].agreed_on);
+		free(d->responses[i].reason);
+		free(d->responses[i].note);
+		free(d->responses[i].answered_at);
+	}
+	free(d->responses);
+	free(d->response_link);
 	free(d->closed_on);
 	free(d->contact);
 	for (size_t i = 0; i < d->nitems; i++)

@@ -26,6 +26,22 @@ struct delivery_event {
 };
 
 /*
+ * An answer someone gave to an alert of the clock, through the link in their
+ * message (answers.c records them): shown in every later message about the
+ * clock. An answer never hides or stops an alert.
+ */
+struct delivery_response {
+	char *who;   /* the name they gave, else the recipient (address or contact name) */
+	char *stage; /* the label of the stage whose message they answered */
+	char *kind;  /* "acknowledged", "agreed" (action agreed) or "disagree" */
+	char *agreed_on;   /* agreed: the date the action is agreed for (YYYY-MM-DD), else NULL */
+	char *reason;      /* disagree: why, else NULL */
+	char *note;        /* anything else they wrote, or NULL */
+	char *answered_at; /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
+	bool amended;      /* a later answer from the same link replaced it (both are kept) */
+};
+
+/*
  * One delivery of one alert: an owned record (free it with delivery_free),
  * filled once from the state store, with the contact's credentials filled in
  * by the outbox. notifier_send builds what it sends from it and keeps nothing
@@ -74,6 +90,15 @@ struct delivery {
 	/* The clock's earlier stages: who was told, when, and how it went; oldest first. */
 	struct delivery_event *history;
 	size_t nhistory;
+	/* The clock's answers so far, oldest first (amended ones too, marked). */
+	struct delivery_response *responses;
+	size_t nresponses;
+	/*
+	 * Where this recipient answers this alert (response_url + "/r/" + a
+	 * token naming this delivery), or NULL: no listener, a notice, a closed
+	 * clock. In a digest each item has its own.
+	 */
+	char *response_link;
 
 	/*
 	 * A digest item only: the clock was seen done (its row gone from the case

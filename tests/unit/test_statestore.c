@@ -42,7 +42,7 @@ test_statestore_create(void **state)
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	expect_sql(fx->path,
@@ -288,7 +288,7 @@ test_statestore_reopen(void **state)
 	assert_int_equal(queue_depth(fx->ss), 3);
 	expect_sql(fx->path, "SELECT count(*) FROM alert", "1");
 }
-/* A state store written by a newer escalatord (user_version 3) is refused. */
+/* A state store written by a newer escalatord (user_version 4) is refused. */
 static void
 test_statestore_newer_version(void **state)
 {
@@ -298,22 +298,22 @@ test_statestore_newer_version(void **state)
 
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3;", NULL, NULL, NULL),
+	    sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 4;", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_null(statestore_open(fx->path, false, &cause));
 	assert_non_null(cause);
 	if (strncmp(cause, fx->path, strlen(fx->path)) != 0 ||
-	    strstr(cause, "schema version 3") == NULL)
-		fail_msg("cause \"%s\" should name the file and schema version 3", cause);
+	    strstr(cause, "schema version 4") == NULL)
+		fail_msg("cause \"%s\" should name the file and schema version 4", cause);
 	free(cause);
 	cause = NULL;
 	assert_null(statestore_open(fx->path, true, &cause));
-	assert_non_null(strstr(cause, "schema version 3"));
+	assert_non_null(strstr(cause, "schema version 4"));
 	free(cause);
 	/* The file was left as it was. */
-	expect_sql(fx->path, "PRAGMA user_version", "3");
+	expect_sql(fx->path, "PRAGMA user_version", "4");
 }
 /*
  * A file made by an earlier build (two kinds, no alert.expected, no
@@ -372,7 +372,13 @@ test_statestore_upgrade(void **state)
 	expect_sql(fx->path, "SELECT count(*) FROM audit a JOIN delivery d ON d.id = a.delivery_id",
 	           "1");
 	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
-	expect_sql(fx->path, "PRAGMA user_version", "2");
+	expect_sql(fx->path, "PRAGMA user_version", "3");
+	/* Version 3: answers, and when each delivery was queued (NULL before). */
+	expect_sql(fx->path, "SELECT count(*) FROM response", "0");
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM delivery WHERE queued_at IS NULL AND id <= 2", "2");
+	expect_sql(fx->path,
+	           "SELECT count(*) FROM delivery WHERE queued_at IS NOT NULL AND id > 2", "5");
 	/* Version 2: digests and closed clocks; alerts recorded before read as they did. */
 	expect_sql(fx->path,
 	           "SELECT count(*) FROM pragma_table_info('delivery') WHERE name IN ('digest_id', "

@@ -1,0 +1,318 @@
+/*
+ * answers.c - answers to alerts in the state store (the response table): the
+ * delivery an answer link names, recording an answer with its audit row, and
+ * reading them back for later messages, holds and metrics.
+ */
+#include "answers.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "statestore_impl.h"
+#include "token.h"
+#include "xalloc.h"
+
+/* The answers a message shows at most (the latest). */
+#define ANSWERS_MAX 20
+
+const struct statestore_sql answers_statements[] = {
+    {offsetof(struct statestore, q_ans_target), false,
+     "SELECT d.recipient, d.copied, d.copied_on, d.alert_id, (SELECT c.closed_on FROM "
+     "closed_clock c WHERE c.rule = a.rule AND c.case_ref = a.case_ref AND c.start = a.start AND "
+     "c.reopened_on IS NULL), " BUNDLE_ALERT_COLUMNS
+     " FROM delivery d JOIN alert a ON a.id = d.alert_id WHERE d.id = ?1"},
+    {offsetof(struct statestore, q_ans_last), false,
+     "SELECT max(id) FROM response WHERE delivery_id = ?1"},
+    {offsetof(struct statestore, q_ans_add), true,
+     "INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, stage, label, "
+     "recipient, name, kind, agreed_on, reason, note, answered_at, amends) VALUES (?1, ?2, ?3, "
+     "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+    {offsetof(struct statestore, q_ans_audit), true,
+     "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, "
+     "'answered', ?4)"},
+    /* Newest first (reversed when read): a long list keeps its latest. */
+    {offsetof(struct statestore, q_ans_clock), false,
+     "SELECT coalesce(r.name, r.recipient), coalesce(r.label, r.stage), r.kind, r.agreed_on, "
+     "r.reason, r.note, r.answered_at, EXISTS (SELECT 1 FROM response n WHERE n.amends = r.id) "
+     "FROM response r WHERE r.rule = ?1 AND r.case_ref = ?2 AND r.start = ?3 ORDER BY r.id DESC "
+     "LIMIT ?4"},
+    {offsetof(struct statestore, q_ans_agreed), false,
+     "SELECT r.agreed_on FROM response r WHERE r.rule = ?1 AND r.case_ref = ?2 AND r.start = ?3 "
+     "AND r.kind = 'agreed' AND r.agreed_on IS NOT NULL AND NOT EXISTS (SELECT 1 FROM response "
+     "n WHERE n.amends = r.id) ORDER BY r.id DESC LIMIT 1"},
+    {offsetof(struct statestore, q_ans_kinds), false,
+     "SELECT kind, count(*) FROM response GROUP BY kind"},
+};
+const size_t answers_nstatements = sizeof answers_statements / sizeof answers_statements[0];
+
+static const char *const answer_names[ANSWER_NKINDS] = {"acknowledged", "agreed", "disagree"};
+static const char *const answer_words[ANSWER_NKINDS] = {"acknowledged", "action agreed",
+                                                        "disagrees"};
+
+const char *
+answer_kind_name(enum answer_kind k)
+{
+	return k < ANSWER_NKINDS ? answer_names[k] : "unknown";
+}
+
+const char *
+answer_kind_words(enum answer_kind k)
+{
+	return k < ANSWER_NKINDS ? answer_words[k] : "answered";
+}
+
+int
+answer_kind_parse(const char *s)
+{
+	for (int k = 0; s != NULL && k < ANSWER_NKINDS; k++)
+		if (strcmp(s, answer_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+/* Read the answers to item's clock into item->responses, oldest first. */
+int
+answers_read(struct statestore *ss, struct delivery *item)
+{
+	sqlite3_stmt *st = ss->q_ans_clock;
+	int rc;
+
+	if (st == NULL || item->rule == NULL || item->case_ref == NULL || item->start == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, item->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item->case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->start, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, ANSWERS_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && item->nresponses < ANSWERS_MAX) {
+		struct delivery_response *r;
+
+		if (item->responses == NULL)
+			item->responses = xcalloc(ANSWERS_MAX, sizeof *item->responses);
+		r = &item->responses[item->nresponses++];
+		r->who = statestore_col(st, 0);
+		r->stage = statestore_col(st, 1);
+		r->kind = statestore_col(st, 2);
+		r->agreed_on = statestore_col(st, 3);
+		r->reason = statestore_col(st, 4);
+		r->note = statestore_col(st, 5);
+		r->answered_at = statestore_col(st, 6);
+		r->amended = sqlite3_column_int(st, 7) != 0;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (size_t i = 0; i < item->nresponses / 2; i++) {
+		struct delivery_response t = item->responses[i];
+
+		item->responses[i] = item->responses[item->nresponses - 1 - i];
+		item->responses[item->nresponses - 1 - i] = t;
+	}
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+answers_target(struct statestore *ss, long long delivery_id, struct delivery **out, char **cause)
+{
+	sqlite3_stmt *st = ss->q_ans_target;
+	struct delivery *d;
+	int rc;
+
+	*out = NULL;
+	if (ss->db == NULL || st == NULL)
+		return 1;
+	sqlite3_bind_int64(st, 1, delivery_id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return rc == SQLITE_DONE ? 1 : statestore_fail(ss, cause, "reading an answered alert");
+	}
+	d = xcalloc(1, sizeof *d);
+	d->id = delivery_id;
+	d->recipient = statestore_col(st, 0);
+	d->copied = statestore_col(st, 1);
+	d->copied_on = statestore_col(st, 2);
+	d->closed_on = statestore_col(st, 4);
+	d->closed = d->closed_on != NULL;
+	bundle_read_alert(st, 5, d);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (d->notice) {
+		delivery_free(d);
+		return 1;
+	}
+	/* The whole history of the clock, every stage, but for this delivery itself. */
+	if (bundle_history(ss, d, LLONG_MAX) != 0) {
+		delivery_free(d);
+		return statestore_fail(ss, cause, "reading an answered alert's history");
+	}
+	*out = d;
+	return 0;
+}
+
+/* The alert id of delivery id, or 0. */
+static long long
+answers_alert_id(struct statestore *ss, long long delivery_id)
+{
+	sqlite3_stmt *st = ss->q_ans_target;
+	long long id = 0;
+
+	sqlite3_bind_int64(st, 1, delivery_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return id;
+}
+
+/* Bind text or NULL. */
+static void
+answers_bind(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL && *s != '\0')
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+long long
+answers_add(struct statestore *ss, const struct delivery *d, const struct answer *a, char **cause)
+{
+	sqlite3_stmt *st;
+	char now[32], detail[64];
+	long long amends = 0, id;
+
+	if (ss->db == NULL || ss->readonly) {
+		*cause = xstrdup("the state store is read-only");
+		return -1;
+	}
+	if (statestore_begin(ss, cause) != 0)
+		return -1;
+	st = ss->q_ans_last;
+	sqlite3_bind_int64(st, 1, d->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		amends = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+
+	statestore_utc_now(now, sizeof now);
+	st = ss->q_ans_add;
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_int64(st, 2, answers_alert_id(ss, d->id));
+	answers_bind(st, 3, d->rule);
+	answers_bind(st, 4, d->case_ref);
+	answers_bind(st, 5, d->start);
+	answers_bind(st, 6, d->stage);
+	answers_bind(st, 7, d->label);
+	answers_bind(st, 8, d->recipient);
+	answers_bind(st, 9, a->name);
+	sqlite3_bind_text(st, 10, answer_kind_name(a->kind), -1, SQLITE_STATIC);
+	answers_bind(st, 11, a->kind == ANSWER_AGREED ? a->agreed_on : NULL);
+	answers_bind(st, 12, a->kind == ANSWER_DISAGREE ? a->reason : NULL);
+	answers_bind(st, 13, a->note);
+	sqlite3_bind_text(st, 14, now, -1, SQLITE_STATIC);
+	if (amends > 0)
+		sqlite3_bind_int64(st, 15, amends);
+	else
+		sqlite3_bind_null(st, 15);
+	if (statestore_step_done(ss, st, cause, "recording an answer") != 0)
+		goto fail;
+	id = sqlite3_last_insert_rowid(ss->db);
+
+	/* The audit row says what kind of answer, never the note (it may name people). */
+	if (a->kind == ANSWER_AGREED)
+		snprintf(detail, sizeof detail, "agreed for %.10s%s", a->agreed_on,
+		         amends > 0 ? " (amends the earlier answer)" : "");
+	else
+		snprintf(detail, sizeof detail, "%s%s", answer_kind_name(a->kind),
+		         amends > 0 ? " (amends the earlier answer)" : "");
+	st = ss->q_ans_audit;
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	answers_bind(st, 3, d->recipient);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	if (statestore_step_done(ss, st, cause, "recording an answer's audit row") != 0 ||
+	    statestore_commit(ss, cause) != 0)
+		goto fail;
+	return id;
+fail:
+	statestore_rollback(ss);
+	return -1;
+}
+
+int
+answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
+               char *agreed, char **cause)
+{
+	sqlite3_stmt *st = ss->q_ans_agreed;
+	int rc, found = 0;
+
+	if (ss->db == NULL || st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+		snprintf(agreed, 11, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return statestore_fail(ss, cause, "reading a clock's agreed date");
+	return found;
+}
+
+int
+answers_count(struct statestore *ss, long long counts[ANSWER_NKINDS], char **cause)
+{
+	sqlite3_stmt *st = ss->q_ans_kinds;
+	int rc;
+
+	for (int k = 0; k < ANSWER_NKINDS; k++)
+		counts[k] = 0;
+	if (ss->db == NULL || st == NULL)
+		return 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int k = answer_kind_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (k >= 0)
+			counts[k] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, "counting answers");
+}
+
+char *
+answers_link(const struct config *cfg, long long id, const char *recipient, time_t now)
+{
+	char *token, *link;
+
+	if (cfg == NULL || cfg->response_url == NULL || cfg->response_key == NULL ||
+	    recipient == NULL || id <= 0)
+		return NULL;
+	token = token_make(cfg->response_key, cfg->response_key_len, id, recipient,
+	                   (long long)now + cfg->response_expiry);
+	link = xasprintf("%s/r/%s", cfg->response_url, token);
+	free(token);
+	return link;
+}
+
+void
+answers_set_links(const struct config *cfg, struct delivery *d, time_t now)
+{
+	if (cfg == NULL || cfg->response_url == NULL)
+		return;
+	if (d->digest) {
+		for (size_t i = 0; i < d->nitems; i++) {
+			struct delivery *it = d->items[i];
+
+			if (!it->notice && !it->closed && it->response_link == NULL)
+				it->response_link = answers_link(cfg, it->id, d->recipient, now);
+		}
+	} else if (!d->notice && !d->closed && d->response_link == NULL) {
+		d->response_link = answers_link(cfg, d->id, d->recipient, now);
+	}
+}
