@@ -127,7 +127,8 @@ answers_target(struct statestore *ss, long long delivery_id, struct delivery **o
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
-		return rc == SQLITE_DONE ? 1 : statestore_fail(ss, cause, "reading an answered alert");
+		return rc == SQLITE_DONE ? 1
+		                         : statestore_fail(ss, cause, "reading an answered alert");
 	}
 	d = xcalloc(1, sizeof *d);
 	d->id = delivery_id;

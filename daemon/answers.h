@@ -60,8 +60,8 @@ long long answers_add(struct statestore *ss, const struct delivery *d, const str
  * not since amended: 1 with agreed (11 bytes) set, 0 when there is none, -1
  * with *cause set.
  */
-int answers_agreed(struct statestore *ss, const char *rule, const char *case_ref,
-                   const char *start, char *agreed, char **cause);
+int answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
+                   char *agreed, char **cause);
 
 /* Answers recorded by kind (counts[ANSWER_NKINDS]), amended ones included. 0, or -1. */
 int answers_count(struct statestore *ss, long long counts[ANSWER_NKINDS], char **cause);

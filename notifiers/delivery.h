@@ -31,9 +31,9 @@ struct delivery_event {
  * clock. An answer never hides or stops an alert.
  */
 struct delivery_response {
-	char *who;   /* the name they gave, else the recipient (address or contact name) */
-	char *stage; /* the label of the stage whose message they answered */
-	char *kind;  /* "acknowledged", "agreed" (action agreed) or "disagree" */
+	char *who;         /* the name they gave, else the recipient (address or contact name) */
+	char *stage;       /* the label of the stage whose message they answered */
+	char *kind;        /* "acknowledged", "agreed" (action agreed) or "disagree" */
 	char *agreed_on;   /* agreed: the date the action is agreed for (YYYY-MM-DD), else NULL */
 	char *reason;      /* disagree: why, else NULL */
 	char *note;        /* anything else they wrote, or NULL */
