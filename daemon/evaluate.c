@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answers.h"
 #include "clock.h"
 #include "closing.h"
 #include "evaluate_impl.h"
@@ -81,6 +82,54 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 	}
 }
 
+/*
+ * A rule with hold, stage owed on clock c: is it held by an "action agreed"
+ * answer? The unrecorded stages after the answered one, up to owed, wait
+ * until eval_hold_until; held while now is before the earliest of those
+ * ends' firing time, which then becomes stats->next (the wake timer fires
+ * then). Nothing is recorded: the stage stays owed. Returns 1 when held, 0
+ * when not, -1 on a state store failure.
+ */
+static int
+evaluate_held(struct statestore *ss, struct evaluate_rule *er, const char *case_ref,
+              const struct eval_clock *c, int owed, localtime_min_t now,
+              struct evaluate_stats *stats, char **cause)
+{
+	const struct rule *r = er->r;
+	char start[DATE_STRLEN], text[DATE_STRLEN], stage[80], ubuf[DATE_STRLEN];
+	localtime_min_t at = EVAL_NEVER;
+	date_t agreed, until;
+	int answered, rc;
+	char *qc;
+
+	rc = answers_agreed(ss, r->id, case_ref, date_format(c->start, start), text, stage,
+	                    sizeof stage, cause);
+	if (rc <= 0)
+		return rc;
+	/* An answer to a stage the rule no longer has cannot say which stages come after it. */
+	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_index(r, stage)) < 0)
+		return 0;
+	for (int i = answered + 1; i <= owed; i++) {
+		if (er->recorded[i])
+			continue; /* told already: nothing to hold */
+		until = eval_hold_until(r, er->cal, eval_stage_date(r, er->cal, c->due, (size_t)i),
+		                        agreed);
+		if ((localtime_min_t)until * 1440 + er->send_time < at)
+			at = (localtime_min_t)until * 1440 + er->send_time;
+	}
+	if (at == EVAL_NEVER || at <= now)
+		return 0;
+	if (at < stats->next)
+		stats->next = at;
+	qc = log_quote(case_ref);
+	log_debug("rule=%s case=%s start=%s stage=%s: held until %s (action agreed for %s at "
+	          "stage %s)",
+	          r->id, qc, start, r->stages[owed].name, date_format((date_t)(at / 1440), ubuf),
+	          text, r->stages[answered].name);
+	free(qc);
+	return 1;
+}
+
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
 evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
@@ -93,7 +142,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	struct alert a;
 	date_t start;
 	bool closed;
-	int owed;
+	int owed, held;
 
 	if (r->kind == RULE_THRESHOLD)
 		return evaluate_threshold_row(ss, er, st, now, fn, arg, stats, cause);
@@ -142,6 +191,9 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	}
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
+	/* Only rules that say hold = true look answers up: the others pay nothing. */
+	if (r->hold && (held = evaluate_held(ss, er, case_ref, &c, owed, now, stats, cause)) != 0)
+		return held < 0 ? -1 : 0;
 
 	memset(&a, 0, sizeof a);
 	a.start = start;
