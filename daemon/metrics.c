@@ -226,10 +226,13 @@ void
 metrics_alert(struct metrics *m, const struct rule *r, int stage)
 {
 	struct metrics_rule *mr = metrics_find(m, r);
+	size_t slot;
 
 	if (stage < 0 || (size_t)stage >= r->nstages)
 		return;
-	mr->alerts[mr->r == r ? mr->slot[stage] : metrics_stage_slot(mr, r->stages[stage].name)]++;
+	/* (The slot first: finding it may move mr->alerts.) */
+	slot = mr->r == r ? mr->slot[stage] : metrics_stage_slot(mr, r->stages[stage].name);
+	mr->alerts[slot]++;
 }
 
 /* A delivery attempt ended. */

@@ -358,6 +358,43 @@ test_metrics_counters_monotonic(void **state)
 	metrics_free(m);
 }
 
+/*
+ * An alert of a rule not in force (the case store's own alerts to the admin,
+ * or a rule a reload has since dropped) gets its series by id and stage name.
+ */
+static void
+test_metrics_alert_outside_rules(void **state)
+{
+	struct stage st[2] = {{.name = "unreadable"}, {.name = "readable"}};
+	struct rule health = {.id = "escalator-case-store", .stages = st, .nstages = 2};
+	struct rules x;
+	struct metrics *m = busy_metrics(&x);
+	struct metrics_view v = {.now = 1600};
+	struct sample s[200];
+	char *page;
+	size_t n;
+
+	(void)state;
+	metrics_alert(m, &health, 0);
+	metrics_alert(m, &health, 1);
+	metrics_alert(m, &health, 0);
+	page = metrics_format(m, &v);
+	n = check_page(page, s, 200);
+	assert_float_equal(value_of(s, n,
+	                            "escalator_alerts_total{rule=\"escalator-case-store\","
+	                            "stage=\"unreadable\"}"),
+	                   2, 0);
+	assert_float_equal(value_of(s, n,
+	                            "escalator_alerts_total{rule=\"escalator-case-store\","
+	                            "stage=\"readable\"}"),
+	                   1, 0);
+	/* Not a rule of the case store: no clocks, no query. */
+	assert_null(strstr(page, "escalator_open_clocks{rule=\"escalator-case-store\"}"));
+	assert_null(strstr(page, "escalator_rule_failures_total{rule=\"escalator-case-store\"}"));
+	free(page);
+	metrics_free(m);
+}
+
 /* /healthz in each state, in order of precedence. */
 static void
 test_metrics_health(void **state)
@@ -494,6 +531,7 @@ main(void)
 	    cmocka_unit_test(test_metrics_every_family),
 	    cmocka_unit_test(test_metrics_labels_escaped),
 	    cmocka_unit_test(test_metrics_counters_monotonic),
+	    cmocka_unit_test(test_metrics_alert_outside_rules),
 	    cmocka_unit_test(test_metrics_health),
 	    cmocka_unit_test_setup_teardown(test_metrics_store_figures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_answers_monotonic, setup, teardown),
