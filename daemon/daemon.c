@@ -18,6 +18,7 @@
 #include "daemon_impl.h"
 #include "evaluate.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
 #include "retention.h"
@@ -120,6 +121,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 	}
 	log_notice("alert id=%lld rule=%s stage=%s to=%s since=%s", id, daemon_health_rule.id,
 	           daemon_health_stages[stage].name, cfg->admin, since);
+	metrics_alert(dm->metrics, &daemon_health_rule, (int)stage); /* metrics */
 	outbox_kick(dm->ob);
 }
 
@@ -129,6 +131,7 @@ daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
 	const struct config *cfg = engine_config(dm->engine);
 
+	metrics_store_bad(dm->metrics, reason); /* metrics: what /healthz says */
 	casehealth_bad(dm->health, cfg->case_store, cfg->store_alert_after, since, clock_now(),
 	               reason);
 }
@@ -149,6 +152,8 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	bool replaced, missing, changed;
 	char *cause = NULL, *why;
 
+	/* metrics: /healthz's sign of life (a pass in progress is looking at the case store). */
+	metrics_polled(dm->metrics);
 	/* A pass in progress holds the case store: look again at the next poll, after it. */
 	if (dm->run != NULL)
 		return;
@@ -271,12 +276,16 @@ daemon_reload(struct daemon *dm)
 		        "running the previous configuration",
 		        d.errors, d.errors == 1 ? "" : "s");
 		diag_free(&d);
+		metrics_reload(dm->metrics, false); /* metrics */
 		sd_notify(0, "READY=1");
 		return;
 	}
 	diag_free(&d);
 	engine_activate(e);
 	outbox_configure(dm->ob, engine_config(e));
+	/* metrics: the new rules before the old ones are freed */
+	metrics_rules(dm->metrics, engine_rules(e));
+	metrics_reload(dm->metrics, true);
 	engine_free(dm->engine);
 	dm->engine = e;
 	tv.tv_sec = engine_config(e)->poll_interval;
@@ -408,6 +417,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		return 1;
 	}
 	dm.health = casehealth_new(daemon_admin_alert, &dm);
+	dm.metrics = metrics_new();
+	metrics_rules(dm.metrics, engine_rules(e));
 	if ((n = queue_reset_in_flight(dm.ss, &cause)) < 0) {
 		log_err("%s", cause);
 		free(cause);
@@ -420,6 +431,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		fatalx("cannot create the event loop");
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
 	outbox_configure(dm.ob, engine_config(e));
+	outbox_observe(dm.ob, metrics_delivery_cb, dm.metrics); /* metrics */
 	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
@@ -514,6 +526,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_base_free(dm.base);
 	engine_free(dm.engine);
 	casehealth_free(dm.health);
+	metrics_free(dm.metrics);
 	log_info("stopped");
 	return once && dm.failed ? 1 : 0;
 }

@@ -53,6 +53,8 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 		return 0;
 	}
 	over = r->below ? value < r->limit : value > r->limit;
+	if (over)
+		er->at_stage[0]++; /* metrics: over the limit is its one stage */
 	if (alertstore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
 	if (!over) {
@@ -177,6 +179,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 		stats->next = c.next;
 	if (c.reached < 0)
 		return 0;
+	er->at_stage[c.reached]++; /* metrics: the clock's latest stage reached */
 	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, &closed, cause) != 0)
 		return -1;
 	if (closed) {
@@ -217,6 +220,8 @@ struct evaluate_run {
 	size_t rule;               /* the rule being evaluated, or nrules when done */
 	struct casestore_rows *st; /* its query's rows, NULL before the query starts */
 	struct evaluate_rule er;   /* its scratch space, while st is open */
+	evaluate_rule_fn rule_fn;  /* told each rule's figures (metrics), or NULL */
+	void *rule_arg;
 };
 
 /* When deliveries held by this pass go: now, or the next digest time. */
@@ -227,6 +232,29 @@ evaluate_digest_at(const struct evaluate_run *run)
 	localtime_min_t at = run->digest_now ? run->now : config_next_digest(cfg, run->now);
 
 	return (long long)clock_instant(at, 0);
+}
+
+/* Tell the observer (if any) what the pass made of rule r; er NULL: its query never ran. */
+static void
+evaluate_rule_told(struct evaluate_run *run, const struct rule *r, const struct evaluate_rule *er)
+{
+	struct evaluate_rule_stats rs;
+
+	if (run->rule_fn == NULL)
+		return;
+	memset(&rs, 0, sizeof rs);
+	rs.r = r;
+	rs.failed = true;
+	rs.query_seconds = -1;
+	if (er != NULL) {
+		rs.complete = er->complete;
+		rs.failed = er->failed;
+		rs.rows = run->stats.clocks - er->rows_before;
+		rs.skipped_rows = run->stats.skipped_rows - er->skipped_before;
+		rs.query_seconds = casestore_rows_seconds(run->st);
+		rs.at_stage = er->at_stage;
+	}
+	run->rule_fn(run->rule_arg, &rs);
 }
 
 /*
@@ -249,6 +277,7 @@ evaluate_rule_open(struct evaluate_run *run)
 		free(why);
 		run->stats.failed_rules++;
 		run->stats.store_busy = casestore_busy(cs);
+		evaluate_rule_told(run, r, NULL);
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
@@ -258,6 +287,7 @@ evaluate_rule_open(struct evaluate_run *run)
 		        r->id);
 		casestore_rows_free(st);
 		run->stats.failed_rules++;
+		evaluate_rule_told(run, r, NULL);
 		return 0;
 	}
 	memset(er, 0, sizeof *er);
@@ -287,6 +317,9 @@ evaluate_rule_open(struct evaluate_run *run)
 	er->today = (date_t)(run->now / 1440);
 	er->digest_at = evaluate_digest_at(run);
 	er->case_url = r->case_url != NULL ? r->case_url : er->cfg->case_url;
+	er->at_stage = xcalloc(r->nstages, sizeof *er->at_stage);
+	er->rows_before = run->stats.clocks;
+	er->skipped_before = run->stats.skipped_rows;
 	/* A dry run records nothing, so it closes nothing either: no keys to keep. */
 	if (r->kind == RULE_CLOCK && statestore_records(run->ss)) {
 		er->capseen = 1024;
@@ -310,6 +343,7 @@ evaluate_rule_close(struct evaluate_run *run)
 		         "holiday files",
 		         er->r->id, er->outside, calendar_first_year(er->cal),
 		         calendar_last_year(er->cal));
+	evaluate_rule_told(run, er->r, er);
 	casestore_rows_free(run->st);
 	run->st = NULL;
 	free(er->cols);
@@ -325,6 +359,7 @@ evaluate_rule_close(struct evaluate_run *run)
 	free(er->copy_on);
 	free(er->copy_held);
 	free(er->seen);
+	free(er->at_stage);
 	evaluate_bad_clear(&er->bad);
 	memset(er, 0, sizeof *er);
 }
@@ -365,6 +400,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 			return 1;
 	}
 	if (rc == 0) {
+		er->complete = true;
 		/* Keys over the limit that no longer appear are reset: their return alerts again.
 		 */
 		if (r->kind == RULE_THRESHOLD &&
@@ -388,6 +424,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		run->stats.stopped = true;
 	} else {
 		run->stats.failed_rules++;
+		er->failed = true;
 		if (casestore_rows_timed_out(run->st)) {
 			log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 			free(why);
@@ -424,6 +461,14 @@ evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now, eva
 	run->stats.next = EVAL_NEVER;
 	casestore_set_timeout(engine_casestore(e), engine_config(e)->query_timeout);
 	return run;
+}
+
+/* Tell fn about each rule of run as it is done with. */
+void
+evaluate_observe(struct evaluate_run *run, evaluate_rule_fn fn, void *arg)
+{
+	run->rule_fn = fn;
+	run->rule_arg = arg;
 }
 
 /* Held deliveries of this pass go at once (in one digest per recipient). */
@@ -486,7 +531,9 @@ evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, char 
 		else if (run->stats.store_busy) {
 			/* Locked by a writer: the other rules would only wait too. Retry later. */
 			run->stats.failed_rules += (long long)(nrules - run->rule);
-			run->rule = nrules;
+			for (; run->rule < nrules; run->rule++)
+				evaluate_rule_told(run, &engine_rules(run->e)->rules[run->rule],
+				                   NULL);
 		}
 		if (deadline > 0 && evaluate_monotonic() >= deadline)
 			break;
