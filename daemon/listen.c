@@ -334,7 +334,15 @@ listen_socket(const char *host, int port, char **cause)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0 && (err == EPERM || err == EACCES))
+		/* Under the shipped unit, SocketBindDeny= refuses any port but its own. */
+		*cause =
+		    xasprintf("cannot listen on %s port %d: %s (the systemd unit allows only the "
+		              "port in its SocketBindAllow=: change it with systemctl edit "
+		              "escalatord; ports below 1024 need privileges escalatord does not "
+		              "have)",
+		              host, port, strerror(err));
+	else if (fd < 0)
 		*cause = xasprintf("cannot listen on %s port %d: %s", host, port, strerror(err));
 	return fd;
 }
