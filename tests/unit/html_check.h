@@ -41,6 +41,8 @@ struct html_check_names {
 };
 
 /* Set the first problem found (later ones are not kept). */
+static inline void html_check_fail(struct html_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static inline void
 html_check_fail(struct html_check *c, const char *fmt, ...)
 {
