@@ -33,9 +33,11 @@ struct respond_view {
 /* The answer page: a complete HTML document, allocated. */
 char *respond_page(const struct respond_view *v);
 /*
- * A refusal page: title ("This link cannot be used") and why, in plain words,
- * with what to do instead, and that nothing was recorded. A complete HTML
- * document, allocated.
+ * A refusal page: title ("This link cannot be used") and why, what happened
+ * in plain words; the page adds what to do instead ("Open the link in your
+ * latest message about this case, or contact the IRO service.") and that
+ * nothing was recorded or changed, each unless why already says so. A
+ * complete HTML document, allocated.
  */
 char *respond_refusal(const char *title, const char *why);
 

@@ -569,12 +569,22 @@ test_refusal(void **state)
 	assert_contains(doc, "<html lang=\"en-GB\">");
 	assert_contains(doc, "<meta name=\"viewport\"");
 	assert_contains(doc, "<h1>This link cannot be used</h1>\n<p>The link has expired: links "
-	                     "work for 30 days.</p>\n<p>Open the link in your most recent message "
+	                     "work for 30 days.</p>\n<p>Open the link in your latest message "
 	                     "about this case, or contact the IRO service.</p>");
-	assert_contains(doc, "Nothing was recorded.");
+	assert_contains(doc, "<p class=\"small\">Nothing was recorded or changed.</p>");
 	assert_int_equal(c.nlinks, 0);
 	assert_int_equal(c.nforms, 0);
 	assert_lacks(doc, "<form");
+	free(doc);
+
+	/* A reason that already says what to do and that nothing changed: not said twice. */
+	doc = respond_refusal("This link has expired",
+	                      "Answer links work for a limited time. Nothing was changed. Open the "
+	                      "link in your latest message about this case.");
+	assert_true(html_check(doc, NULL, NULL, &c));
+	assert_int_equal(count(doc, "message about this case"), 1);
+	assert_int_equal(count(doc, "othing was"), 1);
+	assert_contains(doc, "<p>If that does not work, contact the IRO service.</p>");
 	free(doc);
 
 	doc = respond_refusal(NULL, NULL);
