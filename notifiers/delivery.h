@@ -31,9 +31,9 @@ struct delivery_event {
  * clock. An answer never hides or stops an alert.
  */
 struct delivery_response {
-	char *who;   /* the name they gave, else the recipient (address or contact name) */
-	char *stage; /* the label of the stage whose message they answered */
-	char *kind;  /* "acknowledged", "agreed" (action agreed) or "disagree" */
+	char *who;         /* the name they gave, else the recipient (address or contact name) */
+	char *stage;       /* the label of the stage whose message they answered */
+	char *kind;        /* "acknowledged", "agreed" (action agreed) or "disagree" */
 	char *agreed_on;   /* agreed: the date the action is agreed for (YYYY-MM-DD), else NULL */
 	char *reason;      /* disagree: why, else NULL */
 	char *note;        /* anything else they wrote, or NULL */
@@ -134,5 +134,12 @@ void delivery_parse_fields(struct delivery *d, const char *text);
 /* One of a delivery's values (case store text: may be invalid UTF-8) as a JSON string; NULL gives
  * null. */
 json_t *delivery_json(const char *s);
+/*
+ * d's answers as JSON, oldest first, amended ones too (marked): [{"who",
+ * "stage","kind","agreed_on","reason","note","answered_at","amended"}], each
+ * value a string or null but "amended" (a boolean). For the council's own
+ * systems (webhooks, --once): never cut.
+ */
+json_t *delivery_responses_json(const struct delivery *d);
 
 #endif
