@@ -36,16 +36,12 @@ message say so and are skipped, or fail under CI=true).
       takes a restart.
 """
 
-import base64
 import datetime
-import hashlib
-import hmac
 import http.client
 import os
 import re
 import signal
 import socket
-import struct
 import sys
 import time
 import urllib.parse
@@ -56,6 +52,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import daemon as hd  # noqa: E402
 from harness import mail_check  # noqa: E402
+from harness.answers import links_in, mint  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
 FROM = "escalator@council.example"
@@ -64,7 +61,6 @@ TM, SM, TM2 = "tm@council.example", "sm@council.example", "tm2@council.example"
 KEY = "k" * 8 + "Zm9yIHRlc3RzIG9ubHk6IG5vdCBhIHJlYWwga2V5"  # 48 bytes, as a key file holds
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-TOKEN_RX = r"/r/([A-Za-z0-9_-]{44})"
 
 # Calendar days. Stage 1 is due on the start date + 5 days and alerts at once; stage 2 fires five
 # days after that.
@@ -99,20 +95,6 @@ def free_port():
     return port
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def mint(key, delivery_id, recipient, expires):
-    """A response token as base/token.c makes it: version 1, the delivery id and expiry (8 bytes
-    big-endian each), the first 16 bytes of HMAC-SHA256 over "escalator-response\\0", those and
-    the recipient as recorded; base64url without padding."""
-    body = bytes([1]) + struct.pack(">qq", delivery_id, expires)
-    mac = hmac.new(key.encode(), b"escalator-response\0" + body + recipient.encode(),
-                   hashlib.sha256).digest()[:16]
-    return b64url(body + mac)
-
-
 class _Page(HTMLParser):
     """The answer page: its form token, its text, and anything that would load from outside."""
 
@@ -137,7 +119,9 @@ class _Page(HTMLParser):
             if name in ("src", "srcset", "background", "poster", "formaction") or \
                     name.startswith("on"):
                 self.problems.append("%s= on <%s>" % (name, tag))
-            if re.search(r"(https?:)?//", value) and name in ("href", "action"):
+            # A link to the case in the council's system is followed, not loaded: allowed.
+            if re.search(r"(https?:)?//", value) and name in ("href", "action") and not (
+                    tag == "a" and name == "href" and value.startswith(CASE_URL)):
                 self.problems.append("outside address %s=%r on <%s>" % (name, value, tag))
             if name == "style" and re.search(r"url\s*\(|@import", value, re.I):
                 self.problems.append("outside resource in style: %r" % value)
@@ -266,22 +250,15 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
 
     def links_in(self, msg):
         """The answer links a mail client shows in msg (plain text and HTML), in order."""
-        out = mail_check.check_message(msg.data, [])
-        found = re.findall(re.escape(self.base) + TOKEN_RX, out["plain"] or "")
-        found += [m for href in out["links"]
-                  for m in re.findall("^" + re.escape(self.base) + TOKEN_RX + "$", href)]
-        seen = []
-        for t in found:
-            if t not in seen:
-                seen.append(t)
+        seen = links_in(msg.data, self.base)
         if seen:
-            # Read as a mail client: the HTML may link to the case and to these pages only.
-            links = [CASE_URL + urllib.parse.quote(c, safe="")
-                     for c in re.findall(r"X-Escalator-Case: (\S+)", msg.data.decode())]
+            # Read as a mail client: the HTML may link to the cases (one or a digest's) and to
+            # these pages only.
+            cases = [c for (c,) in self.state_query("SELECT DISTINCT case_ref FROM alert")]
+            links = [CASE_URL + urllib.parse.quote(c, safe="") for c in cases]
             links += [self.base + "/r/" + t for t in seen]
-            checked = mail_check.check_message(msg.data, links + out["links"])
-            self.assertEqual([p for p in checked["problems"] if "link to" not in p], [],
-                             checked["subject"])
+            checked = mail_check.check_message(msg.data, links)
+            self.assertEqual(checked["problems"], [], checked["subject"])
         return seen
 
     def token_for(self, msg, case, recipient):
