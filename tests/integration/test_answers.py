@@ -270,6 +270,14 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
         return mint(KEY, self.delivery_of(case, recipient), recipient,
                     int(time.time()) + 30 * 86400)
 
+    def assert_healthy(self, r):
+        """/healthz says "ok" (a pass has run: the service is healthy). (Before metrics.c was
+        written, its placeholder said 503 "not built yet": the listener answered, which is what
+        these tests are about.)"""
+        if r.status == 503 and r.body == b"not built yet\n":
+            return
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+
     def assert_refusal(self, r, status, words):
         self.assertEqual(r.status, status, r.body[:800])
         self.assertTrue(r.header("Content-Type").startswith("text/html"), r.headers)
@@ -307,7 +315,7 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
         self.assertEqual(int(h.header("Content-Length")), len(r.body))
         # /healthz and /metrics answer without a token, with no case in them.
         hz = self.request("GET", "/healthz")
-        self.assertIn(hz.status, (200, 503))
+        self.assert_healthy(hz)
         self.assertTrue(hz.header("Content-Type").startswith("text/plain"))
         self.assertTrue(hz.body.endswith(b"\n"))
         m = self.request("GET", "/metrics")
@@ -534,8 +542,7 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
         # A new alert goes out meanwhile, and the health check answers.
         self.insert_cases(("C2", ago(5), TM2, SM))
         smtp.wait_for(2, timeout=15)
-        hz = self.request("GET", "/healthz")
-        self.assertIn(hz.status, (200, 503))
+        self.assert_healthy(self.request("GET", "/healthz"))
         took = time.monotonic() - t0
         self.assertLess(took, 8, "a delivery waited for idle connections")
         # The idle ones are closed by the listener after its 10 s timeout.
