@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "daemon_impl.h"
 #include "evaluate.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -252,6 +253,53 @@ daemon_retain_cb(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(dm->retain_ev, &tv);
 }
 
+/*
+ * Start the HTTP listener when listen is set (the service, not --once).
+ * Returns 0, or -1 when the address cannot be bound (logged).
+ */
+static int
+daemon_listen_start(struct daemon *dm)
+{
+	const struct config *cfg = engine_config(dm->engine);
+	char *cause = NULL;
+
+	if (cfg->listen_host == NULL)
+		return 0;
+	if ((dm->listener = listener_start(dm, &cause)) == NULL) {
+		log_err("%s:%d: %s", cfg->path, cfg->listen_line, cause);
+		free(cause);
+		return -1;
+	}
+	log_info("listening address=%s", listener_name(dm->listener));
+	return 0;
+}
+
+/*
+ * After a reload: start the listener if listen is newly set, stop it if it
+ * is gone. Requests read the new configuration (keys, response_url) at once;
+ * only moving to another address waits for a restart.
+ */
+static void
+daemon_listen_reload(struct daemon *dm)
+{
+	const struct config *cfg = engine_config(dm->engine);
+
+	if (dm->listener == NULL) {
+		if (cfg->listen_host != NULL && daemon_listen_start(dm) != 0)
+			log_err("the listener did not start; answers, /metrics and /healthz are "
+			        "unavailable until it can bind");
+	} else if (cfg->listen_host == NULL) {
+		log_notice("listen is no longer set: the listener on %s stopped",
+		           listener_name(dm->listener));
+		listener_free(dm->listener);
+		dm->listener = NULL;
+	} else if (!listener_at(dm->listener, cfg->listen_host, cfg->listen_port)) {
+		log_warn("%s:%d: listen changed, but the listener stays on %s until escalatord "
+		         "restarts",
+		         cfg->path, cfg->listen_line, listener_name(dm->listener));
+	}
+}
+
 /* SIGHUP: reload everything; keep the old configuration on any error. */
 void
 daemon_reload(struct daemon *dm)
@@ -291,6 +339,7 @@ daemon_reload(struct daemon *dm)
 	tv.tv_sec = engine_config(e)->poll_interval;
 	tv.tv_usec = 0;
 	evtimer_add(dm->poll_ev, &tv);
+	daemon_listen_reload(dm);
 	log_info("reloaded rules=%zu files=%zu", engine_rules(e)->nrules, engine_rules(e)->nfiles);
 	pass_start(dm, "reload");
 	sd_notify(0, "READY=1");
@@ -329,6 +378,9 @@ daemon_shutdown(struct daemon *dm, int sig)
 	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
 	evtimer_del(dm->poll_ev);
 	evtimer_del(dm->wake_ev);
+	/* No more requests: each is served whole in one callback, so none is left half done. */
+	listener_free(dm->listener);
+	dm->listener = NULL;
 	outbox_stop(dm->ob);
 	if (outbox_in_flight(dm->ob) == 0)
 		event_base_loopexit(dm->base, NULL);
@@ -429,6 +481,15 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 
 	if ((dm.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	/* After the state store (answers are recorded there); an address in use is fatal. */
+	if (!once && daemon_listen_start(&dm) != 0) {
+		event_base_free(dm.base);
+		metrics_free(dm.metrics);
+		casehealth_free(dm.health);
+		statestore_close(dm.ss);
+		engine_free(e);
+		return 1;
+	}
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
 	outbox_configure(dm.ob, engine_config(e));
 	outbox_observe(dm.ob, metrics_delivery_cb, dm.metrics); /* metrics */
@@ -506,6 +567,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	free(cause);
 
 	evaluate_finish(dm.run, NULL);
+	listener_free(dm.listener);
 	outbox_free(dm.ob);
 	statestore_close(dm.ss);
 	if (dm.watchdog_ev)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "chat_impl.h"
+#include "digest.h"
 #include "transport.h"
 #include "xalloc.h"
 
@@ -90,6 +91,21 @@ teams_fact(const char *name, const char *value, size_t max, const char *url)
 	return b;
 }
 
+/* The card's button that opens where the recipient answers the alert, or NULL when none. */
+static json_t *
+teams_answer_action(const struct delivery *d)
+{
+	json_t *a;
+
+	if (!chat_link_ok(d->response_link, CHAT_LINK_MAX))
+		return NULL;
+	a = json_object();
+	json_object_set_new(a, "type", json_string("Action.OpenUrl"));
+	json_object_set_new(a, "title", json_string(CHAT_ANSWER_TEXT));
+	json_object_set_new(a, "url", json_string(d->response_link));
+	return json_pack("[o]", a);
+}
+
 /* The Teams message with every value cut to vmax and the first nfields fields. */
 static char *
 teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
@@ -129,6 +145,12 @@ teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 		json_array_append_new(body, teams_fact("Fields", line, vmax, NULL));
 		free(line);
 	}
+	/* Who answered, what and when: never the reason or the note (a third party's platform). */
+	if (digest_answers_shown(d) > 0) {
+		line = chat_answers(d, vmax);
+		json_array_append_new(body, teams_fact("Answers so far", line, vmax, NULL));
+		free(line);
+	}
 	if (d->nhistory > 0) {
 		line = chat_history(d, vmax);
 		json_array_append_new(body, teams_fact("History", line, vmax, NULL));
@@ -147,7 +169,7 @@ teams_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 	json_object_set_new(r, "size", json_string("Small"));
 	json_array_append_new(body, chat_teams_block(r));
 	free(line);
-	return chat_teams_message(body);
+	return chat_teams_message(body, teams_answer_action(d));
 }
 
 /* Build with smaller values, then fewer fields, until the body fits in max bytes. */
@@ -307,8 +329,9 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 			fields = NULL;
 		}
 		if (fields == NULL) {
-			/* This one, and room for expected, history and context. */
-			if (2 + nsections + 1 + 3 > CHAT_SLACK_BLOCKS_MAX)
+			/* This one, and room for expected, the answer link, answers, history
+			 * and context. */
+			if (2 + nsections + 1 + 5 > CHAT_SLACK_BLOCKS_MAX)
 				break;
 			fields = json_array();
 			nsections++;
@@ -327,6 +350,28 @@ slack_build(const struct chat_alert *a, size_t vmax, size_t nfields)
 		line = xasprintf("Expected: %s", d->expected);
 		json_array_append_new(blocks,
 		                      slack_text_section(NULL, line, CHAT_SLACK_TEXT_MAX - 100));
+		free(line);
+	}
+	if (chat_link_ok(d->response_link, CHAT_LINK_MAX)) {
+		/* A link, not a button: a button wants an app with interactivity to answer it. */
+		b = json_object();
+		t = json_object();
+		line = chat_slack_link(d->response_link, CHAT_ANSWER_TEXT, 100);
+		esc = xasprintf("*%s*", line);
+		json_object_set_new(t, "type", json_string("mrkdwn"));
+		json_object_set_new(t, "text", json_string(esc));
+		json_object_set_new(t, "verbatim", json_true());
+		json_object_set_new(b, "type", json_string("section"));
+		json_object_set_new(b, "text", t);
+		json_array_append_new(blocks, b);
+		free(esc);
+		free(line);
+	}
+	/* Who answered, what and when: never the reason or the note (a third party's platform). */
+	if (digest_answers_shown(d) > 0) {
+		line = chat_answers(d, vmax);
+		json_array_append_new(
+		    blocks, slack_text_section("Answers so far", line, CHAT_SLACK_TEXT_MAX - 100));
 		free(line);
 	}
 	if (d->nhistory > 0) {

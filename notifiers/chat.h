@@ -35,17 +35,18 @@
  * The Teams workflow request body for d: {"type":"message","attachments":[{
  * "contentType":"application/vnd.microsoft.card.adaptive","content":{an
  * Adaptive Card with the title, the case (a link to case_url), the stage's
- * label, due date, days overdue, the rule's fields, the history in one line and
- * what is expected}}]}, at most max bytes: long values are cut (ending in "…"),
- * then fields left out, until it fits. A digest is chat_teams_digest. Returns
- * NULL with *cause set if d->fields is not a JSON object.
+ * label, due date, days overdue, the rule's fields, the answers so far and the
+ * history in one line each, what is expected, and when the alert has an answer
+ * link an "Answer this alert" button (Action.OpenUrl)}}]}, at most max bytes: long values are cut
+ * (ending in "…"), then fields left out, until it fits. A digest is chat_teams_digest. Returns NULL
+ * with *cause set if d->fields is not a JSON object.
  */
 char *chat_teams_body(const struct delivery *d, size_t max, char **cause);
 /*
  * The Slack request body for d: "text" (the one-line summary, shown in
- * notifications) and "blocks" (header, fields, what is expected, history,
- * context), within Slack's limits and at most max bytes. A digest is
- * chat_slack_digest.
+ * notifications) and "blocks" (header, fields, what is expected, an
+ * "Answer this alert" link, the answers so far, history, context), within Slack's limits and at
+ * most max bytes. A digest is chat_slack_digest.
  */
 char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
 /*
@@ -53,14 +54,17 @@ char *chat_slack_body(const struct delivery *d, size_t max, char **cause);
  * per section that has items its title (digest_section_title) and one line
  * per item in reading order: the case reference (a link to case_url), label,
  * rule title, status and due date, a copied recipient's note, a closed
- * clock's "done <date> (N working days late)". Values are cut, then trailing
+ * clock's "done <date> (N working days late)", and an "Answer this alert"
+ * link when the item has one; under it a line of the answers so far. Answers
+ * never carry a reason or a note (chat is a third party's platform). Values are cut, then trailing
  * lines left out for "… and N more", until the body is at most max bytes
  * (when max leaves room for the title and footer). Never fails.
  */
 char *chat_teams_digest(const struct delivery *d, size_t max);
 /*
  * Digest d as one Slack message: "text" (the subject), a header, per section
- * mrkdwn sections of "• " lines (the case reference as <case_url|case>), at
+ * mrkdwn sections of "• " lines (the case reference as <case_url|case>, the
+ * answer link as <link|Answer this alert>, the answers so far under it), at
  * most CHAT_SLACK_SECTION_MAX bytes each and CHAT_SLACK_BLOCKS_MAX blocks in
  * all, a context; cut and shortened as chat_teams_digest to at most max bytes.
  */

@@ -26,6 +26,8 @@ static const struct chat_caps chat_caps[] = {{200, 1200}, {120, 800}, {80, 400},
 
 /* The most parts of a line after the case reference. */
 #define CHAT_NPARTS 4
+/* Longest answers line kept before a build cuts it (to three values' room). */
+#define CHAT_ANSWERS_MAX 1000
 
 /*
  * One item's line, its values cleaned (and escaped for Slack) once: each
@@ -37,6 +39,11 @@ struct chat_line {
 	size_t nparts;
 	const char *url; /* the case link, or NULL when it cannot be one */
 	char *url_esc;   /* escaped for Slack */
+	/* Where the recipient answers the item, or NULL; never cut (it is the action). */
+	const char *answer;
+	char *answer_esc;
+	/* The answers so far (chat_answers: never a reason or a note), "" if none. */
+	char *answers, *answers_esc;
 };
 
 /* A digest in reading order. */
@@ -76,7 +83,7 @@ chat_digest_init(struct chat_digest *cd, const struct delivery *d)
 	digest_order(d, items, cd->sec);
 	for (size_t i = 0; i < d->nitems; i++) {
 		struct chat_line *l = &cd->lines[i];
-		char *raw[CHAT_NPARTS];
+		char *raw[CHAT_NPARTS], *ans;
 
 		l->ref = chat_clean(items[i]->case_ref, &l->ref_esc);
 		l->nparts = chat_digest_parts(items[i], raw);
@@ -88,6 +95,13 @@ chat_digest_init(struct chat_digest *cd, const struct delivery *d)
 			l->url = items[i]->case_url;
 			l->url_esc = chat_slack_escape(l->url);
 		}
+		if (chat_link_ok(items[i]->response_link, CHAT_LINK_MAX)) {
+			l->answer = items[i]->response_link;
+			l->answer_esc = chat_slack_escape(l->answer);
+		}
+		ans = chat_answers(items[i], CHAT_ANSWERS_MAX);
+		l->answers = chat_clean(ans, &l->answers_esc);
+		free(ans);
 	}
 	free(items);
 	cd->subject = digest_subject(d);
@@ -107,6 +121,9 @@ chat_digest_clear(struct chat_digest *cd)
 			free(l->parts_esc[k]);
 		}
 		free(l->url_esc);
+		free(l->answer_esc);
+		free(l->answers);
+		free(l->answers_esc);
 	}
 	free(cd->lines);
 	free(cd->sec);
@@ -249,11 +266,25 @@ teams_line(const struct chat_line *l, const struct chat_caps *c)
 		b = chat_teams_block(run);
 	}
 	rest = chat_join(l->parts, l->nparts, c->value, b != NULL, chat_clip);
+	if (l->answer != NULL) {
+		/* " · Answer this alert", the last words a link of their own. */
+		char *t = xasprintf("%s%s", rest, *rest != '\0' || b != NULL ? " \xc2\xb7 " : "");
+
+		free(rest);
+		rest = t;
+	}
 	run = chat_teams_run(json_string(rest));
 	free(rest);
 	if (b == NULL)
-		return chat_teams_block(run);
-	json_array_append_new(json_object_get(b, "inlines"), run);
+		b = chat_teams_block(run);
+	else
+		json_array_append_new(json_object_get(b, "inlines"), run);
+	if (l->answer != NULL) {
+		run = chat_teams_run(json_string(CHAT_ANSWER_TEXT));
+		json_object_set_new(run, "weight", json_string("Bolder"));
+		json_array_append_new(json_object_get(b, "inlines"),
+		                      chat_teams_link(run, l->answer));
+	}
 	return b;
 }
 
@@ -276,6 +307,11 @@ teams_digest_build(const struct chat_digest *cd, const struct chat_caps *c, size
 			    body, teams_text(digest_section_title(cd->sec[i]), 100, true));
 		}
 		json_array_append_new(body, teams_line(&cd->lines[i], c));
+		if (*cd->lines[i].answers != '\0') {
+			line = xasprintf("Answers so far: %s", cd->lines[i].answers);
+			json_array_append_new(body, teams_text(line, 3 * c->value, false));
+			free(line);
+		}
 	}
 	if (nshow < cd->n) {
 		line = chat_digest_more(cd->n - nshow);
@@ -288,7 +324,7 @@ teams_digest_build(const struct chat_digest *cd, const struct chat_caps *c, size
 	json_object_set_new(r, "size", json_string("Small"));
 	json_array_append_new(body, chat_teams_block(r));
 	free(line);
-	return chat_teams_message(body);
+	return chat_teams_message(body, NULL);
 }
 
 /* Digest d as one Teams card of at most max bytes. */
@@ -321,7 +357,10 @@ slack_section_text(char *text)
 	return b;
 }
 
-/* An item's line: "• <case_url|case> · label · title · status (due date)", escaped. */
+/*
+ * An item's line: "• <case_url|case> · label · title · status (due date) ·
+ * <answer link|Answer this alert>", escaped, and under it the answers so far.
+ */
 static char *
 slack_line(const struct chat_line *l, const struct chat_caps *c)
 {
@@ -340,6 +379,20 @@ slack_line(const struct chat_line *l, const struct chat_caps *c)
 	line = xasprintf("\xe2\x80\xa2 %s%s", ref != NULL ? ref : "", rest);
 	free(ref);
 	free(rest);
+	if (l->answer_esc != NULL) {
+		text = xasprintf("%s%s<%s|" CHAT_ANSWER_TEXT ">", line,
+		                 strlen(line) > 4 ? " \xc2\xb7 " : "", l->answer_esc);
+		free(line);
+		line = text;
+	}
+	if (*l->answers_esc != '\0') {
+		/* The answers so far on a line of their own under the item's. */
+		rest = chat_slack_clip(l->answers_esc, 3 * c->value);
+		text = xasprintf("%s\n        Answers so far: %s", line, rest);
+		free(line);
+		free(rest);
+		line = text;
+	}
 	return line;
 }
 

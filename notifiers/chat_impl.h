@@ -38,14 +38,26 @@ bool chat_link_ok(const char *url, size_t max);
  */
 char *chat_history(const struct delivery *d, size_t max);
 
+/*
+ * The clock's answers so far in one clean line of at most max bytes: each
+ * answer's short form (digest_answer, DIGEST_ANSWER_SHORT: never a reason or a
+ * note) joined by "; ", oldest first, amended ones left out; "" when none.
+ */
+char *chat_answers(const struct delivery *d, size_t max);
+/* What the answer link is called where it shows. */
+#define CHAT_ANSWER_TEXT "Answer this alert"
+
 /* {"type":"TextRun","text":text} (text is taken). */
 json_t *chat_teams_run(json_t *text);
 /* run opens url when clicked (Action.OpenUrl); returns run. */
 json_t *chat_teams_link(json_t *run, const char *url);
 /* {"type":"RichTextBlock","inlines":[run]} (run is taken). */
 json_t *chat_teams_block(json_t *run);
-/* The Teams workflow request body around a card body (taken): the message, dumped. */
-char *chat_teams_message(json_t *body);
+/*
+ * The Teams workflow request body around a card body (taken) and the card's
+ * actions (taken; NULL for none): the message, dumped.
+ */
+char *chat_teams_message(json_t *body, json_t *actions);
 
 /*
  * s as one clean line, escaped for Slack mrkdwn, then cut to at most max

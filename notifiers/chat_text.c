@@ -12,6 +12,7 @@
 #include "address.h"
 #include "chat.h"
 #include "chat_impl.h"
+#include "digest.h"
 #include "transport.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -100,6 +101,28 @@ chat_history(const struct delivery *d, size_t max)
 	return out;
 }
 
+/* The clock's answers so far in one clean line of at most max bytes, never a reason or a note. */
+char *
+chat_answers(const struct delivery *d, size_t max)
+{
+	const struct delivery_response *shown[DIGEST_ANSWERS_MAX];
+	size_t earlier, n = digest_answers_list(d, shown, &earlier);
+	char *line = earlier > 0 ? xasprintf("(%zu earlier not shown)", earlier) : xstrdup("");
+	char *next, *out;
+
+	for (size_t i = 0; i < n && strlen(line) < max; i++) {
+		char *a = digest_answer(shown[i], DIGEST_ANSWER_SHORT);
+
+		next = xasprintf("%s%s%s", line, *line != '\0' ? "; " : "", a);
+		free(line);
+		free(a);
+		line = next;
+	}
+	out = chat_cut(line, max);
+	free(line);
+	return out;
+}
+
 /*
  * Teams parses Markdown in TextBlock and in a FactSet's titles and values, so a case
  * reference such as "[click](https://evil.example)" would render as a link there, and
@@ -141,9 +164,9 @@ chat_teams_link(json_t *run, const char *url)
 	return run;
 }
 
-/* The Teams workflow request body around a card body. */
+/* The Teams workflow request body around a card body and its actions. */
 char *
-chat_teams_message(json_t *body)
+chat_teams_message(json_t *body, json_t *actions)
 {
 	json_t *root = json_object(), *att = json_object(), *card = json_object();
 	char *out;
@@ -153,6 +176,8 @@ chat_teams_message(json_t *body)
 	json_object_set_new(card, "type", json_string("AdaptiveCard"));
 	json_object_set_new(card, "version", json_string("1.4"));
 	json_object_set_new(card, "body", body);
+	if (actions != NULL)
+		json_object_set_new(card, "actions", actions);
 	json_object_set_new(att, "contentType",
 	                    json_string("application/vnd.microsoft.card.adaptive"));
 	json_object_set_new(att, "contentUrl", json_null());

@@ -102,3 +102,26 @@ delivery_json(const char *s)
 		fatalx("json_string failed on sanitised text");
 	return j;
 }
+
+/* d's answers as JSON, amended ones marked. */
+json_t *
+delivery_responses_json(const struct delivery *d)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < d->nresponses; i++) {
+		const struct delivery_response *r = &d->responses[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "who", delivery_json(r->who));
+		json_object_set_new(o, "stage", delivery_json(r->stage));
+		json_object_set_new(o, "kind", delivery_json(r->kind));
+		json_object_set_new(o, "agreed_on", delivery_json(r->agreed_on));
+		json_object_set_new(o, "reason", delivery_json(r->reason));
+		json_object_set_new(o, "note", delivery_json(r->note));
+		json_object_set_new(o, "answered_at", delivery_json(r->answered_at));
+		json_object_set_new(o, "amended", json_boolean(r->amended));
+		json_array_append_new(a, o);
+	}
+	return a;
+}

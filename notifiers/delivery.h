@@ -134,5 +134,12 @@ void delivery_parse_fields(struct delivery *d, const char *text);
 /* One of a delivery's values (case store text: may be invalid UTF-8) as a JSON string; NULL gives
  * null. */
 json_t *delivery_json(const char *s);
+/*
+ * d's answers as JSON, oldest first, amended ones too (marked): [{"who",
+ * "stage","kind","agreed_on","reason","note","answered_at","amended"}], each
+ * value a string or null but "amended" (a boolean). For the council's own
+ * systems (webhooks, --once): never cut.
+ */
+json_t *delivery_responses_json(const struct delivery *d);
 
 #endif

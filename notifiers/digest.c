@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "utf8.h"
 #include "xalloc.h"
@@ -264,11 +265,11 @@ digest_when(const char *utc)
 	return xasprintf("%d %s %04d %02d:%02d UTC", d, digest_months[m - 1], y, hh, mm);
 }
 
-/* Where item's case reference links to, or NULL. */
-const char *
-digest_case_url(const struct delivery *item)
+/* u when it is fit to be a link in a message (digest_case_url's rules), else NULL. */
+static const char *
+digest_url(const char *u)
 {
-	const char *u = item->case_url, *rest;
+	const char *rest;
 	size_t len;
 
 	if (u == NULL)
@@ -286,6 +287,46 @@ digest_case_url(const struct delivery *item)
 		if (*p <= 0x20 || *p >= 0x7f || strchr("\"'<>\\`", *p) != NULL)
 			return NULL;
 	return u;
+}
+
+/* A day for people from a UTC time, as the local date. */
+char *
+digest_day(const char *utc)
+{
+	int y, m, d, w, hh, mm;
+	struct tm tm = {0};
+	time_t t;
+
+	if (!digest_ymd(utc, &y, &m, &d, &w) || strlen(utc) < 16 || utc[10] != 'T' ||
+	    utc[13] != ':' || !digest_digits(utc + 11, 2, &hh) ||
+	    !digest_digits(utc + 14, 2, &mm) || hh > 23 || mm > 59)
+		return digest_clean(utc, DIGEST_VALUE_MAX, false);
+	/* Recorded in UTC; read where the council is (an answer at 23:30 in summer is the next
+	 * day). */
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	t = timegm(&tm);
+	if (t != (time_t)-1 && localtime_r(&t, &tm) != NULL)
+		return xasprintf("%d %s %04d", tm.tm_mday, digest_months[tm.tm_mon % 12],
+		                 tm.tm_year + 1900);
+	return xasprintf("%d %s %04d", d, digest_months[m - 1], y);
+}
+
+/* Where item's case reference links to, or NULL. */
+const char *
+digest_case_url(const struct delivery *item)
+{
+	return digest_url(item->case_url);
+}
+
+/* Where item's recipient answers it, or NULL. */
+const char *
+digest_answer_url(const struct delivery *item)
+{
+	return digest_url(item->response_link);
 }
 
 /* How many actionable items d has (needing the recipient), and in how many cases. */

@@ -108,16 +108,58 @@ char *digest_field_value(const json_t *value);
 char *digest_footer(const struct delivery *d);
 
 /*
+ * Answers to an alert (answer_text.c): the link a recipient answers through,
+ * and the clock's answers so far, worded for people. A message never shows an
+ * answer a later one from the same link replaced (amended), and never more
+ * than DIGEST_ANSWERS_MAX of them (the latest; the earlier are counted).
+ */
+#define DIGEST_ANSWERS_MAX 10
+/* Longest reason or note an email shows, in bytes (cut, ending in "…"). */
+#define DIGEST_NOTE_MAX 300
+/* How much of an answer a channel carries. */
+enum digest_answer_detail {
+	/* The council's own mail: the reason of a disagreement and the note too. */
+	DIGEST_ANSWER_FULL,
+	/*
+	 * Third-party platforms (Teams, Slack, Notify): who, what, which stage
+	 * and the dates only; never the reason or the note, which may name people.
+	 */
+	DIGEST_ANSWER_SHORT,
+};
+/* Where item's recipient answers it: its response_link when it is an http(s) URL fit to be a
+ * link (as digest_case_url), else NULL (then a message says nothing about answering). Borrowed. */
+const char *digest_answer_url(const struct delivery *item);
+/* How many of item's answers a message shows: those not amended, at most DIGEST_ANSWERS_MAX. */
+size_t digest_answers_shown(const struct delivery *item);
+/*
+ * The answers a message shows, oldest first: fills out[0..digest_answers_shown) with borrowed
+ * pointers (out has room for DIGEST_ANSWERS_MAX) and returns how many; *earlier (may be NULL)
+ * is set to how many more not amended were left out (the oldest).
+ */
+size_t digest_answers_list(const struct delivery *item, const struct delivery_response **out,
+                           size_t *earlier);
+/* A day for people, "3 Dec 2026", from UTC "YYYY-MM-DDTHH:MM..." (the local date); else cleaned.
+ */
+char *digest_day(const char *utc);
+/*
+ * One answer for people, one line: "Jo Bloggs answered on 3 Dec 2026 (Overdue:
+ * team manager): action agreed for Mon 14 Dec 2026" (or ": acknowledged", or
+ * ": disagrees"); DIGEST_ANSWER_FULL adds " — <reason>" to a disagreement and
+ * ". Note: <note>", each cut to DIGEST_NOTE_MAX. Every value cleaned. Allocated.
+ */
+char *digest_answer(const struct delivery_response *r, enum digest_answer_detail detail);
+
+/*
  * The plain text (UTF-8, "\n" line ends) of d: for a digest the opening line,
  * each non-empty section with its items, and the footer; for a single alert
- * the rule's own body, then the stage, the link to the case, the copied note
- * and the history. Allocated.
+ * the rule's own body, then the link to the case, where to answer it, the
+ * copied note, the answers so far and the history. Allocated.
  */
 char *digest_text(const struct delivery *d);
 /*
  * The HTML of d: one complete document (inline CSS only, tables for layout,
  * no scripts, images or outside resources; the only links are the items'
- * case_url), every value escaped and cut; for a digest laid out as
+ * case_url and answer links), every value escaped and cut; for a digest laid out as
  * digest_text, for a single alert the same layout for its one item. Allocated.
  */
 char *digest_html(const struct delivery *d);

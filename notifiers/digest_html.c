@@ -2,8 +2,9 @@
  * digest_html.c - the HTML of a message: one complete document laid out with
  * tables and inline CSS (what Outlook's Word engine and phone mail apps both
  * show well), no scripts, images, style sheets or outside resources. The only
- * links are the items' case_url (digest_case_url); every value is cleaned,
- * cut and escaped, in text and in attributes alike.
+ * links are the items' case_url (digest_case_url) and answer links
+ * (digest_answer_url); every value is cleaned, cut and escaped, in text and in
+ * attributes alike.
  */
 #include "digest.h"
 
@@ -241,7 +242,51 @@ html_facts(FILE *f, const struct delivery *item)
 	free(rows);
 }
 
-/* An item's copied note and history. */
+/*
+ * Where to answer the item: a link that reads "Answer this alert" (its
+ * accessible name; among several in a digest, the item's heading above it says
+ * which), drawn as a button. No outline is set, so the reader's own focus ring
+ * shows when it is reached with the keyboard.
+ */
+static void
+html_answer_link(FILE *f, const struct delivery *item)
+{
+	const char *url = digest_answer_url(item);
+
+	if (url == NULL)
+		return;
+	fputs("<p style=\"margin:12px 0 0;\"><a href=\"", f);
+	html_esc(f, url);
+	fputs("\" style=\"display:inline-block;padding:8px 14px;background-color:#00703c;"
+	      "border:2px solid #00703c;border-radius:2px;color:#ffffff;font-size:16px;"
+	      "font-weight:bold;line-height:1.25;text-decoration:underline;\">Answer this alert"
+	      "</a></p>\n",
+	      f);
+}
+
+/* The clock's answers so far, reasons and notes included (the council's own mail). */
+static void
+html_answers(FILE *f, const struct delivery *item)
+{
+	const struct delivery_response *shown[DIGEST_ANSWERS_MAX];
+	size_t earlier, n = digest_answers_list(item, shown, &earlier);
+
+	if (n == 0)
+		return;
+	fputs("<p style=\"margin:10px 0 2px;font-size:15px;font-weight:bold;\">Answers so far</p>\n"
+	      "<ul style=\"margin:0;padding:0 0 0 18px;font-size:15px;line-height:1.4;\">\n",
+	      f);
+	if (earlier > 0)
+		fprintf(f, "<li>%zu earlier not shown</li>\n", earlier);
+	for (size_t i = 0; i < n; i++) {
+		fputs("<li style=\"margin:0 0 2px;\">", f);
+		html_put(f, digest_answer(shown[i], DIGEST_ANSWER_FULL));
+		fputs("</li>\n", f);
+	}
+	fputs("</ul>\n", f);
+}
+
+/* An item's copied note, answers and history. */
 static void
 html_trail(FILE *f, const struct delivery *item)
 {
@@ -256,7 +301,10 @@ html_trail(FILE *f, const struct delivery *item)
 		html_put(f, note);
 		fputs("</p>\n", f);
 	}
-	if (item->nhistory == 0 || item->notice)
+	if (item->notice)
+		return;
+	html_answers(f, item);
+	if (item->nhistory == 0)
 		return;
 	fputs("<p style=\"margin:10px 0 2px;font-size:14px;font-weight:bold;color:" HTML_GREY
 	      ";\">History</p>\n"
@@ -331,6 +379,7 @@ html_item(FILE *f, const struct delivery *item, enum digest_section s, const cha
 	html_put(f, status);
 	fputs("</p>\n", f);
 	html_facts(f, item);
+	html_answer_link(f, item);
 	html_trail(f, item);
 	fputs("</td></tr>\n", f);
 	free(ref);

@@ -1,8 +1,9 @@
 /*
  * digest_text.c - the plain text of a message: a digest's items in reading
  * order under their sections, or a single alert's own body followed by its
- * link, copied note and history. Email's text/plain part; any channel that
- * shows plain text may use it.
+ * links, copied note, answers and history. Email's text/plain part; any channel that
+ * shows plain text may use it. Under each alert: where to answer it and the
+ * answers so far, reasons and notes included (the council's own mail).
  */
 #include "digest.h"
 
@@ -60,16 +61,40 @@ text_block(FILE *f, const char *indent, const char *text)
 	}
 }
 
-/* The link, copied note and history of item, each line indented. */
+/* The answers so far of item ("Answers so far:" and one "- " line each), if any. */
+static void
+text_answers(FILE *f, const struct delivery *item, const char *indent)
+{
+	const struct delivery_response *shown[DIGEST_ANSWERS_MAX];
+	size_t earlier, n = digest_answers_list(item, shown, &earlier);
+
+	if (n == 0)
+		return;
+	fprintf(f, "%sAnswers so far:\n", indent);
+	if (earlier > 0)
+		fprintf(f, "%s- (%zu earlier not shown)\n", indent, earlier);
+	for (size_t i = 0; i < n; i++) {
+		char *a = digest_answer(shown[i], DIGEST_ANSWER_FULL);
+
+		fprintf(f, "%s- %s\n", indent, a);
+		free(a);
+	}
+}
+
+/* The links, copied note, answers and history of item, each line indented. */
 static void
 text_trail(FILE *f, const struct delivery *item, const char *indent)
 {
-	const char *url = digest_case_url(item);
+	const char *url = digest_case_url(item), *answer = digest_answer_url(item);
 	size_t first = 0;
 
 	if (url != NULL)
 		fprintf(f, "%sOpen the case: %s\n", indent, url);
+	if (answer != NULL)
+		fprintf(f, "%sAnswer this alert: %s\n", indent, answer);
 	text_line(f, indent, "Told late: ", digest_copied_note(item));
+	if (!item->notice)
+		text_answers(f, item, indent);
 	if (item->nhistory == 0 || item->notice)
 		return;
 	fprintf(f, "%sHistory:\n", indent);
@@ -215,7 +240,8 @@ text_single(FILE *f, const struct delivery *d)
 		text_item(f, d);
 	} else {
 		fprintf(f, "%s\n", body);
-		if (digest_case_url(d) != NULL || d->copied != NULL || d->nhistory > 0)
+		if (digest_case_url(d) != NULL || digest_answer_url(d) != NULL ||
+		    d->copied != NULL || d->nhistory > 0 || digest_answers_shown(d) > 0)
 			fputc('\n', f);
 		text_trail(f, d, "");
 	}

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "govuk_notify.h"
 #include "transport.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /*
@@ -22,10 +23,11 @@
 struct govuk_caps {
 	size_t value;
 	size_t history;
+	size_t answers;
 	bool link;
 };
 static const struct govuk_caps govuk_caps[] = {
-    {300, 800, true}, {160, 400, true}, {80, 0, true}, {40, 0, false}};
+    {300, 800, 800, true}, {160, 400, 400, true}, {80, 0, 160, true}, {40, 0, 80, false}};
 #define GOVUK_NLEVELS (sizeof govuk_caps / sizeof govuk_caps[0])
 
 /*
@@ -40,7 +42,7 @@ static const struct govuk_caps govuk_caps[] = {
  * clean (transport_clean_text), no formatting characters at its start, "["
  * and "]" as "(" and ")" (no Markdown link), "://" as ": //" (no autolink).
  */
-static char *
+char *
 govuk_value(const char *s, size_t max)
 {
 	char *clean = transport_clean_text(s, SIZE_MAX, 0), *out, *cut;
@@ -115,6 +117,41 @@ govuk_history(const struct delivery *it, size_t max)
 	return out;
 }
 
+/* Is url one of ours fit for Notify to make a link of (no Markdown around it)? */
+bool
+govuk_url_ok(const char *url)
+{
+	return url != NULL && strpbrk(url, "[]()<>\"") == NULL && addr_valid_url(url);
+}
+
+/* The answers so far of it, each its short form made one Notify value, joined by sep. */
+char *
+govuk_answers(const struct delivery *it, size_t max, const char *sep)
+{
+	const struct delivery_response *shown[DIGEST_ANSWERS_MAX];
+	size_t earlier, n = digest_answers_list(it, shown, &earlier);
+	char *line = earlier > 0 ? xasprintf("(%zu earlier not shown)", earlier) : xstrdup("");
+	char *next;
+
+	for (size_t i = 0; i < n && strlen(line) < max; i++) {
+		char *a = digest_answer(shown[i], DIGEST_ANSWER_SHORT), *v = govuk_value(a, max);
+
+		next = xasprintf("%s%s%s", line, *line != '\0' ? sep : "", v);
+		free(line);
+		free(a);
+		free(v);
+		line = next;
+	}
+	if (strlen(line) > max) {
+		/* Cut whole, on a character: the separators may be line breaks. */
+		next = xasprintf("%.*s\xe2\x80\xa6",
+		                 (int)utf8_boundary(line, max > 3 ? max - 3 : 0), line);
+		free(line);
+		line = next;
+	}
+	return line;
+}
+
 /* One item's bullet line at caps c. */
 static char *
 govuk_line(const struct delivery *it, const struct govuk_caps *c)
@@ -161,10 +198,24 @@ govuk_line(const struct delivery *it, const struct govuk_caps *c)
 		free(text);
 		free(h);
 	}
+	/* Who answered, what and when: never the reason or the note (a third party's service). */
+	if (digest_answers_shown(it) > 0) {
+		char *a = govuk_answers(it, c->answers, "; ");
+
+		text = xasprintf("Answers so far: %s", a);
+		govuk_add(&line, ". ", text, c->answers + 20);
+		free(text);
+		free(a);
+	}
 	/* The link is ours (the rule's case_url): Notify makes it a link. */
-	if (c->link && it->case_url != NULL && strpbrk(it->case_url, "[]()<>\"") == NULL &&
-	    addr_valid_url(it->case_url)) {
+	if (c->link && govuk_url_ok(it->case_url)) {
 		text = xasprintf("%s. Open the case: %s", line, it->case_url);
+		free(line);
+		line = text;
+	}
+	/* Where to answer: kept at every size (it is what the reader can do). */
+	if (govuk_url_ok(it->response_link)) {
+		text = xasprintf("%s. Answer this alert: %s", line, it->response_link);
 		free(line);
 		line = text;
 	}

@@ -20,6 +20,8 @@
 
 /* Longest detail given back in a delivery_result. */
 #define GOVUK_DETAIL_MAX 300
+/* Longest "answers" a single alert's personalisation holds (its ten lines at most). */
+#define GOVUK_ANSWERS_MAX 4000
 
 /* Which request of a send is the current one. */
 enum govuk_phase {
@@ -166,7 +168,7 @@ govuk_alert_personalisation(const struct delivery *d)
 {
 	json_t *pers = json_object(), *v;
 	const char *key;
-	char late[16];
+	char late[16], *answers;
 
 	snprintf(late, sizeof late, "%d", d->days_late);
 	json_object_set_new(pers, "rule", govuk_text(d->rule));
@@ -181,6 +183,16 @@ govuk_alert_personalisation(const struct delivery *d)
 	json_object_set_new(pers, "label", govuk_text(d->label != NULL ? d->label : d->stage));
 	json_object_set_new(pers, "status", govuk_text(d->status));
 	json_object_set_new(pers, "case_url", govuk_text(d->case_url));
+	/*
+	 * Where to answer, and who answered what so far (never a reason or a
+	 * note: Notify is a third party). The template shows them only if it says
+	 * ((answer_url)) and ((answers)).
+	 */
+	json_object_set_new(pers, "answer_url",
+	                    govuk_text(govuk_url_ok(d->response_link) ? d->response_link : ""));
+	answers = govuk_answers(d, GOVUK_ANSWERS_MAX, "\n");
+	json_object_set_new(pers, "answers", govuk_text(answers));
+	free(answers);
 	/* The rule's fields, as strings; they never replace the values above. */
 	json_object_foreach(d->fields, key, v)
 	{

@@ -38,8 +38,10 @@ char *govuk_jwt(const char *api_key, time_t iat);
  * The request body: {"email_address", "template_id", "reference" (the
  * delivery id), "personalisation"}, every personalisation value a string. One
  * alert: {"rule", "title", "case", "stage", "start", "due", "days_overdue",
- * "expected", "label", "status", "case_url" ("" when none), and the rule's
- * fields}. A digest (d->template_id is then the contact's digest_template):
+ * "expected", "label", "status", "case_url" ("" when none), "answer_url"
+ * (where the recipient answers the alert, "" when none), "answers" (the
+ * answers so far, one line each: govuk_answers; "" when none), and the rule's
+ * fields (never replacing those)}. A digest (d->template_id is then the contact's digest_template):
  * {"subject" (digest_subject), "body" (govuk_digest_body), "count" (its items),
  * "part", "parts"}. NULL with *cause set if a single alert's d->fields is not a
  * JSON object.
@@ -54,13 +56,29 @@ char *govuk_build_body(const struct delivery *d, char **cause);
  * Digest d in Notify's formatting (govuk_digest.c): a "# " heading per section
  * (digest_section_title) and a "* " bullet per item in reading order: case
  * reference, label, rule title, status and due date (or when it was done),
- * what is expected, the history and the link to the case; a copied
+ * what is expected, the history, the answers so far (never a reason or a
+ * note), the link to the case and "Answer this alert: <link>"; a copied
  * recipient's note. Every value is one line stripped of what Notify would
  * read as formatting ("#", "*", "^" and the like at its start, "[" and "]",
  * a "://" or "www." that would become a link) and cut; then trailing items are
  * left out for "… and N more" until it is at most max bytes. Never fails.
  */
 char *govuk_digest_body(const struct delivery *d, size_t max);
+/*
+ * s as one line for a Notify message, at most max bytes (ending in "…" when
+ * cut): clean, no formatting characters at its start ("#", "*", "^" and the
+ * like), "[" and "]" as "(" and ")", "://" as ": //" (no link from data).
+ */
+char *govuk_value(const char *s, size_t max);
+/* Is url fit for Notify to make a link of: valid http(s), no brackets, parentheses or quotes? */
+bool govuk_url_ok(const char *url);
+/*
+ * The answers so far of item in Notify's formatting: each answer's short form
+ * (digest_answer, DIGEST_ANSWER_SHORT: never a reason or a note) as a
+ * govuk_value, oldest first, amended ones left out, joined by sep; at most
+ * about max bytes. "" when there are none.
+ */
+char *govuk_answers(const struct delivery *item, size_t max, const char *sep);
 /* base_url + "/v2/notifications/email". */
 char *govuk_send_url(const char *base_url);
 /* base_url + "/v2/notifications?reference=" + the escaped reference. */

@@ -15,7 +15,10 @@
  * The JSON body for d. One alert: {"rule","title","case","stage","start",
  * "due","fires","days_late","delivery","label","urgency" ("escalation",
  * "overdue" or "reminder"),"status","history":[{"stage","when","recipient",
- * "status","copied"}]}, with "case_url" when the alert has one, "copied":
+ * "status","copied"}],"response_url" (where the recipient answers it, or
+ * null),"responses":[{"who","stage","kind","agreed_on","reason","note",
+ * "answered_at","amended"}] (every answer so far, oldest first, amended ones
+ * marked: delivery_responses_json)}, with "case_url" when the alert has one, "copied":
  * {"stage","on"} for a copied recipient and "fields" when d->fields is not
  * NULL. A digest: {"digest":true,"contact","delivery","part","parts",
  * "alerts":[one alert's object per item, in reading order],"closed":[{"rule",

@@ -152,6 +152,59 @@ fixture_digest(enum channel kind, size_t nitems, size_t valuelen)
 	return d;
 }
 
+/* Give d an answer link and three answers (one amended). */
+void
+fixture_answers(struct delivery *d, const char *link)
+{
+	static const struct delivery_response proto[3] = {
+	    {"Jo Bloggs", "Overdue: team manager", "acknowledged", NULL, NULL, FIXTURE_AMENDED_NOTE,
+	     "2026-12-03T10:15:00Z", true},
+	    {"Jo Bloggs", "Overdue: team manager", "agreed", "2026-12-14", NULL,
+	     "Review booked with the IRO", "2026-12-03T11:00:00Z", false},
+	    {"sm.north@council.example", "Escalated: service manager", "disagree", NULL,
+	     FIXTURE_REASON, FIXTURE_NOTE, "2026-12-04T09:30:00Z", false},
+	};
+
+	fixture_answers_clear(d);
+	d->response_link = xstrdup_or_null(link);
+	d->responses = xcalloc(3, sizeof *d->responses);
+	for (size_t i = 0; i < 3; i++) {
+		struct delivery_response *r = &d->responses[i];
+
+		r->who = xstrdup_or_null(proto[i].who);
+		r->stage = xstrdup_or_null(proto[i].stage);
+		r->kind = xstrdup_or_null(proto[i].kind);
+		r->agreed_on = xstrdup_or_null(proto[i].agreed_on);
+		r->reason = xstrdup_or_null(proto[i].reason);
+		r->note = xstrdup_or_null(proto[i].note);
+		r->answered_at = xstrdup_or_null(proto[i].answered_at);
+		r->amended = proto[i].amended;
+	}
+	d->nresponses = 3;
+}
+
+/* Free what fixture_answers gave d. */
+void
+fixture_answers_clear(struct delivery *d)
+{
+	for (size_t i = 0; i < d->nresponses; i++) {
+		struct delivery_response *r = &d->responses[i];
+
+		free(r->who);
+		free(r->stage);
+		free(r->kind);
+		free(r->agreed_on);
+		free(r->reason);
+		free(r->note);
+		free(r->answered_at);
+	}
+	free(d->responses);
+	free(d->response_link);
+	d->responses = NULL;
+	d->nresponses = 0;
+	d->response_link = NULL;
+}
+
 /* Parse text as JSON, failing the test if it is not. */
 json_t *
 fixture_parse_json(const char *text)

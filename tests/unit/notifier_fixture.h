@@ -62,6 +62,27 @@ struct delivery fixture_delivery(enum channel kind);
  * long (limits tests).
  */
 struct delivery *fixture_digest(enum channel kind, size_t nitems, size_t valuelen);
+/*
+ * Where fixture_answers says the recipient answers, and the three answers it
+ * gives: the first (FIXTURE_AMENDED_NOTE) replaced by the second, an agreed
+ * date; the third a disagreement (FIXTURE_REASON, FIXTURE_NOTE).
+ */
+#define FIXTURE_LINK                                                                               \
+	"https://escalator.council.example/r/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEf"
+#define FIXTURE_AMENDED_NOTE "first thoughts, since replaced"
+#define FIXTURE_NOTE "Minutes are on the case file"
+#define FIXTURE_REASON "The review was held on 2 Dec"
+/*
+ * Give d (owned copies: free them with delivery_free, or fixture_answers_clear
+ * for a delivery on the stack) the answer link link (NULL: none) and three
+ * answers, oldest first: "Jo Bloggs" acknowledged at "Overdue: team manager"
+ * on 2026-12-03 (amended), then agreed for 2026-12-14 with a note; then
+ * "sm.north@council.example" disagreed at "Escalated: service manager" on
+ * 2026-12-04 with FIXTURE_REASON and FIXTURE_NOTE.
+ */
+void fixture_answers(struct delivery *d, const char *link);
+/* Free what fixture_answers gave d, leaving it without answers or link. */
+void fixture_answers_clear(struct delivery *d);
 /* text parsed as JSON; fails the test if it is not. */
 json_t *fixture_parse_json(const char *text);
 /* A JSON object from text (a delivery's fields), failing the test if it is not one. */

@@ -538,7 +538,17 @@ check_teams_digest(const struct delivery *d, const char *text, size_t max, bool 
 		if (strncmp(json_string_value(json_object_get(json_array_get(runs, 0), "text")),
 		            "\xe2\x80\xa6 and ", 6) == 0)
 			break; /* the note: the rest were left out */
-		assert_int_equal(json_array_size(runs), 2);
+		/* The case, the rest of the line, and "Answer this alert" when it has a link. */
+		assert_int_equal(json_array_size(runs), it->response_link != NULL ? 3 : 2);
+		if (it->response_link != NULL) {
+			json_t *ans = json_array_get(runs, 2);
+
+			assert_string_equal(json_string_value(json_object_get(ans, "text")),
+			                    "Answer this alert");
+			assert_string_equal(json_string_value(json_object_get(
+			                        json_object_get(ans, "selectAction"), "url")),
+			                    it->response_link);
+		}
 		assert_shown(json_string_value(json_object_get(json_array_get(runs, 0), "text")),
 		             it->case_ref, "case");
 		a = json_object_get(json_array_get(runs, 0), "selectAction");
@@ -553,6 +563,12 @@ check_teams_digest(const struct delivery *d, const char *text, size_t max, bool 
 		free(tmp);
 		at++;
 		shown++;
+		/* Its answers so far in a block of their own under it. */
+		if (digest_answers_shown(it) > 0) {
+			assert_shown(teams_block_text(json_array_get(body, at)),
+			             "Answers so far: ", "answers");
+			at++;
+		}
 	}
 	if (shown < d->nitems) {
 		tmp = more_note(d->nitems - shown);
@@ -642,8 +658,20 @@ check_slack_digest(const struct delivery *d, const char *text, size_t max, bool 
 		}
 		free(want);
 		free(ref);
+		/* The answer link ends the line; the answers so far are the next line. */
+		if (it->response_link != NULL) {
+			want = xasprintf(" \xc2\xb7 <%s|Answer this alert>", it->response_link);
+			assert_true(strlen(line) > strlen(want) &&
+			            strcmp(line + strlen(line) - strlen(want), want) == 0);
+			free(want);
+		}
 		line = strtok_r(NULL, "\n", &save);
 		shown++;
+		if (digest_answers_shown(it) > 0) {
+			assert_non_null(line);
+			assert_shown(line, "        Answers so far: ", "answers");
+			line = strtok_r(NULL, "\n", &save);
+		}
 	}
 	if (shown < d->nitems) {
 		tmp = more_note(d->nitems - shown);
@@ -817,6 +845,203 @@ test_digest_limits(void **state)
 	}
 }
 
+/* Give every alert item of d (not a notice or a closed clock) its link and fixture_answers. */
+static void
+answer_items(struct delivery *d)
+{
+	for (size_t i = 0; i < d->nitems; i++) {
+		char *link = xasprintf("%s%zu", FIXTURE_LINK, i);
+
+		if (!d->items[i]->notice && !d->items[i]->closed)
+			fixture_answers(d->items[i], link);
+		free(link);
+	}
+}
+
+/* Chat carries who answered, what and when, never a reason, a note or an amended answer. */
+static void
+assert_no_private_text(const char *text)
+{
+	assert_null(strstr(text, FIXTURE_NOTE));
+	assert_null(strstr(text, FIXTURE_REASON));
+	assert_null(strstr(text, FIXTURE_AMENDED_NOTE));
+	assert_null(strstr(text, "Review booked"));
+	assert_null(strstr(text, "acknowledged"));
+}
+
+/* The short answers of fixture_answers, as chat shows them. */
+#define SHORT_ANSWERS                                                                              \
+	"Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): action agreed for Mon 14 Dec "  \
+	"2026; sm.north@council.example answered on 4 Dec 2026 (Escalated: service manager): "     \
+	"disagrees"
+
+/*
+ * A single Teams alert: an "Answer this alert" button (Action.OpenUrl to the
+ * link) and the answers so far as a fact; hostile names stay text; a link that
+ * is not an http(s) URL is no button.
+ */
+static void
+test_teams_answers(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_TEAMS);
+	char *cause = NULL, *text, *facts;
+	json_t *j, *body, *card, *act;
+
+	fixture_answers(&d, FIXTURE_LINK);
+	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+	j = fixture_parse_json(text);
+	facts = teams_facts(j, &body);
+	assert_teams_plain(body);
+	assert_string_equal(facts, "Case=C1042;Stage=overdue;Due=2026-10-29;Days overdue=12;"
+	                           "Started=2026-10-01;Answers so far=" SHORT_ANSWERS ";");
+	card = json_object_get(json_array_get(json_object_get(j, "attachments"), 0), "content");
+	assert_int_equal(json_array_size(json_object_get(card, "actions")), 1);
+	act = json_array_get(json_object_get(card, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(act, "type")), "Action.OpenUrl");
+	assert_string_equal(json_string_value(json_object_get(act, "title")), "Answer this alert");
+	assert_string_equal(json_string_value(json_object_get(act, "url")), FIXTURE_LINK);
+	assert_no_private_text(text);
+	free(facts);
+	json_decref(j);
+	free(text);
+
+	/* Markdown in a name is text in a TextRun; a bad link makes no button. */
+	free(d.responses[1].who);
+	d.responses[1].who = xstrdup("[click](https://evil.example) **Jo**\r\n<at>x</at>");
+	free(d.response_link);
+	d.response_link = xstrdup("javascript:alert(1)");
+	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+	j = fixture_parse_json(text);
+	facts = teams_facts(j, &body);
+	assert_teams_plain(body);
+	assert_non_null(strstr(facts, "Answers so far=[click](https://evil.example) **Jo** "
+	                              "<at>x</at> answered on 3 Dec 2026"));
+	assert_null(strstr(text, "\"actions\""));
+	assert_null(strstr(text, "javascript"));
+	free(facts);
+	json_decref(j);
+	free(text);
+
+	/* No answers, no link: neither the fact nor the button. */
+	fixture_answers_clear(&d);
+	text = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+	assert_null(strstr(text, "Answer"));
+	free(text);
+}
+
+/*
+ * A single Slack alert: a section "*<link|Answer this alert>*" and "*Answers so
+ * far*" with the short answers escaped as mrkdwn; no mention from a name.
+ */
+static void
+test_slack_answers(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_SLACK);
+	char *cause = NULL, *text;
+	json_t *j, *blocks, *b;
+	size_t i, link = 0, answers = 0;
+
+	fixture_answers(&d, FIXTURE_LINK);
+	free(d.responses[2].who);
+	d.responses[2].who = xstrdup("<!channel> & <@U123>");
+	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
+	j = fixture_parse_json(text);
+	blocks = json_object_get(j, "blocks");
+	json_array_foreach(blocks, i, b)
+	{
+		const char *t =
+		    json_string_value(json_object_get(json_object_get(b, "text"), "text"));
+
+		if (t != NULL && strcmp(t, "*<" FIXTURE_LINK "|Answer this alert>*") == 0)
+			link++;
+		if (t != NULL && strncmp(t, "*Answers so far*\n", 17) == 0) {
+			assert_string_equal(
+			    t + 17, "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): "
+			            "action agreed for Mon 14 Dec 2026; &lt;!channel&gt; &amp; "
+			            "&lt;@U123&gt; answered on 4 Dec 2026 (Escalated: service "
+			            "manager): disagrees");
+			assert_true(
+			    json_is_true(json_object_get(json_object_get(b, "text"), "verbatim")));
+			answers++;
+		}
+	}
+	assert_int_equal(link, 1);
+	assert_int_equal(answers, 1);
+	assert_null(strstr(text, "<!channel>"));
+	assert_null(strstr(text, "<@U123>"));
+	assert_no_private_text(text);
+	json_decref(j);
+	free(text);
+
+	/* A link that would end <url|text> early is no link. */
+	free(d.response_link);
+	d.response_link = xstrdup("https://escalator.council.example/r/x|<!here>");
+	text = chat_slack_body(&d, CHAT_SLACK_MAX, &cause);
+	assert_null(strstr(text, "Answer this alert"));
+	assert_null(strstr(text, "<!here>"));
+	free(text);
+	fixture_answers_clear(&d);
+}
+
+/* Teams and Slack digests: each item's own link and its answers, nothing private. */
+static void
+test_digest_answers(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_TEAMS, 12, 0);
+	char *cause = NULL, *text;
+
+	answer_items(d);
+	free(d->items[0]->responses[1].who);
+	d->items[0]->responses[1].who = xstrdup("<!channel> [x](http://evil)");
+	text = chat_teams_body(d, CHAT_TEAMS_DIGEST_MAX, &cause);
+	assert_int_equal(check_teams_digest(d, text, CHAT_TEAMS_DIGEST_MAX, true), 12);
+	assert_non_null(strstr(text, "\"url\":\"" FIXTURE_LINK "0\""));
+	assert_non_null(strstr(text, "\"text\":\"Answers so far: " SHORT_ANSWERS "\""));
+	assert_non_null(strstr(text, "Answers so far: <!channel> [x](http://evil) answered"));
+	assert_null(strstr(text, "\"url\":\"http://evil"));
+	assert_no_private_text(text);
+	free(text);
+
+	d->kind = CHANNEL_SLACK;
+	text = chat_slack_body(d, CHAT_SLACK_DIGEST_MAX, &cause);
+	assert_int_equal(check_slack_digest(d, text, CHAT_SLACK_DIGEST_MAX, true), 12);
+	assert_non_null(strstr(text, " \u00b7 <" FIXTURE_LINK "1|Answer this alert>\\n"
+	                             "        Answers so far: " SHORT_ANSWERS));
+	assert_non_null(strstr(text, "&lt;!channel&gt; [x](http://evil) answered"));
+	assert_null(strstr(text, "<!channel>"));
+	assert_no_private_text(text);
+	free(text);
+	delivery_free(d);
+
+	/* At each channel's limit of items, every item still shown with its link and answers. */
+	for (int k = 0; k < 2; k++) {
+		enum channel ch = k == 0 ? CHANNEL_TEAMS : CHANNEL_SLACK;
+		size_t limit = (size_t)notifier_digest_limit(ch);
+		size_t max = ch == CHANNEL_TEAMS ? CHAT_TEAMS_DIGEST_MAX : CHAT_SLACK_DIGEST_MAX;
+
+		d = fixture_digest(ch, limit, 0);
+		answer_items(d);
+		text = ch == CHANNEL_TEAMS ? chat_teams_body(d, max, &cause)
+		                           : chat_slack_body(d, max, &cause);
+		assert_int_equal(ch == CHANNEL_TEAMS ? check_teams_digest(d, text, max, true)
+		                                     : check_slack_digest(d, text, max, true),
+		                 limit);
+		free(text);
+		/* 2,000-byte values: cut and shortened, never over the limit, links kept. */
+		fill_items(d, ch == CHANNEL_TEAMS ? '"' : '&', 2000);
+		text = ch == CHANNEL_TEAMS ? chat_teams_body(d, max, &cause)
+		                           : chat_slack_body(d, max, &cause);
+		print_message("%s digest with answers: %zu items of 2,000-byte values: %zu items "
+		              "shown, %zu bytes\n",
+		              ch == CHANNEL_TEAMS ? "Teams" : "Slack", limit,
+		              ch == CHANNEL_TEAMS ? check_teams_digest(d, text, max, false)
+		                                  : check_slack_digest(d, text, max, false),
+		              strlen(text));
+		free(text);
+		delivery_free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -835,6 +1060,9 @@ main(void)
 	    cmocka_unit_test(test_slack_digest_shape),
 	    cmocka_unit_test(test_digest_escaping),
 	    cmocka_unit_test(test_digest_limits),
+	    cmocka_unit_test(test_teams_answers),
+	    cmocka_unit_test(test_slack_answers),
+	    cmocka_unit_test(test_digest_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,19 +70,15 @@ html_check(const char *html, const struct delivery *d, char *out, size_t outlen)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, html, strlen(html)), (ssize_t)strlen(html));
 	close(fd);
-	for (size_t i = 0; i < d->nitems; i++) {
-		const char *u = digest_case_url(d->items[i]);
+	for (size_t i = 0; i < 2 * d->nitems + 2; i++) {
+		/* Each item's case link and answer link (a single alert: its own). */
+		const struct delivery *it = i < 2 * d->nitems ? d->items[i / 2] : d;
+		const char *u = i % 2 == 0 ? digest_case_url(it) : digest_answer_url(it);
 		char *t;
 
-		if (u == NULL)
+		if (u == NULL || (it == d && d->digest))
 			continue;
 		t = xasprintf("%s --link '%s'", links, u);
-		free(links);
-		links = t;
-	}
-	if (!d->digest && digest_case_url(d) != NULL) {
-		char *t = xasprintf("%s --link '%s'", links, digest_case_url(d));
-
 		free(links);
 		links = t;
 	}
@@ -673,6 +669,24 @@ test_budget(void **state)
 			it->history[k].copied = false;
 		}
 		it->nhistory = 20;
+		/* Twelve answers of 2,000-byte names, reasons and notes: cut to ten of 300. */
+		if (!it->notice && !it->closed) {
+			fixture_answers(it, FIXTURE_LINK);
+			it->responses = xreallocarray(it->responses, 12, sizeof *it->responses);
+			for (size_t k = 0; k < 12; k++) {
+				struct delivery_response *r = &it->responses[k];
+
+				if (k >= 3)
+					memset(r, 0, sizeof *r);
+				set(&r->who, quotes);
+				set(&r->stage, quotes);
+				set(&r->kind, "disagree");
+				set(&r->reason, quotes);
+				set(&r->note, quotes);
+				set(&r->answered_at, "2026-12-03T10:15:00Z");
+			}
+			it->nresponses = 12;
+		}
 	}
 	h = digest_html(d);
 	t = digest_text(d);
@@ -682,10 +696,242 @@ test_budget(void **state)
 	assert_contains(t, "more not shown here (this message reached its size limit)");
 	assert_contains(h, "2 more details not shown");
 	assert_contains(t, "(8 earlier not shown)");
+	assert_contains(t, "  - (1 earlier not shown)\n"); /* 12 answers, one amended */
+	assert_contains(h, "<li>1 earlier not shown</li>");
 	assert_memory_equal(h + strlen(h) - 8, "</html>\n", 8);
 	assert_contains(t, "\n-- \nYou get this message");
 	free(h);
 	free(t);
+	delivery_free(d);
+}
+
+/* Give every alert item of d (not a notice or a closed clock) its link and fixture_answers. */
+static void
+answer_items(struct delivery *d)
+{
+	for (size_t i = 0; i < d->nitems; i++) {
+		char *link = xasprintf("%s%zu", FIXTURE_LINK, i);
+
+		if (!d->items[i]->notice && !d->items[i]->closed)
+			fixture_answers(d->items[i], link);
+		free(link);
+	}
+}
+
+/* The full words of fixture_answers' two shown answers, as email shows them. */
+#define FULL_AGREED                                                                                \
+	"Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): action agreed for Mon 14 Dec "  \
+	"2026. Note: Review booked with the IRO"
+#define FULL_DISAGREE                                                                              \
+	"sm.north@council.example answered on 4 Dec 2026 (Escalated: service manager): disagrees " \
+	"\xe2\x80\x94 " FIXTURE_REASON ". Note: " FIXTURE_NOTE
+
+/*
+ * One answer in words: who, when (the local date), which stage, what; the
+ * reason and the note only in full; cut, cleaned; the latest ten shown, amended
+ * ones never.
+ */
+static void
+test_answer_words(void **state)
+{
+	struct delivery_response r = {
+	    "Jo Bloggs", "Overdue: team manager", "acknowledged", NULL, NULL,
+	    NULL,        "2026-12-03T10:15:00Z",  false};
+	struct delivery *d = xcalloc(1, sizeof *d);
+	const struct delivery_response *shown[DIGEST_ANSWERS_MAX];
+	char *s, big[2001];
+	size_t earlier;
+
+	s = digest_answer(&r, DIGEST_ANSWER_FULL);
+	assert_string_equal(s, "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): "
+	                       "acknowledged");
+	free(s);
+	r.kind = "agreed";
+	r.agreed_on = "2026-12-14";
+	r.note = "  Booked\r\nwith the IRO.  ";
+	s = digest_answer(&r, DIGEST_ANSWER_FULL);
+	assert_string_equal(s, "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): action "
+	                       "agreed for Mon 14 Dec 2026. Note: Booked with the IRO.");
+	free(s);
+	s = digest_answer(&r, DIGEST_ANSWER_SHORT);
+	assert_string_equal(s, "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): action "
+	                       "agreed for Mon 14 Dec 2026");
+	free(s);
+	r.kind = "disagree";
+	r.agreed_on = NULL;
+	r.reason = "Held on 2 Dec.";
+	s = digest_answer(&r, DIGEST_ANSWER_FULL);
+	assert_string_equal(s,
+	                    "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): disagrees "
+	                    "\xe2\x80\x94 Held on 2 Dec. Note: Booked with the IRO.");
+	free(s);
+	s = digest_answer(&r, DIGEST_ANSWER_SHORT);
+	assert_string_equal(s, "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): "
+	                       "disagrees");
+	free(s);
+	/* A long note and reason are cut to DIGEST_NOTE_MAX; no name, no stage, a new kind. */
+	memset(big, 'x', 2000);
+	big[2000] = '\0';
+	r.reason = big;
+	r.note = big;
+	s = digest_answer(&r, DIGEST_ANSWER_FULL);
+	assert_non_null(strstr(s, "\xe2\x80\x94 xxx"));
+	assert_int_equal(strlen(s), strlen("Jo Bloggs answered on 3 Dec 2026 (Overdue: team "
+	                                   "manager): disagrees \xe2\x80\x94 . Note: ") +
+	                                2 * DIGEST_NOTE_MAX);
+	free(s);
+	r.who = NULL;
+	r.stage = "";
+	r.kind = "escalated\n<b>";
+	r.note = NULL;
+	s = digest_answer(&r, DIGEST_ANSWER_FULL);
+	assert_string_equal(s, "Someone answered on 3 Dec 2026: escalated <b>");
+	free(s);
+
+	/* The local date: 23:30 UTC on a summer evening is the next day in London. */
+	setenv("TZ", "Europe/London", 1);
+	tzset();
+	s = digest_day("2026-07-01T23:30:00Z");
+	assert_string_equal(s, "2 Jul 2026");
+	free(s);
+	s = digest_day("2026-12-01T23:30:00Z");
+	assert_string_equal(s, "1 Dec 2026");
+	free(s);
+	unsetenv("TZ");
+	tzset();
+	s = digest_day("not a time\r\n");
+	assert_string_equal(s, "not a time");
+	free(s);
+
+	/* Amended answers are left out; of the rest, the latest ten, the others counted. */
+	d->responses = xcalloc(14, sizeof *d->responses);
+	d->nresponses = 14;
+	for (size_t i = 0; i < 14; i++) {
+		d->responses[i].who = xasprintf("who%zu", i);
+		d->responses[i].kind = xstrdup("acknowledged");
+		d->responses[i].amended = i == 0 || i == 13;
+	}
+	assert_int_equal(digest_answers_shown(d), DIGEST_ANSWERS_MAX);
+	assert_int_equal(digest_answers_list(d, shown, &earlier), DIGEST_ANSWERS_MAX);
+	assert_int_equal(earlier, 2);
+	assert_string_equal(shown[0]->who, "who3");
+	assert_string_equal(shown[9]->who, "who12");
+	delivery_free(d);
+}
+
+/*
+ * Email text: under each alert "Answer this alert: <link>" and "Answers so
+ * far:" with the reason and the note, never the amended answer; a single
+ * alert's own body first, as it is.
+ */
+static void
+test_text_answers(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_EMAIL, 6, 0);
+	struct delivery *a;
+	char *t;
+
+	answer_items(d);
+	t = digest_text(d);
+	assert_contains(t, "  Open the case: https://cms.council.example/case/C1000\n"
+	                   "  Answer this alert: " FIXTURE_LINK "0\n"
+	                   "  Answers so far:\n  - " FULL_AGREED "\n  - " FULL_DISAGREE "\n"
+	                   "  History:\n");
+	assert_contains(t, "  Answer this alert: " FIXTURE_LINK "3\n  Told late: ");
+	assert_null(strstr(t, FIXTURE_AMENDED_NOTE));
+	assert_null(strstr(t, "acknowledged"));
+	assert_null(strstr(t, FIXTURE_LINK "4")); /* closed */
+	assert_null(strstr(t, FIXTURE_LINK "5")); /* a notice */
+	free(t);
+
+	/* A single alert: the rule's body as it is, then the link and the answers. */
+	a = d->items[1];
+	set(&a->body, "Case C1001: the review was due on 2026-10-29.\n");
+	t = digest_text(a);
+	assert_prefix(t, "Case C1001: the review was due on 2026-10-29.\n\n"
+	                 "Open the case: https://cms.council.example/case/C1001\n"
+	                 "Answer this alert: " FIXTURE_LINK "1\n"
+	                 "Answers so far:\n- " FULL_AGREED "\n- " FULL_DISAGREE "\nHistory:\n");
+	free(t);
+
+	/* No listener: nothing about answering, but the answers recorded still show. */
+	set(&a->response_link, NULL);
+	set(&a->case_url, NULL);
+	a->nhistory = 0;
+	t = digest_text(a);
+	assert_string_equal(t, "Case C1001: the review was due on 2026-10-29.\n\n"
+	                       "Answers so far:\n- " FULL_AGREED "\n- " FULL_DISAGREE "\n");
+	free(t);
+	fixture_answers_clear(a);
+	t = digest_text(a);
+	assert_string_equal(t, "Case C1001: the review was due on 2026-10-29.\n");
+	free(t);
+	delivery_free(d);
+}
+
+/*
+ * Email HTML: an "Answer this alert" link per alert whose href is its link,
+ * the answers so far escaped; the document passes the mail check with the
+ * answer links allowed and fails it without.
+ */
+static void
+test_html_answers(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_EMAIL, 6, 0);
+	char out[65536], *h, *want;
+	size_t links = 0;
+
+	answer_items(d);
+	set(&d->items[0]->responses[2].who, "<script>x</script>");
+	set(&d->items[0]->responses[2].reason, "\"><a href=\"https://evil.example\">x</a>");
+	set(&d->items[0]->responses[2].note, "a & b <i>");
+	h = digest_html(d);
+	for (size_t i = 0; i < 4; i++) {
+		want =
+		    xasprintf("<a href=\"%s%zu\" style=\"display:inline-block;", FIXTURE_LINK, i);
+		links += strstr(h, want) != NULL;
+		free(want);
+	}
+	assert_int_equal(links, 4);
+	assert_contains(h, "text-decoration:underline;\">Answer this alert</a></p>");
+	assert_null(strstr(h, "outline"));
+	assert_contains(h, ">Answers so far</p>");
+	assert_contains(h, "<li style=\"margin:0 0 2px;\">" FULL_AGREED "</li>");
+	assert_contains(h, "&lt;script&gt;x&lt;/script&gt; answered on 4 Dec 2026 (Escalated: "
+	                   "service manager): disagrees \xe2\x80\x94 &quot;&gt;&lt;a "
+	                   "href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;. Note: a &amp; b "
+	                   "&lt;i&gt;</li>");
+	assert_null(strstr(h, "<script"));
+	assert_null(strstr(h, "<i>"));
+	assert_null(strstr(h, FIXTURE_AMENDED_NOTE));
+	/* The hostile reason's URL is text, which the check reports; without it the rest pass. */
+	assert_int_equal(html_check(h, d, out, sizeof out), 1);
+	assert_contains(out, "URL in the text");
+	assert_null(strstr(out, "not one of the case URLs"));
+	free(h);
+	set(&d->items[0]->responses[2].reason, "not due");
+	h = digest_html(d);
+	if (html_check(h, d, out, sizeof out) != 0)
+		fail_msg("mail_check html: %s", out);
+	/* The check can fail: an answer link it was not told about. */
+	set(&d->items[1]->response_link, NULL);
+	assert_int_equal(html_check(h, d, out, sizeof out), 1);
+	assert_contains(out, "not one of the case URLs");
+	free(h);
+
+	/* A single alert: the same link under its facts. */
+	h = digest_html(d->items[3]);
+	assert_contains(h, "<a href=\"" FIXTURE_LINK "3\"");
+	assert_contains(h, ">Answer this alert</a>");
+	if (html_check(h, d->items[3], out, sizeof out) != 0)
+		fail_msg("mail_check html: %s", out);
+	free(h);
+	/* A link that is not an http(s) URL is no link. */
+	set(&d->items[3]->response_link, "javascript:alert(1)");
+	h = digest_html(d->items[3]);
+	assert_null(strstr(h, "Answer this alert"));
+	assert_null(strstr(h, "javascript"));
+	free(h);
 	delivery_free(d);
 }
 
@@ -694,13 +940,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_order),       cmocka_unit_test(test_subject),
-	    cmocka_unit_test(test_dates),       cmocka_unit_test(test_clean),
-	    cmocka_unit_test(test_case_url),    cmocka_unit_test(test_headline),
-	    cmocka_unit_test(test_sentences),   cmocka_unit_test(test_text_digest),
-	    cmocka_unit_test(test_text_single), cmocka_unit_test(test_html_document),
-	    cmocka_unit_test(test_html_single), cmocka_unit_test(test_html_escaping),
-	    cmocka_unit_test(test_cut),         cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_order),        cmocka_unit_test(test_subject),
+	    cmocka_unit_test(test_dates),        cmocka_unit_test(test_clean),
+	    cmocka_unit_test(test_case_url),     cmocka_unit_test(test_headline),
+	    cmocka_unit_test(test_sentences),    cmocka_unit_test(test_text_digest),
+	    cmocka_unit_test(test_text_single),  cmocka_unit_test(test_html_document),
+	    cmocka_unit_test(test_html_single),  cmocka_unit_test(test_html_escaping),
+	    cmocka_unit_test(test_cut),          cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_answer_words), cmocka_unit_test(test_text_answers),
+	    cmocka_unit_test(test_html_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

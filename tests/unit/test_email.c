@@ -652,7 +652,7 @@ test_send_to_sink(void **state)
 	struct fixture *fx = *state;
 	char *out = xasprintf("%s/smtp.jsonl", fx->dir), *cause = NULL, *subject;
 	const char *args[] = {"-m", "harness.smtp_sink", "--port", "0", "--out", out, NULL};
-	const char *links[8] = {NULL};
+	const char *links[16] = {NULL};
 	struct smtp_settings sc = {.from = "alerts@council.example",
 	                           .from_name = "escalator",
 	                           .reply_to = "iro.service@council.example",
@@ -676,9 +676,20 @@ test_send_to_sink(void **state)
 	a.case_url = "https://cms.council.example/case/C1042";
 	a.history = dg->items[1]->history;
 	a.nhistory = dg->items[1]->nhistory;
+	/* Where each alert is answered: the digest's alert items, and the single alert. */
+	for (size_t i = 0; i < 4; i++) {
+		char *link = xasprintf("%s%zu", FIXTURE_LINK, i);
+
+		fixture_answers(dg->items[i], link);
+		free(link);
+	}
+	fixture_answers(&a, FIXTURE_LINK "S");
 	for (size_t i = 0; i < 5; i++)
 		links[i] = dg->items[i]->case_url;
 	links[5] = a.case_url;
+	for (size_t i = 0; i < 4; i++)
+		links[6 + i] = dg->items[i]->response_link;
+	links[10] = a.response_link;
 
 	fixture_server_start(&smtp, args);
 	sc.url = xasprintf("smtp://127.0.0.1:%d", smtp.port);
@@ -736,10 +747,26 @@ test_send_to_sink(void **state)
 	assert_non_null(strstr(html, "<h1 "));
 	assert_non_null(strstr(html, "Done Fri 20 Nov 2026, 15 working days late"));
 	assert_string_equal(member(m, "title"), subject);
+	/* Each alert's case, then where to answer it; a closed clock has no answer link. */
 	l = json_object_get(m, "links");
-	assert_int_equal(json_array_size(l), 5);
-	for (size_t i = 0; i < 5; i++)
-		assert_string_equal(json_string_value(json_array_get(l, i)), links[i]);
+	assert_int_equal(json_array_size(l), 9);
+	for (size_t i = 0; i < 9; i++)
+		assert_string_equal(json_string_value(json_array_get(l, i)),
+		                    i == 8       ? links[4]
+		                    : i % 2 == 0 ? links[i / 2]
+		                                 : links[6 + i / 2]);
+	/* The answers so far, as a reader sees them after the transfer's encoding. */
+	assert_non_null(strstr(plain, "  Answer this alert: " FIXTURE_LINK "0\n"
+	                              "  Answers so far:\n  - Jo Bloggs answered on 3 Dec 2026 "
+	                              "(Overdue: team manager): action agreed for Mon 14 Dec "
+	                              "2026. Note: Review booked with the IRO\n"));
+	assert_non_null(
+	    strstr(plain, "disagrees \xe2\x80\x94 " FIXTURE_REASON ". Note: " FIXTURE_NOTE));
+	assert_null(strstr(plain, FIXTURE_AMENDED_NOTE));
+	assert_non_null(strstr(html, ">Answer this alert</a>"));
+	assert_non_null(
+	    strstr(html, "disagrees \xe2\x80\x94 " FIXTURE_REASON ". Note: " FIXTURE_NOTE));
+	assert_null(strstr(html, FIXTURE_AMENDED_NOTE));
 	free(subject);
 
 	m = message_by_uid(all, a.uid);
@@ -748,16 +775,23 @@ test_send_to_sink(void **state)
 	assert_string_equal(member(m, "x_case"), "C1042");
 	assert_true(json_is_null(json_object_get(m, "x_digest")));
 	plain = member(m, "plain");
+	/* The rule's own body as it is, then the links and the answers appended below it. */
 	assert_non_null(strstr(plain, "Case C1042: the first review was due on 2026-10-29.\n"
 	                              "Call the IRO service.\n\n"
 	                              "Open the case: https://cms.council.example/case/C1042\n"
-	                              "History:\n"));
+	                              "Answer this alert: " FIXTURE_LINK "S\n"
+	                              "Answers so far:\n- Jo Bloggs answered on 3 Dec 2026"));
+	assert_non_null(strstr(plain, FIXTURE_NOTE "\nHistory:\n"));
+	assert_null(strstr(plain, FIXTURE_AMENDED_NOTE));
 	html = member(m, "html");
 	assert_non_null(strstr(html, ">C1042</a>: First Child in Care review</h1>"));
+	assert_non_null(strstr(html, ">Answers so far</p>"));
 	l = json_object_get(m, "links");
-	assert_int_equal(json_array_size(l), 1);
+	assert_int_equal(json_array_size(l), 2);
 	assert_string_equal(json_string_value(json_array_get(l, 0)), a.case_url);
+	assert_string_equal(json_string_value(json_array_get(l, 1)), a.response_link);
 
+	fixture_answers_clear(&a);
 	json_decref(all);
 	delivery_free(dg);
 	free(sc.url);

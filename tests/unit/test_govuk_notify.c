@@ -169,9 +169,65 @@ test_notify_label_link(void **state)
 	                    "Overdue: team manager");
 	assert_string_equal(json_string_value(json_object_get(p, "stage")), "overdue");
 	assert_string_equal(json_string_value(json_object_get(p, "case_url")), d.case_url);
-	assert_int_equal(json_object_size(p), 11);
+	/* No listener, no answers: both keys there, empty (a template may use them). */
+	assert_string_equal(json_string_value(json_object_get(p, "answer_url")), "");
+	assert_string_equal(json_string_value(json_object_get(p, "answers")), "");
+	assert_int_equal(json_object_size(p), 13);
 	json_decref(j);
 	free(body);
+}
+
+/*
+ * A single alert's answer link as ((answer_url)) and its answers so far as
+ * ((answers)), one line each: who, what, which stage and the dates, never the
+ * reason or the note, never an amended answer; fields cannot replace them.
+ */
+static void
+test_notify_answers(void **state)
+{
+	struct delivery d = fixture_delivery(CHANNEL_GOVUK_NOTIFY);
+	char *cause = NULL, *body;
+	json_t *j, *p;
+
+	fixture_answers(&d, FIXTURE_LINK);
+	d.fields = fixture_json_object("{\"answers\":\"not these\",\"answer_url\":\"x\"}");
+	body = govuk_build_body(&d, &cause);
+	assert_non_null(body);
+	j = fixture_parse_json(body);
+	p = json_object_get(j, "personalisation");
+	assert_string_equal(json_string_value(json_object_get(p, "answer_url")), FIXTURE_LINK);
+	assert_string_equal(json_string_value(json_object_get(p, "answers")),
+	                    "Jo Bloggs answered on 3 Dec 2026 (Overdue: team manager): action "
+	                    "agreed for Mon 14 Dec 2026\n"
+	                    "sm.north@council.example answered on 4 Dec 2026 (Escalated: service "
+	                    "manager): disagrees");
+	assert_null(strstr(body, FIXTURE_NOTE));
+	assert_null(strstr(body, FIXTURE_REASON));
+	assert_null(strstr(body, FIXTURE_AMENDED_NOTE));
+	assert_null(strstr(body, "Review booked"));
+	assert_null(strstr(body, "acknowledged"));
+	json_decref(j);
+	free(body);
+	json_decref(d.fields);
+	d.fields = NULL;
+
+	/* Hostile names cannot format the message or make a link; a bad link is left out. */
+	free(d.responses[1].who);
+	d.responses[1].who = xstrdup("# [Click](https://evil.example) *now*");
+	free(d.response_link);
+	d.response_link = xstrdup("javascript:alert(1)");
+	body = govuk_build_body(&d, &cause);
+	j = fixture_parse_json(body);
+	p = json_object_get(j, "personalisation");
+	assert_string_equal(json_string_value(json_object_get(p, "answer_url")), "");
+	assert_string_equal(json_string_value(json_object_get(p, "answers")),
+	                    "(Click)(https: //evil.example) *now* answered on 3 Dec 2026 "
+	                    "(Overdue: team manager): action agreed for Mon 14 Dec 2026\n"
+	                    "sm.north@council.example answered on 4 Dec 2026 (Escalated: service "
+	                    "manager): disagrees");
+	json_decref(j);
+	free(body);
+	fixture_answers_clear(&d);
 }
 
 /*
@@ -266,10 +322,64 @@ test_notify_digest(void **state)
 	                             "tm.north@council.example (sent). Open the case: "
 	                             "https://cms.council.example/case/C1000\n"));
 	assert_non_null(strstr(text, "done 2026-11-20 (15 working days late)"));
+	/* No answer link, no answers: nothing said about answering. */
+	assert_null(strstr(text, "Answer"));
 	assert_non_null(strstr(text, "You were not told earlier: escalator first saw this case "
 	                             "after 2026-10-30"));
 	free(subject);
 	json_decref(j);
+	free(body);
+	delivery_free(d);
+}
+
+/*
+ * A digest's items each end with their own answer link and carry their answers
+ * so far (short: never a reason, a note or an amended answer); the link stays
+ * when the body must shrink.
+ */
+static void
+test_notify_digest_answers(void **state)
+{
+	struct delivery *d = fixture_digest(CHANNEL_GOVUK_NOTIFY, 6, 0);
+	char *body, *want;
+	size_t links = 0;
+
+	for (size_t i = 0; i < d->nitems; i++) {
+		char *link = xasprintf("%s%zu", FIXTURE_LINK, i);
+
+		if (!d->items[i]->notice && !d->items[i]->closed)
+			fixture_answers(d->items[i], link);
+		free(link);
+	}
+	body = govuk_digest_body(d, GOVUK_DIGEST_BODY_MAX);
+	assert_int_equal(check_digest_body(d, body, GOVUK_DIGEST_BODY_MAX), 6);
+	assert_non_null(strstr(
+	    body,
+	    "* C1000 \xe2\x80\x93 Escalated: service manager \xe2\x80\x93 First Child in "
+	    "Care review \xe2\x80\x93 12 working days overdue, due 2026-10-29. Expected: Hold "
+	    "the review now and record why it was late. History: Reminder: IRO 2026-10-22 to "
+	    "jo.iro@council.example (sent); Escalated: service manager 2026-10-30 to "
+	    "tm.north@council.example (sent). Answers so far: Jo Bloggs answered on 3 Dec "
+	    "2026 (Overdue: team manager): action agreed for Mon 14 Dec 2026; "
+	    "sm.north@council.example answered on 4 Dec 2026 (Escalated: service manager): "
+	    "disagrees. Open the case: https://cms.council.example/case/C1000. Answer this "
+	    "alert: " FIXTURE_LINK "0\n"));
+	for (size_t i = 0; i < 4; i++) {
+		want = xasprintf("Answer this alert: %s%zu\n", FIXTURE_LINK, i);
+		links += strstr(body, want) != NULL;
+		free(want);
+	}
+	assert_int_equal(links, 4);
+	assert_null(strstr(body, FIXTURE_NOTE));
+	assert_null(strstr(body, FIXTURE_REASON));
+	assert_null(strstr(body, FIXTURE_AMENDED_NOTE));
+	assert_null(strstr(body, "acknowledged"));
+	free(body);
+
+	/* Squeezed: the case links go, the answer links stay. */
+	body = govuk_digest_body(d, 2500);
+	assert_null(strstr(body, "Open the case"));
+	assert_non_null(strstr(body, "Answer this alert: " FIXTURE_LINK "0\n"));
 	free(body);
 	delivery_free(d);
 }
@@ -550,6 +660,8 @@ main(void)
 	    cmocka_unit_test(test_send_lookup_first),
 	    cmocka_unit_test(test_send_refused),
 	    cmocka_unit_test(test_notify_label_link),
+	    cmocka_unit_test(test_notify_answers),
+	    cmocka_unit_test(test_notify_digest_answers),
 	    cmocka_unit_test(test_notify_digest),
 	    cmocka_unit_test(test_notify_digest_formatting),
 	    cmocka_unit_test(test_notify_digest_limit),

@@ -78,8 +78,11 @@ test_body_shape(void **state)
 	struct delivery d = sample_delivery();
 	json_t *j = build_and_parse(&d);
 
-	/* The nine members a webhook has always had, then label, urgency, status, history. */
-	assert_int_equal(json_object_size(j), 13);
+	/*
+	 * The nine members a webhook has always had, then label, urgency, status,
+	 * history, response_url and responses.
+	 */
+	assert_int_equal(json_object_size(j), 15);
 	assert_string_equal(member(j, "rule"), "cp-icpc");
 	assert_string_equal(member(j, "title"), "Initial child protection conference");
 	assert_string_equal(member(j, "case"), "C2001");
@@ -96,6 +99,10 @@ test_body_shape(void **state)
 	assert_true(json_is_null(json_object_get(j, "status")));
 	assert_true(json_is_array(json_object_get(j, "history")));
 	assert_int_equal(json_array_size(json_object_get(j, "history")), 0);
+	/* No listener: no answer link, and no answers yet. */
+	assert_true(json_is_null(json_object_get(j, "response_url")));
+	assert_true(json_is_array(json_object_get(j, "responses")));
+	assert_int_equal(json_array_size(json_object_get(j, "responses")), 0);
 	/* No link, not copied: the members are absent, not null. */
 	assert_null(json_object_get(j, "case_url"));
 	assert_null(json_object_get(j, "copied"));
@@ -128,7 +135,7 @@ test_body_digest_members(void **state)
 		json_decref(j);
 	}
 	j = build_and_parse(&d);
-	assert_int_equal(json_object_size(j), 15);
+	assert_int_equal(json_object_size(j), 17);
 	assert_string_equal(member(j, "stage"), "late");
 	assert_string_equal(member(j, "label"), "Late: team manager");
 	assert_string_equal(member(j, "status"), "3 working days overdue");
@@ -151,6 +158,77 @@ test_body_digest_members(void **state)
 		assert_int_equal(json_is_true(json_object_get(e, "copied")), history[i].copied);
 	}
 	json_decref(j);
+}
+
+/*
+ * Check that j's "responses" are exactly fixture_answers': every answer, the
+ * amended one too (marked), reason and note included (the council's own system).
+ */
+static void
+check_responses(json_t *j)
+{
+	static const char *const keys[] = {"who",    "stage", "kind",        "agreed_on",
+	                                   "reason", "note",  "answered_at", "amended"};
+	json_t *a = json_object_get(j, "responses"), *r;
+
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), 3);
+	for (size_t i = 0; i < 3; i++) {
+		r = json_array_get(a, i);
+		assert_int_equal(json_object_size(r), 8);
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			assert_non_null(json_object_get(r, keys[k]));
+	}
+	r = json_array_get(a, 0);
+	assert_string_equal(member(r, "who"), "Jo Bloggs");
+	assert_string_equal(member(r, "stage"), "Overdue: team manager");
+	assert_string_equal(member(r, "kind"), "acknowledged");
+	assert_true(json_is_null(json_object_get(r, "agreed_on")));
+	assert_true(json_is_null(json_object_get(r, "reason")));
+	assert_string_equal(member(r, "note"), FIXTURE_AMENDED_NOTE);
+	assert_string_equal(member(r, "answered_at"), "2026-12-03T10:15:00Z");
+	assert_true(json_is_true(json_object_get(r, "amended")));
+	r = json_array_get(a, 1);
+	assert_string_equal(member(r, "kind"), "agreed");
+	assert_string_equal(member(r, "agreed_on"), "2026-12-14");
+	assert_true(json_is_false(json_object_get(r, "amended")));
+	r = json_array_get(a, 2);
+	assert_string_equal(member(r, "who"), "sm.north@council.example");
+	assert_string_equal(member(r, "kind"), "disagree");
+	assert_string_equal(member(r, "reason"), FIXTURE_REASON);
+	assert_string_equal(member(r, "note"), FIXTURE_NOTE);
+	assert_true(json_is_false(json_object_get(r, "amended")));
+}
+
+/* The answer link and every answer so far, as recorded, with values never cut. */
+static void
+test_body_responses(void **state)
+{
+	struct delivery d = sample_delivery();
+	json_t *j;
+	char big[4001];
+
+	fixture_answers(&d, FIXTURE_LINK);
+	j = build_and_parse(&d);
+	assert_int_equal(json_object_size(j), 15);
+	assert_string_equal(member(j, "response_url"), FIXTURE_LINK);
+	check_responses(j);
+	json_decref(j);
+
+	/* A long note goes whole (the council's own system), hostile text as JSON strings. */
+	memset(big, 'n', 4000);
+	big[4000] = '\0';
+	free(d.responses[2].note);
+	d.responses[2].note = xstrdup(big);
+	free(d.responses[1].who);
+	d.responses[1].who = xstrdup("\"},{\"x\":1,\"\xff");
+	j = build_and_parse(&d);
+	assert_int_equal(strlen(member(json_array_get(json_object_get(j, "responses"), 2), "note")),
+	                 4000);
+	assert_string_equal(member(json_array_get(json_object_get(j, "responses"), 1), "who"),
+	                    "\"},{\"x\":1,\"\xef\xbf\xbd");
+	json_decref(j);
+	fixture_answers_clear(&d);
 }
 
 /* The body of digest d, parsed (fails the test unless it is an object). */
@@ -271,6 +349,36 @@ test_digest_body(void **state)
 	json_decref(j);
 	delivery_free(d);
 
+	/* Each alert carries its own answer link and its clock's answers; a closed clock none. */
+	d = fixture_digest(CHANNEL_WEBHOOK, 6, 0);
+	for (i = 0; i < d->nitems; i++) {
+		char *link = xasprintf("%s%zu", FIXTURE_LINK, i);
+
+		if (!d->items[i]->notice && !d->items[i]->closed)
+			fixture_answers(d->items[i], link);
+		free(link);
+	}
+	j = digest_parse(d, &len);
+	check_digest(d, j);
+	json_array_foreach(json_object_get(j, "alerts"), i, a)
+	{
+		const char *ref = member(a, "case");
+
+		if (strncmp(member(a, "rule"), "escalator-", 10) == 0) {
+			assert_true(json_is_null(json_object_get(a, "response_url")));
+			assert_int_equal(json_array_size(json_object_get(a, "responses")), 0);
+			continue;
+		}
+		char *want = xasprintf("%s%c", FIXTURE_LINK, ref[4]);
+
+		assert_string_equal(member(a, "response_url"), want);
+		free(want);
+		check_responses(a);
+	}
+	assert_int_equal(json_object_size(json_array_get(json_object_get(j, "closed"), 0)), 8);
+	json_decref(j);
+	delivery_free(d);
+
 	/* Nothing but closed clocks: an empty "alerts". */
 	d = fixture_digest(CHANNEL_WEBHOOK, 0, 0);
 	j = digest_parse(d, &len);
@@ -333,7 +441,7 @@ test_body_fields(void **state)
 	want = json_loads(text, 0, NULL);
 	assert_true(json_is_object(f));
 	assert_true(json_equal(f, want));
-	assert_int_equal(json_object_size(j), 14);
+	assert_int_equal(json_object_size(j), 16);
 	json_decref(want);
 	json_decref(j);
 	json_decref(d.fields);
@@ -489,6 +597,7 @@ test_setup_signed(void **state)
 
 	d.secret = "s3cret-key";
 	d.uid = "d9\r\nX-Evil: 1";
+	fixture_answers(&d, FIXTURE_LINK);
 	curlrec_clear();
 	assert_non_null(webhook_setup(t, &s, &d, 1793347200, &cause));
 	assert_string_equal(curlrec_find(CURLOPT_URL)->str, d.recipient);
@@ -514,8 +623,12 @@ test_setup_signed(void **state)
 	snprintf(msg, sizeof msg, "%s.%s", ts, body);
 	independent_sig("s3cret-key", msg, strlen(msg), want);
 	assert_string_equal(find_header(h, "X-Escalator-Signature"), want);
+	/* The signature covers the answers and the link too: they are in the body it signs. */
+	assert_non_null(strstr(body, "\"response_url\":\"" FIXTURE_LINK "\""));
+	assert_non_null(strstr(body, FIXTURE_NOTE));
 	transfer_free(t);
 	curlrec_clear();
+	fixture_answers_clear(&d);
 }
 
 /* No secret, no signature header. */
@@ -598,7 +711,7 @@ main(void)
 	    cmocka_unit_test(test_setup_signed),        cmocka_unit_test(test_setup_unsigned),
 	    cmocka_unit_test(test_setup_bad_fields),    cmocka_unit_test(test_body_digest_members),
 	    cmocka_unit_test(test_digest_body),         cmocka_unit_test(test_digest_limit),
-	    cmocka_unit_test(test_setup_digest_signed),
+	    cmocka_unit_test(test_setup_digest_signed), cmocka_unit_test(test_body_responses),
 	};
 	int rc;
 
