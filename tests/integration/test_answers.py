@@ -137,7 +137,9 @@ class _Page(HTMLParser):
             if name in ("src", "srcset", "background", "poster", "formaction") or \
                     name.startswith("on"):
                 self.problems.append("%s= on <%s>" % (name, tag))
-            if re.search(r"(https?:)?//", value) and name in ("href", "action"):
+            # (a link to the case in the council's own system is a link, not a load)
+            if re.search(r"(https?:)?//", value) and name in ("href", "action") and \
+                    not (tag == "a" and value.startswith(CASE_URL)):
                 self.problems.append("outside address %s=%r on <%s>" % (name, value, tag))
             if name == "style" and re.search(r"url\s*\(|@import", value, re.I):
                 self.problems.append("outside resource in style: %r" % value)
