@@ -44,7 +44,7 @@ static const char html_css[] =
     "input:focus,textarea:focus,button:focus{outline:3px solid #fd0;outline-offset:0;"
     "box-shadow:inset 0 0 0 2px #0b0c0c}"
     "input[type=radio]:focus{box-shadow:0 0 0 5px #0b0c0c}"
-    ".status{font-weight:700;font-size:1.3rem;color:#a8220e}"
+    ".status{font-weight:700;font-size:1.3rem}.late{color:#a8220e}"
     "dl{margin:0 0 1rem}dt{font-weight:700}dd{margin:0 0 .5rem}"
     ".panel{background:#00703c;color:#fff;padding:1rem 1.25rem;margin:0 0 1.25rem}"
     ".panel h2{margin:0 0 .25rem;color:#fff}.panel p{margin:0}"

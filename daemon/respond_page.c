@@ -124,7 +124,8 @@ page_alert(FILE *f, const struct delivery *d)
 	page_value(f, d->title != NULL ? d->title : d->rule);
 	fputs(" for ", f);
 	respond_html_esc(f, *ref != '\0' ? ref : "(no case reference)");
-	fputs("</h1>\n<p class=\"status\">", f);
+	/* Red once it is late; ink while it is not yet due. */
+	fprintf(f, "</h1>\n<p class=\"status%s\">", d->days_late > 0 ? " late" : "");
 	{
 		char *status = d->status != NULL && *d->status != '\0'
 		                   ? digest_clean(d->status, DIGEST_VALUE_MAX, false)
@@ -142,7 +143,7 @@ page_alert(FILE *f, const struct delivery *d)
 	if (d->due != NULL)
 		page_fact(f, "Due", digest_date(d->due));
 	page_fact(f, "Working days late",
-	          d->days_late > 0 ? xasprintf("%d", d->days_late) : xstrdup("None: not yet due"));
+	          d->days_late > 0 ? xasprintf("%d", d->days_late) : xstrdup("None yet"));
 	if (d->fires != NULL) {
 		char *label = digest_clean(d->label != NULL ? d->label : d->stage, DIGEST_VALUE_MAX,
 		                           false),

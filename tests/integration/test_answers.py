@@ -31,10 +31,7 @@ message say so and are skipped, or fail under CI=true).
       an answer through one is recorded for that clock only.
   test_next_stage_shows_answer  the next stage's email carries the answer (needs the
       notifiers' branch: skipped without the link in the message).
-  test_browser             as people use it: the link out of the email opened in headless
-      Chromium (selenium), the form filled in and sent, the page after it; another alert's form,
-      a changed and an expired link refused in the browser; the next stage's email carries the
-      answer. Screenshots in $ESCALATOR_SCREENSHOTS when set.
+  (The same flows in a real browser: tests/integration/test_browser.py.)
   test_bind_and_reload     an address in use is fatal at start (exit 1, the address and the OS
       error in the log); a reload that sets listen starts the listener; one that moves it says it
       takes a restart.
@@ -601,118 +598,6 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
         self.assertEqual(r.status, 403)
         self.assertEqual(len(self.responses()), 1)
 
-    # ---------------------------------------------------------------------------------------------
-    def test_next_stage_shows_answer(self):
-        smtp = self.smtp_sink()
-        d = self.start(smtp, [("C1", ago(5), TM, SM)])
-        if not self.links_in(smtp.messages[0]):
-            hd.skip_or_fail("the message carries no answer link (the notifiers' branch, "
-                            "ans-notifiers, writes it)")
-        token = self.token_for(smtp.messages[0], "C1", TM)
-        soon = (today() + datetime.timedelta(days=14))
-        r = self.post(token, {"kind": "agreed", "agreed_on": soon.isoformat(),
-                              "note": "Review booked", "form": self.form_token(token)})
-        self.assertEqual(r.status, 303)
-        d.terminate()
-        # Five days on, stage 2 goes to the service manager, with the answer in it.
-        later = (today() + datetime.timedelta(days=5)).isoformat() + "T12:00:00"
-        p = self.run_escalatord(["--once", "--now", later], timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        smtp.wait_for(2, timeout=15)
-        msg = [m for m in smtp.messages if m.rcpt_tos == [SM]]
-        self.assertEqual(len(msg), 1, [m.rcpt_tos for m in smtp.messages])
-        out = mail_check.check_message(msg[0].data, [])
-        plain = out["plain"]
-        self.assertIn("action agreed", plain)
-        self.assertTrue(soon.isoformat() in plain or soon.strftime("%-d %b") in plain, plain)
-        self.assertIn("Review booked", plain)
-
-    # ---------------------------------------------------------------------------------------------
-    def browser(self):
-        """Headless Chromium driven by chromedriver (Debian's chromium, chromium-driver and
-        python3-selenium), closed in tearDown."""
-        try:
-            from selenium import webdriver
-            from selenium.webdriver.chrome.service import Service
-        except ImportError:
-            hd.skip_or_fail("python3-selenium is not installed (scripts/deps installs it)")
-        if not os.access("/usr/bin/chromedriver", os.X_OK):
-            hd.skip_or_fail("chromium-driver is not installed (scripts/deps installs it)")
-        opts = webdriver.ChromeOptions()
-        # A phone's width; --no-sandbox: the tests may run as root in a container.
-        for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                  "--window-size=400,1000", "--user-data-dir=" + os.path.join(self.tmp, "chr")):
-            opts.add_argument(a)
-        drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-        drv.set_page_load_timeout(20)
-        self.addCleanup(drv.quit)
-        return drv
-
-    def screenshot(self, drv, name):
-        """Keep a screenshot: in $ESCALATOR_SCREENSHOTS if set, else in the test's tree."""
-        where = os.environ.get("ESCALATOR_SCREENSHOTS") or self.tmp
-        os.makedirs(where, exist_ok=True)
-        drv.save_screenshot(os.path.join(where, name))
-
-    def test_browser(self):
-        """As people use it: the link out of the email, opened in Chromium, the form filled in
-        and sent; the next stage's email carries the answer; a changed link, an expired one
-        and another alert's form get a plain refusal and change nothing."""
-        from selenium.webdriver.common.by import By
-        smtp = self.smtp_sink()
-        d = self.start(smtp, [("C1", ago(5), TM, SM), ("C2", ago(5), TM2, SM)])
-        by = {m.rcpt_tos[0]: m for m in smtp.messages}
-        links = self.links_in(by[TM])
-        if not links:
-            hd.skip_or_fail("the message carries no answer link (the notifiers' branch, "
-                            "ans-notifiers, writes it)")
-        token = links[0]
-        drv = self.browser()
-        drv.get(self.base + "/r/" + token)
-        self.assertIn("C1", drv.title + drv.find_element(By.TAG_NAME, "body").text)
-        self.screenshot(drv, "answer-page.png")
-        for radio in drv.find_elements(By.CSS_SELECTOR, "input[type=radio][name=kind]"):
-            if radio.get_attribute("value") == "agreed":
-                radio.click()
-        soon = today() + datetime.timedelta(days=9)
-        # A date field takes what the browser's own picker would (locale-free: set its value).
-        drv.execute_script("arguments[0].value = arguments[1]",
-                           drv.find_element(By.NAME, "agreed_on"), soon.isoformat())
-        drv.find_element(By.NAME, "note").send_keys("Review booked with the family")
-        drv.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-        self.wait_for(lambda: drv.current_url.endswith("?recorded=1"), timeout=10,
-                      what="the page after the answer")
-        self.screenshot(drv, "answer-recorded.png")
-        rows = self.responses()
-        self.assertEqual([(r[1], r[5], r[6], r[8]) for r in rows],
-                         [("C1", "agreed", soon.isoformat(), "Review booked with the family")])
-        # A form of this page sent on another alert's link (the same browser, the same site).
-        other = self.links_in(by[TM2])[0]
-        drv.execute_script("document.forms[0].action = arguments[0]", other)
-        drv.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-        self.wait_for(lambda: "did not come from the page" in
-                      drv.find_element(By.TAG_NAME, "body").text, timeout=10,
-                      what="the refusal of another alert's form")
-        # A changed link and an expired one.
-        tampered = token[:30] + ("A" if token[30] != "A" else "B") + token[31:]
-        drv.get(self.base + "/r/" + tampered)
-        self.assertIn("latest message about this case", drv.find_element(By.TAG_NAME, "body").text)
-        self.screenshot(drv, "refusal-changed.png")
-        drv.get(self.base + "/r/" + mint(KEY, self.delivery_of("C1", TM), TM,
-                                         int(time.time()) - 60))
-        self.assertIn("expired", drv.find_element(By.TAG_NAME, "body").text)
-        self.assertEqual(len(self.responses()), 1, "a refused answer changed something")
-        d.terminate()
-        # Five days on, stage 2's email to the service manager carries the answer.
-        later = (today() + datetime.timedelta(days=5)).isoformat() + "T12:00:00"
-        p = self.run_escalatord(["--once", "--now", later], timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        msgs = [m for m in smtp.wait_for(4, timeout=15) if m.rcpt_tos == [SM]]
-        self.assertTrue(msgs, "no stage 2 message")
-        plain = "\n".join(mail_check.check_message(m.data, [])["plain"] for m in msgs)
-        self.assertIn("action agreed", plain)
-
-    # ---------------------------------------------------------------------------------------------
     def test_bind_and_reload(self):
         smtp = self.smtp_sink()
         # The address in use: fatal at start, with the address and the OS's reason.

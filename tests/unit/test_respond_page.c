@@ -161,7 +161,7 @@ test_page(void **state)
 	                "for CIC-1001 \xe2\x80\x93 escalator</title>");
 	h1 = strstr(doc, "<h1>Overdue: team manager: Child in care review for CIC-1001</h1>");
 	assert_non_null(h1);
-	assert_contains(h1, "<p class=\"status\">3 working days overdue</p>");
+	assert_contains(h1, "<p class=\"status late\">3 working days overdue</p>");
 	assert_contains(h1, "<dt>Due</dt><dd>Fri 30 Oct 2026</dd>");
 	assert_contains(h1, "<dt>Working days late</dt><dd>3</dd>");
 	assert_contains(h1,
@@ -522,7 +522,7 @@ test_notes(void **state)
 	doc = respond_page(&v);
 	check_doc(doc, CASE_URL_ESC, TOKEN);
 	assert_contains(doc, "<p class=\"status\">Due in 3 working days</p>");
-	assert_contains(doc, "<dt>Working days late</dt><dd>None: not yet due</dd>");
+	assert_contains(doc, "<dt>Working days late</dt><dd>None yet</dd>");
 	assert_contains(doc, "No other messages about this case so far.");
 	free(doc);
 	delivery_free(d);
