@@ -9,8 +9,8 @@
 #include "xalloc.h"
 
 #define TOKEN_VERSION 1
-#define TOKEN_MAC 16              /* bytes of the HMAC kept: 128 bits */
-#define TOKEN_BODY (1 + 8 + 8)    /* version, delivery id, expiry */
+#define TOKEN_MAC 16           /* bytes of the HMAC kept: 128 bits */
+#define TOKEN_BODY (1 + 8 + 8) /* version, delivery id, expiry */
 #define TOKEN_BYTES (TOKEN_BODY + TOKEN_MAC)
 #define TOKEN_FORM_BYTES (8 + 16) /* time shown, HMAC */
 

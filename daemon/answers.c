@@ -41,9 +41,9 @@ const struct statestore_sql answers_statements[] = {
      "FROM response r WHERE r.rule = ?1 AND r.case_ref = ?2 AND r.start = ?3 ORDER BY r.id DESC "
      "LIMIT ?4"},
     {offsetof(struct statestore, q_ans_agreed), false,
-     "SELECT r.agreed_on FROM response r WHERE r.rule = ?1 AND r.case_ref = ?2 AND r.start = ?3 "
-     "AND r.kind = 'agreed' AND r.agreed_on IS NOT NULL AND NOT EXISTS (SELECT 1 FROM response "
-     "n WHERE n.amends = r.id) ORDER BY r.id DESC LIMIT 1"},
+     "SELECT r.agreed_on, r.stage FROM response r WHERE r.rule = ?1 AND r.case_ref = ?2 AND "
+     "r.start = ?3 AND r.kind = 'agreed' AND r.agreed_on IS NOT NULL AND NOT EXISTS (SELECT 1 "
+     "FROM response n WHERE n.amends = r.id) ORDER BY r.id DESC LIMIT 1"},
     {offsetof(struct statestore, q_ans_kinds), false,
      "SELECT kind, count(*) FROM response GROUP BY kind"},
 };
@@ -259,7 +259,7 @@ fail:
 
 int
 answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
-               char *agreed, char **cause)
+               char *agreed, char *stage, size_t stage_len, char **cause)
 {
 	sqlite3_stmt *st = ss->q_ans_agreed;
 	int rc, found = 0;
@@ -271,6 +271,11 @@ answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, co
 	sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
 		snprintf(agreed, 11, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (stage != NULL && stage_len > 0)
+			snprintf(stage, stage_len, "%s",
+			         sqlite3_column_text(st, 1) != NULL
+			             ? (const char *)sqlite3_column_text(st, 1)
+			             : "");
 		found = 1;
 	}
 	sqlite3_reset(st);

@@ -57,11 +57,12 @@ long long answers_add(struct statestore *ss, const struct delivery *d, const str
 
 /*
  * The latest agreed date for the clock (rule, case_ref, start) among answers
- * not since amended: 1 with agreed (11 bytes) set, 0 when there is none, -1
- * with *cause set.
+ * not since amended: 1 with agreed (11 bytes) set and, if stage is not NULL,
+ * the name of the stage whose message was answered in stage (stage_len
+ * bytes; "" if not recorded), 0 when there is none, -1 with *cause set.
  */
 int answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
-                   char *agreed, char **cause);
+                   char *agreed, char *stage, size_t stage_len, char **cause);
 
 /*
  * The answers to the clock (rule, case_ref, start) into into->responses

@@ -47,8 +47,8 @@ config_parse_listen_address(struct config *cfg, const config_setting_t *s, const
 	}
 	port = strtol(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535) {
-		cfg_error(d, s, cfg->path, "listen \"%s\": the port must be a number from 1 to 65535",
-		          v);
+		cfg_error(d, s, cfg->path,
+		          "listen \"%s\": the port must be a number from 1 to 65535", v);
 		return;
 	}
 	cfg->listen_host = xstrndup(host, hostlen);

@@ -17,7 +17,9 @@
 #include "clock.h"
 #include "daemon_impl.h"
 #include "evaluate.h"
+#include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
 #include "retention.h"
@@ -120,6 +122,7 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 	}
 	log_notice("alert id=%lld rule=%s stage=%s to=%s since=%s", id, daemon_health_rule.id,
 	           daemon_health_stages[stage].name, cfg->admin, since);
+	metrics_alert(dm->metrics, &daemon_health_rule, (int)stage); /* metrics */
 	outbox_kick(dm->ob);
 }
 
@@ -129,6 +132,7 @@ daemon_store_bad(struct daemon *dm, time_t since, const char *reason)
 {
 	const struct config *cfg = engine_config(dm->engine);
 
+	metrics_store_bad(dm->metrics, reason); /* metrics: what /healthz says */
 	casehealth_bad(dm->health, cfg->case_store, cfg->store_alert_after, since, clock_now(),
 	               reason);
 }
@@ -149,6 +153,8 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	bool replaced, missing, changed;
 	char *cause = NULL, *why;
 
+	/* metrics: /healthz's sign of life (a pass in progress is looking at the case store). */
+	metrics_polled(dm->metrics);
 	/* A pass in progress holds the case store: look again at the next poll, after it. */
 	if (dm->run != NULL)
 		return;
@@ -247,6 +253,53 @@ daemon_retain_cb(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(dm->retain_ev, &tv);
 }
 
+/*
+ * Start the HTTP listener when listen is set (the service, not --once).
+ * Returns 0, or -1 when the address cannot be bound (logged).
+ */
+static int
+daemon_listen_start(struct daemon *dm)
+{
+	const struct config *cfg = engine_config(dm->engine);
+	char *cause = NULL;
+
+	if (cfg->listen_host == NULL)
+		return 0;
+	if ((dm->listener = listener_start(dm, &cause)) == NULL) {
+		log_err("%s:%d: %s", cfg->path, cfg->listen_line, cause);
+		free(cause);
+		return -1;
+	}
+	log_info("listening address=%s", listener_name(dm->listener));
+	return 0;
+}
+
+/*
+ * After a reload: start the listener if listen is newly set, stop it if it
+ * is gone. Requests read the new configuration (keys, response_url) at once;
+ * only moving to another address waits for a restart.
+ */
+static void
+daemon_listen_reload(struct daemon *dm)
+{
+	const struct config *cfg = engine_config(dm->engine);
+
+	if (dm->listener == NULL) {
+		if (cfg->listen_host != NULL && daemon_listen_start(dm) != 0)
+			log_err("the listener did not start; answers, /metrics and /healthz are "
+			        "unavailable until it can bind");
+	} else if (cfg->listen_host == NULL) {
+		log_notice("listen is no longer set: the listener on %s stopped",
+		           listener_name(dm->listener));
+		listener_free(dm->listener);
+		dm->listener = NULL;
+	} else if (!listener_at(dm->listener, cfg->listen_host, cfg->listen_port)) {
+		log_warn("%s:%d: listen changed, but the listener stays on %s until escalatord "
+		         "restarts",
+		         cfg->path, cfg->listen_line, listener_name(dm->listener));
+	}
+}
+
 /* SIGHUP: reload everything; keep the old configuration on any error. */
 void
 daemon_reload(struct daemon *dm)
@@ -271,17 +324,22 @@ daemon_reload(struct daemon *dm)
 		        "running the previous configuration",
 		        d.errors, d.errors == 1 ? "" : "s");
 		diag_free(&d);
+		metrics_reload(dm->metrics, false); /* metrics */
 		sd_notify(0, "READY=1");
 		return;
 	}
 	diag_free(&d);
 	engine_activate(e);
 	outbox_configure(dm->ob, engine_config(e));
+	/* metrics: the new rules before the old ones are freed */
+	metrics_rules(dm->metrics, engine_rules(e));
+	metrics_reload(dm->metrics, true);
 	engine_free(dm->engine);
 	dm->engine = e;
 	tv.tv_sec = engine_config(e)->poll_interval;
 	tv.tv_usec = 0;
 	evtimer_add(dm->poll_ev, &tv);
+	daemon_listen_reload(dm);
 	log_info("reloaded rules=%zu files=%zu", engine_rules(e)->nrules, engine_rules(e)->nfiles);
 	pass_start(dm, "reload");
 	sd_notify(0, "READY=1");
@@ -320,6 +378,9 @@ daemon_shutdown(struct daemon *dm, int sig)
 	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
 	evtimer_del(dm->poll_ev);
 	evtimer_del(dm->wake_ev);
+	/* No more requests: each is served whole in one callback, so none is left half done. */
+	listener_free(dm->listener);
+	dm->listener = NULL;
 	outbox_stop(dm->ob);
 	if (outbox_in_flight(dm->ob) == 0)
 		event_base_loopexit(dm->base, NULL);
@@ -408,6 +469,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		return 1;
 	}
 	dm.health = casehealth_new(daemon_admin_alert, &dm);
+	dm.metrics = metrics_new();
+	metrics_rules(dm.metrics, engine_rules(e));
 	if ((n = queue_reset_in_flight(dm.ss, &cause)) < 0) {
 		log_err("%s", cause);
 		free(cause);
@@ -418,8 +481,18 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 
 	if ((dm.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	/* After the state store (answers are recorded there); an address in use is fatal. */
+	if (!once && daemon_listen_start(&dm) != 0) {
+		event_base_free(dm.base);
+		metrics_free(dm.metrics);
+		casehealth_free(dm.health);
+		statestore_close(dm.ss);
+		engine_free(e);
+		return 1;
+	}
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
 	outbox_configure(dm.ob, engine_config(e));
+	outbox_observe(dm.ob, metrics_delivery_cb, dm.metrics); /* metrics */
 	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
 	dm.stop_ev = evtimer_new(dm.base, daemon_stop_cb, &dm);
@@ -494,6 +567,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	free(cause);
 
 	evaluate_finish(dm.run, NULL);
+	listener_free(dm.listener);
 	outbox_free(dm.ob);
 	statestore_close(dm.ss);
 	if (dm.watchdog_ev)
@@ -514,6 +588,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_base_free(dm.base);
 	engine_free(dm.engine);
 	casehealth_free(dm.health);
+	metrics_free(dm.metrics);
 	log_info("stopped");
 	return once && dm.failed ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answers.h"
 #include "clock.h"
 #include "closing.h"
 #include "evaluate_impl.h"
@@ -52,6 +53,8 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 		return 0;
 	}
 	over = r->below ? value < r->limit : value > r->limit;
+	if (over)
+		er->at_stage[0]++; /* metrics: over the limit is its one stage */
 	if (alertstore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
 	if (!over) {
@@ -81,6 +84,54 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 	}
 }
 
+/*
+ * A rule with hold, stage owed on clock c: is it held by an "action agreed"
+ * answer? The unrecorded stages after the answered one, up to owed, wait
+ * until eval_hold_until; held while now is before the earliest of those
+ * ends' firing time, which then becomes stats->next (the wake timer fires
+ * then). Nothing is recorded: the stage stays owed. Returns 1 when held, 0
+ * when not, -1 on a state store failure.
+ */
+static int
+evaluate_held(struct statestore *ss, struct evaluate_rule *er, const char *case_ref,
+              const struct eval_clock *c, int owed, localtime_min_t now,
+              struct evaluate_stats *stats, char **cause)
+{
+	const struct rule *r = er->r;
+	char start[DATE_STRLEN], text[DATE_STRLEN], stage[80], ubuf[DATE_STRLEN];
+	localtime_min_t at = EVAL_NEVER;
+	date_t agreed, until;
+	int answered, rc;
+	char *qc;
+
+	rc = answers_agreed(ss, r->id, case_ref, date_format(c->start, start), text, stage,
+	                    sizeof stage, cause);
+	if (rc <= 0)
+		return rc;
+	/* An answer to a stage the rule no longer has cannot say which stages come after it. */
+	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_index(r, stage)) < 0)
+		return 0;
+	for (int i = answered + 1; i <= owed; i++) {
+		if (er->recorded[i])
+			continue; /* told already: nothing to hold */
+		until = eval_hold_until(r, er->cal, eval_stage_date(r, er->cal, c->due, (size_t)i),
+		                        agreed);
+		if ((localtime_min_t)until * 1440 + er->send_time < at)
+			at = (localtime_min_t)until * 1440 + er->send_time;
+	}
+	if (at == EVAL_NEVER || at <= now)
+		return 0;
+	if (at < stats->next)
+		stats->next = at;
+	qc = log_quote(case_ref);
+	log_debug("rule=%s case=%s start=%s stage=%s: held until %s (action agreed for %s at "
+	          "stage %s)",
+	          r->id, qc, start, r->stages[owed].name, date_format((date_t)(at / 1440), ubuf),
+	          text, r->stages[answered].name);
+	free(qc);
+	return 1;
+}
+
 /* Evaluate one row of rule er. Returns 0, or -1 on a state store failure. */
 static int
 evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_rows *st,
@@ -93,7 +144,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	struct alert a;
 	date_t start;
 	bool closed;
-	int owed;
+	int owed, held;
 
 	if (r->kind == RULE_THRESHOLD)
 		return evaluate_threshold_row(ss, er, st, now, fn, arg, stats, cause);
@@ -128,6 +179,7 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 		stats->next = c.next;
 	if (c.reached < 0)
 		return 0;
+	er->at_stage[c.reached]++; /* metrics: the clock's latest stage reached */
 	if (alertstore_recorded(ss, r, case_ref, start, er->recorded, &closed, cause) != 0)
 		return -1;
 	if (closed) {
@@ -142,6 +194,9 @@ evaluate_row(struct statestore *ss, struct evaluate_rule *er, struct casestore_r
 	}
 	if ((owed = eval_owed(c.reached, er->recorded, r->nstages)) < 0)
 		return 0;
+	/* Only rules that say hold = true look answers up: the others pay nothing. */
+	if (r->hold && (held = evaluate_held(ss, er, case_ref, &c, owed, now, stats, cause)) != 0)
+		return held < 0 ? -1 : 0;
 
 	memset(&a, 0, sizeof a);
 	a.start = start;
@@ -165,6 +220,8 @@ struct evaluate_run {
 	size_t rule;               /* the rule being evaluated, or nrules when done */
 	struct casestore_rows *st; /* its query's rows, NULL before the query starts */
 	struct evaluate_rule er;   /* its scratch space, while st is open */
+	evaluate_rule_fn rule_fn;  /* told each rule's figures (metrics), or NULL */
+	void *rule_arg;
 };
 
 /* When deliveries held by this pass go: now, or the next digest time. */
@@ -175,6 +232,29 @@ evaluate_digest_at(const struct evaluate_run *run)
 	localtime_min_t at = run->digest_now ? run->now : config_next_digest(cfg, run->now);
 
 	return (long long)clock_instant(at, 0);
+}
+
+/* Tell the observer (if any) what the pass made of rule r; er NULL: its query never ran. */
+static void
+evaluate_rule_told(struct evaluate_run *run, const struct rule *r, const struct evaluate_rule *er)
+{
+	struct evaluate_rule_stats rs;
+
+	if (run->rule_fn == NULL)
+		return;
+	memset(&rs, 0, sizeof rs);
+	rs.r = r;
+	rs.failed = true;
+	rs.query_seconds = -1;
+	if (er != NULL) {
+		rs.complete = er->complete;
+		rs.failed = er->failed;
+		rs.rows = run->stats.clocks - er->rows_before;
+		rs.skipped_rows = run->stats.skipped_rows - er->skipped_before;
+		rs.query_seconds = casestore_rows_seconds(run->st);
+		rs.at_stage = er->at_stage;
+	}
+	run->rule_fn(run->rule_arg, &rs);
 }
 
 /*
@@ -197,6 +277,7 @@ evaluate_rule_open(struct evaluate_run *run)
 		free(why);
 		run->stats.failed_rules++;
 		run->stats.store_busy = casestore_busy(cs);
+		evaluate_rule_told(run, r, NULL);
 		return 0;
 	}
 	/* The case store may have been replaced since load: the columns must still match. */
@@ -206,6 +287,7 @@ evaluate_rule_open(struct evaluate_run *run)
 		        r->id);
 		casestore_rows_free(st);
 		run->stats.failed_rules++;
+		evaluate_rule_told(run, r, NULL);
 		return 0;
 	}
 	memset(er, 0, sizeof *er);
@@ -235,6 +317,9 @@ evaluate_rule_open(struct evaluate_run *run)
 	er->today = (date_t)(run->now / 1440);
 	er->digest_at = evaluate_digest_at(run);
 	er->case_url = r->case_url != NULL ? r->case_url : er->cfg->case_url;
+	er->at_stage = xcalloc(r->nstages, sizeof *er->at_stage);
+	er->rows_before = run->stats.clocks;
+	er->skipped_before = run->stats.skipped_rows;
 	/* A dry run records nothing, so it closes nothing either: no keys to keep. */
 	if (r->kind == RULE_CLOCK && statestore_records(run->ss)) {
 		er->capseen = 1024;
@@ -258,6 +343,7 @@ evaluate_rule_close(struct evaluate_run *run)
 		         "holiday files",
 		         er->r->id, er->outside, calendar_first_year(er->cal),
 		         calendar_last_year(er->cal));
+	evaluate_rule_told(run, er->r, er);
 	casestore_rows_free(run->st);
 	run->st = NULL;
 	free(er->cols);
@@ -273,6 +359,7 @@ evaluate_rule_close(struct evaluate_run *run)
 	free(er->copy_on);
 	free(er->copy_held);
 	free(er->seen);
+	free(er->at_stage);
 	evaluate_bad_clear(&er->bad);
 	memset(er, 0, sizeof *er);
 }
@@ -313,6 +400,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 			return 1;
 	}
 	if (rc == 0) {
+		er->complete = true;
 		/* Keys over the limit that no longer appear are reset: their return alerts again.
 		 */
 		if (r->kind == RULE_THRESHOLD &&
@@ -336,6 +424,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		run->stats.stopped = true;
 	} else {
 		run->stats.failed_rules++;
+		er->failed = true;
 		if (casestore_rows_timed_out(run->st)) {
 			log_err("rule=%s: %s; rule skipped this pass", r->id, why);
 			free(why);
@@ -372,6 +461,14 @@ evaluate_start(struct engine *e, struct statestore *ss, localtime_min_t now, eva
 	run->stats.next = EVAL_NEVER;
 	casestore_set_timeout(engine_casestore(e), engine_config(e)->query_timeout);
 	return run;
+}
+
+/* Tell fn about each rule of run as it is done with. */
+void
+evaluate_observe(struct evaluate_run *run, evaluate_rule_fn fn, void *arg)
+{
+	run->rule_fn = fn;
+	run->rule_arg = arg;
 }
 
 /* Held deliveries of this pass go at once (in one digest per recipient). */
@@ -434,7 +531,9 @@ evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, char 
 		else if (run->stats.store_busy) {
 			/* Locked by a writer: the other rules would only wait too. Retry later. */
 			run->stats.failed_rules += (long long)(nrules - run->rule);
-			run->rule = nrules;
+			for (; run->rule < nrules; run->rule++)
+				evaluate_rule_told(run, &engine_rules(run->e)->rules[run->rule],
+				                   NULL);
 		}
 		if (deadline > 0 && evaluate_monotonic() >= deadline)
 			break;

@@ -68,4 +68,20 @@ int evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, c
 void evaluate_digest_now(struct evaluate_run *run);
 void evaluate_finish(struct evaluate_run *run, struct evaluate_stats *stats);
 
+/* One rule's figures in a pass (for metrics). */
+struct evaluate_rule_stats {
+	const struct rule *r;
+	bool complete;  /* every row was read: rows and at_stage are the rule's whole count */
+	bool failed;    /* its query failed, or could not run (the case store was locked) */
+	long long rows; /* rows read (clocks, or threshold keys) */
+	long long skipped_rows; /* of which skipped for bad data */
+	double query_seconds;   /* time SQLite spent executing the query; -1: it never ran */
+	const long long
+	    *at_stage; /* [r->nstages]: rows whose latest reached stage it is, or NULL */
+};
+/* Told about each rule once the pass is done with it: read whole, failed or abandoned. */
+typedef void (*evaluate_rule_fn)(void *arg, const struct evaluate_rule_stats *rs);
+/* Tell fn (with arg) about each rule of run as it is done with. */
+void evaluate_observe(struct evaluate_run *run, evaluate_rule_fn fn, void *arg);
+
 #endif

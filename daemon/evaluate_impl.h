@@ -41,6 +41,10 @@ struct evaluate_rule {
 	uint64_t *seen;
 	size_t nseen, capseen;
 	struct evaluate_bad_rows bad; /* rows skipped for bad data, for the admin */
+	/* Metrics (evaluate_observe): rows by latest reached stage, the pass's counts at open. */
+	long long *at_stage;
+	long long rows_before, skipped_before;
+	bool complete, failed;
 };
 
 /*

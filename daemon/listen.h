@@ -6,6 +6,8 @@
 #ifndef ESCALATOR_LISTEN_H
 #define ESCALATOR_LISTEN_H
 
+#include <stdbool.h>
+
 struct daemon;
 struct listener;
 
@@ -16,6 +18,10 @@ struct listener;
  * Returns NULL with *cause set when the address cannot be bound.
  */
 struct listener *listener_start(struct daemon *dm, char **cause);
+/* Is l bound to host:port (so a reload that names another address needs a restart)? */
+bool listener_at(const struct listener *l, const char *host, int port);
+/* Where l listens, "host:port" ("[::1]:8470" for IPv6), for the log. */
+const char *listener_name(const struct listener *l);
 /* Stop accepting, close every connection, free. NULL is fine. */
 void listener_free(struct listener *l);
 

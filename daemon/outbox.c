@@ -50,6 +50,8 @@ struct outbox {
 	size_t ndone, capdone;
 	struct refusals notices; /* for the failed among done */
 	struct destinations dests;
+	outbox_result_fn result_fn; /* metrics */
+	void *result_arg;
 };
 
 /* Back-off before the next attempt, with +-20% jitter. */
@@ -236,6 +238,8 @@ outbox_done_cb(void *arg, long long id, const struct delivery_result *r)
 		break;
 	}
 	outbox_log(f, r, retry_in);
+	if (ob->result_fn != NULL)
+		ob->result_fn(ob->result_arg, f->d->kind, r->status);
 
 	if (f->dest != NULL)
 		f->dest->in_flight--;
@@ -577,6 +581,14 @@ size_t
 outbox_in_flight(const struct outbox *ob)
 {
 	return ob->nflights;
+}
+
+/* Tell fn the channel and result of every attempt that ends. */
+void
+outbox_observe(struct outbox *ob, outbox_result_fn fn, void *arg)
+{
+	ob->result_fn = fn;
+	ob->result_arg = arg;
 }
 
 /* Free the outbox: in-flight transfers are abandoned and stay pending. */

@@ -34,6 +34,10 @@ void outbox_stop(struct outbox *ob);
 /* Deliveries in flight. */
 size_t outbox_in_flight(const struct outbox *ob);
 
+/* Told the channel and result of every attempt that ends (for metrics). */
+typedef void (*outbox_result_fn)(void *arg, enum channel kind, enum delivery_status status);
+void outbox_observe(struct outbox *ob, outbox_result_fn fn, void *arg);
+
 /* Back-off before attempt number attempts + 1: doubling from min, capped, with jitter. */
 long long outbox_backoff(int attempts, int min, int max, unsigned int *seed);
 

@@ -10,6 +10,7 @@
 #include "daemon_impl.h"
 #include "evaluate.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 
 /*
@@ -39,6 +40,7 @@ pass_alert_cb(void *arg, const struct alert *a, long long alert_id)
 	         a->rule->id, cs, a->rule->stages[a->stage].name, date_format(a->due, due),
 	         localtime_format(a->fires, fires), a->nrecipients);
 	free(cs);
+	metrics_alert(dm->metrics, a->rule, a->stage); /* metrics */
 	if (dm->on_alert != NULL)
 		dm->on_alert(dm->ss, a, alert_id);
 }
@@ -56,6 +58,7 @@ pass_done(struct daemon *dm, const char *why, time_t started, const struct evalu
 	}
 	dm->passes++;
 	dm->clocks = stats->clocks;
+	metrics_pass_end(dm->metrics, true); /* metrics */
 	if (stats->failed_rules > 0)
 		dm->failed = true;
 	if (stats->failed_rules > 0 &&
@@ -92,6 +95,7 @@ pass_failed(struct daemon *dm, char *cause, bool partly)
 	               : "nothing from this evaluation was recorded");
 	free(cause);
 	dm->failed = true;
+	metrics_pass_end(dm->metrics, false); /* metrics */
 	/* Try again at the next poll rather than wait for a firing time. */
 	dm->next_fire = clock_now();
 }
@@ -112,6 +116,7 @@ pass_start(struct daemon *dm, const char *why)
 	if (dm->run != NULL || dm->stopping)
 		return;
 	casestore_set_tick(engine_casestore(dm->engine), daemon_tick_cb, dm);
+	metrics_pass_start(dm->metrics); /* metrics */
 	if (dm->once) {
 		if (evaluate_pass(dm->engine, dm->ss, now, pass_alert_cb, dm, &stats, &cause) !=
 		    0) {
@@ -122,6 +127,7 @@ pass_start(struct daemon *dm, const char *why)
 		return;
 	}
 	dm->run = evaluate_start(dm->engine, dm->ss, now, pass_alert_cb, dm);
+	evaluate_observe(dm->run, metrics_rule_cb, dm->metrics); /* metrics: per rule */
 	/* The first pass finds what fell due while escalatord was stopped: it goes now. */
 	if (!dm->passed)
 		evaluate_digest_now(dm->run);

@@ -77,4 +77,18 @@ int queue_reset_in_flight(struct statestore *ss, char **cause);
 /* Number of deliveries pending or held for a digest (the outbox depth), or -1. */
 long long queue_depth(struct statestore *ss);
 
+/* The outbox as /metrics shows it. */
+struct queue_stats {
+	long long pending[CHANNEL_COUNT]; /* waiting to be sent (in flight included), by channel */
+	long long held[CHANNEL_COUNT];    /* waiting for a digest, by channel */
+	long long oldest;                 /* queued_at of the oldest pending delivery, 0 if none */
+};
+
+/*
+ * Fill *out from the partial indexes on status = 'pending' and 'held': the
+ * cost grows with the deliveries waiting, not with the table. Returns 0, or
+ * -1 with *cause set.
+ */
+int queue_stats(struct statestore *ss, struct queue_stats *out, char **cause);
+
 #endif

@@ -19,6 +19,12 @@ struct respond_view {
 	const char *form_token;   /* the hidden field "form" (token_form) */
 	const char *today;        /* local date YYYY-MM-DD: the earliest agreed date accepted */
 	const char *error;        /* what was wrong with the last submission, or NULL */
+	/*
+	 * The field error is about, which its summary links to: "kind",
+	 * "agreed_on", "reason", "note" or "name". NULL: guessed from error's
+	 * words ("date", "reason", "note", "name"; else the choice of kind).
+	 */
+	const char *error_field;
 	/* The last submission's values, shown again with error; else NULL. */
 	const char *kind, *agreed_on, *reason, *note, *name;
 	bool recorded; /* the answer was just recorded: say so at the top */
@@ -27,8 +33,11 @@ struct respond_view {
 /* The answer page: a complete HTML document, allocated. */
 char *respond_page(const struct respond_view *v);
 /*
- * A refusal page: title ("This link cannot be used") and why, in plain words,
- * with what to do instead. A complete HTML document, allocated.
+ * A refusal page: title ("This link cannot be used") and why, what happened
+ * in plain words; the page adds what to do instead ("Open the link in your
+ * latest message about this case, or contact the IRO service.") and that
+ * nothing was recorded or changed, each unless why already says so. A
+ * complete HTML document, allocated.
  */
 char *respond_refusal(const char *title, const char *why);
 

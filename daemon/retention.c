@@ -3,6 +3,8 @@
  * retention setting, in small batches from a timer on the loop.
  *
  * What goes once older than the cut-off: audit rows (by the time written);
+ * answers (response rows, by the time answered: they hold no foreign keys,
+ * and an amended answer is older than the one amending it, so it goes first);
  * sent and failed deliveries (by their last attempt, or for those finished
  * before deliveries kept it, their sending or their alert's recording) with
  * their audit rows; then alerts (rendered subject, body, fields, expected
@@ -28,6 +30,10 @@
 #define RETENTION_AUDIT                                                                            \
 	"DELETE FROM audit WHERE id IN (SELECT id FROM (SELECT id, at FROM audit ORDER BY id "     \
 	"LIMIT ?2) WHERE at < ?1)"
+/* Old answers among the oldest ?2. ?1 the cut-off. */
+#define RETENTION_ANSWERS                                                                          \
+	"DELETE FROM response WHERE id IN (SELECT id FROM (SELECT id, answered_at FROM response "  \
+	"ORDER BY id LIMIT ?2) WHERE answered_at < ?1)"
 /*
  * Finished deliveries among the oldest ?2 finished, finished before ?1; with
  * their alert (none for a digest or a closed clock's note: those always
@@ -46,6 +52,7 @@
 /* The statements of one step, prepared for it. */
 enum {
 	R_AUDIT,     /* old audit rows */
+	R_ANSWERS,   /* old answers */
 	R_DLIST,     /* old finished deliveries */
 	R_DAUDIT,    /* a delivery's audit rows */
 	R_DDEL,      /* a finished delivery */
@@ -57,6 +64,7 @@ enum {
 };
 static const char *const retention_sql[R_NSTATEMENT] = {
     [R_AUDIT] = RETENTION_AUDIT,
+    [R_ANSWERS] = RETENTION_ANSWERS,
     [R_DLIST] = RETENTION_DELIVERIES,
     [R_DAUDIT] = "DELETE FROM audit WHERE delivery_id = ?1",
     [R_DDEL] = "DELETE FROM delivery WHERE id = ?1 AND status IN ('sent', 'failed')",
@@ -220,8 +228,12 @@ retention_remove(struct statestore *ss, sqlite3_stmt **st, const char *cut, int 
 			return -1;
 	sqlite3_bind_text(st[R_AUDIT], 1, cut, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st[R_AUDIT], 2, batch);
-	if ((removed = retention_exec(st[R_AUDIT])) < 0 ||
-	    (k = retention_deliveries(st, cut, batch)) < 0)
+	sqlite3_bind_text(st[R_ANSWERS], 1, cut, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st[R_ANSWERS], 2, batch);
+	if ((removed = retention_exec(st[R_AUDIT])) < 0 || (k = retention_exec(st[R_ANSWERS])) < 0)
+		return -1;
+	removed += k;
+	if ((k = retention_deliveries(st, cut, batch)) < 0)
 		return -1;
 	removed += k;
 	if ((k = retention_alerts(st, cut, batch)) < 0)

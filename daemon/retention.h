@@ -1,8 +1,9 @@
 /*
  * retention.h - what the state store keeps no longer than the retention
- * setting: audit rows, finished deliveries and the alerts (with their
- * rendered text) all of whose deliveries are gone, removed a small batch at
- * a time, the space given back to the file system a few pages at a time.
+ * setting: audit rows, answers, finished deliveries and the alerts (with
+ * their rendered text) all of whose deliveries are gone, removed a small
+ * batch at a time, the space given back to the file system a few pages at a
+ * time.
  * Never removed: the stages recorded of each clock (they stop a re-alert)
  * and pending deliveries.
  */
@@ -31,12 +32,12 @@ int retention_cutoff(const struct duration *keep, time_t now, char *buf, size_t 
 
 /*
  * One step, in one transaction: remove up to batch of each of audit rows,
- * finished (sent or failed) deliveries and alerts older than keep as of now,
- * then give up to 4 x batch freed pages back (a store made with incremental
- * auto_vacuum). Rows are taken in the order they were written, so each step
- * reads about batch rows of each table however big the file is. Returns how
- * many rows it removed (0: nothing more to do for now; also 0 when a
- * transaction is open, to try later), or -1 with *cause set.
+ * answers (by the time answered), finished (sent or failed) deliveries and
+ * alerts older than keep as of now, then give up to 4 x batch freed pages
+ * back (a store made with incremental auto_vacuum). Rows are taken in the order they were written,
+ * so each step reads about batch rows of each table however big the file is. Returns how many rows
+ * it removed (0: nothing more to do for now; also 0 when a transaction is open, to try later), or
+ * -1 with *cause set.
  */
 int retention_step(struct statestore *ss, const struct duration *keep, time_t now, int batch,
                    char **cause);

@@ -19,13 +19,18 @@ eval_outside(const struct calendar *cal, date_t d)
 	return d < date_from_ymd(first, 1, 1) || d > date_from_ymd(last, 12, 31);
 }
 
+/* A date of r moved as stage dates are: to a working day unless working_days_only = false. */
+static date_t
+eval_rule_day(const struct rule *r, const struct calendar *cal, date_t d)
+{
+	return r->working_days_only ? calendar_next_working_day(cal, d) : d;
+}
+
 /* The date stage i fires on for a clock due on due. */
 date_t
 eval_stage_date(const struct rule *r, const struct calendar *cal, date_t due, size_t i)
 {
-	date_t d = duration_apply(&r->stages[i].at, cal, due);
-
-	return r->working_days_only ? calendar_next_working_day(cal, d) : d;
+	return eval_rule_day(r, cal, duration_apply(&r->stages[i].at, cal, due));
 }
 
 /* Evaluate one clock as of now. */
@@ -76,6 +81,20 @@ eval_owed(int reached, const bool *recorded, size_t nstages)
 		if (recorded[i])
 			return -1;
 	return reached;
+}
+
+/* The date a stage held by an agreed date waits until. */
+date_t
+eval_hold_until(const struct rule *r, const struct calendar *cal, date_t stage_date, date_t agreed)
+{
+	date_t until, cap;
+
+	if (!r->hold || r->max_hold.n <= 0 || stage_date > agreed)
+		return stage_date;
+	until = eval_rule_day(r, cal, agreed + 1);
+	/* The cap bounds how long an agreement can keep an escalation quiet, however far off. */
+	cap = eval_rule_day(r, cal, duration_apply(&r->max_hold, cal, stage_date));
+	return until < cap ? until : cap;
 }
 
 /* Working days from due to day. */

@@ -41,6 +41,18 @@ void eval_clock(const struct rule *r, const struct calendar *cal, int send_time,
  */
 int eval_owed(int reached, const bool *recorded, size_t nstages);
 
+/*
+ * Rules with hold: the date a stage of r dated stage_date waits until after
+ * an answer agreed action for agreed. A stage dated on or before agreed
+ * waits until the day after agreed (the action was agreed for that day: not
+ * done by then, the escalation goes on), but never later than stage_date +
+ * r->max_hold; either date moves to the next working day as stage dates do
+ * (unless working_days_only = false). A stage dated after agreed, or a rule
+ * without hold, waits for nothing: stage_date is returned.
+ */
+date_t eval_hold_until(const struct rule *r, const struct calendar *cal, date_t stage_date,
+                       date_t agreed);
+
 /* Working days from due to day (0 if day <= due): how late something is. */
 int eval_working_days_late(const struct calendar *cal, date_t due, date_t day);
 

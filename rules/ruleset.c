@@ -12,9 +12,10 @@
 #include "ruleset_parse.h"
 
 static const char *const rule_keys[] = {
-    "id",      "title",  "query",    "due",    "stages",    "working_days_only",
-    "subject", "body",   "expected", "fields", "kind",      "above",
-    "below",   "notify", "case_url", "label",  "immediate", NULL,
+    "id",       "title",  "query",    "due",    "stages",    "working_days_only",
+    "subject",  "body",   "expected", "fields", "kind",      "above",
+    "below",    "notify", "case_url", "label",  "immediate", "hold",
+    "max_hold", NULL,
 };
 /* What every alert says unless the rule sets subject, body or expected. */
 static const char ruleset_default_subject[] = "{{label}}: {{title}} for {{case}} ({{status}})";
@@ -310,6 +311,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
                         const struct ruleset_env *env, const char *path, struct diag *d)
 {
 	static const char *const not_here[] = {"due", "stages", "working_days_only", NULL};
+	static const char *const clock_only[] = {"hold", "max_hold", NULL};
 	const config_setting_t *above = config_setting_get_member(g, "above");
 	const config_setting_t *below = config_setting_get_member(g, "below");
 	const config_setting_t *lim = above ? above : below;
@@ -323,6 +325,12 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 			    "rule \"%s\": a threshold rule has no %s; it alerts when the value "
 			    "crosses above (or below)",
 			    r->id, *k);
+	for (const char *const *k = clock_only; *k != NULL; k++)
+		if (config_setting_get_member(g, *k) != NULL)
+			cfg_error(d, config_setting_get_member(g, *k), path,
+			          "rule \"%s\": a threshold rule has no %s; it has no later stages "
+			          "to hold",
+			          r->id, *k);
 	if ((above == NULL) == (below == NULL))
 		cfg_error(
 		    d, g, path,
@@ -442,6 +450,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 		else
 			r.working_days_only = config_setting_get_bool(s);
 	}
+	stage_parse_hold(&r, g, path, d);
 	columns_known = ruleset_compile(&r, g, env, path, d);
 	if (columns_known) {
 		r.subject = ruleset_template(&r, g, "subject", ruleset_default_subject, path, d);

@@ -46,6 +46,14 @@ struct rule {
 	char *query;
 	struct duration due; /* offset from the start date */
 	bool working_days_only;
+	/*
+	 * Clock rules: an "action agreed" answer holds the stages after the
+	 * answered one until the working day after the agreed date, each for at
+	 * most max_hold after its own date (eval_hold_until). Off by default:
+	 * only where the rule file says hold = true.
+	 */
+	bool hold;
+	struct duration max_hold; /* days, working days or weeks, > 0; set when hold */
 	struct stage *stages;
 	size_t nstages;
 

@@ -28,6 +28,11 @@ void stage_parse_notify(struct rule *r, struct stage *st, const config_setting_t
 /* Parse a stage's label and immediate (a threshold rule's: from the rule's group g). */
 void stage_parse_label(struct rule *r, struct stage *st, const config_setting_t *g,
                        const char *path, struct diag *d);
+/*
+ * Parse a clock rule's hold and max_hold (group g): hold true or false;
+ * max_hold required with hold = true and refused without it.
+ */
+void stage_parse_hold(struct rule *r, const config_setting_t *g, const char *path, struct diag *d);
 /* Check that r's stages (the list setting stages) are listed in the order they fire. */
 void stage_check_order(const struct rule *r, const config_setting_t *stages, const char *path,
                        struct diag *d);

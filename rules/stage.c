@@ -230,3 +230,48 @@ stage_check_order(const struct rule *r, const config_setting_t *stages, const ch
 			    r->stages[i - 1].name ? r->stages[i - 1].name : "?");
 	}
 }
+
+/* Parse a clock rule's hold and max_hold. */
+void
+stage_parse_hold(struct rule *r, const config_setting_t *g, const char *path, struct diag *d)
+{
+	const config_setting_t *h = config_setting_get_member(g, "hold");
+	const config_setting_t *m = config_setting_get_member(g, "max_hold");
+	struct duration cap;
+
+	if (h != NULL) {
+		if (config_setting_type(h) != CONFIG_TYPE_BOOL) {
+			cfg_error(d, h, path, "rule \"%s\": hold must be true or false", r->id);
+			return;
+		}
+		r->hold = config_setting_get_bool(h);
+	}
+	if (m == NULL) {
+		/* No default: how long an agreement may hold an escalation is the council's call.
+		 */
+		if (r->hold)
+			cfg_error(d, h, path,
+			          "rule \"%s\": hold = true needs a limit on how long a stage may "
+			          "wait, e.g. max_hold = \"10 working days\"",
+			          r->id);
+		return;
+	}
+	if (!r->hold) {
+		cfg_error(d, m, path,
+		          "rule \"%s\": max_hold is only used with hold = true; add hold = true or "
+		          "remove max_hold",
+		          r->id);
+		return;
+	}
+	if (ruleset_get_duration(g, "max_hold", path, "max_hold", &cap, d) != 0)
+		return;
+	/* Months would make the longest wait depend on the month; a hold is days to weeks. */
+	if (cap.n <= 0 || cap.unit == DUR_MONTHS) {
+		cfg_error(d, m, path,
+		          "rule \"%s\": max_hold must be a positive number of days, working days "
+		          "or weeks, e.g. \"10 working days\"",
+		          r->id);
+		return;
+	}
+	r->max_hold = cap;
+}

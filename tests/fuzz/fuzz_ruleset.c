@@ -120,6 +120,32 @@ render_all(const struct rule *r)
 	free(values);
 }
 
+/*
+ * eval_hold_until for a stage dated stage and agreed dates around it: never
+ * before the stage; a stage after the agreed date (or a rule without hold)
+ * waits for nothing; a held one waits past the agreed date or until its cap.
+ */
+static void
+check_hold(const struct rule *r, const struct calendar *cal, date_t stage)
+{
+	static const int offsets[] = {-3, -1, 0, 1, 2, 7, 30, 400};
+
+	for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
+		date_t agreed = stage + offsets[i];
+		date_t until = eval_hold_until(r, cal, stage, agreed);
+		date_t cap = duration_apply(&r->max_hold, cal, stage);
+
+		FUZZ_CHECK(until >= stage, "rule %s: held until before the stage", r->id);
+		if (!r->hold || agreed < stage)
+			FUZZ_CHECK(until == stage, "rule %s: held when it may not be", r->id);
+		else
+			FUZZ_CHECK(
+			    until > agreed || until >= cap,
+			    "rule %s: hold ends on or before the agreed date, before its cap",
+			    r->id);
+	}
+}
+
 /* The invariants of one loaded rule. */
 static void
 check_rule(const struct ruleset *rs, size_t k, bool compiled, const struct calendar *cal)
@@ -163,6 +189,14 @@ check_rule(const struct ruleset *rs, size_t k, bool compiled, const struct calen
 			           st->name);
 	}
 	duration_format(&r->due, buf, sizeof buf);
+	/* A hold only on a clock rule, always with a cap of days, working days or weeks. */
+	if (r->hold)
+		FUZZ_CHECK(r->kind == RULE_CLOCK && r->max_hold.n > 0 &&
+		               r->max_hold.unit != DUR_MONTHS,
+		           "rule %s: hold with max_hold %d (unit %d)", r->id, r->max_hold.n,
+		           (int)r->max_hold.unit);
+	else
+		FUZZ_CHECK(r->max_hold.n == 0, "rule %s: max_hold without hold", r->id);
 	if (!compiled) {
 		FUZZ_CHECK(r->ncolumns == 0 && r->subject == NULL && r->body == NULL,
 		           "rule %s: templates compiled without columns", r->id);
@@ -205,6 +239,7 @@ check_rule(const struct ruleset *rs, size_t k, bool compiled, const struct calen
 			FUZZ_CHECK(ec.next_stage < 0 || ec.next > now, "rule %s: next before now",
 			           r->id);
 			eval_status(cal, ec.due, start + 40, buf, sizeof buf);
+			check_hold(r, cal, ec.due + (date_t)i * 3);
 		}
 	}
 }

@@ -320,6 +320,27 @@ class TestShippedConfig(unittest.TestCase):
                     self.assertIn("[L]", text)
                     self.assertIn("Adjust to your protocol", text)
 
+    def test_only_practice_resolution_stages_hold(self):
+        # hold = true only where the pack says why: the practice-resolution stage rules; never
+        # the statutory review and conference rules, the overall limit or the Cafcass reminder.
+        sys.path.insert(0, os.path.dirname(GENCASES))
+        import gencases  # noqa: E402 (its libconfig comment stripper)
+        holding, capped = set(), set()
+        for name in sorted(os.listdir(os.path.join(ETC, "rules.d"))):
+            with open(os.path.join(ETC, "rules.d", name), encoding="utf-8") as f:
+                text = gencases.strip_comments(f.read())
+            ids = list(re.finditer(r'\bid\s*[=:]\s*"([^"]*)"', text))
+            for k, m in enumerate(ids):
+                chunk = text[m.end():ids[k + 1].start() if k + 1 < len(ids) else len(text)]
+                if re.search(r"\bhold\s*[=:]\s*true\b", chunk, re.I):
+                    holding.add(m.group(1))
+                if re.search(r'\bmax_hold\s*[=:]\s*"10 working days"', chunk):
+                    capped.add(m.group(1))
+        stages = {"practice-resolution-informal"} | {
+            "practice-resolution-stage-%d" % i for i in range(1, 5)}
+        self.assertEqual(holding, stages)
+        self.assertEqual(capped, stages)
+
     def test_views_have_the_documented_columns(self):
         _, case_store, _ = self.install()
         con = sqlite3.connect(case_store)
@@ -950,6 +971,73 @@ class TestCopied(unittest.TestCase):
         finally:
             con.close()
         self.assertEqual(n, 0)
+
+
+class TestHold(unittest.TestCase):
+    """An "action agreed" answer holds the later stages of the practice-resolution stage rules
+    (hold = true; max_hold = "10 working days") and of no other rule. Dates as in
+    TestPracticeResolution: each escalation reached its stage on Wed 2026-12-23, due Mon
+    2027-01-04; stages 1-4: reminder Thu 2026-12-31, overdue Tue 01-05, escalated Thu 01-07;
+    the overall rule: reminder Wed 2026-12-30, overdue Fri 2027-01-08. The reminders are
+    recorded by a real run; the answers are written as daemon/answers.c writes them."""
+
+    def setUp(self):
+        self.store = Store(PR_SQL)
+        self.addCleanup(self.store.close)
+        self.store.once("2026-12-31T08:00:00", dry_run=False)
+
+    def answer(self, rule, case, stage, agreed_on):
+        con = sqlite3.connect(self.store.state)
+        try:
+            with con:
+                row = con.execute(
+                    "SELECT d.id, a.id, a.start, a.label, d.recipient FROM delivery d JOIN alert "
+                    "a ON a.id = d.alert_id WHERE a.rule = ? AND a.case_ref = ? AND a.stage = ? "
+                    "ORDER BY d.id LIMIT 1", (rule, case, stage)).fetchone()
+                self.assertIsNotNone(row, "no delivery of %s %s %s" % (rule, case, stage))
+                con.execute(
+                    "INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, stage, "
+                    "label, recipient, kind, agreed_on, answered_at) VALUES (?, ?, ?, ?, ?, ?, "
+                    "?, ?, 'agreed', ?, '2027-01-01T10:00:00Z')",
+                    (row[0], row[1], rule, case, row[2], stage, row[3], row[4], agreed_on))
+        finally:
+            con.close()
+
+    def owed(self, now, *keys):
+        """Which of keys (rule suffix, case) are owed at now, with their stage."""
+        got = {("practice-resolution-" + r, c): None for r, c in keys}
+        for a in self.store.once(now):
+            if (a["rule"], a["case"]) in got:
+                got[(a["rule"], a["case"])] = a["stage"]
+        return {"%s %s" % k: v for k, v in got.items()}
+
+    def test_agreed_date_holds_later_stages(self):
+        # Stage 1: agreed for Tue 01-05 (the overdue date): overdue waits until Wed 01-06.
+        self.answer("practice-resolution-stage-1", "C-LAC/E1", "reminder", "2027-01-05")
+        # Stage 2: agreed for March: overdue may wait 10 working days, to Tue 01-19 (01-06,
+        # 07, 08, 11..15, 18, 19); the escalation (01-07) then goes, overdue skipped.
+        self.answer("practice-resolution-stage-2", "C-LAC/E2", "reminder", "2027-03-01")
+        # The overall limit never holds: agreed for its own overdue date, it goes on that date.
+        self.answer("practice-resolution-overall", "C-LAC/E1", "reminder", "2027-01-08")
+        keys = [("stage-1", "C-LAC/E1"), ("stage-2", "C-LAC/E2"), ("stage-3", "C-CP/E3"),
+                ("overall", "C-LAC/E1")]
+        self.assertEqual(self.owed("2027-01-05T08:00:00", *keys), {
+            "practice-resolution-stage-1 C-LAC/E1": None,
+            "practice-resolution-stage-2 C-LAC/E2": None,
+            "practice-resolution-stage-3 C-CP/E3": "overdue",   # no answer: as ever
+            "practice-resolution-overall C-LAC/E1": None})
+        self.assertEqual(self.owed("2027-01-06T08:00:00", *keys[:2]), {
+            "practice-resolution-stage-1 C-LAC/E1": "overdue",
+            "practice-resolution-stage-2 C-LAC/E2": None})
+        self.assertEqual(self.owed("2027-01-08T08:00:00", *keys), {
+            "practice-resolution-stage-1 C-LAC/E1": "escalated",  # dated after 01-05
+            "practice-resolution-stage-2 C-LAC/E2": None,
+            "practice-resolution-stage-3 C-CP/E3": "escalated",
+            "practice-resolution-overall C-LAC/E1": "overdue"})
+        self.assertEqual(self.owed("2027-01-18T08:00:00", ("stage-2", "C-LAC/E2")),
+                         {"practice-resolution-stage-2 C-LAC/E2": None})
+        self.assertEqual(self.owed("2027-01-19T08:00:00", ("stage-2", "C-LAC/E2")),
+                         {"practice-resolution-stage-2 C-LAC/E2": "escalated"})
 
 
 # ----------------------------------------------------------------------------------------------

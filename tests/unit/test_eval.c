@@ -831,6 +831,90 @@ test_eval_urgency(void **state)
 	calendar_free(cal);
 }
 
+/* eval_hold_until of rule r for a stage dated stage, agreed for agreed, as a date string. */
+static void
+expect_hold(const struct rule *r, const struct calendar *cal, const char *stage, const char *agreed,
+            const char *want)
+{
+	char got[DATE_STRLEN];
+
+	date_format(eval_hold_until(r, cal, D(stage), D(agreed)), got);
+	if (strcmp(got, want) != 0)
+		fail_msg("stage %s, agreed %s: held until %s, expected %s", stage, agreed, got,
+		         want);
+}
+
+/*
+ * An agreed date holds a stage dated on or before it until the next working
+ * day after it; a stage dated after it is not held.
+ */
+static void
+test_eval_hold_until(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+
+	(void)state;
+	make_first_review(&f);
+	f.r.hold = true;
+	f.r.max_hold = dur("10 working days");
+	/* Stage Thu 2027-01-21. Agreed the day before: the stage is after it, not held. */
+	expect_hold(&f.r, cal, "2027-01-21", "2027-01-20", "2027-01-21");
+	/* Agreed for the stage's own date: held until the next working day, Fri 01-22. */
+	expect_hold(&f.r, cal, "2027-01-21", "2027-01-21", "2027-01-22");
+	/* Agreed for Fri 01-22: Saturday and Sunday are not working days, Mon 01-25. */
+	expect_hold(&f.r, cal, "2027-01-21", "2027-01-22", "2027-01-25");
+	/*
+	 * Stage Wed 2026-12-23, agreed Thu 12-24: 12-25 (Christmas, Fri), 26-27 (weekend),
+	 * 12-28 (Boxing Day substitute, Mon) are not working days: Tue 2026-12-29.
+	 */
+	expect_hold(&f.r, cal, "2026-12-23", "2026-12-24", "2026-12-29");
+	/* A rule without hold never holds, whatever the answer says. */
+	f.r.hold = false;
+	expect_hold(&f.r, cal, "2027-01-21", "2027-01-22", "2027-01-21");
+	calendar_free(cal);
+}
+
+/* The cap: never later than the stage's own date + max_hold, counted on the calendar. */
+static void
+test_eval_hold_cap(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+
+	(void)state;
+	make_first_review(&f);
+	f.r.hold = true;
+	f.r.max_hold = dur("10 working days");
+	/*
+	 * Stage Thu 2027-01-21 + 10 working days: 01-22 (1), 25-29 (2-6), 02-01..04 (7-10):
+	 * Thu 2027-02-04. Agreed for March: held until 02-04 only.
+	 */
+	expect_hold(&f.r, cal, "2027-01-21", "2027-03-01", "2027-02-04");
+	/* Agreed 02-03: the day after is the cap itself. Agreed 02-04: the cap wins. */
+	expect_hold(&f.r, cal, "2027-01-21", "2027-02-03", "2027-02-04");
+	expect_hold(&f.r, cal, "2027-01-21", "2027-02-04", "2027-02-04");
+	/*
+	 * Over Christmas: Wed 2026-12-23 + 10 working days: 12-24 (1), 12-29..31 (2-4),
+	 * 2027-01-04..08 (5-9; 01-01 is a holiday), Mon 01-11 (10).
+	 */
+	expect_hold(&f.r, cal, "2026-12-23", "2027-02-01", "2027-01-11");
+	/* Over Easter: Thu 2027-03-25 + 2 working days: 03-26 and 03-29 are holidays: Wed 03-31. */
+	f.r.max_hold = dur("2 working days");
+	expect_hold(&f.r, cal, "2027-03-25", "2027-04-30", "2027-03-31");
+	/* Weeks: Thu 2027-01-21 + 2 weeks = Thu 02-04. */
+	f.r.max_hold = dur("2 weeks");
+	expect_hold(&f.r, cal, "2027-01-21", "2027-03-01", "2027-02-04");
+	/* Days: 01-21 + 10 days = Sun 01-31, moved to Mon 02-01 as a stage date would be. */
+	f.r.max_hold = dur("10 days");
+	expect_hold(&f.r, cal, "2027-01-21", "2027-03-01", "2027-02-01");
+	/* working_days_only = false: neither the cap nor the day after is moved. */
+	f.r.working_days_only = false;
+	expect_hold(&f.r, cal, "2027-01-21", "2027-03-01", "2027-01-31");
+	expect_hold(&f.r, cal, "2027-01-21", "2027-01-22", "2027-01-23");
+	calendar_free(cal);
+}
+
 int
 main(void)
 {
@@ -851,6 +935,8 @@ main(void)
 	    cmocka_unit_test(test_eval_status),
 	    cmocka_unit_test(test_eval_status_recorded),
 	    cmocka_unit_test(test_eval_urgency),
+	    cmocka_unit_test(test_eval_hold_until),
+	    cmocka_unit_test(test_eval_hold_cap),
 	    TD(test_eval_outside_calendar),
 	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),

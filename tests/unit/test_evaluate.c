@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "answers.h"
 #include "casestore.h"
 #include "date.h"
 #include "engine.h"
@@ -740,6 +741,239 @@ test_evaluate_threshold_undeliverable(void **state)
 	expect_stages(fx, "IRO-1", "above:alerted");
 }
 
+/*
+ * hold: the fixture's rule with hold and max_hold (extra, on the rule), or
+ * without them (extra ""), replacing rules/10-cic.conf.
+ */
+static void
+hold_rule(struct fixture *fx, const char *extra)
+{
+	char *text = xasprintf(
+	    "rules = ( {\n"
+	    "  id = \"cic-first-review\";\n"
+	    "  title = \"First Child in Care review\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM looked_after ORDER BY "
+	    "case_ref\";\n"
+	    "  due = \"20 working days\";\n"
+	    "  %s\n"
+	    "  stages = (\n"
+	    "    { name = \"reminder\"; at = \"-5 working days\"; notify = [ \"iro\" ]; },\n"
+	    "    { name = \"overdue\"; at = \"1 working day\"; notify = [ \"team_manager\", "
+	    "\"iro\" "
+	    "]; },\n"
+	    "    { name = \"escalated\"; at = \"10 working days\";\n"
+	    "      notify = [ \"service_manager\", \"team_manager\" ]; }\n"
+	    "  );\n"
+	    "} );\n",
+	    extra);
+
+	free(testdir_write(fx->td, "rules/10-cic.conf", text));
+	free(text);
+}
+
+/*
+ * Answer the first delivery of case_ref's alert at stage as the listener does
+ * (answers_target, answers_add): a second answer through it amends the first.
+ */
+static void
+answer(struct fixture *fx, const char *case_ref, const char *stage, enum answer_kind kind,
+       const char *agreed_on)
+{
+	char *sql = sqlite3_mprintf("SELECT min(d.id) FROM delivery d JOIN alert a ON a.id = "
+	                            "d.alert_id WHERE a.case_ref = %Q AND a.stage = %Q",
+	                            case_ref, stage);
+	char *id = state_text(fx, sql);
+	struct answer an = {.kind = kind, .agreed_on = agreed_on};
+	struct delivery *d = NULL;
+	char *cause = NULL;
+
+	if (*id == '\0')
+		fail_msg("no delivery of %s %s to answer", case_ref, stage);
+	if (answers_target(fx->ss, atoll(id), &d, &cause) != 0)
+		fail_msg("answers_target(%s): %s", id, cause ? cause : "not an alert's delivery");
+	if (answers_add(fx->ss, d, &an, &cause) < 0)
+		fail_msg("answers_add: %s", cause);
+	delivery_free(d);
+	sqlite3_free(sql);
+	free(id);
+}
+
+/*
+ * Action agreed for Mon 2027-01-25 in answer to A01's reminder: the overdue
+ * stage (Thu 01-21, on or before that date) waits until the working day
+ * after it, Tue 01-26, then goes; the escalation (02-03, after it) is not held.
+ */
+static void
+test_evaluate_hold_until_day_after(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	hold_rule(fx, "hold = true; max_hold = \"10 working days\";");
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	expect_seen(fx, 0, "A01", "reminder", "2027-01-13T08:00:00", 0,
+	            "iro-service@council.example");
+	answer(fx, "A01", "reminder", ANSWER_AGREED, "2027-01-25");
+
+	/* 01-21 08:00: A01's overdue is held (nothing recorded); A03's reminder is not. */
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A03", "reminder", "2027-01-19T08:00:00", 0,
+	            "iro-service@council.example");
+	expect_stages(fx, "A01", "reminder:alerted");
+	/* The wake timer: A01's hold ends 01-26 08:00, before A03's overdue (01-27). */
+	assert_int_equal(stats.next, T("2027-01-26", 8, 0));
+	/* The agreed day itself, and a minute before the hold ends: still held. */
+	pass(fx, T("2027-01-25", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 0);
+	pass(fx, T("2027-01-26", 7, 59), &stats);
+	assert_int_equal(stats.alerts, 0);
+	assert_int_equal(stats.next, T("2027-01-26", 8, 0));
+	/* Not done by the agreed date: the overdue stage goes, to everyone it names. */
+	pass(fx, T("2027-01-26", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 4,
+	            "tm.north@council.example,iro-service@council.example");
+	expect_stages(fx, "A01", "overdue:alerted,reminder:alerted");
+	assert_int_equal(stats.next, T("2027-01-27", 8, 0));
+	/* The escalation, dated after the agreed date, goes on its own date. */
+	pass(fx, T("2027-02-03", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 2);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 10,
+	            "service.manager@council.example,tm.north@council.example");
+	/* The answer is kept: nothing about it was removed by the hold. */
+	expect_state(fx, "SELECT count(*) FROM response", "1");
+}
+
+/*
+ * The cap: action agreed for 2027-03-01 in answer to A01's overdue stage
+ * holds the escalation (02-03) for at most 10 working days: until Wed
+ * 02-17 (02-04, 05, 08..12, 15, 16, 17).
+ */
+static void
+test_evaluate_hold_cap(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	hold_rule(fx, "hold = true; max_hold = \"10 working days\";");
+	load(fx, false);
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 1,
+	            "tm.north@council.example,iro-service@council.example");
+	answer(fx, "A01", "overdue", ANSWER_AGREED, "2027-03-01");
+	pass(fx, T("2027-02-03", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].case_ref, "A03");    /* A03's overdue, not held */
+	assert_int_equal(stats.next, T("2027-02-09", 8, 0)); /* A03's escalation first */
+	pass(fx, T("2027-02-09", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	assert_string_equal(fx->seen[0].case_ref, "A03"); /* A03's escalation */
+	assert_int_equal(stats.next, T("2027-02-17", 8, 0));
+	pass(fx, T("2027-02-16", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 0);
+	pass(fx, T("2027-02-17", 7, 59), &stats);
+	assert_int_equal(fx->nseen, 0);
+	pass(fx, T("2027-02-17", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 20,
+	            "service.manager@council.example,tm.north@council.example");
+	expect_stages(fx, "A01", "escalated:alerted,overdue:alerted,reminder:skipped");
+}
+
+/*
+ * Two stages waiting: the earliest's cap ends the hold. Agreed for 03-01 in
+ * answer to the reminder: overdue (01-21) may wait until 02-04, the
+ * escalation (02-03) until 02-17; on 02-04 the escalation goes, the overdue
+ * stage skipped with its recipients told, as in any catch-up.
+ */
+static void
+test_evaluate_hold_cap_earliest(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	hold_rule(fx, "hold = true; max_hold = \"10 working days\";");
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	answer(fx, "A01", "reminder", ANSWER_AGREED, "2027-03-01");
+	pass(fx, T("2027-02-03", 8, 0), &stats);
+	expect_stages(fx, "A01", "reminder:alerted");
+	assert_int_equal(stats.next, T("2027-02-04", 8, 0));
+	pass(fx, T("2027-02-04", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	expect_seen(fx, 0, "A01", "escalated", "2027-02-03T08:00:00", 11,
+	            "service.manager@council.example,tm.north@council.example");
+	expect_stages(fx, "A01", "escalated:alerted,overdue:skipped,reminder:alerted");
+}
+
+/* An agreed answer amended (by the same link) no longer holds; the latest one does. */
+static void
+test_evaluate_hold_amended(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	hold_rule(fx, "hold = true; max_hold = \"10 working days\";");
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	/* Agreed for 01-25, then amended to "acknowledged": nothing holds A01. */
+	answer(fx, "A01", "reminder", ANSWER_AGREED, "2027-01-25");
+	answer(fx, "A01", "reminder", ANSWER_ACKNOWLEDGED, NULL);
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 2);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 1,
+	            "tm.north@council.example,iro-service@council.example");
+	/* A03: agreed for 01-29, amended to 01-27 (its own overdue date): held until 01-28. */
+	answer(fx, "A03", "reminder", ANSWER_AGREED, "2027-01-29");
+	answer(fx, "A03", "reminder", ANSWER_AGREED, "2027-01-27");
+	pass(fx, T("2027-01-27", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 0);
+	assert_int_equal(stats.next, T("2027-01-28", 8, 0));
+	pass(fx, T("2027-01-28", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 1);
+	expect_seen(fx, 0, "A03", "overdue", "2027-01-27T08:00:00", 2,
+	            "tm.west@council.example,iro-service@council.example");
+	/* Both answers of each link are kept; the earlier ones marked as amended. */
+	expect_state(fx, "SELECT count(*) || ':' || count(amends) FROM response", "4:2");
+}
+
+/*
+ * A rule without hold ignores answers: the overdue stage goes on its date.
+ * A threshold rule in the same engine alerts as ever.
+ */
+static void
+test_evaluate_hold_not_asked(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	cases_exec(fx, "CREATE TABLE caseload (iro TEXT, n INTEGER, mgr TEXT);"
+	               "INSERT INTO caseload VALUES ('IRO-1', 71, 'iro.sm@council.example');");
+	free(testdir_write(
+	    fx->td, "rules/20-load.conf",
+	    "rules = ( { id = \"iro-caseload\"; title = \"IRO caseload\";\n"
+	    "  kind = \"threshold\"; above = 70;\n"
+	    "  query = \"SELECT iro AS key, n AS value, mgr AS iro_service_manager_email "
+	    "FROM caseload ORDER BY iro\";\n"
+	    "  notify = [ \"iro_service_manager\" ]; } );\n"));
+	hold_rule(fx, "hold = false;");
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	answer(fx, "A01", "reminder", ANSWER_AGREED, "2027-01-25");
+	answer(fx, "IRO-1", "above", ANSWER_AGREED, "2027-01-25");
+	cases_exec(fx, "UPDATE caseload SET n = 60; ");
+	pass(fx, T("2027-01-14", 8, 0), &stats);
+	cases_exec(fx, "UPDATE caseload SET n = 75; ");
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(fx->nseen, 3);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 1,
+	            "tm.north@council.example,iro-service@council.example");
+	assert_string_equal(fx->seen[2].rule, "iro-caseload");
+	assert_string_equal(fx->seen[2].case_ref, "IRO-1");
+}
+
 /* Register one test with the engine fixture. */
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -988,6 +1222,11 @@ main(void)
 	    TEST(test_evaluate_query_timeout),
 	    TEST(test_evaluate_case_url),
 	    TEST(test_evaluate_stopped_by_tick),
+	    TEST(test_evaluate_hold_until_day_after),
+	    TEST(test_evaluate_hold_cap),
+	    TEST(test_evaluate_hold_cap_earliest),
+	    TEST(test_evaluate_hold_amended),
+	    TEST(test_evaluate_hold_not_asked),
 	};
 
 	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);

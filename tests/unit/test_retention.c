@@ -1,7 +1,7 @@
 /*
  * test_retention.c - unit tests for daemon/retention.c on a real state store
- * file: what goes once older than retention (audit rows, finished deliveries,
- * alerts with nothing left), what never goes (pending deliveries, the stages
+ * file: what goes once older than retention (audit rows, answers, finished
+ * deliveries, alerts with nothing left), what never goes (pending deliveries, the stages
  * recorded of each clock), batches, and the space given back.
  */
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "alertstore.h"
+#include "answers.h"
 #include "queue.h"
 #include "retention.h"
 #include "statestore.h"
@@ -366,6 +367,100 @@ test_retention_older_store(void **state)
 	expect_sql(fx->path, "SELECT count(*) FROM alert", "0");
 }
 
+/* Answer delivery id through answers.c, as the listener does; the answer's id. */
+static long long
+answer(struct fixture *fx, long long id, enum answer_kind kind, const char *agreed_on)
+{
+	struct answer an = {.kind = kind, .agreed_on = agreed_on, .note = "booked"};
+	struct delivery *d = NULL;
+	char *cause = NULL;
+	long long aid;
+
+	if (answers_target(fx->ss, id, &d, &cause) != 0)
+		fail_msg("answers_target(%lld): %s", id, cause ? cause : "no such delivery");
+	if ((aid = answers_add(fx->ss, d, &an, &cause)) < 0)
+		fail_msg("answers_add: %s", cause);
+	delivery_free(d);
+	return aid;
+}
+
+/*
+ * Answers go by their own age (answered_at), whatever is left of the alert
+ * they answered; an old answer amended by a young one goes, the young one
+ * stays; nothing else of the clock is touched.
+ */
+static void
+test_retention_answers(void **state)
+{
+	struct fixture *fx = *state;
+	bool none[4] = {false};
+	struct alert a;
+	char agreed[DATE_STRLEN], stage[32], *cause = NULL;
+	int steps;
+
+	fx->ss = open_store(fx, false);
+	a = make_alert(fx, "OLD", 1, 2);
+	record(fx->ss, &a, none);
+	a = make_alert(fx, "YOUNG", 1, 1);
+	record(fx->ss, &a, none);
+	finish_all(fx, OUTCOME_SENT, NULL);
+	/* OLD: agreed through delivery 1, then amended from the same link; 2 acknowledged. */
+	answer(fx, 1, ANSWER_AGREED, "2020-01-20");
+	answer(fx, 1, ANSWER_ACKNOWLEDGED, NULL);
+	answer(fx, 2, ANSWER_AGREED, "2020-01-24");
+	/* YOUNG: agreed today. */
+	answer(fx, 3, ANSWER_AGREED, "2027-02-01");
+	exec_sql(fx->path, "UPDATE response SET answered_at = '2020-01-06T10:00:00Z' WHERE "
+	                   "case_ref = 'OLD' AND id < 3;"
+	                   "UPDATE response SET answered_at = '2020-01-07T10:00:00Z' WHERE id = 3");
+	expect_sql(fx->path, "SELECT count(*) FROM response", "4");
+	/* The old answers only: the deliveries and their audit rows are today's. */
+	assert_int_equal(sweep(fx, &thirteen, time(NULL), RETENTION_BATCH, &steps), 3);
+	expect_sql(fx->path, "SELECT group_concat(case_ref || ':' || agreed_on) FROM response",
+	           "YOUNG:2027-02-01");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "3");
+	expect_sql(fx->path, "SELECT count(*) FROM alert", "2");
+	/* The answers' audit rows are audit rows: they go by their own time, not yet. */
+	expect_sql(fx->path, "SELECT count(*) FROM audit WHERE result = 'answered'", "4");
+	assert_int_equal(answers_agreed(fx->ss, "cic-first-review", "OLD", "2026-12-18", agreed,
+	                                stage, sizeof stage, &cause),
+	                 0);
+	assert_int_equal(answers_agreed(fx->ss, "cic-first-review", "YOUNG", "2026-12-18", agreed,
+	                                stage, sizeof stage, &cause),
+	                 1);
+	assert_string_equal(agreed, "2027-02-01");
+	assert_string_equal(stage, "overdue");
+	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
+	assert_int_equal(sweep(fx, &thirteen, time(NULL), RETENTION_BATCH, &steps), 0);
+}
+
+/* Old answers go a batch at a time, oldest first, like audit rows. */
+static void
+test_retention_answers_batches(void **state)
+{
+	struct fixture *fx = *state;
+	char *cause = NULL;
+	int n, total = 0, steps = 0;
+
+	fx->ss = open_store(fx, false);
+	record_many(fx, "B", 25, three, 1);
+	finish_all(fx, OUTCOME_SENT, NULL);
+	for (long long id = 1; id <= 25; id++)
+		answer(fx, id, ANSWER_ACKNOWLEDGED, NULL);
+	/* Only the answers are old: 25 of them, 10 a step. */
+	exec_sql(fx->path, "UPDATE response SET answered_at = '2021-03-01T09:00:00Z'");
+	while ((n = retention_step(fx->ss, &thirteen, time(NULL), 10, &cause)) > 0) {
+		assert_true(n <= 10);
+		total += n;
+		steps++;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 25);
+	assert_int_equal(steps, 3);
+	expect_sql(fx->path, "SELECT count(*) FROM response", "0");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery", "25");
+}
+
 /* Register one test with the state store fixture. */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -379,6 +474,8 @@ main(void)
 	    T(test_retention_batches),
 	    T(test_retention_reclaims_space),
 	    T(test_retention_older_store),
+	    T(test_retention_answers),
+	    T(test_retention_answers_batches),
 	};
 
 	return cmocka_run_group_tests_name("retention", tests, NULL, NULL);

@@ -1065,6 +1065,129 @@ test_ruleset_label_immediate_case_url(void **state)
 	                  3, "unknown placeholder {{nope}}");
 }
 
+/* A clock rule of one stage with extra (the hold settings) on line 3, for hold's tests. */
+static char *
+rule_with_hold(const char *extra)
+{
+	return xasprintf(
+	    "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"               /* 1 */
+	    "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n" /* 2 */
+	    "%s\n"                                                                 /* 3 */
+	    "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } "
+	    "); } );\n", /* 4 */
+	    extra);
+}
+
+/* hold and max_hold: parsed on a clock rule, off by default. */
+static void
+test_ruleset_hold(void **state)
+{
+	struct fixture *fx = *state;
+	char *path, *text = rule_with_hold("  hold = true; max_hold = \"10 working days\";");
+
+	if (load_file(fx, "10-pr.conf", text, &path) != 0)
+		dump_diag(&fx->d);
+	assert_int_equal(fx->d.n, 0);
+	assert_true(fx->rs->rules[0].hold);
+	assert_int_equal(fx->rs->rules[0].max_hold.n, 10);
+	assert_int_equal(fx->rs->rules[0].max_hold.unit, DUR_WORKING_DAYS);
+	free(text);
+	free(path);
+	reset(fx);
+	text = rule_with_hold("  hold = true; max_hold = \"2 weeks\";");
+	assert_int_equal(load_file(fx, "10-pr.conf", text, &path), 0);
+	assert_int_equal(fx->rs->rules[0].max_hold.unit, DUR_WEEKS);
+	free(text);
+	free(path);
+	reset(fx);
+	/* hold = false says what the default does; no max_hold needed. */
+	text = rule_with_hold("  hold = false;");
+	assert_int_equal(load_file(fx, "10-pr.conf", text, &path), 0);
+	assert_false(fx->rs->rules[0].hold);
+	free(text);
+	free(path);
+	reset(fx);
+	text = rule_with_hold("");
+	assert_int_equal(load_file(fx, "10-pr.conf", text, &path), 0);
+	assert_false(fx->rs->rules[0].hold);
+	free(text);
+	free(path);
+}
+
+/* Each mistake in hold and max_hold is refused at its own line, with what to write. */
+static void
+test_ruleset_hold_errors(void **state)
+{
+	static const struct {
+		const char *extra;
+		const char *error;
+	} cases[] = {
+	    {"  hold = \"yes\"; max_hold = \"5 days\";", "rule \"pr\": hold must be true or false"},
+	    {"  hold = true;",
+	     "rule \"pr\": hold = true needs a limit on how long a stage may wait, e.g. max_hold = "
+	     "\"10 working days\""},
+	    {"  max_hold = \"10 working days\";",
+	     "rule \"pr\": max_hold is only used with hold = true"},
+	    {"  hold = false; max_hold = \"10 working days\";",
+	     "rule \"pr\": max_hold is only used with hold = true"},
+	    {"  hold = true; max_hold = \"1 month\";",
+	     "rule \"pr\": max_hold must be a positive number of days, working days or weeks"},
+	    {"  hold = true; max_hold = \"0 working days\";",
+	     "max_hold must be a positive number of days, working days or weeks"},
+	    {"  hold = true; max_hold = \"-3 days\";",
+	     "max_hold must be a positive number of days, working days or weeks"},
+	    {"  hold = true; max_hold = \"ten days\";", "max_hold: \"ten days\": expected"},
+	    {"  hold = true; max_hold = 10;", "max_hold"},
+	};
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *text = rule_with_hold(cases[i].extra);
+
+		expect_file_error(fx, text, 3, cases[i].error);
+		free(text);
+		reset(fx);
+	}
+	/* On its own line, the error names that line. */
+	expect_file_error(fx,
+	                  "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	                  "  hold = true;\n"
+	                  "  max_hold = \"3 months\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } "
+	                  "); } );\n",
+	                  4, "max_hold must be a positive number");
+	reset(fx);
+	/* A threshold rule has nothing later to hold. */
+	expect_file_error(
+	    fx,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key, 1 AS value FROM cases\";\n"     /* 3 */
+	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
+	    "  hold = true;\n"                                                   /* 5 */
+	    "} );\n",
+	    5, "rule \"caseload\": a threshold rule has no hold");
+	reset(fx);
+	expect_file_error(
+	    fx,
+	    "rules = ( {\n"                                                      /* 1 */
+	    "  id = \"caseload\"; title = \"Caseload\"; kind = \"threshold\";\n" /* 2 */
+	    "  query = \"SELECT case_ref AS key, 1 AS value FROM cases\";\n"     /* 3 */
+	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
+	    "  max_hold = \"5 days\";\n"                                         /* 5 */
+	    "} );\n",
+	    5, "a threshold rule has no max_hold");
+	reset(fx);
+	/* In a stage it is an unknown setting: hold belongs to the rule. */
+	expect_file_error(fx,
+	                  "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	                  "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ];\n"
+	                  "    hold = true; } ); } );\n",
+	                  4, "unknown setting \"hold\" in a stage");
+}
+
 int
 main(void)
 {
@@ -1107,6 +1230,8 @@ main(void)
 	    T(test_ruleset_query_trailing_comment),
 	    T(test_ruleset_working_days_only),
 	    T(test_ruleset_label_immediate_case_url),
+	    T(test_ruleset_hold),
+	    T(test_ruleset_hold_errors),
 	    cmocka_unit_test(test_ruleset_valid_id),
 	};
 

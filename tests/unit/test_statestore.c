@@ -375,10 +375,10 @@ test_statestore_upgrade(void **state)
 	expect_sql(fx->path, "PRAGMA user_version", "3");
 	/* Version 3: answers, and when each delivery was queued (NULL before). */
 	expect_sql(fx->path, "SELECT count(*) FROM response", "0");
-	expect_sql(fx->path,
-	           "SELECT count(*) FROM delivery WHERE queued_at IS NULL AND id <= 2", "2");
-	expect_sql(fx->path,
-	           "SELECT count(*) FROM delivery WHERE queued_at IS NOT NULL AND id > 2", "5");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE queued_at IS NULL AND id <= 2",
+	           "2");
+	expect_sql(fx->path, "SELECT count(*) FROM delivery WHERE queued_at IS NOT NULL AND id > 2",
+	           "5");
 	/* Version 2: digests and closed clocks; alerts recorded before read as they did. */
 	expect_sql(fx->path,
 	           "SELECT count(*) FROM pragma_table_info('delivery') WHERE name IN ('digest_id', "
@@ -407,6 +407,44 @@ test_statestore_upgrade(void **state)
 	expect_sql(fx->path, "SELECT count(*) FROM delivery", "7");
 }
 
+/*
+ * A version 2 file (digests, no answers) is refused read-only with what to do,
+ * and upgraded in place by the service: the response table and
+ * delivery.queued_at added, its deliveries kept.
+ */
+static void
+test_statestore_upgrade_v2(void **state)
+{
+	struct fixture *fx = *state;
+	char *cause = NULL;
+	sqlite3 *db;
+
+	fx->ss = open_store(fx, false);
+	statestore_close(fx->ss);
+	fx->ss = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE response; ALTER TABLE delivery DROP COLUMN "
+	                              "queued_at; INSERT INTO delivery (kind, recipient, status, "
+	                              "part, parts) VALUES ('email', 'a@b.example', 'pending', 1, "
+	                              "1); PRAGMA user_version = 2;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_null(statestore_open(fx->path, true, &cause));
+	if (cause == NULL || strstr(cause, "schema version 2") == NULL ||
+	    strstr(cause, "start the service once") == NULL)
+		fail_msg("cause \"%s\" should say version 2 and what to do", cause);
+	free(cause);
+	fx->ss = open_store(fx, false);
+	expect_sql(fx->path, "PRAGMA user_version", "3");
+	expect_sql(fx->path, "SELECT count(*) FROM response", "0");
+	expect_sql(fx->path, "SELECT recipient || ifnull(queued_at, '-') FROM delivery",
+	           "a@b.example-");
+	assert_null(query1(fx->path, "PRAGMA foreign_key_check"));
+}
+
 /* Register one test with the state store fixture. */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -423,6 +461,7 @@ main(void)
 	    T(test_statestore_reopen),
 	    T(test_statestore_newer_version),
 	    T(test_statestore_upgrade),
+	    T(test_statestore_upgrade_v2),
 	};
 
 	return cmocka_run_group_tests_name("statestore", tests, NULL, NULL);
