@@ -64,6 +64,15 @@ long long answers_add(struct statestore *ss, const struct delivery *d, const str
 int answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
                    char *agreed, char *stage, size_t stage_len, char **cause);
 
+/*
+ * The answers to the clock (rule, case_ref, start) into into->responses
+ * (which must be empty): oldest first, amended ones marked, the latest few
+ * as every message reads them (bundle_history). 0, or -1 on a state store
+ * error.
+ */
+int answers_of_clock(struct statestore *ss, const char *rule, const char *case_ref,
+                     const char *start, struct delivery *into);
+
 /* Answers recorded by kind (counts[ANSWER_NKINDS]), amended ones included. 0, or -1. */
 int answers_count(struct statestore *ss, long long counts[ANSWER_NKINDS], char **cause);
 

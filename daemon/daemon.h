@@ -12,7 +12,7 @@
  * is reloaded on SIGHUP. With once, evaluate a single time, deliver what is
  * due and return when only deliveries waiting for a retry are left. Takes
  * ownership of e. on_alert (may be NULL) is also told about each alert
- * recorded. Returns the process exit status.
+ * recorded, with the state store as its arg. Returns the process exit status.
  */
 int daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_fn on_alert);
 

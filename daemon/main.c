@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "answers.h"
 #include "clock.h"
 #include "daemon.h"
 #include "engine.h"
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "utf8.h"
 #include "statestore.h"
+#include "xalloc.h"
 
 #ifndef ESCALATOR_VERSION
 #define ESCALATOR_VERSION "0"
@@ -134,11 +136,35 @@ json_text(const char *s)
 	return j;
 }
 
-/* Print one alert owed as a JSON line. */
+/*
+ * The answers to a's clock so far (delivery_responses_json, amended ones
+ * marked), or NULL when there are none (the key is then left out, as
+ * "copied" is) or the state store is not at hand.
+ */
+static json_t *
+once_responses(struct statestore *ss, const struct alert *a)
+{
+	struct delivery *d;
+	char start[DATE_STRLEN];
+	json_t *j = NULL;
+
+	if (ss == NULL)
+		return NULL;
+	d = xcalloc(1, sizeof *d);
+	if (answers_of_clock(ss, a->rule->id, a->case_ref, date_format(a->start, start), d) != 0)
+		log_warn("rule=%s: cannot read the answers to a clock for --once", a->rule->id);
+	else if (d->nresponses > 0)
+		j = delivery_responses_json(d);
+	delivery_free(d);
+	return j;
+}
+
+/* Print one alert owed as a JSON line; arg is the state store (or NULL). */
 static void
 print_alert_cb(void *arg, const struct alert *a, long long alert_id)
 {
 	char due[DATE_STRLEN], fires[DATETIME_STRLEN];
+	json_t *responses = once_responses(arg, a);
 	json_t *o = json_object(), *rc = json_array();
 	char *line;
 
@@ -159,6 +185,9 @@ print_alert_cb(void *arg, const struct alert *a, long long alert_id)
 			json_array_append_new(cp, json_text(a->copied[i].address));
 		json_object_set_new(o, "copied", cp);
 	}
+	/* The answers to the clock so far: who, when, what (the council's own output). */
+	if (responses != NULL)
+		json_object_set_new(o, "responses", responses);
 	if (a->rule->kind == RULE_THRESHOLD)
 		json_object_set_new(o, "value",
 		                    a->value == (double)(json_int_t)a->value
@@ -255,7 +284,7 @@ run_once(const struct options *o)
 		engine_free(e);
 		return EXIT_CONFIG;
 	}
-	rc = evaluate_pass(e, ss, now, print_alert_cb, NULL, &stats, &cause);
+	rc = evaluate_pass(e, ss, now, print_alert_cb, ss, &stats, &cause);
 	fflush(stdout);
 	if (rc != 0) {
 		log_err("%s; nothing from this evaluation was recorded", cause);

@@ -42,7 +42,7 @@ pass_alert_cb(void *arg, const struct alert *a, long long alert_id)
 	free(cs);
 	metrics_alert(dm->metrics, a->rule, a->stage); /* metrics */
 	if (dm->on_alert != NULL)
-		dm->on_alert(NULL, a, alert_id);
+		dm->on_alert(dm->ss, a, alert_id);
 }
 
 /* A pass has ended (with stats): its figures, the case store's health, the next firing. */

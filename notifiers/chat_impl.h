@@ -26,9 +26,9 @@ json_t *chat_str(const char *s, size_t max);
 /* Dump j compactly (members in the order set); fatal on failure. */
 char *chat_dump(json_t *j);
 /*
- * Is url fit to be a message's link to a case: a valid http(s) URL
- * (addr_valid_url) of at most max bytes, without '<', '>', '|' or '"' (which
- * would end Slack's <url|text> early)? NULL is not.
+ * Is url fit to be a message's link (to a case, or where to answer): a valid
+ * http(s) URL (addr_valid_url) of at most max bytes of printable ASCII, without
+ * '<', '>', '|' or '"' (which would end Slack's <url|text> early)? NULL is not.
  */
 bool chat_link_ok(const char *url, size_t max);
 /*

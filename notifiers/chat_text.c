@@ -70,8 +70,13 @@ chat_dump(json_t *j)
 bool
 chat_link_ok(const char *url, size_t max)
 {
-	return url != NULL && strlen(url) <= max && strpbrk(url, "<>|\"") == NULL &&
-	       addr_valid_url(url);
+	if (url == NULL || strlen(url) > max || strpbrk(url, "<>|\"") != NULL)
+		return false;
+	/* Printable ASCII only: a byte past it may not be UTF-8, which JSON cannot carry. */
+	for (const unsigned char *p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return addr_valid_url(url);
 }
 
 /* The clock's history in one clean line of at most max bytes. */

@@ -90,7 +90,7 @@ text_trail(FILE *f, const struct delivery *item, const char *indent)
 
 	if (url != NULL)
 		fprintf(f, "%sOpen the case: %s\n", indent, url);
-	if (answer != NULL)
+	if (answer != NULL && !item->notice)
 		fprintf(f, "%sAnswer this alert: %s\n", indent, answer);
 	text_line(f, indent, "Told late: ", digest_copied_note(item));
 	if (!item->notice)

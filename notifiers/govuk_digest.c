@@ -121,7 +121,13 @@ govuk_history(const struct delivery *it, size_t max)
 bool
 govuk_url_ok(const char *url)
 {
-	return url != NULL && strpbrk(url, "[]()<>\"") == NULL && addr_valid_url(url);
+	if (url == NULL || strpbrk(url, "[]()<>\"") != NULL)
+		return false;
+	/* Printable ASCII only: Notify would show a byte past it as U+FFFD in the link. */
+	for (const unsigned char *p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return addr_valid_url(url);
 }
 
 /* The answers so far of it, each its short form made one Notify value, joined by sep. */

@@ -70,7 +70,8 @@ char *govuk_digest_body(const struct delivery *d, size_t max);
  * like), "[" and "]" as "(" and ")", "://" as ": //" (no link from data).
  */
 char *govuk_value(const char *s, size_t max);
-/* Is url fit for Notify to make a link of: valid http(s), no brackets, parentheses or quotes? */
+/* Is url fit for Notify to make a link of: valid http(s), printable ASCII, no brackets,
+ * parentheses or quotes? */
 bool govuk_url_ok(const char *url);
 /*
  * The answers so far of item in Notify's formatting: each answer's short form

@@ -5,7 +5,8 @@
  *
  * Input: case_ref, rule, title, stage, start, due, fires, uid, status,
  * expected, fields (JSON text), a size limit (decimal), label, case_url,
- * separated by NUL bytes. A part that is exactly "\x7f" (or missing) is NULL.
+ * the answer link, an answer's name and its note (and reason), separated by
+ * NUL bytes. A part that is exactly "\x7f" (or missing) is NULL.
  * A hash of the input gives days_late, the history, and a digest of up to 47
  * items made of the same values (fuzz_digest.h).
  *
@@ -23,6 +24,11 @@
  * (bytes, blocks, section text); Slack's only '<' open links to http(s) URLs;
  * Notify's lines are only our headings and bullets, with no Markdown link or
  * "://" from the values.
+ *
+ * Answers: a body is the same whatever the answers' reasons and notes say and
+ * whatever amended answers there are (chat and Notify never carry them); a
+ * Teams card's only action opens the answer link, and the answers so far are
+ * one more fact.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +37,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "digest.h"
 #include "fuzz_common.h"
 #include "fuzz_digest.h"
 #include "govuk_notify.h"
@@ -50,6 +57,9 @@ enum {
 	P_MAX,
 	P_LABEL,
 	P_URL,
+	P_ANSWER_URL,
+	P_WHO,
+	P_NOTE,
 	NPARTS
 };
 
@@ -65,7 +75,8 @@ enum {
 static const char *const known_keys[] = {
     /* Teams */
     "type", "attachments", "contentType", "contentUrl", "content", "$schema", "version", "body",
-    "text", "inlines", "weight", "size", "color", "isSubtle", "selectAction", "url",
+    "text", "inlines", "weight", "size", "color", "isSubtle", "selectAction", "url", "actions",
+    "title",
     /* Slack */
     "blocks", "emoji", "fields", "elements", "unfurl_links", "unfurl_media", "verbatim", NULL};
 
@@ -153,8 +164,9 @@ str_member(json_t *j, const char *key)
 static void
 check_teams(const struct delivery *d, size_t nfields, const char *body, size_t max)
 {
-	json_t *root = parse_body("Teams", body), *att, *card, *blocks, *b;
-	size_t i, facts = 0, texts = 0, want = 4 + (d->start != NULL) + (d->nhistory > 0);
+	json_t *root = parse_body("Teams", body), *att, *card, *blocks, *b, *acts;
+	size_t i, facts = 0, texts = 0,
+	          want = 4 + (d->start != NULL) + (d->nhistory > 0) + (digest_answers_shown(d) > 0);
 
 	if (max == CHAT_TEAMS_MAX)
 		FUZZ_CHECK(strlen(body) <= max, "Teams body of %zu bytes", strlen(body));
@@ -170,6 +182,17 @@ check_teams(const struct delivery *d, size_t nfields, const char *body, size_t m
 	FUZZ_CHECK(strcmp(str_member(card, "type"), "AdaptiveCard") == 0, "card type");
 	blocks = json_object_get(card, "body");
 	FUZZ_CHECK(json_is_array(blocks), "card body");
+	if ((acts = json_object_get(card, "actions")) != NULL) {
+		json_t *a = json_array_get(acts, 0);
+		const char *url = str_member(a, "url");
+
+		FUZZ_CHECK(json_array_size(acts) == 1, "%zu card actions", json_array_size(acts));
+		FUZZ_CHECK(strcmp(str_member(a, "type"), "Action.OpenUrl") == 0, "card action");
+		FUZZ_CHECK(d->response_link != NULL && strcmp(url, d->response_link) == 0,
+		           "a card action to \"%s\", not the answer link", url);
+		FUZZ_CHECK(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0,
+		           "an answer link to \"%s\"", url);
+	}
 	json_array_foreach(blocks, i, b)
 	{
 		json_t *runs = json_object_get(b, "inlines"), *r;
@@ -282,8 +305,10 @@ check_slack(const struct delivery *d, size_t nfields, const char *body, size_t m
 					nfield_items += json_array_size(f);
 			} else {
 				FUZZ_CHECK((d->expected != NULL && *d->expected != '\0') ||
-				               d->nhistory > 0,
-				           "text section without an expected or a history");
+				               d->nhistory > 0 || d->response_link != NULL ||
+				               digest_answers_shown(d) > 0,
+				           "text section without an expected, a history, an answer "
+				           "link or answers");
 				check_slack_text(json_object_get(b, "text"), CHAT_SLACK_TEXT_MAX);
 			}
 		} else if (strcmp(type, "context") == 0) {
@@ -303,9 +328,9 @@ check_slack(const struct delivery *d, size_t nfields, const char *body, size_t m
 static void
 check_notify(const struct delivery *d, const char *body)
 {
-	static const char *const builtin[] = {"rule",  "title",  "case",         "stage",
-	                                      "start", "due",    "days_overdue", "expected",
-	                                      "label", "status", "case_url"};
+	static const char *const builtin[] = {
+	    "rule",     "title", "case",   "stage",    "start",      "due",    "days_overdue",
+	    "expected", "label", "status", "case_url", "answer_url", "answers"};
 	json_t *root = parse_body("Notify", body), *pers = json_object_get(root, "personalisation");
 	const char *key;
 	json_t *v;
@@ -322,7 +347,7 @@ check_notify(const struct delivery *d, const char *body)
 	snprintf(late, sizeof late, "%d", d->days_late);
 	FUZZ_CHECK(strcmp(str_member(pers, "days_overdue"), late) == 0,
 	           "days_overdue replaced by a field");
-	FUZZ_CHECK(json_object_size(pers) <= 11 + (d->fields ? json_object_size(d->fields) : 0),
+	FUZZ_CHECK(json_object_size(pers) <= 13 + (d->fields ? json_object_size(d->fields) : 0),
 	           "%zu personalisation values", json_object_size(pers));
 	json_decref(root);
 }
@@ -403,7 +428,8 @@ check_slack_digest(const char *body, size_t max)
 /*
  * A digest's Notify request: five string values; the body within its limit,
  * of our headings, bullets and note only, with no Markdown link or "://" but
- * the case links ("Open the case: <url>" ending a bullet).
+ * the case and answer links ("Open the case: <url>", "Answer this alert:
+ * <url>" ending a bullet).
  */
 static void
 check_notify_digest(const char *body)
@@ -423,13 +449,18 @@ check_notify_digest(const char *body)
 	copy = strdup(text);
 	FUZZ_CHECK(copy != NULL, "strdup");
 	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		char *link = NULL;
+		/* Our links end a bullet: the answer link last, the case link before it. */
+		static const char *const tails[] = {". Answer this alert: ", ". Open the case: "};
 
-		for (char *p = strstr(line, ". Open the case: "); p != NULL;
-		     p = strstr(p + 1, ". Open the case: "))
-			link = p;
-		if (link != NULL && strchr(link + 17, ' ') == NULL)
-			*link = '\0';
+		for (size_t t = 0; t < 2; t++) {
+			char *link = NULL;
+
+			for (char *p = strstr(line, tails[t]); p != NULL;
+			     p = strstr(p + 1, tails[t]))
+				link = p;
+			if (link != NULL && strchr(link + strlen(tails[t]), ' ') == NULL)
+				*link = '\0';
+		}
 		FUZZ_CHECK(strncmp(line, "# ", 2) == 0 || strncmp(line, "* ", 2) == 0 ||
 		               strncmp(line, "\xe2\x80\xa6 and ", 8) == 0,
 		           "Notify body line \"%s\"", line);
@@ -438,6 +469,76 @@ check_notify_digest(const char *body)
 	}
 	free(copy);
 	json_decref(root);
+}
+
+/*
+ * d's answers as a message may use them: amended ones left out, the rest
+ * without reason and note (borrowed strings). Puts them in d, the originals in
+ * *saved and *nsaved (give them back with unstrip).
+ */
+static void
+strip(struct delivery *d, struct delivery_response **saved, size_t *nsaved)
+{
+	struct delivery_response *r = calloc(d->nresponses + 1, sizeof *r);
+	size_t n = 0;
+
+	FUZZ_CHECK(r != NULL, "calloc");
+	for (size_t i = 0; i < d->nresponses; i++) {
+		if (d->responses[i].amended)
+			continue;
+		r[n] = d->responses[i];
+		r[n].reason = r[n].note = NULL;
+		n++;
+	}
+	*saved = d->responses;
+	*nsaved = d->nresponses;
+	d->responses = r;
+	d->nresponses = n;
+}
+
+/* Give d back the answers strip took. */
+static void
+unstrip(struct delivery *d, struct delivery_response *saved, size_t nsaved)
+{
+	free(d->responses);
+	d->responses = saved;
+	d->nresponses = nsaved;
+}
+
+/* body equals what build makes of d with its answers stripped (or of each item's, a digest). */
+static void
+check_private(struct delivery *d, const char *what, const char *body,
+              char *(*build)(const struct delivery *, size_t, char **), size_t max)
+{
+	struct delivery_response **saved = calloc(d->nitems + 1, sizeof *saved);
+	size_t *nsaved = calloc(d->nitems + 1, sizeof *nsaved);
+	char *again, *cause = NULL;
+
+	FUZZ_CHECK(saved != NULL && nsaved != NULL, "calloc");
+	if (d->digest)
+		for (size_t i = 0; i < d->nitems; i++)
+			strip(d->items[i], &saved[i], &nsaved[i]);
+	else
+		strip(d, &saved[0], &nsaved[0]);
+	again = build(d, max, &cause);
+	FUZZ_CHECK(again != NULL && strcmp(again, body) == 0,
+	           "the %s body changes with a reason, a note or an amended answer", what);
+	free(again);
+	if (d->digest)
+		for (size_t i = 0; i < d->nitems; i++)
+			unstrip(d->items[i], saved[i], nsaved[i]);
+	else
+		unstrip(d, saved[0], nsaved[0]);
+	free(saved);
+	free(nsaved);
+}
+
+/* govuk_build_body in check_private's shape. */
+static char *
+notify_build(const struct delivery *d, size_t max, char **cause)
+{
+	(void)max;
+	return govuk_build_body(d, cause);
 }
 
 /* A digest of the input's values in every channel's form. */
@@ -452,10 +553,12 @@ check_digests(const char *const *v, json_t *fields, size_t max, uint64_t *rng)
 
 	FUZZ_CHECK((body = chat_teams_body(d, CHAT_TEAMS_DIGEST_MAX, &cause)) != NULL, "Teams");
 	check_teams_digest(body, CHAT_TEAMS_DIGEST_MAX);
+	check_private(d, "Teams digest", body, chat_teams_body, CHAT_TEAMS_DIGEST_MAX);
 	free(body);
 	d->kind = CHANNEL_SLACK;
 	FUZZ_CHECK((body = chat_slack_body(d, CHAT_SLACK_DIGEST_MAX, &cause)) != NULL, "Slack");
 	check_slack_digest(body, CHAT_SLACK_DIGEST_MAX);
+	check_private(d, "Slack digest", body, chat_slack_body, CHAT_SLACK_DIGEST_MAX);
 	free(body);
 	if (max > 0) {
 		/* A tighter limit: fewer lines, down to none (then the header and footer alone). */
@@ -470,6 +573,7 @@ check_digests(const char *const *v, json_t *fields, size_t max, uint64_t *rng)
 	d->template_id = strdup("f33517ff-2a88-4f6e-b855-c550268ce08a");
 	FUZZ_CHECK((body = govuk_build_body(d, &cause)) != NULL, "Notify");
 	check_notify_digest(body);
+	check_private(d, "Notify digest", body, notify_build, 0);
 	free(body);
 	delivery_free(d);
 }
@@ -516,6 +620,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d.history = ev;
 		d.nhistory = fuzz_next(&rng) % 3;
 	}
+	d.response_link = (char *)v[P_ANSWER_URL];
+	{
+		static const char *const kinds[] = {"acknowledged", "agreed", "disagree"};
+		static struct delivery_response resp[3];
+		uint64_t r = fuzz_next(&rng);
+
+		for (size_t k = 0; k < 3; k++)
+			resp[k] = (struct delivery_response){
+			    (char *)v[P_WHO],
+			    (char *)v[P_LABEL],
+			    (r >> (2 + 3 * k)) % 4 < 3 ? (char *)kinds[(r >> (2 + 3 * k)) % 4]
+			                               : (char *)v[P_STATUS],
+			    (char *)v[P_DUE],
+			    (char *)v[P_NOTE],
+			    (char *)v[P_NOTE],
+			    (char *)v[P_FIRES],
+			    (r >> (20 + k)) & 1};
+		d.responses = resp;
+		d.nresponses = (size_t)(r % 4);
+	}
 	delivery_parse_fields(&d, v[P_FIELDS]);
 	if (d.fields_error != NULL) {
 		/* The outbox never sends such a record. */
@@ -529,10 +653,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((body = chat_teams_body(&d, CHAT_TEAMS_MAX, &cause)) != NULL, "Teams: %s",
 	           cause);
 	check_teams(&d, nfields, body, CHAT_TEAMS_MAX);
+	check_private(&d, "Teams", body, chat_teams_body, CHAT_TEAMS_MAX);
 	free(body);
 	FUZZ_CHECK((body = chat_slack_body(&d, CHAT_SLACK_MAX, &cause)) != NULL, "Slack: %s",
 	           cause);
 	check_slack(&d, nfields, body, CHAT_SLACK_MAX);
+	check_private(&d, "Slack", body, chat_slack_body, CHAT_SLACK_MAX);
 	free(body);
 	if (max > 0) {
 		/* A tighter limit: the cutting and leaving out of fields. */
@@ -545,6 +671,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK((body = govuk_build_body(&d, &cause)) != NULL, "Notify: %s", cause);
 	check_notify(&d, body);
+	check_private(&d, "Notify", body, notify_build, 0);
 	free(body);
 	check_digests(v, d.fields, max, &rng);
 

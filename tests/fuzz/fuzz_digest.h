@@ -27,10 +27,38 @@ fuzz_pick(const char *const *v, size_t nv, uint64_t *rng)
 }
 
 /*
+ * Give it 0-3 answers (owned copies) of the nv values v[] chosen by rng, any
+ * kind (a known one, or a value), any of them amended.
+ */
+static inline void
+fuzz_responses(struct delivery *it, const char *const *v, size_t nv, uint64_t *rng)
+{
+	static const char *const kinds[] = {"acknowledged", "agreed", "disagree"};
+	uint64_t flags = fuzz_next(rng);
+
+	it->nresponses = (size_t)(flags % 4);
+	it->responses = xcalloc(it->nresponses + 1, sizeof *it->responses);
+	for (size_t k = 0; k < it->nresponses; k++) {
+		struct delivery_response *r = &it->responses[k];
+		uint64_t f = fuzz_next(rng);
+
+		r->who = fuzz_pick(v, nv, rng);
+		r->stage = fuzz_pick(v, nv, rng);
+		r->kind = f % 4 < 3 ? xstrdup(kinds[f % 4]) : fuzz_pick(v, nv, rng);
+		r->agreed_on = fuzz_pick(v, nv, rng);
+		r->reason = fuzz_pick(v, nv, rng);
+		r->note = fuzz_pick(v, nv, rng);
+		r->answered_at = fuzz_pick(v, nv, rng);
+		r->amended = (f >> 2) & 1;
+	}
+}
+
+/*
  * An owned digest (delivery_free it) of kind to uid with nitems items, each a
  * mix of the nv values v[] (any may be NULL) and of flags chosen by rng: an
  * alert of any urgency, a copied recipient's, a notice, a closed clock; 0-3
- * history events; the fields (when an object) on some.
+ * history events; the fields (when an object) on some; an answer link and 0-3
+ * answers (fuzz_responses).
  */
 static inline struct delivery *
 fuzz_digest(enum channel kind, const char *uid, const char *const *v, size_t nv, json_t *fields,
@@ -91,6 +119,9 @@ fuzz_digest(enum channel kind, const char *uid, const char *const *v, size_t nv,
 			it->history[k].status = fuzz_pick(v, nv, rng);
 			it->history[k].copied = (flags >> (15 + k)) & 1;
 		}
+		/* An answer link (any value: the renderers check it) and 0-3 answers. */
+		it->response_link = fuzz_pick(v, nv, rng);
+		fuzz_responses(it, v, nv, rng);
 		d->items[d->nitems++] = it;
 	}
 	return d;

@@ -5,10 +5,10 @@
  *
  * Input: case_ref, title, label, status, expected, case_url, copied,
  * copied_on, due, fires, a history event's stage, when, recipient and status,
- * a field's name and value, body, contact, subject, closed_on, separated by
- * NUL bytes. A part that is exactly "\x7f" (or missing) is NULL. A hash of the
- * input picks the shape: single alert or digest, how many items, each item's
- * section, days late, history length, part of parts.
+ * a field's name and value, body, contact, subject, closed_on, the answer
+ * link, an answer's name and its note (and reason), separated by NUL bytes. A part that is exactly
+ * "\x7f" (or missing) is NULL. A hash of the input picks the shape: single alert or digest, how
+ * many items, each item's section, days late, history length, part of parts.
  *
  * Checked, on an HTML tokenizer written for this test: the document starts
  * with <!DOCTYPE html>, every '<' opens one of the template's own tags (from a
@@ -17,9 +17,10 @@
  * is closed in order, and every '&' in text starts one of the five escapes the
  * renderer writes. Then, so that a value printed raw cannot pass for
  * template markup: the text of the document holds every item's cleaned case
- * reference (digest_clean) and every link is an item's digest_case_url. Both
- * outputs are valid UTF-8 and within the size budget; the text holds each
- * case reference too.
+ * reference (digest_clean) and every link is an item's digest_case_url or
+ * digest_answer_url (one of each an item has, a notice none). Both outputs
+ * are valid UTF-8 and within the size budget; the text holds each case
+ * reference and each answer link too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,11 +54,14 @@ enum {
 	P_CONTACT,
 	P_SUBJECT,
 	P_CLOSED_ON,
+	P_ANSWER_URL,
+	P_WHO,
+	P_NOTE,
 	NPARTS
 };
 
 #define MAXITEMS 7
-#define MAXLINKS (MAXITEMS + 1)
+#define MAXLINKS (2 * MAXITEMS + 2)
 
 /* What the tokenizer found. */
 struct doc {
@@ -217,7 +221,7 @@ static struct delivery *
 make_item(char **parts, uint64_t *rng, size_t i)
 {
 	struct delivery *it = xcalloc(1, sizeof *it);
-	uint64_t r = fuzz_next(rng);
+	uint64_t r = fuzz_next(rng), ra;
 	size_t nh = (size_t)(r >> 8) % 4;
 
 	it->id = (long long)i;
@@ -261,6 +265,26 @@ make_item(char **parts, uint64_t *rng, size_t i)
 			json_object_set_new(it->fields, key, j != NULL ? j : json_null());
 			free(key);
 		}
+	}
+	/* An answer link and 0-3 answers of any kind, some amended. */
+	it->response_link = xstrdup_or_null(part(parts, P_ANSWER_URL));
+	ra = fuzz_next(rng);
+	it->nresponses = (size_t)(ra % 4);
+	it->responses = xcalloc(it->nresponses + 1, sizeof *it->responses);
+	for (size_t k = 0; k < it->nresponses; k++) {
+		static const char *const kinds[] = {"acknowledged", "agreed", "disagree"};
+		struct delivery_response *a = &it->responses[k];
+
+		a->who = xstrdup_or_null(part(parts, P_WHO));
+		a->stage = xstrdup_or_null(part(parts, P_LABEL));
+		a->kind =
+		    xstrdup_or_null((ra >> (2 + 3 * k)) % 4 < 3 ? kinds[(ra >> (2 + 3 * k)) % 4]
+		                                                : part(parts, P_STATUS));
+		a->agreed_on = xstrdup_or_null(part(parts, P_DUE));
+		a->reason = xstrdup_or_null(part(parts, P_NOTE));
+		a->note = xstrdup_or_null(part(parts, P_NOTE));
+		a->answered_at = xstrdup_or_null(part(parts, P_H_WHEN));
+		a->amended = (ra >> (20 + k)) & 1;
 	}
 	it->history = xcalloc(nh + 1, sizeof *it->history);
 	it->nhistory = nh;
@@ -315,6 +339,14 @@ check(const struct delivery *d)
 			if (url != NULL)
 				want_links++;
 		}
+		if (!it->notice && digest_answer_url(it) != NULL) {
+			char *t = xasprintf("Answer this alert: %s\n", digest_answer_url(it));
+
+			FUZZ_CHECK(strstr(text, t) != NULL, "answer link %s not in the text",
+			           digest_answer_url(it));
+			free(t);
+			want_links++;
+		}
 		free(ref);
 	}
 	FUZZ_CHECK(doc.nlinks == want_links, "%zu links, %zu expected", doc.nlinks, want_links);
@@ -322,10 +354,12 @@ check(const struct delivery *d)
 		size_t i;
 
 		for (i = 0; i < n; i++)
-			if (digest_case_url(items[i]) != NULL &&
-			    strcmp(digest_case_url(items[i]), doc.links[k]) == 0)
+			if ((digest_case_url(items[i]) != NULL &&
+			     strcmp(digest_case_url(items[i]), doc.links[k]) == 0) ||
+			    (digest_answer_url(items[i]) != NULL &&
+			     strcmp(digest_answer_url(items[i]), doc.links[k]) == 0))
 				break;
-		FUZZ_CHECK(i < n, "link to %s is no item's case_url", doc.links[k]);
+		FUZZ_CHECK(i < n, "link to %s is no item's case_url or answer link", doc.links[k]);
 		FUZZ_CHECK(strncasecmp(doc.links[k], "https://", 8) == 0 ||
 		               strncasecmp(doc.links[k], "http://", 7) == 0,
 		           "link %s", doc.links[k]);

@@ -6,7 +6,8 @@
  * Input: case_ref, rule, title, stage, start, due, fires, uid, fields (JSON
  * text), secret, Retry-After value, response body, HTTP status code (decimal;
  * chosen from a list by a hash of the input when missing), label, status,
- * case_url, copied, separated by NUL bytes. A part that is exactly "\x7f" (or
+ * case_url, copied, the answer link, an answer's name and its note (and
+ * reason), separated by NUL bytes. A part that is exactly "\x7f" (or
  * missing) is NULL. A hash of the input makes a digest of up to 15 items from
  * the same values (fuzz_digest.h).
  *
@@ -15,6 +16,8 @@
  * as the object given; the signature is "sha256=" and 64 lower-case hex
  * digits; Retry-After is within bounds and exact for delay-seconds; a
  * classified response gets the status its code calls for and a clean detail.
+ * "response_url" is the answer link (or null) and "responses" every answer,
+ * amended ones too, with its eight members as recorded (sanitised, never cut).
  * A digest's body always parses, has exactly its seven members, every item
  * (alerts in reading order, each exactly its single webhook's object; closed
  * clocks apart).
@@ -52,6 +55,9 @@ enum {
 	P_STATUS,
 	P_URL,
 	P_COPIED,
+	P_ANSWER_URL,
+	P_WHO,
+	P_NOTE,
 	NPARTS
 };
 
@@ -74,6 +80,34 @@ check_string(json_t *root, const char *key, const char *want)
 	           "\"%s\" came back as %zu bytes, sanitised value has %zu", key,
 	           json_string_length(j), strlen(valid));
 	free(valid);
+}
+
+/* j's "response_url" and "responses" are d's answer link and every answer, as recorded. */
+static void
+check_responses(json_t *j, const struct delivery *d)
+{
+	json_t *a = json_object_get(j, "responses");
+
+	check_string(j, "response_url", d->response_link);
+	FUZZ_CHECK(json_is_array(a) && json_array_size(a) == d->nresponses, "%zu responses for %zu",
+	           json_array_size(a), d->nresponses);
+	for (size_t i = 0; i < d->nresponses; i++) {
+		const struct delivery_response *r = &d->responses[i];
+		json_t *o = json_array_get(a, i);
+
+		FUZZ_CHECK(json_object_size(o) == 8, "a response of %zu members",
+		           json_object_size(o));
+		check_string(o, "who", r->who);
+		check_string(o, "stage", r->stage);
+		check_string(o, "kind", r->kind);
+		check_string(o, "agreed_on", r->agreed_on);
+		check_string(o, "reason", r->reason);
+		check_string(o, "note", r->note);
+		check_string(o, "answered_at", r->answered_at);
+		FUZZ_CHECK(json_is_boolean(json_object_get(o, "amended")) &&
+		               json_is_true(json_object_get(o, "amended")) == r->amended,
+		           "\"amended\"");
+	}
 }
 
 /* One clean, bounded line. */
@@ -150,6 +184,7 @@ check_digest(const char *const *v, json_t *fields, uint64_t *rng)
 
 			FUZZ_CHECK(json_equal(json_array_get(alerts, na++), want),
 			           "alert %zu is not its single webhook's object", na - 1);
+			check_responses(want, order[i]);
 			json_decref(want);
 		}
 	}
@@ -210,6 +245,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d.history = ev;
 		d.nhistory = fuzz_next(&rng) % 3;
 	}
+	d.response_link = (char *)v[P_ANSWER_URL];
+	{
+		static const char *const kinds[] = {"acknowledged", "agreed", "disagree"};
+		static struct delivery_response resp[3];
+		uint64_t r = fuzz_next(&rng);
+
+		for (size_t k = 0; k < 3; k++)
+			resp[k] = (struct delivery_response){
+			    (char *)v[P_WHO],
+			    (char *)v[P_LABEL],
+			    (r >> (2 + 3 * k)) % 4 < 3 ? (char *)kinds[(r >> (2 + 3 * k)) % 4]
+			                               : (char *)v[P_STATUS],
+			    (char *)v[P_DUE],
+			    (char *)v[P_NOTE],
+			    (char *)v[P_NOTE],
+			    (char *)v[P_FIRES],
+			    (r >> (20 + k)) & 1};
+		d.responses = resp;
+		d.nresponses = (size_t)(r % 4);
+	}
 	delivery_parse_fields(&d, v[P_FIELDS]);
 	FUZZ_CHECK(v[P_FIELDS] != NULL || (d.fields == NULL && d.fields_error == NULL),
 	           "fields from no text");
@@ -241,8 +296,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(root != NULL && json_is_object(root), "body does not parse back: %s",
 		           root == NULL ? err.text : "not an object");
 		FUZZ_CHECK(json_object_size(root) ==
-		               13 + (d.fields != NULL) + (d.case_url != NULL) + (d.copied != NULL),
+		               15 + (d.fields != NULL) + (d.case_url != NULL) + (d.copied != NULL),
 		           "body has %zu members", json_object_size(root));
+		check_responses(root, &d);
 		check_string(root, "label", d.label);
 		check_string(root, "status", d.status);
 		if (d.case_url != NULL)

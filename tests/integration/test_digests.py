@@ -19,6 +19,9 @@ the default policy, both bodies, the HTML parsed).
       "off" go on their own, as single alerts, beside the digest.
   test_webhook_digest_json         a webhook contact's digest is one signed POST: "digest": true,
       its contact, and "alerts" whose elements are the objects the same alerts carry one by one.
+  test_answer_links_and_answers    with response_url set: each alert of a digest has its own
+      "Answer this alert" link (text, HTML, webhook "response_url"); an answer recorded for a
+      clock shows in its next stage's email (with the note), webhook and --once "responses".
   test_chat_and_notify_digests     Teams, Slack and GOV.UK Notify contacts (on an HTTP sink): one
       request each holding every case, case links, Notify's digest_template with its body.
   test_parts                       a digest past the channel's limit goes in numbered parts, each
@@ -34,6 +37,8 @@ import hmac
 import json
 import os
 import re
+import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -301,6 +306,80 @@ contacts = {
                          sorted(strip(s.json()) for s in singles))
         # First alerts of their clocks: no earlier stage to show.
         self.assertEqual([a["history"] for a in body["alerts"]], [[], []])
+
+    # -------------------------------------------------------------------------------------------
+    def test_answer_links_and_answers(self):
+        """With response_url set, every alert of a digest carries its own answer link (email
+        text and HTML, webhook "response_url"); an answer recorded for the clock shows in the
+        next stage's message (email: with its note; webhook and --once: "responses")."""
+        smtp, http = self.smtp_sink(), self.http_sink()
+        key = self.write_secret("response.key", "k" * 40)
+        base = "https://escalator.council.example"
+        with socket.socket() as sock:  # a port nothing listens on, should a listener start
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.write_config(smtp, extra='listen = "127.0.0.1:%d";\nresponse_url = "%s/";\n'
+                          'response_key_file = "%s";' % (port, base, key),
+                          contacts='  hook = { webhook = "%s"; };\n' % http.url_for("/hook"))
+        self.write_rules((RULES % "").replace('notify = [ "sm" ]', 'notify = [ "sm", "hook" ]')
+                         .replace('notify = [ "tm", "iro" ]', 'notify = [ "tm", "iro", "hook" ]'))
+        # O1: overdue now (due 2 days ago), escalated in 3 days; O2 the same, never answered.
+        self.make_case_store([("O1", ago(12), IRO, TM, SM), ("O2", ago(12), IRO, TM, SM)])
+        link = re.compile(re.escape(base) + r"/r/[A-Za-z0-9_-]{44}")
+        self.once()
+        smtp.wait_for(2, timeout=20)
+        hook = http.wait_for(1, timeout=10)[0].json()
+        for msg in smtp.messages:
+            plain = msg.message.get_body(preferencelist=("plain",)).get_content()
+            plain = plain.replace("\r\n", "\n")
+            links = link.findall(plain)
+            self.assertEqual(len(links), 2, plain)  # one per alert, each its own
+            self.assertEqual(len(set(links)), 2, plain)
+            for case in ("O1", "O2"):
+                self.assertRegex(plain, r"\* %s: [^\n]*\n(  [^\n]*\n)*  Answer this alert: %s\n"
+                                 % (case, link.pattern))
+            out = mail_check.check_message(msg.data, [CASE_URL + "O1", CASE_URL + "O2"] + links)
+            self.assertEqual(out["problems"], [], plain)
+            self.assertEqual(out["links"], [CASE_URL + "O1", links[0], CASE_URL + "O2", links[1]])
+            self.assertNotIn("Answers so far", plain)
+        self.assertEqual([a["case"] for a in hook["alerts"]], ["O1", "O2"])
+        for a in hook["alerts"]:
+            self.assertRegex(a["response_url"], "^" + link.pattern + "$")
+            self.assertEqual(a["responses"], [])
+
+        # The team manager answers O1 (as the listener records it); its escalation says so.
+        (did, alert_id, start, label), = self.state_query(
+            "SELECT d.id, a.id, a.start, a.label FROM delivery d JOIN delivery m ON m.digest_id "
+            "= d.id JOIN alert a ON a.id = m.alert_id WHERE d.recipient = ? AND a.case_ref = "
+            "'O1'", (TM,))
+        db = sqlite3.connect(self.state)
+        db.execute("INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, stage, "
+                   "label, recipient, name, kind, agreed_on, note, answered_at) VALUES (?, ?, "
+                   "'cic-review', 'O1', ?, 'overdue', ?, ?, 'Jo Bloggs', 'agreed', ?, "
+                   "'Review booked with the IRO', '2026-12-03T11:00:00Z')",
+                   (did, alert_id, start, label, TM, ago(-7)))
+        db.commit()
+        db.close()
+        smtp.clear()
+        http.clear()
+        later = (TODAY + datetime.timedelta(days=4)).isoformat() + "T00:00:00"
+        alerts, _ = self.once("--now", later)
+        o1 = [a for a in alerts if a["case"] == "O1"]
+        self.assertEqual([a["stage"] for a in o1], ["escalated"])
+        self.assertEqual(o1[0]["responses"], [{
+            "who": "Jo Bloggs", "stage": "Overdue: team manager", "kind": "agreed",
+            "agreed_on": ago(-7), "reason": None, "note": "Review booked with the IRO",
+            "answered_at": "2026-12-03T11:00:00Z", "amended": False}])
+        self.assertNotIn("responses", [a for a in alerts if a["case"] == "O2"][0])
+        smtp.wait_for(1, timeout=20)
+        plain = smtp.messages[0].message.get_body(preferencelist=("plain",)).get_content()
+        plain = plain.replace("\r\n", "\n")
+        self.assertIn("Answers so far:\n  - Jo Bloggs answered on 3 Dec 2026 (Overdue: team "
+                      "manager): action agreed for", plain)
+        self.assertIn("Note: Review booked with the IRO\n", plain)
+        hook = http.wait_for(1, timeout=10)[0].json()
+        o1 = [a for a in hook["alerts"] if a["case"] == "O1"][0]
+        self.assertEqual(o1["responses"][0]["note"], "Review booked with the IRO")
 
     # -------------------------------------------------------------------------------------------
     def test_chat_and_notify_digests(self):

@@ -977,6 +977,73 @@ class TestSendTime(EscalatordTestCase):
 
 
 # --------------------------------------------------------------------------------------------
+# 6. The answers to a clock: "responses"
+#
+# An alert whose clock has been answered (through the link in an earlier stage's message) says
+# so: "responses": [{"who", "stage", "kind", "agreed_on", "reason", "note", "answered_at",
+# "amended"}], oldest first, every answer (a replaced one marked "amended": true). The key is
+# left out when there are none, as "copied" is.
+# --------------------------------------------------------------------------------------------
+
+class TestResponses(EscalatordTestCase):
+    def setUp(self):
+        super().setUp()
+        self.fx.standard()
+
+    def answer(self, case, rows):
+        """Record rows (name, kind, agreed_on, reason, note, answered_at) as answers to the
+        first delivery of case's recorded alert, each amending the one before (as answers.c
+        records a second answer from the same link)."""
+        db = sqlite3.connect(self.fx.state_path)
+        try:
+            alert_id, rule, start, label, delivery_id, recipient = db.execute(
+                "SELECT a.id, a.rule, a.start, a.label, d.id, d.recipient FROM alert a "
+                "JOIN delivery d ON d.alert_id = a.id WHERE a.case_ref = ? "
+                "ORDER BY d.id LIMIT 1", (case,)).fetchone()
+            amends = None
+            for name, kind, agreed_on, reason, note, at in rows:
+                cur = db.execute(
+                    "INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, "
+                    "stage, label, recipient, name, kind, agreed_on, reason, note, "
+                    "answered_at, amends) VALUES (?, ?, ?, ?, ?, 'overdue', ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?)",
+                    (delivery_id, alert_id, rule, case, start, label, recipient, name, kind,
+                     agreed_on, reason, note, at, amends))
+                amends = cur.lastrowid
+            db.commit()
+            return label, recipient
+        finally:
+            db.close()
+
+    def test_responses_of_the_clock(self):
+        proc, got = self.once(NOW_1)
+        self.assertAlerts(proc, got, EXPECTED_NOW_1)
+        self.assertFalse([a for a in got if "responses" in a], got)
+        label, recipient = self.answer("A01", [
+            (None, "acknowledged", None, None, None, "2027-01-22T09:00:00Z"),
+            ("Jo Bloggs", "agreed", "2027-02-12", None, "Review booked \"with\" <the IRO>",
+             "2027-01-22T10:30:00Z"),
+        ])
+        want = [
+            {"who": recipient, "stage": label, "kind": "acknowledged", "agreed_on": None,
+             "reason": None, "note": None, "answered_at": "2027-01-22T09:00:00Z",
+             "amended": True},
+            {"who": "Jo Bloggs", "stage": label, "kind": "agreed", "agreed_on": "2027-02-12",
+             "reason": None, "note": 'Review booked "with" <the IRO>',
+             "answered_at": "2027-01-22T10:30:00Z", "amended": False},
+        ]
+        # A01's next stage carries its clock's answers, in a dry run and a recorded run alike;
+        # the other alerts have none, and no key.
+        for dry_run in (True, False):
+            with self.subTest(dry_run=dry_run):
+                proc, got = self.once(NOW_2, dry_run=dry_run)
+                a01 = [a for a in got if a["case"] == "A01"]
+                self.assertEqual(len(a01), 1, got)
+                self.assertEqual(a01[0].pop("responses"), want, self.describe(proc))
+                self.assertAlerts(proc, got, EXPECTED_NOW_2)
+
+
+# --------------------------------------------------------------------------------------------
 
 if __name__ == "__main__":
     sys.exit(hd.run_main(doc=__doc__, verbosity=2))

@@ -980,6 +980,22 @@ test_slack_answers(void **state)
 	assert_null(strstr(text, "Answer this alert"));
 	assert_null(strstr(text, "<!here>"));
 	free(text);
+
+	/* Nor is one with a byte past ASCII (not UTF-8: JSON could not carry it), here or in
+	 * the case link (fuzz_chat_payload once found a field without its text). */
+	free(d.response_link);
+	d.response_link = xstrdup("https://escalator.council.example/r/\xf7\xf7");
+	d.case_url = "https://cms.council.exam\xf7\xf7ple/case/C1042";
+	for (int k = 0; k < 2; k++) {
+		text = k == 0 ? chat_slack_body(&d, CHAT_SLACK_MAX, &cause)
+		              : chat_teams_body(&d, CHAT_TEAMS_MAX, &cause);
+		j = fixture_parse_json(text);
+		assert_null(strstr(text, "Answer this alert"));
+		assert_null(strstr(text, "cms.council.exam"));
+		assert_non_null(strstr(text, k == 0 ? "*Case*\\nC1042" : "\"text\":\"C1042\""));
+		json_decref(j);
+		free(text);
+	}
 	fixture_answers_clear(&d);
 }
 

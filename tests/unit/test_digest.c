@@ -829,6 +829,7 @@ test_text_answers(void **state)
 {
 	struct delivery *d = fixture_digest(CHANNEL_EMAIL, 6, 0);
 	struct delivery *a;
+	size_t nhistory;
 	char *t;
 
 	answer_items(d);
@@ -857,6 +858,7 @@ test_text_answers(void **state)
 	/* No listener: nothing about answering, but the answers recorded still show. */
 	set(&a->response_link, NULL);
 	set(&a->case_url, NULL);
+	nhistory = a->nhistory;
 	a->nhistory = 0;
 	t = digest_text(a);
 	assert_string_equal(t, "Case C1001: the review was due on 2026-10-29.\n\n"
@@ -866,6 +868,7 @@ test_text_answers(void **state)
 	t = digest_text(a);
 	assert_string_equal(t, "Case C1001: the review was due on 2026-10-29.\n");
 	free(t);
+	a->nhistory = nhistory; /* freed with the rest */
 	delivery_free(d);
 }
 
