@@ -75,9 +75,15 @@ webhook_alert_json(const struct delivery *d, const char *uid)
 		json_object_set_new(root, "copied", c);
 	}
 	json_object_set_new(root, "history", webhook_history(d));
-	/* Where this recipient answers it (null: no listener), and every answer so far. */
-	json_object_set_new(root, "response_url", delivery_json(d->response_link));
-	json_object_set_new(root, "responses", delivery_responses_json(d));
+	/*
+	 * Where this recipient answers it, and every answer so far: each only when
+	 * there is one, as case_url and copied (a council without answers sends
+	 * exactly what it sent before).
+	 */
+	if (d->response_link != NULL)
+		json_object_set_new(root, "response_url", delivery_json(d->response_link));
+	if (d->nresponses > 0)
+		json_object_set_new(root, "responses", delivery_responses_json(d));
 	/* Only what the rule configured (data minimisation). */
 	if (json_is_object(d->fields))
 		json_object_set(root, "fields", d->fields);

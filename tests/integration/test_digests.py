@@ -345,7 +345,7 @@ contacts = {
         self.assertEqual([a["case"] for a in hook["alerts"]], ["O1", "O2"])
         for a in hook["alerts"]:
             self.assertRegex(a["response_url"], "^" + link.pattern + "$")
-            self.assertEqual(a["responses"], [])
+            self.assertNotIn("responses", a)
 
         # The team manager answers O1 (as the listener records it); its escalation says so.
         (did, alert_id, start, label), = self.state_query(
