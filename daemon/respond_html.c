@@ -80,33 +80,6 @@ static const char html_css[] =
     "h1{font-size:1.4rem}h2,legend{font-size:1.2rem}.status{font-size:1.1rem}}"
     "@media (forced-colors:active){.tag,.panel{border:2px solid}}";
 
-/* Write s with &, <, >, " and ' escaped (fit for text and for quoted attributes). */
-void
-respond_html_esc(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
-
 /* Write s escaped, each line break as <br>, then free s. */
 void
 respond_html_put(FILE *f, char *s)
@@ -115,7 +88,7 @@ respond_html_put(FILE *f, char *s)
 		size_t n = strcspn(p, "\n");
 		char *line = xstrndup(p, n);
 
-		respond_html_esc(f, line);
+		digest_html_esc(f, line);
 		free(line);
 		p += n;
 		if (*p == '\n') {

@@ -1,14 +1,12 @@
 /*
  * respond_html.h - inside the answer pages (respond_page.c, respond_html.c):
- * the document shell they share and the escaping every value goes through.
+ * the document shell they share (values are escaped by digest_html_esc).
  */
 #ifndef ESCALATOR_RESPOND_HTML_H
 #define ESCALATOR_RESPOND_HTML_H
 
 #include <stdio.h>
 
-/* Write s with &, <, >, " and ' escaped (fit for text and for quoted attributes). */
-void respond_html_esc(FILE *f, const char *s);
 /* Write s escaped, each line break as <br>, then free s. */
 void respond_html_put(FILE *f, char *s);
 /*

@@ -103,7 +103,7 @@ page_fact(FILE *f, const char *name, char *value)
 		return;
 	}
 	fputs("<dt>", f);
-	respond_html_esc(f, name);
+	digest_html_esc(f, name);
 	fputs("</dt><dd>", f);
 	respond_html_put(f, value);
 	fputs("</dd>\n", f);
@@ -123,7 +123,7 @@ page_alert(FILE *f, const struct delivery *d)
 	fputs(": ", f);
 	page_value(f, d->title != NULL ? d->title : d->rule);
 	fputs(" for ", f);
-	respond_html_esc(f, *ref != '\0' ? ref : "(no case reference)");
+	digest_html_esc(f, *ref != '\0' ? ref : "(no case reference)");
 	/* Red once it is late; ink while it is not yet due. */
 	fprintf(f, "</h1>\n<p class=\"status%s\">", d->days_late > 0 ? " late" : "");
 	{
@@ -168,9 +168,9 @@ page_alert(FILE *f, const struct delivery *d)
 	}
 	if (url != NULL && *ref != '\0') {
 		fputs("<dt>Case</dt><dd><a href=\"", f);
-		respond_html_esc(f, url);
+		digest_html_esc(f, url);
 		fputs("\">Open ", f);
-		respond_html_esc(f, ref);
+		digest_html_esc(f, ref);
 		fputs(" in the case management system</a></dd>\n", f);
 	}
 	fputs("</dl>\n", f);
@@ -317,7 +317,7 @@ page_typed_value(FILE *f, const char *s)
 {
 	char *t = respond_html_typed(s);
 
-	respond_html_esc(f, t);
+	digest_html_esc(f, t);
 	free(t);
 }
 

@@ -7,6 +7,7 @@
 #define ESCALATOR_DIGEST_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "delivery.h"
@@ -163,5 +164,10 @@ char *digest_text(const struct delivery *d);
  * digest_text, for a single alert the same layout for its one item. Allocated.
  */
 char *digest_html(const struct delivery *d);
+/*
+ * Write s with &, <, >, " and ' escaped: fit for HTML text and quoted
+ * attributes (the email's HTML and the answer page share it).
+ */
+void digest_html_esc(FILE *f, const char *s);
 
 #endif

@@ -22,8 +22,8 @@
 #define HTML_LINK "#1d70b8"
 
 /* Write s with &, <, >, " and ' escaped (fit for text and for quoted attributes). */
-static void
-html_esc(FILE *f, const char *s)
+void
+digest_html_esc(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
@@ -58,7 +58,7 @@ html_put(FILE *f, char *s)
 		size_t n = strcspn(p, "\n");
 		char *line = xstrndup(p, n);
 
-		html_esc(f, line);
+		digest_html_esc(f, line);
 		free(line);
 		p += n;
 		if (*p == '\n') {
@@ -173,7 +173,7 @@ html_section(FILE *f, enum digest_section s, size_t n)
 	        "<h2 style=\"margin:0;padding:0 0 4px;font-size:19px;line-height:1.3;"
 	        "font-weight:bold;color:" HTML_INK ";border-bottom:3px solid %s;\">",
 	        html_colour(s));
-	html_esc(f, digest_section_title(s));
+	digest_html_esc(f, digest_section_title(s));
 	fprintf(f, " (%zu)</h2>\n</td></tr>\n", n);
 }
 
@@ -189,7 +189,7 @@ html_fact(FILE *f, const char *label, char *value)
 	fputs("<tr><td style=\"padding:2px 12px 2px 0;vertical-align:top;white-space:nowrap;"
 	      "color:" HTML_GREY ";\">",
 	      f);
-	html_esc(f, label);
+	digest_html_esc(f, label);
 	fputs("</td><td style=\"padding:2px 0;vertical-align:top;\">", f);
 	html_put(f, value);
 	fputs("</td></tr>\n", f);
@@ -256,7 +256,7 @@ html_answer_link(FILE *f, const struct delivery *item)
 	if (url == NULL)
 		return;
 	fputs("<p style=\"margin:12px 0 0;\"><a href=\"", f);
-	html_esc(f, url);
+	digest_html_esc(f, url);
 	fputs("\" style=\"display:inline-block;padding:8px 14px;background-color:#00703c;"
 	      "border:2px solid #00703c;border-radius:2px;color:#ffffff;font-size:16px;"
 	      "font-weight:bold;line-height:1.25;text-decoration:underline;\">Answer this alert"
@@ -341,10 +341,10 @@ html_item(FILE *f, const struct delivery *item, enum digest_section s, const cha
 	        "<%s style=\"margin:0;font-size:%s;line-height:1.3;font-weight:bold;\">",
 	        html_colour(s), h, h[1] == '1' ? "22px" : "18px");
 	if (item->notice) {
-		html_esc(f, title);
+		digest_html_esc(f, title);
 		if (*ref != '\0') {
 			fputs(" (", f);
-			html_esc(f, ref);
+			digest_html_esc(f, ref);
 			fputs(")", f);
 		}
 		fprintf(f, "</%s>\n", h);
@@ -359,16 +359,16 @@ html_item(FILE *f, const struct delivery *item, enum digest_section s, const cha
 	}
 	if (url != NULL && *ref != '\0') {
 		fputs("<a href=\"", f);
-		html_esc(f, url);
+		digest_html_esc(f, url);
 		fputs("\" style=\"color:" HTML_LINK ";text-decoration:underline;\">", f);
-		html_esc(f, ref);
+		digest_html_esc(f, ref);
 		fputs("</a>", f);
 	} else {
-		html_esc(f, *ref != '\0' ? ref : "(no case reference)");
+		digest_html_esc(f, *ref != '\0' ? ref : "(no case reference)");
 	}
 	if (*title != '\0') {
 		fputs(": ", f);
-		html_esc(f, title);
+		digest_html_esc(f, title);
 	}
 	fprintf(f, "</%s>\n<p style=\"margin:4px 0 0;font-weight:bold;color:%s;\">", h,
 	        html_status_colour(s));
@@ -454,7 +454,7 @@ html_single(FILE *f, const struct delivery *d)
 	fputs("<tr><td style=\"padding:16px 20px 8px;" HTML_FONT "font-size:14px;color:" HTML_GREY
 	      ";\">escalator: ",
 	      f);
-	html_esc(f, digest_section_title(digest_section_of(d)));
+	digest_html_esc(f, digest_section_title(digest_section_of(d)));
 	fputs("</td></tr>\n", f);
 	html_item(f, d, digest_section_of(d), "h1");
 	html_footer(f, digest_footer(d));
