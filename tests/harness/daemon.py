@@ -10,8 +10,9 @@
     hd.DaemonCase                   a TestCase with a private temporary tree, file writers,
                                     escalatord processes and test servers stopped in tearDown,
                                     state store queries and waits with a deadline
-    hd.Daemon                       one escalatord process: wait_log, terminate, kill9,
-                                    cpu_seconds, rss_kib
+    hd.Daemon                       one escalatord process: wait_log, wait_listening,
+                                    terminate, kill9, cpu_seconds, rss_kib
+    hd.free_port()                  a TCP port on 127.0.0.1 that nothing listens on
     hd.timing_checked()             False in the AddressSanitizer build (below)
     hd.skip_or_fail(reason)         skip a test that cannot run here, but fail it under CI=true
     hd.in_ci()                      is the environment variable CI "true"?
@@ -47,6 +48,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -320,6 +322,17 @@ class Row(tuple):
 
 
 # ---------------------------------------------------------------------------------------------
+# Ports
+# ---------------------------------------------------------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (free when asked)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------------------------
 
@@ -375,6 +388,10 @@ class Daemon:
                                "log:\n%s" % (pattern, count, timeout, len(found),
                                              tail(self.log(), 200)))
             time.sleep(poll)
+
+    def wait_listening(self, port, timeout=10.0):
+        """Wait until the log says the listener is up on 127.0.0.1:port."""
+        return self.wait_log(r"listening address=127\.0\.0\.1:%d" % port, timeout=timeout)
 
     def signal(self, sig):
         self.proc.send_signal(sig)

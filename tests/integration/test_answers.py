@@ -47,54 +47,17 @@ import sys
 import time
 import urllib.parse
 from html.parser import HTMLParser
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from harness import answers  # noqa: E402
 from harness import daemon as hd  # noqa: E402
 from harness import mail_check  # noqa: E402
-from harness.answers import links_in, mint  # noqa: E402
+from harness.answers import CASE_URL, KEY, RULES, ago, links_in, mint, today  # noqa: E402
 
-LONDON = ZoneInfo("Europe/London")
-FROM = "escalator@council.example"
-CASE_URL = "https://cms.council.example/child/"
 TM, SM, TM2 = "tm@council.example", "sm@council.example", "tm2@council.example"
-KEY = "k" * 8 + "Zm9yIHRlc3RzIG9ubHk6IG5vdCBhIHJlYWwga2V5"  # 48 bytes, as a key file holds
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-
-# Calendar days. Stage 1 is due on the start date + 5 days and alerts at once; stage 2 fires five
-# days after that.
-RULES = """\
-rules = ( {
-  id = "practice-alert";
-  title = "Practice alert";
-  query = "SELECT case_ref, start, tm_email, sm_email FROM cases ORDER BY case_ref";
-  due = "5 days";
-  working_days_only = false;
-  stages = (
-    { name = "stage1"; at = "0 days"; label = "Stage 1: team manager"; notify = [ "tm" ]; },
-    { name = "stage2"; at = "5 days"; label = "Stage 2: service manager"; notify = [ "sm" ]; }
-  );
-} );
-"""
-
-
-def today():
-    return datetime.datetime.now(LONDON).date()
-
-
-def ago(days):
-    return (today() - datetime.timedelta(days=days)).isoformat()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class _Page(HTMLParser):
     """The answer page: its form token, its text, and anything that would load from outside."""
@@ -169,33 +132,18 @@ class Reply:
 
 class TestAnswers(hd.DaemonCase):
     TMP_PREFIX = "escanswer-"
-    CASE_COLUMNS = ("case_ref", "start", "tm_email", "sm_email")
+    CASE_COLUMNS = answers.CASE_COLUMNS
 
     def setUp(self):
         super().setUp()
-        self.port = free_port()
+        self.port = hd.free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.key_path = self.write_secret("response.key", KEY)
 
     def write_config(self, smtp, digest="off", listen=True, port=None, extra=""):
         port = port or self.port
-        text = self.TREE_CONFIG + """\
-timezone = "Europe/London";
-send_time = "00:00";
-poll_interval = 1;
-connect_timeout = 3;
-delivery_timeout = 10;
-retry_min = 1;
-retry_max = 2;
-allowed_domains = [ "council.example" ];
-digest = "%s";
-case_url = "%s{{case}}";
-smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; };
-%s""" % (digest, CASE_URL, smtp.port, FROM, extra)
-        if listen:
-            text += ('listen = "127.0.0.1:%d";\nresponse_url = "http://127.0.0.1:%d";\n'
-                     'response_key_file = "response.key";\n' % (port, port))
-        self.write_config_text(text)
+        self.write_config_text(self.TREE_CONFIG + answers.escalator_conf(
+            smtp.port, port if listen else None, "http://127.0.0.1:%d" % port, digest, extra))
         self.write_rules(RULES)
 
     # -- HTTP ---------------------------------------------------------------------------------
@@ -226,13 +174,8 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
     # -- the running service --------------------------------------------------------------------
     def start(self, smtp, cases, digest="off", messages=None):
         """Start escalatord on cases; wait for its messages (one per case by default)."""
-        self.write_config(smtp, digest=digest)
-        self.make_case_store(cases)
-        d = self.start_daemon(["-v"])
-        d.wait_log(r"listening address=127\.0\.0\.1:%d" % self.port, timeout=10)
-        smtp.wait_for(messages or len(cases), timeout=20)
-        d.wait_log(r"status=sent", timeout=10, count=messages or len(cases))
-        return d
+        return answers.start(self, smtp, cases, self.port, self.base, digest=digest,
+                             messages=messages)
 
     def responses(self):
         return self.state_query("SELECT delivery_id, case_ref, stage, recipient, name, kind, "
@@ -623,10 +566,10 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; }
             socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
         self.write_config(smtp)
         d.signal(signal.SIGHUP)
-        d.wait_log(r"listening address=127\.0\.0\.1:%d" % self.port, timeout=10)
+        d.wait_listening(self.port)
         self.assertEqual(self.request("GET", "/nothing").status, 404)
         # Moved: takes a restart (it stays where it is, and says so).
-        other = free_port()
+        other = hd.free_port()
         self.write_config(smtp, port=other)
         d.signal(signal.SIGHUP)
         d.wait_log(r"listen changed, but the listener stays on 127\.0\.0\.1:%d until "

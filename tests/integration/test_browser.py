@@ -27,60 +27,24 @@ import os
 import shutil
 import sys
 import time
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import answers  # noqa: E402
 from harness import daemon as hd  # noqa: E402
 from harness import mail_check  # noqa: E402
+from harness.answers import KEY, ago, today  # noqa: E402
 
-LONDON = ZoneInfo("Europe/London")
-FROM = "escalator@council.example"
-CASE_URL = "https://cms.council.example/child/"
 TM, SM, TM2 = "tm@council.example", "sm@council.example", "tm2@council.example"
-KEY = "b" * 8 + "Zm9yIHRlc3RzIG9ubHk6IG5vdCBhIHJlYWwga2V5"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE, DESKTOP = (390, 844), (1280, 900)
 
-# Calendar days. Stage 1 falls due on the start date + 5 days and alerts at once; stage 2 fires
-# five days after that.
-RULES = """\
-rules = ( {
-  id = "practice-alert";
-  title = "Practice alert";
-  query = "SELECT case_ref, start, tm_email, sm_email FROM cases ORDER BY case_ref";
-  due = "5 days";
-  working_days_only = false;
-  expected = "Agree the plan with the IRO";
-  stages = (
-    { name = "stage1"; at = "0 days"; label = "Stage 1: team manager"; notify = [ "tm" ]; },
-    { name = "stage2"; at = "5 days"; label = "Stage 2: service manager"; notify = [ "sm" ]; }
-  );
-} );
-"""
-
-
-def today():
-    return datetime.datetime.now(LONDON).date()
-
-
-def ago(days):
-    return (today() - datetime.timedelta(days=days)).isoformat()
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+RULES = answers.practice_rules(expected="Agree the plan with the IRO")
 
 
 class TestBrowser(hd.DaemonCase):
     TMP_PREFIX = "escbrowser-"
-    CASE_COLUMNS = ("case_ref", "start", "tm_email", "sm_email")
+    CASE_COLUMNS = answers.CASE_COLUMNS
 
     def setUp(self):
         super().setUp()
@@ -90,7 +54,7 @@ class TestBrowser(hd.DaemonCase):
             hd.skip_or_fail("python3-selenium is not installed")
         if not os.access(CHROMEDRIVER, os.X_OK) or shutil.which("chromium") is None:
             hd.skip_or_fail("chromium and chromium-driver are not installed")
-        self.port = free_port()
+        self.port = hd.free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.write_secret("response.key", KEY)
         self.shots = os.environ.get("ESCALATOR_SCREENSHOT_DIR") or os.path.join(self.tmp, "shots")
@@ -180,29 +144,7 @@ class TestBrowser(hd.DaemonCase):
 
     # -- escalatord -------------------------------------------------------------------------------
     def start(self, smtp, cases):
-        self.write_config_text(self.TREE_CONFIG + """\
-timezone = "Europe/London";
-send_time = "00:00";
-poll_interval = 1;
-connect_timeout = 3;
-delivery_timeout = 10;
-retry_min = 1;
-retry_max = 2;
-allowed_domains = [ "council.example" ];
-digest = "off";
-case_url = "%s{{case}}";
-smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; };
-listen = "127.0.0.1:%d";
-response_url = "%s";
-response_key_file = "response.key";
-""" % (CASE_URL, smtp.port, FROM, self.port, self.base))
-        self.write_rules(RULES)
-        self.make_case_store(cases)
-        d = self.start_daemon(["-v"])
-        d.wait_log(r"listening address=127\.0\.0\.1:%d" % self.port, timeout=10)
-        smtp.wait_for(len(cases), timeout=20)
-        d.wait_log(r"status=sent", timeout=10, count=len(cases))
-        return d
+        return answers.start(self, smtp, cases, self.port, self.base, rules=RULES)
 
     def link_in(self, msg):
         """The answer link of msg, as a mail client shows it (plain text and HTML agree)."""

@@ -37,7 +37,6 @@ import hmac
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from harness import answers  # noqa: E402
 from harness import daemon as hd  # noqa: E402
 from harness import mail_check  # noqa: E402
 
@@ -315,11 +315,8 @@ contacts = {
         smtp, http = self.smtp_sink(), self.http_sink()
         key = self.write_secret("response.key", "k" * 40)
         base = "https://escalator.council.example"
-        with socket.socket() as sock:  # a port nothing listens on, should a listener start
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.write_config(smtp, extra='listen = "127.0.0.1:%d";\nresponse_url = "%s/";\n'
-                          'response_key_file = "%s";' % (port, base, key),
+        port = hd.free_port()  # a port nothing listens on, should a listener start
+        self.write_config(smtp, extra=answers.listen_conf(port, base + "/", key),
                           contacts='  hook = { webhook = "%s"; };\n' % http.url_for("/hook"))
         self.write_rules((RULES % "").replace('notify = [ "sm" ]', 'notify = [ "sm", "hook" ]')
                          .replace('notify = [ "tm", "iro" ]', 'notify = [ "tm", "iro", "hook" ]'))

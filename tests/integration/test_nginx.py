@@ -22,7 +22,6 @@ the alert goes to the SMTP sink (tests/harness).
       then nginx answers 429 (limit_req), escalatord never sees those.
 """
 
-import datetime
 import http.client
 import os
 import pwd
@@ -35,44 +34,16 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import answers  # noqa: E402
 from harness import certs  # noqa: E402
 from harness import daemon as hd  # noqa: E402
+from harness.answers import KEY, ago  # noqa: E402
 
-LONDON = ZoneInfo("Europe/London")
 EXAMPLE = os.path.join(hd.SRCDIR, "etc", "nginx", "escalator.conf")
-FROM = "escalator@council.example"
 TM, SM = "tm@council.example", "sm@council.example"
-KEY = "n" * 8 + "Zm9yIHRlc3RzIG9ubHk6IG5vdCBhIHJlYWwga2V5"
-RULES = """\
-rules = ( {
-  id = "practice-alert";
-  title = "Practice alert";
-  query = "SELECT case_ref, start, tm_email, sm_email FROM cases ORDER BY case_ref";
-  due = "5 days";
-  working_days_only = false;
-  stages = (
-    { name = "stage1"; at = "0 days"; label = "Stage 1: team manager"; notify = [ "tm" ]; },
-    { name = "stage2"; at = "5 days"; label = "Stage 2: service manager"; notify = [ "sm" ]; }
-  );
-} );
-"""
-
-
-def ago(days):
-    return (datetime.datetime.now(LONDON).date() - datetime.timedelta(days=days)).isoformat()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def nginx_binary():
@@ -89,7 +60,7 @@ class Reply:
 
 class TestNginx(hd.DaemonCase):
     TMP_PREFIX = "escnginx-"
-    CASE_COLUMNS = ("case_ref", "start", "tm_email", "sm_email")
+    CASE_COLUMNS = answers.CASE_COLUMNS
 
     def setUp(self):
         super().setUp()
@@ -97,8 +68,8 @@ class TestNginx(hd.DaemonCase):
         if self.nginx is None:
             hd.skip_or_fail("nginx is not installed (Debian: nginx-light)")
         self.pki = certs.make_test_pki(os.path.join(self.tmp, "pki"))
-        self.port = free_port()      # escalatord
-        self.tls_port = free_port()  # nginx
+        self.port = hd.free_port()      # escalatord
+        self.tls_port = hd.free_port()  # nginx
         self.site = "https://localhost:%d" % self.tls_port
         self.prefix = os.path.join(self.tmp, "nginx")
         os.makedirs(os.path.join(self.prefix, "temp"))
@@ -207,29 +178,7 @@ class TestNginx(hd.DaemonCase):
 
     # -- escalatord -------------------------------------------------------------------------------
     def start_escalatord(self, smtp, cases):
-        self.write_config_text(self.TREE_CONFIG + """\
-timezone = "Europe/London";
-send_time = "00:00";
-poll_interval = 1;
-connect_timeout = 3;
-delivery_timeout = 10;
-retry_min = 1;
-retry_max = 2;
-allowed_domains = [ "council.example" ];
-digest = "off";
-case_url = "https://cms.council.example/child/{{case}}";
-smtp = { url = "smtp://127.0.0.1:%d"; from = "%s"; starttls = "opportunistic"; };
-listen = "127.0.0.1:%d";
-response_url = "%s";
-response_key_file = "response.key";
-""" % (smtp.port, FROM, self.port, self.site))
-        self.write_rules(RULES)
-        self.make_case_store(cases)
-        d = self.start_daemon(["-v"])
-        d.wait_log(r"listening address=127\.0\.0\.1:%d" % self.port, timeout=10)
-        smtp.wait_for(len(cases), timeout=20)
-        d.wait_log(r"status=sent", timeout=10, count=len(cases))
-        return d
+        return answers.start(self, smtp, cases, self.port, self.site)
 
     def token_for(self, msg, case, recipient):
         """The token of the link in msg, or (the notifiers' branch not merged) one minted."""
