@@ -85,7 +85,7 @@ escaped(const char *s)
 
 	if (f == NULL)
 		abort();
-	respond_html_esc(f, s);
+	digest_html_esc(f, s);
 	fclose(f);
 	return buf;
 }
