@@ -500,8 +500,8 @@ static const char *const queue_stats_sql[] = {
     "SELECT kind, count(*) FROM delivery WHERE status = 'pending' GROUP BY kind",
     "SELECT kind, count(*) FROM delivery WHERE status = 'held' GROUP BY kind",
     /* (Unprompted, SQLite walks the table in id order until a pending row: a scan.) */
-    "SELECT queued_at FROM delivery WHERE id = (SELECT min(id) FROM delivery INDEXED BY "
-    "delivery_pending WHERE status = 'pending')",
+    ("SELECT queued_at FROM delivery WHERE id = (SELECT min(id) FROM delivery INDEXED BY "
+     "delivery_pending WHERE status = 'pending')"),
     "SELECT min(queued_at) FROM delivery WHERE status = 'pending'",
 };
 

@@ -82,13 +82,24 @@ check_string(json_t *root, const char *key, const char *want)
 	free(valid);
 }
 
-/* j's "response_url" and "responses" are d's answer link and every answer, as recorded. */
+/*
+ * j's "response_url" and "responses" are d's answer link and every answer, as
+ * recorded; each absent when there is none.
+ */
 static void
 check_responses(json_t *j, const struct delivery *d)
 {
 	json_t *a = json_object_get(j, "responses");
 
-	check_string(j, "response_url", d->response_link);
+	if (d->response_link != NULL)
+		check_string(j, "response_url", d->response_link);
+	else
+		FUZZ_CHECK(json_object_get(j, "response_url") == NULL,
+		           "response_url without a link");
+	if (d->nresponses == 0) {
+		FUZZ_CHECK(a == NULL, "responses without an answer");
+		return;
+	}
 	FUZZ_CHECK(json_is_array(a) && json_array_size(a) == d->nresponses, "%zu responses for %zu",
 	           json_array_size(a), d->nresponses);
 	for (size_t i = 0; i < d->nresponses; i++) {
@@ -296,7 +307,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(root != NULL && json_is_object(root), "body does not parse back: %s",
 		           root == NULL ? err.text : "not an object");
 		FUZZ_CHECK(json_object_size(root) ==
-		               15 + (d.fields != NULL) + (d.case_url != NULL) + (d.copied != NULL),
+		               13 + (d.fields != NULL) + (d.case_url != NULL) + (d.copied != NULL) +
+		                   (d.response_link != NULL) + (d.nresponses > 0),
 		           "body has %zu members", json_object_size(root));
 		check_responses(root, &d);
 		check_string(root, "label", d.label);
