@@ -80,25 +80,6 @@ static const char html_css[] =
     "h1{font-size:1.4rem}h2,legend{font-size:1.2rem}.status{font-size:1.1rem}}"
     "@media (forced-colors:active){.tag,.panel{border:2px solid}}";
 
-/* Write s escaped, each line break as <br>, then free s. */
-void
-respond_html_put(FILE *f, char *s)
-{
-	for (const char *p = s; *p != '\0';) {
-		size_t n = strcspn(p, "\n");
-		char *line = xstrndup(p, n);
-
-		digest_html_esc(f, line);
-		free(line);
-		p += n;
-		if (*p == '\n') {
-			fputs("<br>", f);
-			p++;
-		}
-	}
-	free(s);
-}
-
 /*
  * A submitted value as it was typed, to show again after an error: valid
  * UTF-8, controls other than line breaks and tabs removed, nothing cut (the
@@ -127,7 +108,7 @@ html_begin(FILE *f, char *title)
 	      "<meta name=\"referrer\" content=\"no-referrer\">\n"
 	      "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
 	      f);
-	respond_html_put(f, title);
+	digest_html_put(f, title);
 	fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", html_css);
 	fputs("<p class=\"mast\">escalator \xc2\xb7 IRO service</p>\n<main id=\"main\">\n", f);
 }
@@ -173,11 +154,11 @@ html_refusal_body(FILE *f, const void *arg)
 	const char *why = r->why != NULL ? r->why : "";
 
 	fputs("<h1>", f);
-	respond_html_put(f, digest_clean(r->title, DIGEST_VALUE_MAX, false));
+	digest_html_put(f, digest_clean(r->title, DIGEST_VALUE_MAX, false));
 	fputs("</h1>\n", f);
 	if (*why != '\0') {
 		fputs("<p>", f);
-		respond_html_put(f, digest_clean(why, DIGEST_BODY_MAX, true));
+		digest_html_put(f, digest_clean(why, DIGEST_BODY_MAX, true));
 		fputs("</p>\n", f);
 	}
 	if (strcasestr(why, "message about this case") == NULL)

@@ -7,8 +7,6 @@
 
 #include <stdio.h>
 
-/* Write s escaped, each line break as <br>, then free s. */
-void respond_html_put(FILE *f, char *s);
 /*
  * A submitted value as it was typed, to show again after an error: valid
  * UTF-8, no hidden controls, nothing cut. Allocated; NULL gives "".

@@ -41,7 +41,7 @@ static const char page_recorded[] =
 static void
 page_value(FILE *f, const char *s)
 {
-	respond_html_put(f, digest_clean(s, DIGEST_VALUE_MAX, false));
+	digest_html_put(f, digest_clean(s, DIGEST_VALUE_MAX, false));
 }
 
 /* The id of the field v->error is about: v->error_field, else a guess from its words. */
@@ -90,7 +90,7 @@ page_banner(FILE *f, const struct respond_view *v)
 	      f);
 	fputs(page_error_field(v), f);
 	fputs("\">", f);
-	respond_html_put(f, digest_clean(v->error, DIGEST_VALUE_MAX, false));
+	digest_html_put(f, digest_clean(v->error, DIGEST_VALUE_MAX, false));
 	fputs("</a></li>\n</ul>\n</div>\n", f);
 }
 
@@ -105,7 +105,7 @@ page_fact(FILE *f, const char *name, char *value)
 	fputs("<dt>", f);
 	digest_html_esc(f, name);
 	fputs("</dt><dd>", f);
-	respond_html_put(f, value);
+	digest_html_put(f, value);
 	fputs("</dd>\n", f);
 }
 
@@ -137,7 +137,7 @@ page_alert(FILE *f, const struct delivery *d)
 		/* A line of its own starts with a capital ("due in 3 working days"). */
 		if (*status >= 'a' && *status <= 'z')
 			*status = (char)(*status - 'a' + 'A');
-		respond_html_put(f, status);
+		digest_html_put(f, status);
 	}
 	fputs("</p>\n<dl>\n", f);
 	if (d->due != NULL)
@@ -187,14 +187,14 @@ page_notes(FILE *f, const struct delivery *d)
 		fputs("<p class=\"note done\"><strong>Done since this alert.</strong> ", f);
 		if (d->closed_on != NULL) {
 			fputs("escalator saw it done on ", f);
-			respond_html_put(f, digest_date(d->closed_on));
+			digest_html_put(f, digest_date(d->closed_on));
 			fputs(". ", f);
 		}
 		fputs("You can still answer, for the record.</p>\n", f);
 	}
 	if (copied != NULL) {
 		fputs("<p class=\"note copied\"><strong>Why you were told late.</strong> ", f);
-		respond_html_put(f, copied);
+		digest_html_put(f, copied);
 		fputs("</p>\n", f);
 	}
 }
@@ -211,7 +211,7 @@ page_history(FILE *f, const struct delivery *d)
 	fputs("<ol>\n", f);
 	for (size_t i = 0; i < d->nhistory; i++) {
 		fputs("<li>", f);
-		respond_html_put(f, digest_event(&d->history[i]));
+		digest_html_put(f, digest_event(&d->history[i]));
 		fputs("</li>\n", f);
 	}
 	fputs("</ol>\n", f);
@@ -226,7 +226,7 @@ page_response(FILE *f, const struct delivery_response *r)
 	fprintf(f, "<li%s>", r->amended ? " class=\"amended\"" : "");
 	if (r->amended)
 		fputs("<span class=\"tag\">Replaced</span>", f);
-	respond_html_put(f, digest_when(r->answered_at));
+	digest_html_put(f, digest_when(r->answered_at));
 	fputs(", <strong>", f);
 	page_value(f, r->who);
 	fputs("</strong>", f);
@@ -240,13 +240,13 @@ page_response(FILE *f, const struct delivery_response *r)
 		fputs("action agreed", f);
 		if (r->agreed_on != NULL) {
 			fputs(" for ", f);
-			respond_html_put(f, digest_date(r->agreed_on));
+			digest_html_put(f, digest_date(r->agreed_on));
 		}
 	} else if (strcmp(kind, "disagree") == 0) {
 		fputs("disagrees", f);
 		if (r->reason != NULL) {
 			fputs(": \xe2\x80\x9c", f);
-			respond_html_put(f, digest_clean(r->reason, RESPOND_REASON_MAX * 4, true));
+			digest_html_put(f, digest_clean(r->reason, RESPOND_REASON_MAX * 4, true));
 			fputs("\xe2\x80\x9d", f);
 		}
 	} else if (strcmp(kind, "acknowledged") == 0) {
@@ -256,7 +256,7 @@ page_response(FILE *f, const struct delivery_response *r)
 	}
 	if (r->note != NULL && *r->note != '\0') {
 		fputs(". Note: \xe2\x80\x9c", f);
-		respond_html_put(f, digest_clean(r->note, RESPOND_NOTE_MAX * 4, true));
+		digest_html_put(f, digest_clean(r->note, RESPOND_NOTE_MAX * 4, true));
 		fputs("\xe2\x80\x9d", f);
 	}
 	if (r->amended)
@@ -297,7 +297,7 @@ page_field_error(FILE *f, const struct respond_view *v, const char *field)
 	if (page_bad(v, field) == NULL)
 		return;
 	fprintf(f, "<p class=\"error\" id=\"%s-error\"><span>Error:</span> ", field);
-	respond_html_put(f, digest_clean(v->error, DIGEST_VALUE_MAX, false));
+	digest_html_put(f, digest_clean(v->error, DIGEST_VALUE_MAX, false));
 	fputs("</p>\n", f);
 }
 

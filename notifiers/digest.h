@@ -169,5 +169,7 @@ char *digest_html(const struct delivery *d);
  * attributes (the email's HTML and the answer page share it).
  */
 void digest_html_esc(FILE *f, const char *s);
+/* Write s (allocated) escaped, each line break as <br>, then free s. */
+void digest_html_put(FILE *f, char *s);
 
 #endif

@@ -49,8 +49,8 @@ digest_html_esc(FILE *f, const char *s)
 }
 
 /* Write s escaped, each line break as <br>, then free s. */
-static void
-html_put(FILE *f, char *s)
+void
+digest_html_put(FILE *f, char *s)
 {
 	const char *p = s;
 
@@ -120,7 +120,7 @@ html_begin(FILE *f, char *title)
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>",
 	      f);
-	html_put(f, title);
+	digest_html_put(f, title);
 	fputs("</title>\n</head>\n"
 	      "<body style=\"margin:0;padding:0;background-color:#f3f2f1;\">\n"
 	      "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" "
@@ -152,11 +152,11 @@ html_masthead(FILE *f, char *heading, char *para)
 	      "<p style=\"margin:0 0 6px;font-size:14px;color:" HTML_GREY ";\">escalator</p>\n"
 	      "<h1 style=\"margin:0;font-size:24px;line-height:1.25;font-weight:bold;\">",
 	      f);
-	html_put(f, heading);
+	digest_html_put(f, heading);
 	fputs("</h1>\n", f);
 	if (para != NULL && *para != '\0') {
 		fputs("<p style=\"margin:8px 0 0;font-size:16px;line-height:1.4;\">", f);
-		html_put(f, para);
+		digest_html_put(f, para);
 		fputs("</p>\n", f);
 	} else {
 		free(para);
@@ -191,7 +191,7 @@ html_fact(FILE *f, const char *label, char *value)
 	      f);
 	digest_html_esc(f, label);
 	fputs("</td><td style=\"padding:2px 0;vertical-align:top;\">", f);
-	html_put(f, value);
+	digest_html_put(f, value);
 	fputs("</td></tr>\n", f);
 }
 
@@ -280,7 +280,7 @@ html_answers(FILE *f, const struct delivery *item)
 		fprintf(f, "<li>%zu earlier not shown</li>\n", earlier);
 	for (size_t i = 0; i < n; i++) {
 		fputs("<li style=\"margin:0 0 2px;\">", f);
-		html_put(f, digest_answer(shown[i], DIGEST_ANSWER_FULL));
+		digest_html_put(f, digest_answer(shown[i], DIGEST_ANSWER_FULL));
 		fputs("</li>\n", f);
 	}
 	fputs("</ul>\n", f);
@@ -298,7 +298,7 @@ html_trail(FILE *f, const struct delivery *item)
 		      "border-left:4px solid #4c2c92;font-size:15px;line-height:1.4;\">"
 		      "<strong>Told late.</strong> ",
 		      f);
-		html_put(f, note);
+		digest_html_put(f, note);
 		fputs("</p>\n", f);
 	}
 	if (item->notice)
@@ -317,7 +317,7 @@ html_trail(FILE *f, const struct delivery *item)
 	}
 	for (size_t i = first; i < item->nhistory; i++) {
 		fputs("<li style=\"margin:0 0 2px;\">", f);
-		html_put(f, digest_event(&item->history[i]));
+		digest_html_put(f, digest_event(&item->history[i]));
 		fputs("</li>\n", f);
 	}
 	fputs("</ul>\n", f);
@@ -349,9 +349,9 @@ html_item(FILE *f, const struct delivery *item, enum digest_section s, const cha
 		}
 		fprintf(f, "</%s>\n", h);
 		fputs("<p style=\"margin:6px 0 0;\">", f);
-		html_put(f, item->body != NULL
-		                ? digest_clean(item->body, DIGEST_BODY_MAX, true)
-		                : digest_clean(item->expected, DIGEST_VALUE_MAX, false));
+		digest_html_put(f, item->body != NULL
+		                       ? digest_clean(item->body, DIGEST_BODY_MAX, true)
+		                       : digest_clean(item->expected, DIGEST_VALUE_MAX, false));
 		fputs("</p>\n</td></tr>\n", f);
 		free(ref);
 		free(title);
@@ -376,7 +376,7 @@ html_item(FILE *f, const struct delivery *item, enum digest_section s, const cha
 	/* A line of its own starts with a capital ("due in 3 working days"). */
 	if (*status >= 'a' && *status <= 'z')
 		*status = (char)(*status - 'a' + 'A');
-	html_put(f, status);
+	digest_html_put(f, status);
 	fputs("</p>\n", f);
 	html_facts(f, item);
 	html_answer_link(f, item);
@@ -399,7 +399,7 @@ html_footer(FILE *f, char *text)
 		size_t n = strcspn(p, "\n");
 
 		fputs("<p style=\"margin:0 0 6px;\">", f);
-		html_put(f, xstrndup(p, n));
+		digest_html_put(f, xstrndup(p, n));
 		fputs("</p>\n", f);
 		p += n;
 		if (*p == '\n')
