@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
+
 /* Read a libconfig file, reporting I/O and syntax errors with their location. */
 int
 cfg_read(config_t *cf, const char *path, struct diag *d)
@@ -125,6 +127,7 @@ cfg_check_keys(const config_setting_t *s, const char *const *allowed, const char
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
 		const char *name = config_setting_name(m);
 		const char *const *a;
+		const char *near;
 		size_t len = 0;
 		char *expected;
 
@@ -137,6 +140,13 @@ cfg_check_keys(const config_setting_t *s, const char *const *allowed, const char
 			continue;
 		for (a = allowed; *a != NULL; a++)
 			len += strlen(*a) + 2;
+		if ((near = suggest_word(name, allowed, (size_t)(a - allowed))) != NULL) {
+			cfg_error(d, m, fallback_file,
+			          "unknown setting \"%s\" in %s; did you mean \"%s\"?", name, what,
+			          near);
+			unknown++;
+			continue;
+		}
 		expected = xmalloc(len + 1);
 		expected[0] = '\0';
 		for (a = allowed; *a != NULL; a++) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
+
 /* One unit: its singular and plural spellings and the largest |n|. */
 struct duration_unit_info {
 	enum duration_unit unit;
@@ -127,10 +129,20 @@ duration_parse(const char *s, struct duration *out, char **cause)
 			info = &duration_units[i];
 	}
 	if (info == NULL) {
-		duration_error(cause,
-		               "\"%s\": unknown unit \"%s\"; expected day(s), working day(s), "
-		               "week(s) or month(s)",
-		               s, unit);
+		const char *spellings[2 * DURATION_NUNITS], *near;
+
+		for (size_t i = 0; i < DURATION_NUNITS; i++) {
+			spellings[2 * i] = duration_units[i].plural;
+			spellings[2 * i + 1] = duration_units[i].singular;
+		}
+		if ((near = suggest_word(unit, spellings, 2 * DURATION_NUNITS)) != NULL)
+			duration_error(cause, "\"%s\": unknown unit \"%s\"; did you mean \"%s\"?",
+			               s, unit, near);
+		else
+			duration_error(cause,
+			               "\"%s\": unknown unit \"%s\"; expected day(s), working "
+			               "day(s), week(s) or month(s)",
+			               s, unit);
 		free(unit);
 		return -1;
 	}

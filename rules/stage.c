@@ -6,6 +6,7 @@
 #include "cfgfile.h"
 #include "ruleset.h"
 #include "ruleset_parse.h"
+#include "suggest.h"
 
 static const char *const stage_keys[] = {"name",  "at",        "notify", "expected",
                                          "label", "immediate", NULL};
@@ -116,12 +117,35 @@ stage_resolve_notify(struct rule *r, struct notify_ref *ref, const config_settin
 		return 0;
 	}
 	/* If the query did not compile its columns are unknown: that error is reported. */
-	if (columns_known)
-		cfg_error(d, e, path,
-		          "rule \"%s\": notify name \"%s\" is neither a column \"%s\" of the query "
-		          "nor a contact in %s",
-		          r->id, ref->name, col,
-		          env->contacts_file != NULL ? env->contacts_file : "the configuration");
+	if (columns_known) {
+		/* A slip in a name the query has (team_manger for team_manager_email)? */
+		const char **names = xcalloc(r->ncolumns + 1, sizeof *names);
+		const char *near;
+		size_t nnames = 0, len;
+
+		for (size_t i = 0; i < r->ncolumns; i++)
+			if ((len = strlen(r->columns[i])) > 6 &&
+			    strcmp(r->columns[i] + len - 6, "_email") == 0)
+				names[nnames++] = xstrndup(r->columns[i], len - 6);
+		if ((near = suggest_word(ref->name, names, nnames)) != NULL)
+			cfg_error(
+			    d, e, path,
+			    "rule \"%s\": notify name \"%s\" is neither a column \"%s\" of the "
+			    "query nor a contact in %s; did you mean \"%s\" (the column %s_email)?",
+			    r->id, ref->name, col,
+			    env->contacts_file != NULL ? env->contacts_file : "the configuration",
+			    near, near);
+		else
+			cfg_error(
+			    d, e, path,
+			    "rule \"%s\": notify name \"%s\" is neither a column \"%s\" of the "
+			    "query nor a contact in %s",
+			    r->id, ref->name, col,
+			    env->contacts_file != NULL ? env->contacts_file : "the configuration");
+		for (size_t i = 0; i < nnames; i++)
+			free((char *)names[i]);
+		free(names);
+	}
 	free(col);
 	return -1;
 }

@@ -245,8 +245,26 @@ test_config_unknown_key(void **state)
 	               "\n"                               /* 4 */
 	               "pol_interval = 60;\n",            /* 5 */
 	               5,
-	               "unknown setting \"pol_interval\" in the main configuration; expected one "
-	               "of: ");
+	               "unknown setting \"pol_interval\" in the main configuration; did you mean "
+	               "\"poll_interval\"?");
+	/* Nothing near: the whole list. */
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"
+	               "state = \"state.sqlite\";\n"
+	               "rules = \"rules\";\n"
+	               "colour = \"blue\";\n",
+	               4,
+	               "unknown setting \"colour\" in the main configuration; expected one of: "
+	               "case_store, state, rules, ");
+	/* Only the case differs: that is the slip. */
+	expect_refused(fx,
+	               "case_store = \"cases.sqlite\";\n"
+	               "state = \"state.sqlite\";\n"
+	               "rules = \"rules\";\n"
+	               "Send_Time = \"08:00\";\n",
+	               4,
+	               "unknown setting \"Send_Time\" in the main configuration; did you mean "
+	               "\"send_time\"?");
 }
 
 /* Each of case_store, state and rules is required. */

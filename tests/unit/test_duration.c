@@ -123,26 +123,25 @@ test_duration_parse_errors(void **state)
 	    {"- 5 days", "\"- 5 days\": expected \"<number> <unit>\", e.g. \"20 working days\""},
 	    {"+-5 days", "\"+-5 days\": expected \"<number> <unit>\", e.g. \"20 working days\""},
 	    {"--5 days", "\"--5 days\": expected \"<number> <unit>\", e.g. \"20 working days\""},
-	    {"5 wrking days", "\"5 wrking days\": unknown unit \"wrking days\"; expected day(s), "
-	                      "working day(s), week(s) or month(s)"},
-	    {"5  wrking   days ", "\"5  wrking   days \": unknown unit \"wrking days\"; expected "
-	                          "day(s), working day(s), week(s) or month(s)"},
-	    {"5 Days", "\"5 Days\": unknown unit \"Days\"; expected day(s), working day(s), "
-	               "week(s) or month(s)"},
-	    {"5 workingdays", "\"5 workingdays\": unknown unit \"workingdays\"; expected day(s), "
-	                      "working day(s), week(s) or month(s)"},
+	    {"5 wrking days", "\"5 wrking days\": unknown unit \"wrking days\"; did you mean "
+	                      "\"working days\"?"},
+	    {"5  wrking   days ", "\"5  wrking   days \": unknown unit \"wrking days\"; did you "
+	                          "mean \"working days\"?"},
+	    {"5 Days", "\"5 Days\": unknown unit \"Days\"; did you mean \"days\"?"},
+	    {"5 workingdays", "\"5 workingdays\": unknown unit \"workingdays\"; did you mean "
+	                      "\"working days\"?"},
 	    {"5 working", "\"5 working\": unknown unit \"working\"; expected day(s), working "
 	                  "day(s), week(s) or month(s)"},
+	    {"5 fortnights", "\"5 fortnights\": unknown unit \"fortnights\"; expected day(s), "
+	                     "working day(s), week(s) or month(s)"},
 	    {"5 days ago", "\"5 days ago\": unknown unit \"days ago\"; expected day(s), working "
 	                   "day(s), week(s) or month(s)"},
-	    {"5 dayss", "\"5 dayss\": unknown unit \"dayss\"; expected day(s), working day(s), "
-	                "week(s) or month(s)"},
+	    {"5 dayss", "\"5 dayss\": unknown unit \"dayss\"; did you mean \"days\"?"},
 	    {"5 years", "\"5 years\": unknown unit \"years\"; expected day(s), working day(s), "
 	                "week(s) or month(s)"},
 	    {"5 d", "\"5 d\": unknown unit \"d\"; expected day(s), working day(s), week(s) or "
 	            "month(s)"},
-	    {"5 5 days", "\"5 5 days\": unknown unit \"5 days\"; expected day(s), working "
-	                 "day(s), week(s) or month(s)"},
+	    {"5 5 days", "\"5 5 days\": unknown unit \"5 days\"; did you mean \"days\"?"},
 	    {"99999999999 days", "\"99999999999 days\": 99999999999 is out of range; the number "
 	                         "of days must be between -36600 and 36600"},
 	    {"-99999999999999999999999999 days",

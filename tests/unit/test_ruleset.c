@@ -375,6 +375,31 @@ test_ruleset_unknown_notify(void **state)
 	                  "/etc/escalator/escalator.conf");
 }
 
+/* A slip in a name the query has a column for: the column is suggested. */
+static void
+test_ruleset_unknown_notify_suggested(void **state)
+{
+	expect_file_error(
+	    *state,
+	    "rules = (\n"
+	    "  {\n"
+	    "    id = \"cic-first-review\";\n"
+	    "    title = \"First review\";\n"
+	    "    query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	    "    due = \"20 working days\";\n"
+	    "    stages = (\n"
+	    "      { name = \"late\";\n"
+	    "        at = \"0 days\";\n"
+	    "        notify = [ \"team_manger\" ]; }\n" /* 10 */
+	    "    );\n"
+	    "  }\n"
+	    ");\n",
+	    10,
+	    "notify name \"team_manger\" is neither a column \"team_manger_email\" of "
+	    "the query nor a contact in /etc/escalator/escalator.conf; did you mean "
+	    "\"team_manager\" (the column team_manager_email)?");
+}
+
 /* In a notify list spread over lines, the unknown name is reported at its own line. */
 static void
 test_ruleset_unknown_notify_own_line(void **state)
@@ -1204,6 +1229,7 @@ main(void)
 	    T(test_ruleset_bad_due),
 	    T(test_ruleset_bad_at),
 	    T(test_ruleset_unknown_notify),
+	    T(test_ruleset_unknown_notify_suggested),
 	    T(test_ruleset_unknown_notify_own_line),
 	    T(test_ruleset_query_insert),
 	    T(test_ruleset_query_update),
