@@ -22,9 +22,6 @@
 /* How long a page's form may be sent after it was shown. */
 #define RESPOND_FORM_AGE (12 * 3600)
 
-/* What the person should do instead, said on every refusal of a link. */
-#define RESPOND_INSTEAD " Open the link in your latest message about this case."
-
 void
 respond_reply_free(struct respond_reply *r)
 {
@@ -49,9 +46,31 @@ respond_fail(struct respond_reply *r, const char *what, char *cause)
 	free(cause);
 	r->status = 500;
 	r->body = respond_refusal("Something went wrong",
-	                          "escalator could not read or record this alert just now. Nothing "
-	                          "was changed. Try again in a few minutes; if it keeps happening, "
-	                          "tell the IRO service.");
+	                          "escalator could not read or record this alert just now. Try "
+	                          "again in a few minutes.");
+}
+
+/* r: the refusal of a link that is not genuine or not in date (c is not TOKEN_OK). */
+static void
+respond_refuse_token(struct respond_reply *r, enum token_check c)
+{
+	switch (c) {
+	case TOKEN_EXPIRED:
+		respond_refuse(r, 410, "This link has expired",
+		               "Answer links work for a limited time, and this one's time has "
+		               "passed.");
+		break;
+	case TOKEN_FORGED:
+		respond_refuse(r, 403, "This link cannot be used",
+		               "The link has been changed, or it was made for someone else.");
+		break;
+	case TOKEN_OK:
+	case TOKEN_MALFORMED:
+		respond_refuse(r, 404, "This link is not complete",
+		               "The link was cut short or changed on its way to you, so it does "
+		               "not lead to an alert.");
+		break;
+	}
 }
 
 /*
@@ -66,13 +85,11 @@ respond_target(const struct config *cfg, struct statestore *ss, const char *toke
 	struct delivery *d = NULL;
 	long long id, expires;
 	char *cause = NULL;
+	enum token_check c;
 	int rc;
 
 	if (cfg->response_key == NULL || token_peek(token, &id, &expires) != 0) {
-		respond_refuse(
-		    r, 404, "This link is not complete",
-		    "The link was cut short or changed on its way to you, so it does not "
-		    "lead to an alert. Nothing was changed." RESPOND_INSTEAD);
+		respond_refuse_token(r, TOKEN_MALFORMED);
 		return NULL;
 	}
 	if ((rc = answers_target(ss, id, &d, &cause)) < 0) {
@@ -80,35 +97,16 @@ respond_target(const struct config *cfg, struct statestore *ss, const char *toke
 		return NULL;
 	}
 	if (rc > 0) {
-		respond_refuse(
-		    r, 404, "This alert is no longer here",
-		    "escalator no longer holds the alert this link was made for (old "
-		    "alerts are removed after a while). Nothing was changed." RESPOND_INSTEAD);
+		respond_refuse(r, 404, "This alert is no longer here",
+		               "escalator no longer holds the alert this link was made for (old "
+		               "alerts are removed after a while).");
 		return NULL;
 	}
-	switch (token_verify(cfg->response_key, cfg->response_key_len, token, d->recipient,
-	                     (long long)now)) {
-	case TOKEN_OK:
+	c = token_verify(cfg->response_key, cfg->response_key_len, token, d->recipient,
+	                 (long long)now);
+	if (c == TOKEN_OK)
 		return d;
-	case TOKEN_EXPIRED:
-		respond_refuse(
-		    r, 410, "This link has expired",
-		    "Answer links work for a limited time, and this one's time has passed. "
-		    "Nothing was changed." RESPOND_INSTEAD);
-		break;
-	case TOKEN_MALFORMED:
-		respond_refuse(
-		    r, 404, "This link is not complete",
-		    "The link was cut short or changed on its way to you, so it does not "
-		    "lead to an alert. Nothing was changed." RESPOND_INSTEAD);
-		break;
-	case TOKEN_FORGED:
-		respond_refuse(
-		    r, 403, "This link cannot be used",
-		    "The link has been changed, or it was made for someone else. Nothing "
-		    "was changed." RESPOND_INSTEAD);
-		break;
-	}
+	respond_refuse_token(r, c);
 	delivery_free(d);
 	return NULL;
 }
@@ -224,15 +222,13 @@ respond_post(const struct config *cfg, struct statestore *ss, const char *token,
 		return;
 	if (!respond_origin_ok(cfg->response_url, origin)) {
 		respond_refuse(r, 403, "This answer was not recorded",
-		               "It was sent from another web site, not from escalator's page. "
-		               "Nothing was changed." RESPOND_INSTEAD);
+		               "It was sent from another web site, not from escalator's page.");
 		goto done;
 	}
 	if (content_type == NULL ||
 	    strncasecmp(content_type, "application/x-www-form-urlencoded", 33) != 0) {
-		respond_refuse(
-		    r, 415, "This answer was not recorded",
-		    "It was not sent by escalator's form. Nothing was changed." RESPOND_INSTEAD);
+		respond_refuse(r, 415, "This answer was not recorded",
+		               "It was not sent by escalator's form.");
 		goto done;
 	}
 	if (respond_parse_form(body, len, &f, &why) != 0) {
@@ -242,10 +238,10 @@ respond_post(const struct config *cfg, struct statestore *ss, const char *token,
 	}
 	if (!token_form_ok(cfg->response_key, cfg->response_key_len, token, f.form, (long long)now,
 	                   RESPOND_FORM_AGE)) {
-		respond_refuse(
-		    r, 403, "This form expired or did not come from the page of this link",
-		    "Nothing was recorded. Open the link in your latest message about this "
-		    "case again and send your answer from the page it shows.");
+		respond_refuse(r, 403,
+		               "This form expired or did not come from the page of this link",
+		               "An answer is accepted only from the page its link opens, within "
+		               "12 hours of opening it.");
 		respond_form_free(&f);
 		goto done;
 	}

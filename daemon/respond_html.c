@@ -18,7 +18,6 @@
 /* What to do instead of using a refused link. */
 static const char html_advice[] = "Open the link in your latest message about this case, or "
                                   "contact the IRO service.";
-static const char html_contact[] = "If that does not work, contact the IRO service.";
 
 /*
  * The style sheet: system fonts, 19 px text (16 on a narrow screen), ink on
@@ -143,30 +142,22 @@ struct html_refusal {
 	const char *title, *why;
 };
 
-/*
- * The refusal page's body: what happened, then what to do and that nothing
- * changed, each unless why already says it (the listener's reasons may).
- */
+/* The refusal page's body: what happened, what to do, and that nothing changed. */
 static void
 html_refusal_body(FILE *f, const void *arg)
 {
 	const struct html_refusal *r = arg;
-	const char *why = r->why != NULL ? r->why : "";
 
 	fputs("<h1>", f);
 	digest_html_put(f, digest_clean(r->title, DIGEST_VALUE_MAX, false));
 	fputs("</h1>\n", f);
-	if (*why != '\0') {
+	if (r->why != NULL && *r->why != '\0') {
 		fputs("<p>", f);
-		digest_html_put(f, digest_clean(why, DIGEST_BODY_MAX, true));
+		digest_html_put(f, digest_clean(r->why, DIGEST_BODY_MAX, true));
 		fputs("</p>\n", f);
 	}
-	if (strcasestr(why, "message about this case") == NULL)
-		fprintf(f, "<p>%s</p>\n", html_advice);
-	else
-		fprintf(f, "<p>%s</p>\n", html_contact);
-	if (strcasestr(why, "nothing was") == NULL)
-		fputs("<p class=\"small\">Nothing was recorded or changed.</p>\n", f);
+	fprintf(f, "<p>%s</p>\n", html_advice);
+	fputs("<p class=\"small\">Nothing was recorded or changed.</p>\n", f);
 }
 
 char *

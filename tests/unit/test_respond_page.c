@@ -577,14 +577,16 @@ test_refusal(void **state)
 	assert_lacks(doc, "<form");
 	free(doc);
 
-	/* A reason that already says what to do and that nothing changed: not said twice. */
-	doc = respond_refusal("This link has expired",
-	                      "Answer links work for a limited time. Nothing was changed. Open the "
-	                      "link in your latest message about this case.");
+	/* The reason says what happened; what to do and that nothing changed, once each. */
+	doc = respond_refusal(
+	    "This link has expired",
+	    "Answer links work for a limited time, and this one's time has passed.");
 	assert_true(html_check(doc, NULL, NULL, &c));
 	assert_int_equal(count(doc, "message about this case"), 1);
 	assert_int_equal(count(doc, "othing was"), 1);
-	assert_contains(doc, "<p>If that does not work, contact the IRO service.</p>");
+	assert_contains(doc, "<p>Answer links work for a limited time, and this one&#39;s time has "
+	                     "passed.</p>\n<p>Open the link in your latest message about this "
+	                     "case, or contact the IRO service.</p>");
 	free(doc);
 
 	doc = respond_refusal(NULL, NULL);
