@@ -29,8 +29,9 @@ const struct statestore_sql answers_statements[] = {
      "SELECT max(id) FROM response WHERE delivery_id = ?1"},
     {offsetof(struct statestore, q_ans_add), true,
      "INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, stage, label, "
-     "recipient, name, kind, agreed_on, reason, note, answered_at, amends) VALUES (?1, ?2, ?3, "
-     "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+     "recipient, name, kind, agreed_on, reason, note, answered_at, amends) VALUES (?1, (SELECT "
+     "alert_id FROM delivery WHERE id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+     "?15)"},
     {offsetof(struct statestore, q_ans_audit), true,
      "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, "
      "'answered', ?4)"},
@@ -167,21 +168,6 @@ answers_target(struct statestore *ss, long long delivery_id, struct delivery **o
 	return 0;
 }
 
-/* The alert id of delivery id, or 0. */
-static long long
-answers_alert_id(struct statestore *ss, long long delivery_id)
-{
-	sqlite3_stmt *st = ss->q_ans_target;
-	long long id = 0;
-
-	sqlite3_bind_int64(st, 1, delivery_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 3);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return id;
-}
-
 /* Bind text or NULL. */
 static void
 answers_bind(sqlite3_stmt *st, int i, const char *s)
@@ -215,7 +201,6 @@ answers_add(struct statestore *ss, const struct delivery *d, const struct answer
 	statestore_utc_now(now, sizeof now);
 	st = ss->q_ans_add;
 	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_int64(st, 2, answers_alert_id(ss, d->id));
 	answers_bind(st, 3, d->rule);
 	answers_bind(st, 4, d->case_ref);
 	answers_bind(st, 5, d->start);

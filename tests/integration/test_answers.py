@@ -357,6 +357,10 @@ class TestAnswers(hd.DaemonCase):
         self.assertEqual(rows[0][:10], (did, "C1", "stage1", TM, "Tess Manager", "agreed", soon,
                                         None, "Review booked\nwith the family", None))
         self.assertEqual(self.answered_audits(), [(did, TM, "agreed for %s" % soon)])
+        # The answer names the alert its delivery was of.
+        self.assertEqual(self.state_query(
+            "SELECT r.alert_id = d.alert_id AND r.alert_id IS NOT NULL FROM response r "
+            "JOIN delivery d ON d.id = r.delivery_id"), [(1,)])
         d.wait_log(r"answer rule=practice-alert case=C1 stage=stage1 kind=agreed", timeout=5)
         d.wait_log(r"http POST /r/… 303", timeout=5)
         # The page it leads to says so (a fresh form on it).
