@@ -23,6 +23,7 @@
 #include "outbox.h"
 #include "queue.h"
 #include "retention.h"
+#include "runinfo.h"
 #include "statestore.h"
 
 /* Longest sleep of the wake-up timer, so a wall-clock step is noticed soon. */
@@ -300,6 +301,18 @@ daemon_listen_reload(struct daemon *dm)
 	}
 }
 
+/* For escalatord status and preview: the rule and holiday files now in force. */
+static void
+daemon_record_loaded(struct daemon *dm)
+{
+	char *cause = NULL;
+
+	if (runinfo_loaded(dm->ss, dm->engine, clock_now(), &cause) != 0) {
+		log_warn("%s", cause);
+		free(cause);
+	}
+}
+
 /* SIGHUP: reload everything; keep the old configuration on any error. */
 void
 daemon_reload(struct daemon *dm)
@@ -340,6 +353,7 @@ daemon_reload(struct daemon *dm)
 	tv.tv_usec = 0;
 	evtimer_add(dm->poll_ev, &tv);
 	daemon_listen_reload(dm);
+	daemon_record_loaded(dm);
 	log_info("reloaded rules=%zu files=%zu", engine_rules(e)->nrules, engine_rules(e)->nfiles);
 	pass_start(dm, "reload");
 	sd_notify(0, "READY=1");
@@ -533,6 +547,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	log_info("starting rules=%zu files=%zu state=%s%s", engine_rules(e)->nrules,
 	         engine_rules(e)->nfiles, qstate, once ? " once=yes" : "");
 	free(qstate);
+	if (!once)
+		daemon_record_loaded(&dm);
 	if (once)
 		pass_start(&dm, "start");
 	dm.ready = true;

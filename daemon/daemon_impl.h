@@ -41,6 +41,7 @@ struct daemon {
 	struct evaluate_run *run; /* the pass in progress, NULL if none */
 	const char *run_why;      /* why it started */
 	time_t run_started;       /* when */
+	long long run_started_ns; /* when, on the monotonic clock: the pass's duration */
 	bool reload_wanted;       /* SIGHUP during a pass: reload when it ends */
 	long long slices;         /* slices of the pass in progress */
 	long long last_kick;      /* monotonic ns of the last kick of the outbox by a slice */

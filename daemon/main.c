@@ -14,6 +14,7 @@
 
 #include "answers.h"
 #include "clock.h"
+#include "command.h"
 #include "daemon.h"
 #include "engine.h"
 #include "evaluate.h"
@@ -38,26 +39,103 @@ struct options {
 	bool once;
 	bool dry_run;
 	const char *now;
+	/* A read-only subcommand (explain, preview, status) and what goes with it. */
+	int (*command_fn)(const struct command *c);
+	const char *command_name;
+	struct command command;
+	const char **holidays;
 };
 
 /* Print the usage message. */
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: escalatord [-c FILE] [--check | --once [--dry-run] [--now "
-	        "YYYY-MM-DDTHH:MM:SS]]\n"
-	        "\n"
-	        "  -c, --config FILE  main configuration (default %s/escalator.conf)\n"
-	        "      --check        validate the configuration, rule files, holiday files and\n"
-	        "                     every query against the case store, then exit\n"
-	        "      --once         evaluate once, record and print each alert owed as JSON\n"
-	        "      --dry-run      with --once: print only, record nothing\n"
-	        "      --now TIME     with --once: evaluate as of this local time\n"
-	        "  -v, --verbose      log debugging detail\n"
-	        "  -h, --help         show this help\n"
-	        "  -V, --version      show the version\n",
-	        ESCALATOR_SYSCONFDIR);
+	fprintf(
+	    f,
+	    "usage: escalatord [-c FILE] [--check | --once [--dry-run] [--now TIME]]\n"
+	    "       escalatord [-c FILE] explain RULE CASE [--now TIME] [--json]\n"
+	    "       escalatord [-c FILE] preview [--rules DIR] [--holidays FILE]... [--now TIME]\n"
+	    "                                    [--json]\n"
+	    "       escalatord [-c FILE] status [--json]\n"
+	    "\n"
+	    "  -c, --config FILE  main configuration (default %s/escalator.conf)\n"
+	    "      --check        validate the configuration, rule files, holiday files and\n"
+	    "                     every query against the case store, then exit\n"
+	    "      --once         evaluate once, record and print each alert owed as JSON\n"
+	    "      --dry-run      with --once: print only, record nothing\n"
+	    "      --now TIME     with --once, explain, preview: as of this local time\n"
+	    "                     (YYYY-MM-DDTHH:MM:SS)\n"
+	    "\n"
+	    "  explain RULE CASE  why the case's clock of RULE is due when it is: start, due\n"
+	    "                     date, days skipped, each stage, what was sent, what is next\n"
+	    "  preview            what the rules on disk (or --rules DIR, --holidays FILE)\n"
+	    "                     would change against what the service runs: due dates\n"
+	    "                     that move, alerts newly owed or no longer owed, re-sends\n"
+	    "  status             the last pass, the outbox, recent failures, the case\n"
+	    "                     store's age, the rules loaded\n"
+	    "      --json         explain, preview, status: one JSON document instead of text\n"
+	    "  These three read the state store and record nothing; they are safe to run\n"
+	    "  next to the service as any user who can read its files.\n"
+	    "\n"
+	    "  -v, --verbose      log debugging detail\n"
+	    "  -h, --help         show this help\n"
+	    "  -V, --version      show the version\n",
+	    ESCALATOR_SYSCONFDIR);
+}
+
+/* The read-only subcommands: name, words after it, function. */
+static const struct {
+	const char *name;
+	size_t nargs;
+	const char *args;
+	int (*fn)(const struct command *c);
+} commands[] = {
+    {"explain", 2, "RULE CASE", explain_main},
+    {"preview", 0, "", preview_main},
+    {"status", 0, "", status_main},
+};
+
+/* argv[optind] names a subcommand: check it and what goes with it; exits on a usage error. */
+static void
+parse_command(int argc, char **argv, struct options *o)
+{
+	const char *name = argv[optind];
+	size_t i, n = (size_t)(argc - optind - 1);
+
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			break;
+	if (i == sizeof commands / sizeof commands[0]) {
+		fprintf(stderr,
+		        "escalatord: unknown command \"%s\"; the commands are explain, "
+		        "preview and status\n",
+		        name);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (n != commands[i].nargs) {
+		fprintf(stderr, "escalatord: usage: escalatord [-c FILE] %s%s%s\n", name,
+		        commands[i].nargs ? " " : "", commands[i].args);
+		exit(EXIT_USAGE);
+	}
+	if (o->check || o->once || o->dry_run) {
+		fprintf(stderr, "escalatord: %s does not go with --check, --once or --dry-run\n",
+		        name);
+		exit(EXIT_USAGE);
+	}
+	if ((o->command.rules_dir || o->command.nholidays > 0) && commands[i].fn != preview_main) {
+		fprintf(stderr, "escalatord: --rules and --holidays go with preview\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->now != NULL && commands[i].fn == status_main) {
+		fprintf(stderr, "escalatord: status shows how things stand now; --now does not go "
+		                "with it\n");
+		exit(EXIT_USAGE);
+	}
+	o->command_fn = commands[i].fn;
+	o->command_name = name;
+	o->command.args = (const char *const *)&argv[optind + 1];
+	o->command.nargs = n;
 }
 
 /* Parse the command line; exits on a usage error. */
@@ -65,15 +143,12 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"check", no_argument, NULL, 'k'},
-	    {"once", no_argument, NULL, 'o'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"now", required_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+	    {"once", no_argument, NULL, 'o'},         {"dry-run", no_argument, NULL, 'n'},
+	    {"now", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'j'},
+	    {"rules", required_argument, NULL, 'r'},  {"holidays", required_argument, NULL, 'H'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -96,6 +171,17 @@ parse_options(int argc, char **argv, struct options *o)
 		case 't':
 			o->now = optarg;
 			break;
+		case 'j':
+			o->command.json = true;
+			break;
+		case 'r':
+			o->command.rules_dir = optarg;
+			break;
+		case 'H':
+			o->holidays = xreallocarray(o->holidays, o->command.nholidays + 1,
+			                            sizeof *o->holidays);
+			o->holidays[o->command.nholidays++] = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -110,17 +196,24 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "escalatord: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
+	if (optind != argc)
+		parse_command(argc, argv, o);
+	else if (o->command.json || o->command.rules_dir || o->command.nholidays > 0) {
+		fprintf(stderr,
+		        "escalatord: --json, --rules and --holidays go with explain, preview "
+		        "or status\n");
 		exit(EXIT_USAGE);
 	}
 	if (o->check && o->once) {
 		fprintf(stderr, "escalatord: --check and --once cannot be used together\n");
 		exit(EXIT_USAGE);
 	}
-	if ((o->dry_run || o->now) && !o->once) {
-		fprintf(stderr, "escalatord: --dry-run and --now only go with --once\n");
+	if (o->dry_run && !o->once) {
+		fprintf(stderr, "escalatord: --dry-run only goes with --once\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->now && !o->once && o->command_fn == NULL) {
+		fprintf(stderr, "escalatord: --now goes with --once, explain or preview\n");
 		exit(EXIT_USAGE);
 	}
 }
@@ -358,6 +451,16 @@ main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 4 * 1024 * 1024);
 	log_init();
 	parse_options(argc, argv, &o);
+	if (o.command_fn != NULL) {
+		int rc;
+
+		o.command.config = o.config;
+		o.command.now = o.now;
+		o.command.holidays = o.holidays;
+		rc = o.command_fn(&o.command);
+		free(o.holidays);
+		return rc;
+	}
 	if (o.check)
 		return run_check(&o);
 	if (o.once)

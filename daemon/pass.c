@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "runinfo.h"
 
 /*
  * One slice of a pass holds the loop this long at most (plus its commit and
@@ -49,6 +50,8 @@ pass_alert_cb(void *arg, const struct alert *a, long long alert_id)
 static void
 pass_done(struct daemon *dm, const char *why, time_t started, const struct evaluate_stats *stats)
 {
+	char *cause = NULL;
+
 	if (stats->stopped) {
 		log_info("evaluation why=%s stopped before its end: clocks=%lld alerts=%lld "
 		         "(what it recorded stays recorded)",
@@ -58,6 +61,13 @@ pass_done(struct daemon *dm, const char *why, time_t started, const struct evalu
 	}
 	dm->passes++;
 	dm->clocks = stats->clocks;
+	/* For escalatord status: when the last whole pass ran, how long it took, what it found. */
+	if (runinfo_pass(dm->ss, why, started,
+	                 (double)(clock_monotonic_ns() - dm->run_started_ns) / 1e9, stats,
+	                 &cause) != 0) {
+		log_warn("%s", cause);
+		free(cause);
+	}
 	metrics_pass_end(dm->metrics, true); /* metrics */
 	if (stats->failed_rules > 0)
 		dm->failed = true;
@@ -117,6 +127,7 @@ pass_start(struct daemon *dm, const char *why)
 		return;
 	casestore_set_tick(engine_casestore(dm->engine), daemon_tick_cb, dm);
 	metrics_pass_start(dm->metrics); /* metrics */
+	dm->run_started_ns = clock_monotonic_ns();
 	if (dm->once) {
 		if (evaluate_pass(dm->engine, dm->ss, now, pass_alert_cb, dm, &stats, &cause) !=
 		    0) {

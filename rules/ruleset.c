@@ -97,6 +97,9 @@ ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nrules; i++)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
+	for (size_t i = 0; i < rs->nfiles; i++)
+		free(rs->files[i]);
+	free(rs->files);
 	free(rs);
 }
 
@@ -500,7 +503,8 @@ ruleset_load_file(struct ruleset *rs, const char *path, const struct ruleset_env
 	const config_setting_t *root, *list;
 	size_t before = d->errors;
 
-	rs->nfiles++;
+	rs->files = xreallocarray(rs->files, rs->nfiles + 1, sizeof *rs->files);
+	rs->files[rs->nfiles++] = xstrdup(path);
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
 		config_destroy(&cf);

@@ -83,6 +83,7 @@ struct rule {
 struct ruleset {
 	struct rule *rules;
 	size_t nrules;
+	char **files; /* the rule files read, in the order they were loaded */
 	size_t nfiles;
 };
 

@@ -314,7 +314,7 @@ test_metrics_counters_monotonic(void **state)
 	char *page = metrics_format(m, &v);
 	size_t na = check_page(page, a, 200), nb;
 	struct evaluate_rule_stats failed = {&x.r[0], false, true, 3, 1, 9.0, NULL};
-	struct ruleset one = {x.r, 1, 1};
+	struct ruleset one = {.rules = x.r, .nrules = 1, .nfiles = 1};
 
 	(void)state;
 	free(page);
