@@ -6,7 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgsyntax.h"
 #include "suggest.h"
+
+/* Files larger than this are not read again to explain a syntax error. */
+#define CFG_SYNTAX_READ_MAX (4 * 1024 * 1024)
+
+/*
+ * A syntax error libconfig found in path (or a file it includes): at the line
+ * of its likely cause, in words (cfgsyntax), saying where libconfig stopped
+ * when that is elsewhere; libconfig's own words when cfgsyntax finds nothing.
+ */
+static void
+cfg_syntax_error(const config_t *cf, const char *path, struct diag *d)
+{
+	const char *file = config_error_file(cf) ? config_error_file(cf) : path;
+	int stopped = config_error_line(cf), line = 0;
+	char msg[CFGSYNTAX_MSG_MAX], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (config_error_type(cf) == CONFIG_ERR_PARSE &&
+	    strcmp(config_error_text(cf), "syntax error") == 0 && (f = fopen(file, "r")) != NULL) {
+		text = xmalloc(CFG_SYNTAX_READ_MAX);
+		len = fread(text, 1, CFG_SYNTAX_READ_MAX, f);
+		fclose(f);
+	}
+	if (text != NULL && len < CFG_SYNTAX_READ_MAX &&
+	    cfgsyntax_locate(text, len, &line, msg) == 0 && line <= stopped) {
+		if (line == stopped)
+			diag_add(d, DIAG_ERROR, "%s:%d: syntax error: %s", file, line, msg);
+		else
+			diag_add(d, DIAG_ERROR,
+			         "%s:%d: syntax error: %s (libconfig stopped at line %d)", file,
+			         line, msg, stopped);
+	} else
+		diag_add(d, DIAG_ERROR, "%s:%d: %s", file, stopped, config_error_text(cf));
+	free(text);
+}
 
 /* Read a libconfig file, reporting I/O and syntax errors with their location. */
 int
@@ -29,8 +66,7 @@ cfg_read(config_t *cf, const char *path, struct diag *d)
 		diag_add(d, DIAG_ERROR, "%s: cannot read: %s", path, config_error_text(cf));
 		return -1;
 	}
-	diag_add(d, DIAG_ERROR, "%s:%d: %s", config_error_file(cf) ? config_error_file(cf) : path,
-	         config_error_line(cf), config_error_text(cf));
+	cfg_syntax_error(cf, path, d);
 	return -1;
 }
 

@@ -192,7 +192,81 @@ test_cfgfile_read_syntax_error(void **state)
 	assert_int_equal(cfg_read(&fx->cf, fx->path, &fx->d), -1);
 	assert_int_equal(fx->d.n, 1);
 	assert_int_equal(fx->d.errors, 1);
-	expect_msg(fx, 0, DIAG_ERROR, "%s:3: syntax error", fx->path);
+	expect_msg(fx, 0, DIAG_ERROR, "%s:3: syntax error: \"c =\" has no value (found ';')",
+	           fx->path);
+}
+
+/*
+ * Syntax errors are reported at the line of their likely cause, in words, and
+ * where libconfig stopped when that is elsewhere: the slips of editing a rule
+ * file.
+ */
+static void
+test_cfgfile_read_syntax_error_cause(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* after "path:" */
+	} cases[] = {
+	    /* A ',' missing between two stages, with a blank line and a comment between. */
+	    {"rules = (\n"
+	     "  { id = \"x\"; stages = (\n"
+	     "      { name = \"a\"; at = \"0 days\"; }\n" /* 3 */
+	     "\n"
+	     "      # the second stage\n"
+	     "      { name = \"b\"; at = \"1 days\"; }\n" /* 6 */
+	     "  ); }\n"
+	     ");\n",
+	     "3: syntax error: ',' missing after this line: the elements of a list are separated "
+	     "by "
+	     "commas (the next one starts with '{' on line 6) (libconfig stopped at line 6)"},
+	    /* A '"' never closed: the string runs on into the next setting. */
+	    {"a = 1;\n"
+	     "title = \"Review due;\n" /* 2 */
+	     "due = \"20 working days\";\n",
+	     "2: syntax error: the string that starts here is not closed where it should be: a "
+	     "'\"' "
+	     "is missing, so everything up to line 3 was read as its text (libconfig stopped at "
+	     "line 3)"},
+	    /* A group never closed: libconfig only notices at the end of the file. */
+	    {"smtp = {\n" /* 1 */
+	     "  url = \"smtp://mail.example:587\";\n"
+	     "\n"
+	     "timezone = \"Europe/London\";\n",
+	     "1: syntax error: the group opened here with '{' is never closed (a '}' is missing) "
+	     "(libconfig stopped at line 5)"},
+	    /* A list closed with the wrong bracket. */
+	    {"rules = (\n"         /* 1 */
+	     "  { id = \"x\"; }\n" /* 2 */
+	     "};\n",
+	     "2: syntax error: ')' missing after this line: the list opened on line 1 is still "
+	     "open "
+	     "where a '}' comes on line 3 (libconfig stopped at line 3)"},
+	    /* A ';' separating array elements. */
+	    {"notify = [ \"team_manager\"; \"head_of_service\" ];\n",
+	     "1: syntax error: ';' inside the array opened on line 1: separate its elements with "
+	     "',', and close it with ']' before the ';'"},
+	    /* Text without quotes. */
+	    {"a = 1;\ntimezone = Europe/London;\n",
+	     "2: syntax error: \"Europe\" after \"timezone =\" is not a value: text goes in double "
+	     "quotes"},
+	    /* A '=' forgotten. */
+	    {"a = 1;\nsend_time \"08:00\";\n",
+	     "2: syntax error: '=' missing after the name \"send_time\""},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fixture *fx = *state;
+
+		diag_free(&fx->d);
+		diag_init(&fx->d);
+		config_destroy(&fx->cf);
+		config_init(&fx->cf);
+		write_cfg(fx, cases[i].text);
+		assert_int_equal(cfg_read(&fx->cf, fx->path, &fx->d), -1);
+		assert_int_equal(fx->d.n, 1);
+		expect_msg(fx, 0, DIAG_ERROR, "%s:%s", fx->path, cases[i].want);
+	}
 }
 
 /* A syntax error in an included file names that file and its line. */
@@ -204,7 +278,8 @@ test_cfgfile_read_syntax_error_in_include(void **state)
 	write_with_include(fx, "i = 1;\n\nj = ;\n");
 	assert_int_equal(cfg_read(&fx->cf, fx->path, &fx->d), -1);
 	assert_int_equal(fx->d.n, 1);
-	expect_msg(fx, 0, DIAG_ERROR, "%s:3: syntax error", fx->inc);
+	expect_msg(fx, 0, DIAG_ERROR, "%s:3: syntax error: \"j =\" has no value (found ';')",
+	           fx->inc);
 }
 
 /* Every unknown key is reported at its own line, with the keys that were expected. */
@@ -447,6 +522,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cfgfile_read_unreadable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfgfile_read_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfgfile_read_syntax_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cfgfile_read_syntax_error_cause, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfgfile_read_syntax_error_in_include, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfgfile_check_keys, setup, teardown),
