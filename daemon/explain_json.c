@@ -285,16 +285,18 @@ void
 explain_json(FILE *f, const struct explain *x)
 {
 	const struct rule *r = x->r;
-	json_t *clocks = json_array(), *gone = json_array(), *doc;
+	json_t *clocks = json_array(), *gone = json_array(), *fields = json_array(), *doc;
 	char t[32], dur[48], hold[48];
 
+	for (size_t i = 0; i < r->nfields; i++)
+		json_array_append_new(fields, json_string(r->fields[i]));
 	for (size_t i = 0; i < x->nclocks; i++)
 		json_array_append_new(clocks, jclock(x, &x->clocks[i]));
 	for (size_t i = 0; i < x->ngone; i++)
 		json_array_append_new(gone, jmemory(&x->gone[i]));
 	snprintf(t, sizeof t, "%02d:%02d", x->send_time / 60, x->send_time % 60);
 	doc = json_pack(
-	    "{s:{s:s, s:s, s:s, s:s, s:i, s:o, s:b, s:b, s:o, s:o, s:b}, s:o, s:o, s:s, s:b, "
+	    "{s:{s:s, s:s, s:s, s:s, s:i, s:o, s:b, s:b, s:o, s:o, s:b, s:o}, s:o, s:o, s:s, s:b, "
 	    "s:{s:i, s:i}, s:b, s:o, s:o}",
 	    "rule", "id", r->id, "title", r->title, "kind",
 	    r->kind == RULE_THRESHOLD ? "threshold" : "clock", "file", r->file, "line", r->line,
@@ -304,10 +306,10 @@ explain_json(FILE *f, const struct explain *x)
 	    "working_days_only", r->working_days_only, "hold", r->hold, "max_hold",
 	    r->hold ? json_string(duration_format(&r->max_hold, hold, sizeof hold)) : json_null(),
 	    "limit", r->kind == RULE_THRESHOLD ? json_real(r->limit) : json_null(), "below",
-	    r->below, "case", delivery_json(x->case_ref), "now", jtime(x->now), "send_time", t,
-	    "state_file", !x->state_missing, "calendar", "first_year", calendar_first_year(x->cal),
-	    "last_year", calendar_last_year(x->cal), "found", x->nclocks > 0, "clocks", clocks,
-	    "remembered", gone);
+	    r->below, "fields", fields, "case", delivery_json(x->case_ref), "now", jtime(x->now),
+	    "send_time", t, "state_file", !x->state_missing, "calendar", "first_year",
+	    calendar_first_year(x->cal), "last_year", calendar_last_year(x->cal), "found",
+	    x->nclocks > 0, "clocks", clocks, "remembered", gone);
 	if (doc == NULL)
 		fatalx("explain: cannot build the JSON document");
 	json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
