@@ -452,6 +452,18 @@ print_clock(FILE *f, const struct explain *x, const struct explain_clock *k)
 		    "(An \"action agreed\" answer holds the later stages until the working day "
 		    "after the agreed date, at most %s after each stage's date.)",
 		    duration_format(&r->max_hold, dur, sizeof dur));
+	/* Alerts of stages renamed or removed since: they no longer count, but they were sent. */
+	for (size_t a = 0; a < k->mem.nalerts; a++) {
+		const struct explain_alert *al = &k->mem.alerts[a];
+
+		if (al->stage != NULL && rule_stage_index(r, al->stage) >= 0)
+			continue;
+		explain_say(f, 2, 5,
+		            "Also recorded, for a stage the rule no longer has (\"%s\", renamed or "
+		            "removed since; it no longer counts):",
+		            al->stage != NULL ? al->stage : "?");
+		explain_print_alert(f, 5, al);
+	}
 	fprintf(f, "\n");
 	explain_print_answers(f, 0, &k->mem);
 	if (k->next.stage >= 0 && (k->next.nto > 0 || k->next.ndropped > 0)) {

@@ -28,6 +28,9 @@ delivery_words(const struct explain_delivery *d, char *buf, size_t len)
 			         explain_when(explain_local_unix(d->digest_next), n));
 		else
 			snprintf(buf, len, "in digest %lld, being sent", d->digest_id);
+	} else if (strcmp(status, "sent") == 0 && d->digest_id != 0) {
+		snprintf(buf, len, "sent %s in digest %lld", explain_when_utc(d->sent_at, w),
+		         d->digest_id);
 	} else if (strcmp(status, "sent") == 0) {
 		snprintf(buf, len, "sent %s", explain_when_utc(d->sent_at, w));
 	} else if (strcmp(status, "failed") == 0) {

@@ -452,29 +452,33 @@ calendar_why_not(const char *s, size_t len, char *buf, size_t size)
 
 /*
  * The holiday's name from the comment after its date (s: the text after
- * '#', the line already stripped at its end): spaces around it dropped,
- * control characters as spaces, at most CALENDAR_NAME_MAX bytes. NULL when
- * empty. Allocated.
+ * '#', the line already stripped at its end): control characters made
+ * spaces, then spaces around it dropped, at most CALENDAR_NAME_MAX bytes
+ * (and no space at the end of what is kept). NULL when empty. Allocated.
  */
 static char *
 calendar_name(const char *s)
 {
+	char *name = xstrdup(s), *p = name;
 	size_t len;
-	char *name;
 
-	s = calendar_skip_space(s);
-	len = strlen(s);
-	if (len > CALENDAR_NAME_MAX)
-		len = utf8_boundary(s, CALENDAR_NAME_MAX);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	if (len == 0)
-		return NULL;
-	name = xstrndup(s, len);
 	/* It is printed for people (escalatord explain): no tab or escape may reach a terminal. */
-	for (char *p = name; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	for (char *q = name; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
+	while (*p == ' ')
+		p++;
+	len = strlen(p);
+	if (len > CALENDAR_NAME_MAX)
+		len = utf8_boundary(p, CALENDAR_NAME_MAX);
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	if (len == 0) {
+		free(name);
+		return NULL;
+	}
+	memmove(name, p, len);
+	name[len] = '\0';
 	return name;
 }
 
