@@ -374,8 +374,8 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 					later = k->mem.alerts[a].label;
 		explain_say(
 		    f, 5, 7,
-		    "Skipped %s: a later stage was already due when escalator first saw this "
-		    "clock; its recipients were copied in on %s%s%s.",
+		    "Skipped, recorded %s: a later stage was already due when escalator first saw "
+		    "this clock; its recipients were told with %s%s%s instead.",
 		    explain_when_utc(es->record->recorded_at, w), later ? "\"" : "",
 		    later ? later : "that stage's alert", later ? "\"" : "");
 		break;
