@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+#include "xalloc.h"
+
 /*
  * Working-day arithmetic needs no table and no stepping. Number the working
  * days: W(x) = (Monday-Friday days before x, counted from a fixed Monday) -
@@ -22,6 +25,7 @@
 
 struct calendar {
 	date_t *days; /* every holiday, sorted, no duplicates */
+	char **names; /* names[i]: days[i]'s name (its file's comment), or NULL */
 	size_t n, cap;
 	date_t *weekdays; /* the holidays that fall Monday-Friday, sorted */
 	size_t nweekdays;
@@ -33,6 +37,7 @@ struct calendar {
 struct calendar_entry {
 	date_t day;
 	int line;
+	char *name; /* the comment after the date, or NULL */
 };
 
 /* What one holiday file said, before it is merged into the calendar. */
@@ -52,6 +57,9 @@ struct calendar_file {
 
 /* A message longer than this quotes only the start of a bad line. */
 #define CALENDAR_QUOTE_MAX 60
+
+/* Longest holiday name kept, in bytes (cut on a character boundary): a name is a few words. */
+#define CALENDAR_NAME_MAX 100
 
 /* Floor division for a positive divisor. */
 static int64_t
@@ -175,25 +183,40 @@ calendar_free(struct calendar *cal)
 {
 	if (cal == NULL)
 		return;
+	for (size_t i = 0; i < cal->n; i++)
+		free(cal->names[i]);
+	free(cal->names);
 	free(cal->days);
 	free(cal->weekdays);
 	free(cal);
 }
 
-/* Insert one holiday into the sorted list without rebuilding; 1 if it was new. */
+/*
+ * Insert one holiday into the sorted list without rebuilding, taking name
+ * (allocated, or NULL); 1 if it was new. A day already listed keeps the name
+ * it has, or takes this one if it had none (the first file loaded names it).
+ */
 static int
-calendar_insert(struct calendar *cal, date_t day)
+calendar_insert(struct calendar *cal, date_t day, char *name)
 {
 	size_t i = calendar_lower_bound(cal->days, cal->n, day);
 
-	if (i < cal->n && cal->days[i] == day)
+	if (i < cal->n && cal->days[i] == day) {
+		if (cal->names[i] == NULL)
+			cal->names[i] = name;
+		else
+			free(name);
 		return 0;
+	}
 	if (cal->n == cal->cap) {
 		cal->cap = cal->cap ? cal->cap * 2 : 64;
 		cal->days = xreallocarray(cal->days, cal->cap, sizeof *cal->days);
+		cal->names = xreallocarray(cal->names, cal->cap, sizeof *cal->names);
 	}
 	memmove(cal->days + i + 1, cal->days + i, (cal->n - i) * sizeof *cal->days);
+	memmove(cal->names + i + 1, cal->names + i, (cal->n - i) * sizeof *cal->names);
 	cal->days[i] = day;
+	cal->names[i] = name;
 	cal->n++;
 	return 1;
 }
@@ -202,8 +225,28 @@ calendar_insert(struct calendar *cal, date_t day)
 void
 calendar_add_holiday(struct calendar *cal, date_t day)
 {
-	if (calendar_insert(cal, day))
+	if (calendar_insert(cal, day, NULL))
 		calendar_rebuild(cal);
+}
+
+/* Add one holiday with its name. */
+void
+calendar_add_named_holiday(struct calendar *cal, date_t day, const char *name)
+{
+	if (calendar_insert(cal, day, name != NULL && *name != '\0' ? xstrdup(name) : NULL))
+		calendar_rebuild(cal);
+}
+
+/* The name of a listed holiday, or NULL. */
+const char *
+calendar_holiday_name(const struct calendar *cal, date_t day)
+{
+	size_t i;
+
+	if (cal == NULL)
+		return NULL;
+	i = calendar_lower_bound(cal->days, cal->n, day);
+	return i < cal->n && cal->days[i] == day ? cal->names[i] : NULL;
 }
 
 /* Is day a listed holiday? */
@@ -407,6 +450,38 @@ calendar_why_not(const char *s, size_t len, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * The holiday's name from the comment after its date (s: the text after
+ * '#', the line already stripped at its end): control characters made
+ * spaces, then spaces around it dropped, at most CALENDAR_NAME_MAX bytes
+ * (and no space at the end of what is kept). NULL when empty. Allocated.
+ */
+static char *
+calendar_name(const char *s)
+{
+	char *name = xstrdup(s), *p = name;
+	size_t len;
+
+	/* It is printed for people (escalatord explain): no tab or escape may reach a terminal. */
+	for (char *q = name; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
+	while (*p == ' ')
+		p++;
+	len = strlen(p);
+	if (len > CALENDAR_NAME_MAX)
+		len = utf8_boundary(p, CALENDAR_NAME_MAX);
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	if (len == 0) {
+		free(name);
+		return NULL;
+	}
+	memmove(name, p, len);
+	name[len] = '\0';
+	return name;
+}
+
 /* Parse one line of a holiday file (already stripped of surrounding space). */
 static void
 calendar_line(struct calendar_file *cf, int line, const char *s)
@@ -451,6 +526,7 @@ calendar_line(struct calendar_file *cf, int line, const char *s)
 	}
 	cf->v[cf->n].day = day;
 	cf->v[cf->n].line = line;
+	cf->v[cf->n].name = *rest == '#' ? calendar_name(rest + 1) : NULL;
 	cf->n++;
 }
 
@@ -513,6 +589,8 @@ calendar_load_file(struct calendar *cal, const char *path, struct diag *d)
 	}
 	fclose(f);
 	if (cf.errors != 0) {
+		for (size_t i = 0; i < cf.n; i++)
+			free(cf.v[i].name);
 		free(cf.v);
 		return -1;
 	}
@@ -536,7 +614,7 @@ calendar_load_file(struct calendar *cal, const char *path, struct diag *d)
 			         path, cf.v[i].line, date_format(cf.v[i].day, buf), first, last,
 			         cf.covers_line);
 		}
-		calendar_insert(cal, cf.v[i].day);
+		calendar_insert(cal, cf.v[i].day, cf.v[i].name);
 	}
 	free(cf.v);
 	calendar_rebuild(cal);

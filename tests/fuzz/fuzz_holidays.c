@@ -3,7 +3,8 @@
  * then calendar_add_working_days and calendar_next_working_day, which work by
  * binary search over numbered working days, are compared with a naive walk
  * one day at a time for small offsets from dates chosen from the input, and
- * so is calendar_working_days_between.
+ * so is calendar_working_days_between; the names of the dates it lists
+ * (calendar_holiday_name) are trimmed, short and free of control characters.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,24 @@ check_around(const struct calendar *cal, date_t day, int n)
 		           "working days between %s and %s: %d, walking gives %d",
 		           date_format(day, a), date_format(day + k, b), between, walked);
 	}
+}
+
+/* A holiday's name, if any, is at most 100 bytes of text a terminal shows as it is. */
+static void
+check_name(const struct calendar *cal, date_t day, const char *line)
+{
+	const char *name = calendar_holiday_name(cal, day);
+
+	if (name == NULL)
+		return;
+	FUZZ_CHECK(calendar_is_holiday(cal, day), "%s has a name but is not a holiday", line);
+	FUZZ_CHECK(*name != '\0' && strlen(name) <= 100, "%s: a name of %zu bytes", line,
+	           strlen(name));
+	FUZZ_CHECK(name[0] != ' ' && name[strlen(name) - 1] != ' ',
+	           "%s: name \"%s\" is not trimmed", line, name);
+	for (const char *p = name; *p != '\0'; p++)
+		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f,
+		           "%s: name has control character 0x%02x", line, (unsigned char)*p);
 }
 
 int
@@ -152,6 +171,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					/* A file that loaded holds every date it lists. */
 					FUZZ_CHECK(rc != 0 || calendar_is_holiday(cal, day),
 					           "%s is in the file but not a holiday", line);
+					check_name(cal, day, line);
 					seen++;
 					for (int k = -3; k <= 3; k++)
 						check_around(cal, day + k,

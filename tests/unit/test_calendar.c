@@ -561,6 +561,15 @@ test_calendar_load_shipped(void **state)
 			for (int j = 0; j < EW_COUNT; j++)
 				assert_true(calendar_is_holiday(cal, D(ew_holidays[j])));
 			check_add(cal, "2026-12-14", 20, "2027-01-14");
+			assert_string_equal(calendar_holiday_name(cal, D("2026-12-25")),
+			                    "Christmas Day");
+			assert_string_equal(calendar_holiday_name(cal, D("2026-12-28")),
+			                    "Boxing Day (substitute day)");
+			assert_string_equal(calendar_holiday_name(cal, D("2027-03-26")),
+			                    "Good Friday");
+			/* Every holiday of the shipped file is named. */
+			for (int j = 0; j < EW_COUNT; j++)
+				assert_non_null(calendar_holiday_name(cal, D(ew_holidays[j])));
 		}
 		assert_int_equal(calendar_load_file(all, path, &d), 0);
 		free(path);
@@ -832,6 +841,77 @@ test_calendar_load_null_diag(void **state)
 	calendar_free(cal);
 }
 
+/* The comment after a date names the holiday; the first file to name a day wins. */
+static void
+test_calendar_names(void **state)
+{
+	struct testdir *td = *state;
+	struct calendar *cal = calendar_new();
+	char long_name[160];
+	char *text, *path, *other;
+	struct diag d;
+
+	memset(long_name, 'x', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	text = xasprintf("# Christmas 2026\n"
+	                 "2026-12-25  # Christmas Day\n"
+	                 "2026-12-28\t#   Boxing Day (substitute day)   \n"
+	                 "2027-01-01\n"
+	                 "2027-03-26 #\n"
+	                 "2027-03-29 # Easter\tMonday\n"
+	                 "2027-08-30 #\x01 Summer\x1b\x7f\x02\n"
+	                 "2027-05-03 # %s\n",
+	                 long_name);
+	path = testdir_write(td, "holidays.txt", text);
+	other = testdir_write(td, "other.txt",
+	                      "2026-12-25 # Xmas\n2027-01-01 # New Year's Day\n"
+	                      "2027-01-04 # Scottish substitute\n");
+	diag_init(&d);
+	assert_int_equal(calendar_load_file(cal, path, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(calendar_holiday_name(cal, D("2026-12-25")), "Christmas Day");
+	assert_string_equal(calendar_holiday_name(cal, D("2026-12-28")),
+	                    "Boxing Day (substitute day)");
+	assert_null(calendar_holiday_name(cal, D("2027-01-01"))); /* no comment */
+	assert_null(calendar_holiday_name(cal, D("2027-03-26"))); /* an empty one */
+	assert_string_equal(calendar_holiday_name(cal, D("2027-03-29")), "Easter Monday");
+	/* Control characters are spaces, and spaces at either end go. */
+	assert_string_equal(calendar_holiday_name(cal, D("2027-08-30")), "Summer");
+	assert_int_equal(strlen(calendar_holiday_name(cal, D("2027-05-03"))), 100);
+	assert_null(calendar_holiday_name(cal, D("2026-12-24"))); /* not a holiday */
+	assert_null(calendar_holiday_name(cal, D("2026-12-26")));
+
+	/* A second file: a day already named keeps its name, an unnamed one takes it. */
+	assert_int_equal(calendar_load_file(cal, other, &d), 0);
+	assert_string_equal(calendar_holiday_name(cal, D("2026-12-25")), "Christmas Day");
+	assert_string_equal(calendar_holiday_name(cal, D("2027-01-01")), "New Year's Day");
+	assert_string_equal(calendar_holiday_name(cal, D("2027-01-04")), "Scottish substitute");
+	assert_int_equal(calendar_count(cal), 8);
+
+	/* Added by hand: named or not. */
+	calendar_add_named_holiday(cal, D("2027-05-31"), "Spring bank holiday");
+	calendar_add_holiday(cal, D("2027-12-27"));
+	assert_string_equal(calendar_holiday_name(cal, D("2027-05-31")), "Spring bank holiday");
+	assert_null(calendar_holiday_name(cal, D("2027-12-27")));
+	assert_true(calendar_is_holiday(cal, D("2027-12-27")));
+	/* Inserting before named days keeps each name with its day. */
+	calendar_add_named_holiday(cal, D("2026-01-01"), "New Year's Day 2026");
+	assert_string_equal(calendar_holiday_name(cal, D("2026-12-25")), "Christmas Day");
+	assert_string_equal(calendar_holiday_name(cal, D("2026-01-01")), "New Year's Day 2026");
+
+	/* A file with an error adds nothing, names included. */
+	free(path);
+	path = testdir_write(td, "bad.txt", "2028-12-25 # Christmas Day\nnot a date\n");
+	assert_int_equal(calendar_load_file(cal, path, &d), -1);
+	assert_null(calendar_holiday_name(cal, D("2028-12-25")));
+	assert_null(calendar_holiday_name(NULL, D("2026-12-25")));
+	diag_free(&d);
+	free(text);
+	free(path);
+	free(other);
+	calendar_free(cal);
+}
+
 /* A test with a scratch directory in *state. */
 #define TD(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 
@@ -847,6 +927,7 @@ main(void)
 	    cmocka_unit_test(test_calendar_property_exhaustive),
 	    cmocka_unit_test(test_calendar_property_no_holidays),
 	    TD(test_calendar_load_good),
+	    TD(test_calendar_names),
 	    TD(test_calendar_load_covers),
 	    TD(test_calendar_load_unsorted),
 	    cmocka_unit_test(test_calendar_load_shipped),
