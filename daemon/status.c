@@ -524,9 +524,12 @@ status_main(const struct command *c)
 	memset(&s, 0, sizeof s);
 	s.cfg = cfg;
 	s.now = clock_now();
-	/* (ok, problems and notes first in the document; set when known) */
-	s.doc = json_pack("{s:i, s:I, s:s, s:b, s:[], s:[]}", "version", 1, "now",
-	                  (json_int_t)s.now, "config", cfg->path, "ok", 0, "problems", "notes");
+	/* Every key there from the start (null: nothing known), in the order they print. */
+	s.doc = json_pack("{s:i, s:I, s:s, s:b, s:[], s:[], s:n, s:n, s:n, s:n, s:n, s:n, s:n, "
+	                  "s:n}",
+	                  "version", 1, "now", (json_int_t)s.now, "config", cfg->path, "ok", 0,
+	                  "problems", "notes", "state_store", "last_pass", "loaded", "outbox",
+	                  "failures", "answers", "today", "case_store");
 	for (int p = 0; p < STATUS_NPRIORITIES; p++)
 		s.problems[p] = json_array();
 	s.notes = json_array();
