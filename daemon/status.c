@@ -436,16 +436,36 @@ status_case_store(struct status *s)
 		    "max_store_age is not set: nobody is told if the extract stops arriving; "
 		    "set e.g. max_store_age = \"26 hours\"; in %s",
 		    cfg->path);
-	else if (cs != NULL && age < 0)
-		status_problem(s, STATUS_PRI_STALE, "case_store_age_unknown",
-		               "cannot tell how old the case store's data is: %s", r.why);
-	else if (age > cfg->max_store_age)
-		status_problem(
-		    s, STATUS_PRI_STALE, "case_store_stale",
-		    "the case store's data is %s old (from %s), over max_store_age (%s): check the "
-		    "extract; alerts keep going out from the data escalator has",
-		    freshness_span(age, span, sizeof span),
-		    freshness_when(r.data_time, when, sizeof when), cfg->max_store_age_text);
+	else if ((cs != NULL && age < 0) || age > cfg->max_store_age) {
+		const char *admin = json_string_value(json_object_get(alarm, "admin"));
+		char *told;
+
+		/* Whether the admin heard: the service records it when it tells. */
+		if (!json_is_true(json_object_get(alarm, "raised")))
+			told =
+			    xstrdup("the service has not told anyone yet (it checks at each poll)");
+		else if (admin == NULL)
+			told = xstrdup("nobody was told: admin is not set");
+		else
+			told = xasprintf(
+			    "%s was told on %s", admin,
+			    freshness_when(json_integer_value(json_object_get(alarm, "told")), when,
+			                   sizeof when));
+		if (age < 0)
+			status_problem(s, STATUS_PRI_STALE, "case_store_age_unknown",
+			               "cannot tell how old the case store's data is: %s; %s",
+			               r.why, told);
+		else
+			status_problem(
+			    s, STATUS_PRI_STALE, "case_store_stale",
+			    "the case store's data is %s old (from %s), over max_store_age "
+			    "(%s): check the extract; alerts keep going out from the data "
+			    "escalator has; %s",
+			    freshness_span(age, span, sizeof span),
+			    freshness_when(r.data_time, when, sizeof when), cfg->max_store_age_text,
+			    told);
+		free(told);
+	}
 	freshness_reading_clear(&file);
 	freshness_reading_clear(&r);
 	casestore_close(cs);

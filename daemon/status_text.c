@@ -161,8 +161,9 @@ print_headline(FILE *f, const json_t *doc, long long now)
 			free(line);
 			line = more;
 		}
-		char *all = xasprintf("%s; %lld message%s waiting to be sent.", line, waiting,
-		                      plural(waiting, "", "s"));
+		char *all = waiting == 0 ? xasprintf("%s; nothing waiting to be sent.", line)
+		                         : xasprintf("%s; %lld message%s waiting to be sent.", line,
+		                                     waiting, plural(waiting, "", "s"));
 
 		wrap(f, "OK: ", all);
 		free(all);
@@ -222,7 +223,8 @@ print_service(FILE *f, const json_t *doc, long long now)
 			                 name,
 			                 freshness_when(num(file, "now_mtime"), buf, sizeof buf));
 		else
-			line = xasprintf("%s: as loaded", name);
+			line = xasprintf("%s: as loaded (changed %s)", name,
+			                 freshness_when(num(file, "mtime"), buf, sizeof buf));
 		wrap(f, "                 - ", line);
 		free(line);
 		free(name);
