@@ -187,8 +187,11 @@ freshness_watch_check(struct daemon *dm)
 	if (!w->loaded)
 		freshness_watch_load(dm, w);
 	if (cfg->freshness_query != NULL) {
+		/* As a rule query runs: :now and :today, query_timeout, the watchdog fed meanwhile.
+		 */
 		casestore_set_clock(cs, clock_local(now, NULL));
 		casestore_set_timeout(cs, cfg->query_timeout);
+		casestore_set_tick(cs, daemon_tick_cb, dm);
 	}
 	freshness_measure(cfg->case_store, cfg->freshness_query, cs, &r);
 	freshness_watch_log(cfg, w, &r);

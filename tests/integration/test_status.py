@@ -279,6 +279,7 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "escalator@council.example";
         t = self.run_escalatord(["status"])
         j = self.run_escalatord(["status", "--json"])
         self.assertEqual(t.returncode, j.returncode)
+        self.assertEqual((t.stderr, j.stderr), (b"", b""))  # (a sanitizer's report, too)
         return t.returncode, t.stdout.decode(), json.loads(j.stdout)
 
 
