@@ -13,7 +13,8 @@ The real escalatord, real SQLite files, the SMTP sink of tests/harness.
         --json (parsed); the last pass's figures are the --once run's, the outbox's sent and
         failed counts add up to the recipients of the alerts --once printed, the one refused
         digest is listed with its recipient and the server's 550, and it is the only problem
-        (exit 1); the text puts it first; the state store is byte for byte the same after.
+        (exit 1); the text puts it first; the state store is byte for byte the same after, and
+        no file (-wal, -shm) appeared beside it.
 
   TestStaleAlarm (a small store, poll_interval = 1, listen on a free port, admin = "ops"):
     test_stale_then_fresh  the case store's file set two days back, max_store_age = "26 hours":
@@ -154,9 +155,13 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "escalator@demo.council.example";
         self.assertGreater(len(alerts), 50)
         recipients = sum(len(a["recipients"]) + len(a.get("copied", [])) for a in alerts)
         before = sha256(self.state)
+        files = sorted(os.listdir(self.tmp))
 
         rc, text, doc = self.status()
         self.assertEqual(sha256(self.state), before, "status changed the state store")
+        # Not even a -wal or -shm file: run as root, those would be root's, and the service
+        # could not open its own store.
+        self.assertEqual(sorted(os.listdir(self.tmp)), files)
         self.assertEqual(rc, 1, text)
         self.assertEqual([p["what"] for p in doc["problems"]], ["deliveries_failed"], text)
         self.assertEqual([n["what"] for n in doc["notes"]], ["not_started"], text)
