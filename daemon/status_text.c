@@ -286,8 +286,8 @@ print_outbox(FILE *f, const json_t *doc, long long now)
 			          ? clean(str(o, "last_error"), STATUS_ERROR_MAX)
 			          : NULL;
 			text =
-			    xasprintf("%s: %lld message%s waiting; the oldest for %s, %lld "
-			              "attempt%s%s%s; %s%s",
+			    xasprintf("%s: %lld message%s waiting; the oldest has waited %s (%lld "
+			              "attempt%s)%s%s; %s%s",
 			              channel_name(k), num(ch, "waiting_messages"),
 			              plural(num(ch, "waiting_messages"), "", "s"),
 			              freshness_span(num(o, "waited_seconds"), span, sizeof span),
