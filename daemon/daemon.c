@@ -96,6 +96,7 @@ daemon_admin_record(struct daemon *dm, const struct rule *r, int stage, time_t s
 	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
 	struct recipient rc;
 	struct alert a;
+	/* Every stage counts as recorded: a made-up rule's alert skips none (at most 8 stages). */
 	bool recorded[8] = {true, true, true, true, true, true, true, true};
 
 	*id = 0;
