@@ -225,7 +225,7 @@ print_service(FILE *f, const json_t *doc, long long now)
 		else
 			line = xasprintf("%s: as loaded (changed %s)", name,
 			                 freshness_when(num(file, "mtime"), buf, sizeof buf));
-		wrap(f, "                 - ", line);
+		wrap(f, "    - ", line);
 		free(line);
 		free(name);
 	}
@@ -236,7 +236,7 @@ print_service(FILE *f, const json_t *doc, long long now)
 
 		text =
 		    xasprintf("%s: new, not loaded yet: run escalatord preview, then reload", name);
-		wrap(f, "                 ", text);
+		wrap(f, "    - ", text);
 		free(text);
 		free(name);
 	}

@@ -22,7 +22,8 @@ The real escalatord, real SQLite files, the SMTP sink of tests/harness.
         harness/mail_check.py), /healthz answers 503 saying so, /metrics has
         escalator_case_store_stale 1 and the age, status says so (exit 1) and that ops was told;
         the overdue alert still goes out. A restart while it is still stale sends nothing
-        again. A rule file edited meanwhile shows in status as edited since it was loaded.
+        again. A rule file edited and one added meanwhile show in status as edited and new
+        since the service loaded its files.
         Then the file is touched: exactly one "fresh" email, /healthz 200, stale 0; another
         restart sends nothing.
 
@@ -334,9 +335,12 @@ class TestStaleAlarm(AlarmCase):
         self.assertEqual(metrics['escalator_alerts_total{rule="escalator-case-store-age",'
                                  'stage="stale"}'], 1)
 
-        # A rule file edited while the service runs shows as such.
+        # A rule file edited, and one added, while the service runs show as such.
         with open(self.rules_path, "a", encoding="utf-8") as f:
             f.write("# a comment added after the service loaded it\n")
+        self.write_rules(RULES.replace('"review"', '"later"').replace("FROM cases",
+                                                                      "FROM cases WHERE 0"),
+                         os.path.join(self.etc, "rules", "20-later.conf"))
         rc, text, doc = self.status()
         self.assertEqual(rc, 1, text)
         self.assertEqual(doc["problems"][0]["what"], "case_store_stale", text)
@@ -352,13 +356,20 @@ class TestStaleAlarm(AlarmCase):
                          r"alerts keep going out from the data escalator has; ops was told on ")
         files = {os.path.basename(f["file"]): f["state"] for f in doc["loaded"]["files"]}
         self.assertEqual(files, {"10-rules.conf": "edited", "england-and-wales.txt": "same"})
+        self.assertEqual([os.path.basename(f) for f in doc["loaded"]["new_files"]],
+                         ["20-later.conf"])
         self.assertIn("files_edited", [n["what"] for n in doc["notes"]])
-        self.assertIn("10-rules.conf: edited since the service loaded it", text)
+        flat = " ".join(text.split())
+        self.assertIn("Note: rule or holiday files changed since the service loaded them (1 "
+                      "edited or removed, 1 new): run escalatord preview, then reload", flat)
+        self.assertIn("- 10-rules.conf: edited since the service loaded it", flat)
+        self.assertIn("- 20-later.conf: new, not loaded yet: run escalatord preview, then "
+                      "reload", flat)
 
         # Restarted while still stale: not told again.
         d.terminate()
         d = self.start_daemon()
-        d.wait_log(r"evaluated why=start|starting rules=1", timeout=10)
+        d.wait_log(r"starting rules=2", timeout=10)
         time.sleep(2)  # two polls
         self.assertEqual(len(self.admin_mail(smtp)), 1, "told twice after a restart")
 
