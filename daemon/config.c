@@ -14,6 +14,7 @@
 #include "address.h"
 #include "cfgfile.h"
 #include "config_parse.h"
+#include "freshness.h"
 
 static const char *const config_keys[] = {
     "case_store",
@@ -46,6 +47,8 @@ static const char *const config_keys[] = {
     "response_url",
     "response_key_file",
     "response_expiry",
+    "max_store_age",
+    "freshness_query",
     NULL,
 };
 
@@ -140,7 +143,7 @@ config_get_secret(const struct config *cfg, const config_setting_t *g, const cha
 	const char *v = cfg_get_string(g, key, false, cfg->path, d);
 	char *path, *secret = NULL, *cause = NULL;
 
-	if (v == NULL)
+	if (v == NULL || cfg->without_secrets)
 		return NULL;
 	path = config_resolve_path(cfg->dir, v);
 	if (config_read_secret(path, &secret, &cause) != 0) {
@@ -316,9 +319,47 @@ config_parse_retention(struct config *cfg, const config_setting_t *root, struct 
 	cfg->retention = dur;
 }
 
-/* Parse and validate the main configuration file. */
-struct config *
-config_load(const char *path, struct diag *d)
+/*
+ * max_store_age = "26 hours": how old the case store's data may be before the
+ * admin is told; freshness_query: the SQL that says how old it is (compiled
+ * against the case store by engine_load).
+ */
+static void
+config_parse_freshness(struct config *cfg, const config_setting_t *root, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(root, "max_store_age");
+	const config_setting_t *q = config_setting_get_member(root, "freshness_query");
+	char *why = NULL;
+	const char *v;
+
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING)
+		cfg_error(d, s, cfg->path,
+		          "max_store_age must be an age in quotes, e.g. max_store_age = \"26 "
+		          "hours\";");
+	else if (s != NULL && freshness_parse_age(config_setting_get_string(s), &cfg->max_store_age,
+	                                          &why) != 0) {
+		cfg_error(d, s, cfg->path, "max_store_age %s", why);
+		free(why);
+	} else if (s != NULL)
+		cfg->max_store_age_text = xstrdup(config_setting_get_string(s));
+	if ((v = cfg_get_string(root, "freshness_query", false, cfg->path, d)) == NULL)
+		return;
+	cfg->freshness_query_line = cfg_line(q);
+	if (*v == '\0')
+		cfg_error(d, q, cfg->path,
+		          "freshness_query is empty; remove it to judge the case store by the "
+		          "time its file last changed");
+	else if (s == NULL)
+		cfg_error(d, q, cfg->path,
+		          "freshness_query goes with max_store_age (how old the data may be), "
+		          "e.g. max_store_age = \"26 hours\";");
+	else
+		cfg->freshness_query = xstrdup(v);
+}
+
+/* Parse and validate the main configuration file (without_secrets: read no secret file). */
+static struct config *
+config_load_file(const char *path, bool without_secrets, struct diag *d)
 {
 	config_t cf;
 	struct config *cfg;
@@ -343,6 +384,7 @@ config_load(const char *path, struct diag *d)
 	cfg->retention.n = CONFIG_DEFAULT_RETENTION_MONTHS;
 	cfg->retention.unit = DUR_MONTHS;
 	cfg->response_expiry = CONFIG_DEFAULT_RESPONSE_EXPIRY;
+	cfg->without_secrets = without_secrets;
 
 	config_init(&cf);
 	if (cfg_read(&cf, path, d) != 0) {
@@ -399,6 +441,7 @@ config_load(const char *path, struct diag *d)
 
 	config_get_int(root, "store_alert_after", 1, 604800, "seconds", &cfg->store_alert_after,
 	               path, d);
+	config_parse_freshness(cfg, root, d);
 	if ((v = cfg_get_string(root, "admin", false, path, d)) != NULL) {
 		if (config_find_contact(cfg, v) == NULL)
 			cfg_error(d, config_setting_get_member(root, "admin"), path,
@@ -431,6 +474,20 @@ config_load(const char *path, struct diag *d)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* Parse and validate the main configuration file. */
+struct config *
+config_load(const char *path, struct diag *d)
+{
+	return config_load_file(path, false, d);
+}
+
+/* The same, reading no secret file. */
+struct config *
+config_load_public(const char *path, struct diag *d)
+{
+	return config_load_file(path, true, d);
 }
 
 /* Free a configuration. */
@@ -466,6 +523,8 @@ config_free(struct config *cfg)
 	}
 	free(cfg->ca_file);
 	free(cfg->admin);
+	free(cfg->max_store_age_text);
+	free(cfg->freshness_query);
 	for (size_t i = 0; i < cfg->nallowed_domains; i++)
 		free(cfg->allowed_domains[i]);
 	free(cfg->allowed_domains);

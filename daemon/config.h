@@ -65,6 +65,10 @@ struct config {
 	int shutdown_timeout;       /* seconds in-flight deliveries get on SIGTERM */
 	char *admin;                /* contact told when the case store stays unreadable, or NULL */
 	int store_alert_after;      /* seconds the case store may be unreadable before that */
+	long long max_store_age;    /* seconds the case store's data may be old; 0: not checked */
+	char *max_store_age_text;   /* as written ("26 hours"), for messages */
+	char *freshness_query; /* SQL giving the data's time, or NULL: the file's last change */
+	int freshness_query_line;
 
 	char **allowed_domains;  /* email recipients must be in one (or a subdomain); NULL: any */
 	size_t nallowed_domains; /* 0 with allowed_domains unset: nothing limits recipients */
@@ -87,6 +91,8 @@ struct config {
 	unsigned char *response_key; /* from response_key_file (secret), or NULL */
 	size_t response_key_len;
 	long long response_expiry; /* seconds an answer link stays valid, default 30 days */
+
+	bool without_secrets; /* config_load_public: secret files were not read */
 };
 
 #define CONFIG_DEFAULT_TIMEZONE "Europe/London"
@@ -108,6 +114,13 @@ struct config {
  * to d as "file:line: message"; returns NULL if there was any error.
  */
 struct config *config_load(const char *path, struct diag *d);
+/*
+ * The same, without reading any secret file (the SMTP password, webhook and
+ * Notify keys, the answer links' key: they stay NULL): for the read-only
+ * commands (status), which send nothing and may run as a user who can read
+ * the configuration but not the service's secrets.
+ */
+struct config *config_load_public(const char *path, struct diag *d);
 void config_free(struct config *cfg);
 /*
  * A ruleset_contact_fn over cfg (arg): the channel and address of the

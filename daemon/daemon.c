@@ -82,6 +82,42 @@ static struct rule daemon_health_rule = {
     .nstages = 2,
 };
 
+/*
+ * Record an alert of the made-up rule r to the admin contact, inside the
+ * caller's transaction: stage, since when (its clock's start), subject and
+ * text as given. Not held for a digest: the admin needs to know now. *id is
+ * 0 when there is no admin contact. Returns 0, or -1 with *cause set.
+ */
+int
+daemon_admin_record(struct daemon *dm, const struct rule *r, int stage, time_t since,
+                    const char *subject, const char *text, long long *id, char **cause)
+{
+	const struct config *cfg = engine_config(dm->engine);
+	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
+	struct recipient rc;
+	struct alert a;
+	/* Every stage counts as recorded: a made-up rule's alert skips none (at most 8 stages). */
+	bool recorded[8] = {true, true, true, true, true, true, true, true};
+
+	*id = 0;
+	if (c == NULL || r->nstages > 8)
+		return 0;
+	memset(&a, 0, sizeof a);
+	rc.kind = c->kind;
+	rc.address = c->address;
+	rc.contact = c->name;
+	a.rule = r;
+	a.case_ref = "case-store";
+	a.fires = clock_local(clock_now(), NULL);
+	a.start = a.due = (date_t)(clock_local(since, NULL) / 1440);
+	a.stage = stage;
+	a.recipients = &rc;
+	a.nrecipients = 1;
+	a.subject = subject;
+	a.body = text;
+	return alertstore_record(dm->ss, &a, recorded, id, cause);
+}
+
 /* Record an alert to the admin contact about the case store, then send it. */
 static void
 daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, const char *subject,
@@ -89,38 +125,23 @@ daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since, con
 {
 	struct daemon *dm = arg;
 	const struct config *cfg = engine_config(dm->engine);
-	const struct contact *c = cfg->admin ? config_find_contact(cfg, cfg->admin) : NULL;
-	struct recipient rc;
-	struct alert a;
-	bool recorded[2] = {true, true};
 	long long id;
 	char *cause = NULL, since[DATETIME_STRLEN];
 
-	if (c == NULL)
+	if (cfg->admin == NULL)
 		return;
-	memset(&a, 0, sizeof a);
-	rc.kind = c->kind;
-	rc.address = c->address;
-	rc.contact = c->name;
-	/* Not held for a digest: the admin needs to know now (a.held NULL: sent at once). */
-	a.rule = &daemon_health_rule;
-	a.case_ref = "case-store";
-	a.fires = clock_local(clock_now(), NULL);
-	a.start = a.due = (date_t)(clock_local(bad_since, NULL) / 1440);
-	a.stage = (int)stage;
-	a.recipients = &rc;
-	a.nrecipients = 1;
-	localtime_format(clock_local(bad_since, NULL), since);
-	a.subject = subject;
-	a.body = text;
 	if (statestore_begin(dm->ss, &cause) != 0 ||
-	    alertstore_record(dm->ss, &a, recorded, &id, &cause) != 0 ||
+	    daemon_admin_record(dm, &daemon_health_rule, (int)stage, bad_since, subject, text, &id,
+	                        &cause) != 0 ||
 	    statestore_commit(dm->ss, &cause) != 0) {
 		log_err("cannot record the case store alert for %s: %s", cfg->admin, cause);
 		free(cause);
 		statestore_rollback(dm->ss);
 		return;
 	}
+	if (id == 0)
+		return;
+	localtime_format(clock_local(bad_since, NULL), since);
 	log_notice("alert id=%lld rule=%s stage=%s to=%s since=%s", id, daemon_health_rule.id,
 	           daemon_health_stages[stage].name, cfg->admin, since);
 	metrics_alert(dm->metrics, &daemon_health_rule, (int)stage); /* metrics */
@@ -181,6 +202,7 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 		dm->store_broken = false;
 		changed = true;
 	}
+	freshness_watch_check(dm);
 	if (changed)
 		pass_start(dm, "changed");
 	else if (dm->next_fire != 0 && clock_now() >= dm->next_fire)
@@ -483,6 +505,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		return 1;
 	}
 	dm.health = casehealth_new(daemon_admin_alert, &dm);
+	dm.fresh = freshness_watch_new();
 	dm.metrics = metrics_new();
 	metrics_rules(dm.metrics, engine_rules(e));
 	if ((n = queue_reset_in_flight(dm.ss, &cause)) < 0) {
@@ -500,6 +523,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		event_base_free(dm.base);
 		metrics_free(dm.metrics);
 		casehealth_free(dm.health);
+		freshness_watch_free(dm.fresh);
 		statestore_close(dm.ss);
 		engine_free(e);
 		return 1;
@@ -567,6 +591,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		 */
 		sd_notify(0, "READY=1");
 		daemon_status(&dm);
+		freshness_watch_check(&dm);
 		pass_start(&dm, "start");
 	}
 	/* With --once there may be nothing to send at all. */
@@ -604,6 +629,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_base_free(dm.base);
 	engine_free(dm.engine);
 	casehealth_free(dm.health);
+	freshness_watch_free(dm.fresh);
 	metrics_free(dm.metrics);
 	log_info("stopped");
 	return once && dm.failed ? 1 : 0;

@@ -55,6 +55,8 @@ struct daemon {
 
 	struct casehealth *health; /* is the case store readable, and since when not */
 	bool store_broken;         /* do not evaluate: the file is missing or cannot be opened */
+	struct freshness_watch
+	    *fresh; /* is its data older than max_store_age (freshness_watch.c) */
 
 	struct listener *listener; /* the HTTP listener, or NULL: listen is not set (or --once) */
 	struct metrics *metrics;   /* counters for /metrics and /healthz */
@@ -74,6 +76,23 @@ void daemon_store_ok(struct daemon *dm);
 void daemon_reload(struct daemon *dm);
 /* The case store's tick while a query step runs: watchdog pings, stop on a signal. */
 bool daemon_tick_cb(void *arg);
+/*
+ * Record an alert of the made-up rule r (stage, since when) to the admin
+ * contact inside the caller's transaction, sent at once; *id 0: no admin.
+ */
+int daemon_admin_record(struct daemon *dm, const struct rule *r, int stage, time_t since,
+                        const char *subject, const char *text, long long *id, char **cause);
+
+/* freshness_watch.c, for the loop: the stale-extract alarm. */
+
+struct freshness_watch *freshness_watch_new(void);
+void freshness_watch_free(struct freshness_watch *w);
+/*
+ * At each poll (and at start): measure the case store's age (a stat, or
+ * freshness_query once) and tell the admin when it passes max_store_age or
+ * comes back within it, once each, remembered in the state store.
+ */
+void freshness_watch_check(struct daemon *dm);
 
 /* pass.c, for the loop. */
 

@@ -15,6 +15,29 @@ struct engine {
 	struct ruleset *rules;
 };
 
+/* freshness_query compiles against the case store as one read-only query of one column. */
+static void
+engine_check_freshness(const struct engine *e, struct diag *d)
+{
+	char **cols = NULL, *cause = NULL;
+	size_t n = 0;
+
+	if (casestore_compile(e->cs, e->cfg->freshness_query, &cols, &n, &cause) != 0) {
+		diag_add(d, DIAG_ERROR, "%s:%d: freshness_query: %s", e->cfg->path,
+		         e->cfg->freshness_query_line, cause);
+		free(cause);
+		return;
+	}
+	if (n != 1)
+		diag_add(d, DIAG_ERROR,
+		         "%s:%d: freshness_query returns %zu columns; it must return one: the time "
+		         "of the last extract, e.g. SELECT max(extracted_at) FROM extract_log",
+		         e->cfg->path, e->cfg->freshness_query_line, n);
+	for (size_t i = 0; i < n; i++)
+		free(cols[i]);
+	free(cols);
+}
+
 /* Load and validate everything. */
 struct engine *
 engine_load(const char *config_path, struct diag *d)
@@ -51,7 +74,8 @@ engine_load(const char *config_path, struct diag *d)
 		diag_add(d, DIAG_ERROR, "%s:%d: case_store: %s", config_path,
 		         e->cfg->case_store_line, cause);
 		free(cause);
-	}
+	} else if (e->cfg->freshness_query != NULL)
+		engine_check_freshness(e, d);
 	if (access(e->cfg->rules_dir, R_OK | X_OK) != 0)
 		diag_add(d, DIAG_ERROR, "%s:%d: rules: cannot read the directory %s: %s",
 		         config_path, e->cfg->rules_line, e->cfg->rules_dir, strerror(errno));

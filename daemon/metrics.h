@@ -15,6 +15,7 @@ struct metrics;
 struct rule;
 struct ruleset;
 struct evaluate_rule_stats;
+struct freshness_reading;
 
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
@@ -47,5 +48,11 @@ void metrics_reload(struct metrics *m, bool ok);
 void metrics_polled(struct metrics *m);
 /* The case store cannot be read, for reason (what /healthz then says). */
 void metrics_store_bad(struct metrics *m, const char *reason);
+/*
+ * The stale-extract alarm after a check: the reading, whether the alarm is
+ * raised, max_store_age in seconds; r NULL when max_store_age is not set.
+ */
+void metrics_freshness(struct metrics *m, const struct freshness_reading *r, bool stale,
+                       long long max_age);
 
 #endif

@@ -350,21 +350,60 @@ statestore_upgrade_v3(struct statestore *ss, const char *path, char **cause)
 	return 0;
 }
 
+/*
+ * What a read-only open of path asks SQLite for: the path itself, or, when
+ * there is no -wal file (or an empty one), a "file:" URI with immutable=1.
+ * With no -wal the service is not running (it keeps one open while it runs)
+ * and the file holds every committed change; immutable, SQLite creates no
+ * -wal or -shm file, which a read-only command run as root would leave owned
+ * by root, and the service, as its own user, could then not open its store.
+ * Allocated.
+ */
+static char *
+statestore_readonly_name(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *wal = xasprintf("%s-wal", path), *uri, *q;
+	struct stat sb;
+	bool quiet = stat(wal, &sb) != 0 || sb.st_size == 0;
+
+	free(wal);
+	if (!quiet)
+		return xstrdup(path);
+	q = uri = xmalloc(5 + 3 * strlen(path) + sizeof "?immutable=1");
+	q += sprintf(q, "file:");
+	while (path[0] == '/' && path[1] == '/')
+		path++; /* ("file://x" would name a host) */
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL)
+			*q++ = (char)*p;
+		else
+			q += sprintf(q, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	strcpy(q, "?immutable=1");
+	return uri;
+}
+
 /* Open (creating if missing) the state store. */
 struct statestore *
 statestore_open(const char *path, bool readonly, char **cause)
 {
 	struct statestore *ss = xcalloc(1, sizeof *ss);
 	struct stat sb;
-	char *err = NULL;
-	int flags, version = 0;
+	char *err = NULL, *name;
+	int flags, version = 0, opened;
 	sqlite3_stmt *st;
 
 	ss->readonly = readonly;
 	if (readonly && stat(path, &sb) != 0 && errno == ENOENT)
 		return ss;
-	flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &ss->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	flags = readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+	                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	name = readonly ? statestore_readonly_name(path) : xstrdup(path);
+	opened = sqlite3_open_v2(name, &ss->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	free(name);
+	if (opened != SQLITE_OK) {
 		*cause = xasprintf("%s: cannot open the state store: %s", path,
 		                   ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
 		statestore_close(ss);

@@ -1017,6 +1017,93 @@ test_config_contact_outside_allowed(void **state)
 	                "contact \"iro\": \"iro@partner.example\" is not in allowed_domains");
 }
 
+/* max_store_age and freshness_query: read, and their defaults (nothing checked). */
+static void
+test_config_max_store_age(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *cfg = load(fx, CONFIG_HEAD);
+
+	assert_non_null(cfg);
+	assert_int_equal(cfg->max_store_age, 0);
+	assert_null(cfg->max_store_age_text);
+	assert_null(cfg->freshness_query);
+	cfg = load(fx, CONFIG_HEAD
+	           "max_store_age = \"26 hours\";\n"
+	           "freshness_query = \"SELECT max(extracted_at) FROM extract_log\";\n");
+	assert_non_null(cfg);
+	assert_int_equal(cfg->max_store_age, 26 * 3600);
+	assert_string_equal(cfg->max_store_age_text, "26 hours");
+	assert_string_equal(cfg->freshness_query, "SELECT max(extracted_at) FROM extract_log");
+	assert_int_equal(cfg->freshness_query_line, 5);
+	cfg = load(fx, CONFIG_HEAD "max_store_age = \"3 days\";\n");
+	assert_non_null(cfg);
+	assert_int_equal(cfg->max_store_age, 3 * 86400);
+	assert_null(cfg->freshness_query);
+}
+
+/* Each mistake in max_store_age or freshness_query is one error at its line. */
+static void
+test_config_max_store_age_errors(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"26 hous\";\n", 4,
+	               "max_store_age \"26 hous\": unknown unit \"hous\"; did you mean "
+	               "\"hours\"?");
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"2 fortnights\";\n", 4,
+	               "expected minutes, hours, days or weeks");
+	expect_refused(
+	    fx, CONFIG_HEAD "max_store_age = 26;\n", 4,
+	    "max_store_age must be an age in quotes, e.g. max_store_age = \"26 hours\";");
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"0 days\";\n", 4, "out of range");
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"3 working days\";\n", 4,
+	               "not working days");
+	expect_refused(fx, CONFIG_HEAD "freshness_query = \"SELECT 1\";\n", 4,
+	               "freshness_query goes with max_store_age");
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"1 day\";\nfreshness_query = \"\";\n", 5,
+	               "freshness_query is empty");
+	expect_refused(fx, CONFIG_HEAD "max_store_age = \"1 day\";\nfreshness_query = 1;\n", 5,
+	               "freshness_query");
+	expect_refused(fx, CONFIG_HEAD "max_stor_age = \"1 day\";\n", 4,
+	               "did you mean \"max_store_age\"?");
+}
+
+/*
+ * config_load_public reads no secret file: a password file the service's
+ * checks refuse (others can read it) loads, its secret left NULL, and the
+ * rest is checked as ever.
+ */
+static void
+test_config_load_public(void **state)
+{
+	struct fixture *fx = *state;
+	const char *text = CONFIG_HEAD "smtp = { url = \"smtp://mail.example:587\";\n"
+	                               "  from = \"e@council.example\"; username = \"u\";\n"
+	                               "  password_file = \"pw\"; };\n";
+	char *pw = testdir_write(fx->td, "pw", "PASSWORD\n");
+
+	assert_int_equal(chmod(pw, 0644), 0);
+	assert_null(load(fx, text));
+	expect_error_at(fx, 6, "can be read by others");
+	diag_free(&fx->d);
+	fx->cfg = config_load_public(fx->path, &fx->d);
+	assert_non_null(fx->cfg);
+	assert_int_equal(fx->d.errors, 0);
+	assert_true(fx->cfg->without_secrets);
+	assert_non_null(fx->cfg->smtp);
+	assert_null(fx->cfg->smtp->password);
+	expect_not_in_diag(fx, "PASSWORD");
+	config_free(fx->cfg);
+	/* Other mistakes are still found. */
+	free(testdir_write(fx->td, "escalator.conf", CONFIG_HEAD "send_time = \"8am\";\n"));
+	diag_free(&fx->d);
+	fx->cfg = config_load_public(fx->path, &fx->d);
+	assert_null(fx->cfg);
+	assert_int_equal(fx->d.errors, 1);
+	free(pw);
+}
+
 int
 main(void)
 {
@@ -1047,6 +1134,9 @@ main(void)
 	    cmocka_unit_test(test_config_channel_helpers),
 	    cmocka_unit_test_setup_teardown(test_config_unlimited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_contact_outside_allowed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_max_store_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_max_store_age_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_load_public, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

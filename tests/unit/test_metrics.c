@@ -15,7 +15,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "metrics.c"         /* metrics_format, metrics_judge, metrics_refresh */
+#include "metrics.c"         /* metrics_judge, metrics_refresh */
+#include "metrics_page.c"    /* metrics_format */
 #include "statestore_impl.h" /* the connection, to count what the figures' queries do */
 #include "store_fixture.h"
 
@@ -39,6 +40,8 @@ static const char *const families[] = {
     "escalator_outbox_oldest_pending_seconds",
     "escalator_case_store_age_seconds",
     "escalator_case_store_readable",
+    "escalator_case_store_stale",
+    "escalator_case_store_max_age_seconds",
     "escalator_reloads_total",
     "escalator_last_reload_success",
     "escalator_last_reload_timestamp_seconds",
