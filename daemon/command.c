@@ -7,7 +7,11 @@
 #include "clock.h"
 #include "log.h"
 
-/* Load, validate and activate the configuration; NULL after printing its errors. */
+/*
+ * Load, validate and activate the configuration, without its secret files
+ * (nothing here sends; an admin may not be able to read them); NULL after
+ * printing its errors.
+ */
 struct engine *
 command_load(const struct command *c)
 {
@@ -15,7 +19,7 @@ command_load(const struct command *c)
 	struct diag d;
 
 	diag_init(&d);
-	e = engine_load(c->config, &d);
+	e = engine_load_public(c->config, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s%s\n",
 		        d.v[i].level == DIAG_ERROR ? "" : "warning: ", d.v[i].text);

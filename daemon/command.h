@@ -38,8 +38,9 @@ int preview_main(const struct command *c);
 int status_main(const struct command *c);
 
 /*
- * Load and validate the configuration at c->config (printing every problem
- * to stderr as --check does) and make it the one in force. NULL when it has
+ * Load and validate the configuration at c->config without its secret files
+ * (engine_load_public; printing every problem to stderr as --check does) and
+ * make it the one in force. NULL when it has
  * errors (after saying how many).
  */
 struct engine *command_load(const struct command *c);

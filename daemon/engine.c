@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,15 +39,16 @@ engine_check_freshness(const struct engine *e, struct diag *d)
 	free(cols);
 }
 
-/* Load and validate everything. */
-struct engine *
-engine_load(const char *config_path, struct diag *d)
+/* Load and validate everything (without the secret files: for read-only commands). */
+static struct engine *
+engine_load_as(const char *config_path, bool public, struct diag *d)
 {
 	struct engine *e = xcalloc(1, sizeof *e);
 	size_t before = d->errors;
 	char *cause = NULL;
 
-	if ((e->cfg = config_load(config_path, d)) == NULL) {
+	e->cfg = public ? config_load_public(config_path, d) : config_load(config_path, d);
+	if (e->cfg == NULL) {
 		engine_free(e);
 		return NULL;
 	}
@@ -97,6 +99,20 @@ engine_load(const char *config_path, struct diag *d)
 		return NULL;
 	}
 	return e;
+}
+
+/* Load and validate everything. */
+struct engine *
+engine_load(const char *config_path, struct diag *d)
+{
+	return engine_load_as(config_path, false, d);
+}
+
+/* The same, leaving out the secret files (engine_config(e)->without_secrets). */
+struct engine *
+engine_load_public(const char *config_path, struct diag *d)
+{
+	return engine_load_as(config_path, true, d);
 }
 
 /* Make e the configuration in force: its time zone applies from now on. */

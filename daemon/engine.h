@@ -20,6 +20,12 @@ struct engine;
  * NULL if there was any error.
  */
 struct engine *engine_load(const char *config_path, struct diag *d);
+/*
+ * The same without reading the secret files (passwords, keys): for the
+ * read-only commands, which send nothing and may be run by an admin who
+ * cannot read them. Nothing loaded this way may deliver.
+ */
+struct engine *engine_load_public(const char *config_path, struct diag *d);
 void engine_free(struct engine *e);
 /* The main configuration of e. */
 const struct config *engine_config(const struct engine *e);
