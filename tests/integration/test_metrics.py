@@ -229,7 +229,7 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "escalator@council.example";
 
         rules = self.wait_for(evaluated, timeout=10, what="the alerting rules evaluated",
                               poll=0.25)
-        self.assertEqual(len(rules), 7)
+        self.assertEqual(len(rules), 8)
         for r in rules:
             self.assertEqual(r["health"], "ok", r)
             self.assertEqual(r["state"], "inactive", r)
@@ -289,6 +289,10 @@ tests:
         values: '0+60x90'
       - series: 'escalator_case_store_readable{job="escalator", instance="h:8470"}'
         values: '1x30 0x60'
+      - series: 'escalator_case_store_stale{job="escalator", instance="h:8470"}'
+        values: '0x40 1x50'
+      - series: 'escalator_case_store_age_seconds{job="escalator", instance="h:8470"}'
+        values: '0+60x40 100000+60x50'
       - series: 'escalator_deliveries_total{job="escalator", instance="h:8470", channel="email", result="failed"}'
         values: '0x60 1x30'
       - series: 'escalator_last_pass_success{job="escalator", instance="h:8470"}'
@@ -314,6 +318,15 @@ tests:
             exp_annotations:
               summary: "escalator cannot read the case store"
               description: "Statutory timescales are not being watched until it can. Check the extract and the file's permissions; /healthz gives the reason. escalatord recovers by itself."
+      - eval_time: 43m
+        alertname: EscalatorCaseStoreStale
+      - eval_time: 50m
+        alertname: EscalatorCaseStoreStale
+        exp_alerts:
+          - exp_labels: {severity: warning, job: escalator, instance: "h:8470"}
+            exp_annotations:
+              summary: "escalator is working from old case data"
+              description: "The case store's data is 1d 3h 55m 40s old, over max_store_age: reviews held since are not known and new children are not watched. Check the extract; escalatord status says more."
       - eval_time: 62m
         alertname: EscalatorDeliveriesFailing
         exp_alerts:
