@@ -67,7 +67,6 @@ pc_after_row(struct preview_cmp *pc, struct casestore_rows *q, struct preview_cl
 	struct preview_alerts *al;
 	enum preview_why why;
 	const char *gone = NULL;
-	char dbuf[DATE_STRLEN];
 	date_t start;
 	int oa, ob = -1;
 
@@ -120,7 +119,7 @@ pc_after_row(struct preview_cmp *pc, struct casestore_rows *q, struct preview_cl
 		if (oa >= 0)
 			gone = preview_gone(pc, a, b, &why);
 	} else if (oa >= 0) {
-		gone = preview_new_identity(pc, other, case_ref, start, &why, dbuf, cause);
+		gone = preview_new_identity(pc, other, case_ref, start, &why, cause);
 		if (*cause != NULL)
 			return -1;
 	}
@@ -226,19 +225,27 @@ pc_clock_rule(struct preview_cmp *pc, char **cause)
 	return rc;
 }
 
-/* The stages of a with no stage of b: those the edit removes (or renames without saying). */
+/*
+ * The stages of a with no stage of b: those the edit removes. One that b
+ * has a new stage at the same offset for looks renamed (renamed_from
+ * missing: the alerts sent again say so) and still fires, under the new
+ * name: it is not counted as never firing.
+ */
 static long long *
 pc_gone_stages(const struct rule *a, const struct rule *b)
 {
 	long long *v = NULL;
 
-	if (a == NULL || b == NULL || a->kind != RULE_CLOCK)
+	if (a == NULL || b == NULL || a->kind != RULE_CLOCK || b->kind != RULE_CLOCK)
 		return NULL;
 	for (size_t i = 0; i < a->nstages; i++) {
 		bool kept = false;
 
 		for (size_t j = 0; j < b->nstages && !kept; j++)
-			kept = rulediff_stage_of(a, b, j) == (int)i;
+			kept = rulediff_stage_of(a, b, j) == (int)i ||
+			       (rulediff_stage_of(a, b, j) < 0 &&
+			        b->stages[j].at.n == a->stages[i].at.n &&
+			        b->stages[j].at.unit == a->stages[i].at.unit);
 		if (kept)
 			continue;
 		if (v == NULL) {
@@ -262,6 +269,15 @@ pc_match(const struct ruleset *rs, const struct rule *a)
 		if (rule_renamed_from(&rs->rules[i], a->id))
 			return &rs->rules[i];
 	return NULL;
+}
+
+/* qsort order of alerts sent again: by stage. */
+static int
+pc_resend_cmp(const void *x, const void *y)
+{
+	const struct preview_resend *a = x, *b = y;
+
+	return (a->stage > b->stage) - (a->stage < b->stage);
 }
 
 /* Add the totals of one rule. */
@@ -374,6 +390,9 @@ preview_compare(struct preview *p, const struct ruleset *before, const struct ru
 			rc = pc_clock_rule(&pc, cause);
 		else
 			rc = preview_threshold_rule(&pc, cause);
+		/* Sent again: in the order of the stages, as the rule lists them. */
+		if (pr->nresend > 1)
+			qsort(pr->resend, pr->nresend, sizeof *pr->resend, pc_resend_cmp);
 		pc_totals(p, pr);
 	}
 	statestore_rollback(p->ss); /* it read only: nothing to keep */

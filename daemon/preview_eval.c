@@ -390,12 +390,11 @@ preview_any(struct preview_cmp *pc, const struct rule *r, const char *case_ref, 
  * A new clock (not among the rules' before) owes stage s: is it one the
  * service already alerted under another identity? Its case with another
  * start in the rule before (other), or the same clock under a rule removed
- * by the edit. Sets *why and returns what is gone (in buf), or NULL.
+ * by the edit. Sets *why and returns what is gone, or NULL.
  */
 const char *
 preview_new_identity(struct preview_cmp *pc, const struct preview_clock *other,
-                     const char *case_ref, date_t start, enum preview_why *why, char *buf,
-                     char **cause)
+                     const char *case_ref, date_t start, enum preview_why *why, char **cause)
 {
 	const struct ruleset *before = pc->before;
 	int rc;
@@ -404,7 +403,7 @@ preview_new_identity(struct preview_cmp *pc, const struct preview_clock *other,
 	if (other != NULL) {
 		if ((rc = preview_any(pc, pc->pr->before, case_ref, other->start, cause)) != 0) {
 			*why = PREVIEW_START_CHANGED;
-			return rc > 0 ? date_format(other->start, buf) : NULL;
+			return rc > 0 ? "start" : NULL;
 		}
 		return NULL;
 	}

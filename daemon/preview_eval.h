@@ -94,12 +94,12 @@ int preview_any(struct preview_cmp *pc, const struct rule *r, const char *case_r
 /*
  * A clock new in the edit owes a stage: was it alerted under another
  * identity (its case with another start, other; or under a rule the edit
- * removes)? What is gone (in buf), with *why; NULL if not (or a failure:
+ * removes)? What is gone ("start", or the old rule id), with *why; NULL if not (or a failure:
  * *cause set).
  */
 const char *preview_new_identity(struct preview_cmp *pc, const struct preview_clock *other,
                                  const char *case_ref, date_t start, enum preview_why *why,
-                                 char *buf, char **cause);
+                                 char **cause);
 /* A clock on both sides: does its due date move? */
 void preview_due(struct preview_rule *pr, const char *case_ref, date_t before, date_t after);
 /* A threshold rule before and after the edit (pc->pr). 0, or -1 with *cause set. */

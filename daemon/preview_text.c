@@ -113,7 +113,52 @@ pt_dates(FILE *f, const struct preview_alerts *al)
 		        pt_day(al->last, b, sizeof b));
 }
 
-/* The alerts that would go again: loudly, with the fix. */
+/* The header and the fix of alerts sent again for one reason (rs) in rule r, all stages. */
+static void
+pt_resend_fix(FILE *f, const struct rule *r, const struct preview_resend *rs, long long alerts)
+{
+	const char *stage = r->stages[rs->stage].name;
+	char n[32];
+
+	fprintf(f, "  %s: %s", r->id, pt_n(alerts, "alert", "alerts", n, sizeof n));
+	switch (rs->why) {
+	case PREVIEW_STAGE_RENAMED:
+		fprintf(f,
+		        " already sent as stage \"%s\", which is gone from\n"
+		        "    the rule. If \"%s\" is \"%s\" renamed, add\n"
+		        "      renamed_from = \"%s\";\n"
+		        "    to stage \"%s\" (%s:%d).\n",
+		        rs->gone, stage, rs->gone, rs->gone, stage, r->file,
+		        r->stages[rs->stage].line);
+		break;
+	case PREVIEW_RULE_RENAMED:
+		fprintf(f,
+		        " already sent by rule \"%s\", which is gone.\n"
+		        "    If \"%s\" is \"%s\" renamed, add\n"
+		        "      renamed_from = \"%s\";\n"
+		        "    to rule \"%s\" (%s:%d).\n",
+		        rs->gone, r->id, rs->gone, rs->gone, r->id, r->file, r->line);
+		break;
+	case PREVIEW_START_CHANGED:
+		fprintf(f, " already sent for the same cases: the query now\n"
+		           "    gives their clocks another start, so escalator sees new clocks.\n"
+		           "    Keep the start column as it was.\n");
+		break;
+	}
+}
+
+/* Is resend entry k of pr the first with its reason and what is gone? */
+static bool
+pt_resend_first(const struct preview_rule *pr, size_t k)
+{
+	for (size_t j = 0; j < k; j++)
+		if (pr->resend[j].why == pr->resend[k].why &&
+		    strcmp(pr->resend[j].gone, pr->resend[k].gone) == 0)
+			return false;
+	return true;
+}
+
+/* The alerts that would go again: loudly, with the fix, first. */
 static void
 pt_resend(FILE *f, const struct preview *p)
 {
@@ -128,43 +173,25 @@ pt_resend(FILE *f, const struct preview *p)
 
 		for (size_t k = 0; k < pr->nresend; k++) {
 			const struct preview_resend *rs = &pr->resend[k];
-			const char *stage = r->stages[rs->stage].name;
+			long long alerts = 0;
 
-			fprintf(f, "  %s, stage \"%s\": %s\n", r->id, stage,
-			        pt_n(rs->al.alerts, "alert", "alerts", n, sizeof n));
-			switch (rs->why) {
-			case PREVIEW_STAGE_RENAMED:
-				fprintf(f,
-				        "    already sent as stage \"%s\", which is gone from the "
-				        "rule.\n"
-				        "    If \"%s\" is \"%s\" renamed, add\n"
-				        "      renamed_from = \"%s\";\n"
-				        "    to stage \"%s\" (%s:%d).\n",
-				        rs->gone, stage, rs->gone, rs->gone, stage, r->file,
-				        r->stages[rs->stage].line);
-				break;
-			case PREVIEW_RULE_RENAMED:
-				fprintf(f,
-				        "    already sent by rule \"%s\", which is gone.\n"
-				        "    If \"%s\" is \"%s\" renamed, add\n"
-				        "      renamed_from = \"%s\";\n"
-				        "    to rule \"%s\" (%s:%d).\n",
-				        rs->gone, r->id, rs->gone, rs->gone, r->id, r->file,
-				        r->line);
-				break;
-			case PREVIEW_START_CHANGED:
-				fprintf(f,
-				        "    already sent for the same cases with another start "
-				        "(%s for "
-				        "the first):\n"
-				        "    the query now gives these clocks another start, so "
-				        "escalator\n"
-				        "    sees new clocks. Keep the start column as it was.\n",
-				        rs->gone);
-				break;
+			if (!pt_resend_first(pr, k))
+				continue;
+			for (size_t j = k; j < pr->nresend; j++)
+				if (pr->resend[j].why == rs->why &&
+				    strcmp(pr->resend[j].gone, rs->gone) == 0)
+					alerts += pr->resend[j].al.alerts;
+			pt_resend_fix(f, r, rs, alerts);
+			for (size_t j = k; j < pr->nresend; j++) {
+				const struct preview_resend *x = &pr->resend[j];
+
+				if (x->why != rs->why || strcmp(x->gone, rs->gone) != 0)
+					continue;
+				fprintf(f, "    stage \"%s\": %s\n", r->stages[x->stage].name,
+				        pt_n(x->al.alerts, "alert", "alerts", n, sizeof n));
+				pt_examples(f, &x->al, false, "      ");
+				pt_who(f, &x->al, "      ");
 			}
-			pt_examples(f, &rs->al, false, "    ");
-			pt_who(f, &rs->al, "    ");
 		}
 	}
 }
