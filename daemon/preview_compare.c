@@ -48,7 +48,8 @@ pc_rows(struct preview *p, const struct rule *r, struct preview_clocks *c, long 
 			*why = xstrdup("stopped");
 		return -1;
 	}
-	qsort(c->v, c->n, sizeof *c->v, preview_clock_cmp);
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof *c->v, preview_clock_cmp);
 	return 0;
 }
 

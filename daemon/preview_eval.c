@@ -506,7 +506,7 @@ preview_threshold_rule(struct preview_cmp *pc, char **cause)
 			pr->failed = why;
 			break;
 		}
-		if (side == 1)
+		if (side == 1 && owe.n > 1)
 			qsort(owe.v, owe.n, sizeof *owe.v, preview_clock_cmp);
 		while ((rc = casestore_rows_next(q, &why)) == 1) {
 			key = casestore_rows_text(q, (size_t)r->case_ref_col);
