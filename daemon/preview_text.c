@@ -100,16 +100,16 @@ pt_examples(FILE *f, const struct preview_alerts *al, bool dated, const char *in
 		fputc('\n', f);
 }
 
-/* The dates alerts carry: "dated Mon 9 Nov 2026" or "dated ... to ...". */
+/* The dates alerts carry: "Mon 9 Nov 2026", or "... to ...". */
 static void
 pt_dates(FILE *f, const struct preview_alerts *al)
 {
 	char a[32], b[32];
 
 	if (al->first == al->last)
-		fprintf(f, ", dated %s", pt_day(al->first, a, sizeof a));
+		fprintf(f, "%s", pt_day(al->first, a, sizeof a));
 	else
-		fprintf(f, ", dated %s to %s", pt_day(al->first, a, sizeof a),
+		fprintf(f, "%s to %s", pt_day(al->first, a, sizeof a),
 		        pt_day(al->last, b, sizeof b));
 }
 
@@ -302,7 +302,10 @@ pt_at_once(FILE *f, const struct preview *p)
 			        r->stages[s].label,
 			        pt_n(al->alerts, "alert", "alerts", buf, sizeof buf));
 			if (r->kind == RULE_CLOCK) {
-				fprintf(f, "    %lld backdated", al->backdated);
+				if (al->backdated > 0)
+					fprintf(f, "    %lld backdated, dated ", al->backdated);
+				else
+					fprintf(f, "    dated ");
 				pt_dates(f, al);
 				fputc('\n', f);
 			}
