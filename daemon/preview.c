@@ -147,7 +147,7 @@ preview_main(const struct command *c)
 	nhol = c->nholidays > 0 ? c->nholidays : cfg->nholidays;
 	cal_after = preview_calendar(hol, nhol, &d);
 	after = ruleset_load_dir(p.rules_dir, &env, &d);
-	if (preview_errors(&d, p.rules_dir))
+	if (preview_errors(&d, "the rules and holiday files to preview"))
 		goto done;
 	diag_free(&d);
 	diag_init(&d);
@@ -175,7 +175,7 @@ preview_main(const struct command *c)
 		before = ruleset_load_dir(cfg->rules_dir, &env, &d);
 		cal_before =
 		    preview_calendar((const char *const *)cfg->holidays, cfg->nholidays, &d);
-		if (preview_errors(&d, cfg->rules_dir))
+		if (preview_errors(&d, "the rules and holiday files on disk"))
 			goto done;
 		p.holidays_changed = preview_holidays_changed(
 		    NULL, (const char *const *)cfg->holidays, cfg->nholidays, hol, nhol);

@@ -216,7 +216,7 @@ preview_print_json(const struct preview *p, FILE *f)
 	              (json_int_t)p->at_once, "backdated", (json_int_t)p->backdated, "due_moved",
 	              (json_int_t)p->due_moved, "sent_again", (json_int_t)p->resent,
 	              "no_longer_owed", (json_int_t)p->lost, "stages_unfired",
-	              (json_int_t)p->unfired, "closing", (json_int_t)p->leaving_alerted,
+	              (json_int_t)p->unfired, "recorded_done", (json_int_t)p->leaving_alerted,
 	              "rules_added", (json_int_t)p->added, "rules_removed", (json_int_t)p->removed,
 	              "rules_changed", (json_int_t)p->changed));
 	json_object_set_new(o, "now", pj_time(p->now));

@@ -97,15 +97,12 @@ rename_check_stage(struct statestore *ss, const struct rule *r, const struct rul
 {
 	json_t *later = json_array();
 	const struct stage *guess = rename_check_guess(r, was);
-	const char *how = was != NULL ? "were last alerted at it" : "have it recorded";
+	const char *how;
 	char *names;
 	long long n;
 	int i = was != NULL ? rule_stage_index(was, old) : -1;
 
-	for (size_t j = i >= 0        ? (size_t)i + 1
-	                : was != NULL ? was->nstages
-	                              : 0;
-	     was != NULL && j < was->nstages; j++)
+	for (size_t j = i >= 0 ? (size_t)i + 1 : 0; i >= 0 && j < was->nstages; j++)
 		json_array_append_new(later, json_string(was->stages[j].name));
 	names = json_dumps(later, JSON_COMPACT);
 	json_decref(later);
@@ -113,24 +110,23 @@ rename_check_stage(struct statestore *ss, const struct rule *r, const struct rul
 	free(names);
 	if (n <= 0)
 		return;
+	if (was != NULL)
+		how = n == 1 ? "was last alerted at it" : "were last alerted at it";
+	else
+		how = n == 1 ? "has it recorded" : "have it recorded";
 	if (guess != NULL)
 		diag_add(d, DIAG_WARNING,
 		         "%s:%d: rule \"%s\": stage \"%s\" is gone but %lld open clock%s %s; if "
 		         "it is now \"%s\", add renamed_from = \"%s\" to that stage, or those "
 		         "alerts will be sent again",
-		         r->file, guess->line, r->id, old, n, n == 1 ? "" : "s",
-		         n == 1 ? (was != NULL ? "was last alerted at it" : "has it recorded")
-		                : how,
-		         guess->name, old);
+		         r->file, guess->line, r->id, old, n, n == 1 ? "" : "s", how, guess->name,
+		         old);
 	else
 		diag_add(d, DIAG_WARNING,
 		         "%s:%d: rule \"%s\": stage \"%s\" is gone but %lld open clock%s %s; if "
 		         "it was renamed, add renamed_from = \"%s\" to the new stage, or those "
 		         "alerts will be sent again",
-		         r->file, r->line, r->id, old, n, n == 1 ? "" : "s",
-		         n == 1 ? (was != NULL ? "was last alerted at it" : "has it recorded")
-		                : how,
-		         old);
+		         r->file, r->line, r->id, old, n, n == 1 ? "" : "s", how, old);
 }
 
 /* The rule of rs that o's clocks belong to: o's id, or renamed from it; NULL if none. */
@@ -154,8 +150,19 @@ rename_check_loaded(struct statestore *ss, const struct ruleset *rs, const struc
 		long long n;
 
 		if (r == NULL) {
-			if ((n = rename_check_count(ss, rename_check_rule_sql, o->id, NULL, NULL)) >
-			    0)
+			n = rename_check_count(ss, rename_check_rule_sql, o->id, NULL, NULL);
+			if (n > 0 && o->kind == RULE_THRESHOLD)
+				diag_add(
+				    d, DIAG_WARNING,
+				    "%s:%d: rule \"%s\" is gone (it is at this line in the rules "
+				    "escalatord runs) but %lld key%s %s recorded over its limit; "
+				    "if "
+				    "it was renamed, add renamed_from = \"%s\" to the rule with "
+				    "the "
+				    "new id, or those keys will be alerted again",
+				    o->file, o->line, o->id, n, n == 1 ? "" : "s",
+				    n == 1 ? "is" : "are", o->id);
+			else if (n > 0)
 				diag_add(
 				    d, DIAG_WARNING,
 				    "%s:%d: rule \"%s\" is gone (it is at this line in the rules "

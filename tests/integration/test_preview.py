@@ -482,6 +482,17 @@ class TestPreview(PreviewCase):
         self.assertTrue(self.preview(self.rules_copy())["no_change"])
         self.assert_unrecorded()
 
+    def test_d3_broken_candidate(self):
+        """Rules with an error are not previewed: the error at its line, exit 1, no output."""
+        rules = self.rules_copy()
+        edit(os.path.join(rules, CIC), 'due = "20 working days";', 'due = "20 wrking days";')
+        proc = self.escalatord(self.conf, "preview", "--rules", rules, ok=False)
+        self.assertEqual(proc.returncode, 1, describe(proc))
+        self.assertEqual(proc.stdout, "")
+        self.assertRegex(proc.stderr, r"%s:\d+: .*wrking" % re.escape(os.path.join(rules, CIC)))
+        self.assertIn("nothing to compare", proc.stderr)
+        self.assert_unrecorded()
+
     def test_d2_never_recorded(self):
         """A service that never recorded what it loaded: the rules on disk are the before."""
         state = self.state_copy()
