@@ -14,6 +14,7 @@
 
 #include "casestore.h"
 #include "config.h"
+#include "rulediff.h"
 #include "ruleset.h"
 #include "diag.h"
 #include "testdir.h"
@@ -1398,6 +1399,92 @@ test_ruleset_renamed_from_across_files(void **state)
 	free(b);
 }
 
+/* rulediff: every setting that changed between two versions of a rule, in words, and no more. */
+static void
+test_ruleset_rulediff(void **state)
+{
+	static const char before[] =
+	    "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	    "  due = \"5 working days\";\n"
+	    "  stages = ( { name = \"reminder\"; at = \"-2 working days\"; notify = [ \"iro\" ]; "
+	    "},\n"
+	    "             { name = \"overdue\"; at = \"1 working day\"; notify = [ "
+	    "\"team_manager\" "
+	    "]; },\n"
+	    "             { name = \"escalated\"; at = \"5 working days\"; notify = [ "
+	    "\"service_manager\" ]; } ); } );\n";
+	static const char after[] =
+	    "rules = ( { id = \"practice\"; renamed_from = \"pr\"; title = \"Practice alert\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	    "  due = \"10 working days\"; expected = \"Act.\";\n"
+	    "  stages = ( { name = \"reminder\"; at = \"-3 working days\"; notify = [ \"iro\", "
+	    "\"team_manager\" ]; },\n"
+	    "             { name = \"overdue-tm\"; renamed_from = \"overdue\"; at = \"1 working "
+	    "day\";"
+	    " notify = [ \"team_manager\" ]; label = \"Overdue: TM\"; },\n"
+	    "             { name = \"escalated-hos\"; at = \"10 working days\"; notify = [ "
+	    "\"head_of_service\" ]; } ); } );\n";
+	static const struct {
+		enum rulediff_kind kind;
+		const char *stage, *before, *after;
+	} want[] = {
+	    {RULEDIFF_ID, NULL, "pr", "practice"},
+	    {RULEDIFF_DUE, NULL, "5 working days", "10 working days"},
+	    {RULEDIFF_EXPECTED, NULL, NULL, NULL},
+	    {RULEDIFF_STAGE_AT, "reminder", "-2 working days", "-3 working days"},
+	    {RULEDIFF_STAGE_NOTIFY, "reminder", "iro", "iro, team_manager"},
+	    {RULEDIFF_STAGE_RENAMED, "overdue-tm", "overdue", "overdue-tm"},
+	    /* The label was the default made from the name. */
+	    {RULEDIFF_STAGE_LABEL, "overdue-tm", "Overdue", "Overdue: TM"},
+	    {RULEDIFF_STAGE_ADDED, "escalated-hos", NULL, "10 working days"},
+	    {RULEDIFF_STAGE_REMOVED, "escalated", "5 working days", NULL},
+	};
+	struct fixture *fx = *state;
+	struct ruleset *a;
+	struct rulediff d;
+	char *path;
+
+	assert_int_equal(load_file(fx, "10-pr.conf", before, &path), 0);
+	free(path);
+	a = fx->rs;
+	fx->rs = NULL;
+	if (load_file(fx, "10-pr.conf", after, &path) != 0)
+		dump_diag(&fx->d);
+	free(path);
+	assert_int_equal(fx->d.errors, 0);
+	rulediff_rules(&a->rules[0], &fx->rs->rules[0], &d);
+	for (size_t i = 0; i < d.n; i++)
+		print_message("  %s %s: %s -> %s\n", rulediff_name(d.v[i].kind),
+		              d.v[i].stage ? d.v[i].stage : "-",
+		              d.v[i].before ? d.v[i].before : "-",
+		              d.v[i].after ? d.v[i].after : "-");
+	assert_int_equal(d.n, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_int_equal(d.v[i].kind, want[i].kind);
+		if (want[i].stage == NULL)
+			assert_null(d.v[i].stage);
+		else
+			assert_string_equal(d.v[i].stage, want[i].stage);
+		if (want[i].before == NULL)
+			assert_null(d.v[i].before);
+		else
+			assert_string_equal(d.v[i].before, want[i].before);
+		if (want[i].after == NULL)
+			assert_null(d.v[i].after);
+		else
+			assert_string_equal(d.v[i].after, want[i].after);
+	}
+	assert_int_equal(rulediff_stage_of(&a->rules[0], &fx->rs->rules[0], 1), 1);
+	assert_int_equal(rulediff_stage_of(&a->rules[0], &fx->rs->rules[0], 2), -1);
+	rulediff_free(&d);
+	/* A rule against itself: nothing. */
+	rulediff_rules(&a->rules[0], &a->rules[0], &d);
+	assert_int_equal(d.n, 0);
+	rulediff_free(&d);
+	ruleset_free(a);
+}
+
 int
 main(void)
 {
@@ -1447,6 +1534,7 @@ main(void)
 	    T(test_ruleset_renamed_from_errors),
 	    T(test_ruleset_renamed_from_claimed_twice),
 	    T(test_ruleset_renamed_from_across_files),
+	    T(test_ruleset_rulediff),
 	    cmocka_unit_test(test_ruleset_valid_id),
 	};
 
