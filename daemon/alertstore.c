@@ -47,28 +47,40 @@ alertstore_recorded(struct statestore *ss, const struct rule *r, const char *cas
 {
 	char sbuf[DATE_STRLEN];
 	sqlite3_stmt *st = ss->q_recorded;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	memset(recorded, 0, r->nstages * sizeof *recorded);
 	if (closed != NULL)
 		*closed = false;
 	if (ss->db == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, date_format(start, sbuf), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *stage = (const char *)sqlite3_column_text(st, 0);
-		/* A stage renamed or removed since it was recorded no longer counts. */
-		int i = stage != NULL ? rule_stage_index(r, stage) : -1;
+	date_format(start, sbuf);
+	/*
+	 * The rule's id, then each id it was renamed from (renamed_from: the service moves
+	 * those records to the new id when it loads the rules, but --once and dry runs read
+	 * them where they are). A rule without renamed_from runs the statement once.
+	 */
+	for (size_t k = 0; k <= r->nrenamed && rc == SQLITE_DONE; k++) {
+		sqlite3_bind_text(st, 1, k == 0 ? r->id : r->renamed_from[k - 1], -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, sbuf, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *stage = (const char *)sqlite3_column_text(st, 0);
+			/*
+			 * A stage removed since it was recorded no longer counts; one renamed
+			 * counts as its new name only if the rule says renamed_from.
+			 */
+			int i = stage != NULL ? rule_stage_recorded(r, stage) : -1;
 
-		if (i >= 0)
-			recorded[i] = true;
-		else if (stage == NULL && closed != NULL)
-			*closed = true;
+			if (i >= 0)
+				recorded[i] = true;
+			else if (stage == NULL && closed != NULL && k == 0)
+				*closed = true;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return statestore_fail(ss, cause, "reading recorded stages");
 	return 0;

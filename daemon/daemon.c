@@ -23,6 +23,7 @@
 #include "outbox.h"
 #include "queue.h"
 #include "retention.h"
+#include "renames.h"
 #include "runinfo.h"
 #include "statestore.h"
 
@@ -323,12 +324,25 @@ daemon_listen_reload(struct daemon *dm)
 	}
 }
 
-/* For escalatord status and preview: the rule and holiday files now in force. */
+/*
+ * The rules just loaded: records under names they were renamed from move to
+ * the new names (renames.c); and, for escalatord status and preview, the rule
+ * and holiday files now in force.
+ */
 static void
 daemon_record_loaded(struct daemon *dm)
 {
 	char *cause = NULL;
+	long long moved;
 
+	/* Records under a name the rules say they were renamed from move to the new one. */
+	if (renames_apply(dm->ss, engine_rules(dm->engine), &moved, &cause) != 0) {
+		log_err("%s; the old names' records stay where they are (renamed_from still counts "
+		        "them)",
+		        cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (runinfo_loaded(dm->ss, dm->engine, clock_now(), &cause) != 0) {
 		log_warn("%s", cause);
 		free(cause);

@@ -57,6 +57,20 @@ evaluate_threshold_row(struct statestore *ss, struct evaluate_rule *er, struct c
 		er->at_stage[0]++; /* metrics: over the limit is its one stage */
 	if (alertstore_threshold_get(ss, r->id, key, &was_over, cause) != 0)
 		return -1;
+	/*
+	 * A rule renamed (renamed_from) whose keys were not moved to its new id yet (--once):
+	 * a key over the limit under an old id is not a new crossing; the old id's row goes
+	 * either way, so that a later crossing is one.
+	 */
+	for (size_t k = 0; k < r->nrenamed; k++) {
+		bool old_over;
+
+		if (alertstore_threshold_get(ss, r->renamed_from[k], key, &old_over, cause) != 0 ||
+		    (old_over && alertstore_threshold_set(ss, r->renamed_from[k], key, false,
+		                                          er->pass, cause) != 0))
+			return -1;
+		was_over = was_over || (old_over && over);
+	}
 	if (!over) {
 		/* Back within the limit: the next crossing alerts again. */
 		return was_over ? alertstore_threshold_set(ss, r->id, key, false, er->pass, cause)
@@ -104,12 +118,19 @@ evaluate_held(struct statestore *ss, struct evaluate_rule *er, const char *case_
 	int answered, rc;
 	char *qc;
 
-	rc = answers_agreed(ss, r->id, case_ref, date_format(c->start, start), text, stage,
-	                    sizeof stage, cause);
+	date_format(c->start, start);
+	rc = answers_agreed(ss, r->id, case_ref, start, text, stage, sizeof stage, cause);
+	/* Answers recorded under an id the rule was renamed from (not yet moved: --once). */
+	for (size_t k = 0; rc == 0 && k < r->nrenamed; k++)
+		rc = answers_agreed(ss, r->renamed_from[k], case_ref, start, text, stage,
+		                    sizeof stage, cause);
 	if (rc <= 0)
 		return rc;
-	/* An answer to a stage the rule no longer has cannot say which stages come after it. */
-	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_index(r, stage)) < 0)
+	/*
+	 * An answer to a stage the rule no longer has cannot say which stages come after it;
+	 * one to a stage since renamed (renamed_from) is that stage's.
+	 */
+	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_recorded(r, stage)) < 0)
 		return 0;
 	for (int i = answered + 1; i <= owed; i++) {
 		if (er->recorded[i])

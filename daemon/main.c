@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "evaluate.h"
 #include "log.h"
+#include "rename_check.h"
 #include "utf8.h"
 #include "statestore.h"
 #include "xalloc.h"
@@ -306,6 +307,7 @@ run_check(const struct options *o)
 	if (e != NULL) {
 		engine_activate(e);
 		engine_check_calendar(e, (date_t)(clock_local(clock_now(), NULL) / 1440), &d);
+		rename_check(e, &d);
 	}
 	for (size_t i = 0; i < d.n; i++) {
 		if (d.v[i].level == DIAG_ERROR)

@@ -12,10 +12,10 @@
 #include "ruleset_parse.h"
 
 static const char *const rule_keys[] = {
-    "id",       "title",  "query",    "due",    "stages",    "working_days_only",
-    "subject",  "body",   "expected", "fields", "kind",      "above",
-    "below",    "notify", "case_url", "label",  "immediate", "hold",
-    "max_hold", NULL,
+    "id",       "title",        "query",    "due",    "stages",    "working_days_only",
+    "subject",  "body",         "expected", "fields", "kind",      "above",
+    "below",    "notify",       "case_url", "label",  "immediate", "hold",
+    "max_hold", "renamed_from", NULL,
 };
 /* What every alert says unless the rule sets subject, body or expected. */
 static const char ruleset_default_subject[] = "{{label}}: {{title}} for {{case}} ({{status}})";
@@ -68,6 +68,9 @@ rule_clear(struct rule *r)
 			free(st->notify[j].address);
 		}
 		free(st->notify);
+		for (size_t j = 0; j < st->nrenamed; j++)
+			free(st->renamed_from[j]);
+		free(st->renamed_from);
 		free(st->name);
 		free(st->label);
 		template_free(st->expected);
@@ -84,6 +87,9 @@ rule_clear(struct rule *r)
 	for (size_t i = 0; i < r->ncolumns; i++)
 		free(r->columns[i]);
 	free(r->columns);
+	for (size_t i = 0; i < r->nrenamed; i++)
+		free(r->renamed_from[i]);
+	free(r->renamed_from);
 	free(r->file);
 	memset(r, 0, sizeof *r);
 }
@@ -429,6 +435,10 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 	}
 	if ((v = cfg_get_string(g, "query", true, path, d)) != NULL)
 		r.query = xstrdup(v);
+	ruleset_parse_renamed(&r, g, false, &r.renamed_from, &r.nrenamed, path, d);
+	if ((s = config_setting_get_member(g, "renamed_from")) != NULL)
+		r.renamed_line = cfg_line(s);
+	ruleset_check_renames(rs, &r, g, path, d);
 	if (r.kind == RULE_THRESHOLD) {
 		ruleset_parse_threshold(rs, &r, g, env, path, d);
 		goto done;
@@ -482,6 +492,8 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 		}
 		if (d->errors == before)
 			stage_check_order(&r, s, path, d);
+		if (d->errors == before)
+			stage_check_renames(&r, s, path, d);
 	}
 
 done:

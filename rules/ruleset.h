@@ -31,6 +31,12 @@ struct stage {
 	char *label;
 	/* Sent on its own at once, never held for a digest. */
 	bool immediate;
+	/*
+	 * Names the stage had before (renamed_from): what the state store
+	 * recorded under them counts as this stage's, so nothing is sent again.
+	 */
+	char **renamed_from;
+	size_t nrenamed;
 	int line;
 };
 
@@ -75,6 +81,16 @@ struct rule {
 	/* Threshold rules: one stage ("above" or "below") holds notify and expected. */
 	double limit;
 	bool below; /* alert when value < limit, instead of value > limit */
+
+	/*
+	 * Ids the rule had before (renamed_from): its clocks' records under them
+	 * are its own. stage_renames: some stage has renamed_from (only then is a
+	 * recorded name that is not a stage's looked up again).
+	 */
+	char **renamed_from;
+	size_t nrenamed;
+	int renamed_line;
+	bool stage_renames;
 
 	char *file;
 	int line;
@@ -125,6 +141,13 @@ struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);
 /* Index of the stage called name in r, or -1. */
 int rule_stage_index(const struct rule *r, const char *name);
+/*
+ * Index of the stage of r that a record naming stage name belongs to: the
+ * stage called name, else the stage renamed from name; -1 if none.
+ */
+int rule_stage_recorded(const struct rule *r, const char *name);
+/* Is id one of the ids r was renamed from? */
+bool rule_renamed_from(const struct rule *r, const char *id);
 /* Index of the column called name in r's query, or -1. */
 int rule_column_index(const struct rule *r, const char *name);
 /*

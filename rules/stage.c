@@ -8,11 +8,11 @@
 #include "ruleset_parse.h"
 #include "suggest.h"
 
-static const char *const stage_keys[] = {"name",  "at",        "notify", "expected",
-                                         "label", "immediate", NULL};
+static const char *const stage_keys[] = {"name",  "at",        "notify",       "expected",
+                                         "label", "immediate", "renamed_from", NULL};
 
 /* Is s a valid stage name ([a-z0-9_-]+, at most 64)? */
-static bool
+bool
 stage_valid_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -229,6 +229,9 @@ stage_parse(struct rule *r, struct stage *st, const config_setting_t *g,
 
 	stage_parse_label(r, st, g, path, d);
 	stage_parse_notify(r, st, g, env, columns_known, path, d);
+	ruleset_parse_renamed(r, g, true, &st->renamed_from, &st->nrenamed, path, d);
+	if (st->nrenamed > 0)
+		r->stage_renames = true;
 	return d->errors == before ? 0 : -1;
 }
 

@@ -16,6 +16,7 @@
 #include "calendar.h"
 #include "eval.h"
 #include "fuzz_common.h"
+#include "rulediff.h"
 #include "ruleset.h"
 #include "template.h"
 #include "diag.h"
@@ -189,6 +190,31 @@ check_rule(const struct ruleset *rs, size_t k, bool compiled, const struct calen
 			           st->name);
 	}
 	duration_format(&r->due, buf, sizeof buf);
+	/*
+	 * renamed_from: an old stage name is no stage of the rule and maps to its stage; an
+	 * old id is no rule's id. A rule compared with itself has no change.
+	 */
+	for (size_t i = 0; i < r->nstages; i++)
+		for (size_t j = 0; j < r->stages[i].nrenamed; j++) {
+			const char *old = r->stages[i].renamed_from[j];
+
+			FUZZ_CHECK(
+			    rule_stage_index(r, old) < 0 && rule_stage_recorded(r, old) == (int)i,
+			    "rule %s: stage %s renamed from %s", r->id, r->stages[i].name, old);
+		}
+	for (size_t j = 0; j < r->nrenamed; j++)
+		for (size_t i = 0; i < rs->nrules; i++)
+			FUZZ_CHECK(strcmp(rs->rules[i].id, r->renamed_from[j]) != 0,
+			           "rule %s renamed from %s, which is loaded", r->id,
+			           r->renamed_from[j]);
+	{
+		struct rulediff same;
+
+		rulediff_rules(r, r, &same);
+		FUZZ_CHECK(same.n == 0, "rule %s differs from itself (%s)", r->id,
+		           same.n > 0 ? rulediff_name(same.v[0].kind) : "");
+		rulediff_free(&same);
+	}
 	/* A hold only on a clock rule, always with a cap of days, working days or weeks. */
 	if (r->hold)
 		FUZZ_CHECK(r->kind == RULE_CLOCK && r->max_hold.n > 0 &&

@@ -847,6 +847,57 @@ test_evaluate_hold_until_day_after(void **state)
 }
 
 /*
+ * Renamed with renamed_from: the rule (cic-first-review -> cic-first) and the
+ * answered stage (reminder -> reminder-iro). The answer, recorded under the
+ * old names, still holds A01's overdue stage; A01's reminder is not owed
+ * again; A03's reminder, never sent, goes under the new name.
+ */
+static void
+test_evaluate_hold_renamed(void **state)
+{
+	struct fixture *fx = *state;
+	struct evaluate_stats stats;
+
+	hold_rule(fx, "hold = true; max_hold = \"10 working days\";");
+	load(fx, false);
+	pass(fx, T("2027-01-13", 8, 0), &stats);
+	answer(fx, "A01", "reminder", ANSWER_AGREED, "2027-01-25");
+	engine_free(fx->e);
+	statestore_close(fx->ss);
+	free(testdir_write(
+	    fx->td, "rules/10-cic.conf",
+	    "rules = ( {\n"
+	    "  id = \"cic-first\"; renamed_from = \"cic-first-review\";\n"
+	    "  title = \"First Child in Care review\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM looked_after ORDER BY "
+	    "case_ref\";\n"
+	    "  due = \"20 working days\"; hold = true; max_hold = \"10 working days\";\n"
+	    "  stages = (\n"
+	    "    { name = \"reminder-iro\"; renamed_from = \"reminder\"; at = \"-5 working "
+	    "days\";\n"
+	    "      notify = [ \"iro\" ]; },\n"
+	    "    { name = \"overdue\"; at = \"1 working day\"; notify = [ \"team_manager\" ]; },\n"
+	    "    { name = \"escalated\"; at = \"10 working days\"; notify = [ \"team_manager\" ]; "
+	    "}\n"
+	    "  );\n"
+	    "} );\n"));
+	load(fx, false);
+	pass(fx, T("2027-01-21", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A03", "reminder-iro", "2027-01-19T08:00:00", 0,
+	            "iro-service@council.example");
+	/* A01: held until 01-26 as before the rename, then its overdue stage goes. */
+	assert_int_equal(stats.next, T("2027-01-26", 8, 0));
+	pass(fx, T("2027-01-26", 8, 0), &stats);
+	assert_int_equal(stats.alerts, 1);
+	expect_seen(fx, 0, "A01", "overdue", "2027-01-21T08:00:00", 4, "tm.north@council.example");
+	expect_state(fx,
+	             "SELECT group_concat(rule || '/' || stage, ',') FROM (SELECT * FROM "
+	             "clock_stage WHERE case_ref = 'A01' ORDER BY rule, stage)",
+	             "cic-first/overdue,cic-first-review/reminder");
+}
+
+/*
  * The cap: action agreed for 2027-03-01 in answer to A01's overdue stage
  * holds the escalation (02-03) for at most 10 working days: until Wed
  * 02-17 (02-04, 05, 08..12, 15, 16, 17).
@@ -1223,6 +1274,7 @@ main(void)
 	    TEST(test_evaluate_case_url),
 	    TEST(test_evaluate_stopped_by_tick),
 	    TEST(test_evaluate_hold_until_day_after),
+	    TEST(test_evaluate_hold_renamed),
 	    TEST(test_evaluate_hold_cap),
 	    TEST(test_evaluate_hold_cap_earliest),
 	    TEST(test_evaluate_hold_amended),

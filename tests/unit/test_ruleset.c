@@ -14,6 +14,7 @@
 
 #include "casestore.h"
 #include "config.h"
+#include "rulediff.h"
 #include "ruleset.h"
 #include "diag.h"
 #include "testdir.h"
@@ -1214,6 +1215,277 @@ test_ruleset_hold_errors(void **state)
 	                  4, "unknown setting \"hold\" in a stage");
 }
 
+/* A two-rule file: rule "pr" (stages reminder, overdue-tm) with extra at line 4, and "other". */
+static char *
+rule_with_rename(const char *rule_extra, const char *stage_extra)
+{
+	return xasprintf(
+	    "rules = (\n"                                                              /* 1 */
+	    "  { id = \"pr\"; title = \"Practice alert\";\n"                           /* 2 */
+	    "    query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n" /* 3 */
+	    "    due = \"5 working days\";%s\n"                                        /* 4 */
+	    "    stages = (\n"                                                         /* 5 */
+	    "      { name = \"reminder\"; at = \"-2 working days\"; notify = [ \"iro\" ]; },\n" /* 6
+	                                                                                         */
+	    "      { name = \"overdue-tm\"; at = \"1 working day\";\n"                      /* 7 */
+	    "        notify = [ \"team_manager\" ];%s }\n"                                  /* 8 */
+	    "    ); },\n"                                                                   /* 9 */
+	    "  { id = \"other\"; title = \"Other\";\n"                                      /* 10 */
+	    "    query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"        /* 11 */
+	    "    stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } ); }\n" /* 12 */
+	    ");\n",
+	    rule_extra, stage_extra);
+}
+
+/* renamed_from on a rule and a stage: kept, and records under the old names map to the new. */
+static void
+test_ruleset_renamed_from(void **state)
+{
+	struct fixture *fx = *state;
+	char *text = rule_with_rename(" renamed_from = \"practice-alert\";",
+	                              " renamed_from = [ \"overdue\", \"late\" ];");
+	const struct rule *r, *other;
+	char *path;
+
+	if (load_file(fx, "10-pr.conf", text, &path) != 0)
+		dump_diag(&fx->d);
+	assert_int_equal(fx->d.errors, 0);
+	assert_int_equal(fx->rs->nrules, 2);
+	r = &fx->rs->rules[0];
+	other = &fx->rs->rules[1];
+	assert_int_equal(r->nrenamed, 1);
+	assert_string_equal(r->renamed_from[0], "practice-alert");
+	assert_int_equal(r->renamed_line, 4);
+	assert_true(rule_renamed_from(r, "practice-alert"));
+	assert_false(rule_renamed_from(r, "pr"));
+	assert_true(r->stage_renames);
+	assert_int_equal(r->stages[0].nrenamed, 0);
+	assert_int_equal(r->stages[1].nrenamed, 2);
+	assert_string_equal(r->stages[1].renamed_from[1], "late");
+	/* A record's stage name: its own, an old name of a stage, or none of this rule's. */
+	assert_int_equal(rule_stage_recorded(r, "reminder"), 0);
+	assert_int_equal(rule_stage_recorded(r, "overdue-tm"), 1);
+	assert_int_equal(rule_stage_recorded(r, "overdue"), 1);
+	assert_int_equal(rule_stage_recorded(r, "late"), 1);
+	assert_int_equal(rule_stage_recorded(r, "escalated"), -1);
+	/* Only the stage's own name is a stage of the rule. */
+	assert_int_equal(rule_stage_index(r, "overdue"), -1);
+	/* A rule without renamed_from pays one look-up, and maps nothing else. */
+	assert_false(other->stage_renames);
+	assert_int_equal(other->nrenamed, 0);
+	assert_int_equal(rule_stage_recorded(other, "overdue"), -1);
+	free(text);
+	free(path);
+}
+
+/* Each mistake in renamed_from is refused at its own line, saying what is wrong. */
+static void
+test_ruleset_renamed_from_errors(void **state)
+{
+	static const struct {
+		const char *rule_extra, *stage_extra;
+		int line;
+		const char *error;
+	} cases[] = {
+	    /* A stage's old name must be gone from the rule. */
+	    {"", " renamed_from = \"reminder\";", 8,
+	     "rule \"pr\": stage \"overdue-tm\": renamed_from = \"reminder\" names a stage the "
+	     "rule still has (line 6); history carries over only from a name no longer used"},
+	    {"", " renamed_from = \"overdue-tm\";", 8,
+	     "stage \"overdue-tm\" says renamed_from its own name"},
+	    {"", " renamed_from = \"Overdue\";", 8,
+	     "renamed_from: \"Overdue\" is not a stage name"},
+	    {"", " renamed_from = [ \"overdue\", \"overdue\" ];", 8,
+	     "rule \"pr\": renamed_from lists \"overdue\" twice"},
+	    {"", " renamed_from = 3;", 8, "renamed_from must be the old stage name in quotes"},
+	    /* A rule's old id must be gone from every rule file. */
+	    /* ("other" loads after "pr": the error is at its id) */
+	    {" renamed_from = \"other\";", "", 10,
+	     "rule id \"other\" is the old id of rule \"pr\" (renamed_from at "},
+	    {" renamed_from = \"pr\";", "", 4, "rule \"pr\" says renamed_from its own id"},
+	    {" renamed_from = \"Old id\";", "", 4, "renamed_from: \"Old id\" is not a rule id"},
+	};
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *text = rule_with_rename(cases[i].rule_extra, cases[i].stage_extra);
+		char *path;
+
+		assert_int_equal(load_file(fx, "10-pr.conf", text, &path), -1);
+		if (fx->d.errors != 1)
+			dump_diag(&fx->d);
+		assert_int_equal(fx->d.errors, 1);
+		expect_error_at(&fx->d, path, cases[i].line, cases[i].error);
+		free(text);
+		free(path);
+		reset(fx);
+	}
+}
+
+/* Two stages cannot take over the same old name. */
+static void
+test_ruleset_renamed_from_claimed_twice(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_file_error(fx,
+	                  "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"
+	                  "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	                  "  stages = ( { name = \"a\"; at = \"1 day\"; notify = [ \"iro\" ];\n"
+	                  "               renamed_from = \"old\"; },\n"
+	                  "             { name = \"b\"; at = \"2 days\"; notify = [ \"iro\" ];\n"
+	                  "               renamed_from = \"old\"; } ); } );\n",
+	                  6,
+	                  "rule \"pr\": stages \"a\" and \"b\" both say renamed_from = \"old\"; "
+	                  "the old name's history can carry over to one stage only");
+}
+
+/* A rule's old id is checked against the other files, whichever loads first. */
+static void
+test_ruleset_renamed_from_across_files(void **state)
+{
+	struct fixture *fx = *state;
+	static const char renamed[] =
+	    "rules = ( { id = \"new-id\"; title = \"Renamed\"; renamed_from = \"old-id\";\n"
+	    "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	    "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } ); } );\n";
+	static const char old[] =
+	    "rules = ( { id = \"old-id\"; title = \"Still here\";\n"
+	    "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	    "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } ); } );\n";
+	static const char also[] =
+	    "rules = ( { id = \"third\"; title = \"Also renamed\";\n"
+	    "  renamed_from = [ \"older\", \"old-id\" ];\n"
+	    "  query = \"SELECT case_ref, start FROM cases\"; due = \"5 days\";\n"
+	    "  stages = ( { name = \"s\"; at = \"1 day\"; notify = [ \"iro\" ]; } ); } );\n";
+	char *a = write_rule(fx, "10-renamed.conf", renamed);
+	char *b = write_rule(fx, "20-old.conf", old);
+	char *want;
+
+	/* The old id is defined in a later file: the error is at its id. */
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
+	assert_null(fx->rs);
+	assert_int_equal(fx->d.errors, 1);
+	want = xasprintf(
+	    "rule id \"old-id\" is the old id of rule \"new-id\" (renamed_from at %s:1)", a);
+	expect_error_at(&fx->d, b, 1, want);
+	free(want);
+	reset(fx);
+	/* The renamed rule loads after the old one: the error is at its renamed_from. */
+	unlink(a);
+	free(a);
+	a = write_rule(fx, "30-renamed.conf", renamed);
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
+	assert_null(fx->rs);
+	assert_int_equal(fx->d.errors, 1);
+	want = xasprintf("rule \"new-id\": renamed_from = \"old-id\" names a rule still defined "
+	                 "at %s:1; history carries over only from an id no longer used",
+	                 b);
+	expect_error_at(&fx->d, a, 1, want);
+	free(want);
+	reset(fx);
+	/* Gone from its file, but a third rule (loaded before) claims the same old id. */
+	unlink(b);
+	free(b);
+	b = write_rule(fx, "20-old.conf", also);
+	fx->rs = ruleset_load_dir(fx->rules_dir, &fx->env, &fx->d);
+	assert_null(fx->rs);
+	assert_int_equal(fx->d.errors, 1);
+	want = xasprintf("rule \"new-id\": rule \"third\" (%s:2) also says renamed_from = "
+	                 "\"old-id\"; the old id's history can carry over to one rule only",
+	                 b);
+	expect_error_at(&fx->d, a, 1, want);
+	free(want);
+	free(a);
+	free(b);
+}
+
+/* rulediff: every setting that changed between two versions of a rule, in words, and no more. */
+static void
+test_ruleset_rulediff(void **state)
+{
+	static const char before[] =
+	    "rules = ( { id = \"pr\"; title = \"Practice alert\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	    "  due = \"5 working days\";\n"
+	    "  stages = ( { name = \"reminder\"; at = \"-2 working days\"; notify = [ \"iro\" ]; "
+	    "},\n"
+	    "             { name = \"overdue\"; at = \"1 working day\"; notify = [ "
+	    "\"team_manager\" "
+	    "]; },\n"
+	    "             { name = \"escalated\"; at = \"5 working days\"; notify = [ "
+	    "\"service_manager\" ]; } ); } );\n";
+	static const char after[] =
+	    "rules = ( { id = \"practice\"; renamed_from = \"pr\"; title = \"Practice alert\";\n"
+	    "  query = \"SELECT case_ref, start, team_manager_email FROM cases\";\n"
+	    "  due = \"10 working days\"; expected = \"Act.\";\n"
+	    "  stages = ( { name = \"reminder\"; at = \"-3 working days\"; notify = [ \"iro\", "
+	    "\"team_manager\" ]; },\n"
+	    "             { name = \"overdue-tm\"; renamed_from = \"overdue\"; at = \"1 working "
+	    "day\";"
+	    " notify = [ \"team_manager\" ]; label = \"Overdue: TM\"; },\n"
+	    "             { name = \"escalated-hos\"; at = \"10 working days\"; notify = [ "
+	    "\"head_of_service\" ]; } ); } );\n";
+	static const struct {
+		enum rulediff_kind kind;
+		const char *stage, *before, *after;
+	} want[] = {
+	    {RULEDIFF_ID, NULL, "pr", "practice"},
+	    {RULEDIFF_DUE, NULL, "5 working days", "10 working days"},
+	    {RULEDIFF_EXPECTED, NULL, NULL, NULL},
+	    {RULEDIFF_STAGE_AT, "reminder", "-2 working days", "-3 working days"},
+	    {RULEDIFF_STAGE_NOTIFY, "reminder", "iro", "iro, team_manager"},
+	    {RULEDIFF_STAGE_RENAMED, "overdue-tm", "overdue", "overdue-tm"},
+	    /* The label was the default made from the name. */
+	    {RULEDIFF_STAGE_LABEL, "overdue-tm", "Overdue", "Overdue: TM"},
+	    {RULEDIFF_STAGE_ADDED, "escalated-hos", NULL, "10 working days"},
+	    {RULEDIFF_STAGE_REMOVED, "escalated", "5 working days", NULL},
+	};
+	struct fixture *fx = *state;
+	struct ruleset *a;
+	struct rulediff d;
+	char *path;
+
+	assert_int_equal(load_file(fx, "10-pr.conf", before, &path), 0);
+	free(path);
+	a = fx->rs;
+	fx->rs = NULL;
+	if (load_file(fx, "10-pr.conf", after, &path) != 0)
+		dump_diag(&fx->d);
+	free(path);
+	assert_int_equal(fx->d.errors, 0);
+	rulediff_rules(&a->rules[0], &fx->rs->rules[0], &d);
+	for (size_t i = 0; i < d.n; i++)
+		print_message("  %s %s: %s -> %s\n", rulediff_name(d.v[i].kind),
+		              d.v[i].stage ? d.v[i].stage : "-",
+		              d.v[i].before ? d.v[i].before : "-",
+		              d.v[i].after ? d.v[i].after : "-");
+	assert_int_equal(d.n, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_int_equal(d.v[i].kind, want[i].kind);
+		if (want[i].stage == NULL)
+			assert_null(d.v[i].stage);
+		else
+			assert_string_equal(d.v[i].stage, want[i].stage);
+		if (want[i].before == NULL)
+			assert_null(d.v[i].before);
+		else
+			assert_string_equal(d.v[i].before, want[i].before);
+		if (want[i].after == NULL)
+			assert_null(d.v[i].after);
+		else
+			assert_string_equal(d.v[i].after, want[i].after);
+	}
+	assert_int_equal(rulediff_stage_of(&a->rules[0], &fx->rs->rules[0], 1), 1);
+	assert_int_equal(rulediff_stage_of(&a->rules[0], &fx->rs->rules[0], 2), -1);
+	rulediff_free(&d);
+	/* A rule against itself: nothing. */
+	rulediff_rules(&a->rules[0], &a->rules[0], &d);
+	assert_int_equal(d.n, 0);
+	rulediff_free(&d);
+	ruleset_free(a);
+}
+
 int
 main(void)
 {
@@ -1259,6 +1531,11 @@ main(void)
 	    T(test_ruleset_label_immediate_case_url),
 	    T(test_ruleset_hold),
 	    T(test_ruleset_hold_errors),
+	    T(test_ruleset_renamed_from),
+	    T(test_ruleset_renamed_from_errors),
+	    T(test_ruleset_renamed_from_claimed_twice),
+	    T(test_ruleset_renamed_from_across_files),
+	    T(test_ruleset_rulediff),
 	    cmocka_unit_test(test_ruleset_valid_id),
 	};
 
