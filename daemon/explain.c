@@ -194,7 +194,7 @@ explain_hold(const struct explain *x, const struct explain_clock *k, int upto, c
 	int answered;
 
 	if (!r->hold || !k->mem.agreed || date_parse_strict(k->mem.agreed_on, &agreed) != 0 ||
-	    (answered = rule_stage_index(r, k->mem.agreed_stage)) < 0)
+	    (answered = rule_stage_recorded(r, k->mem.agreed_stage)) < 0)
 		return EVAL_NEVER;
 	for (int i = answered + 1; i <= upto; i++) {
 		if (recorded[i])
@@ -218,10 +218,10 @@ explain_stages(const struct explain *x, struct explain_clock *k)
 	k->stages = xcalloc(r->nstages + 1, sizeof *k->stages);
 	for (size_t i = 0; i < k->mem.nrecords; i++) {
 		const struct explain_record *rec = &k->mem.records[i];
-		int s = rec->stage != NULL ? rule_stage_index(r, rec->stage) : -1;
+		int s = rec->stage != NULL ? rule_stage_recorded(r, rec->stage) : -1;
 
-		/* A stage renamed or removed since it was recorded no longer counts (as in a pass).
-		 */
+		/* A stage removed since it was recorded no longer counts (as in a pass); one
+		 * renamed with renamed_from is its new name's. */
 		if (s < 0)
 			continue;
 		recorded[s] = true;

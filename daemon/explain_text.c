@@ -456,12 +456,13 @@ print_clock(FILE *f, const struct explain *x, const struct explain_clock *k)
 	for (size_t a = 0; a < k->mem.nalerts; a++) {
 		const struct explain_alert *al = &k->mem.alerts[a];
 
-		if (al->stage != NULL && rule_stage_index(r, al->stage) >= 0)
+		if (al->stage != NULL && rule_stage_recorded(r, al->stage) >= 0)
 			continue;
-		explain_say(f, 2, 5,
-		            "Also recorded, for a stage the rule no longer has (\"%s\", renamed or "
-		            "removed since; it no longer counts):",
-		            al->stage != NULL ? al->stage : "?");
+		explain_say(
+		    f, 2, 5,
+		    "Also recorded, for a stage the rule no longer has (\"%s\": removed, or "
+		    "renamed without renamed_from; it no longer counts):",
+		    al->stage != NULL ? al->stage : "?");
 		explain_print_alert(f, 5, al);
 	}
 	fprintf(f, "\n");
