@@ -79,6 +79,18 @@ status_is_rule_file(const struct dirent *e)
 	return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".conf") == 0;
 }
 
+/* Are a and b the same file (by device and inode, else by name)? */
+static bool
+status_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 /* Rule files in the rules directory now that the service has not loaded. */
 static json_t *
 status_new_rule_files(const char *rules_dir, const json_t *files)
@@ -93,10 +105,12 @@ status_new_rule_files(const char *rules_dir, const json_t *files)
 		size_t j;
 		json_t *f;
 
+		/* The same file, however its path was spelt (the service may have been given
+		 * an absolute -c, the admin a relative one). */
 		json_array_foreach(files, j, f)
 		{
 			if (json_is_string(json_object_get(f, "file")) &&
-			    strcmp(json_string_value(json_object_get(f, "file")), path) == 0)
+			    status_same_file(json_string_value(json_object_get(f, "file")), path))
 				known = true;
 		}
 		if (!known)

@@ -365,6 +365,11 @@ class TestStaleAlarm(AlarmCase):
         self.assertIn("- 10-rules.conf: edited since the service loaded it", flat)
         self.assertIn("- 20-later.conf: new, not loaded yet: run escalatord preview, then "
                       "reload", flat)
+        # The admin's -c spelt otherwise than the service's (relative, from /etc): the same files.
+        rel = subprocess.run([hd.ESCALATORD, "-c", os.path.basename(self.conf), "status", "--json"],
+                             cwd=os.path.dirname(self.conf), capture_output=True, timeout=60)
+        self.assertEqual([os.path.basename(f) for f in json.loads(rel.stdout)["loaded"]["new_files"]],
+                         ["20-later.conf"], rel.stderr)
 
         # Restarted while still stale: not told again.
         d.terminate()
