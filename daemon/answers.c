@@ -271,6 +271,27 @@ answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, co
 }
 
 int
+answers_agreed_stage(struct statestore *ss, const struct rule *r, const char *case_ref,
+                     const char *start, date_t *agreed, int *answered, char **cause)
+{
+	char text[DATE_STRLEN], stage[80];
+	int rc = answers_agreed(ss, r->id, case_ref, start, text, stage, sizeof stage, cause);
+
+	for (size_t k = 0; rc == 0 && k < r->nrenamed; k++)
+		rc = answers_agreed(ss, r->renamed_from[k], case_ref, start, text, stage,
+		                    sizeof stage, cause);
+	if (rc <= 0)
+		return rc;
+	/*
+	 * An answer to a stage the rule no longer has cannot say which stages come after it;
+	 * one to a stage since renamed (renamed_from) is that stage's.
+	 */
+	if (date_parse_strict(text, agreed) != 0 || (*answered = rule_stage_recorded(r, stage)) < 0)
+		return 0;
+	return 1;
+}
+
+int
 answers_count(struct statestore *ss, long long counts[ANSWER_NKINDS], char **cause)
 {
 	sqlite3_stmt *st = ss->q_ans_kinds;

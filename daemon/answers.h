@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "date.h"
 #include "delivery.h"
+#include "ruleset.h"
 #include "statestore.h"
 
 enum answer_kind {
@@ -63,6 +65,16 @@ long long answers_add(struct statestore *ss, const struct delivery *d, const str
  */
 int answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
                    char *agreed, char *stage, size_t stage_len, char **cause);
+
+/*
+ * The clock (r, case_ref, start)'s latest agreed action as the rule reads
+ * it: answers under an id r was renamed from count (not yet moved: --once),
+ * and the stage answered is looked up with its renamed_from. 1 with *agreed
+ * and *answered (the stage's index in r) set, 0 when there is none (or it
+ * names a stage r no longer has, or a date that is not one), -1 with *cause.
+ */
+int answers_agreed_stage(struct statestore *ss, const struct rule *r, const char *case_ref,
+                         const char *start, date_t *agreed, int *answered, char **cause);
 
 /*
  * The answers to the clock (rule, case_ref, start) into into->responses

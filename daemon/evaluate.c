@@ -112,34 +112,18 @@ evaluate_held(struct statestore *ss, struct evaluate_rule *er, const char *case_
               struct evaluate_stats *stats, char **cause)
 {
 	const struct rule *r = er->r;
-	char start[DATE_STRLEN], text[DATE_STRLEN], stage[80], ubuf[DATE_STRLEN];
-	localtime_min_t at = EVAL_NEVER;
-	date_t agreed, until;
+	char start[DATE_STRLEN], abuf[DATE_STRLEN], ubuf[DATE_STRLEN];
+	localtime_min_t at;
+	date_t agreed;
 	int answered, rc;
 	char *qc;
 
-	date_format(c->start, start);
-	rc = answers_agreed(ss, r->id, case_ref, start, text, stage, sizeof stage, cause);
-	/* Answers recorded under an id the rule was renamed from (not yet moved: --once). */
-	for (size_t k = 0; rc == 0 && k < r->nrenamed; k++)
-		rc = answers_agreed(ss, r->renamed_from[k], case_ref, start, text, stage,
-		                    sizeof stage, cause);
+	rc = answers_agreed_stage(ss, r, case_ref, date_format(c->start, start), &agreed, &answered,
+	                          cause);
 	if (rc <= 0)
 		return rc;
-	/*
-	 * An answer to a stage the rule no longer has cannot say which stages come after it;
-	 * one to a stage since renamed (renamed_from) is that stage's.
-	 */
-	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_recorded(r, stage)) < 0)
-		return 0;
-	for (int i = answered + 1; i <= owed; i++) {
-		if (er->recorded[i])
-			continue; /* told already: nothing to hold */
-		until = eval_hold_until(r, er->cal, eval_stage_date(r, er->cal, c->due, (size_t)i),
-		                        agreed);
-		if ((localtime_min_t)until * 1440 + er->send_time < at)
-			at = (localtime_min_t)until * 1440 + er->send_time;
-	}
+	at = eval_held_until(r, er->cal, er->send_time, c->due, answered, agreed, er->recorded,
+	                     owed);
 	if (at == EVAL_NEVER || at <= now)
 		return 0;
 	if (at < stats->next)
@@ -148,7 +132,7 @@ evaluate_held(struct statestore *ss, struct evaluate_rule *er, const char *case_
 	log_debug("rule=%s case=%s start=%s stage=%s: held until %s (action agreed for %s at "
 	          "stage %s)",
 	          r->id, qc, start, r->stages[owed].name, date_format((date_t)(at / 1440), ubuf),
-	          text, r->stages[answered].name);
+	          date_format(agreed, abuf), r->stages[answered].name);
 	free(qc);
 	return 1;
 }

@@ -108,18 +108,6 @@ evaluate_render(struct evaluate_rule *er, struct alert *a, localtime_min_t now, 
 	*case_url = evaluate_case_url(er);
 }
 
-/* Is rc among v[0..n)? (Email addresses ignore case, as eval_recipients does.) */
-static bool
-evaluate_has(const struct recipient *v, size_t n, const struct recipient *rc)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].kind == rc->kind &&
-		    (rc->kind == CHANNEL_EMAIL ? strcasecmp(v[i].address, rc->address) == 0
-		                               : strcmp(v[i].address, rc->address) == 0))
-			return true;
-	return false;
-}
-
 /*
  * The line told in order: the recipients of each stage of alert a skipped
  * now (escalator first saw the clock after it), less those told anyway, into
@@ -146,8 +134,8 @@ evaluate_copies(struct evaluate_rule *er, struct alert *a, const struct eval_dom
 		got = eval_recipients(r, &r->stages[j], er->cols, qcase, allowed, er->scratch,
 		                      er->scratch_dropped, &ndropped, &d);
 		for (size_t i = 0; i < got; i++) {
-			if (evaluate_has(a->recipients, a->nrecipients, &er->scratch[i]) ||
-			    evaluate_has(er->copies, n, &er->scratch[i]))
+			if (eval_recipient_in(a->recipients, a->nrecipients, &er->scratch[i]) ||
+			    eval_recipient_in(er->copies, n, &er->scratch[i]))
 				continue;
 			er->copies[n] = er->scratch[i];
 			er->copy_stage[n] = j;

@@ -189,21 +189,12 @@ static localtime_min_t
 explain_hold(const struct explain *x, const struct explain_clock *k, int upto, const bool *recorded)
 {
 	const struct rule *r = x->r;
-	localtime_min_t at = EVAL_NEVER;
-	date_t agreed, until;
-	int answered;
+	date_t agreed;
 
-	if (!r->hold || !k->mem.agreed || date_parse_strict(k->mem.agreed_on, &agreed) != 0 ||
-	    (answered = rule_stage_recorded(r, k->mem.agreed_stage)) < 0)
+	if (!r->hold || !k->mem.agreed || date_parse_strict(k->mem.agreed_on, &agreed) != 0)
 		return EVAL_NEVER;
-	for (int i = answered + 1; i <= upto; i++) {
-		if (recorded[i])
-			continue;
-		until = eval_hold_until(r, x->cal, k->trail.stages[i].date, agreed);
-		if ((localtime_min_t)until * 1440 + x->send_time < at)
-			at = (localtime_min_t)until * 1440 + x->send_time;
-	}
-	return at;
+	return eval_held_until(r, x->cal, x->send_time, k->ev.due,
+	                       rule_stage_recorded(r, k->mem.agreed_stage), agreed, recorded, upto);
 }
 
 /* Work out how each stage of clock k stands and what happens next. */

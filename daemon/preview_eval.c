@@ -174,32 +174,18 @@ static int
 pc_held(struct preview *p, const struct rule *r, const struct calendar *cal, const char *case_ref,
         const struct eval_clock *c, int owed, const bool *rec, char **cause)
 {
-	char start[DATE_STRLEN], text[DATE_STRLEN], stage[80];
-	localtime_min_t at = EVAL_NEVER, t;
+	char start[DATE_STRLEN];
+	localtime_min_t at;
 	date_t agreed;
 	int answered, rc;
 
 	if (!r->hold)
 		return 0;
-	date_format(c->start, start);
-	rc = answers_agreed(p->ss, r->id, case_ref, start, text, stage, sizeof stage, cause);
-	for (size_t k = 0; rc == 0 && k < r->nrenamed; k++)
-		rc = answers_agreed(p->ss, r->renamed_from[k], case_ref, start, text, stage,
-		                    sizeof stage, cause);
+	rc = answers_agreed_stage(p->ss, r, case_ref, date_format(c->start, start), &agreed,
+	                          &answered, cause);
 	if (rc <= 0)
 		return rc;
-	if (date_parse_strict(text, &agreed) != 0 || (answered = rule_stage_recorded(r, stage)) < 0)
-		return 0;
-	for (int i = answered + 1; i <= owed; i++) {
-		if (rec[i])
-			continue;
-		t = (localtime_min_t)eval_hold_until(
-		        r, cal, eval_stage_date(r, cal, c->due, (size_t)i), agreed) *
-		        1440 +
-		    p->cfg->send_time;
-		if (t < at)
-			at = t;
-	}
+	at = eval_held_until(r, cal, p->cfg->send_time, c->due, answered, agreed, rec, owed);
 	return at != EVAL_NEVER && at > p->now ? 1 : 0;
 }
 
@@ -275,18 +261,6 @@ pc_who(struct preview_alerts *al, const struct stage *st, const struct recipient
 	}
 }
 
-/* Is rc among v[0..n)? (as evaluate_emit.c decides who is copied in) */
-static bool
-pc_has(const struct recipient *v, size_t n, const struct recipient *rc)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].kind == rc->kind &&
-		    (rc->kind == CHANNEL_EMAIL ? strcasecmp(v[i].address, rc->address) == 0
-		                               : strcmp(v[i].address, rc->address) == 0))
-			return true;
-	return false;
-}
-
 /*
  * Count an alert of stage s of r (after the edit) for clock c of case_ref
  * in al: its date, an example, and whom it goes to (the stage's recipients
@@ -331,8 +305,8 @@ preview_alert(struct preview_cmp *pc, struct preview_alerts *al, const struct ru
 		m = eval_recipients(r, &r->stages[j], pc->cols, case_ref, &allowed, got,
 		                    pc->dropped, &ndropped, &d);
 		for (size_t i = 0; i < m; i++)
-			if (!pc_has(pc->rcpt, n, &got[i]) &&
-			    !pc_has(pc->copies, ncopies, &got[i])) {
+			if (!eval_recipient_in(pc->rcpt, n, &got[i]) &&
+			    !eval_recipient_in(pc->copies, ncopies, &got[i])) {
 				pc_who(al, &r->stages[j], &got[i], pc->cols, true);
 				pc->copies[ncopies++] = got[i];
 			}

@@ -97,6 +97,40 @@ eval_hold_until(const struct rule *r, const struct calendar *cal, date_t stage_d
 	return until < cap ? until : cap;
 }
 
+/* The earliest end of an agreed action's hold over the stages after answered, up to upto. */
+localtime_min_t
+eval_held_until(const struct rule *r, const struct calendar *cal, int send_time, date_t due,
+                int answered, date_t agreed, const bool *recorded, int upto)
+{
+	localtime_min_t at = EVAL_NEVER, t;
+
+	if (!r->hold || answered < 0)
+		return EVAL_NEVER;
+	for (int i = answered + 1; i <= upto && i < (int)r->nstages; i++) {
+		if (recorded[i])
+			continue; /* told already: nothing to hold */
+		t = (localtime_min_t)eval_hold_until(
+		        r, cal, eval_stage_date(r, cal, due, (size_t)i), agreed) *
+		        1440 +
+		    send_time;
+		if (t < at)
+			at = t;
+	}
+	return at;
+}
+
+/* Is rc among v[0..n)? */
+bool
+eval_recipient_in(const struct recipient *v, size_t n, const struct recipient *rc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == rc->kind &&
+		    (rc->kind == CHANNEL_EMAIL ? strcasecmp(v[i].address, rc->address) == 0
+		                               : strcmp(v[i].address, rc->address) == 0))
+			return true;
+	return false;
+}
+
 /* Working days from due to day. */
 int
 eval_working_days_late(const struct calendar *cal, date_t due, date_t day)

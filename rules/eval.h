@@ -53,6 +53,18 @@ int eval_owed(int reached, const bool *recorded, size_t nstages);
 date_t eval_hold_until(const struct rule *r, const struct calendar *cal, date_t stage_date,
                        date_t agreed);
 
+/*
+ * Rules with hold: when the stages of a clock due on due, told up to
+ * recorded[], wait until after an answer that agreed action for agreed at
+ * stage answered: the earliest firing time (local minutes, at send_time) of
+ * eval_hold_until's end for each stage after answered, up to upto, not yet
+ * recorded. EVAL_NEVER when nothing is held (or the rule has no hold). The
+ * pass, explain and preview all ask this one function.
+ */
+localtime_min_t eval_held_until(const struct rule *r, const struct calendar *cal, int send_time,
+                                date_t due, int answered, date_t agreed, const bool *recorded,
+                                int upto);
+
 /* Working days from due to day (0 if day <= due): how late something is. */
 int eval_working_days_late(const struct calendar *cal, date_t due, date_t day);
 
@@ -93,6 +105,9 @@ const char *eval_urgency_name(enum eval_urgency u);
  */
 enum eval_urgency eval_urgency(const struct rule *r, const struct calendar *cal, date_t due,
                                size_t i);
+
+/* Is rc among v[0..n)? Email addresses ignore case, as eval_recipients does. */
+bool eval_recipient_in(const struct recipient *v, size_t n, const struct recipient *rc);
 
 /* Where email recipients may be: v[0..n), exactly or a subdomain; v NULL: anywhere. */
 struct eval_domains {

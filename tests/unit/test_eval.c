@@ -875,6 +875,67 @@ test_eval_hold_until(void **state)
 	calendar_free(cal);
 }
 
+/*
+ * eval_held_until: the earliest hold end, at send_time, among the stages after the one answered
+ * that are not yet told, up to the one owed; nothing without hold or an answered stage.
+ */
+static void
+test_eval_held_until(void **state)
+{
+	struct calendar *cal = ew_calendar();
+	struct fxrule f;
+	bool recorded[3] = {true, false, false};
+	date_t due = D("2027-01-20"); /* stages: Wed 01-13, Thu 01-21, Wed 02-03 */
+
+	(void)state;
+	make_first_review(&f);
+	f.r.hold = true;
+	f.r.max_hold = dur("10 working days");
+	/* Answered at stage 0, agreed for Mon 01-25: stage 1 (01-21) waits until Tue 01-26. */
+	assert_int_equal(
+	    eval_held_until(&f.r, cal, SEND_TIME, due, 0, D("2027-01-25"), recorded, 1),
+	    T("2027-01-26", 8, 0));
+	/* Up to stage 2 as well: stage 2 (02-03) is after the agreed date, not held: its own date.
+	 */
+	assert_int_equal(
+	    eval_held_until(&f.r, cal, SEND_TIME, due, 0, D("2027-01-25"), recorded, 2),
+	    T("2027-01-26", 8, 0));
+	/* Stage 1 already told: only stage 2 counts, not held (dated after the agreed date). */
+	recorded[1] = true;
+	assert_int_equal(
+	    eval_held_until(&f.r, cal, SEND_TIME, due, 0, D("2027-01-25"), recorded, 2),
+	    T("2027-02-03", 8, 0));
+	/* Nothing after the answered stage up to the one owed: nothing held. */
+	assert_true(eval_held_until(&f.r, cal, SEND_TIME, due, 2, D("2027-01-25"), recorded, 2) ==
+	            EVAL_NEVER);
+	/* An answer to no stage of the rule, or a rule without hold: nothing held. */
+	recorded[1] = false;
+	assert_true(eval_held_until(&f.r, cal, SEND_TIME, due, -1, D("2027-01-25"), recorded, 2) ==
+	            EVAL_NEVER);
+	f.r.hold = false;
+	assert_true(eval_held_until(&f.r, cal, SEND_TIME, due, 0, D("2027-01-25"), recorded, 2) ==
+	            EVAL_NEVER);
+	calendar_free(cal);
+}
+
+/* eval_recipient_in: the same channel and address; email addresses ignore case. */
+static void
+test_eval_recipient_in(void **state)
+{
+	struct recipient v[] = {{CHANNEL_EMAIL, "Tess.Manager@council.example", NULL},
+	                        {CHANNEL_WEBHOOK, "iro_alerts", "iro_alerts"}};
+	struct recipient a = {CHANNEL_EMAIL, "tess.manager@COUNCIL.example", NULL};
+	struct recipient b = {CHANNEL_WEBHOOK, "IRO_alerts", "IRO_alerts"};
+	struct recipient c = {CHANNEL_SLACK, "iro_alerts", "iro_alerts"};
+
+	(void)state;
+	assert_true(eval_recipient_in(v, 2, &a));
+	assert_false(eval_recipient_in(v, 2, &b)); /* a contact's name is exact */
+	assert_false(eval_recipient_in(v, 2, &c)); /* another channel */
+	assert_false(eval_recipient_in(v, 1, &v[1]));
+	assert_true(eval_recipient_in(v, 2, &v[1]));
+}
+
 /* The cap: never later than the stage's own date + max_hold, counted on the calendar. */
 static void
 test_eval_hold_cap(void **state)
@@ -937,6 +998,8 @@ main(void)
 	    cmocka_unit_test(test_eval_urgency),
 	    cmocka_unit_test(test_eval_hold_until),
 	    cmocka_unit_test(test_eval_hold_cap),
+	    cmocka_unit_test(test_eval_held_until),
+	    cmocka_unit_test(test_eval_recipient_in),
 	    TD(test_eval_outside_calendar),
 	    TD(test_eval_outside_calendar_origin),
 	    cmocka_unit_test(test_eval_outside_no_file),
