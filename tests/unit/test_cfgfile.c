@@ -513,6 +513,18 @@ test_cfgfile_type_name(void **state)
 		assert_string_equal(cfg_type_name(cases[i].type), cases[i].name);
 }
 
+/*
+ * libconfig 1.5 (Debian 12) leaks the buffer of a string literal when a syntax
+ * error follows it (test_cfgfile_read_syntax_error_cause has one): its bug, a
+ * few bytes per refused file. Under ASan, ignore leaks from inside it only.
+ */
+const char *__lsan_default_suppressions(void);
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:libconfig.so\n";
+}
+
 int
 main(void)
 {
