@@ -42,9 +42,11 @@ static int daemon_sig_pipe[2] = {-1, -1};
 void
 daemon_status(struct daemon *dm)
 {
-	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu",
+	/* systemctl status shows it: an admin looking there sees the alarm too. */
+	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu%s",
 	           engine_rules(dm->engine)->nrules, dm->clocks, queue_depth(dm->ss),
-	           outbox_in_flight(dm->ob));
+	           outbox_in_flight(dm->ob),
+	           freshness_watch_stale(dm->fresh) ? " case_store=stale" : "");
 }
 
 /* Arm the wake-up timer for the next stage firing time. */

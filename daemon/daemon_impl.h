@@ -87,6 +87,8 @@ int daemon_admin_record(struct daemon *dm, const struct rule *r, int stage, time
 
 struct freshness_watch *freshness_watch_new(void);
 void freshness_watch_free(struct freshness_watch *w);
+/* Is the alarm raised: the case store's data older than max_store_age? */
+bool freshness_watch_stale(const struct freshness_watch *w);
 /*
  * At each poll (and at start): measure the case store's age (a stat, or
  * freshness_query once) and tell the admin when it passes max_store_age or

@@ -28,6 +28,13 @@ struct freshness_watch {
 	char *why;   /* why the age was unknown at the last check (logged once), or NULL */
 };
 
+/* Is the stale-extract alarm raised (for systemd's STATUS line)? */
+bool
+freshness_watch_stale(const struct freshness_watch *w)
+{
+	return w != NULL && w->st.stale;
+}
+
 /* The made-up rule under which the alarm's alerts are recorded. */
 static struct stage freshness_stages[] = {
     {.name = (char *)"stale", .label = (char *)"Case store data too old"},

@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -300,7 +301,12 @@ class TestStaleAlarm(AlarmCase):
         old = time.time() - 2 * 86400
         os.utime(self.case_store, (old, old))
 
-        d = self.start_daemon()
+        # systemd's notify socket: systemctl status shows the alarm on the STATUS= line.
+        notify_path = os.path.join(self.run_dir, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        self.addCleanup(notify.close)
+        d = self.start_daemon(env=dict(self.env, NOTIFY_SOCKET=notify_path))
         d.wait_listening(self.port)
         stale = self.wait_admin(smtp, "stale")
         self.assertEqual(len(stale), 1)
@@ -323,6 +329,17 @@ class TestStaleAlarm(AlarmCase):
                                       for x in s.messages), timeout=10)
         print("\n--- the stale email ---\nSubject: %s\n\n%s" % (m["subject"], m["plain"]),
               file=sys.stderr)
+
+        notify.settimeout(0.2)
+        statuses, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and not any("case_store=stale" in m
+                                                      for m in statuses):
+            try:
+                statuses += [m for m in notify.recv(4096).decode().split("\n")
+                             if m.startswith("STATUS=")]
+            except socket.timeout:
+                pass
+        self.assertTrue(any(m.endswith(" case_store=stale") for m in statuses), statuses)
 
         status, body = self.get("/healthz")
         self.assertEqual(status, 503, body)
