@@ -62,7 +62,7 @@ struct daemon {
 	struct metrics *metrics;   /* counters for /metrics and /healthz */
 };
 
-/* daemon.c, for the pass. */
+/* daemon.c and admin.c, for the pass. */
 
 /* Tell systemd how things stand. */
 void daemon_status(struct daemon *dm);
@@ -82,6 +82,9 @@ bool daemon_tick_cb(void *arg);
  */
 int daemon_admin_record(struct daemon *dm, const struct rule *r, int stage, time_t since,
                         const char *subject, const char *text, long long *id, char **cause);
+/* casehealth's callback (arg: the daemon): record and send the admin's case store alert. */
+void daemon_admin_alert(void *arg, enum casehealth_stage stage, time_t bad_since,
+                        const char *subject, const char *text);
 
 /* freshness_watch.c, for the loop: the stale-extract alarm. */
 
