@@ -41,6 +41,9 @@ pt_time(localtime_min_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* Room for pt_n: 20 digits, a space, the longest wording ("open clocks have") and a NUL. */
+#define PT_N_LEN 48
+
 /* "1 alert", "3 alerts". */
 static const char *
 pt_n(long long n, const char *one, const char *many, char *buf, size_t len)
@@ -118,7 +121,7 @@ static void
 pt_resend_fix(FILE *f, const struct rule *r, const struct preview_resend *rs, long long alerts)
 {
 	const char *stage = r->stages[rs->stage].name;
-	char n[32];
+	char n[PT_N_LEN];
 
 	fprintf(f, "  %s: %s", r->id, pt_n(alerts, "alert", "alerts", n, sizeof n));
 	switch (rs->why) {
@@ -162,7 +165,7 @@ pt_resend_first(const struct preview_rule *pr, size_t k)
 static void
 pt_resend(FILE *f, const struct preview *p)
 {
-	char n[32];
+	char n[PT_N_LEN];
 
 	if (p->resent == 0)
 		return;
@@ -324,7 +327,7 @@ pt_at_once(FILE *f, const struct preview *p)
 static void
 pt_due(FILE *f, const struct preview *p)
 {
-	char a[32], b[32], n[32];
+	char a[32], b[32], n[PT_N_LEN];
 
 	if (p->due_moved == 0)
 		return;
@@ -348,7 +351,7 @@ pt_due(FILE *f, const struct preview *p)
 static void
 pt_lost(FILE *f, const struct preview *p)
 {
-	char n[32];
+	char n[PT_N_LEN];
 
 	if (p->lost > 0) {
 		fprintf(f, "\nNo longer owed: %s owed now will not go\n",
