@@ -15,7 +15,7 @@ static const char *const rule_keys[] = {
     "id",       "title",        "query",    "due",    "stages",    "working_days_only",
     "subject",  "body",         "expected", "fields", "kind",      "above",
     "below",    "notify",       "case_url", "label",  "immediate", "hold",
-    "max_hold", "renamed_from", NULL,
+    "max_hold", "renamed_from", "history",  "target", NULL,
 };
 /* What every alert says unless the rule sets subject, body or expected. */
 static const char ruleset_default_subject[] = "{{label}}: {{title}} for {{case}} ({{status}})";
@@ -61,6 +61,7 @@ rule_clear(struct rule *r)
 	free(r->id);
 	free(r->title);
 	free(r->query);
+	free(r->history);
 	for (size_t i = 0; i < r->nstages; i++) {
 		struct stage *st = &r->stages[i];
 		for (size_t j = 0; j < st->nnotify; j++) {
@@ -320,7 +321,7 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
                         const struct ruleset_env *env, const char *path, struct diag *d)
 {
 	static const char *const not_here[] = {"due", "stages", "working_days_only", NULL};
-	static const char *const clock_only[] = {"hold", "max_hold", NULL};
+	static const char *const clock_only[] = {"hold", "max_hold", "history", "target", NULL};
 	const config_setting_t *above = config_setting_get_member(g, "above");
 	const config_setting_t *below = config_setting_get_member(g, "below");
 	const config_setting_t *lim = above ? above : below;
@@ -337,8 +338,8 @@ ruleset_parse_threshold(struct ruleset *rs, struct rule *r, const config_setting
 	for (const char *const *k = clock_only; *k != NULL; k++)
 		if (config_setting_get_member(g, *k) != NULL)
 			cfg_error(d, config_setting_get_member(g, *k), path,
-			          "rule \"%s\": a threshold rule has no %s; it has no later stages "
-			          "to hold",
+			          "rule \"%s\": %s belongs to clock rules (a threshold rule has no "
+			          "later stages to hold and no clocks that complete)",
 			          r->id, *k);
 	if ((above == NULL) == (below == NULL))
 		cfg_error(
@@ -395,6 +396,8 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 	memset(&r, 0, sizeof r);
 	r.working_days_only = true;
 	r.case_ref_col = r.start_col = r.value_col = -1;
+	r.history_case_col = r.history_start_col = r.history_done_col = -1;
+	r.target = -1;
 	r.file = xstrdup(path);
 	r.line = cfg_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -464,6 +467,7 @@ ruleset_parse_rule(struct ruleset *rs, const config_setting_t *g, const struct r
 			r.working_days_only = config_setting_get_bool(s);
 	}
 	stage_parse_hold(&r, g, path, d);
+	ruleset_parse_history(&r, g, env, path, d);
 	columns_known = ruleset_compile(&r, g, env, path, d);
 	if (columns_known) {
 		r.subject = ruleset_template(&r, g, "subject", ruleset_default_subject, path, d);

@@ -92,6 +92,17 @@ struct rule {
 	int renamed_line;
 	bool stage_renames;
 
+	/*
+	 * Clock rules, for the annual report (issue 16): history is a query of
+	 * the clocks that completed, one row each with the columns case_ref,
+	 * start and done (their indexes below, -1 until compiled); target is
+	 * the percentage on time the council aims for, or -1 when not set.
+	 */
+	char *history;
+	int history_line;
+	int history_case_col, history_start_col, history_done_col;
+	double target;
+
 	char *file;
 	int line;
 };

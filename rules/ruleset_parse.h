@@ -33,6 +33,9 @@ void stage_parse_label(struct rule *r, struct stage *st, const config_setting_t 
  * max_hold required with hold = true and refused without it.
  */
 void stage_parse_hold(struct rule *r, const config_setting_t *g, const char *path, struct diag *d);
+/* history.c: a clock rule's history query (compiled: case_ref, start, done) and target. */
+void ruleset_parse_history(struct rule *r, const config_setting_t *g, const struct ruleset_env *env,
+                           const char *path, struct diag *d);
 /* Is s a valid stage name ([a-z0-9_-]+, at most 64)? */
 bool stage_valid_name(const char *s);
 /*

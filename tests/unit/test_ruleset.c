@@ -887,6 +887,74 @@ test_ruleset_query_trailing_comment(void **state)
 	}
 }
 
+/* Forget the rules and diagnostics loaded so far. */
+static void
+reset(struct fixture *fx)
+{
+	ruleset_free(fx->rs);
+	fx->rs = NULL;
+	diag_free(&fx->d);
+	diag_init(&fx->d);
+}
+
+/* A clock rule's history query for the annual report, and its target (issue 16). */
+static void
+test_ruleset_history_and_target(void **state)
+{
+	struct fixture *fx = *state;
+	static const char head[] =
+	    "rules = ( {\n"                                            /* 1 */
+	    "  id = \"cic\"; title = \"Review\";\n"                    /* 2 */
+	    "  query = \"SELECT case_ref, start FROM cases\";\n"       /* 3 */
+	    "  due = \"20 working days\";\n"                           /* 4 */
+	    "  stages = ( { name = \"late\"; at = \"1 working day\"; " /* 5 */
+	    "notify = \"iro\"; } );\n";
+	char *path, *text;
+	int rc;
+
+	/* Compiled against the case store: the columns are found wherever they are. */
+	text = xasprintf("%s  history = \"SELECT status, start, case_ref, start AS done FROM "
+	                 "cases\";\n  target = 90;\n} );\n",
+	                 head);
+	rc = load_file(fx, "10-h.conf", text, &path);
+	if (rc != 0)
+		dump_diag(&fx->d);
+	assert_int_equal(rc, 0);
+	assert_string_equal(fx->rs->rules[0].history,
+	                    "SELECT status, start, case_ref, start AS done FROM cases");
+	assert_int_equal(fx->rs->rules[0].history_case_col, 2);
+	assert_int_equal(fx->rs->rules[0].history_start_col, 1);
+	assert_int_equal(fx->rs->rules[0].history_done_col, 3);
+	assert_true(fx->rs->rules[0].target == 90.0);
+	free(text);
+	free(path);
+	reset(fx);
+
+	/* Each mistake at its line, in words. */
+	text = xasprintf("%s  history = \"SELECT case_ref, start FROM cases\";\n} );\n", head);
+	expect_file_error(fx, text, 6, "history must return the columns case_ref, start and done");
+	free(text);
+	reset(fx);
+	text =
+	    xasprintf("%s  history = \"SELECT case_ref, start, done FROM nowhere\";\n} );\n", head);
+	expect_file_error(fx, text, 6, "rule \"cic\": history: ");
+	free(text);
+	reset(fx);
+	text = xasprintf("%s  history = \"SELECT case_ref, start, start AS done FROM cases\";\n"
+	                 "  target = 101;\n} );\n",
+	                 head);
+	expect_file_error(fx, text, 7, "target is the percentage on time aimed for");
+	free(text);
+	reset(fx);
+	text = xasprintf("%s  target = 90;\n} );\n", head);
+	expect_file_error(fx, text, 6, "target needs a history query");
+	free(text);
+	reset(fx);
+	text = xasprintf("%s  history = 3;\n} );\n", head);
+	expect_file_error(fx, text, 6, "history must be a query in quotes");
+	free(text);
+}
+
 /* working_days_only defaults to true and may be turned off. */
 static void
 test_ruleset_working_days_only(void **state)
@@ -1013,16 +1081,6 @@ test_ruleset_unknown_kind(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-/* Forget the rules and diagnostics loaded so far. */
-static void
-reset(struct fixture *fx)
-{
-	ruleset_free(fx->rs);
-	fx->rs = NULL;
-	diag_free(&fx->d);
-	diag_init(&fx->d);
-}
 
 /* Stage labels (with a readable default), immediate, and a rule's case_url. */
 static void
@@ -1194,7 +1252,7 @@ test_ruleset_hold_errors(void **state)
 	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
 	    "  hold = true;\n"                                                   /* 5 */
 	    "} );\n",
-	    5, "rule \"caseload\": a threshold rule has no hold");
+	    5, "rule \"caseload\": hold belongs to clock rules");
 	reset(fx);
 	expect_file_error(
 	    fx,
@@ -1204,7 +1262,7 @@ test_ruleset_hold_errors(void **state)
 	    "  above = 70; notify = [ \"service_manager\" ];\n"                  /* 4 */
 	    "  max_hold = \"5 days\";\n"                                         /* 5 */
 	    "} );\n",
-	    5, "a threshold rule has no max_hold");
+	    5, "max_hold belongs to clock rules");
 	reset(fx);
 	/* In a stage it is an unknown setting: hold belongs to the rule. */
 	expect_file_error(fx,
@@ -1528,6 +1586,7 @@ main(void)
 	    T(test_ruleset_dir_bad_file_loads_nothing),
 	    T(test_ruleset_query_trailing_comment),
 	    T(test_ruleset_working_days_only),
+	    T(test_ruleset_history_and_target),
 	    T(test_ruleset_label_immediate_case_url),
 	    T(test_ruleset_hold),
 	    T(test_ruleset_hold_errors),
