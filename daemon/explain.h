@@ -191,7 +191,7 @@ void explain_say(FILE *f, int indent, int hang, const char *fmt, ...) PRINTFLIKE
 char *explain_when(localtime_min_t t, char *buf);
 /* A recorded UTC time as explain_when says it (the text itself if it is not one). */
 const char *explain_when_utc(const char *utc, char *buf);
-/* A recorded YYYY-MM-DD as "Mon 21 Dec 2026" into buf (TRAIL_DAY_LEN), else as is. */
+/* A recorded YYYY-MM-DD as "Mon 21 Dec 2026" into buf (DATE_HUMAN_LEN), else as is. */
 const char *explain_day(const char *ymd, char *buf);
 /* Who the next stage goes to, and who cannot be told. */
 void explain_print_recipients(FILE *f, const struct explain *x, const struct explain_next *n);

@@ -22,11 +22,9 @@
 char *
 explain_when(localtime_min_t t, char *buf)
 {
-	char day[TRAIL_DAY_LEN];
-	int m = (int)(((t % 1440) + 1440) % 1440);
+	char when[LOCALTIME_HUMAN_LEN];
 
-	snprintf(buf, EXPLAIN_WHEN_LEN, "%s %02d:%02d", trail_day((date_t)((t - m) / 1440), day),
-	         m / 60, m % 60);
+	snprintf(buf, EXPLAIN_WHEN_LEN, "%s", localtime_human(t, when));
 	return buf;
 }
 
@@ -49,7 +47,7 @@ explain_day(const char *ymd, char *buf)
 
 	if (ymd == NULL || date_parse_strict(ymd, &d) != 0)
 		return ymd != NULL ? ymd : "?";
-	return trail_day(d, buf);
+	return date_human(d, buf);
 }
 
 /* "08:00". */
@@ -132,13 +130,13 @@ weekend_words(const struct trail_step *s)
 static char *
 holiday_words(const struct trail_skip *v, size_t n)
 {
-	char *out = NULL, *more, day[TRAIL_DAY_LEN];
+	char *out = NULL, *more, day[DATE_HUMAN_LEN];
 
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].kind != TRAIL_HOLIDAY)
 			continue;
 		more = xasprintf("%s%s%s %s", out != NULL ? out : "", out != NULL ? ", " : "",
-		                 trail_day(v[i].day, day),
+		                 date_human(v[i].day, day),
 		                 v[i].name != NULL ? v[i].name : "(bank holiday)");
 		free(out);
 		out = more;
@@ -150,7 +148,7 @@ holiday_words(const struct trail_skip *v, size_t n)
 static void
 print_due_count(FILE *f, const struct trail_step *s)
 {
-	char day[TRAIL_DAY_LEN], *w;
+	char day[DATE_HUMAN_LEN], *w;
 	size_t shown = 0;
 
 	if (s->by.unit != DUR_WORKING_DAYS) {
@@ -190,7 +188,7 @@ print_due_count(FILE *f, const struct trail_step *s)
 			explain_say(f, 4, 4, "and %d more", s->holidays - HOLIDAYS_SHOWN);
 			break;
 		}
-		explain_say(f, 4, 6, "%s  %s", trail_day(s->skipped[i].day, day),
+		explain_say(f, 4, 6, "%s  %s", date_human(s->skipped[i].day, day),
 		            s->skipped[i].name != NULL ? s->skipped[i].name : "(bank holiday)");
 	}
 }
@@ -237,7 +235,7 @@ print_next_line(FILE *f, const struct explain *x, const struct explain_clock *k)
 {
 	const struct explain_next *n = &k->next;
 	const char *label = n->stage >= 0 ? x->r->stages[n->stage].label : "";
-	char w[EXPLAIN_WHEN_LEN], day[TRAIL_DAY_LEN];
+	char w[EXPLAIN_WHEN_LEN], day[DATE_HUMAN_LEN];
 
 	switch (n->kind) {
 	case EXPLAIN_NEXT_NOT_YET:
@@ -251,7 +249,7 @@ print_next_line(FILE *f, const struct explain *x, const struct explain_clock *k)
 			    "Next:  \"%s\" (due to go on %s) is held by an agreed action: it goes "
 			    "%s "
 			    "if still open.",
-			    label, trail_day(k->trail.stages[n->stage].date, day),
+			    label, date_human(k->trail.stages[n->stage].date, day),
 			    explain_when(n->at, w));
 		else
 			explain_say(f, 0, 7, "Next:  \"%s\" goes %s.", label,
@@ -324,7 +322,7 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 	const struct stage *st = &x->r->stages[i];
 	const struct trail_stage *ts = &k->trail.stages[i];
 	const struct explain_stage *es = &k->stages[i];
-	char off[96], day[TRAIL_DAY_LEN], day2[TRAIL_DAY_LEN], w[EXPLAIN_WHEN_LEN];
+	char off[96], day[DATE_HUMAN_LEN], day2[DATE_HUMAN_LEN], w[EXPLAIN_WHEN_LEN];
 	char *we = ts->at.weekend_days > 0
 	               ? trail_weekends(ts->at.skipped, ts->at.nskipped, WEEKENDS_SHOWN)
 	               : NULL;
@@ -333,7 +331,7 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 
 	explain_say(f, 2, 5, "%zu. \"%s\" (%s)", i + 1, st->label, st->name);
 	explain_say(f, 5, 7, "%s: %s%s%s%s%s%s%s", trail_offset(&st->at, "due", off, sizeof off),
-	            trail_day(ts->at.to, day), we || hol ? ", not counting " : "",
+	            date_human(ts->at.to, day), we || hol ? ", not counting " : "",
 	            we ? (strchr(we, ',') != NULL ? "the weekends " : "the weekend ") : "",
 	            we ? we : "", we && hol ? " and " : "",
 	            hol ? (ts->at.holidays > 1 ? "the bank holidays " : "the bank holiday ") : "",
@@ -343,8 +341,8 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 	if (ts->nmoved > 0) {
 		hol = holiday_words(ts->moved, ts->nmoved);
 		explain_say(f, 5, 7, "%s is not a working day%s%s%s: moved to %s.",
-		            trail_day(ts->at.to, day), hol ? " (" : "", hol ? hol : "",
-		            hol ? ")" : "", trail_day(ts->date, day2));
+		            date_human(ts->at.to, day), hol ? " (" : "", hol ? hol : "",
+		            hol ? ")" : "", date_human(ts->date, day2));
 		free(hol);
 	}
 	if (ts->outside)
@@ -385,7 +383,7 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 		break;
 	case EXPLAIN_HELD:
 		explain_say(f, 5, 7, "Owed, but held by an agreed action until %s.",
-		            trail_day(es->held_until, day));
+		            date_human(es->held_until, day));
 		break;
 	case EXPLAIN_PASSED:
 		explain_say(
@@ -396,7 +394,7 @@ print_stage(FILE *f, const struct explain *x, const struct explain_clock *k, siz
 	case EXPLAIN_NOT_REACHED:
 		if (es->held)
 			explain_say(f, 5, 7, "Held by an agreed action: it waits until %s.",
-			            trail_day(es->held_until, day));
+			            date_human(es->held_until, day));
 		break;
 	}
 }
@@ -406,7 +404,7 @@ static void
 print_clock(FILE *f, const struct explain *x, const struct explain_clock *k)
 {
 	const struct rule *r = x->r;
-	char day[TRAIL_DAY_LEN], day2[TRAIL_DAY_LEN], dur[48], t[32];
+	char day[DATE_HUMAN_LEN], day2[DATE_HUMAN_LEN], dur[48], t[32];
 
 	if (k->bad_start) {
 		explain_say(
@@ -417,8 +415,8 @@ print_clock(FILE *f, const struct explain *x, const struct explain_clock *k)
 		explain_print_row(f, x, k);
 		return;
 	}
-	explain_say(f, 0, 7, "Clock started %s: due %s, %s.", trail_day(k->start, day),
-	            trail_day(k->ev.due, day2), k->status);
+	explain_say(f, 0, 7, "Clock started %s: due %s, %s.", date_human(k->start, day),
+	            date_human(k->ev.due, day2), k->status);
 	print_next_line(f, x, k);
 	if (k->mem.closed && k->mem.reopened_on == NULL)
 		explain_say(
@@ -430,8 +428,8 @@ print_clock(FILE *f, const struct explain *x, const struct explain_clock *k)
 	explain_print_row(f, x, k);
 
 	fprintf(f, "\n");
-	explain_say(f, 0, 2, "Due date: %s + %s = %s", trail_day(k->start, day),
-	            duration_format(&r->due, dur, sizeof dur), trail_day(k->ev.due, day2));
+	explain_say(f, 0, 2, "Due date: %s + %s = %s", date_human(k->start, day),
+	            duration_format(&r->due, dur, sizeof dur), date_human(k->ev.due, day2));
 	print_due_count(f, &k->trail.due);
 	if (k->trail.due_outside)
 		explain_say(

@@ -55,7 +55,7 @@ delivery_words(const struct explain_delivery *d, char *buf, size_t len)
 void
 explain_print_alert(FILE *f, int indent, const struct explain_alert *a)
 {
-	char w[EXPLAIN_WHEN_LEN], day[TRAIL_DAY_LEN], words[1200];
+	char w[EXPLAIN_WHEN_LEN], day[DATE_HUMAN_LEN], words[1200];
 
 	explain_say(f, indent, indent + 2,
 	            "Alerted %s (alert %lld)%s%s:", explain_when_utc(a->created_at, w), a->id,
@@ -80,7 +80,7 @@ explain_print_alert(FILE *f, int indent, const struct explain_alert *a)
 void
 explain_print_answers(FILE *f, int indent, const struct explain_memory *m)
 {
-	char w[EXPLAIN_WHEN_LEN], day[TRAIL_DAY_LEN];
+	char w[EXPLAIN_WHEN_LEN], day[DATE_HUMAN_LEN];
 
 	if (m->nanswers == 0) {
 		explain_say(f, indent, indent, "Answers: none recorded.");
@@ -107,7 +107,7 @@ explain_print_answers(FILE *f, int indent, const struct explain_memory *m)
 void
 explain_print_memory(FILE *f, const struct explain *x, const struct explain_memory *m)
 {
-	char day[TRAIL_DAY_LEN];
+	char day[DATE_HUMAN_LEN];
 	int in = m->start != NULL ? 4 : 2; /* a threshold key's memory has no clock heading */
 
 	if (m->start != NULL)

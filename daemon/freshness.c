@@ -363,15 +363,8 @@ freshness_span(long long s, char *buf, size_t len)
 char *
 freshness_when(time_t t, char *buf, size_t len)
 {
-	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	localtime_min_t lt = clock_local(t, NULL);
-	date_t d = (date_t)(lt >= 0 ? lt / 1440 : (lt - 1439) / 1440);
-	int y, m, dd, minute = (int)(lt - (localtime_min_t)d * 1440);
+	char when[LOCALTIME_HUMAN_LEN];
 
-	date_to_ymd(d, &y, &m, &dd);
-	snprintf(buf, len, "%s %d %s %d %02d:%02d", days[date_weekday(d) - 1], dd, months[m - 1], y,
-	         minute / 60, minute % 60);
+	snprintf(buf, len, "%s", localtime_human(clock_local(t, NULL), when));
 	return buf;
 }

@@ -15,32 +15,6 @@
 #include "clock.h"
 #include "preview.h"
 
-/* A day for people: "Mon 21 Dec 2026". */
-static const char *
-pt_day(date_t d, char *buf, size_t len)
-{
-	static const char *const wd[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	int y, m, day;
-
-	date_to_ymd(d, &y, &m, &day);
-	snprintf(buf, len, "%s %d %s %d", wd[date_weekday(d) - 1], day, mon[m - 1], y);
-	return buf;
-}
-
-/* A local time for people: "Mon 21 Dec 2026 08:00". */
-static const char *
-pt_time(localtime_min_t t, char *buf, size_t len)
-{
-	char day[32];
-	int min = (int)(t % 1440);
-
-	snprintf(buf, len, "%s %02d:%02d", pt_day((date_t)(t / 1440), day, sizeof day), min / 60,
-	         min % 60);
-	return buf;
-}
-
 /* Room for pt_n: 20 digits, a space, the longest wording ("open clocks have") and a NUL. */
 #define PT_N_LEN 48
 
@@ -95,7 +69,7 @@ pt_examples(FILE *f, const struct preview_alerts *al, bool dated, const char *in
 		fprintf(f, "%s%s", i == 0 ? indent : ", ", i == 0 ? "e.g. " : "");
 		if (dated)
 			fprintf(f, "%s (dated %s)", al->ex[i].case_ref,
-			        pt_day(al->ex[i].a, day, sizeof day));
+			        date_human(al->ex[i].a, day));
 		else
 			fprintf(f, "%s", al->ex[i].case_ref);
 	}
@@ -110,10 +84,9 @@ pt_dates(FILE *f, const struct preview_alerts *al)
 	char a[32], b[32];
 
 	if (al->first == al->last)
-		fprintf(f, "%s", pt_day(al->first, a, sizeof a));
+		fprintf(f, "%s", date_human(al->first, a));
 	else
-		fprintf(f, "%s to %s", pt_day(al->first, a, sizeof a),
-		        pt_day(al->last, b, sizeof b));
+		fprintf(f, "%s to %s", date_human(al->first, a), date_human(al->last, b));
 }
 
 /* The header and the fix of alerts sent again for one reason (rs) in rule r, all stages. */
@@ -320,7 +293,7 @@ pt_at_once(FILE *f, const struct preview *p)
 	        "  They go in the next digest, %s; at once to anyone who takes\n"
 	        "  no digest, for stages with immediate = true, and to everyone if escalatord\n"
 	        "  is restarted instead of reloaded.\n",
-	        pt_time(p->next_digest, when, sizeof when));
+	        localtime_human(p->next_digest, when));
 }
 
 /* Due dates that move. */
@@ -342,8 +315,7 @@ pt_due(FILE *f, const struct preview *p)
 		        pr->due_moved - pr->due_earlier);
 		for (size_t k = 0; k < pr->ndue_ex; k++)
 			fprintf(f, "    %s: %s -> %s\n", pr->due_ex[k].case_ref,
-			        pt_day(pr->due_ex[k].a, a, sizeof a),
-			        pt_day(pr->due_ex[k].b, b, sizeof b));
+			        date_human(pr->due_ex[k].a, a), date_human(pr->due_ex[k].b, b));
 	}
 }
 
@@ -428,10 +400,10 @@ preview_print_text(const struct preview *p, FILE *f)
 		        pt_n(p->resent, "alert sent again", "alerts sent again", n3, sizeof n3));
 	if (p->before_loaded)
 		fprintf(f, "Before: the rules escalatord loaded on %s. As of %s.\n",
-		        pt_time(loaded, at, sizeof at), pt_time(p->now, now, sizeof now));
+		        localtime_human(loaded, at), localtime_human(p->now, now));
 	else
 		fprintf(f, "Before: the rules on disk in %s, as\n%s.\nAs of %s.\n",
-		        p->cfg->rules_dir, p->before_note, pt_time(p->now, now, sizeof now));
+		        p->cfg->rules_dir, p->before_note, localtime_human(p->now, now));
 	pt_resend(f, p);
 	pt_at_once(f, p);
 	pt_rules(f, p);

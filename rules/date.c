@@ -1,6 +1,7 @@
 /* date.c - proleptic Gregorian civil dates as day numbers, by integer arithmetic only. */
 #include "date.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Floor division for a positive divisor. */
@@ -194,6 +195,43 @@ date_add_months(date_t d, int n)
 	if (day > dim)
 		day = dim;
 	return (date_t)date_days_from_civil(y, m, day);
+}
+
+/* "Jan" .. "Dec". */
+const char *
+date_month_abbrev(int month)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+	return month >= 1 && month <= 12 ? months[month - 1] : "?";
+}
+
+/* "Mon 21 Dec 2026". */
+char *
+date_human(date_t d, char *buf)
+{
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	int y, m, day;
+
+	date_to_ymd(d, &y, &m, &day);
+	snprintf(buf, DATE_HUMAN_LEN, "%s %d %s %d", days[date_weekday(d) - 1], day,
+	         date_month_abbrev(m), y);
+	return buf;
+}
+
+/* "Mon 21 Dec 2026 08:00". */
+char *
+localtime_human(localtime_min_t t, char *buf)
+{
+	int64_t day = date_floordiv(t, 1440);
+	/* 0..1439 (the % tells the compiler so: the text fits LOCALTIME_HUMAN_LEN). */
+	unsigned minute = (unsigned)(t - day * 1440) % 1440u;
+	char d[DATE_HUMAN_LEN];
+
+	snprintf(buf, LOCALTIME_HUMAN_LEN, "%s %02u:%02u", date_human((date_t)day, d), minute / 60,
+	         minute % 60);
+	return buf;
 }
 
 /* Write "YYYY-MM-DDTHH:MM:SS" (seconds always 00) for a local minute count. */

@@ -41,6 +41,16 @@ date_t date_add_months(date_t d, int n);
 
 /* Write "YYYY-MM-DDTHH:MM:SS" for a local minute count. Returns buf. */
 char *localtime_format(localtime_min_t t, char *buf);
+
+/* Dates and times as people read them, in the commands' and the admin's messages. */
+#define DATE_HUMAN_LEN 20      /* "Wed 31 Dec 2026" + NUL, with room for any year */
+#define LOCALTIME_HUMAN_LEN 26 /* "Wed 31 Dec 2026 08:00" + NUL */
+/* "Mon 21 Dec 2026" into buf (DATE_HUMAN_LEN bytes). Returns buf. */
+char *date_human(date_t d, char *buf);
+/* "Mon 21 Dec 2026 08:00" for a local minute count, into buf (LOCALTIME_HUMAN_LEN). */
+char *localtime_human(localtime_min_t t, char *buf);
+/* "Jan" .. "Dec" for month 1..12. */
+const char *date_month_abbrev(int month);
 /*
  * Parse "YYYY-MM-DDTHH:MM:SS", "YYYY-MM-DDTHH:MM" or "YYYY-MM-DD" (midnight)
  * into local minutes (seconds are kept in *sec if sec is not NULL).

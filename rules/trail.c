@@ -7,10 +7,6 @@
 
 #include "xalloc.h"
 
-static const char *const trail_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-static const char *const trail_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 /* Is d outside the years the calendar's files cover (as eval.c asks)? */
 static bool
 trail_outside(const struct calendar *cal, date_t d)
@@ -132,18 +128,6 @@ trail_free(struct trail *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* "Mon 21 Dec 2026". */
-char *
-trail_day(date_t d, char *buf)
-{
-	int y, m, day;
-
-	date_to_ymd(d, &y, &m, &day);
-	snprintf(buf, TRAIL_DAY_LEN, "%s %d %s %04d", trail_days[date_weekday(d) - 1], day,
-	         trail_months[m - 1], y);
-	return buf;
-}
-
 /* "3 working days after due", "on the due date". */
 char *
 trail_offset(const struct duration *by, const char *what, char *buf, size_t len)
@@ -197,12 +181,13 @@ trail_weekends(const struct trail_skip *v, size_t n, size_t max)
 			date_to_ymd(v[i].day, &y, &m, &d);
 			date_to_ymd(v[j].day, &y2, &m2, &d2);
 			if (j == i)
-				snprintf(part, sizeof part, "%d %s", d, trail_months[m - 1]);
+				snprintf(part, sizeof part, "%d %s", d, date_month_abbrev(m));
 			else if (m == m2)
-				snprintf(part, sizeof part, "%d-%d %s", d, d2, trail_months[m - 1]);
+				snprintf(part, sizeof part, "%d-%d %s", d, d2,
+				         date_month_abbrev(m));
 			else
-				snprintf(part, sizeof part, "%d %s-%d %s", d, trail_months[m - 1],
-				         d2, trail_months[m2 - 1]);
+				snprintf(part, sizeof part, "%d %s-%d %s", d, date_month_abbrev(m),
+				         d2, date_month_abbrev(m2));
 			if (shown > 0)
 				trail_append(&out, ", ");
 			trail_append(&out, part);

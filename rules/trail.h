@@ -77,10 +77,6 @@ void trail_step_free(struct trail_step *s);
 void trail_clock(const struct rule *r, const struct calendar *cal, date_t start, struct trail *out);
 void trail_free(struct trail *t);
 
-/* A date for people: "Mon 21 Dec 2026". */
-#define TRAIL_DAY_LEN 20
-char *trail_day(date_t d, char *buf);
-
 /*
  * An offset for people, from what ("due", "start"): "3 working days after
  * due", "1 working day before due", "30 days before due", "on the due date"

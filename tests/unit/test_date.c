@@ -515,6 +515,25 @@ test_localtime_roundtrip(void **state)
 	}
 }
 
+/* Dates and times as people read them: weekday, day without a leading zero, month, year. */
+static void
+test_date_human(void **state)
+{
+	char d[DATE_HUMAN_LEN], t[LOCALTIME_HUMAN_LEN];
+
+	(void)state;
+	assert_string_equal(date_human(date_from_ymd(2026, 12, 21), d), "Mon 21 Dec 2026");
+	assert_string_equal(date_human(date_from_ymd(2024, 2, 29), d), "Thu 29 Feb 2024");
+	assert_string_equal(date_human(date_from_ymd(1969, 12, 31), d), "Wed 31 Dec 1969");
+	assert_string_equal(
+	    localtime_human((localtime_min_t)date_from_ymd(2027, 1, 1) * 1440 + 8 * 60 + 5, t),
+	    "Fri 1 Jan 2027 08:05");
+	/* Before 1970 the minutes count down from the epoch: still the right day and time. */
+	assert_string_equal(localtime_human(-1, t), "Wed 31 Dec 1969 23:59");
+	assert_string_equal(date_month_abbrev(1), "Jan");
+	assert_string_equal(date_month_abbrev(13), "?");
+}
+
 int
 main(void)
 {
@@ -533,6 +552,7 @@ main(void)
 	    cmocka_unit_test(test_localtime_parse_format),
 	    cmocka_unit_test(test_localtime_parse_invalid),
 	    cmocka_unit_test(test_localtime_roundtrip),
+	    cmocka_unit_test(test_date_human),
 	};
 
 	return cmocka_run_group_tests_name("date", tests, NULL, NULL);

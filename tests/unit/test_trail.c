@@ -395,12 +395,12 @@ test_trail_outside(void **state)
 static void
 test_trail_words(void **state)
 {
-	char buf[64], day[TRAIL_DAY_LEN];
+	char buf[64], day[DATE_HUMAN_LEN];
 
 	(void)state;
-	assert_string_equal(trail_day(D("2026-12-21"), day), "Mon 21 Dec 2026");
-	assert_string_equal(trail_day(D("2027-01-01"), day), "Fri 1 Jan 2027");
-	assert_string_equal(trail_day(D("2026-11-29"), day), "Sun 29 Nov 2026");
+	assert_string_equal(date_human(D("2026-12-21"), day), "Mon 21 Dec 2026");
+	assert_string_equal(date_human(D("2027-01-01"), day), "Fri 1 Jan 2027");
+	assert_string_equal(date_human(D("2026-11-29"), day), "Sun 29 Nov 2026");
 	assert_string_equal(
 	    trail_offset(&(struct duration){3, DUR_WORKING_DAYS}, "due", buf, sizeof buf),
 	    "3 working days after due");
