@@ -13,6 +13,7 @@
 #include "date.h"
 #include "duration.h"
 #include "eval.h"
+#include "ew_fixture.h"
 #include "ruleset.h"
 #include "diag.h"
 #include "testdir.h"
@@ -23,66 +24,8 @@
  *   2027-01-01 Fri*  2027-01-04 Mon   2027-01-05 Tue   2027-01-10 Sun   2027-01-11 Mon
  *   2027-01-13 Wed   2027-01-20 Wed   2027-01-21 Thu   2027-02-03 Wed   2027-02-28 Sun
  *   2027-03-01 Mon   (* = bank holiday; 2026-12-26/27 and 2027-01-02/03 are a weekend)
+ * (ew_fixture.h: ew_holidays, ew_calendar.)
  */
-static const char *const ew_2026_2027[] = {
-    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
-    "2026-12-25", "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03",
-    "2027-05-31", "2027-08-30", "2027-12-27", "2027-12-28",
-};
-
-#define SEND_TIME (8 * 60)
-
-/* A day from "YYYY-MM-DD", failing the test on a bad literal. */
-static date_t
-D(const char *s)
-{
-	date_t d = 0;
-
-	if (date_parse_strict(s, &d) != 0)
-		fail_msg("bad date literal \"%s\"", s);
-	return d;
-}
-
-/* Local minutes of a date at hh:mm. */
-static localtime_min_t
-T(const char *day, int hh, int mm)
-{
-	return (localtime_min_t)D(day) * 1440 + hh * 60 + mm;
-}
-
-/* A duration from its rule-file spelling, failing the test if it does not parse. */
-static struct duration
-dur(const char *s)
-{
-	struct duration d;
-	char *cause = NULL;
-
-	if (duration_parse(s, &d, &cause) != 0)
-		fail_msg("bad duration \"%s\": %s", s, cause);
-	return d;
-}
-
-/* Assert a date equals "YYYY-MM-DD", printing both on failure. */
-static void
-assert_date(date_t got, const char *want)
-{
-	char buf[DATE_STRLEN];
-
-	date_format(got, buf);
-	if (strcmp(buf, want) != 0)
-		fail_msg("date %s, expected %s", buf, want);
-}
-
-/* The England and Wales calendar 2026-2027, built with calendar_add_holiday. */
-static struct calendar *
-ew_calendar(void)
-{
-	struct calendar *cal = calendar_new();
-
-	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++)
-		calendar_add_holiday(cal, D(ew_2026_2027[i]));
-	return cal;
-}
 
 /* Write head and the 2026-2027 holidays to a file in td; returns its allocated path. */
 static char *
@@ -90,8 +33,8 @@ ew_file(struct testdir *td, const char *head)
 {
 	char *text = xstrdup(head), *more, *path;
 
-	for (size_t i = 0; i < sizeof ew_2026_2027 / sizeof ew_2026_2027[0]; i++) {
-		more = xasprintf("%s%s\n", text, ew_2026_2027[i]);
+	for (size_t i = 0; i < EW_NHOLIDAYS; i++) {
+		more = xasprintf("%s%s\n", text, ew_holidays[i].day);
 		free(text);
 		text = more;
 	}

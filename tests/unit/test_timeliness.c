@@ -16,35 +16,8 @@
 #include "calendar.h"
 #include "date.h"
 #include "duration.h"
+#include "ew_fixture.h"
 #include "timeliness.h"
-
-/* England and Wales bank holidays 2026-2027 (etc/holidays/england-and-wales.txt). */
-static const char *const ew[] = {
-    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
-    "2026-12-25", "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03",
-    "2027-05-31", "2027-08-30", "2027-12-27", "2027-12-28",
-};
-
-/* A day from "YYYY-MM-DD", failing the test on a bad literal. */
-static date_t
-D(const char *s)
-{
-	date_t d = 0;
-
-	if (date_parse_strict(s, &d) != 0)
-		fail_msg("bad date literal \"%s\"", s);
-	return d;
-}
-
-static struct calendar *
-ew_calendar(void)
-{
-	struct calendar *cal = calendar_new();
-
-	for (size_t i = 0; i < sizeof ew / sizeof ew[0]; i++)
-		calendar_add_holiday(cal, D(ew[i]));
-	return cal;
-}
 
 /* A clock rule due after due (a duration as rule files spell it). */
 static void

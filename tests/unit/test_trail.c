@@ -26,78 +26,10 @@
 #include "date.h"
 #include "duration.h"
 #include "eval.h"
+#include "ew_fixture.h"
 #include "ruleset.h"
 #include "trail.h"
 #include "xalloc.h"
-
-/* The named holidays of 2026-2027, as the shipped file names them. */
-static const struct {
-	const char *day, *name;
-} holidays[] = {
-    {"2026-01-01", "New Year's Day"},
-    {"2026-04-03", "Good Friday"},
-    {"2026-04-06", "Easter Monday"},
-    {"2026-05-04", "Early May bank holiday"},
-    {"2026-05-25", "Spring bank holiday"},
-    {"2026-08-31", "Summer bank holiday"},
-    {"2026-12-25", "Christmas Day"},
-    {"2026-12-28", "Boxing Day (substitute day)"},
-    {"2027-01-01", "New Year's Day"},
-    {"2027-03-26", "Good Friday"},
-    {"2027-03-29", "Easter Monday"},
-    {"2027-05-03", "Early May bank holiday"},
-    {"2027-05-31", "Spring bank holiday"},
-    {"2027-08-30", "Summer bank holiday"},
-    {"2027-12-27", "Christmas Day (substitute day)"},
-    {"2027-12-28", "Boxing Day (substitute day)"},
-};
-
-#define SEND_TIME (8 * 60)
-
-/* A day from "YYYY-MM-DD", failing the test on a bad literal. */
-static date_t
-D(const char *s)
-{
-	date_t d = 0;
-
-	if (date_parse_strict(s, &d) != 0)
-		fail_msg("bad date literal \"%s\"", s);
-	return d;
-}
-
-/* A duration from its rule-file spelling. */
-static struct duration
-dur(const char *s)
-{
-	struct duration d;
-	char *cause = NULL;
-
-	if (duration_parse(s, &d, &cause) != 0)
-		fail_msg("bad duration \"%s\": %s", s, cause);
-	return d;
-}
-
-/* Assert a date equals "YYYY-MM-DD". */
-static void
-assert_date(date_t got, const char *want)
-{
-	char buf[DATE_STRLEN];
-
-	date_format(got, buf);
-	if (strcmp(buf, want) != 0)
-		fail_msg("date %s, expected %s", buf, want);
-}
-
-/* 2026-2027 with names (the files cover those years). */
-static struct calendar *
-ew_calendar(void)
-{
-	struct calendar *cal = calendar_new();
-
-	for (size_t i = 0; i < sizeof holidays / sizeof holidays[0]; i++)
-		calendar_add_named_holiday(cal, D(holidays[i].day), holidays[i].name);
-	return cal;
-}
 
 /* A rule built in code: due after due, stages at the given offsets. */
 struct fxrule {
@@ -454,8 +386,8 @@ test_trail_agrees_with_eval(void **state)
 	struct fxrule f;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof holidays / sizeof holidays[0]; i++)
-		calendar_add_named_holiday(cal, D(holidays[i].day), holidays[i].name);
+	for (size_t i = 0; i < EW_NHOLIDAYS; i++)
+		calendar_add_named_holiday(cal, D(ew_holidays[i].day), ew_holidays[i].name);
 	for (int k = 0; k < 4000; k++) {
 		const char *at[5];
 		date_t start = D("2025-10-01") + (date_t)(rand_r(&seed) % 900);
