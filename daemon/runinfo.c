@@ -56,32 +56,71 @@ runinfo_get(struct statestore *ss, const char *key, json_t **value, char **cause
 	return 0;
 }
 
+/* The SHA-256 of data[0..n) as lower-case hex. */
+static void
+runinfo_sha256_hex(const void *data, size_t n, char hex[RUNINFO_SHA256_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Read a whole file; NULL with errno set. Its length in *n, its status in *sb. */
+static char *
+runinfo_read(const char *path, size_t *n, struct stat *sb)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+
+	if (f == NULL)
+		return NULL;
+	if (fstat(fileno(f), sb) != 0) {
+		int e = errno;
+
+		fclose(f);
+		errno = e;
+		return NULL;
+	}
+	text = xmalloc((size_t)sb->st_size + 1);
+	*n = fread(text, 1, (size_t)sb->st_size, f);
+	text[*n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* The SHA-256 of the file at path now, as runinfo_loaded records it. */
+int
+runinfo_sha256_file(const char *path, char hex[RUNINFO_SHA256_HEX])
+{
+	struct stat sb;
+	size_t n;
+	char *text = runinfo_read(path, &n, &sb);
+
+	if (text == NULL)
+		return -1;
+	runinfo_sha256_hex(text, n, hex);
+	free(text);
+	return 0;
+}
+
 /* {"file", "mtime", "sha256", "text"} for one file, or an object with "error". */
 static json_t *
 runinfo_file(const char *path)
 {
 	json_t *o = json_pack("{s:s}", "file", path), *t;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	char hex[RUNINFO_SHA256_HEX];
 	struct stat sb;
-	char *text;
-	size_t n;
-	FILE *f;
+	size_t n = 0;
+	char *text = runinfo_read(path, &n, &sb);
 
-	if ((f = fopen(path, "r")) == NULL || fstat(fileno(f), &sb) != 0) {
+	if (text == NULL) {
 		json_object_set_new(o, "error", json_string(strerror(errno)));
-		if (f != NULL)
-			fclose(f);
 		return o;
 	}
-	text = xmalloc((size_t)sb.st_size + 1);
-	n = fread(text, 1, (size_t)sb.st_size, f);
-	text[n] = '\0';
-	fclose(f);
-	EVP_Digest(text, n, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	runinfo_sha256_hex(text, n, hex);
 	json_object_set_new(o, "mtime", json_integer((json_int_t)sb.st_mtime));
 	json_object_set_new(o, "sha256", json_string(hex));
 	/* Not UTF-8 (libconfig does not care): kept out rather than mangled. */

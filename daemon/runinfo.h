@@ -18,6 +18,11 @@
 #define RUNINFO_LOADED "loaded"       /* runinfo_loaded */
 #define RUNINFO_LAST_PASS "last_pass" /* runinfo_pass */
 
+/* SHA-256 as the "loaded" record writes it: 64 lower-case hex digits and a NUL. */
+#define RUNINFO_SHA256_HEX 65
+/* The SHA-256 of the file at path now (to compare with "loaded"); 0, or -1 with errno. */
+int runinfo_sha256_file(const char *path, char hex[RUNINFO_SHA256_HEX]);
+
 /* Set meta key to value (a JSON text), in its own transaction unless one is open. */
 int runinfo_set(struct statestore *ss, const char *key, const char *value, char **cause);
 /*

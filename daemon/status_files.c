@@ -4,42 +4,15 @@
  * content (SHA-256), and rule files added since.
  */
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runinfo.h"
 #include "status.h"
 #include "xalloc.h"
-
-/* The SHA-256 of a file as hex into hex (65 bytes); -1 if it cannot be read. */
-static int
-status_sha256(const char *path, char *hex)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (f == NULL || ctx == NULL) {
-		if (f != NULL)
-			fclose(f);
-		EVP_MD_CTX_free(ctx);
-		return -1;
-	}
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		EVP_DigestUpdate(ctx, buf, n);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	fclose(f);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
 
 /* One file the service loaded, compared with the file on disk now. */
 static json_t *
@@ -49,11 +22,11 @@ status_loaded_file(const char *kind, const json_t *f, size_t *edited)
 	const char *sum = json_string_value(json_object_get(f, "sha256"));
 	json_t *o = json_pack("{s:s, s:s?, s:O?, s:s?}", "kind", kind, "file", path, "mtime",
 	                      json_object_get(f, "mtime"), "sha256", sum);
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	char hex[RUNINFO_SHA256_HEX];
 	const char *state = "same";
 	struct stat sb;
 
-	if (path == NULL || stat(path, &sb) != 0 || status_sha256(path, hex) != 0) {
+	if (path == NULL || stat(path, &sb) != 0 || runinfo_sha256_file(path, hex) != 0) {
 		state = "missing";
 		json_object_set_new(o, "now_mtime", json_null());
 		json_object_set_new(o, "now_sha256", json_null());
