@@ -1,7 +1,8 @@
 /*
  * html_check.h - a strict little HTML checker for the pages escalatord
- * serves (respond_page.c), shared by test_respond_page and the fuzz target
- * fuzz_respond_page. Static inline, like tests/fuzz/fuzz_common.h.
+ * serves (respond_page.c) and the report's page (report_html.c), shared by
+ * test_respond_page, test_report_html and the fuzz target fuzz_respond_page. Static inline, like
+ * tests/fuzz/fuzz_common.h.
  *
  * It reads the document as the page writer means to write it, and refuses
  * anything else: <!DOCTYPE html> first; every '<' opens or closes an element
@@ -134,10 +135,12 @@ static inline bool
 html_check(const char *doc, const char *const *links, const char *action, struct html_check *c)
 {
 	static const char *const elements[] = {
-	    "html",  "head",     "meta",   "title", "style", "body",  "p",        "main",
-	    "div",   "h1",       "h2",     "ul",    "ol",    "li",    "a",        "dl",
-	    "dt",    "dd",       "strong", "span",  "form",  "input", "fieldset", "legend",
-	    "label", "textarea", "button", "br",    NULL};
+	    "html", "head", "meta", "title", "style", "body", "p", "main", "div", "h1", "h2", "ul",
+	    "ol", "li", "a", "dl", "dt", "dd", "strong", "span", "form", "input", "fieldset",
+	    "legend", "label", "textarea", "button", "br",
+	    /* the report's page (report_html.c): tables and inline SVG charts */
+	    "section", "h3", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "svg",
+	    "desc", "g", "line", "rect", "text", NULL};
 	static const char *const voids[] = {"meta", "input", "br", NULL};
 	static const char *const attributes[] = {"lang",
 	                                         "charset",
@@ -162,6 +165,26 @@ html_check(const char *doc, const char *const *links, const char *action, struct
 	                                         "aria-describedby",
 	                                         "aria-labelledby",
 	                                         "aria-invalid",
+	                                         "scope",
+	                                         "viewBox",
+	                                         "width",
+	                                         "height",
+	                                         "x",
+	                                         "y",
+	                                         "x1",
+	                                         "y1",
+	                                         "x2",
+	                                         "y2",
+	                                         "fill",
+	                                         "stroke",
+	                                         "stroke-width",
+	                                         "stroke-dasharray",
+	                                         "stroke-linejoin",
+	                                         "paint-order",
+	                                         "text-anchor",
+	                                         "font-family",
+	                                         "font-size",
+	                                         "font-weight",
 	                                         NULL};
 	static const char prologue[] = "<!DOCTYPE html>\n";
 	struct html_check_names ids = {0}, fors = {0}, controls = {0}, refs = {0}, hrefs = {0};
@@ -220,7 +243,9 @@ html_check(const char *doc, const char *const *links, const char *action, struct
 			const char *an = ++p, *val = NULL;
 			size_t an_n, vn = 0;
 
-			while ((*p >= 'a' && *p <= 'z') || *p == '-')
+			/* SVG's attributes: viewBox, x1 */
+			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			       (*p >= '0' && *p <= '9') || *p == '-')
 				p++;
 			an_n = (size_t)(p - an);
 			if (an_n == 0 || !html_check_in(an, an_n, attributes)) {
@@ -324,7 +349,8 @@ html_check(const char *doc, const char *const *links, const char *action, struct
 				if (memchr(p, '<', (size_t)(e - p)) != NULL)
 					html_check_fail(c, "'<' inside <%.*s>", (int)n, name);
 				html_check_text(c, p, e);
-				if (*name == 't' && name[1] == 'i')
+				/* The document's own title: an SVG chart's come later. */
+				if (*name == 't' && name[1] == 'i' && c->title[0] == '\0')
 					snprintf(c->title, sizeof c->title, "%.*s", (int)(e - p),
 					         p);
 			}
