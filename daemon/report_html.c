@@ -249,7 +249,8 @@ report_html_unmeasured(FILE *f, const struct report *rep)
 		report_html_value(f, report_html_name(rep->rules[i].rule), DIGEST_VALUE_MAX);
 	}
 	if (n > 0)
-		fputs(". Add history = &quot;SELECT case_ref, start, done FROM ...&quot; to a rule to "
+		fputs(". Add history = &quot;SELECT case_ref, start, done FROM ...&quot; to a rule "
+		      "to "
 		      "measure it.</p>\n",
 		      f);
 }
