@@ -116,7 +116,7 @@ report_html_head(FILE *f, const char *caption, const char *columns)
 	const char *p = columns;
 	bool first = true;
 
-	fputs("<table>\n<caption>", f);
+	fputs("<div class=\"keep\">\n<table>\n<caption>", f);
 	report_html_value(f, caption, REPORT_HTML_WARNING_MAX);
 	fputs("</caption>\n<thead><tr>", f);
 	while (*p != '\0') {
@@ -144,6 +144,7 @@ report_html_end(struct report_html *h, const char *note)
 		digest_html_esc(h->f, note);
 		fputs("</p>\n", h->f);
 	}
+	fputs("</div>\n", h->f);
 	h->dash = false;
 }
 
@@ -360,11 +361,13 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 	struct report_html h = {f, rep, false};
 	char caption[400], a[DATE_HUMAN_LEN], b[DATE_HUMAN_LEN], label[64];
 
-	fprintf(f, "<section id=\"rule-%zu\">\n<h3>", n);
+	/* The heading stays with its chart, the table with its notes. */
+	fprintf(f, "<section id=\"rule-%zu\">\n<div class=\"keep\">\n<h3>", n);
 	report_html_value(f, report_html_name(rr->rule), DIGEST_VALUE_MAX);
 	fputs("</h3>\n", f);
 	report_html_rule_intro(f, rr);
 	report_html_chart(f, rep, rr, n);
+	fputs("</div>\n<div class=\"keep\">\n", f);
 	snprintf(caption, sizeof caption, "%s by %s", report_html_name(rr->rule), rep->by);
 	report_html_head(f, caption,
 	                 "Period|Completed|On time|Late|% on time|Median working days late|Most "
@@ -397,7 +400,7 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 	report_html_end(&h, "none completed in the period (no percentage), or none was late (no "
 	                    "working days late).");
 	report_html_rule_notes(f, rep, rr);
-	fputs("</section>\n", f);
+	fputs("</div>\n</section>\n", f);
 }
 
 /* Timeliness: one section per measured rule, then the ones not measured. */

@@ -97,7 +97,8 @@ report_html_practice(FILE *f, const struct report *rep)
 		if (rr->nthemes == 0 && rr->nstages == 0)
 			continue;
 		n++;
-		fputs("<section>\n<h3>", f);
+		/* The heading and its figures stay with the first table. */
+		fputs("<section>\n<div class=\"keep\">\n<h3>", f);
 		report_html_value(f, rr->rule->title, DIGEST_VALUE_MAX);
 		fprintf(f, "</h3>\n<p>Raised in the period: %lld. Resolved: %lld",
 		        rr->total.started, rr->total.tally.completed);
@@ -110,7 +111,10 @@ report_html_practice(FILE *f, const struct report *rep)
 		fputs(".</p>\n", f);
 		if (rr->nstages > 0)
 			report_html_stages(f, rep, rr);
-		if (rr->nthemes > 0)
+		else
+			report_html_themes(f, rep, rr);
+		fputs("</div>\n", f);
+		if (rr->nstages > 0 && rr->nthemes > 0)
 			report_html_themes(f, rep, rr);
 		fputs("</section>\n", f);
 	}
