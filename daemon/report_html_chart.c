@@ -20,6 +20,7 @@
 #define CHART_SLOT 56    /* the narrowest period */
 #define CHART_CHAR 7     /* a 12px Arial character, wide enough for digits */
 #define CHART_CROWDED 24 /* more periods than this: thinner, labelled every few */
+#define CHART_FIGURE 13  /* a figure's height above its baseline, and then some */
 
 #define CHART_INK "#0b0c0c"
 #define CHART_GREY "#505a5f"
@@ -61,6 +62,32 @@ chart_desc(FILE *f, const struct report *rep, const struct report_rule *rr)
 		fprintf(f, "Target: %s%%.", report_html_target(rr->rule->target, buf, sizeof buf));
 	else
 		fputs("No target set.", f);
+}
+
+/*
+ * A bar's figure: above the bar, unless the target line runs there; then
+ * inside the bar's top in white when the bar is tall enough, else above the
+ * line.
+ */
+static void
+chart_figure(FILE *f, double mid, double percent, double target)
+{
+	double top = chart_y(percent), y = top - 6, ty = chart_y(target);
+	bool inside = false;
+	char buf[32];
+
+	if (target >= 0 && ty > y - CHART_FIGURE && ty < y + 4) {
+		if (chart_y(0) - top >= CHART_FIGURE + 8) {
+			y = top + CHART_FIGURE + 2;
+			inside = true;
+		} else
+			y = ty - 6;
+	}
+	fprintf(f,
+	        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\" "
+	        "font-weight=\"bold\"%s>%s%%</text>\n",
+	        mid, y, inside ? "#ffffff" : CHART_INK, inside ? "" : CHART_HALO,
+	        report_fmt1(percent, buf, sizeof buf));
 }
 
 /* The horizontal grid and its labels: 0%, 25%, 50%, 75%, 100%. */
@@ -151,11 +178,7 @@ report_html_chart(FILE *f, const struct report *rep, const struct report_rule *r
 		double mid = CHART_LEFT + slot * ((double)k + 0.5);
 
 		if (c->fig.has_percent)
-			fprintf(f,
-			        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\" "
-			        "font-weight=\"bold\"" CHART_HALO ">%s%%</text>\n",
-			        mid, chart_y(c->fig.percent) - 6, CHART_INK,
-			        report_fmt1(c->fig.percent, buf, sizeof buf));
+			chart_figure(f, mid, c->fig.percent, rr->rule->target);
 		else
 			fprintf(f,
 			        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "

@@ -346,6 +346,24 @@ test_chart(void **state)
 	assert_lacks(svg, "stroke-dasharray");
 	assert_contains(svg, "No target set.</desc>");
 	free(doc);
+	/*
+	 * A figure where the target line runs (85.0% under a 90% line) goes inside its bar, in
+	 * white; on a bar too short for it (2.0% under a 5% line), above the line.
+	 */
+	rep.rules[0].cells[1].fig.percent = 85.0;
+	doc = render(&rep);
+	assert_contains(doc, "fill=\"#ffffff\" font-weight=\"bold\">85.0%</text>");
+	assert_int_equal(count(doc, "fill=\"#ffffff\" font-weight"), 1);
+	free(doc);
+	rule_cic.target = 5;
+	rep.rules[0].cells[1].fig.percent = 2;
+	doc = render(&rep);
+	assert_int_equal(count(doc, "fill=\"#ffffff\" font-weight"), 0);
+	/* The line at 5% is at y 199.0: the figure's baseline 6 above it. */
+	assert_contains(doc, "y=\"193.0\" text-anchor=\"middle\" fill=\"#0b0c0c\" "
+	                     "font-weight=\"bold\" paint-order=\"stroke\" stroke=\"#ffffff\" "
+	                     "stroke-width=\"4\" stroke-linejoin=\"round\">2.0%</text>");
+	free(doc);
 	report_free(&rep);
 }
 
