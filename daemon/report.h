@@ -169,6 +169,8 @@ int report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, con
                      char **cause);
 
 /* Formatting shared by the writers. */
+/* One CSV value (report_csv.c): RFC 4180 quoting, a formula's first character guarded. */
+void report_csv_field(FILE *f, const char *s);
 /* "12.5" (one decimal) into buf (at least 16 bytes). */
 const char *report_fmt1(double v, char *buf, size_t len);
 /* The last day of period i (the range's end for the last one). */
