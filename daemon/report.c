@@ -15,7 +15,6 @@
 
 #include "duration.h"
 #include "eval.h"
-#include "log.h"
 #include "report.h"
 #include "xalloc.h"
 
@@ -374,7 +373,5 @@ report_build(struct report *rep, struct engine *e, struct statestore *ss, date_t
 	casestore_read_end(cs);
 	if (ss != NULL && report_state(rep, ss, cause) != 0)
 		return -1;
-	for (size_t i = 0; i < rep->nwarnings; i++)
-		log_warn("%s", rep->warnings[i]);
 	return 0;
 }
