@@ -290,6 +290,37 @@ class ReportTest(unittest.TestCase):
         doc = json.loads(proc.stdout)
         self.assertEqual((doc["from"], doc["to"]), ("2023-04-01", "2024-03-31"))
 
+    def test_records_nothing(self):
+        # A state store the real service wrote (--once records the alerts owed), then the report
+        # on it, for every format: the file is byte for byte the same, and no -wal or -shm is
+        # left behind.
+        tmp = tempfile.mkdtemp(prefix="escalatord-report-state-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        for name in ("escalator.conf", "cases.sqlite", "holidays.txt"):
+            shutil.copy(os.path.join(self.tmp, name), tmp)
+        shutil.copytree(os.path.join(self.tmp, "rules"), os.path.join(tmp, "rules"))
+        conf = os.path.join(tmp, "escalator.conf")
+        env = dict(os.environ, LC_ALL="C")
+        once = subprocess.run([hd.ESCALATORD, "-c", conf, "--once", "--now", NOW],
+                              capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(once.returncode, 0, once.stderr)
+        alerts = [json.loads(line) for line in once.stdout.splitlines()]
+        # review: O1; escalation: E4; no-history: O1 and O2 (10 days after start).
+        self.assertEqual(len(alerts), 4, once.stdout)
+        state = os.path.join(tmp, "state.sqlite")
+        with open(state, "rb") as f:
+            before = f.read()
+        for args in (["--format", "text"], ["--format", "json"], ["--format", "html"],
+                     ["--format", "csv", "--table", "alerts"], ["--footprint"]):
+            proc = subprocess.run([hd.ESCALATORD, "-c", conf, "report", "--now", NOW,
+                                   "--from", "2024-01-01"] + args,
+                                  capture_output=True, text=True, timeout=60, env=env)
+            self.assertIn(proc.returncode, (0, 1), proc.stderr)
+            with open(state, "rb") as f:
+                self.assertEqual(f.read(), before, args)
+            for suffix in ("-wal", "-shm", "-journal"):
+                self.assertFalse(os.path.exists(state + suffix), (args, suffix))
+
     def test_usage_errors(self):
         for args, words in ((["--from", "2024-02-30"], "not a date"),
                             (["--from", "2024-03-01", "--to", "2024-02-01"], "before"),
