@@ -233,7 +233,8 @@ report_html_top(FILE *f, const struct report *rep)
 	fputs("<p>A clock is on time when it was completed on or before its due date, which each "
 	      "rule sets from the day the clock started. Working days leave out weekends and bank "
 	      "holidays; a late clock is counted late by the working days after its due date. A "
-	      "clock belongs to the period in which it was completed.</p>\n",
+	      "clock belongs to the period in which it was completed. Open and overdue: clocks not "
+	      "yet completed and past their due date at the end of the period.</p>\n",
 	      f);
 }
 
@@ -359,7 +360,7 @@ static void
 report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr, size_t n)
 {
 	struct report_html h = {f, rep, false};
-	char caption[400], a[DATE_HUMAN_LEN], b[DATE_HUMAN_LEN], label[64];
+	char caption[400], label[64];
 
 	/* The heading stays with its chart, the table with its notes. */
 	fprintf(f, "<section id=\"rule-%zu\">\n<div class=\"keep\">\n<h3>", n);
@@ -387,8 +388,7 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 		report_html_open(&h, c->open_overdue);
 		fputs("</tr>\n", f);
 	}
-	fprintf(f, "</tbody>\n<tfoot><tr><th scope=\"row\">%s to %s</th>",
-	        report_html_day(rep->from, a), report_html_day(rep->to, b));
+	fputs("</tbody>\n<tfoot><tr><th scope=\"row\">Whole period</th>", f);
 	report_html_count(&h, rr->total.tally.completed);
 	report_html_count(&h, rr->total.tally.on_time);
 	report_html_count(&h, rr->total.tally.late);

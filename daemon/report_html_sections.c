@@ -14,7 +14,7 @@ static void
 report_html_group_name(FILE *f, const char *name)
 {
 	if (name == NULL || *name == '\0')
-		fputs("(not recorded)", f);
+		fputs("(none recorded)", f);
 	else
 		report_html_value(f, name, DIGEST_VALUE_MAX);
 }

@@ -87,8 +87,8 @@ group(struct report_group *g, const char *name, long long raised, int on, const 
 	g->raised = raised;
 	tally(&g->tally, &g->fig, on, late, nlate);
 	for (size_t i = 0; i < ndone; i++)
-		report_days_add(&g->to_done, to_done[i]);
-	g->has_to_done = report_days_figures(&g->to_done, &g->median_to_done, &g->max_to_done);
+		timeliness_days_add(&g->to_done, to_done[i]);
+	g->has_to_done = timeliness_days_figures(&g->to_done, &g->median_to_done, &g->max_to_done);
 }
 
 /*
@@ -152,10 +152,11 @@ make_report(struct report *rep, bool state_known)
 	tally(&rr->total.tally, &rr->total.fig, 2, late_p, 1);
 	rr->total.open_overdue = -1;
 	rr->total.started = 4;
-	report_days_add(&rr->to_done, 2);
-	report_days_add(&rr->to_done, 3);
-	report_days_add(&rr->to_done, 9);
-	rr->has_to_done = report_days_figures(&rr->to_done, &rr->median_to_done, &rr->max_to_done);
+	timeliness_days_add(&rr->to_done, 2);
+	timeliness_days_add(&rr->to_done, 3);
+	timeliness_days_add(&rr->to_done, 9);
+	rr->has_to_done =
+	    timeliness_days_figures(&rr->to_done, &rr->median_to_done, &rr->max_to_done);
 	rr->stages = xcalloc(2, sizeof *rr->stages);
 	rr->nstages = 2;
 	group(&rr->stages[0], "1", 2, 2, NULL, 0, done_1, 2);
@@ -187,9 +188,9 @@ make_report(struct report *rep, bool state_known)
 	rep->closed[0].closed = 6;
 	rep->closed[0].in_time = 4;
 	rep->closed[0].late = 2;
-	report_days_add(&rep->closed[0].late_days, 2);
-	report_days_add(&rep->closed[0].late_days, 7);
-	rep->closed[0].has_late = report_days_figures(
+	timeliness_days_add(&rep->closed[0].late_days, 2);
+	timeliness_days_add(&rep->closed[0].late_days, 7);
+	rep->closed[0].has_late = timeliness_days_figures(
 	    &rep->closed[0].late_days, &rep->closed[0].median_late, &rep->closed[0].max_late);
 	rep->answers = xcalloc(1, sizeof *rep->answers);
 	rep->nanswers = 1;
@@ -282,7 +283,7 @@ test_timeliness(void **state)
 	assert_row(doc, "Feb 2026", "3", "1", "2", "33.3%", "3.0", "5", "0");
 	assert_row(doc, "Mar 2026", "0", "0", "0", DASH, DASH, DASH, "2");
 	assert_contains(doc, "<tfoot>"
-	                     "<tr><th scope=\"row\">1 Jan 2026 to 31 Mar 2026</th>"
+	                     "<tr><th scope=\"row\">Whole period</th>"
 	                     "<td class=\"n\">6</td><td class=\"n\">3</td><td class=\"n\">3</td>"
 	                     "<td class=\"n\">50.0%</td><td class=\"n\">3.0</td>"
 	                     "<td class=\"n\">5</td><td class=\"n\">2</td></tr></tfoot>");
