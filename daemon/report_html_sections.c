@@ -165,8 +165,10 @@ report_html_recipients(FILE *f, const struct report *rep)
 {
 	struct report_html h = {f, rep, false};
 
-	if (rep->nrecipients == 0)
+	if (rep->nrecipients == 0) {
+		fputs("<p>No alert was sent to anyone in the period.</p>\n", f);
 		return;
+	}
 	report_html_head(f, "Alerts by recipient",
 	                 "Recipient|Sent by|Alerts|Delivered|Failed|Answered");
 	for (size_t i = 0; i < rep->nrecipients; i++) {

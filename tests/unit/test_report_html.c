@@ -431,6 +431,15 @@ test_nothing_known(void **state)
 	assert_contains(doc, "The state store has no record yet");
 	assert_lacks(doc, "Alerts by rule and stage");
 	free(doc);
+	/* A state store with nothing in the period: each part says so. */
+	rep.state_known = true;
+	doc = render(&rep);
+	assert_lacks(doc, "no record yet");
+	assert_contains(doc, "<p>No alert was raised in the period.</p>");
+	assert_contains(doc, "<p>No alert was sent to anyone in the period.</p>");
+	assert_contains(doc, "<p>No alerted clock closed in the period.</p>");
+	assert_contains(doc, "<p>No alert was answered in the period.</p>");
+	free(doc);
 	/* Without any history: no summary table, no chart, the rules named. */
 	for (size_t i = 0; i < rep.nrules; i++) {
 		struct report_rule *rr = &rep.rules[i];
