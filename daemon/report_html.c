@@ -111,10 +111,9 @@ report_html_int(struct report_html *h, bool has, int v)
 }
 
 void
-report_html_head(FILE *f, const char *caption, const char *columns)
+report_html_head(FILE *f, const char *caption, const char *columns, int ntext)
 {
 	const char *p = columns;
-	bool first = true;
 
 	fputs("<div class=\"keep\">\n<table>\n<caption>", f);
 	report_html_value(f, caption, REPORT_HTML_WARNING_MAX);
@@ -123,11 +122,10 @@ report_html_head(FILE *f, const char *caption, const char *columns)
 		size_t n = strcspn(p, "|");
 		char *col = xstrndup(p, n);
 
-		fputs(first ? "<th scope=\"col\">" : "<th scope=\"col\" class=\"n\">", f);
+		fputs(ntext-- > 0 ? "<th scope=\"col\">" : "<th scope=\"col\" class=\"n\">", f);
 		digest_html_esc(f, col);
 		fputs("</th>", f);
 		free(col);
-		first = false;
 		p += n;
 		if (*p == '|')
 			p++;
@@ -275,7 +273,7 @@ report_html_summary(FILE *f, const struct report *rep)
 		         "Rule|Completed|On time|%% on time|Target|Against target|Open and overdue "
 		         "on %s",
 		         report_html_day(report_html_counted_to(rep), day));
-		report_html_head(f, "Completed on time over the whole period", cols);
+		report_html_head(f, "Completed on time over the whole period", cols, 1);
 		for (size_t i = 0; i < rep->nrules; i++) {
 			const struct report_rule *rr = &rep->rules[i];
 
@@ -372,7 +370,8 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 	snprintf(caption, sizeof caption, "%s by %s", report_html_name(rr->rule), rep->by);
 	report_html_head(f, caption,
 	                 "Period|Completed|On time|Late|% on time|Median working days late|Most "
-	                 "working days late|Open and overdue at the end");
+	                 "working days late|Open and overdue at the end",
+	                 1);
 	for (size_t k = 0; k < rep->periods.n; k++) {
 		const struct report_cell *c = &rr->cells[k];
 

@@ -34,8 +34,8 @@ void report_html_percent(struct report_html *h, bool has, double v);
 void report_html_fig(struct report_html *h, bool has, double v);
 /* A whole-number figure in a numeric cell, or the dash. */
 void report_html_int(struct report_html *h, bool has, int v);
-/* A header row from "|"-separated column names; the first is left-aligned, the rest numeric. */
-void report_html_head(FILE *f, const char *caption, const char *columns);
+/* A table's caption and header row from "|"-separated names: ntext text columns, then numbers. */
+void report_html_head(FILE *f, const char *caption, const char *columns, int ntext);
 /* Close the table, then its note when a dash was shown (what the dash means there). */
 void report_html_end(struct report_html *h, const char *note);
 /* The title of the rule with this id, or the id itself (a rule no longer loaded). */

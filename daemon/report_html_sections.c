@@ -32,7 +32,8 @@ report_html_stages(FILE *f, const struct report *rep, const struct report_rule *
 	snprintf(caption, sizeof caption, "%s: resolved at each stage", rr->rule->title);
 	report_html_head(f, caption,
 	                 "Stage resolved at|Resolved|% of resolved|On time|% on time|Median "
-	                 "working days to resolve|Most working days to resolve");
+	                 "working days to resolve|Most working days to resolve",
+	                 1);
 	for (size_t i = 0; i < rr->nstages; i++) {
 		const struct report_group *g = &rr->stages[i];
 
@@ -65,7 +66,8 @@ report_html_themes(FILE *f, const struct report *rep, const struct report_rule *
 	snprintf(caption, sizeof caption, "%s: by theme", rr->rule->title);
 	report_html_head(f, caption,
 	                 "Theme|Raised|% of raised|Resolved|On time|% on time|Median working days "
-	                 "to resolve");
+	                 "to resolve",
+	                 1);
 	for (size_t i = 0; i < rr->nthemes; i++) {
 		const struct report_group *g = &rr->themes[i];
 
@@ -136,7 +138,7 @@ report_html_alerts(FILE *f, const struct report *rep)
 		return;
 	}
 	report_html_head(f, "Alerts by rule and stage",
-	                 "Rule|Stage|Alerts|Delivered|Failed|Waiting");
+	                 "Rule|Stage|Alerts|Delivered|Failed|Waiting", 2);
 	for (size_t i = 0; i < rep->nstages; i++) {
 		const struct report_stage_alerts *s = &rep->stages[i];
 
@@ -170,7 +172,7 @@ report_html_recipients(FILE *f, const struct report *rep)
 		return;
 	}
 	report_html_head(f, "Alerts by recipient",
-	                 "Recipient|Sent by|Alerts|Delivered|Failed|Answered");
+	                 "Recipient|Sent by|Alerts|Delivered|Failed|Answered", 2);
 	for (size_t i = 0; i < rep->nrecipients; i++) {
 		const struct report_recipient *r = &rep->recipients[i];
 
@@ -201,7 +203,8 @@ report_html_closed(FILE *f, const struct report *rep)
 	}
 	report_html_head(f, "Clocks closed after an alert",
 	                 "Rule|Closed|In time|Late|Median working days late|Most working days "
-	                 "late");
+	                 "late",
+	                 1);
 	for (size_t i = 0; i < rep->nclosed; i++) {
 		const struct report_closed *c = &rep->closed[i];
 
@@ -230,7 +233,7 @@ report_html_answers(FILE *f, const struct report *rep)
 		return;
 	}
 	report_html_head(f, "Answers to alerts",
-	                 "Rule|Acknowledged|Action agreed|Disagree|Median hours to answer");
+	                 "Rule|Acknowledged|Action agreed|Disagree|Median hours to answer", 1);
 	for (size_t i = 0; i < rep->nanswers; i++) {
 		const struct report_answers *a = &rep->answers[i];
 

@@ -407,6 +407,11 @@ test_service(void **state)
 	assert_contains(doc, "<tr><th scope=\"row\">tm" HOSTILE_ESC "@council.example</th>"
 	                     "<td>email</td><td class=\"n\">5</td><td class=\"n\">4</td>"
 	                     "<td class=\"n\">1</td><td class=\"n\">3</td></tr>");
+	/* The text columns are headed as text, the counts as numbers. */
+	assert_contains(doc, "<th scope=\"col\">Rule</th><th scope=\"col\">Stage</th><th "
+	                     "scope=\"col\" class=\"n\">Alerts</th>");
+	assert_contains(doc, "<th scope=\"col\">Recipient</th><th scope=\"col\">Sent by</th><th "
+	                     "scope=\"col\" class=\"n\">Alerts</th>");
 	/* Closed late by 2 and 7: median 4.5, max 7. */
 	assert_row(doc, "gone-rule", "6", "4", "2", "4.5", "7");
 	/* No answer time known: a dash, and why. */
