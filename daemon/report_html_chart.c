@@ -110,7 +110,7 @@ void
 report_html_chart(FILE *f, const struct report *rep, const struct report_rule *rr, size_t n)
 {
 	size_t np = rep->periods.n, longest = 0, every = 1;
-	bool crowded = np > CHART_CROWDED;
+	bool crowded = np > CHART_CROWDED, any = false;
 	char label[64], buf[32];
 	double slot, right, width, height = CHART_TOP + CHART_PLOT + CHART_BOTTOM;
 
@@ -119,6 +119,14 @@ report_html_chart(FILE *f, const struct report *rep, const struct report_rule *r
 
 		if (len > longest)
 			longest = len;
+		any |= rr->cells[k].fig.has_percent;
+	}
+	/* An empty chart says nothing the table does not. */
+	if (!any) {
+		fputs("<p class=\"note\">None was completed in the period, so there is no "
+		      "chart.</p>\n",
+		      f);
+		return;
 	}
 	slot = (double)(CHART_CHAR * longest + 12);
 	if (slot < CHART_SLOT)

@@ -19,6 +19,24 @@ report_html_group_name(FILE *f, const char *name)
 		report_html_value(f, name, DIGEST_VALUE_MAX);
 }
 
+/* Did anything of the group happen in the range? (Groups are made for every history row.) */
+static bool
+report_html_group_seen(const struct report_group *g)
+{
+	return g->raised > 0 || g->tally.completed > 0;
+}
+
+/* How many of the groups were seen in the range. */
+static size_t
+report_html_groups_seen(const struct report_group *g, size_t n)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		seen += report_html_group_seen(&g[i]);
+	return seen;
+}
+
 /* Resolved at each stage: the share of all resolved, on time, working days to resolution. */
 static void
 report_html_stages(FILE *f, const struct report *rep, const struct report_rule *rr)
@@ -37,6 +55,8 @@ report_html_stages(FILE *f, const struct report *rep, const struct report_rule *
 	for (size_t i = 0; i < rr->nstages; i++) {
 		const struct report_group *g = &rr->stages[i];
 
+		if (!report_html_group_seen(g))
+			continue;
 		fputs("<tr><th scope=\"row\">", f);
 		report_html_group_name(f, g->name);
 		fputs("</th>", f);
@@ -71,6 +91,8 @@ report_html_themes(FILE *f, const struct report *rep, const struct report_rule *
 	for (size_t i = 0; i < rr->nthemes; i++) {
 		const struct report_group *g = &rr->themes[i];
 
+		if (!report_html_group_seen(g))
+			continue;
 		fputs("<tr><th scope=\"row\">", f);
 		report_html_group_name(f, g->name);
 		fputs("</th>", f);
@@ -95,6 +117,8 @@ report_html_practice(FILE *f, const struct report *rep)
 	fputs("<h2 id=\"practice\">Practice resolution</h2>\n", f);
 	for (size_t i = 0; i < rep->nrules; i++) {
 		const struct report_rule *rr = &rep->rules[i];
+		size_t stages = report_html_groups_seen(rr->stages, rr->nstages);
+		size_t themes = report_html_groups_seen(rr->themes, rr->nthemes);
 
 		if (rr->nthemes == 0 && rr->nstages == 0)
 			continue;
@@ -111,12 +135,14 @@ report_html_practice(FILE *f, const struct report *rep)
 			fprintf(f, "; median %s working days to resolve",
 			        report_fmt1(rr->median_to_done, buf, sizeof buf));
 		fputs(".</p>\n", f);
-		if (rr->nstages > 0)
+		if (stages > 0)
 			report_html_stages(f, rep, rr);
-		else
+		else if (themes > 0)
 			report_html_themes(f, rep, rr);
+		else
+			fputs("<p>None was raised or resolved in the period.</p>\n", f);
 		fputs("</div>\n", f);
-		if (rr->nstages > 0 && rr->nthemes > 0)
+		if (stages > 0 && themes > 0)
 			report_html_themes(f, rep, rr);
 		fputs("</section>\n", f);
 	}

@@ -461,6 +461,42 @@ test_nothing_known(void **state)
 	report_free(&rep);
 }
 
+/*
+ * A quiet year: groups are made for every history row, so a theme seen only outside the range
+ * has a row of zeros: it is left out; a rule with nothing completed has no chart.
+ */
+static void
+test_quiet(void **state)
+{
+	struct report rep;
+	struct report_rule *rr;
+	char *doc;
+
+	(void)state;
+	make_report(&rep, false);
+	rr = &rep.rules[1];
+	rr->themes[1].raised = 0;
+	rr->themes[1].tally.completed = 0;
+	doc = render(&rep);
+	assert_lacks(doc, "safeguarding");
+	assert_contains(doc, "Practice alert " HOSTILE_ESC ": by theme");
+	free(doc);
+	for (size_t k = 0; k < rep.periods.n; k++)
+		rr->cells[k].fig.has_percent = false;
+	for (size_t i = 0; i < rr->nstages; i++)
+		rr->stages[i].raised = rr->stages[i].tally.completed = 0;
+	rr->themes[0].raised = rr->themes[0].tally.completed = 0;
+	doc = render(&rep);
+	assert_int_equal(count(doc, "<svg "), 1);
+	assert_contains(doc, "<p class=\"note\">None was completed in the period, so there is no "
+	                     "chart.</p>");
+	assert_contains(doc, "<p>None was raised or resolved in the period.</p>");
+	assert_lacks(doc, ": resolved at each stage");
+	assert_lacks(doc, ": by theme");
+	free(doc);
+	report_free(&rep);
+}
+
 /* Five years by month: 60 periods, a thinner chart labelled every fifth month, still valid. */
 static void
 test_many_periods(void **state)
@@ -519,7 +555,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timeliness),    cmocka_unit_test(test_chart),
 	    cmocka_unit_test(test_practice),      cmocka_unit_test(test_service),
-	    cmocka_unit_test(test_nothing_known), cmocka_unit_test(test_many_periods),
+	    cmocka_unit_test(test_nothing_known), cmocka_unit_test(test_quiet),
+	    cmocka_unit_test(test_many_periods),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
