@@ -39,6 +39,7 @@ static const char report_html_css[] =
     "th,td{border:1px solid #b1b4b6;padding:.25em .5em;vertical-align:top;text-align:left}"
     "thead th{background:#f3f2f1;vertical-align:bottom}"
     ".n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".p{white-space:nowrap}"
     "tfoot th,tfoot td{font-weight:bold;border-top:2px solid #0b0c0c}"
     ".chart{display:block;max-width:100%;height:auto;margin:.6em 0}"
     "section{margin-bottom:1.2em}"
@@ -375,7 +376,7 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 	for (size_t k = 0; k < rep->periods.n; k++) {
 		const struct report_cell *c = &rr->cells[k];
 
-		fputs("<tr><th scope=\"row\">", f);
+		fputs("<tr><th scope=\"row\" class=\"p\">", f);
 		digest_html_esc(f, report_period_label(rep, k, label, sizeof label));
 		fputs("</th>", f);
 		report_html_count(&h, c->tally.completed);
@@ -387,7 +388,7 @@ report_html_rule(FILE *f, const struct report *rep, const struct report_rule *rr
 		report_html_open(&h, c->open_overdue);
 		fputs("</tr>\n", f);
 	}
-	fputs("</tbody>\n<tfoot><tr><th scope=\"row\">Whole period</th>", f);
+	fputs("</tbody>\n<tfoot><tr><th scope=\"row\" class=\"p\">Whole period</th>", f);
 	report_html_count(&h, rr->total.tally.completed);
 	report_html_count(&h, rr->total.tally.on_time);
 	report_html_count(&h, rr->total.tally.late);

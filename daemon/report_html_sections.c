@@ -126,15 +126,18 @@ report_html_practice(FILE *f, const struct report *rep)
 		/* The heading and its figures stay with the first table. */
 		fputs("<section>\n<div class=\"keep\">\n<h3>", f);
 		report_html_value(f, rr->rule->title, DIGEST_VALUE_MAX);
-		fprintf(f, "</h3>\n<p>Raised in the period: %lld. Resolved: %lld",
-		        rr->total.started, rr->total.tally.completed);
-		if (rr->total.fig.has_percent)
-			fprintf(f, ", %s%% on time",
-			        report_fmt1(rr->total.fig.percent, buf, sizeof buf));
-		if (rr->has_to_done)
-			fprintf(f, "; median %s working days to resolve",
-			        report_fmt1(rr->median_to_done, buf, sizeof buf));
-		fputs(".</p>\n", f);
+		fputs("</h3>\n", f);
+		if (stages + themes > 0 || rr->total.started > 0 || rr->total.tally.completed > 0) {
+			fprintf(f, "<p>Raised in the period: %lld. Resolved: %lld",
+			        rr->total.started, rr->total.tally.completed);
+			if (rr->total.fig.has_percent)
+				fprintf(f, ", %s%% on time",
+				        report_fmt1(rr->total.fig.percent, buf, sizeof buf));
+			if (rr->has_to_done)
+				fprintf(f, "; median %s working days to resolve",
+				        report_fmt1(rr->median_to_done, buf, sizeof buf));
+			fputs(".</p>\n", f);
+		}
 		if (stages > 0)
 			report_html_stages(f, rep, rr);
 		else if (themes > 0)

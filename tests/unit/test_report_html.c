@@ -234,7 +234,11 @@ render(const struct report *rep)
 static char *
 row(const char *head, ...)
 {
-	char *s = xasprintf("<tr><th scope=\"row\">%s</th>", head), *t;
+	/* A leading \x01: the period header's class. */
+	char *s = head[0] == '\x01'
+	              ? xasprintf("<tr><th scope=\"row\" class=\"p\">%s</th>", head + 1)
+	              : xasprintf("<tr><th scope=\"row\">%s</th>", head),
+	     *t;
 	const char *cell;
 	va_list ap;
 
@@ -249,6 +253,14 @@ row(const char *head, ...)
 	free(s);
 	return t;
 }
+
+/* A row of a table by period: its header cell is a period label (kept on one line). */
+#define assert_period(doc, label, ...)                                                             \
+	do {                                                                                       \
+		char *want_ = row("\x01" label, __VA_ARGS__, NULL);                                \
+		assert_contains(doc, want_);                                                       \
+		free(want_);                                                                       \
+	} while (0)
 
 #define assert_row(doc, ...)                                                                       \
 	do {                                                                                       \
@@ -279,11 +291,11 @@ test_timeliness(void **state)
 	assert_row(doc, "Practice alert " HOSTILE_ESC, "3", "2", "66.7%", "none set", "",
 	           "not known");
 	/* By month: period, completed, on time, late, %, median, max, open and overdue. */
-	assert_row(doc, "Jan 2026", "3", "2", "1", "66.7%", "3.0", "3", "4");
-	assert_row(doc, "Feb 2026", "3", "1", "2", "33.3%", "3.0", "5", "0");
-	assert_row(doc, "Mar 2026", "0", "0", "0", DASH, DASH, DASH, "2");
+	assert_period(doc, "Jan 2026", "3", "2", "1", "66.7%", "3.0", "3", "4");
+	assert_period(doc, "Feb 2026", "3", "1", "2", "33.3%", "3.0", "5", "0");
+	assert_period(doc, "Mar 2026", "0", "0", "0", DASH, DASH, DASH, "2");
 	assert_contains(doc, "<tfoot>"
-	                     "<tr><th scope=\"row\">Whole period</th>"
+	                     "<tr><th scope=\"row\" class=\"p\">Whole period</th>"
 	                     "<td class=\"n\">6</td><td class=\"n\">3</td><td class=\"n\">3</td>"
 	                     "<td class=\"n\">50.0%</td><td class=\"n\">3.0</td>"
 	                     "<td class=\"n\">5</td><td class=\"n\">2</td></tr></tfoot>");
@@ -293,7 +305,7 @@ test_timeliness(void **state)
 	                     "over the whole period 50.0%, not met (40.0 points below).");
 	assert_contains(doc, "Rows left out: 1 with a missing or bad date");
 	/* Not known, and why, in words. */
-	assert_row(doc, "Jan 2026", "3", "2", "1", "66.7%", "4.0", "4", "not known");
+	assert_period(doc, "Jan 2026", "3", "2", "1", "66.7%", "4.0", "4", "not known");
 	assert_contains(doc, "Open and overdue: not known, because its query failed: no such "
 	                     "table: " HOSTILE_ESC);
 	/* The rule without history, named once. */
@@ -543,7 +555,7 @@ test_many_periods(void **state)
 	assert_contains(doc, ">Sep 2021</text>");
 	assert_lacks(doc, ">May 2021</text>");
 	/* 60 rows in the table, the figures not crowded onto the bars. */
-	assert_int_equal(count(doc, "<tr><th scope=\"row\">"), 60 + 1 + 1);
+	assert_int_equal(count(doc, "<tr><th scope=\"row\" class=\"p\">"), 60 + 1);
 	assert_lacks(doc, "font-weight=\"bold\"");
 	free(doc);
 	report_free(&rep);
