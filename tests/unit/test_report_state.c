@@ -196,7 +196,7 @@ build(struct fixture *fx)
 	a = make_alert(fx, "A02", 1, 2);
 	record_at(fx, &a, true, "2026-05-02T09:00:00Z");
 	a = make_alert(fx, "A03", 2, 2);
-	a.label = "=HYPERLINK(\"http://evil.example\",\"click\")";
+	a.label = "=HYPERLINK(\"http://evil.example\",\"click\")\nline 2";
 	record_at(fx, &a, true, "2026-06-10T10:00:00Z");
 	a = make_alert(fx, "A04", 0, 1);
 	record_at(fx, &a, false, "2026-03-31T23:30:00Z");
@@ -319,8 +319,8 @@ test_report_stages(void **state)
 	    /* A01: sent, failed, pending; A02: sent in tm's digest, waiting in the manager's */
 	    {"cic-first-review", "overdue", "overdue", 2, 2, 1, 2},
 	    /* A03: the same digests */
-	    {"cic-first-review", "escalated", "=HYPERLINK(\"http://evil.example\",\"click\")", 1, 1,
-	     0, 1},
+	    {"cic-first-review", "escalated",
+	     "=HYPERLINK(\"http://evil.example\",\"click\")\nline 2", 1, 1, 0, 1},
 	    /* C01: a rule no longer loaded, after the loaded ones */
 	    {"old-rule", "gone", "gone", 1, 0, 0, 1},
 	};
@@ -481,9 +481,9 @@ test_report_footprint(void **state)
 	    "08:00,2026-05-02 10:00,10,email:tm.north@council.example; "
 	    "email:service.manager@council.example,1,0,1,acknowledged 2026-05-05 by "
 	    "tm.north@council.example\r\n"
-	    /* A03: a label that a spreadsheet would run, quoted and defused */
+	    /* A03: a label that a spreadsheet would run, on two lines: quoted and defused */
 	    "3,cic-first-review,A03,2026-12-18,2027-01-20,escalated,\"'=HYPERLINK(\"\"http://"
-	    "evil.example\"\",\"\"click\"\")\",2027-02-03 08:00,2026-06-10 "
+	    "evil.example\"\",\"\"click\"\")\nline 2\",2027-02-03 08:00,2026-06-10 "
 	    "11:00,10,email:tm.north@council.example; "
 	    "email:service.manager@council.example,1,0,1,disagree 2026-06-11 by "
 	    "service.manager@council.example\r\n"
