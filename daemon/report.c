@@ -15,7 +15,6 @@
 
 #include "duration.h"
 #include "eval.h"
-#include "log.h"
 #include "report.h"
 #include "xalloc.h"
 
@@ -173,14 +172,14 @@ report_completed(struct report_run *run, date_t start, date_t done, struct repor
 	timeliness_add(&rr->cells[k].tally, res, late);
 	timeliness_add(&rr->total.tally, res, late);
 	to_done = eval_working_days_late(run->cal, start, done);
-	report_days_add(&rr->to_done, to_done);
+	timeliness_days_add(&rr->to_done, to_done);
 	if (theme != NULL) {
 		timeliness_add(&theme->tally, res, late);
-		report_days_add(&theme->to_done, to_done);
+		timeliness_days_add(&theme->to_done, to_done);
 	}
 	if (stage != NULL) {
 		timeliness_add(&stage->tally, res, late);
-		report_days_add(&stage->to_done, to_done);
+		timeliness_days_add(&stage->to_done, to_done);
 	}
 }
 
@@ -280,7 +279,7 @@ report_groups_finish(struct report_group *g, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		timeliness_figures(&g[i].tally, &g[i].fig);
 		g[i].has_to_done =
-		    report_days_figures(&g[i].to_done, &g[i].median_to_done, &g[i].max_to_done);
+		    timeliness_days_figures(&g[i].to_done, &g[i].median_to_done, &g[i].max_to_done);
 	}
 }
 
@@ -325,7 +324,8 @@ report_rule_run(struct report *rep, struct report_rule *rr, struct casestore *cs
 	}
 	rr->total.open_overdue = rr->open_known ? run.stab_total : -1;
 	timeliness_figures(&rr->total.tally, &rr->total.fig);
-	rr->has_to_done = report_days_figures(&rr->to_done, &rr->median_to_done, &rr->max_to_done);
+	rr->has_to_done =
+	    timeliness_days_figures(&rr->to_done, &rr->median_to_done, &rr->max_to_done);
 	report_groups_finish(rr->themes, rr->nthemes);
 	report_groups_finish(rr->stages, rr->nstages);
 	if (run.named > REPORT_NAMED_BAD)
@@ -374,7 +374,5 @@ report_build(struct report *rep, struct engine *e, struct statestore *ss, date_t
 	casestore_read_end(cs);
 	if (ss != NULL && report_state(rep, ss, cause) != 0)
 		return -1;
-	for (size_t i = 0; i < rep->nwarnings; i++)
-		log_warn("%s", rep->warnings[i]);
 	return 0;
 }

@@ -20,16 +20,6 @@
 #include "statestore.h"
 #include "timeliness.h"
 
-/* A list of working-day counts, for medians and maxima. */
-struct report_days {
-	int *v;
-	size_t n, cap;
-};
-void report_days_add(struct report_days *d, int days);
-/* Median (x.5 between two) and maximum of d (sorts it); false when d is empty. */
-bool report_days_figures(struct report_days *d, double *median, int *max);
-void report_days_free(struct report_days *d);
-
 /* One rule's clocks in one period (or over the whole range). */
 struct report_cell {
 	struct timeliness_tally tally; /* completed clocks whose done falls in the period */
@@ -48,18 +38,18 @@ struct report_group {
 	long long raised;              /* started in the range (history + open) */
 	struct timeliness_tally tally; /* completed in the range, on time or late */
 	struct timeliness_figures fig;
-	struct report_days to_done; /* working days from start to done, of those completed */
+	struct timeliness_days to_done; /* working days from start to done, of those completed */
 	bool has_to_done;
 	double median_to_done;
 	int max_to_done;
 };
 
 struct report_rule {
-	const struct rule *rule;    /* id, title, due, target (-1 none) */
-	bool has_history;           /* the rule has a history query */
-	struct report_cell *cells;  /* one per period (report.periods.n), NULL without history */
-	struct report_cell total;   /* the whole range; open_overdue at the range's end */
-	struct report_days to_done; /* working days from start to done, completed in range */
+	const struct rule *rule;   /* id, title, due, target (-1 none) */
+	bool has_history;          /* the rule has a history query */
+	struct report_cell *cells; /* one per period (report.periods.n), NULL without history */
+	struct report_cell total;  /* the whole range; open_overdue at the range's end */
+	struct timeliness_days to_done; /* working days from start to done, completed in range */
 	bool has_to_done;
 	double median_to_done;
 	int max_to_done;
@@ -94,7 +84,7 @@ struct report_recipient {
 struct report_closed {
 	char *rule;
 	long long closed, in_time, late;
-	struct report_days late_days; /* working days late of the late ones */
+	struct timeliness_days late_days; /* working days late of the late ones */
 	bool has_late;
 	double median_late;
 	int max_late;
@@ -104,7 +94,7 @@ struct report_closed {
 struct report_answers {
 	char *rule;
 	long long acknowledged, agreed, disagree;
-	struct report_days hours; /* hours from the alert to its first answer */
+	struct timeliness_days hours; /* hours from the alert to its first answer */
 	bool has_median;
 	double median_hours;
 };
@@ -169,6 +159,8 @@ int report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, con
                      char **cause);
 
 /* Formatting shared by the writers. */
+/* One CSV value (report_csv.c): RFC 4180 quoting, a formula's first character guarded. */
+void report_csv_field(FILE *f, const char *s);
 /* "12.5" (one decimal) into buf (at least 16 bytes). */
 const char *report_fmt1(double v, char *buf, size_t len);
 /* The last day of period i (the range's end for the last one). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "log.h"
 #include "report.h"
 #include "statestore_impl.h"
 #include "xalloc.h"
@@ -122,6 +123,25 @@ report_write(const struct report *rep, const char *format, const char *table)
 	return 0;
 }
 
+/*
+ * The warnings (rows skipped, queries failed) on stderr too: all of them when
+ * the format has no place for them (CSV), else how many, as the report itself
+ * lists them at its end.
+ */
+static void
+report_warnings(const struct report *rep, const char *format)
+{
+	if (rep->nwarnings == 0)
+		return;
+	if (strcmp(format, "csv") == 0)
+		for (size_t i = 0; i < rep->nwarnings; i++)
+			log_warn("%s", rep->warnings[i]);
+	else
+		log_warn(
+		    "report: %zu warning%s (rows skipped or queries failed), listed in the report",
+		    rep->nwarnings, rep->nwarnings == 1 ? "" : "s");
+}
+
 int
 report_main(const struct command *c)
 {
@@ -158,8 +178,10 @@ report_main(const struct command *c)
 	} else if (report_build(&rep, e, ss->db != NULL ? ss : NULL, from, to, months, now,
 	                        &cause) != 0)
 		fprintf(stderr, "escalatord: report: %s\n", cause);
-	else
+	else {
 		rc = report_write(&rep, format, c->table);
+		report_warnings(&rep, format);
+	}
 	free(cause);
 	report_free(&rep);
 	statestore_rollback(ss);

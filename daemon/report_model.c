@@ -8,45 +8,6 @@
 #include "xalloc.h"
 
 void
-report_days_add(struct report_days *d, int days)
-{
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 16;
-		d->v = xreallocarray(d->v, d->cap, sizeof *d->v);
-	}
-	d->v[d->n++] = days;
-}
-
-static int
-report_int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median (x.5 between two, as timeliness_figures) and maximum. */
-bool
-report_days_figures(struct report_days *d, double *median, int *max)
-{
-	*median = 0;
-	*max = 0;
-	if (d->n == 0)
-		return false;
-	qsort(d->v, d->n, sizeof *d->v, report_int_cmp);
-	*median = d->n % 2 ? d->v[d->n / 2] : (d->v[d->n / 2 - 1] + d->v[d->n / 2]) / 2.0;
-	*max = d->v[d->n - 1];
-	return true;
-}
-
-void
-report_days_free(struct report_days *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof *d);
-}
-
-void
 report_warn(struct report *rep, const char *fmt, ...)
 {
 	va_list ap;
@@ -119,7 +80,7 @@ report_groups_free(struct report_group *g, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(g[i].name);
 		timeliness_tally_free(&g[i].tally);
-		report_days_free(&g[i].to_done);
+		timeliness_days_free(&g[i].to_done);
 	}
 	free(g);
 }
@@ -135,7 +96,7 @@ report_free(struct report *rep)
 				report_cell_free(&rr->cells[k]);
 		free(rr->cells);
 		report_cell_free(&rr->total);
-		report_days_free(&rr->to_done);
+		timeliness_days_free(&rr->to_done);
 		free(rr->open_why);
 		report_groups_free(rr->themes, rr->nthemes);
 		report_groups_free(rr->stages, rr->nstages);
@@ -154,17 +115,18 @@ report_free(struct report *rep)
 	free(rep->recipients);
 	for (size_t i = 0; i < rep->nclosed; i++) {
 		free(rep->closed[i].rule);
-		report_days_free(&rep->closed[i].late_days);
+		timeliness_days_free(&rep->closed[i].late_days);
 	}
 	free(rep->closed);
 	for (size_t i = 0; i < rep->nanswers; i++) {
 		free(rep->answers[i].rule);
-		report_days_free(&rep->answers[i].hours);
+		timeliness_days_free(&rep->answers[i].hours);
 	}
 	free(rep->answers);
 	for (size_t i = 0; i < rep->nwarnings; i++)
 		free(rep->warnings[i]);
 	free(rep->warnings);
 	free(rep->config_path);
+	timeliness_periods_free(&rep->periods);
 	memset(rep, 0, sizeof *rep);
 }
