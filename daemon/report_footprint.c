@@ -10,10 +10,9 @@
  * read, with two index look-ups per alert (its deliveries, their answers),
  * so a million alerts take no more memory than one.
  *
- * CSV as RFC 4180 (a value with a comma, a quote or a line break is quoted,
- * quotes doubled; CRLF line ends), and a text value that a spreadsheet would
- * take for a formula (starting with = + - @, a tab or a carriage return)
- * gets a leading apostrophe, as OWASP advises for CSV injection.
+ * CSV as the report's tables write it (report_csv_field: RFC 4180 quoting,
+ * CRLF line ends, a leading apostrophe on a value a spreadsheet would take
+ * for a formula, as OWASP advises for CSV injection).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +72,13 @@ footprint_add(struct footprint_buf *b, const char *s)
 	b->len += n;
 }
 
-/* Write a text value as a CSV field: formula-guarded, quoted when it must be. */
+/* Write a text value as a CSV field (report_csv_field), made valid UTF-8 first. */
 static void
 footprint_field(FILE *f, const char *s)
 {
 	char *clean = utf8_sanitize(s != NULL ? s : "");
-	bool guard = strchr("=+-@\t\r", clean[0]) != NULL && clean[0] != '\0';
-	bool quote = strpbrk(clean, ",\"\r\n") != NULL;
 
-	if (quote)
-		fputc('"', f);
-	if (guard)
-		fputc('\'', f);
-	for (const char *p = clean; *p != '\0'; p++) {
-		if (*p == '"')
-			fputc('"', f);
-		fputc(*p, f);
-	}
-	if (quote)
-		fputc('"', f);
+	report_csv_field(f, clean);
 	free(clean);
 }
 

@@ -392,7 +392,7 @@ report_closed(struct report *rep, struct statestore *ss, char **cause)
 		else {
 			c->late += count;
 			for (long long k = 0; k < count; k++)
-				report_days_add(&c->late_days, late);
+				timeliness_days_add(&c->late_days, late);
 		}
 	}
 	report_rule_sort(rep, ranks, rows, n, sizeof(struct report_closed));
@@ -400,8 +400,8 @@ report_closed(struct report *rep, struct statestore *ss, char **cause)
 	rep->nclosed = n;
 	for (size_t i = 0; i < n; i++)
 		rep->closed[i].has_late =
-		    report_days_figures(&rep->closed[i].late_days, &rep->closed[i].median_late,
-		                        &rep->closed[i].max_late);
+		    timeliness_days_figures(&rep->closed[i].late_days, &rep->closed[i].median_late,
+		                            &rep->closed[i].max_late);
 	free(ranks);
 	return report_done(ss, st, rc, cause);
 }
@@ -459,7 +459,7 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 		long long count = sqlite3_column_int64(hours, 2);
 
 		for (long long k = 0; k < count; k++)
-			report_days_add(&a->hours, h);
+			timeliness_days_add(&a->hours, h);
 	}
 	if (report_done(ss, hours, rc, cause) != 0)
 		goto fail;
@@ -469,7 +469,7 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 	for (size_t i = 0; i < n; i++) {
 		int max;
 
-		rep->answers[i].has_median = report_days_figures(
+		rep->answers[i].has_median = timeliness_days_figures(
 		    &rep->answers[i].hours, &rep->answers[i].median_hours, &max);
 	}
 	free(ranks);

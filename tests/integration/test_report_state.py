@@ -1,23 +1,27 @@
 #!/usr/bin/python3
-"""Integration test of issue 16's footprint export against what was really sent.
+"""Integration test of issue 16's state-store figures against what was really sent.
 
 Run:  /usr/bin/python3 tests/integration/test_report_state.py --escalatord /path/to/escalatord
 
 The real escalatord --once sends a few alerts one by one (digest = "off") to the real SMTP sink
 on 127.0.0.1, which refuses one address for good (550); then `escalatord report --footprint`
-(read-only) is read with Python's csv module and each row compared with the messages the sink
-received for that case and stage (X-Escalator-Case, X-Escalator-Stage, RCPT TO): recipients,
-delivered, failed, waiting. The rule's label has a comma and one case reference starts with "="
-(a spreadsheet formula): the export quotes the first and defuses the second with an apostrophe.
+and `report --format csv --table alerts|recipients` (read-only) are read with Python's csv
+module and compared with the messages the sink received (X-Escalator-Case, X-Escalator-Stage,
+RCPT TO): recipients, delivered (sent), failed, waiting. The rule's label has a comma and one case reference starts with "="
+(a spreadsheet formula): the export quotes both and defuses the second with an apostrophe.
 One store for every test (setUpClass): the service runs once.
 
   test_rows_match_the_sink     one row per alert, oldest first, each one's counts as the sink saw
   test_quoting_and_formula     the label read back whole, "=E2" read back as "'=E2", raw CSV as
                                RFC 4180 (CRLF, quoted fields)
   test_one_case                --case: that case's rows alone; a range without alerts: the header
+  test_alerts_table            report --table alerts: each stage's alerts, sent, failed as the
+                               sink saw them
+  test_recipients_table        report --table recipients: each address's alerts and messages
   test_reads_only              the state store is unchanged by the report
 """
 
+import collections
 import csv
 import datetime
 import hashlib
@@ -69,7 +73,7 @@ def digest_of(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class TestReportFootprint(unittest.TestCase):
+class TestReportState(unittest.TestCase):
     maxDiff = None
 
     @classmethod
@@ -205,7 +209,7 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "escalator@council.example";
         o1 = next(r for r in rows if r["case_ref"] == "O1")
         self.assertEqual(o1["label"], OVERDUE_LABEL)
         self.assertIn('"%s"' % OVERDUE_LABEL, self.csv_raw, "a value with a comma is quoted")
-        self.assertIn(",'=E2,", self.csv_raw, "a formula is defused with an apostrophe")
+        self.assertIn(',"\'=E2",', self.csv_raw, "a formula is defused with an apostrophe")
         self.assertNotIn(",=E2,", self.csv_raw)
         self.assertTrue(self.csv_raw.endswith("\r\n"))
         self.assertEqual(self.csv_raw.count("\r\n"), len(self.rows), "CRLF after every record")
@@ -219,6 +223,39 @@ smtp = { url = "smtp://127.0.0.1:%d"; from = "escalator@council.example";
         # Alerts are in a range by the day they were raised: none a year ago.
         out = self.footprint("--from", ago(400), "--to", ago(300))
         self.assertEqual(out, ",".join(HEADER) + "\r\n")
+
+    def table(self, name):
+        p = self.run_escalatord("report", "--format", "csv", "--table", name, "--from", ago(3),
+                                "--to", ago(-1))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return list(csv.reader(io.StringIO(p.stdout, newline="")))
+
+    def test_alerts_table(self):
+        """--table alerts: per stage (in the rule's order) the alerts and what the sink saw."""
+        rows = self.table("alerts")
+        self.assertEqual(rows[0], ["rule", "stage", "label", "alerts", "sent", "failed",
+                                   "waiting"])
+        sent = collections.Counter(m.message["X-Escalator-Stage"] for m in self.messages
+                                   for _ in m.rcpt_tos)
+        # Refused for good: =E2's team manager (overdue), E1's service manager (escalated).
+        want = [["cic-review", "reminder", "Reminder: IRO", "1", str(sent["reminder"]), "0", "0"],
+                ["cic-review", "overdue", OVERDUE_LABEL, "2", str(sent["overdue"]), "1", "0"],
+                ["cic-review", "escalated", "Escalated", "1", str(sent["escalated"]), "1", "0"]]
+        self.assertEqual(rows[1:], want)
+        self.assertEqual((sent["reminder"], sent["overdue"], sent["escalated"]), (1, 3, 2))
+
+    def test_recipients_table(self):
+        """--table recipients: most alerts first, each one's messages as the sink saw them."""
+        rows = self.table("recipients")
+        self.assertEqual(rows[0], ["kind", "recipient", "alerts", "sent", "failed", "answered"])
+        sent = collections.Counter(r for m in self.messages for r in m.rcpt_tos)
+        # The IRO: R1, O1, =E2 and E1 (copied in); the team manager O1 and E1 (copied in); the
+        # refused address =E2's team manager and E1's service manager. Ties by name.
+        want = [["email", IRO, "4", str(sent[IRO]), "0", "0"],
+                ["email", GONE, "2", "0", "2", "0"],
+                ["email", TM, "2", str(sent[TM]), "0", "0"]]
+        self.assertEqual(rows[1:], want)
+        self.assertEqual((sent[IRO], sent[TM], sent[GONE]), (4, 2, 0))
 
     def test_reads_only(self):
         """Nothing recorded: the state file is byte for byte as --once left it."""

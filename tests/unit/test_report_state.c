@@ -488,7 +488,8 @@ test_report_footprint(void **state)
 	    "email:service.manager@council.example,1,0,1,disagree 2026-06-11 by "
 	    "service.manager@council.example\r\n"
 	    /* B01: a case reference that is a formula, an address with a comma and quotes */
-	    "7,pp-review,'=SUM(A1),2026-12-18,2027-01-20,first,first,2027-02-03 08:00,2026-07-01 "
+	    "7,pp-review,\"'=SUM(A1)\",2026-12-18,2027-01-20,first,first,2027-02-03 "
+	    "08:00,2026-07-01 "
 	    "13:00,10,\"email:\"\"smith, j\"\"@council.example\",0,0,1,\r\n"
 	    "8,old-rule,C01,2026-12-18,2027-01-20,gone,gone,2027-02-03 08:00,2026-08-01 "
 	    "13:00,10,email:tm.north@council.example,0,0,1,\r\n");
