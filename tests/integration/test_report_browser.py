@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Integration test of issue 16's HTML report as people read it: in a real browser, and printed.
 
-Run:  /usr/bin/python3 tests/integration/test_report_browser.py --escalatord /path/to/escalatord [-v]
+Run:  /usr/bin/python3 tests/integration/test_report_browser.py --escalatord PATH/escalatord [-v]
 
 A small case store made by hand (sqlite3): reviews completed (case_ref, start, done) and still
 open (case_ref, start) for a Child in Care review rule with `history` and `target = 90`, practice
 alerts resolved (with theme and the stage resolved at) and open for a practice rule, and a rule
-without history. The real escalatord writes `report --from 2026-01-01 --to 2026-03-31 --by month
---format html --now 2026-04-15T09:00:00` to a file (no state store yet); headless Chromium
+without history. The real service makes one pass (`--once`, to the SMTP sink) so that the state
+store holds three alerts. The real escalatord writes `report --from 2026-01-01 --to 2026-03-31
+--by month --format html --now 2026-04-15T09:00:00` to a file, and a second report over the
+twelve months to today (when the state store recorded the alerts); headless Chromium
 (Debian's chromium + chromium-driver, driven by python3-selenium, as test_browser.py does) opens
 it from disk. The figures are read off the page (the text of the table cells) and compared with
 the figures counted by hand below, which are also recomputed here from the rows with the
@@ -141,6 +143,20 @@ ALERTS_DONE = [
 ALERTS_OPEN = [("P4", "2026-03-02", "record keeping <b>")]
 
 FROM, TO, NOW = "2026-01-01", "2026-03-31", "2026-04-15T09:00:00"
+# The service's one pass before the report: O1 (due 2025-12-31), O2 (due 2026-02-23) and P4 (due
+# 2026-03-09) are overdue on 20 Mar 2026, a stage 1 working day after due: three alerts to the
+# IRO service's address, sent in one digest. O3 (due in April) is not. The state store records
+# them at the real time of the run (created_at), so the service's section is read from a
+# second report over the twelve months to the real today.
+ONCE_NOW = "2026-03-20T09:00:00"
+SMTP = """
+smtp = {
+  url = "smtp://127.0.0.1:%d";
+  from = "escalator@council.example";
+  starttls = "opportunistic";
+};
+"""
+IRO = "iro-service@council.example"
 MONTHS = ["Jan 2026", "Feb 2026", "Mar 2026"]
 
 # The hand count above, as the page's rows: period, completed, on time, late, % on time,
@@ -288,22 +304,49 @@ class TestReportBrowser(unittest.TestCase):
         db.commit()
         db.close()
 
+        cls.env = dict(os.environ, LC_ALL="C", TZ="UTC")
+        cls.once = cls.service_pass(etc)
         cls.html = os.path.join(cls.tmp, "report.html")
-        env = dict(os.environ, LC_ALL="C", TZ="UTC")
-        with open(cls.html, "wb") as out:
-            cls.proc = subprocess.run(
-                [hd.ESCALATORD, "-c", cls.conf, "report", "--from", FROM, "--to", TO, "--by",
-                 "month", "--format", "html", "--now", NOW],
-                stdout=out, stderr=subprocess.PIPE, text=False, timeout=60, env=env)
-        cls.stderr = cls.proc.stderr.decode("utf-8", "replace")
+        cls.proc, cls.stderr = cls.report(cls.html, "--from", FROM, "--to", TO, "--by", "month",
+                                          "--now", NOW)
         with open(cls.html, "rb") as f:
             cls.source = f.read().decode("utf-8")
+        cls.today = datetime.date.today()
+        cls.service_html = os.path.join(cls.tmp, "service.html")
+        cls.service_proc, _ = cls.report(cls.service_html, "--to", cls.today.isoformat(), "--by",
+                                         "year")
         cls.shots = os.environ.get("ESCALATOR_SCREENSHOT_DIR") or os.path.join(cls.tmp, "shots")
         os.makedirs(cls.shots, exist_ok=True)
         cls.driver = None
         if cls.proc.returncode == 0:
             cls.driver = cls.browser()
             cls.driver.get("file://" + cls.html)
+
+    @classmethod
+    def service_pass(cls, etc):
+        """The real service's one pass (--once) to the SMTP sink: the state store's records."""
+        from harness import SmtpSink
+        sink = SmtpSink()
+        sink.start()
+        try:
+            with open(cls.conf, "a", encoding="utf-8") as f:
+                f.write(SMTP % sink.port)
+            proc = subprocess.run([hd.ESCALATORD, "-c", cls.conf, "--once", "--now", ONCE_NOW],
+                                  capture_output=True, text=True, timeout=60, env=cls.env)
+            if proc.returncode == 0:
+                sink.wait_for(1, timeout=10, strict=False)
+            return proc, [m.rcpt_tos for m in sink.messages]
+        finally:
+            sink.stop()
+
+    @classmethod
+    def report(cls, path, *args):
+        """escalatord report --format html ARGS into path: (the process, its stderr)."""
+        with open(path, "wb") as out:
+            proc = subprocess.run([hd.ESCALATORD, "-c", cls.conf, "report", "--format", "html",
+                                   *args], stdout=out, stderr=subprocess.PIPE, timeout=60,
+                                  env=cls.env)
+        return proc, proc.stderr.decode("utf-8", "replace")
 
     @classmethod
     def tearDownClass(cls):
@@ -342,6 +385,9 @@ class TestReportBrowser(unittest.TestCase):
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def setUp(self):
+        proc, rcpts = self.once
+        self.assertEqual(proc.returncode, 0, "escalatord --once failed:\n" + proc.stderr)
+        self.assertEqual(rcpts, [[IRO]], "the SMTP sink's messages")
         self.assertEqual(self.proc.returncode, 0, "escalatord report failed:\n" + self.stderr)
         for marker in hd.SANITIZER_MARKERS:
             self.assertNotIn(marker.decode(), self.stderr)
@@ -389,8 +435,11 @@ class TestReportBrowser(unittest.TestCase):
         ])
         body = d.find_element(By.TAG_NAME, "body").text
         self.assertIn("Not measured (no history query): Child protection visit.", body)
-        # No state store yet: said in words, not an empty table.
-        self.assertIn("The state store has no record yet", body)
+        # The service's alerts were recorded today, outside the range: said in words.
+        if not day(FROM) <= self.today <= day(TO):
+            service = body.split("\nWhat the service sent\n")[1].split("\nWarnings\n")[0]
+            self.assertIn("No alert was raised in the period.", service)
+            self.assertIn("No alert was sent to anyone in the period.", service)
 
     def test_timeliness_tables(self):
         tables = self.tables()
@@ -472,6 +521,31 @@ class TestReportBrowser(unittest.TestCase):
         self.assertEqual([ln for ln in p["lines"] if ln["dash"]], [])
         self.assertEqual(len(p["bars"]), 2)
         self.assertIn("none", [t["text"] for t in p["texts"]])
+
+    def test_service_section(self):
+        """What the service sent: the pass's three alerts, read from the state store, on the
+        page of the twelve months to today."""
+        from selenium.webdriver.common.by import By
+        self.assertEqual(self.service_proc.returncode, 0)
+        d = self.driver
+        try:
+            d.get("file://" + self.service_html)
+            tables = self.tables()
+            self.assertEqual(tables["Alerts by rule and stage"]["head"],
+                             ["Rule", "Stage", "Alerts", "Delivered", "Failed", "Waiting"])
+            self.assertEqual(tables["Alerts by rule and stage"]["body"], [
+                ["Child in Care review", "Overdue", "2", "2", "0", "0"],
+                ["Practice alert", "Overdue", "1", "1", "0", "0"],
+            ])
+            self.assertEqual(tables["Alerts by recipient"]["body"],
+                             [[IRO, "email", "3", "3", "0", "0"]])
+            body = d.find_element(By.TAG_NAME, "body").text
+            self.assertIn("No alerted clock closed in the period.", body)
+            self.assertIn("No alert was answered in the period.", body)
+            self.assertNotIn("no record yet", body)
+            self.shot("report-service")
+        finally:
+            d.get("file://" + self.html)
 
     def test_self_contained(self):
         d = self.driver
