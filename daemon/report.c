@@ -59,7 +59,7 @@ report_group(struct report_group **g, size_t *n, const char *name)
 	return &(*g)[(*n)++];
 }
 
-/* Say a bad row once per case for the first few, then only count it. */
+/* Name a bad row's case for whoever runs the report (the first few), then only count it. */
 static void
 report_bad_row(struct report_run *run, const char *what, const char *case_ref, const char *col,
                const char *value)
@@ -69,13 +69,14 @@ report_bad_row(struct report_run *run, const char *what, const char *case_ref, c
 	if (run->named++ >= REPORT_NAMED_BAD)
 		return;
 	if (case_ref == NULL)
-		report_warn(run->rep, "rule \"%s\": %s: a row without a case_ref was skipped",
-		            r->id, what);
+		report_warn_case(run->rep, "rule \"%s\": %s: a row without a case_ref was skipped",
+		                 r->id, what);
 	else if (value == NULL)
-		report_warn(run->rep, "rule \"%s\": %s: case %s: %s is empty; the row was skipped",
-		            r->id, what, case_ref, col);
+		report_warn_case(run->rep,
+		                 "rule \"%s\": %s: case %s: %s is empty; the row was skipped",
+		                 r->id, what, case_ref, col);
 	else
-		report_warn(
+		report_warn_case(
 		    run->rep,
 		    "rule \"%s\": %s: case %s: %s \"%s\" is not a date (YYYY-MM-DD); the row "
 		    "was skipped",
@@ -153,7 +154,7 @@ report_completed(struct report_run *run, date_t start, date_t done, struct repor
 		if (run->named++ < REPORT_NAMED_BAD) {
 			char s[DATE_STRLEN], d[DATE_STRLEN];
 
-			report_warn(
+			report_warn_case(
 			    run->rep,
 			    "rule \"%s\": history: case %s: done %s is before its start %s; "
 			    "the row was skipped",
@@ -275,7 +276,8 @@ report_group_cmp(const void *a, const void *b)
 static void
 report_groups_finish(struct report_group *g, size_t n)
 {
-	qsort(g, n, sizeof *g, report_group_cmp);
+	if (n > 0) /* g is NULL when the history has no such column */
+		qsort(g, n, sizeof *g, report_group_cmp);
 	for (size_t i = 0; i < n; i++) {
 		timeliness_figures(&g[i].tally, &g[i].fig);
 		g[i].has_to_done =
@@ -329,8 +331,18 @@ report_rule_run(struct report *rep, struct report_rule *rr, struct casestore *cs
 	report_groups_finish(rr->themes, rr->nthemes);
 	report_groups_finish(rr->stages, rr->nstages);
 	if (run.named > REPORT_NAMED_BAD)
-		report_warn(rep, "rule \"%s\": %lld more rows were skipped for the same reasons",
-		            rr->rule->id, run.named - REPORT_NAMED_BAD);
+		report_warn_case(rep,
+		                 "rule \"%s\": %lld more rows were skipped for the same reasons",
+		                 rr->rule->id, run.named - REPORT_NAMED_BAD);
+	if (rr->bad_rows + rr->before_start > 0)
+		report_warn(
+		    rep,
+		    "rule \"%s\": %lld row%s skipped as bad data: %lld with a case, start or "
+		    "done missing or not a date, %lld done before the start (escalatord "
+		    "report names the cases on standard error)",
+		    rr->rule->id, rr->bad_rows + rr->before_start,
+		    rr->bad_rows + rr->before_start == 1 ? "" : "s", rr->bad_rows,
+		    rr->before_start);
 	free(run.ends);
 	free(run.stab);
 }

@@ -117,12 +117,22 @@ struct report {
 	size_t nclosed;
 	struct report_answers *answers;
 	size_t nanswers;
-	char **warnings; /* said at the end (and on stderr): rows skipped, queries failed */
+	char **warnings; /* said at the end: rows skipped (counted per rule), queries failed */
 	size_t nwarnings;
+	/*
+	 * Each bad row, naming its rule and case: for whoever runs the report
+	 * (standard error), never in the document itself, which is pasted into
+	 * an annual report (the warnings above count them per rule instead).
+	 */
+	char **case_warnings;
+	size_t ncase_warnings;
 };
 
 /* Add a warning (printf-style). */
 void report_warn(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Add a warning that names a case (printf-style): standard error only. */
+void report_warn_case(struct report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Build the report for from..to in periods of months, as of now: run every

@@ -124,13 +124,15 @@ report_write(const struct report *rep, const char *format, const char *table)
 }
 
 /*
- * The warnings (rows skipped, queries failed) on stderr too: all of them when
- * the format has no place for them (CSV), else how many, as the report itself
- * lists them at its end.
+ * On standard error: each bad row with its rule and case (for whoever runs the
+ * report to mend; the document never names a case), and the report's own
+ * warnings too when the format has no place for them (CSV), else how many.
  */
 static void
 report_warnings(const struct report *rep, const char *format)
 {
+	for (size_t i = 0; i < rep->ncase_warnings; i++)
+		log_warn("%s", rep->case_warnings[i]);
 	if (rep->nwarnings == 0)
 		return;
 	if (strcmp(format, "csv") == 0)

@@ -7,17 +7,32 @@
 #include "report.h"
 #include "xalloc.h"
 
+/* Append s to a list of warnings. */
+static void
+report_warn_add(char ***v, size_t *n, char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = s;
+}
+
 void
 report_warn(struct report *rep, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
+	report_warn_add(&rep->warnings, &rep->nwarnings, xvasprintf(fmt, ap));
 	va_end(ap);
-	rep->warnings = xreallocarray(rep->warnings, rep->nwarnings + 1, sizeof *rep->warnings);
-	rep->warnings[rep->nwarnings++] = s;
+}
+
+void
+report_warn_case(struct report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_warn_add(&rep->case_warnings, &rep->ncase_warnings, xvasprintf(fmt, ap));
+	va_end(ap);
 }
 
 /* One decimal, as the report prints every percentage and median. */
@@ -126,6 +141,9 @@ report_free(struct report *rep)
 	for (size_t i = 0; i < rep->nwarnings; i++)
 		free(rep->warnings[i]);
 	free(rep->warnings);
+	for (size_t i = 0; i < rep->ncase_warnings; i++)
+		free(rep->case_warnings[i]);
+	free(rep->case_warnings);
 	free(rep->config_path);
 	timeliness_periods_free(&rep->periods);
 	memset(rep, 0, sizeof *rep);

@@ -458,13 +458,19 @@ class TestReportBrowser(unittest.TestCase):
                       "the whole period 55.6%, not met (34.4 points below).", body)
         self.assertIn(DASH + " none completed in the period (no percentage), or none was late",
                       body)
-        # The two skipped rows: counted under the table, named in the warnings (at the end).
+        # The two skipped rows: counted under the table and in the warnings (at the end).
         self.assertIn("Rows left out: 1 with a missing or bad date, 1 completed before they "
                       "started", body)
         warnings = body.split("\nWarnings\n")[1]
-        self.assertIn('done "2026-13-01" is not a date', warnings)
-        self.assertIn("done 2026-03-09 is before its start 2026-03-10", warnings)
-        self.assertIn("report: 2 warnings", self.stderr)
+        # Counted on the page, which is pasted into an annual report; the cases are named on
+        # standard error only.
+        self.assertIn("2 rows skipped as bad data: 1 with a case, start or done missing or not "
+                      "a date, 1 done before the start", warnings)
+        self.assertNotIn("A10", body)
+        self.assertNotIn("A11", body)
+        self.assertIn('case A10: done "2026-13-01" is not a date', self.stderr)
+        self.assertIn("case A11: done 2026-03-09 is before its start 2026-03-10", self.stderr)
+        self.assertIn("report: 1 warning", self.stderr)
 
     def test_practice_tables(self):
         tables = self.tables()
