@@ -126,6 +126,10 @@ CREATE TABLE cic_reviews (
 );
 CREATE INDEX cic_reviews_child ON cic_reviews (child_id, review_date);
 CREATE INDEX cic_reviews_date ON cic_reviews (review_date);
+CREATE INDEX cic_reviews_decisions_sent ON cic_reviews (decisions_sent_on)
+    WHERE decisions_sent_on IS NOT NULL;
+CREATE INDEX cic_reviews_record_sent ON cic_reviews (record_sent_on)
+    WHERE record_sent_on IS NOT NULL;
 
 -- IROs allocated to a child for a period of care (CMS). Record one for each period of care,
 -- even when the child's IRO stays the same (e.g. their child protection chair), dated the day
@@ -486,6 +490,8 @@ SELECT c.case_ref, r.review_date AS start, r.done, r.review_number + 1 AS next_r
 
 -- The decisions of the last review of the current period of care not yet sent: start = the
 -- review. Only the last review: an earlier one's clock ended when the next review was held.
+-- Only in a store that records the dates (some review has a decisions_sent_on): a council that
+-- does not fill the column gets no clocks, rather than one for every child.
 CREATE VIEW open_cic_review_decisions AS
 SELECT c.case_ref, s.last_review AS start, s.reviews_held AS review_number,
        coalesce(s.legal_status, c.legal_status) AS legal_status,
@@ -497,7 +503,8 @@ SELECT c.case_ref, s.last_review AS start, s.reviews_held AS review_number,
  WHERE s.reviews_held >= 1
    AND NOT EXISTS (SELECT 1 FROM cic_reviews AS r
                     WHERE r.child_id = s.child_id AND r.review_date = s.last_review
-                      AND r.decisions_sent_on IS NOT NULL);
+                      AND r.decisions_sent_on IS NOT NULL)
+   AND EXISTS (SELECT 1 FROM cic_reviews AS k WHERE k.decisions_sent_on IS NOT NULL);
 
 -- Review decisions sent: start = the review, done = decisions_sent_on, if no later than the next
 -- review (or the end of the period of care); sent after that, the clock had already ended.
@@ -510,7 +517,7 @@ SELECT c.case_ref, r.review_date AS start, r.decisions_sent_on AS done, r.review
    AND (r.ends_by IS NULL OR r.decisions_sent_on <= r.ends_by);
 
 -- The full record of the last review of the current period of care not yet sent: start = the
--- review (as open_cic_review_decisions).
+-- review (as open_cic_review_decisions; only in a store that records record_sent_on).
 CREATE VIEW open_cic_review_record AS
 SELECT c.case_ref, s.last_review AS start, s.reviews_held AS review_number,
        coalesce(s.legal_status, c.legal_status) AS legal_status,
@@ -522,7 +529,8 @@ SELECT c.case_ref, s.last_review AS start, s.reviews_held AS review_number,
  WHERE s.reviews_held >= 1
    AND NOT EXISTS (SELECT 1 FROM cic_reviews AS r
                     WHERE r.child_id = s.child_id AND r.review_date = s.last_review
-                      AND r.record_sent_on IS NOT NULL);
+                      AND r.record_sent_on IS NOT NULL)
+   AND EXISTS (SELECT 1 FROM cic_reviews AS k WHERE k.record_sent_on IS NOT NULL);
 
 -- Review records sent: as cic_review_decisions_history, with record_sent_on.
 CREATE VIEW cic_review_record_history AS
@@ -534,8 +542,10 @@ SELECT c.case_ref, r.review_date AS start, r.record_sent_on AS done, r.review_nu
    AND (r.ends_by IS NULL OR r.record_sent_on <= r.ends_by);
 
 -- Children looked after now with no IRO allocated in this period of care: start = the day they
--- became looked after. The child has no IRO line yet (unless children.iro_id is already set),
--- so iro_service_manager_email falls back on the IRO service manager with the lowest staff_id.
+-- became looked after. Only in a store that records allocations (iro_allocations has rows): a
+-- council that does not fill the table gets no clocks, rather than one for every child. The
+-- child may have no IRO line yet (children.iro_id NULL), so iro_service_manager_email falls back
+-- on the IRO service manager with the lowest staff_id.
 CREATE VIEW open_iro_allocation AS
 SELECT c.case_ref, l.became_looked_after AS start,
        coalesce(l.legal_status, c.legal_status) AS legal_status,
@@ -548,7 +558,8 @@ SELECT c.case_ref, l.became_looked_after AS start,
   FROM looked_after_now AS l
   JOIN child_contacts AS c ON c.child_id = l.child_id
  WHERE NOT EXISTS (SELECT 1 FROM iro_allocations AS a
-                    WHERE a.child_id = l.child_id AND a.allocated_on >= l.became_looked_after);
+                    WHERE a.child_id = l.child_id AND a.allocated_on >= l.became_looked_after)
+   AND EXISTS (SELECT 1 FROM iro_allocations);
 
 -- IROs allocated: start = the day the child became looked after (as open_iro_allocation), done =
 -- the first allocation in that period of care. A period that ended with none has no row.
