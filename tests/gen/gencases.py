@@ -1112,7 +1112,7 @@ class Generator:
         for rid in CLOCK_RULES:
             if self.rules[rid].history is None:
                 continue
-            (n, ok), (ny, oky) = self.done_all[rid], self.done_year[rid]
+            (n, _), (ny, oky) = self.done_all[rid], self.done_year[rid]
             w("    %-30s %7d  last year %d, %s on time\n" % (
                 rid, n, ny, "%.1f%%" % (100.0 * oky / ny) if ny else "-"))
 
