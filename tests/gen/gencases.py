@@ -26,9 +26,10 @@ very late, so that a year's report shows figures like the councils' (reviews 92-
 A stage counts as reached on --today if it fires on or before that date (it fires at the configured
 send_time, 08:00 by default, so evaluate with --now <today>T08:00:00 or later).
 
-It scales: about 600,000 children make a million open clocks, generated in well under a minute with
---history-years 0 (one transaction, executemany in chunks, journal_mode=OFF, synchronous=OFF,
-indexes built after the rows). The file is written beside --out and renamed over it at the end,
+It scales (one transaction, executemany in chunks, journal_mode=OFF, synchronous=OFF, indexes built
+after the rows): about 560,000 children make a million open clocks, in about a minute with
+--history-years 0 (120,000 children: 12.5 s; 60,000 with the default 2 years: 12 s and 1.4 million
+completed clocks); 22,000 children with --history-years 5 make a million completed clocks in 9 s. The file is written beside --out and renamed over it at the end,
 as a nightly extract would be. A summary (rows, IRO caseloads, open clocks per rule and the stages
 they have reached, completed clocks per rule and the share on time) goes to standard error.
 """
