@@ -106,6 +106,13 @@ casestore_rows_ncolumns(const struct casestore_rows *q)
 	return (size_t)sqlite3_column_count(q->st);
 }
 
+/* The name of column i, as the query gives it. */
+const char *
+casestore_rows_column_name(const struct casestore_rows *q, size_t i)
+{
+	return sqlite3_column_name(q->st, (int)i);
+}
+
 /* Step to the next row, within the time limit. */
 int
 casestore_rows_next(struct casestore_rows *q, char **cause)

@@ -533,3 +533,25 @@ casestore_busy(const struct casestore *cs)
 
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
+
+/* One read snapshot: BEGIN, then the first read takes SQLite's read lock and keeps it. */
+int
+casestore_read_begin(struct casestore *cs, char **cause)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(cs->db, "BEGIN", NULL, NULL, &err) != SQLITE_OK) {
+		*cause = xasprintf("cannot start a read of %s: %s", cs->path,
+		                   err ? err : sqlite3_errmsg(cs->db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+casestore_read_end(struct casestore *cs)
+{
+	if (!sqlite3_get_autocommit(cs->db))
+		sqlite3_exec(cs->db, "COMMIT", NULL, NULL, NULL);
+}

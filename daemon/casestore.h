@@ -92,6 +92,8 @@ struct casestore_rows;
 struct casestore_rows *casestore_query(struct casestore *cs, const char *sql, char **cause);
 /* The number of columns the query returns. */
 size_t casestore_rows_ncolumns(const struct casestore_rows *q);
+/* The name of column i. */
+const char *casestore_rows_column_name(const struct casestore_rows *q, size_t i);
 /*
  * Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause
  * set; casestore_rows_timed_out tells a query stopped for its time limit), -2
@@ -126,6 +128,14 @@ void casestore_rows_free(struct casestore_rows *q);
  * sets *missing. Returns true when changed.
  */
 bool casestore_changed(struct casestore *cs, bool *replaced, bool *missing);
+
+/*
+ * Hold one read snapshot across the queries that follow until
+ * casestore_read_end, so they all see the same extract (the report's history
+ * and live queries). Returns 0, or -1 with *cause set.
+ */
+int casestore_read_begin(struct casestore *cs, char **cause);
+void casestore_read_end(struct casestore *cs);
 
 /* Did the last operation fail because another process holds the case store? */
 bool casestore_busy(const struct casestore *cs);

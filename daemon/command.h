@@ -26,7 +26,10 @@ struct command {
 	const char *rules_dir;       /* preview --rules DIR, or NULL: escalator.conf's */
 	const char *const *holidays; /* preview --holidays FILE (repeatable), or NULL */
 	size_t nholidays;            /* 0: escalator.conf's holiday files */
-	const char *const *args;     /* the words after the subcommand's name */
+	/* report: --from, --to (dates), --by, --format, --table, --footprint, --case. */
+	const char *from, *to, *by, *format, *table, *case_ref;
+	bool footprint;
+	const char *const *args; /* the words after the subcommand's name */
 	size_t nargs;
 };
 
@@ -36,6 +39,8 @@ int explain_main(const struct command *c);
 int preview_main(const struct command *c);
 /* escalatord status: the state store and the case store at a glance (status.c). */
 int status_main(const struct command *c);
+/* escalatord report: the annual report's figures (report_main.c). */
+int report_main(const struct command *c);
 
 /*
  * Load and validate the configuration at c->config without its secret files

@@ -45,6 +45,7 @@ struct options {
 	const char *command_name;
 	struct command command;
 	const char **holidays;
+	bool report_opts; /* an option of report was given */
 };
 
 /* Print the usage message. */
@@ -58,13 +59,17 @@ usage(FILE *f)
 	    "       escalatord [-c FILE] preview [--rules DIR] [--holidays FILE]... [--now TIME]\n"
 	    "                                    [--json]\n"
 	    "       escalatord [-c FILE] status [--json]\n"
+	    "       escalatord [-c FILE] report [--from DATE] [--to DATE] [--by PERIOD]\n"
+	    "                                   [--format FORMAT] [--table NAME] [--now TIME]\n"
+	    "       escalatord [-c FILE] report --footprint [--from DATE] [--to DATE] [--case "
+	    "REF]\n"
 	    "\n"
 	    "  -c, --config FILE  main configuration (default %s/escalator.conf)\n"
 	    "      --check        validate the configuration, rule files, holiday files and\n"
 	    "                     every query against the case store, then exit\n"
 	    "      --once         evaluate once, record and print each alert owed as JSON\n"
 	    "      --dry-run      with --once: print only, record nothing\n"
-	    "      --now TIME     with --once, explain, preview: as of this local time\n"
+	    "      --now TIME     with --once, explain, preview, report: as of this local time\n"
 	    "                     (YYYY-MM-DDTHH:MM:SS)\n"
 	    "\n"
 	    "  explain RULE CASE  why the case's clock of RULE is due when it is: start, due\n"
@@ -75,7 +80,19 @@ usage(FILE *f)
 	    "  status             the last pass, the outbox, recent failures, the case\n"
 	    "                     store's age, the rules loaded\n"
 	    "      --json         explain, preview, status: one JSON document instead of text\n"
-	    "  These three read the state store and record nothing; they are safe to run\n"
+	    "  report             the annual report's figures: each rule's timeliness per\n"
+	    "                     period against its target (from its history query), clocks\n"
+	    "                     open and overdue, alerts by rule, stage and recipient,\n"
+	    "                     clocks closed, answers, practice resolution by stage and theme\n"
+	    "      --from DATE    first day (YYYY-MM-DD); default: the last whole financial\n"
+	    "      --to DATE      year, 1 April to 31 March; one alone gives 12 months\n"
+	    "      --by PERIOD    month, quarter (default) or year, from --from\n"
+	    "      --format F     text (default), csv, json or html (one page to print)\n"
+	    "      --table NAME   with csv: timeliness (default), open, alerts, recipients,\n"
+	    "                     closed, answers or practice\n"
+	    "      --footprint    one CSV row per alert in the range: clock, stage, dates,\n"
+	    "                     recipients, delivery results, answers (--case REF: one case)\n"
+	    "  These four read the state store and record nothing; they are safe to run\n"
 	    "  next to the service as any user who can read its files.\n"
 	    "\n"
 	    "  -v, --verbose      log debugging detail\n"
@@ -94,6 +111,7 @@ static const struct {
     {"explain", 2, "RULE CASE", explain_main},
     {"preview", 0, "", preview_main},
     {"status", 0, "", status_main},
+    {"report", 0, "", report_main},
 };
 
 /* argv[optind] names a subcommand: check it and what goes with it; exits on a usage error. */
@@ -109,7 +127,7 @@ parse_command(int argc, char **argv, struct options *o)
 	if (i == sizeof commands / sizeof commands[0]) {
 		fprintf(stderr,
 		        "escalatord: unknown command \"%s\"; the commands are explain, "
-		        "preview and status\n",
+		        "preview, status and report\n",
 		        name);
 		usage(stderr);
 		exit(EXIT_USAGE);
@@ -128,6 +146,16 @@ parse_command(int argc, char **argv, struct options *o)
 		fprintf(stderr, "escalatord: --rules and --holidays go with preview\n");
 		exit(EXIT_USAGE);
 	}
+	if (o->report_opts && commands[i].fn != report_main) {
+		fprintf(stderr,
+		        "escalatord: --from, --to, --by, --format, --table, --footprint and "
+		        "--case go with report\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->command.json && commands[i].fn == report_main) {
+		fprintf(stderr, "escalatord: report: write --format json\n");
+		exit(EXIT_USAGE);
+	}
 	if (o->now != NULL && commands[i].fn == status_main) {
 		fprintf(stderr, "escalatord: status shows how things stand now; --now does not go "
 		                "with it\n");
@@ -144,12 +172,25 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-	    {"once", no_argument, NULL, 'o'},         {"dry-run", no_argument, NULL, 'n'},
-	    {"now", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'j'},
-	    {"rules", required_argument, NULL, 'r'},  {"holidays", required_argument, NULL, 'H'},
-	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"now", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"holidays", required_argument, NULL, 'H'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"from", required_argument, NULL, 'F'},
+	    {"to", required_argument, NULL, 'T'},
+	    {"by", required_argument, NULL, 'B'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"table", required_argument, NULL, 'b'},
+	    {"footprint", no_argument, NULL, 'p'},
+	    {"case", required_argument, NULL, 'C'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -183,6 +224,34 @@ parse_options(int argc, char **argv, struct options *o)
 			                            sizeof *o->holidays);
 			o->holidays[o->command.nholidays++] = optarg;
 			break;
+		case 'F':
+			o->command.from = optarg;
+			o->report_opts = true;
+			break;
+		case 'T':
+			o->command.to = optarg;
+			o->report_opts = true;
+			break;
+		case 'B':
+			o->command.by = optarg;
+			o->report_opts = true;
+			break;
+		case 'f':
+			o->command.format = optarg;
+			o->report_opts = true;
+			break;
+		case 'b':
+			o->command.table = optarg;
+			o->report_opts = true;
+			break;
+		case 'p':
+			o->command.footprint = true;
+			o->report_opts = true;
+			break;
+		case 'C':
+			o->command.case_ref = optarg;
+			o->report_opts = true;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -199,7 +268,12 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind != argc)
 		parse_command(argc, argv, o);
-	else if (o->command.json || o->command.rules_dir || o->command.nholidays > 0) {
+	else if (o->report_opts) {
+		fprintf(stderr,
+		        "escalatord: --from, --to, --by, --format, --table, --footprint and "
+		        "--case go with report\n");
+		exit(EXIT_USAGE);
+	} else if (o->command.json || o->command.rules_dir || o->command.nholidays > 0) {
 		fprintf(stderr,
 		        "escalatord: --json, --rules and --holidays go with explain, preview "
 		        "or status\n");
@@ -214,7 +288,7 @@ parse_options(int argc, char **argv, struct options *o)
 		exit(EXIT_USAGE);
 	}
 	if (o->now && !o->once && o->command_fn == NULL) {
-		fprintf(stderr, "escalatord: --now goes with --once, explain or preview\n");
+		fprintf(stderr, "escalatord: --now goes with --once, explain, preview or report\n");
 		exit(EXIT_USAGE);
 	}
 }

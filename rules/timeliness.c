@@ -2,6 +2,7 @@
 #include "timeliness.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 #include "eval.h"
@@ -23,25 +24,47 @@ timeliness_classify(const struct rule *r, const struct calendar *cal, date_t sta
 	return TIMELINESS_LATE;
 }
 
-/* Set the periods up. */
+/* Set the periods up: every start computed once, from `from` itself so a clamp never drifts. */
 int
 timeliness_periods_init(struct timeliness_periods *p, date_t from, date_t to, int months)
 {
+	size_t cap = 16;
+
+	memset(p, 0, sizeof *p);
 	if (to < from || months <= 0)
 		return -1;
 	p->from = from;
 	p->to = to;
 	p->months = months;
-	p->n = 0;
-	while (timeliness_period_start(p, p->n) <= to)
+	p->starts = xcalloc(cap, sizeof *p->starts);
+	for (;;) {
+		date_t s = date_add_months(from, (int)p->n * months);
+
+		if (p->n + 1 == cap) {
+			cap *= 2;
+			p->starts = xreallocarray(p->starts, cap, sizeof *p->starts);
+		}
+		p->starts[p->n] = s;
+		if (s > to)
+			break;
 		p->n++;
+	}
 	return 0;
 }
 
-/* The first day of period i: from + i * months, from `from` itself so a clamp never drifts. */
+void
+timeliness_periods_free(struct timeliness_periods *p)
+{
+	free(p->starts);
+	p->starts = NULL;
+}
+
+/* The first day of period i (i may be n: the day after the last period's end, at most). */
 date_t
 timeliness_period_start(const struct timeliness_periods *p, size_t i)
 {
+	if (i <= p->n && p->starts != NULL)
+		return p->starts[i];
 	return date_add_months(p->from, (int)i * p->months);
 }
 
@@ -57,12 +80,68 @@ timeliness_period_of(const struct timeliness_periods *p, date_t day)
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (timeliness_period_start(p, mid) <= day)
+		if (p->starts[mid] <= day)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	return (long)lo;
+}
+
+void
+timeliness_days_add(struct timeliness_days *d, int days)
+{
+	size_t v = days > 0 ? (size_t)days : 0;
+
+	if (v >= d->len) {
+		size_t len = d->len ? d->len : 64;
+
+		while (len <= v)
+			len *= 2;
+		d->count = xreallocarray(d->count, len, sizeof *d->count);
+		memset(d->count + d->len, 0, (len - d->len) * sizeof *d->count);
+		d->len = len;
+	}
+	d->count[v]++;
+	d->n++;
+}
+
+/* The value at rank k (0-based) of d, counting up. */
+static int
+timeliness_days_rank(const struct timeliness_days *d, long long k)
+{
+	long long seen = 0;
+
+	for (size_t v = 0; v < d->len; v++) {
+		seen += d->count[v];
+		if (seen > k)
+			return (int)v;
+	}
+	return 0;
+}
+
+bool
+timeliness_days_figures(const struct timeliness_days *d, double *median, int *max)
+{
+	*median = 0;
+	*max = 0;
+	if (d->n == 0)
+		return false;
+	*median =
+	    (timeliness_days_rank(d, (d->n - 1) / 2) + timeliness_days_rank(d, d->n / 2)) / 2.0;
+	for (size_t v = d->len; v-- > 0;)
+		if (d->count[v] > 0) {
+			*max = (int)v;
+			break;
+		}
+	return true;
+}
+
+void
+timeliness_days_free(struct timeliness_days *d)
+{
+	free(d->count);
+	memset(d, 0, sizeof *d);
 }
 
 /* Count one classified clock. */
@@ -76,44 +155,21 @@ timeliness_add(struct timeliness_tally *t, enum timeliness_result res, int late)
 		t->on_time++;
 		return;
 	}
-	if ((size_t)t->late == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 16;
-		t->late_days = xreallocarray(t->late_days, t->cap, sizeof *t->late_days);
-	}
-	t->late_days[t->late++] = late;
+	t->late++;
+	timeliness_days_add(&t->late_days, late);
 }
 
 void
 timeliness_tally_free(struct timeliness_tally *t)
 {
-	free(t->late_days);
-	t->late_days = NULL;
-	t->cap = 0;
-}
-
-static int
-timeliness_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
+	timeliness_days_free(&t->late_days);
 }
 
 /* The figures of a tally. */
 void
-timeliness_figures(struct timeliness_tally *t, struct timeliness_figures *f)
+timeliness_figures(const struct timeliness_tally *t, struct timeliness_figures *f)
 {
-	size_t n = (size_t)t->late;
-
 	f->has_percent = t->completed > 0;
 	f->percent = f->has_percent ? 100.0 * (double)t->on_time / (double)t->completed : 0;
-	f->has_late = n > 0;
-	f->median = 0;
-	f->max = 0;
-	if (n == 0)
-		return;
-	qsort(t->late_days, n, sizeof *t->late_days, timeliness_cmp);
-	f->median =
-	    n % 2 ? t->late_days[n / 2] : (t->late_days[n / 2 - 1] + t->late_days[n / 2]) / 2.0;
-	f->max = t->late_days[n - 1];
+	f->has_late = timeliness_days_figures(&t->late_days, &f->median, &f->max);
 }

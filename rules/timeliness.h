@@ -37,21 +37,38 @@ enum timeliness_result timeliness_classify(const struct rule *r, const struct ca
 struct timeliness_periods {
 	date_t from, to;
 	int months;
-	size_t n; /* periods that start on or before to */
+	size_t n;       /* periods that start on or before to */
+	date_t *starts; /* each period's first day, and one past the last: found by bisection */
 };
 
 /* Set p up; -1 when to is before from or months is not positive. */
 int timeliness_periods_init(struct timeliness_periods *p, date_t from, date_t to, int months);
+void timeliness_periods_free(struct timeliness_periods *p);
 /* The first day of period i. */
 date_t timeliness_period_start(const struct timeliness_periods *p, size_t i);
 /* The period holding day, or -1 when day is outside from..to. */
 long timeliness_period_of(const struct timeliness_periods *p, date_t day);
 
+/*
+ * Counts of working days (late, or from start to done), kept as how many of
+ * each: adding is O(1) and the median needs no sort, which matters at a
+ * million clocks. Days are small (a clock late by years is a few hundred);
+ * a negative count is taken as 0.
+ */
+struct timeliness_days {
+	long long *count; /* count[d]: how many were d days */
+	size_t len;
+	long long n;
+};
+void timeliness_days_add(struct timeliness_days *d, int days);
+/* Median (x.5 between two) and maximum; false when d is empty. */
+bool timeliness_days_figures(const struct timeliness_days *d, double *median, int *max);
+void timeliness_days_free(struct timeliness_days *d);
+
 /* One rule's completed clocks in one period. */
 struct timeliness_tally {
 	long long completed, on_time, late;
-	int *late_days; /* working days late of each late clock */
-	size_t cap;
+	struct timeliness_days late_days; /* working days late of the late clocks */
 };
 
 /* Count one classified clock (late: its working days late). */
@@ -66,7 +83,7 @@ struct timeliness_figures {
 	double median;    /* of the late ones' working days late (x.5 between two) */
 	int max;
 };
-/* The figures of t (sorts t's late days). */
-void timeliness_figures(struct timeliness_tally *t, struct timeliness_figures *f);
+/* The figures of t. */
+void timeliness_figures(const struct timeliness_tally *t, struct timeliness_figures *f);
 
 #endif

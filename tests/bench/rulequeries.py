@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Print every rule's `query` from libconfig rule files as one SQL script (for the sqlite3 CLI).
+"""Print every rule's `query` (or `history`) from libconfig rule files as one SQL script (for the
+sqlite3 CLI).
 
     /usr/bin/python3 tests/bench/rulequeries.py etc/rules.d > queries.sql
+    /usr/bin/python3 tests/bench/rulequeries.py etc/rules.d history > history.sql
     sqlite3 cases.db < queries.sql > /dev/null
 
 Standard library only. It reads the rule files the way libconfig does as far as `query` needs:
@@ -55,8 +57,8 @@ def _skip_space_and_comments(text, i):
     return i
 
 
-def queries_in(text):
-    """Every (setting name 'query') string value in one libconfig file, in order."""
+def queries_in(text, setting="query"):
+    """Every string value of the setting called `setting` in one libconfig file, in order."""
     found, i, n = [], 0, len(text)
     while i < n:
         c = text[i]
@@ -72,7 +74,7 @@ def queries_in(text):
             continue
         name, i = m.group(0), m.end()
         j = _skip_space_and_comments(text, i)
-        if name != "query" or j >= n or text[j] not in "=:":
+        if name != setting or j >= n or text[j] not in "=:":
             continue
         j = _skip_space_and_comments(text, j + 1)
         parts = []
@@ -86,21 +88,22 @@ def queries_in(text):
     return found
 
 
-def rule_queries(rules_dir):
+def rule_queries(rules_dir, setting="query"):
     out = []
     for name in sorted(os.listdir(rules_dir)):
         if name.startswith(".") or not name.endswith(".conf"):
             continue
         with open(os.path.join(rules_dir, name), encoding="utf-8") as f:
-            out.extend(queries_in(f.read()))
+            out.extend(queries_in(f.read(), setting))
     return out
 
 
-def sql_script(rules_dir):
-    return "".join(q.strip().rstrip(";") + ";\n" for q in rule_queries(rules_dir))
+def sql_script(rules_dir, setting="query"):
+    """The rules' `query` (or `history`, for escalatord report) statements as one script."""
+    return "".join(q.strip().rstrip(";") + ";\n" for q in rule_queries(rules_dir, setting))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: rulequeries.py RULES_DIR > queries.sql")
-    sys.stdout.write(sql_script(sys.argv[1]))
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: rulequeries.py RULES_DIR [query|history] > queries.sql")
+    sys.stdout.write(sql_script(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else "query"))

@@ -139,6 +139,7 @@ test_timeliness_periods(void **state)
 	assert_int_equal(timeliness_period_of(&p, D("2027-03-31")), 3);
 	assert_int_equal(timeliness_period_of(&p, D("2027-04-01")), -1);
 	assert_int_equal(timeliness_period_of(&p, D("2026-03-31")), -1);
+	timeliness_periods_free(&p);
 	/* Monthly from 31 January: 01-31, 02-28, 03-31, 04-30 (each clamped from the 31st). */
 	assert_int_equal(timeliness_periods_init(&p, D("2026-01-31"), D("2026-05-29"), 1), 0);
 	assert_int_equal(p.n, 4);
@@ -149,13 +150,73 @@ test_timeliness_periods(void **state)
 	assert_int_equal(timeliness_period_of(&p, D("2026-03-30")), 1);
 	assert_int_equal(timeliness_period_of(&p, D("2026-03-31")), 2);
 	assert_int_equal(timeliness_period_of(&p, D("2026-05-29")), 3);
+	/* One past the last: the day after the range's last period ends. */
+	assert_string_equal(date_format(timeliness_period_start(&p, 4), buf), "2026-05-31");
+	timeliness_periods_free(&p);
+	/* Monthly over five years: 60 periods, each day found in its own. */
+	assert_int_equal(timeliness_periods_init(&p, D("2021-12-08"), D("2026-12-07"), 1), 0);
+	assert_int_equal(p.n, 60);
+	for (date_t day = D("2021-12-08"); day <= D("2026-12-07"); day++) {
+		long k = timeliness_period_of(&p, day);
+
+		assert_true(k >= 0 && k < 60);
+		assert_true(timeliness_period_start(&p, (size_t)k) <= day);
+		assert_true(timeliness_period_start(&p, (size_t)k + 1) > day);
+	}
+	timeliness_periods_free(&p);
 	/* A year that holds a leap day. */
 	assert_int_equal(timeliness_periods_init(&p, D("2024-01-01"), D("2024-12-31"), 12), 0);
 	assert_int_equal(p.n, 1);
 	assert_int_equal(timeliness_period_of(&p, D("2024-02-29")), 0);
+	timeliness_periods_free(&p);
 	/* Nothing to report on. */
 	assert_int_equal(timeliness_periods_init(&p, D("2026-04-01"), D("2026-03-31"), 1), -1);
 	assert_int_equal(timeliness_periods_init(&p, D("2026-04-01"), D("2026-04-30"), 0), -1);
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Counts of days kept as a histogram: its median and maximum agree with a sorted list's, for
+ * values past the first allocation and a few far out (a clock late by years).
+ */
+static void
+test_timeliness_days(void **state)
+{
+	struct timeliness_days d = {0};
+	int v[2001];
+	double median;
+	int max;
+
+	(void)state;
+	assert_false(timeliness_days_figures(&d, &median, &max));
+	srand(7);
+	for (int n = 1; n <= 2001; n++) {
+		v[n - 1] = n % 97 == 0 ? 400 + rand() % 2000 : rand() % 30;
+		timeliness_days_add(&d, v[n - 1]);
+		if (n % 250 == 1 || n == 2000 || n == 2001) {
+			int *sorted = malloc((size_t)n * sizeof *sorted);
+
+			memcpy(sorted, v, (size_t)n * sizeof *sorted);
+			qsort(sorted, (size_t)n, sizeof *sorted, int_cmp);
+			assert_true(timeliness_days_figures(&d, &median, &max));
+			assert_true(median == (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0);
+			assert_int_equal(max, sorted[n - 1]);
+			free(sorted);
+		}
+	}
+	timeliness_days_free(&d);
+	/* A negative count (bad data upstream) counts as 0 days. */
+	timeliness_days_add(&d, -3);
+	assert_true(timeliness_days_figures(&d, &median, &max));
+	assert_true(median == 0.0 && max == 0);
+	timeliness_days_free(&d);
 }
 
 /* Completed, on time, late, percent, median and maximum working days late. */
@@ -217,7 +278,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timeliness_christmas),  cmocka_unit_test(test_timeliness_easter),
 	    cmocka_unit_test(test_timeliness_month_ends), cmocka_unit_test(test_timeliness_periods),
-	    cmocka_unit_test(test_timeliness_figures),
+	    cmocka_unit_test(test_timeliness_figures),    cmocka_unit_test(test_timeliness_days),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
