@@ -5,7 +5,7 @@ tests/gen/gencases.py and scripts/demo, run through the real escalatord.
 Run:  /usr/bin/python3 tests/integration/test_rulepack.py --escalatord /path/to/escalatord
       [unittest options, e.g. -v, or a test name such as TestChildInCare]
 
-Standard library only. Four parts:
+Standard library only. Five parts:
 
   (a) TestShippedConfig: escalatord --check passes on the shipped rule pack and a copy of
       etc/escalator.conf (installed layout: escalator.conf, rules.d/, holidays/) pointed at a case
@@ -17,9 +17,17 @@ Standard library only. Four parts:
       hand from a calendar, and the counting is in the comments. Cases that are done (review held,
       child left care, plan ended, conference held or not needed, escalation resolved) never
       appear.
+      TestReviewDistribution, TestIroAllocation, TestCareLeavers, TestParticipation: the same
+      for the rules added for the annual report (issue 16).
   (c) TestGenerator: gencases.py's store of 300 children produces, for every clock rule, an alert
-      at every one of its stages (reminder, overdue, escalated...), an IRO caseload alert, and not
-      one row warning.
+      at every one of its stages (reminder, overdue, escalated...), an IRO caseload alert, a
+      participation alert, and not one row warning; its history queries return the completed
+      clocks its summary counts, none of them a clock that is still open.
+  (e) TestHistory: every rule's history query (run with the sqlite3 module, as escalatord would
+      run it) on a hand-made store returns exactly the completed clocks counted by hand: a review
+      held on its due date, one late, a child with two periods of care, clocks that ended without
+      completing (left care, plan ended, escalation still open) absent; and completing an open
+      clock turns the live row into a history row with the same case_ref and start.
   (d) TestDemo: scripts/demo --once builds (Release, in build/demo), generates, delivers every
       alert to the test mail server and exits cleanly, leaving no server behind. Skipped when it
       cannot install packages (not root and no password-less sudo) or ESCALATOR_TEST_DEMO=0.
@@ -33,6 +41,8 @@ Weekdays needed:
     2026-12-14 Mon  2026-12-18 Fri  2026-12-23 Wed  2026-12-25 Fri*  2026-12-28 Mon*
     2026-12-30 Wed  2027-01-01 Fri*  2027-01-04 Mon  2027-01-07 Thu  2027-01-29 Fri
     2027-02-15 Mon  2027-02-28 Sun  2027-03-01 Mon  2027-03-29 Mon*  2027-03-30 Tue
+    2026-12-16 Wed  2026-12-21 Mon  2026-12-24 Thu  2027-01-11 Mon  2027-01-18 Mon
+    2027-02-01 Mon  2026-03-02 Mon  2026-03-30 Mon  2026-06-01 Mon  2026-06-29 Mon
     (* = bank holiday)
 Every stage fires at send_time 08:00 (the shipped default), Europe/London.
 """
@@ -69,11 +79,12 @@ IROSM = "irosm@council.example"
 IROM = "irom@council.example"
 IRO = "iro@council.example"
 IRO2 = "iro2@council.example"
+PA = "pa@council.example"
 IRO_SERVICE = "iro.service@example.org"  # contact "iro_service" in etc/escalator.conf
 
 # One person in every role; social worker -> team manager -> service manager -> head of service
-# -> Director; IRO -> IRO manager -> IRO service manager -> Director. tm2 answers for an
-# unallocated child.
+# -> Director; IRO -> IRO manager -> IRO service manager -> Director; personal adviser -> team
+# manager. tm2 answers for an unallocated child.
 STAFF_SQL = """
 INSERT INTO staff (staff_id, email, role, line_manager_id) VALUES
   (1, 'director@council.example', 'director', NULL),
@@ -85,7 +96,8 @@ INSERT INTO staff (staff_id, email, role, line_manager_id) VALUES
   (7, 'irosm@council.example', 'iro_service_manager', 1),
   (8, 'irom@council.example', 'iro_manager', 7),
   (9, 'iro@council.example', 'iro', 8),
-  (10, 'iro2@council.example', 'iro', 8);
+  (10, 'iro2@council.example', 'iro', 8),
+  (11, 'pa@council.example', 'personal_adviser', 4);
 """
 
 TITLES = {
@@ -107,6 +119,11 @@ TITLES = {
     "practice-resolution-overall": "Practice resolution: formal process beyond 20 working days",
     "practice-resolution-cafcass": "Practice resolution: consider a Cafcass referral",
     "iro-caseload": "IRO caseload above the IRO Handbook's 70",
+    "cic-review-decisions": "Child in Care review decisions sent",
+    "cic-review-record": "Child in Care review record sent",
+    "cic-iro-allocation": "IRO allocated to a child coming into care",
+    "care-leaver-pathway-review": "Care leaver's pathway plan review",
+    "review-participation": "Children's participation in their reviews below the 94% target",
 }
 
 # Stages of every clock rule of the pack, in firing order (for the generator test).
@@ -128,14 +145,46 @@ STAGES = {
     "practice-resolution-stage-4": ["reminder", "overdue", "escalated"],
     "practice-resolution-overall": ["reminder", "overdue", "escalated"],
     "practice-resolution-cafcass": ["reminder", "overdue", "escalated"],
+    "cic-review-decisions": ["reminder", "overdue", "escalated"],
+    "cic-review-record": ["reminder", "overdue", "escalated"],
+    "cic-iro-allocation": ["reminder", "overdue", "escalated"],
+    "care-leaver-pathway-review": ["reminder", "overdue", "escalated"],
 }
+THRESHOLD_RULES = {"iro-caseload": "above", "review-participation": "below"}
 
 EMAIL_COLUMNS = ["social_worker_email", "team_manager_email", "service_manager_email",
                  "head_of_service_email", "director_email", "iro_email", "iro_manager_email",
                  "iro_service_manager_email"]
 OPEN_VIEWS = ["open_cic_first_review", "open_cic_next_review", "open_cic_midpoint", "open_icpc",
               "open_cp_first_review", "open_cp_next_review", "open_core_group_first",
-              "open_core_group_next", "open_escalation_stage", "open_escalation_formal"]
+              "open_core_group_next", "open_escalation_stage", "open_escalation_formal",
+              "open_cic_review_decisions", "open_cic_review_record", "open_iro_allocation",
+              "open_pathway_plan_review"]
+HISTORY_VIEWS = ["cic_first_review_history", "cic_next_review_history", "cic_midpoint_history",
+                 "cic_review_decisions_history", "cic_review_record_history",
+                 "iro_allocation_history", "icpc_history", "cp_first_review_history",
+                 "cp_next_review_history", "core_group_first_history", "core_group_next_history",
+                 "escalation_stage_history", "escalation_formal_history",
+                 "pathway_plan_review_history"]
+
+
+def pack_queries():
+    """{rule id: (query, history query or None)} from the shipped rule files."""
+    sys.path.insert(0, os.path.dirname(GENCASES))
+    import gencases  # noqa: E402 (its libconfig comment stripper)
+    out = {}
+    for name in sorted(os.listdir(os.path.join(ETC, "rules.d"))):
+        if not name.endswith(".conf"):
+            continue
+        with open(os.path.join(ETC, "rules.d", name), encoding="utf-8") as f:
+            text = gencases.strip_comments(f.read())
+        ids = list(re.finditer(r'\bid\s*[=:]\s*"([^"]*)"', text))
+        for k, m in enumerate(ids):
+            chunk = text[m.end():ids[k + 1].start() if k + 1 < len(ids) else len(text)]
+            query = re.search(r'\bquery\s*[=:]\s*"([^"]*)"', chunk).group(1)
+            history = re.search(r'\bhistory\s*[=:]\s*"([^"]*)"', chunk)
+            out[m.group(1)] = (query, history.group(1) if history else None)
+    return out
 
 
 def alert(rule, case, stage, due, fires, recipients):
@@ -298,8 +347,8 @@ class TestShippedConfig(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertEqual(proc.stdout.strip(), "configuration OK", describe(proc))
         self.assertNotIn("warning", proc.stderr, describe(proc))
-        # 17 clock rules and the caseload threshold rule, from the four files.
-        self.assertIn("18 rules from 4 files", proc.stderr, describe(proc))
+        # 21 clock rules and the caseload and participation threshold rules, from six files.
+        self.assertIn("23 rules from 6 files", proc.stderr, describe(proc))
         self.assertFalse(os.path.exists(state), "--check created the state file")
 
     def test_empty_store_owes_nothing(self):
@@ -310,8 +359,11 @@ class TestShippedConfig(unittest.TestCase):
         self.assertEqual(proc.stdout, "", describe(proc))
 
     def test_rule_files_are_commented_with_sources(self):
-        for name in ("10-child-in-care.conf", "20-child-protection.conf",
-                     "30-practice-resolution.conf", "40-iro-caseload.conf"):
+        names = sorted(os.listdir(os.path.join(ETC, "rules.d")))
+        self.assertEqual(names, ["10-child-in-care.conf", "20-child-protection.conf",
+                                 "30-practice-resolution.conf", "40-iro-caseload.conf",
+                                 "45-review-participation.conf", "50-care-leavers.conf"])
+        for name in names:
             with open(os.path.join(ETC, "rules.d", name), encoding="utf-8") as f:
                 text = f.read()
             with self.subTest(name):
@@ -319,6 +371,18 @@ class TestShippedConfig(unittest.TestCase):
                 if name != "40-iro-caseload.conf":
                     self.assertIn("[L]", text)
                     self.assertIn("Adjust to your protocol", text)
+
+    def test_every_clock_rule_has_history_but_the_cafcass_prompt(self):
+        queries = pack_queries()
+        self.assertEqual(set(queries), set(STAGES) | set(THRESHOLD_RULES))
+        for rule in STAGES:
+            with self.subTest(rule):
+                if rule == "practice-resolution-cafcass":
+                    self.assertIsNone(queries[rule][1])
+                else:
+                    self.assertRegex(queries[rule][1] or "",
+                                     r"^SELECT case_ref, start, done(, theme(, stage)?)?\s+FROM "
+                                     r"\w+_history\b")
 
     def test_only_practice_resolution_stages_hold(self):
         # hold = true only where the pack says why: the practice-resolution stage rules; never
@@ -351,10 +415,19 @@ class TestShippedConfig(unittest.TestCase):
                 for c in ["case_ref", "start"] + EMAIL_COLUMNS:
                     self.assertIn(c, cols)
                 self.assertEqual(len(cols), len(set(cols)), cols)
+        for view in HISTORY_VIEWS:
+            with self.subTest(view):
+                cols = [d[0] for d in con.execute("SELECT * FROM %s LIMIT 0" % view).description]
+                self.assertEqual(cols[:3], ["case_ref", "start", "done"])
+                self.assertEqual(len(cols), len(set(cols)), cols)
         cols = [d[0] for d in con.execute("SELECT * FROM iro_caseload LIMIT 0").description]
         for c in ("iro_email", "looked_after", "child_protection", "caseload",
                   "iro_manager_email", "iro_service_manager_email"):
             self.assertIn(c, cols)
+        cols = [d[0] for d in con.execute("SELECT * FROM iro_participation LIMIT 0").description]
+        self.assertEqual(cols, ["iro_id", "iro_email", "reviews", "participated",
+                                "participation", "since", "until", "iro_manager_email",
+                                "iro_service_manager_email"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1041,6 +1114,232 @@ class TestHold(unittest.TestCase):
 
 
 # ----------------------------------------------------------------------------------------------
+# (b) Review decisions and records sent (rules.d/10-child-in-care.conf)
+# ----------------------------------------------------------------------------------------------
+#
+# Every clock below runs from a review held on Wed 2026-12-16.
+# cic-review-decisions: due = 5 working days: Thu 17 (1), Fri 18 (2), Mon 21 (3), Tue 22 (4),
+#   Wed 23 (5) -> due Wed 2026-12-23. reminder -2 wd: Tue 22 (1), Mon 21 (2) -> Mon 2026-12-21
+#   (IRO). overdue +1 wd: Thu 2026-12-24 (IRO, IRO manager). escalated +5 wd: Thu 24 (1),
+#   [Fri 25 Christmas, Sat, Sun, Mon 28 Boxing Day substitute], Tue 29 (2), Wed 30 (3), Thu 31
+#   (4), [Fri 2027-01-01], Mon 4 (5) -> Mon 2027-01-04 (IRO service manager).
+# cic-review-record: due = 20 working days: ..., Thu 24 (6), Tue 29 (7), Wed 30 (8), Thu 31 (9),
+#   Mon Jan 4 (10), Tue 5 (11), Wed 6 (12), Thu 7 (13), Fri 8 (14), Mon 11 (15), Tue 12 (16),
+#   Wed 13 (17), Thu 14 (18), Fri 15 (19), Mon 18 (20) -> due Mon 2027-01-18. reminder -5 wd:
+#   Fri 15 (1), Thu 14 (2), Wed 13 (3), Tue 12 (4), Mon 11 (5) -> Mon 2027-01-11. overdue +1 wd:
+#   Tue 2027-01-19. escalated +10 wd: Tue 19 (1), Wed 20 (2), Thu 21 (3), Fri 22 (4), Mon 25 (5),
+#   Tue 26 (6), Wed 27 (7), Thu 28 (8), Fri 29 (9), Mon Feb 1 (10) -> Mon 2027-02-01.
+# DR-1: nothing sent after its last review: both clocks. DR-2-DEC-SENT: the decisions went on
+# 2026-12-22: the record's clock only. DR-5-EARLIER: an earlier review (2026-06-30) whose
+# decisions and record never went: still one clock per rule, from the last review. Done:
+# DR-3-LEFT (left care on 2026-12-20), DR-4-SHORTBREAK (V3: left out, as by the review rules).
+# DR-1's first review has both dates, so the store records them (a store with none has no
+# clocks: TestChildInCare's reviews have no dates and owe nothing).
+
+DR_SQL = """
+INSERT INTO children (child_id, case_ref, social_worker_id, team_manager_id, iro_id) VALUES
+  (1, 'DR-1', 5, NULL, 9), (2, 'DR-2-DEC-SENT', 5, NULL, 9), (3, 'DR-3-LEFT', 5, NULL, 9),
+  (4, 'DR-4-SHORTBREAK', 5, NULL, 9), (5, 'DR-5-EARLIER', 5, NULL, 9);
+INSERT INTO care_episodes (child_id, decom, rne, ls, dec, rec) VALUES
+  (1, '2026-06-01', 'S', 'C2', NULL, NULL),
+  (2, '2026-06-01', 'S', 'C2', NULL, NULL),
+  (3, '2026-06-01', 'S', 'C2', '2026-12-20', 'E13'),
+  (4, '2026-06-01', 'S', 'V3', NULL, NULL),
+  (5, '2026-06-01', 'S', 'C2', NULL, NULL);
+INSERT INTO cic_reviews (child_id, review_date, review_code, decisions_sent_on,
+                         record_sent_on) VALUES
+  (1, '2026-06-29', 'PN1', '2026-07-02', '2026-07-20'), (1, '2026-12-16', 'PN1', NULL, NULL),
+  (2, '2026-06-29', 'PN1', '2026-07-02', '2026-07-20'),
+  (2, '2026-12-16', 'PN1', '2026-12-22', NULL),
+  (3, '2026-06-29', 'PN1', NULL, NULL), (3, '2026-12-16', 'PN1', NULL, NULL),
+  (4, '2026-12-16', 'PN1', NULL, NULL),
+  (5, '2026-06-30', 'PN1', NULL, NULL), (5, '2026-12-16', 'PN1', NULL, NULL);
+"""
+
+
+class TestReviewDistribution(RulePackCase):
+    SQL = DR_SQL
+
+    def test_decisions(self):
+        rule = "cic-review-decisions"
+        cases = ["DR-1", "DR-5-EARLIER"]
+
+        def both(stage, fires, rcpt):
+            return [alert(rule, c, stage, "2026-12-23", fires, rcpt) for c in cases]
+
+        reminder = both("reminder", "2026-12-21T08:00:00", [IRO])
+        overdue = both("overdue", "2026-12-24T08:00:00", [IRO, IROM])
+        self.check(rule, cases + ["DR-2-DEC-SENT"], {
+            "2026-12-18T08:00:00": [],
+            "2026-12-21T07:59:00": [],
+            "2026-12-21T08:00:00": reminder,
+            "2026-12-23T08:00:00": reminder,        # the due date
+            "2026-12-24T07:59:00": reminder,
+            "2026-12-24T08:00:00": overdue,
+            "2026-12-31T08:00:00": overdue,
+            "2027-01-01T08:00:00": overdue,        # New Year's Day
+            "2027-01-04T08:00:00": both("escalated", "2027-01-04T08:00:00", [IROSM]),
+        })
+        self.never(["DR-3-LEFT", "DR-4-SHORTBREAK"])
+
+    def test_record(self):
+        rule = "cic-review-record"
+        cases = ["DR-1", "DR-2-DEC-SENT", "DR-5-EARLIER"]
+
+        def three(stage, fires, rcpt):
+            return [alert(rule, c, stage, "2027-01-18", fires, rcpt) for c in cases]
+
+        reminder = three("reminder", "2027-01-11T08:00:00", [IRO])
+        overdue = three("overdue", "2027-01-19T08:00:00", [IRO, IROM])
+        self.check(rule, cases, {
+            "2027-01-08T08:00:00": [],
+            "2027-01-11T08:00:00": reminder,
+            "2027-01-18T08:00:00": reminder,       # the due date
+            "2027-01-19T08:00:00": overdue,
+            "2027-01-29T08:00:00": overdue,
+            "2027-02-01T08:00:00": three("escalated", "2027-02-01T08:00:00", [IROSM]),
+        })
+        self.never(["DR-3-LEFT", "DR-4-SHORTBREAK"])
+
+
+class TestNoDatesNoClocks(RulePackCase):
+    """A case store that records no distribution dates and no allocations (TestChildInCare's):
+    the decisions, record and allocation rules owe nothing, whatever the date."""
+    SQL = CIC_SQL
+
+    def test_silent(self):
+        for now in ("2027-01-08T08:00:00", "2027-03-30T08:00:00"):
+            got = [a for a in self.store.once(now) if a["rule"] in (
+                "cic-review-decisions", "cic-review-record", "cic-iro-allocation")]
+            self.assertEqual(got, [], now)
+
+
+# ----------------------------------------------------------------------------------------------
+# (b) IRO allocated (rules.d/10-child-in-care.conf)
+# ----------------------------------------------------------------------------------------------
+#
+# cic-iro-allocation: due = 5 working days from the day the child became looked after, Mon
+# 2026-12-21: Tue 22 (1), Wed 23 (2), Thu 24 (3), [Fri 25 .. Mon 28], Tue 29 (4), Wed 30 (5) ->
+# due Wed 2026-12-30. reminder -2 wd: Tue 29 (1), Thu 24 (2) -> Thu 2026-12-24 (the IRO
+# service's mailbox). overdue +1 wd: Thu 2026-12-31 (IRO service, team manager). escalated +5 wd:
+# Thu 31 (1), Mon 4 (2), Tue 5 (3), Wed 6 (4), Thu 7 (5) -> Thu 2027-01-07 (IRO service manager:
+# AL-1-NOIRO and AL-7-SHORTBREAK have no IRO, so the store's IRO service manager).
+# Clocks: AL-1-NOIRO, AL-2 (children.iro_id set, no allocation recorded), AL-4-EARLIER (allocated
+# in an earlier period of care: does not count), AL-7-SHORTBREAK (short breaks included).
+# Done: AL-3-DONE (allocated 2026-12-23), AL-5-SAMEDAY (allocated on the day), AL-6-LEFT (left
+# care 2026-12-23 unallocated).
+
+AL_SQL = """
+INSERT INTO children (child_id, case_ref, social_worker_id, team_manager_id, iro_id) VALUES
+  (1, 'AL-1-NOIRO', 5, NULL, NULL), (2, 'AL-2', 5, NULL, 9), (3, 'AL-3-DONE', 5, NULL, 9),
+  (4, 'AL-4-EARLIER', 5, NULL, 9), (5, 'AL-5-SAMEDAY', 5, NULL, 9), (6, 'AL-6-LEFT', 5, NULL, 9),
+  (7, 'AL-7-SHORTBREAK', 5, NULL, NULL);
+INSERT INTO care_episodes (child_id, decom, rne, ls, dec, rec) VALUES
+  (1, '2026-12-21', 'S', 'C2', NULL, NULL), (2, '2026-12-21', 'S', 'C2', NULL, NULL),
+  (3, '2026-12-21', 'S', 'C2', NULL, NULL),
+  (4, '2025-03-03', 'S', 'V2', '2025-10-31', 'E13'), (4, '2026-12-21', 'S', 'C2', NULL, NULL),
+  (5, '2026-12-21', 'S', 'C2', NULL, NULL), (6, '2026-12-21', 'S', 'V2', '2026-12-23', 'E13'),
+  (7, '2026-12-21', 'S', 'V3', NULL, NULL);
+INSERT INTO iro_allocations (child_id, iro_id, allocated_on) VALUES
+  (3, 9, '2026-12-23'), (4, 9, '2025-03-05'), (5, 9, '2026-12-21');
+"""
+
+
+class TestIroAllocation(RulePackCase):
+    SQL = AL_SQL
+
+    def test_allocation(self):
+        rule = "cic-iro-allocation"
+        cases = ["AL-1-NOIRO", "AL-2", "AL-4-EARLIER", "AL-7-SHORTBREAK"]
+
+        def four(stage, fires, rcpt):
+            return [alert(rule, c, stage, "2026-12-30", fires, rcpt) for c in cases]
+
+        reminder = four("reminder", "2026-12-24T08:00:00", [IRO_SERVICE])
+        overdue = four("overdue", "2026-12-31T08:00:00", [IRO_SERVICE, TM])
+        self.check(rule, cases, {
+            "2026-12-23T08:00:00": [],
+            "2026-12-24T07:59:00": [],
+            "2026-12-24T08:00:00": reminder,
+            "2026-12-29T08:00:00": reminder,
+            "2026-12-30T08:00:00": reminder,       # the due date
+            "2026-12-31T08:00:00": overdue,
+            "2027-01-06T08:00:00": overdue,
+            "2027-01-07T08:00:00": four("escalated", "2027-01-07T08:00:00", [IROSM]),
+        })
+        self.never(["AL-3-DONE", "AL-5-SAMEDAY", "AL-6-LEFT"])
+
+
+# ----------------------------------------------------------------------------------------------
+# (b) Care leavers' pathway plan reviews (rules.d/50-care-leavers.conf)
+# ----------------------------------------------------------------------------------------------
+#
+# care-leaver-pathway-review: due = 6 months; reminder -10 wd (personal adviser), overdue +1 wd
+# (personal adviser, their team manager), escalated +10 wd (service manager).
+#   CL-1: plan started Tue 2026-06-30, no review -> due Wed 2026-12-30. reminder: Tue 29 (1),
+#     Thu 24 (2), Wed 23 (3), Tue 22 (4), Mon 21 (5), Fri 18 (6), Thu 17 (7), Wed 16 (8),
+#     Tue 15 (9), Mon 14 (10) -> 2026-12-14. overdue: Thu 2026-12-31. escalated: Thu 31 (1),
+#     Mon 4 (2), Tue 5 (3), Wed 6 (4), Thu 7 (5), Fri 8 (6), Mon 11 (7), Tue 12 (8), Wed 13 (9),
+#     Thu 14 (10) -> 2027-01-14.
+#   CL-4-OLDREVIEW: the same plan start; a review on 2026-05-15, before the plan started (while
+#     still looked after), does not count: the same dates.
+#   CL-2-FEB: plan started 2025-08-29, reviews 2026-02-27 and Mon 2026-08-31 -> 2027-02-31 does
+#     not exist -> due Sun 2027-02-28: the stage dates of CIC-S1-FEB (reminder Mon 2027-02-15,
+#     overdue Mon 2027-03-01, escalated Fri 2027-03-12).
+# Done: CL-3-ENDED (support ended 2026-12-01).
+
+CL_SQL = """
+INSERT INTO children (child_id, case_ref, social_worker_id, team_manager_id, iro_id) VALUES
+  (1, 'CL-1', NULL, NULL, NULL), (2, 'CL-2-FEB', NULL, NULL, NULL),
+  (3, 'CL-3-ENDED', NULL, NULL, NULL), (4, 'CL-4-OLDREVIEW', NULL, NULL, NULL);
+INSERT INTO care_leavers (child_id, personal_adviser_id, plan_started_on, ended_on) VALUES
+  (1, 11, '2026-06-30', NULL), (2, 11, '2025-08-29', NULL), (3, 11, '2026-01-05', '2026-12-01'),
+  (4, 11, '2026-06-30', NULL);
+INSERT INTO pathway_plan_reviews (child_id, reviewed_on) VALUES
+  (2, '2026-02-27'), (2, '2026-08-31'), (4, '2026-05-15');
+"""
+
+
+class TestCareLeavers(RulePackCase):
+    SQL = CL_SQL
+
+    def test_first_review(self):
+        rule = "care-leaver-pathway-review"
+        cases = ["CL-1", "CL-4-OLDREVIEW"]
+
+        def two(stage, fires, rcpt):
+            return [alert(rule, c, stage, "2026-12-30", fires, rcpt) for c in cases]
+
+        reminder = two("reminder", "2026-12-14T08:00:00", [PA])
+        overdue = two("overdue", "2026-12-31T08:00:00", [PA, TM])
+        self.check(rule, cases, {
+            "2026-12-11T08:00:00": [],
+            "2026-12-14T08:00:00": reminder,
+            "2026-12-30T08:00:00": reminder,       # the due date
+            "2026-12-31T07:59:00": reminder,
+            "2026-12-31T08:00:00": overdue,
+            "2027-01-13T08:00:00": overdue,
+            "2027-01-14T08:00:00": two("escalated", "2027-01-14T08:00:00", [SM]),
+        })
+        self.never(["CL-3-ENDED"])
+
+    def test_february(self):
+        rule = "care-leaver-pathway-review"
+
+        def c2(stage, fires, rcpt):
+            return [alert(rule, "CL-2-FEB", stage, "2027-02-28", fires, rcpt)]
+
+        self.check(rule, ["CL-2-FEB"], {
+            "2027-02-12T08:00:00": [],
+            "2027-02-15T08:00:00": c2("reminder", "2027-02-15T08:00:00", [PA]),
+            "2027-02-28T08:00:00": c2("reminder", "2027-02-15T08:00:00", [PA]),
+            "2027-03-01T08:00:00": c2("overdue", "2027-03-01T08:00:00", [PA, TM]),
+            "2027-03-11T08:00:00": c2("overdue", "2027-03-01T08:00:00", [PA, TM]),
+            "2027-03-12T08:00:00": c2("escalated", "2027-03-12T08:00:00", [SM]),
+        })
+
+
+# ----------------------------------------------------------------------------------------------
 # (b) IRO caseloads (rules.d/40-iro-caseload.conf): a threshold rule, above 70.
 # ----------------------------------------------------------------------------------------------
 #
@@ -1145,18 +1444,96 @@ class TestIroCaseload(unittest.TestCase):
 
 
 # ----------------------------------------------------------------------------------------------
+# (b) Participation (rules.d/45-review-participation.conf): a threshold rule, below 94%.
+# ----------------------------------------------------------------------------------------------
+#
+# The latest review in the store is 2027-01-15, so the window is 2026-10-15 (excluded) to
+# 2027-01-15. iro@: 10 reviews of children aged 4 or over in it, 9 with the child taking part
+# (PN1) and 1 not (PN7): 90.0%, below 94: alerted (to the IRO manager). Not counted: a PN7 on
+# 2026-10-15 (the window's excluded first day: counted, 9 of 11 = 81.8%), a PN0 (under 4:
+# counted, 10 of 11 = 90.9%) and a PN7 in September. iro2@: 17 reviews, 16 PN1 (one of them
+# chaired by iro2@ for a child allocated to iro@: counted for the chair; for the child's IRO,
+# iro@ would be 10 of 11 = 90.9% and iro2@ 15 of 16 = 93.8%) and 1 PN7: 94.1%, not below.
+# iro3@: 3 reviews, all PN7: fewer than 10, left out.
+
+def participation_sql():
+    kids, reviews = [], []
+    cid = 0
+
+    def child(iro):
+        nonlocal cid
+        cid += 1
+        kids.append("(%d, 'PT-%02d', 5, %d)" % (cid, cid, iro))
+        return cid
+
+    def review(c, day, code, chair="NULL"):
+        reviews.append("(%d, '%s', '%s', %s)" % (c, day, code, chair))
+
+    first = None
+    for k in range(10):  # iro@: 9 PN1, 1 PN7 in the window
+        c = child(9)
+        first = first or c
+        review(c, "2026-11-%02d" % (2 + k), "PN7" if k == 0 else "PN1")
+    review(first, "2026-10-15", "PN7")
+    review(first + 1, "2026-12-01", "PN0")
+    review(first + 2, "2026-09-01", "PN7")
+    for k in range(16):  # iro2@: 15 PN1 and 1 PN7 of their own children...
+        review(child(10), "2026-12-%02d" % (1 + k), "PN7" if k == 0 else "PN1")
+    review(first + 3, "2027-01-15", "PN1", 10)  # ... and 1 PN1 they chaired for iro@'s child
+    for k in range(3):
+        review(child(12), "2026-12-%02d" % (20 + k), "PN7")
+    return ("INSERT INTO staff (staff_id, email, role, line_manager_id) VALUES "
+            "(12, 'iro3@council.example', 'iro', 8);\n"
+            "INSERT INTO children (child_id, case_ref, social_worker_id, iro_id) VALUES %s;\n"
+            "INSERT INTO cic_reviews (child_id, review_date, review_code, iro_id) VALUES %s;\n"
+            % (", ".join(kids), ", ".join(reviews)))
+
+
+class TestParticipation(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        self.store = Store(participation_sql())
+        self.addCleanup(self.store.close)
+
+    def test_view(self):
+        con = sqlite3.connect(self.store.case_store)
+        self.addCleanup(con.close)
+        rows = con.execute("SELECT iro_email, reviews, participated, participation, since, until, "
+                           "iro_manager_email FROM iro_participation "
+                           "ORDER BY iro_email").fetchall()
+        self.assertEqual(rows, [
+            ("iro2@council.example", 17, 16, 94.1, "2026-10-15", "2027-01-15", IROM),
+            ("iro3@council.example", 3, 0, 0.0, "2026-10-15", "2027-01-15", IROM),
+            ("iro@council.example", 10, 9, 90.0, "2026-10-15", "2027-01-15", IROM)])
+
+    def test_below_94_alerts_once(self):
+        now = "2027-01-18T09:00:00"
+        want = [{"rule": "review-participation", "title": TITLES["review-participation"],
+                 "case": IRO, "stage": "below", "due": now[:10], "fires": now,
+                 "recipients": [IROM], "value": 90}]
+        got = [a for a in self.store.once(now, dry_run=False)
+               if a["rule"] == "review-participation"]
+        self.assertEqual(got, want)
+        got = [a for a in self.store.once("2027-01-19T09:00:00", dry_run=False)
+               if a["rule"] == "review-participation"]
+        self.assertEqual(got, [])
+
+
+# ----------------------------------------------------------------------------------------------
 # (c) The generator's store
 # ----------------------------------------------------------------------------------------------
 
 class TestGenerator(unittest.TestCase):
     maxDiff = None
 
-    def generate(self, root, n, seed, today):
+    def generate(self, root, n, seed, today, *extra):
         out = os.path.join(root, "cases.db")
         proc = run([PYTHON, GENCASES, "--out", out, "--children", str(n), "--seed", str(seed),
-                    "--today", today], timeout=300)
+                    "--today", today] + list(extra), timeout=300)
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertIn("open clocks", proc.stderr, describe(proc))
+        self.summary = proc.stderr
         config = os.path.join(root, "escalator.conf")
         with open(config, "w", encoding="utf-8") as f:
             f.write(shipped_config(out, os.path.join(root, "state.db"),
@@ -1178,23 +1555,65 @@ class TestGenerator(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="escalator-gen-") as root:
             config = self.generate(root, 300, 1, today)
             alerts = self.evaluate(config, today + "T08:00:00")
+            self.check_history(os.path.join(root, "cases.db"), today)
         seen = {}
         for a in alerts:
             seen.setdefault(a["rule"], set()).add(a["stage"])
         for rule, stages in STAGES.items():
             with self.subTest(today=today, rule=rule):
                 self.assertEqual(seen.get(rule, set()), set(stages))
-        # At least one IRO above 70.
-        self.assertIn("above", seen.get("iro-caseload", set()))
+        # At least one IRO above 70, and one whose reviews had the child taking part in fewer
+        # than 94%.
+        for rule, stage in THRESHOLD_RULES.items():
+            self.assertEqual(seen.get(rule, set()), {stage}, rule)
         for a in alerts:
             self.assertTrue(a["recipients"], a)
             for r in a["recipients"]:
                 self.assertRegex(r, r"@(demo\.council\.example|example\.org)$", a)
         self.assertTrue(all(a["case"].startswith("DEMO-") for a in alerts
-                            if a["rule"] != "iro-caseload"))
+                            if a["rule"] not in THRESHOLD_RULES))
+
+    def check_history(self, store, today):
+        """Every history query returns what the summary counted, no clock both completed and
+        open, and a year's Child in Care reviews mostly in timescale, as the seeds report."""
+        counted = dict(re.findall(r"^    ([a-z0-9-]+) +(\d+)  last year", self.summary, re.M))
+        queries = pack_queries()
+        self.assertEqual(set(counted), {r for r in STAGES if queries[r][1] is not None})
+        con = sqlite3.connect(store)
+        self.addCleanup(con.close)
+        for rule, n in counted.items():
+            with self.subTest(today=today, rule=rule):
+                done = con.execute(queries[rule][1]).fetchall()
+                self.assertEqual(len(done), int(n))
+                self.assertGreater(len(done), 0)
+                live = {tuple(r[:2]) for r in con.execute(queries[rule][0])}
+                self.assertEqual({tuple(r[:2]) for r in done} & live, set())
+                self.assertTrue(all(r[1] <= r[2] <= today for r in done))
+        # Reviews held in the last year, in timescale (Nottingham 92-95%, Cambridgeshire >99%).
+        on_time = re.findall(r"^    cic-(?:first|second|later)-review +\d+  last year (\d+), "
+                             r"([\d.]+)% on time", self.summary, re.M)
+        held = sum(int(n) for n, _ in on_time)
+        pct = sum(int(n) * float(p) for n, p in on_time) / held
+        self.assertGreater(held, 100)
+        self.assertTrue(85 <= pct <= 99, pct)
 
     def test_every_stage_of_every_rule(self):
         self.check_every_stage("2026-11-20")   # an ordinary Friday
+
+    def test_history_years(self):
+        # --history-years 0: no children whose care ended; 3: history back beyond 3 years.
+        with tempfile.TemporaryDirectory(prefix="escalator-gen-") as root:
+            self.generate(root, 120, 3, "2026-11-20", "--history-years", "0")
+            self.assertIn("and 0 whose care or plan ended", self.summary)
+            self.generate(root, 120, 3, "2026-11-20", "--history-years", "3")
+            self.assertIn("and 108 whose care or plan ended in the last 3 years", self.summary)
+            con = sqlite3.connect(os.path.join(root, "cases.db"))
+            self.addCleanup(con.close)
+            first = con.execute("SELECT min(done) FROM cic_next_review_history").fetchone()[0]
+            ended = con.execute("SELECT min(dec) FROM care_episodes WHERE child_id > 120 AND "
+                                "rec IS NOT NULL AND rec <> 'X1'").fetchone()[0]
+        self.assertLess(first, "2023-11-20")
+        self.assertGreaterEqual(ended, "2023-11-20")
 
     def test_every_stage_on_a_bank_holiday(self):
         self.check_every_stage("2027-03-29")   # Easter Monday
@@ -1207,6 +1626,282 @@ class TestGenerator(unittest.TestCase):
                 outs.append(self.evaluate(config, "2026-11-20T08:00:00"))
         self.assertEqual(outs[0], outs[1])
         self.assertTrue(outs[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# (e) History: the completed clocks each rule's history query returns
+# ----------------------------------------------------------------------------------------------
+#
+# Child in Care (cic_* history views):
+#   H1: two periods of care. The first, from Mon 2025-01-06 to 2025-09-30 (left care): reviews
+#     2025-02-03 (first) and 2025-05-01 (second); the third was never held (left care): no row.
+#     The second, from Mon 2026-03-02: the first review on its due date, Mon 2026-03-30 (20
+#     working days: Tue 3 (1), ..., Fri 27 (19), Mon 30 (20)); the second on Thu 2026-07-02,
+#     late (due Tue 2026-06-30: Wed Jul 1 (1), Thu 2 (2): 2 working days). Its IRO allocated
+#     in each period: 2025-01-08, and Mon 2026-03-09, the due date (5 working days: Tue 3,
+#     Wed 4, Thu 5, Fri 6, Mon 9). Its last review's decisions and record were never sent: open.
+#   H2-LEFT: looked after from 2026-01-05 to 2026-01-20, left before the first review; a review
+#     recorded on 2026-02-10, after it left care, and an allocation on 2026-01-30: no row.
+#   H3-SHORTBREAK: legal status V3, first review 2026-02-02: in the view, left out by the rules.
+#   H4: one period from Mon 2025-06-02 (a placement change on 2025-11-14 does not start a new
+#     one). Reviews 2025-06-30 (first), 2025-09-29 (second), 2026-03-27 and 2026-09-25 (later).
+#     Mid-point checks: 2025-08-11 (6 weeks after the first review: on its due date),
+#     2025-12-20, 2026-09-25 (the day of the fourth review: counts for the clock before it) and
+#     2026-10-20 (after the fourth). Decisions: 2025-07-07 (5 working days after 2025-06-30:
+#     Jul 1, 2, 3, 4, 7: on the due date), 2025-10-08 (late), 2026-10-01 for the third review
+#     (after the fourth was held: that clock had ended, no row), none yet for the fourth (open).
+#     Records: 2025-07-28, never for the second (no row), 2026-04-20, 2026-10-20. Its only IRO
+#     allocation, 2025-05-20, is before the period began: no row, the clock is open.
+# Child protection (P1, P2):
+#   P1: enquiry Mon 2026-01-05, ICPC Mon 2026-01-26 (15 working days: on the due date), plan 1
+#     ended 2026-03-20 before a review (no row); core groups 2026-02-06, 2026-03-06 and
+#     2026-03-25 (after the plan ended: no row). An enquiry of 2026-05-04 that needed no
+#     conference, with one held anyway on 2026-05-20: no row. Enquiry Mon 2026-06-01, ICPC Mon
+#     2026-06-29 (due Mon 2026-06-22: 5 working days late), plan 2 in force: first review
+#     conference 2026-09-28, core groups 2026-07-10 and 2026-08-07.
+#   P2: enquiry 2025-03-10, ICPC and plan 2025-04-01 to 2026-04-30: review conferences
+#     2025-06-30, 2025-12-22 and 2026-05-05 (after the plan ended: no row).
+# Practice resolution (child E, raised by iro2): E1 resolved informally; E2 at stage 1; E3 at
+#   stage 3 (formal_on missing: the formal process runs from raised_on); E5 at stage 4; E4 still
+#   open at stage 2 (no row). A stage an escalation moved on from is no row.
+# Care leavers: L1, plan 2025-03-03, reviews 2025-09-01 and 2026-03-02 (one on 2025-01-10, before
+#   the plan, does not count); L2-ENDED, plan 2025-01-06, support ended 2026-01-31, reviews
+#   2025-07-01 and 2026-02-15 (after it ended: no row).
+
+HIST_SQL = """
+INSERT INTO children (child_id, case_ref, social_worker_id, team_manager_id, iro_id) VALUES
+  (1, 'H1', 5, NULL, 9), (2, 'H2-LEFT', 5, NULL, 9), (3, 'H3-SHORTBREAK', 5, NULL, 9),
+  (4, 'H4', 5, NULL, 9), (5, 'P1', 5, NULL, 9), (6, 'P2', 5, NULL, 9), (7, 'E', 5, NULL, 9),
+  (8, 'L1', NULL, NULL, NULL), (9, 'L2-ENDED', NULL, NULL, NULL);
+INSERT INTO care_episodes (child_id, decom, rne, ls, dec, rec) VALUES
+  (1, '2025-01-06', 'S', 'C2', '2025-09-30', 'E13'), (1, '2026-03-02', 'S', 'C2', NULL, NULL),
+  (2, '2026-01-05', 'S', 'C2', '2026-01-20', 'E13'),
+  (3, '2026-01-05', 'S', 'V3', NULL, NULL),
+  (4, '2025-06-02', 'S', 'C2', '2025-11-14', 'X1'), (4, '2025-11-14', 'P', 'C2', NULL, NULL);
+INSERT INTO cic_reviews (child_id, review_date, review_code, decisions_sent_on,
+                         record_sent_on) VALUES
+  (1, '2025-02-03', 'PN1', NULL, NULL), (1, '2025-05-01', 'PN1', NULL, NULL),
+  (1, '2026-03-30', 'PN1', NULL, NULL), (1, '2026-07-02', 'PN1', NULL, NULL),
+  (2, '2026-02-10', 'PN1', NULL, NULL),
+  (3, '2026-02-02', 'PN1', NULL, NULL),
+  (4, '2025-06-30', 'PN1', '2025-07-07', '2025-07-28'),
+  (4, '2025-09-29', 'PN1', '2025-10-08', NULL),
+  (4, '2026-03-27', 'PN1', '2026-10-01', '2026-04-20'),
+  (4, '2026-09-25', 'PN1', NULL, '2026-10-20');
+INSERT INTO cic_midpoint_checks (child_id, done_on) VALUES
+  (4, '2025-08-11'), (4, '2025-12-20'), (4, '2026-09-25'), (4, '2026-10-20');
+INSERT INTO iro_allocations (child_id, iro_id, allocated_on) VALUES
+  (1, 9, '2025-01-08'), (1, 9, '2026-03-09'), (2, 9, '2026-01-30'), (4, 9, '2025-05-20');
+INSERT INTO s47_enquiries (s47_id, child_id, started_on, icpc_not_required) VALUES
+  (1, 5, '2026-01-05', 0), (2, 5, '2026-05-04', 1), (3, 5, '2026-06-01', 0),
+  (4, 6, '2025-03-10', 0);
+INSERT INTO cp_initial_conferences (icpc_id, s47_id, held_on, plan_made) VALUES
+  (1, 1, '2026-01-26', 1), (2, 2, '2026-05-20', 1), (3, 3, '2026-06-29', 1),
+  (4, 4, '2025-04-01', 1);
+INSERT INTO cp_plans (plan_id, child_id, icpc_id, started_on, ended_on) VALUES
+  (1, 5, 1, '2026-01-26', '2026-03-20'), (2, 5, 3, '2026-06-29', NULL),
+  (3, 6, 4, '2025-04-01', '2026-04-30');
+INSERT INTO cp_review_conferences (plan_id, held_on) VALUES
+  (2, '2026-09-28'), (3, '2025-06-30'), (3, '2025-12-22'), (3, '2026-05-05');
+INSERT INTO core_group_meetings (plan_id, held_on) VALUES
+  (1, '2026-02-06'), (1, '2026-03-06'), (1, '2026-03-25'), (2, '2026-07-10'), (2, '2026-08-07');
+INSERT INTO escalations (escalation_id, escalation_ref, child_id, raised_on, raised_by, theme,
+                         stage, stage_since, formal_on, resolved_on, cafcass_referred,
+                         cafcass_referred_on) VALUES
+  (1, 'E1', 7, '2026-03-02', 10, 'permanence_planning', 0, '2026-03-02', NULL, '2026-03-05', 0,
+   NULL),
+  (2, 'E2', 7, '2026-03-25', 10, 'safeguarding', 1, '2026-04-01', '2026-04-01', '2026-04-10',
+   0, NULL),
+  (3, 'E3', 7, '2026-05-01', 10, 'funding', 3, '2026-05-20', NULL, '2026-06-15', 0, NULL),
+  (4, 'E4', 7, '2026-06-01', 10, 'legal_status', 2, '2026-06-10', '2026-06-03', NULL, 0, NULL),
+  (5, 'E5', 7, '2026-02-02', 10, 'holistic_needs', 4, '2026-03-02', '2026-02-09', '2026-03-06',
+   1, '2026-03-06');
+INSERT INTO care_leavers (child_id, personal_adviser_id, plan_started_on, ended_on) VALUES
+  (8, 11, '2025-03-03', NULL), (9, 11, '2025-01-06', '2026-01-31');
+INSERT INTO pathway_plan_reviews (child_id, reviewed_on) VALUES
+  (8, '2025-01-10'), (8, '2025-09-01'), (8, '2026-03-02'), (9, '2025-07-01'), (9, '2026-02-15');
+"""
+
+HOLISTIC = "child's holistic rights or needs"
+HISTORY = {
+    "cic-first-review": [("H1", "2025-01-06", "2025-02-03"), ("H1", "2026-03-02", "2026-03-30"),
+                         ("H4", "2025-06-02", "2025-06-30")],
+    "cic-second-review": [("H1", "2025-02-03", "2025-05-01"),
+                          ("H1", "2026-03-30", "2026-07-02"),
+                          ("H4", "2025-06-30", "2025-09-29")],
+    "cic-later-review": [("H4", "2025-09-29", "2026-03-27"), ("H4", "2026-03-27", "2026-09-25")],
+    "cic-midpoint-second": [("H4", "2025-06-30", "2025-08-11")],
+    "cic-midpoint-later": [("H4", "2025-09-29", "2025-12-20"), ("H4", "2026-03-27", "2026-09-25"),
+                           ("H4", "2026-09-25", "2026-10-20")],
+    "cic-review-decisions": [("H4", "2025-06-30", "2025-07-07"),
+                             ("H4", "2025-09-29", "2025-10-08")],
+    "cic-review-record": [("H4", "2025-06-30", "2025-07-28"), ("H4", "2026-03-27", "2026-04-20"),
+                          ("H4", "2026-09-25", "2026-10-20")],
+    "cic-iro-allocation": [("H1", "2025-01-06", "2025-01-08"), ("H1", "2026-03-02", "2026-03-09")],
+    "cp-icpc": [("P1", "2026-01-05", "2026-01-26"), ("P1", "2026-06-01", "2026-06-29"),
+                ("P2", "2025-03-10", "2025-04-01")],
+    "cp-first-review": [("P1", "2026-06-29", "2026-09-28"), ("P2", "2025-04-01", "2025-06-30")],
+    "cp-later-review": [("P2", "2025-06-30", "2025-12-22")],
+    "cp-core-group-first": [("P1", "2026-01-26", "2026-02-06"),
+                            ("P1", "2026-06-29", "2026-07-10")],
+    "cp-core-group-next": [("P1", "2026-02-06", "2026-03-06"), ("P1", "2026-07-10", "2026-08-07")],
+    "practice-resolution-informal": [("E/E1", "2026-03-02", "2026-03-05", "permanence planning",
+                                      "0 informal")],
+    "practice-resolution-stage-1": [("E/E2", "2026-04-01", "2026-04-10", "safeguarding")],
+    "practice-resolution-stage-2": [],
+    "practice-resolution-stage-3": [("E/E3", "2026-05-20", "2026-06-15", "funding decisions")],
+    "practice-resolution-stage-4": [("E/E5", "2026-03-02", "2026-03-06", HOLISTIC)],
+    "practice-resolution-overall": [
+        ("E/E2", "2026-04-01", "2026-04-10", "safeguarding", "1 team manager"),
+        ("E/E3", "2026-05-01", "2026-06-15", "funding decisions", "3 head of service"),
+        ("E/E5", "2026-02-09", "2026-03-06", HOLISTIC, "4 Director")],
+    "care-leaver-pathway-review": [("L1", "2025-03-03", "2025-09-01"),
+                                   ("L1", "2025-09-01", "2026-03-02"),
+                                   ("L2-ENDED", "2025-01-06", "2025-07-01")],
+}
+
+# The clocks open in HIST_SQL (each rule's query: case_ref, start), and a change that completes
+# one of them (SQL, the rule, its case_ref, start and done): the live row must become a history
+# row with the same case_ref and start.
+OPEN = {
+    "cic-first-review": [],
+    "cic-second-review": [],
+    "cic-later-review": [("H1", "2026-07-02"), ("H4", "2026-09-25")],
+    "cic-midpoint-second": [],
+    "cic-midpoint-later": [("H1", "2026-07-02")],
+    "cic-review-decisions": [("H1", "2026-07-02"), ("H4", "2026-09-25")],
+    "cic-review-record": [("H1", "2026-07-02")],
+    "cic-iro-allocation": [("H3-SHORTBREAK", "2026-01-05"), ("H4", "2025-06-02")],
+    "cp-icpc": [],
+    "cp-first-review": [],
+    "cp-later-review": [("P1", "2026-09-28")],
+    "cp-core-group-first": [],
+    "cp-core-group-next": [("P1", "2026-08-07")],
+    "practice-resolution-informal": [],
+    "practice-resolution-stage-1": [],
+    "practice-resolution-stage-2": [("E/E4", "2026-06-10")],
+    "practice-resolution-stage-3": [],
+    "practice-resolution-stage-4": [],
+    "practice-resolution-overall": [("E/E4", "2026-06-03")],
+    "practice-resolution-cafcass": [],
+    "care-leaver-pathway-review": [("L1", "2026-03-02")],
+}
+COMPLETE = [
+    ("INSERT INTO cic_reviews (child_id, review_date) VALUES (1, '2026-12-18')",
+     "cic-later-review", "H1", "2026-07-02", "2026-12-18"),
+    ("INSERT INTO cic_midpoint_checks (child_id, done_on) VALUES (1, '2026-10-01')",
+     "cic-midpoint-later", "H1", "2026-07-02", "2026-10-01"),
+    ("UPDATE cic_reviews SET decisions_sent_on = '2026-07-08' WHERE child_id = 1 AND "
+     "review_date = '2026-07-02'", "cic-review-decisions", "H1", "2026-07-02", "2026-07-08"),
+    ("UPDATE cic_reviews SET record_sent_on = '2026-07-30' WHERE child_id = 1 AND "
+     "review_date = '2026-07-02'", "cic-review-record", "H1", "2026-07-02", "2026-07-30"),
+    ("INSERT INTO iro_allocations (child_id, allocated_on) VALUES (4, '2025-06-05')",
+     "cic-iro-allocation", "H4", "2025-06-02", "2025-06-05"),
+    ("INSERT INTO cp_review_conferences (plan_id, held_on) VALUES (2, '2027-03-20')",
+     "cp-later-review", "P1", "2026-09-28", "2027-03-20"),
+    ("INSERT INTO core_group_meetings (plan_id, held_on) VALUES (2, '2026-09-04')",
+     "cp-core-group-next", "P1", "2026-08-07", "2026-09-04"),
+    ("UPDATE escalations SET resolved_on = '2026-06-15' WHERE escalation_ref = 'E4'",
+     "practice-resolution-stage-2", "E/E4", "2026-06-10", "2026-06-15"),
+    ("UPDATE escalations SET resolved_on = '2026-06-15' WHERE escalation_ref = 'E4'",
+     "practice-resolution-overall", "E/E4", "2026-06-03", "2026-06-15"),
+    ("INSERT INTO pathway_plan_reviews (child_id, reviewed_on) VALUES (8, '2026-08-20')",
+     "care-leaver-pathway-review", "L1", "2026-03-02", "2026-08-20"),
+]
+# Changes that end an open clock without completing it: the live row goes, no history row comes.
+END = [
+    ("UPDATE care_episodes SET dec = '2026-11-30', rec = 'E13' WHERE child_id = 1 AND "
+     "dec IS NULL", ["cic-later-review", "cic-midpoint-later", "cic-review-decisions",
+                     "cic-review-record"], "H1"),
+    ("UPDATE cp_plans SET ended_on = '2026-12-01' WHERE plan_id = 2",
+     ["cp-later-review", "cp-core-group-next"], "P1"),
+    ("UPDATE escalations SET stage = 3, stage_since = '2026-06-17' WHERE escalation_ref = 'E4'",
+     ["practice-resolution-stage-2"], "E/E4"),
+    ("UPDATE care_leavers SET ended_on = '2026-08-01' WHERE child_id = 8",
+     ["care-leaver-pathway-review"], "L1"),
+]
+
+
+class TestHistory(unittest.TestCase):
+    """The shipped history queries, run with the sqlite3 module on HIST_SQL (no escalatord)."""
+
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.queries = pack_queries()
+        with open(SCHEMA, encoding="utf-8") as f:
+            cls.schema = f.read()
+
+    def store(self, *changes):
+        con = sqlite3.connect(":memory:")
+        self.addCleanup(con.close)
+        con.executescript(self.schema)
+        con.executescript(STAFF_SQL)
+        con.executescript(HIST_SQL)
+        for sql in changes:
+            con.execute(sql)
+        return con
+
+    def history(self, con, rule):
+        return sorted(con.execute(self.queries[rule][1]).fetchall())
+
+    def live(self, con, rule):
+        return sorted((r[0], r[1]) for r in con.execute(
+            "SELECT case_ref, start FROM (%s)" % self.queries[rule][0]))
+
+    def test_completed_clocks(self):
+        con = self.store()
+        for rule, want in HISTORY.items():
+            with self.subTest(rule):
+                self.assertEqual(self.history(con, rule), sorted(want))
+        self.assertEqual(set(HISTORY), {r for r in STAGES if r != "practice-resolution-cafcass"})
+
+    def test_views_keep_what_the_rules_leave_out(self):
+        # The short break's first review is in the view (the rule's condition leaves it out);
+        # the review after leaving care and the clocks that ended are in no view.
+        con = self.store()
+        self.assertEqual(con.execute("SELECT case_ref, start, done, legal_status FROM "
+                                     "cic_first_review_history WHERE case_ref LIKE 'H3%' OR "
+                                     "case_ref LIKE 'H2%'").fetchall(),
+                         [("H3-SHORTBREAK", "2026-01-05", "2026-02-02", "V3")])
+        self.assertEqual(con.execute("SELECT count(*) FROM cic_reviews_in_care WHERE child_id "
+                                     "= 2").fetchone()[0], 0)
+        self.assertEqual(con.execute("SELECT child_id, period_no, period_start, period_end FROM "
+                                     "care_periods ORDER BY 1, 2").fetchall(),
+                         [(1, 1, "2025-01-06", "2025-09-30"), (1, 2, "2026-03-02", None),
+                          (2, 1, "2026-01-05", "2026-01-20"), (3, 1, "2026-01-05", None),
+                          (4, 1, "2025-06-02", None)])
+
+    def test_open_clocks_are_not_history(self):
+        con = self.store()
+        for rule, want in OPEN.items():
+            with self.subTest(rule):
+                got = self.live(con, rule)
+                self.assertEqual(got, sorted(want))
+                if self.queries[rule][1] is not None:
+                    done = {(r[0], r[1]) for r in self.history(con, rule)}
+                    self.assertEqual(done & set(got), set())
+
+    def test_completing_an_open_clock_makes_it_history(self):
+        for sql, rule, case, start, done in COMPLETE:
+            with self.subTest(rule=rule, sql=sql):
+                before = self.history(self.store(), rule)
+                con = self.store(sql)
+                self.assertNotIn((case, start), self.live(con, rule))
+                added = [r for r in self.history(con, rule) if r not in before]
+                self.assertEqual([r[:3] for r in added], [(case, start, done)])
+                self.assertEqual(len(self.history(con, rule)), len(before) + 1)
+
+    def test_ending_an_open_clock_adds_no_history(self):
+        for sql, rules, case in END:
+            for rule in rules:
+                with self.subTest(rule=rule, sql=sql):
+                    before = self.history(self.store(), rule)
+                    self.assertIn(case, [c for c, _ in self.live(self.store(), rule)])
+                    con = self.store(sql)
+                    self.assertNotIn(case, [c for c, _ in self.live(con, rule)])
+                    self.assertEqual(self.history(con, rule), before)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1239,7 +1934,7 @@ class TestDemo(unittest.TestCase):
             alerts = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
             self.assertGreater(len(alerts), 50, describe(proc))
             rules = {a["rule"] for a in alerts}
-            self.assertEqual(rules, set(STAGES) | {"iro-caseload"}, describe(proc))
+            self.assertEqual(rules, set(STAGES) | set(THRESHOLD_RULES), describe(proc))
             # The demo's configuration leaves digest at its default ("daily"), and --once sends
             # what is held at once: every alert's delivery to each recipient (and to each
             # recipient of a skipped stage copied in) is bundled into its recipient's digest,
