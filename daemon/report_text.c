@@ -54,6 +54,53 @@ rt_cell(FILE *f, const char *s, int width)
 	fputs(s, f);
 }
 
+/* Characters (not bytes) in s. */
+static int
+rt_chars(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/*
+ * s left-aligned in width characters; a longer one is cut on a character
+ * boundary and ends in an ellipsis, so columns stay straight.
+ */
+static void
+rt_left(FILE *f, const char *s, int width)
+{
+	int n = rt_chars(s);
+
+	if (n > width) {
+		int keep = width - 1;
+		const char *p = s;
+
+		for (int c = 0; *p && c < keep; c++)
+			for (p++; ((unsigned char)*p & 0xc0) == 0x80; p++)
+				;
+		fwrite(s, 1, (size_t)(p - s), f);
+		fputs("\xe2\x80\xa6", f);
+		return;
+	}
+	fputs(s, f);
+	for (; n < width; n++)
+		fputc(' ', f);
+}
+
+/* The widest of the strings a rule's column shows (at least min, at most max). */
+static int
+rt_width(int w, const char *s, int max)
+{
+	int n = rt_chars(s);
+
+	if (n > w)
+		w = n;
+	return w < max ? w : max;
+}
+
 /* The widest period label, for the first column. */
 static int
 rt_label_width(const struct report *rep)
@@ -96,20 +143,26 @@ rt_summary(FILE *f, const struct report *rep)
 {
 	char a[32], b[32];
 	bool any = false;
+	int tw = 10;
 
 	for (size_t i = 0; i < rep->nrules; i++)
-		any |= rep->rules[i].has_history;
+		if (rep->rules[i].has_history) {
+			any = true;
+			tw = rt_width(tw, rep->rules[i].rule->title, 60);
+		}
 	if (!any)
 		return;
-	fprintf(f, "Done in timescale, the whole period\n");
-	fprintf(f, "  %-44s %9s %8s %9s %7s\n", "", "Completed", "On time", "% on time", "Target");
+	fprintf(f, "Done in timescale, the whole period\n  ");
+	rt_left(f, "", tw);
+	fprintf(f, " %9s %8s %9s %7s\n", "Completed", "On time", "% on time", "Target");
 	for (size_t i = 0; i < rep->nrules; i++) {
 		const struct report_rule *rr = &rep->rules[i];
 		const struct timeliness_figures *fg = &rr->total.fig;
 
 		if (!rr->has_history)
 			continue;
-		fprintf(f, "  %-44.44s", rr->rule->title);
+		fputs("  ", f);
+		rt_left(f, rr->rule->title, tw);
 		snprintf(a, sizeof a, "%lld", rr->total.tally.completed);
 		rt_cell(f, a, 10);
 		snprintf(a, sizeof a, "%lld", rr->total.tally.on_time);
@@ -159,16 +212,19 @@ rt_rule(FILE *f, const struct report *rep, const struct report_rule *rr, int lw)
 
 /* A rule's completed clocks by stage resolved at or by theme. */
 static void
-rt_groups(FILE *f, const char *by, const struct report_group *g, size_t n)
+rt_groups(FILE *f, const char *by, const struct report_group *g, size_t n, int w)
 {
 	char a[32], b[32], c[32];
 
 	if (n == 0)
 		return;
-	fprintf(f, "  %-32s %7s %9s %8s %10s %13s\n", by, "Raised", "Resolved", "On time",
-	        "% on time", "Median days");
+	fputs("  ", f);
+	rt_left(f, by, w);
+	fprintf(f, " %7s %9s %8s %10s %13s\n", "Raised", "Resolved", "On time", "% on time",
+	        "Median days");
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "  %-32.32s", g[i].name[0] ? g[i].name : "(none recorded)");
+		fputs("  ", f);
+		rt_left(f, g[i].name[0] ? g[i].name : "(none recorded)", w);
 		snprintf(a, sizeof a, "%lld", g[i].raised);
 		rt_cell(f, a, 8);
 		snprintf(a, sizeof a, "%lld", g[i].tally.completed);
@@ -189,13 +245,32 @@ rt_practice(FILE *f, const struct report *rep)
 
 		if (rr->nstages == 0 && rr->nthemes == 0)
 			continue;
-		fprintf(f, "Practice resolution: %s (%s)\n", rr->rule->title, rr->rule->id);
-		rt_groups(f, "Resolved at stage", rr->stages, rr->nstages);
+		fprintf(f, "%s (%s), by stage and theme\n", rr->rule->title, rr->rule->id);
+		/* One width for both tables, so their columns line up. */
+		int w = rt_width(17, "Resolved at stage", 48);
+
+		for (size_t j = 0; j < rr->nstages; j++)
+			w = rt_width(w, rr->stages[j].name, 48);
+		for (size_t j = 0; j < rr->nthemes; j++)
+			w = rt_width(w, rr->themes[j].name, 48);
+		rt_groups(f, "Resolved at stage", rr->stages, rr->nstages, w);
 		if (rr->nstages > 0 && rr->nthemes > 0)
 			fputc('\n', f);
-		rt_groups(f, "By theme", rr->themes, rr->nthemes);
-		fprintf(f, "  Median days: working days from raised to resolved.\n\n");
+		rt_groups(f, "By theme", rr->themes, rr->nthemes, w);
+		fprintf(f,
+		        "  Raised: started in the period; resolved: completed in it (some raised "
+		        "before).\n  Median days: working days from raised to resolved.\n\n");
 	}
+}
+
+/* The title of the loaded rule with this id, or NULL (a rule no longer loaded). */
+static const char *
+rt_title(const struct report *rep, const char *id)
+{
+	for (size_t i = 0; i < rep->nrules; i++)
+		if (strcmp(rep->rules[i].rule->id, id) == 0)
+			return rep->rules[i].rule->title;
+	return NULL;
 }
 
 /* What the service sent, from the state store. */
@@ -209,23 +284,44 @@ rt_state(FILE *f, const struct report *rep)
 		return;
 	}
 	fprintf(f, "Alerts sent, by rule and stage\n");
-	fprintf(f, "  %-44s %7s %6s %7s %8s\n", "", "Alerts", "Sent", "Failed", "Waiting");
+	int w = 20;
+
+	for (size_t i = 0; i < rep->nstages; i++)
+		w = rt_width(w, rep->stages[i].label ? rep->stages[i].label : rep->stages[i].stage,
+		             44);
 	for (size_t i = 0; i < rep->nstages; i++) {
 		const struct report_stage_alerts *s = &rep->stages[i];
-		char name[160];
 
-		snprintf(name, sizeof name, "%s: %s", s->rule, s->label ? s->label : s->stage);
-		fprintf(f, "  %-44.44s %7lld %6lld %7lld %8lld\n", name, s->alerts, s->sent,
-		        s->failed, s->waiting);
+		/* The rule's title once, over its stages (they come rule by rule). */
+		if (i == 0 || strcmp(s->rule, rep->stages[i - 1].rule) != 0) {
+			const char *title = rt_title(rep, s->rule);
+
+			if (title != NULL)
+				fprintf(f, "  %s (%s)\n    ", title, s->rule);
+			else
+				fprintf(f, "  %s\n    ", s->rule);
+			rt_left(f, "", w);
+			fprintf(f, " %7s %10s %7s %8s\n", "Alerts", "Delivered", "Failed",
+			        "Waiting");
+		}
+		fputs("    ", f);
+		rt_left(f, s->label ? s->label : s->stage, w);
+		fprintf(f, " %7lld %10lld %7lld %8lld\n", s->alerts, s->sent, s->failed,
+		        s->waiting);
 	}
+	if (rep->nstages > 0)
+		fprintf(f, "  Delivered, failed, waiting: the messages to each of an alert's "
+		           "recipients.\n");
 	if (rep->nstages == 0)
 		fprintf(f, "  None in this period.\n");
 	fprintf(f, "\nAlerts by recipient\n");
 	for (size_t i = 0; i < rep->nrecipients && i < REPORT_TEXT_RECIPIENTS; i++) {
 		const struct report_recipient *r = &rep->recipients[i];
 
-		fprintf(f, "  %-44.44s %7lld alerts, %lld sent, %lld failed, %lld answered\n",
-		        r->recipient, r->alerts, r->sent, r->failed, r->answered);
+		fputs("  ", f);
+		rt_left(f, r->recipient, 44);
+		fprintf(f, " %5lld alerts, %lld delivered, %lld failed, %lld answered\n", r->alerts,
+		        r->sent, r->failed, r->answered);
 	}
 	if (rep->nrecipients > REPORT_TEXT_RECIPIENTS)
 		fprintf(f, "  and %zu more (--format csv --table recipients lists them all)\n",
