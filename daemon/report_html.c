@@ -290,7 +290,7 @@ report_html_summary(FILE *f, const struct report *rep)
 				fprintf(f, "<td class=\"n\">%s%%</td>",
 				        report_html_target(rr->rule->target, buf, sizeof buf));
 			else
-				fputs("<td class=\"n\">none set</td>", f);
+				fputs("<td class=\"n p\">none set</td>", f);
 			if (rr->rule->target >= 0 && !rr->total.fig.has_percent)
 				report_html_dash(&h);
 			else {
