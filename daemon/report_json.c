@@ -97,7 +97,7 @@ static json_t *
 rj_rule(const struct report *rep, const struct report_rule *rr)
 {
 	const struct rule *r = rr->rule;
-	json_t *o = json_object(), *periods = json_array();
+	json_t *o = json_object(), *periods;
 	char due[64], label[64];
 
 	json_object_set_new(o, "id", rj_text(r->id));
@@ -107,6 +107,7 @@ rj_rule(const struct report *rep, const struct report_rule *rr)
 	json_object_set_new(o, "target", r->target >= 0 ? json_real(r->target) : json_null());
 	if (!rr->has_history)
 		return o;
+	periods = json_array();
 	for (size_t k = 0; k < rep->periods.n; k++) {
 		json_t *p = rj_cell(&rr->cells[k]);
 
