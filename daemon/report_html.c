@@ -38,7 +38,7 @@ static const char report_html_css[] =
     "caption{text-align:left;font-weight:bold;padding:.2em 0}"
     "th,td{border:1px solid #b1b4b6;padding:.25em .5em;vertical-align:top;text-align:left}"
     "thead th{background:#f3f2f1;vertical-align:bottom}"
-    ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".n{text-align:right;font-variant-numeric:tabular-nums}"
     ".p{white-space:nowrap}"
     "tfoot th,tfoot td{font-weight:bold;border-top:2px solid #0b0c0c}"
     ".chart{display:block;max-width:100%;height:auto;margin:.6em 0}"
