@@ -223,12 +223,11 @@ report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, const c
 	if (ss == NULL || ss->db == NULL)
 		return 0; /* no state file yet: nothing was alerted */
 	report_utc_range(from, to, lo, hi);
-	if ((st = report_prepare(ss, footprint_alerts_sql, cause)) == NULL ||
-	    (fp.deliveries = report_prepare(ss, footprint_deliveries_sql, cause)) == NULL ||
-	    (fp.answers = report_prepare(ss, footprint_answers_sql, cause)) == NULL)
+	if ((st = report_prepare(ss, footprint_alerts_sql, lo, hi, cause)) == NULL ||
+	    (fp.deliveries = report_prepare(ss, footprint_deliveries_sql, NULL, NULL, cause)) ==
+	        NULL ||
+	    (fp.answers = report_prepare(ss, footprint_answers_sql, NULL, NULL, cause)) == NULL)
 		goto out;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	if (case_ref != NULL)
 		sqlite3_bind_text(st, 3, case_ref, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

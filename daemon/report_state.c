@@ -92,7 +92,7 @@ report_utc_range(date_t from, date_t to, char lo[REPORT_UTC_LEN], char hi[REPORT
 
 /* Prepare sql on ss; NULL with *cause set. */
 sqlite3_stmt *
-report_prepare(struct statestore *ss, const char *sql, char **cause)
+report_prepare(struct statestore *ss, const char *sql, const char *lo, const char *hi, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -100,6 +100,10 @@ report_prepare(struct statestore *ss, const char *sql, char **cause)
 		statestore_fail(ss, cause, "reading what the service did");
 		sqlite3_finalize(st);
 		return NULL;
+	}
+	if (lo != NULL) {
+		sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	}
 	return st;
 }
@@ -200,15 +204,13 @@ static int
 report_stages(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
               char **cause)
 {
-	sqlite3_stmt *st = report_prepare(ss, report_stages_sql, cause);
+	sqlite3_stmt *st = report_prepare(ss, report_stages_sql, lo, hi, cause);
 	struct report_stage_row *rows = NULL;
 	size_t n = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = report_text_col(st, 0), *stage = report_text_col(st, 1);
 		long rank = report_rule_rank(rep, id);
@@ -272,14 +274,12 @@ static int
 report_recipients(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
                   char **cause)
 {
-	sqlite3_stmt *st = report_prepare(ss, report_recipients_sql, cause);
+	sqlite3_stmt *st = report_prepare(ss, report_recipients_sql, lo, hi, cause);
 	size_t n = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *kind = report_text_col(st, 0);
 		char *name = report_recipient_name(kind, (const char *)sqlite3_column_text(st, 1));
@@ -368,17 +368,16 @@ report_rule_sort(const struct report *rep, const long *ranks, void *rows, size_t
 static int
 report_closed(struct report *rep, struct statestore *ss, char **cause)
 {
-	sqlite3_stmt *st = report_prepare(ss, report_closed_sql, cause);
-	long *ranks = NULL; /* each row's report_rule_rank */
 	char from[DATE_STRLEN], to[DATE_STRLEN];
+	sqlite3_stmt *st = report_prepare(ss, report_closed_sql, date_format(rep->from, from),
+	                                  date_format(rep->to, to), cause);
+	long *ranks = NULL; /* each row's report_rule_rank */
 	void *rows = NULL;
 	size_t n = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, date_format(rep->from, from), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, date_format(rep->to, to), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_closed),
 		                           report_text_col(st, 0));
@@ -418,7 +417,7 @@ static int
 report_answers(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
                char **cause)
 {
-	sqlite3_stmt *kinds = report_prepare(ss, report_kinds_sql, cause);
+	sqlite3_stmt *kinds = report_prepare(ss, report_kinds_sql, lo, hi, cause);
 	sqlite3_stmt *hours = NULL;
 	long *ranks = NULL; /* each row's report_rule_rank */
 	void *rows = NULL;
@@ -427,8 +426,6 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 
 	if (kinds == NULL)
 		return -1;
-	sqlite3_bind_text(kinds, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(kinds, 2, hi, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(kinds)) == SQLITE_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_answers),
 		                           report_text_col(kinds, 0));
@@ -446,11 +443,9 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 	if (report_done(ss, kinds, rc, cause) != 0)
 		goto fail;
 
-	hours = report_prepare(ss, report_hours_sql, cause);
+	hours = report_prepare(ss, report_hours_sql, lo, hi, cause);
 	if (hours == NULL)
 		goto fail;
-	sqlite3_bind_text(hours, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(hours, 2, hi, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(hours)) == SQLITE_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_answers),
 		                           report_text_col(hours, 0));

@@ -35,8 +35,13 @@
  */
 void report_utc_range(date_t from, date_t to, char lo[REPORT_UTC_LEN], char hi[REPORT_UTC_LEN]);
 
-/* Prepare sql on ss's handle; NULL with *cause set. */
-sqlite3_stmt *report_prepare(struct statestore *ss, const char *sql, char **cause);
+/*
+ * Prepare sql on ss's handle, with the range lo..hi bound to its first two
+ * parameters unless lo is NULL; NULL with *cause set. lo and hi must outlive
+ * the statement's use (bound without a copy).
+ */
+sqlite3_stmt *report_prepare(struct statestore *ss, const char *sql, const char *lo, const char *hi,
+                             char **cause);
 
 /*
  * A recipient as recorded, fit to print: an email address or a contact's

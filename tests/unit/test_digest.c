@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "assert_text.h"
+
 #include "digest.h"
 #include "notifier.h"
 #include "notifier_fixture.h"
@@ -23,13 +25,6 @@
 #endif
 
 #define ELLIPSIS "\xe2\x80\xa6"
-
-/* Assert that haystack contains needle, showing both when it does not. */
-#define assert_contains(haystack, needle)                                                          \
-	do {                                                                                       \
-		if (strstr((haystack), (needle)) == NULL)                                          \
-			fail_msg("%s not found in:\n%s", (needle), (haystack));                    \
-	} while (0)
 
 /* Assert that s starts with prefix. */
 #define assert_prefix(s, prefix)                                                                   \

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "assert_text.h"
+
 #include "ew_fixture.h"
 #include "html_check.h"
 #include "report.h"
@@ -25,17 +27,6 @@
 #define HOSTILE_ESC                                                                                \
 	"&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x&gt; &amp; "        \
 	"\xef\xbf\xbd\xef\xbf\xbd"
-
-#define assert_contains(haystack, needle)                                                          \
-	do {                                                                                       \
-		if (strstr((haystack), (needle)) == NULL)                                          \
-			fail_msg("%s\nnot found in:\n%s", (needle), (haystack));                   \
-	} while (0)
-#define assert_lacks(haystack, needle)                                                             \
-	do {                                                                                       \
-		if (strstr((haystack), (needle)) != NULL)                                          \
-			fail_msg("%s\nfound in:\n%s", (needle), strstr((haystack), (needle)));     \
-	} while (0)
 
 /* The rules the report points at (a report borrows them from the rule set). */
 static struct rule rule_cic, rule_practice, rule_visit;

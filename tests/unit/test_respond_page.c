@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "assert_text.h"
+
 #include "answers.h"
 #include "html_check.h"
 #include "respond_page.h"
@@ -35,18 +37,6 @@
 #define HOSTILE                                                                                    \
 	"<script>alert(1)</script>\"><img src=x onerror=alert(1)>' onmouseover='alert(2)' "        \
 	"&amp;&#x3c; \xff\xfe\xc3 \xe2\x80\xae reversed </textarea><style>url(http://evil)"
-
-/* Assert that haystack contains needle, showing both when it does not. */
-#define assert_contains(haystack, needle)                                                          \
-	do {                                                                                       \
-		if (strstr((haystack), (needle)) == NULL)                                          \
-			fail_msg("%s\nnot found in:\n%s", (needle), (haystack));                   \
-	} while (0)
-#define assert_lacks(haystack, needle)                                                             \
-	do {                                                                                       \
-		if (strstr((haystack), (needle)) != NULL)                                          \
-			fail_msg("%s\nfound in:\n%s", (needle), strstr((haystack), (needle)));     \
-	} while (0)
 
 /* Check doc with html_check, failing with its problem. */
 static void
