@@ -99,6 +99,13 @@ struct report_answers {
 	double median_hours;
 };
 
+/*
+ * Periods a report may hold: 100 years by month. Each rule keeps a cell per
+ * period, so a mistyped year (--from 0202-04-01) is refused rather than
+ * filling memory.
+ */
+#define REPORT_MAX_PERIODS 1200
+
 struct report {
 	date_t from, to; /* inclusive */
 	int months;      /* 1, 3 or 12 */

@@ -55,6 +55,26 @@ report_range(const struct command *c, date_t today, date_t *from, date_t *to)
 	return 0;
 }
 
+/* Are there too many periods of months in from..to? Says so. */
+static bool
+report_too_long(date_t from, date_t to, int months)
+{
+	char a[DATE_STRLEN], b[DATE_STRLEN];
+	int fy, fm, fd, ty, tm, td;
+	long n;
+
+	date_to_ymd(from, &fy, &fm, &fd);
+	date_to_ymd(to, &ty, &tm, &td);
+	n = ((long)(ty - fy) * 12 + (tm - fm)) / months + 1;
+	if (n <= REPORT_MAX_PERIODS)
+		return false;
+	fprintf(stderr,
+	        "escalatord: report: %s to %s makes %ld periods; a report holds at most %d (100 "
+	        "years by month): check the years, or use --by quarter or year\n",
+	        date_format(from, a), date_format(to, b), n, REPORT_MAX_PERIODS);
+	return true;
+}
+
 /* --by: months per period, or -1 after saying what is wrong. */
 static int
 report_months(const char *by)
@@ -160,7 +180,8 @@ report_main(const struct command *c)
 		return COMMAND_EXIT_USAGE;
 	if ((e = command_load(c)) == NULL)
 		return COMMAND_EXIT_FAIL;
-	if (command_now(c, &now) != 0 || report_range(c, (date_t)(now / 1440), &from, &to) != 0) {
+	if (command_now(c, &now) != 0 || report_range(c, (date_t)(now / 1440), &from, &to) != 0 ||
+	    report_too_long(from, to, months)) {
 		engine_free(e);
 		return COMMAND_EXIT_USAGE;
 	}

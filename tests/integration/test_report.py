@@ -335,7 +335,10 @@ class ReportTest(unittest.TestCase):
                             (["--format", "pdf"], "text, csv, json or html"),
                             (["--case", "C1"], "--case goes with --footprint"),
                             (["--format", "text", "--table", "open"], "--table goes with"),
-                            (["--format", "csv", "--table", "nope"], "the tables are")):
+                            (["--format", "csv", "--table", "nope"], "the tables are"),
+                            (["--from", "0202-04-01", "--to", "2026-03-31", "--by", "month"],
+                             "0202-04-01 to 2026-03-31 makes 21888 periods; a report holds at "
+                             "most 1200")):
             proc = self.report(*args, expect=2)
             self.assertIn(words, proc.stderr, args)
             self.assertEqual(proc.stdout, "")
