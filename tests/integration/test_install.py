@@ -59,7 +59,8 @@ class TestInstall(unittest.TestCase):
                     "etc/escalator/holidays/england-and-wales.txt",
                     "etc/escalator/holidays/scotland.txt",
                     "etc/escalator/holidays/northern-ireland.txt",
-                    "etc/escalator/schema.sql", "lib/systemd/system/escalatord.service", "lib/sysusers.d/escalator.conf",
+                    "etc/escalator/schema.sql", "lib/systemd/system/escalatord.service",
+                    "lib/systemd/system/escalatord@.service", "lib/sysusers.d/escalator.conf",
                     "share/man/man8/escalatord.8", "share/man/man5/escalator.conf.5"]:
             self.assertTrue(os.path.exists(os.path.join(self.prefix, rel)), rel)
         rules = os.listdir(os.path.join(self.etc, "rules.d"))
@@ -78,6 +79,42 @@ class TestInstall(unittest.TestCase):
         r = run(["systemd-analyze", "verify", self.unit], env=env)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stderr.strip(), "", r.stderr)
+
+    def template_instance(self, name):
+        """The installed template as instance NAME (systemd-analyze reads a file's name for
+        its instance), in a directory of its own."""
+        d = tempfile.mkdtemp(dir=self.tmp)
+        path = os.path.join(d, "escalatord@%s.service" % name)
+        shutil.copy(os.path.join(self.prefix, "lib/systemd/system/escalatord@.service"), path)
+        return path
+
+    def test_template_unit_one_council_per_instance(self):
+        # escalatord@NAME: NAME's own configuration and state directory, the same checks on
+        # start and reload, and the same hardening as escalatord.service (one source).
+        with open(os.path.join(self.prefix, "lib/systemd/system/escalatord@.service")) as f:
+            text = f.read()
+        conf = f"{self.prefix}/etc/escalator/%i/escalator.conf"
+        self.assertIn(f"ExecStartPre={self.prefix}/sbin/escalatord --check -c {conf}\n", text)
+        self.assertIn(f"ExecStart={self.prefix}/sbin/escalatord -c {conf}\n", text)
+        self.assertIn(f"ExecReload={self.prefix}/sbin/escalatord --check -c {conf}\n", text)
+        self.assertIn("StateDirectory=escalator/%i\n", text)
+        with open(self.unit) as f:
+            single = f.read()
+        hardening = [ln for ln in single.splitlines()
+                     if re.match(r"(Protect|Private|Restrict|SystemCall|Capability|NoNew|"
+                                 r"Memory|LimitCORE|UMask|User=|Group=|SocketBind)", ln)]
+        self.assertGreater(len(hardening), 20)
+        for ln in hardening:
+            self.assertIn(ln + "\n", text, "the template lacks: " + ln)
+        env = dict(os.environ, MANPATH=os.path.join(self.prefix, "share/man"))
+        r = run(["systemd-analyze", "verify", self.template_instance("north-yorkshire")], env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.strip(), "", r.stderr)
+        r = run(["systemd-analyze", "security", "--offline=true",
+                 self.template_instance("rutland")])
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout + r.stderr)
+        self.assertIsNotNone(m, r.stdout + r.stderr)
+        self.assertLessEqual(float(m.group(1)), 1.1)
 
     def test_systemd_analyze_security(self):
         r = run(["systemd-analyze", "security", "--offline=true", self.unit])
