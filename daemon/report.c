@@ -362,6 +362,7 @@ report_build(struct report *rep, struct engine *e, struct statestore *ss, date_t
 	rep->by = months == 1 ? "month" : months == 3 ? "quarter" : "year";
 	rep->made = now;
 	rep->config_path = xstrdup(engine_config(e)->path);
+	rep->ruleset = rs;
 	if (timeliness_periods_init(&rep->periods, from, to, months) != 0) {
 		*cause = xstrdup("--to is before --from");
 		return -1;

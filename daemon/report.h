@@ -111,9 +111,10 @@ struct report {
 	int months;      /* 1, 3 or 12 */
 	const char *by;  /* "month", "quarter", "year" */
 	struct timeliness_periods periods;
-	localtime_min_t made;      /* when it was made (local time) */
-	char *config_path;         /* the escalator.conf it was made from */
-	struct report_rule *rules; /* clock rules, in load order (threshold rules left out) */
+	localtime_min_t made;          /* when it was made (local time) */
+	char *config_path;             /* the escalator.conf it was made from */
+	const struct ruleset *ruleset; /* every rule loaded (threshold ones too), or NULL */
+	struct report_rule *rules;     /* clock rules, in load order (threshold rules left out) */
 	size_t nrules;
 	bool state_known; /* the state store exists: the sections below are filled */
 	struct report_stage_alerts *stages;
@@ -174,6 +175,9 @@ void report_html(FILE *f, const struct report *rep);
  */
 int report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, const char *case_ref,
                      char **cause);
+
+/* The title of the rule with this id (any rule loaded, threshold ones too), or NULL. */
+const char *report_rule_title(const struct report *rep, const char *id);
 
 /* Formatting shared by the writers. */
 /* One CSV value (report_csv.c): RFC 4180 quoting, a formula's first character guarded. */

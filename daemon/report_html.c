@@ -150,10 +150,9 @@ report_html_end(struct report_html *h, const char *note)
 const char *
 report_html_rule_title(const struct report *rep, const char *id)
 {
-	for (size_t i = 0; i < rep->nrules; i++)
-		if (strcmp(rep->rules[i].rule->id, id) == 0 && rep->rules[i].rule->title != NULL)
-			return rep->rules[i].rule->title;
-	return id;
+	const char *title = report_rule_title(rep, id);
+
+	return title != NULL ? title : id;
 }
 
 const char *

@@ -35,6 +35,19 @@ report_warn_case(struct report *rep, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *
+report_rule_title(const struct report *rep, const char *id)
+{
+	for (size_t i = 0; i < rep->nrules; i++)
+		if (strcmp(rep->rules[i].rule->id, id) == 0)
+			return rep->rules[i].rule->title;
+	if (rep->ruleset != NULL)
+		for (size_t i = 0; i < rep->ruleset->nrules; i++)
+			if (strcmp(rep->ruleset->rules[i].id, id) == 0)
+				return rep->ruleset->rules[i].title;
+	return NULL;
+}
+
 /* One decimal, as the report prints every percentage and median. */
 const char *
 report_fmt1(double v, char *buf, size_t len)

@@ -263,16 +263,6 @@ rt_practice(FILE *f, const struct report *rep)
 	}
 }
 
-/* The title of the loaded rule with this id, or NULL (a rule no longer loaded). */
-static const char *
-rt_title(const struct report *rep, const char *id)
-{
-	for (size_t i = 0; i < rep->nrules; i++)
-		if (strcmp(rep->rules[i].rule->id, id) == 0)
-			return rep->rules[i].rule->title;
-	return NULL;
-}
-
 /* What the service sent, from the state store. */
 static void
 rt_state(FILE *f, const struct report *rep)
@@ -294,7 +284,7 @@ rt_state(FILE *f, const struct report *rep)
 
 		/* The rule's title once, over its stages (they come rule by rule). */
 		if (i == 0 || strcmp(s->rule, rep->stages[i - 1].rule) != 0) {
-			const char *title = rt_title(rep, s->rule);
+			const char *title = report_rule_title(rep, s->rule);
 
 			if (title != NULL)
 				fprintf(f, "  %s (%s)\n    ", title, s->rule);
