@@ -18,7 +18,10 @@ generated once, loaded into PostgreSQL with schema-postgresql.sql, and then:
     tests/bench/rulequeries.py extracts them; :today and :now replaced by the same literals on
     both sides), return the same rows: compared as sorted lists of tuples, text as text, NULL as
     None, numbers as numbers (PostgreSQL's bigint and numeric against SQLite's integer and real);
-    the rule queries' own ORDER BY gives the same order too;
+    the rule queries' own ORDER BY gives the same order too, also in a database whose default
+    collation is ICU's en-GB (the schema's COLLATE "C" columns keep SQLite's byte order: without
+    them 10 of the rule queries list cases in another order);
+  * iro_participation's quarter moves months as SQLite's date(x, '-3 months') does;
   * a read-only role (as docs/case-store.md sets it up) reads the views and may not write; a role
     without SELECT gets PostgreSQL's 'permission denied' (escalatord will name it).
 """
@@ -26,6 +29,7 @@ generated once, loaded into PostgreSQL with schema-postgresql.sql, and then:
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -132,13 +136,13 @@ class PgSchemaCase(unittest.TestCase):
         finally:
             db.close()
 
-    def pg_many(self, queries, user="postgres"):
+    def pg_many(self, queries, user="postgres", db="cases"):
         """Run queries on PostgreSQL in one psql: for each, its column types (\\gdesc) and rows."""
         script = []
         for i, q in enumerate(queries):
             q = q.strip().rstrip(";")
             script += ["\\echo @@desc %d" % i, q, "\\gdesc", "\\echo @@rows %d" % i, q + ";"]
-        out = self.pg.psql("\n".join(script) + "\n", db="cases", user=user)
+        out = self.pg.psql("\n".join(script) + "\n", db=db, user=user)
         results, part, cur = {}, None, None
         for line in out.splitlines():
             m = re.fullmatch(r"@@(desc|rows) (\d+)", line)
@@ -153,9 +157,9 @@ class PgSchemaCase(unittest.TestCase):
                 results[cur][1].append(tuple(fields))
         return [results[i] for i in range(len(queries))]
 
-    def compare(self, queries, what):
+    def compare(self, queries, what, db="cases"):
         """Every query returns the same rows on both engines; returns the row counts."""
-        pg = self.pg_many(queries)
+        pg = self.pg_many(queries, db=db)
         counts = []
         for q, (types, pg_rows) in zip(queries, pg):
             lite = norm_sqlite(self.sqlite(q))
@@ -231,6 +235,36 @@ class TestSameAnswers(PgSchemaCase):
         counts = self.compare(queries, "history")
         hd.report("pg_schema_rule_history", queries=len(queries), rows=sum(counts))
         self.assertGreater(sum(counts), 1000)
+
+    def test_same_order_in_an_english_collation(self):
+        # A council's database is usually created in its own locale, where 'a' < 'B' and
+        # punctuation is ignored at first; the schema's COLLATE "C" columns must keep SQLite's
+        # byte order for the rules' ORDER BY anyway. ICU's en-GB as the database default.
+        self.pg.psql("CREATE DATABASE cases_gb TEMPLATE template0 ENCODING 'UTF8' "
+                     "LOCALE_PROVIDER icu ICU_LOCALE 'en-GB' LOCALE 'C.UTF-8'")
+        try:
+            with open(PG_SCHEMA, encoding="utf-8") as f:
+                self.pg.psql(f.read(), db="cases_gb")
+            # case references whose order differs between byte order and en-GB
+            self.pg.copy_from_sqlite(self.store, "cases_gb")
+            self.pg.psql("UPDATE children SET case_ref = lower(case_ref) "
+                         "WHERE child_id % 3 = 0", db="cases_gb")
+            self.assertEqual(self.pg.rows("SELECT 'a' < 'B', 'demo-1' < 'DEMO-2'",
+                                          db="cases_gb"), [("t", "t")])
+            queries = [with_clock(q) for q in rule_queries(RULES_DIR, "query")]
+            pg = self.pg_many(queries, db="cases_gb")
+            # the same change on a copy of the SQLite store
+            copy = os.path.join(self.tmp, "cases-gb.db")
+            shutil.copy(self.store, copy)
+            c = sqlite3.connect(copy)
+            c.execute("UPDATE children SET case_ref = lower(case_ref) WHERE child_id % 3 = 0")
+            c.commit()
+            for q, (types, rows) in zip(queries, pg):
+                with self.subTest(query=" ".join(q.split())[:160]):
+                    self.assertEqual(norm_sqlite(c.execute(q).fetchall()), norm_pg(rows, types))
+            c.close()
+        finally:
+            self.pg.psql("DROP DATABASE IF EXISTS cases_gb")
 
     def test_participation_window_follows_sqlite_months(self):
         # SQLite: date('2026-05-31', '-3 months') is 2026-03-03, not PostgreSQL's 02-28; the view
