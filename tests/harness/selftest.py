@@ -13,6 +13,7 @@ import queue
 import shutil
 import smtplib
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import unittest
 
 from .certs import make_test_pki
 from .http_sink import HttpSink
+from .pgcluster import PgCluster, PgError
 from .smtp_sink import SmtpSink
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -577,6 +579,57 @@ class CliTest(_Base):
             self.assertIn("POST /hook  (HTTPS, connection 1, answered 503)", out)
         finally:
             self.assertEqual(cli.stop(), 0)
+
+
+def _running(pid):
+    """Is pid a live process? (A zombie is not: in a container, PID 1 may never reap the
+    server, which pg_ctl left to it.)"""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "\nState:\tZ" not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+class PgClusterTest(unittest.TestCase):
+    """The throwaway PostgreSQL cluster: starts, answers on its socket only, enforces passwords
+    when asked, and leaves nothing behind (no server, no directory)."""
+
+    def test_start_query_stop(self):
+        pg = PgCluster(passwords=True)
+        with pg:
+            d, data = pg.dir, pg.data
+            pg.create_database("cases")
+            self.assertEqual(pg.rows("SELECT 1 + 1, NULL, current_setting('listen_addresses')",
+                                     db="cases"), [("2", None, "")])
+            pg.create_role("reader", password="pw")
+            self.assertEqual(pg.psql("SELECT current_user", db="cases", user="reader",
+                                     password="pw"), "reader\n")
+            code, _, err = pg.psql("SELECT 1", db="cases", user="reader", password="wrong",
+                                   check=False)
+            self.assertNotEqual(code, 0)
+            self.assertIn("password authentication failed", err)
+            with self.assertRaises(PgError):
+                pg.psql("SELECT * FROM no_such_table", db="cases")
+            pid = int(open(os.path.join(data, "postmaster.pid")).readline())
+            self.assertTrue(_running(pid))
+        self.assertFalse(os.path.exists(d))
+        self.assertFalse(_running(pid), "the server outlived stop()")
+        pg.stop()  # a second stop does nothing
+
+    def test_copy_from_sqlite(self):
+        src = os.path.join(_tmp, "small.db")
+        db = sqlite3.connect(src)
+        db.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, x REAL);"
+                         "INSERT INTO t VALUES (1, 'a\tb\\c', 1.5), (2, NULL, NULL);")
+        db.commit()
+        db.close()
+        with PgCluster() as pg:
+            pg.create_database("c")
+            pg.psql("CREATE TABLE t (id bigint PRIMARY KEY, s text, x double precision)", db="c")
+            self.assertEqual(pg.copy_from_sqlite(src, "c"), {"t": 2})
+            self.assertEqual(pg.psql("SELECT s = E'a\\tb\\\\c', x FROM t ORDER BY id",
+                                     db="c"), "t\t1.5\n\\N\t\\N\n")
 
 
 if __name__ == "__main__":
