@@ -12,6 +12,7 @@
 /* One rule query's rows, read in a pass. */
 struct casestore_rows {
 	struct casestore *cs;
+	struct casestore_pgrows *pg; /* on PostgreSQL: its rows (st is then NULL) */
 	sqlite3_stmt *st;
 	char **cut;        /* per column: the current row's value, cut (casestore_rows_text) */
 	long long spent;   /* ns spent inside sqlite3_step so far */
@@ -81,9 +82,19 @@ struct casestore_rows *
 casestore_query(struct casestore *cs, const char *sql, char **cause)
 {
 	struct casestore_rows *q;
-	sqlite3_stmt *st = casestore_prepare(cs, sql, cause);
+	sqlite3_stmt *st;
 
-	if (st == NULL)
+	if (cs->pg != NULL) {
+		struct casestore_pgrows *pg = casestore_pg_query(cs, sql, cause);
+
+		if (pg == NULL)
+			return NULL;
+		q = xcalloc(1, sizeof *q);
+		q->cs = cs;
+		q->pg = pg;
+		return q;
+	}
+	if ((st = casestore_prepare(cs, sql, cause)) == NULL)
 		return NULL;
 	q = xcalloc(1, sizeof *q);
 	q->cs = cs;
@@ -103,6 +114,8 @@ casestore_query(struct casestore *cs, const char *sql, char **cause)
 size_t
 casestore_rows_ncolumns(const struct casestore_rows *q)
 {
+	if (q->pg != NULL)
+		return casestore_pg_ncolumns(q->pg);
 	return (size_t)sqlite3_column_count(q->st);
 }
 
@@ -110,6 +123,8 @@ casestore_rows_ncolumns(const struct casestore_rows *q)
 const char *
 casestore_rows_column_name(const struct casestore_rows *q, size_t i)
 {
+	if (q->pg != NULL)
+		return casestore_pg_column_name(q->pg, i);
 	return sqlite3_column_name(q->st, (int)i);
 }
 
@@ -121,6 +136,8 @@ casestore_rows_next(struct casestore_rows *q, char **cause)
 	long long now = clock_monotonic_ns();
 	int rc;
 
+	if (q->pg != NULL)
+		return casestore_pg_next(q->pg, cause);
 	/* Checked here too: a query of many short steps never reaches the progress handler. */
 	q->started = 0;
 	if (q->timed_out || q->stopped || casestore_rows_must_stop(q, now))
@@ -152,6 +169,8 @@ casestore_rows_next(struct casestore_rows *q, char **cause)
 bool
 casestore_rows_timed_out(const struct casestore_rows *q)
 {
+	if (q->pg != NULL)
+		return casestore_pg_timed_out(q->pg);
 	return q->timed_out;
 }
 
@@ -159,6 +178,8 @@ casestore_rows_timed_out(const struct casestore_rows *q)
 double
 casestore_rows_seconds(const struct casestore_rows *q)
 {
+	if (q->pg != NULL)
+		return casestore_pg_seconds(q->pg);
 	return (double)q->spent / 1e9;
 }
 
@@ -189,13 +210,17 @@ casestore_cut_len(const char *s, size_t len, size_t max)
 const char *
 casestore_rows_text(struct casestore_rows *q, size_t i)
 {
-	const char *s = (const char *)sqlite3_column_text(q->st, (int)i);
-	size_t len, keep;
+	const char *s;
+	size_t len = 0, keep;
 
+	if (q->pg != NULL)
+		s = casestore_pg_value(q->pg, i, &len);
+	else if ((s = (const char *)sqlite3_column_text(q->st, (int)i)) != NULL)
+		len = (size_t)sqlite3_column_bytes(q->st, (int)i);
 	if (s == NULL)
 		return NULL;
 	/* Fewer bytes than the cap in characters: nothing to cut, no copy. */
-	if ((len = (size_t)sqlite3_column_bytes(q->st, (int)i)) <= CASESTORE_VALUE_MAX)
+	if (len <= CASESTORE_VALUE_MAX)
 		return s;
 	if ((keep = casestore_cut_len(s, len, CASESTORE_VALUE_MAX)) >= len || s[keep] == '\0')
 		return s;
@@ -216,8 +241,11 @@ casestore_rows_text(struct casestore_rows *q, size_t i)
 bool
 casestore_rows_number(struct casestore_rows *q, size_t i, double *value)
 {
-	int type = sqlite3_column_type(q->st, (int)i);
+	int type;
 
+	if (q->pg != NULL)
+		return casestore_pg_number(q->pg, i, value);
+	type = sqlite3_column_type(q->st, (int)i);
 	if (type != SQLITE_INTEGER && type != SQLITE_FLOAT)
 		return false;
 	*value = sqlite3_column_double(q->st, (int)i);
@@ -234,6 +262,7 @@ casestore_rows_free(struct casestore_rows *q)
 		for (size_t i = 0; i < casestore_rows_ncolumns(q); i++)
 			free(q->cut[i]);
 	free(q->cut);
+	casestore_pg_rows_free(q->pg);
 	sqlite3_finalize(q->st);
 	free(q);
 }

@@ -50,6 +50,11 @@ struct casestore;
  * (then *cause says what to change).
  */
 struct casestore *casestore_open(const char *path, char **cause);
+/*
+ * Is case_store a PostgreSQL URL ("postgresql://..." or "postgres://...")
+ * rather than a file? Then casestore_open connects with libpq (casestore_pg.c).
+ */
+bool casestore_is_url(const char *s);
 void casestore_close(struct casestore *cs);
 const char *casestore_path(const struct casestore *cs);
 

@@ -24,7 +24,11 @@ struct casestore_stamp {
 	struct timespec mtime, ctime;
 };
 
+struct casestore_pg;     /* casestore_pg.c: a PostgreSQL case store's connection */
+struct casestore_pgrows; /* casestore_pg.c: one query's rows there */
+
 struct casestore {
+	struct casestore_pg *pg; /* non-NULL: on PostgreSQL (db is then NULL) */
 	sqlite3 *db;
 	char *path;
 	bool restricted; /* while compiling rule queries: reads only */
@@ -55,5 +59,26 @@ struct casestore {
  * sqlite3_stmt_readonly). Returns NULL with *cause set if it is refused.
  */
 sqlite3_stmt *casestore_prepare(struct casestore *cs, const char *sql, char **cause);
+
+/*
+ * casestore_pg.c: the same operations on PostgreSQL (case_store = "postgresql://...").
+ * casestore.c and caserows.c hand each call to these when cs->pg is set.
+ */
+struct casestore *casestore_pg_open(const char *url, char **cause);
+void casestore_pg_close(struct casestore *cs);
+int casestore_pg_compile(struct casestore *cs, const char *sql, char ***columns, size_t *n,
+                         char **cause);
+int casestore_pg_read_begin(struct casestore *cs, char **cause);
+void casestore_pg_read_end(struct casestore *cs);
+struct casestore_pgrows *casestore_pg_query(struct casestore *cs, const char *sql, char **cause);
+size_t casestore_pg_ncolumns(const struct casestore_pgrows *q);
+const char *casestore_pg_column_name(const struct casestore_pgrows *q, size_t i);
+int casestore_pg_next(struct casestore_pgrows *q, char **cause);
+/* Column i of the current row (NULL for SQL NULL) and its length in bytes. */
+const char *casestore_pg_value(struct casestore_pgrows *q, size_t i, size_t *len);
+bool casestore_pg_number(struct casestore_pgrows *q, size_t i, double *value);
+bool casestore_pg_timed_out(const struct casestore_pgrows *q);
+double casestore_pg_seconds(const struct casestore_pgrows *q);
+void casestore_pg_rows_free(struct casestore_pgrows *q);
 
 #endif

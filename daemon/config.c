@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "casestore.h"
 #include "cfgfile.h"
 #include "config_parse.h"
 #include "freshness.h"
@@ -363,7 +364,7 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 {
 	config_t cf;
 	struct config *cfg;
-	const config_setting_t *root;
+	const config_setting_t *root, *cs_url;
 	const char *v;
 	size_t before = d->errors;
 
@@ -395,7 +396,13 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 	root = config_root_setting(&cf);
 	cfg_check_keys(root, config_keys, "the main configuration", path, d);
 
-	cfg->case_store = config_get_path(cfg, root, "case_store", d);
+	/* A PostgreSQL URL is taken as written; a file is resolved like every path. */
+	cs_url = config_setting_get_member(root, "case_store");
+	if (cs_url != NULL && config_setting_type(cs_url) == CONFIG_TYPE_STRING &&
+	    casestore_is_url(config_setting_get_string(cs_url)))
+		cfg->case_store = xstrdup(config_setting_get_string(cs_url));
+	else
+		cfg->case_store = config_get_path(cfg, root, "case_store", d);
 	cfg->state = config_get_path(cfg, root, "state", d);
 	cfg->rules_dir = config_get_path(cfg, root, "rules", d);
 	cfg->case_store_line = cfg_line(config_setting_get_member(root, "case_store"));
@@ -442,6 +449,13 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 	config_get_int(root, "store_alert_after", 1, 604800, "seconds", &cfg->store_alert_after,
 	               path, d);
 	config_parse_freshness(cfg, root, d);
+	/* A server has no file whose time tells how old the data is. */
+	if (cfg->max_store_age_text != NULL && cfg->freshness_query == NULL &&
+	    cfg->case_store != NULL && casestore_is_url(cfg->case_store))
+		cfg_error(d, config_setting_get_member(root, "max_store_age"), path,
+		          "max_store_age on a PostgreSQL case store needs freshness_query, the "
+		          "query that says when the data was last extracted (e.g. "
+		          "freshness_query = \"SELECT max(loaded_at) FROM extract_log\";)");
 	if ((v = cfg_get_string(root, "admin", false, path, d)) != NULL) {
 		if (config_find_contact(cfg, v) == NULL)
 			cfg_error(d, config_setting_get_member(root, "admin"), path,

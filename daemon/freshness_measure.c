@@ -89,6 +89,11 @@ freshness_measure(const char *path, const char *query, struct casestore *cs,
 			freshness_measure_query(query, cs, r);
 		return;
 	}
+	if (casestore_is_url(path)) {
+		r->why = xstrdup("on PostgreSQL the data's age is read with freshness_query, and "
+		                 "none is set");
+		return;
+	}
 	if (stat(path, &sb) != 0) {
 		r->why = xasprintf("cannot read %s: %s", path, strerror(errno));
 		return;
