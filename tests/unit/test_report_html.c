@@ -31,17 +31,6 @@
 /* The rules the report points at (a report borrows them from the rule set). */
 static struct rule rule_cic, rule_practice, rule_visit;
 
-/* How many times needle occurs in s. */
-static size_t
-count(const char *s, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void
 make_rule(struct rule *r, const char *id, const char *title, const char *due, double target,
           bool history)
@@ -300,7 +289,7 @@ test_timeliness(void **state)
 	assert_contains(doc, "Open and overdue: not known, because its query failed: no such "
 	                     "table: " HOSTILE_ESC);
 	/* The rule without history, named once. */
-	assert_int_equal(count(doc, "Child protection visit"), 1);
+	assert_int_equal(text_count(doc, "Child protection visit"), 1);
 	assert_contains(doc, "Not measured (no history query): Child protection visit.");
 	/* Order: most important first. */
 	assert_true(strstr(doc, "id=\"summary\"") < strstr(doc, "id=\"timeliness\""));
@@ -321,7 +310,7 @@ test_chart(void **state)
 	(void)state;
 	make_report(&rep, true);
 	doc = render(&rep);
-	assert_int_equal(count(doc, "<svg "), 2);
+	assert_int_equal(text_count(doc, "<svg "), 2);
 	svg = strstr(doc, "<svg ");
 	end = strstr(svg, "</svg>");
 	*end = '\0';
@@ -332,14 +321,14 @@ test_chart(void **state)
 	                     "33.3% on time (1 of 3). Mar 2026: none completed. Target: "
 	                     "90%.</desc>");
 	/* Two bars (March has none), each figure as text; March says none. */
-	assert_int_equal(count(svg, "<rect "), 2);
+	assert_int_equal(text_count(svg, "<rect "), 2);
 	assert_contains(svg, ">66.7%</text>");
 	assert_contains(svg, ">33.3%</text>");
 	assert_contains(svg, ">none</text>");
 	assert_contains(svg, ">Jan 2026</text>");
 	assert_contains(svg, ">Mar 2026</text>");
 	/* The target: one dashed line, labelled. */
-	assert_int_equal(count(svg, "stroke-dasharray"), 1);
+	assert_int_equal(text_count(svg, "stroke-dasharray"), 1);
 	assert_contains(svg, ">Target 90%</text>");
 	/* Bar heights in proportion: 180 units for 100%, so 66.7% is 120 and 33.3% is 60. */
 	assert_contains(svg, "height=\"120.0\"");
@@ -357,12 +346,12 @@ test_chart(void **state)
 	rep.rules[0].cells[1].fig.percent = 85.0;
 	doc = render(&rep);
 	assert_contains(doc, "fill=\"#ffffff\" font-weight=\"bold\">85.0%</text>");
-	assert_int_equal(count(doc, "fill=\"#ffffff\" font-weight"), 1);
+	assert_int_equal(text_count(doc, "fill=\"#ffffff\" font-weight"), 1);
 	free(doc);
 	rule_cic.target = 5;
 	rep.rules[0].cells[1].fig.percent = 2;
 	doc = render(&rep);
-	assert_int_equal(count(doc, "fill=\"#ffffff\" font-weight"), 0);
+	assert_int_equal(text_count(doc, "fill=\"#ffffff\" font-weight"), 0);
 	/* The line at 5% is at y 199.0: the figure's baseline 6 above it. */
 	assert_contains(doc, "y=\"193.0\" text-anchor=\"middle\" fill=\"#0b0c0c\" "
 	                     "font-weight=\"bold\" paint-order=\"stroke\" stroke=\"#ffffff\" "
@@ -490,7 +479,7 @@ test_quiet(void **state)
 		rr->stages[i].raised = rr->stages[i].tally.completed = 0;
 	rr->themes[0].raised = rr->themes[0].tally.completed = 0;
 	doc = render(&rep);
-	assert_int_equal(count(doc, "<svg "), 1);
+	assert_int_equal(text_count(doc, "<svg "), 1);
 	assert_contains(doc, "<p class=\"note\">None was completed in the period, so there is no "
 	                     "chart.</p>");
 	assert_contains(doc, "<p>None was raised or resolved in the period.</p>");
@@ -546,7 +535,7 @@ test_many_periods(void **state)
 	assert_contains(doc, ">Sep 2021</text>");
 	assert_lacks(doc, ">May 2021</text>");
 	/* 60 rows in the table, the figures not crowded onto the bars. */
-	assert_int_equal(count(doc, "<tr><th scope=\"row\" class=\"p\">"), 60 + 1);
+	assert_int_equal(text_count(doc, "<tr><th scope=\"row\" class=\"p\">"), 60 + 1);
 	assert_lacks(doc, "font-weight=\"bold\"");
 	free(doc);
 	report_free(&rep);

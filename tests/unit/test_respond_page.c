@@ -49,17 +49,6 @@ check_doc(const char *doc, const char *case_url, const char *action)
 		fail_msg("%s\nin:\n%s", c.problem, doc);
 }
 
-/* How many times needle occurs in s. */
-static size_t
-count(const char *s, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
-
 /* An event of the history. */
 static void
 event(struct delivery *d, const char *stage, const char *when, const char *to, const char *st)
@@ -217,8 +206,8 @@ test_page(void **state)
 	assert_lacks(doc, "url(");
 	assert_lacks(doc, "@import");
 	assert_lacks(doc, "<script");
-	assert_int_equal(count(doc, "http"), 1);
-	assert_int_equal(count(doc, "<style>"), 1);
+	assert_int_equal(text_count(doc, "http"), 1);
+	assert_int_equal(text_count(doc, "<style>"), 1);
 	free(doc);
 	delivery_free(d);
 }
@@ -243,7 +232,7 @@ test_kinds(void **state)
 		doc = respond_page(&v);
 		check_doc(doc, CASE_URL_ESC, TOKEN);
 		assert_contains(doc, want);
-		assert_int_equal(count(doc, " checked"), 1);
+		assert_int_equal(text_count(doc, " checked"), 1);
 		assert_int_equal(answer_kind_parse(answer_kind_name(k)), k);
 		free(want);
 		free(doc);
@@ -296,8 +285,8 @@ test_hostile(void **state)
 	assert_null(strcasestr(doc, "<img"));
 	assert_null(strcasestr(doc, "javascript:"));
 	assert_null(strstr(doc, "\xe2\x80\xae"));
-	assert_int_equal(count(doc, "<style>"), 1);
-	assert_int_equal(count(doc, "</textarea>"), 2);
+	assert_int_equal(text_count(doc, "<style>"), 1);
+	assert_int_equal(text_count(doc, "</textarea>"), 2);
 	/* Shown, escaped, where it belongs. */
 	assert_contains(doc, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x "
 	                     "onerror=alert(1)&gt;&#39; onmouseover=&#39;alert(2)&#39; "
@@ -306,7 +295,7 @@ test_hostile(void **state)
 	assert_contains(doc, "min=\"&lt;script&gt;");
 	assert_contains(doc, "<textarea id=\"note\" name=\"note\" rows=\"4\" maxlength=\"2000\" "
 	                     "aria-describedby=\"note-hint privacy-hint\">\n&lt;script&gt;");
-	assert_int_equal(count(doc, " checked"), 0);
+	assert_int_equal(text_count(doc, " checked"), 0);
 	/* The case the URL was for is still named, unlinked. */
 	assert_lacks(doc, "Open ");
 	free(doc);
@@ -352,7 +341,7 @@ test_recorded(void **state)
 	assert_lacks(doc, "No one has answered yet.");
 	/* The form is still there: another answer from the link amends this one. */
 	assert_contains(doc, "a new answer replaces your earlier one, and both are kept");
-	assert_int_equal(count(doc, " checked"), 0);
+	assert_int_equal(text_count(doc, " checked"), 0);
 	free(doc);
 	delivery_free(d);
 }
@@ -389,7 +378,7 @@ test_error(void **state)
 	                     "min=\"2026-11-04\" value=\"2026-10-01\" "
 	                     "aria-describedby=\"agreed_on-hint agreed_on-error\" "
 	                     "aria-invalid=\"true\">");
-	assert_int_equal(count(doc, "aria-invalid=\"true\""), 1);
+	assert_int_equal(text_count(doc, "aria-invalid=\"true\""), 1);
 	assert_contains(doc, "value=\"agreed\" aria-describedby=\"kind-agreed-hint\" checked>");
 	/* The note exactly as typed: its leading line break kept (after the one the parser drops).
 	 */
@@ -429,7 +418,7 @@ test_error(void **state)
 			check_doc(doc, CASE_URL_ESC, TOKEN);
 			assert_contains(doc, want);
 			/* The field it links to carries the error message. */
-			assert_int_equal(count(doc, "class=\"error\" id="), 1);
+			assert_int_equal(text_count(doc, "class=\"error\" id="), 1);
 			free(want);
 			free(doc);
 		}
@@ -468,8 +457,8 @@ test_answers(void **state)
 	assert_non_null(second);
 	assert_non_null(third);
 	assert_true(first < second && second < third);
-	assert_int_equal(count(doc, "class=\"amended\""), 1);
-	assert_int_equal(count(doc, "Replaced</span>"), 1);
+	assert_int_equal(text_count(doc, "class=\"amended\""), 1);
+	assert_int_equal(text_count(doc, "Replaced</span>"), 1);
 	free(doc);
 	delivery_free(d);
 }
@@ -539,7 +528,7 @@ test_long(void **state)
 	doc = respond_page(&v);
 	check_doc(doc, CASE_URL_ESC, TOKEN);
 	assert_true(strlen(doc) < 1024 * 1024);
-	assert_int_equal(count(doc, "class=\"amended\""), 19);
+	assert_int_equal(text_count(doc, "class=\"amended\""), 19);
 	free(doc);
 	free(big);
 	delivery_free(d);
@@ -572,8 +561,8 @@ test_refusal(void **state)
 	    "This link has expired",
 	    "Answer links work for a limited time, and this one's time has passed.");
 	assert_true(html_check(doc, NULL, NULL, &c));
-	assert_int_equal(count(doc, "message about this case"), 1);
-	assert_int_equal(count(doc, "othing was"), 1);
+	assert_int_equal(text_count(doc, "message about this case"), 1);
+	assert_int_equal(text_count(doc, "othing was"), 1);
 	assert_contains(doc, "<p>Answer links work for a limited time, and this one&#39;s time has "
 	                     "passed.</p>\n<p>Open the link in your latest message about this "
 	                     "case, or contact the IRO service.</p>");
