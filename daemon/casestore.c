@@ -352,6 +352,8 @@ casestore_close(struct casestore *cs)
 	if (cs == NULL)
 		return;
 	casestore_pg_close(cs);
+	free(cs->change_query);
+	free(cs->change_token);
 	sqlite3_close(cs->db);
 	free(cs->path);
 	free(cs);
@@ -483,6 +485,48 @@ casestore_compile(void *arg, const char *sql, char ***columns, size_t *ncolumns,
 	return 0;
 }
 
+/* Has change_query's value moved since the last call? A failure counts as a change. */
+static bool
+casestore_token_moved(struct casestore *cs)
+{
+	struct casestore_rows *q;
+	char *cause = NULL, *token = NULL;
+	bool moved;
+
+	if ((q = casestore_query(cs, cs->change_query, &cause)) != NULL) {
+		int rc = casestore_rows_next(q, &cause);
+
+		if (rc >= 0) {
+			const char *v = rc == 1 ? casestore_rows_text(q, 0) : NULL;
+
+			token = xstrdup(v ? v : "");
+		}
+		casestore_rows_free(q);
+	}
+	free(cause);
+	if (token == NULL)
+		return true;
+	moved = cs->change_token == NULL || strcmp(token, cs->change_token) != 0;
+	free(cs->change_token);
+	cs->change_token = token;
+	return moved;
+}
+
+/*
+ * Watch changes by change_query. Its value now is the baseline, read before
+ * the first pass: a load between that pass and the first poll is then seen.
+ */
+void
+casestore_set_change_query(struct casestore *cs, const char *sql)
+{
+	free(cs->change_query);
+	cs->change_query = sql ? xstrdup(sql) : NULL;
+	free(cs->change_token);
+	cs->change_token = NULL;
+	if (sql != NULL)
+		(void)casestore_token_moved(cs);
+}
+
 /* Has the case store changed since the last call? */
 bool
 casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
@@ -493,11 +537,12 @@ casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
 
 	*replaced = *missing = false;
 	/*
-	 * PostgreSQL: no cheap way to tell yet (a change_query is to come), so every
-	 * poll counts as a change and re-evaluates; alerts are owed once all the same.
+	 * PostgreSQL: no file to watch. With change_query, its value tells; without,
+	 * every poll counts as a change and re-evaluates (alerts are owed once all the
+	 * same).
 	 */
 	if (cs->pg != NULL)
-		return true;
+		return cs->change_query == NULL || casestore_token_moved(cs);
 	if (stat(cs->path, &sb) != 0) {
 		*missing = true;
 		return false;
@@ -524,6 +569,8 @@ casestore_changed(struct casestore *cs, bool *replaced, bool *missing)
 		}
 		return false;
 	}
+	if (cs->change_query != NULL)
+		return casestore_token_moved(cs);
 	if (sqlite3_prepare_v2(cs->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = sqlite3_column_int64(st, 0);

@@ -142,6 +142,14 @@ bool casestore_changed(struct casestore *cs, bool *replaced, bool *missing);
 int casestore_read_begin(struct casestore *cs, char **cause);
 void casestore_read_end(struct casestore *cs);
 
+/*
+ * Tell changes by a query instead (change_query): casestore_changed runs it
+ * and counts a change when its one value differs from the last time (or it
+ * fails: evaluating again is safe). sql NULL: by the file (SQLite) or at
+ * every poll (PostgreSQL, where nothing else tells).
+ */
+void casestore_set_change_query(struct casestore *cs, const char *sql);
+
 /* Did the last operation fail because another process holds the case store? */
 bool casestore_busy(const struct casestore *cs);
 

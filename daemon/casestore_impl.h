@@ -29,6 +29,8 @@ struct casestore_pgrows; /* casestore_pg.c: one query's rows there */
 
 struct casestore {
 	struct casestore_pg *pg; /* non-NULL: on PostgreSQL (db is then NULL) */
+	char *change_query;      /* casestore_set_change_query, or NULL */
+	char *change_token;      /* its last value ("" for none), NULL before the first run */
 	sqlite3 *db;
 	char *path;
 	bool restricted; /* while compiling rule queries: reads only */

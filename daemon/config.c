@@ -50,6 +50,7 @@ static const char *const config_keys[] = {
     "response_expiry",
     "max_store_age",
     "freshness_query",
+    "change_query",
     NULL,
 };
 
@@ -449,6 +450,15 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 	config_get_int(root, "store_alert_after", 1, 604800, "seconds", &cfg->store_alert_after,
 	               path, d);
 	config_parse_freshness(cfg, root, d);
+	if ((v = cfg_get_string(root, "change_query", false, path, d)) != NULL) {
+		cfg->change_query_line = cfg_line(config_setting_get_member(root, "change_query"));
+		if (*v == '\0')
+			cfg_error(
+			    d, config_setting_get_member(root, "change_query"), path,
+			    "change_query is empty; remove it to watch the case store as usual");
+		else
+			cfg->change_query = xstrdup(v);
+	}
 	/* A server has no file whose time tells how old the data is. */
 	if (cfg->max_store_age_text != NULL && cfg->freshness_query == NULL &&
 	    cfg->case_store != NULL && casestore_is_url(cfg->case_store))
@@ -512,6 +522,7 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->dir);
+	free(cfg->change_query);
 	free(cfg->case_store);
 	free(cfg->state);
 	free(cfg->rules_dir);

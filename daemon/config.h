@@ -69,6 +69,12 @@ struct config {
 	char *max_store_age_text;   /* as written ("26 hours"), for messages */
 	char *freshness_query; /* SQL giving the data's time, or NULL: the file's last change */
 	int freshness_query_line;
+	/*
+	 * SQL returning one value that changes when the extract does (e.g. the time of
+	 * the last load), or NULL: the file (SQLite) or every poll (PostgreSQL).
+	 */
+	char *change_query;
+	int change_query_line;
 
 	char **allowed_domains;  /* email recipients must be in one (or a subdomain); NULL: any */
 	size_t nallowed_domains; /* 0 with allowed_domains unset: nothing limits recipients */

@@ -16,24 +16,25 @@ struct engine {
 	struct ruleset *rules;
 };
 
-/* freshness_query compiles against the case store as one read-only query of one column. */
+/*
+ * freshness_query and change_query compile against the case store as one
+ * read-only query of one column (what: the setting's name; line: its line).
+ */
 static void
-engine_check_freshness(const struct engine *e, struct diag *d)
+engine_check_one_column(const struct engine *e, const char *what, const char *sql, int line,
+                        const char *example, struct diag *d)
 {
 	char **cols = NULL, *cause = NULL;
 	size_t n = 0;
 
-	if (casestore_compile(e->cs, e->cfg->freshness_query, &cols, &n, &cause) != 0) {
-		diag_add(d, DIAG_ERROR, "%s:%d: freshness_query: %s", e->cfg->path,
-		         e->cfg->freshness_query_line, cause);
+	if (casestore_compile(e->cs, sql, &cols, &n, &cause) != 0) {
+		diag_add(d, DIAG_ERROR, "%s:%d: %s: %s", e->cfg->path, line, what, cause);
 		free(cause);
 		return;
 	}
 	if (n != 1)
-		diag_add(d, DIAG_ERROR,
-		         "%s:%d: freshness_query returns %zu columns; it must return one: the time "
-		         "of the last extract, e.g. SELECT max(extracted_at) FROM extract_log",
-		         e->cfg->path, e->cfg->freshness_query_line, n);
+		diag_add(d, DIAG_ERROR, "%s:%d: %s returns %zu columns; it must return one: %s",
+		         e->cfg->path, line, what, n, example);
 	for (size_t i = 0; i < n; i++)
 		free(cols[i]);
 	free(cols);
@@ -76,8 +77,21 @@ engine_load_as(const char *config_path, bool public, struct diag *d)
 		diag_add(d, DIAG_ERROR, "%s:%d: case_store: %s", config_path,
 		         e->cfg->case_store_line, cause);
 		free(cause);
-	} else if (e->cfg->freshness_query != NULL)
-		engine_check_freshness(e, d);
+	} else {
+		if (e->cfg->freshness_query != NULL)
+			engine_check_one_column(e, "freshness_query", e->cfg->freshness_query,
+			                        e->cfg->freshness_query_line,
+			                        "the time of the last extract, e.g. SELECT "
+			                        "max(extracted_at) FROM extract_log",
+			                        d);
+		if (e->cfg->change_query != NULL)
+			engine_check_one_column(
+			    e, "change_query", e->cfg->change_query, e->cfg->change_query_line,
+			    "a value that changes with each extract, e.g. SELECT "
+			    "max(loaded_at) FROM extract_log",
+			    d);
+		casestore_set_change_query(e->cs, e->cfg->change_query);
+	}
 	if (access(e->cfg->rules_dir, R_OK | X_OK) != 0)
 		diag_add(d, DIAG_ERROR, "%s:%d: rules: cannot read the directory %s: %s",
 		         config_path, e->cfg->rules_line, e->cfg->rules_dir, strerror(errno));
@@ -135,6 +149,7 @@ engine_reopen_casestore(struct engine *e, char **cause)
 		return -1;
 	casestore_close(e->cs);
 	e->cs = cs;
+	casestore_set_change_query(cs, e->cfg->change_query);
 	return 0;
 }
 

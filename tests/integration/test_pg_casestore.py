@@ -13,6 +13,8 @@ configuration with the SQLite file:
   * --check compiles every rule's query and history on PostgreSQL: "configuration OK";
   * --once --dry-run --now prints exactly the same alerts, in the same order;
   * explain of one clock and report --format csv (every table) print the same;
+  * without change_query the service evaluates at every poll; with it, only when its value moves
+    (a row added to extract_log);
   * max_store_age needs freshness_query there (no file to stat), which then compiles;
   * a password in the URL is refused (secrets from files); a server not there, a wrong password
     and a role without SELECT each give a message that says what to do; nothing is printed that
@@ -69,6 +71,9 @@ def setUpModule():
     with open(os.path.join(ETC, "schema-postgresql.sql"), encoding="utf-8") as f:
         pg.psql(f.read(), db="cases")
     pg.copy_from_sqlite(store, "cases")
+    # What a nightly load records: change_query reads it.
+    pg.psql("CREATE TABLE extract_log (loaded_at text);"
+            "INSERT INTO extract_log VALUES ('2026-11-20 02:00:00');", db="cases")
     pg.create_role("escalator_reader", password=PASSWORD)
     pg.psql("GRANT USAGE ON SCHEMA public TO escalator_reader;"
             "GRANT SELECT ON ALL TABLES IN SCHEMA public TO escalator_reader;", db="cases")
@@ -192,6 +197,57 @@ class PgCaseStore(unittest.TestCase):
         dry = self.run_esc(self.conf("sqlite", SHARED["store"]), "--once", "--dry-run")
         line = [ln for ln in lines if "evaluated why=start" in ln][0]
         self.assertIn("alerts=%d" % len(dry.stdout.splitlines()), line)
+
+    def service_passes(self, extra, seconds, then=None, after=0):
+        """Run the service (-v: every pass logged) with poll_interval 1 and `extra` settings
+        for `seconds`; call then() and go on for `after` seconds; SIGTERM. Its passes after
+        the start: (before then, after then)."""
+        import signal
+        import threading
+        import time
+        conf = self.conf("pgpoll", self.url())
+        with open(conf, "a") as f:
+            f.write("poll_interval = 1;\n" + extra)
+        env = dict(os.environ, LC_ALL="C")
+        env.pop("PGPASSWORD", None)
+        p = subprocess.Popen([hd.ESCALATORD, "-v", "-c", conf], stderr=subprocess.PIPE,
+                             text=True, env=env)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(p.stderr.readline, "")))
+        reader.start()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any("evaluated why=start" in ln
+                                                          for ln in lines):
+                time.sleep(0.1)
+            self.assertTrue(any("evaluated why=start" in ln for ln in lines), "".join(lines))
+            time.sleep(seconds)
+            before = sum("evaluated why=changed" in ln for ln in list(lines))
+            if then is not None:
+                then()
+                time.sleep(after)
+            total = sum("evaluated why=changed" in ln for ln in list(lines))
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=60), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            reader.join(timeout=10)
+            p.stderr.close()
+        return before, total - before
+
+    def test_change_query(self):
+        # Without change_query every poll (1 s here) evaluates again; with it, only when its
+        # value moves: a new row in extract_log, as a nightly load would write.
+        every, _ = self.service_passes("", 3.5)
+        self.assertGreaterEqual(every, 2)
+        quiet, moved = self.service_passes(
+            'change_query = "SELECT max(loaded_at) FROM extract_log";\n', 3.5,
+            then=lambda: self.pg.psql("INSERT INTO extract_log VALUES "
+                                      "('2026-11-21 02:00:00');", db="cases"), after=3.5)
+        self.assertEqual(quiet, 0)
+        self.assertEqual(moved, 1)
 
     def test_store_age_needs_a_query(self):
         # A server has no file whose time tells the data's age: --check says what to add.
