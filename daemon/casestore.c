@@ -418,15 +418,14 @@ casestore_prepare(struct casestore *cs, const char *sql, char **cause)
 		return NULL;
 	}
 	if (!casestore_only_comments(cs->db, tail)) {
-		*cause = xstrdup("the query must be exactly one SQL statement; remove what follows "
-		                 "the first ';'");
+		*cause = xstrdup(CASESTORE_NOT_ONE_STATEMENT);
 		sqlite3_finalize(st);
 		cs->restricted = false;
 		return NULL;
 	}
 	cs->restricted = false;
 	if (!sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
-		*cause = xstrdup("the query may only read: it must be a SELECT that returns rows");
+		*cause = xstrdup(CASESTORE_NOT_A_READ);
 		sqlite3_finalize(st);
 		return NULL;
 	}
@@ -435,16 +434,22 @@ casestore_prepare(struct casestore *cs, const char *sql, char **cause)
 		const char *name = sqlite3_bind_parameter_name(st, i);
 
 		if (name == NULL || (strcmp(name, ":today") != 0 && strcmp(name, ":now") != 0)) {
-			*cause =
-			    xasprintf("the query uses the parameter %s; only :today (the date "
-			              "evaluated as of, \"YYYY-MM-DD\") and :now (\"YYYY-MM-DD "
-			              "HH:MM:SS\") are given a value",
-			              name != NULL ? name : "?");
+			*cause = casestore_param_cause(name != NULL ? name : "?", -1);
 			sqlite3_finalize(st);
 			return NULL;
 		}
 	}
 	return st;
+}
+
+/* A parameter other than the clock's: it would silently be NULL, so the query is refused. */
+char *
+casestore_param_cause(const char *name, int len)
+{
+	return xasprintf("the query uses the parameter %.*s; only :today (the date evaluated as "
+	                 "of, \"YYYY-MM-DD\") and :now (\"YYYY-MM-DD HH:MM:SS\") are given a "
+	                 "value",
+	                 len < 0 ? (int)strlen(name) : len, name);
 }
 
 /* The date and time the next queries are evaluated as of (:today, :now). */

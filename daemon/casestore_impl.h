@@ -62,6 +62,13 @@ struct casestore {
  */
 sqlite3_stmt *casestore_prepare(struct casestore *cs, const char *sql, char **cause);
 
+/* Why a rule query is refused, worded once for both engines. */
+#define CASESTORE_NOT_ONE_STATEMENT                                                                \
+	"the query must be exactly one SQL statement; remove what follows the first ';'"
+#define CASESTORE_NOT_A_READ "the query may only read: it must be a SELECT that returns rows"
+/* The query names a parameter other than :today and :now (name: len bytes). */
+char *casestore_param_cause(const char *name, int len);
+
 /*
  * casestore_pg.c: the same operations on PostgreSQL (case_store = "postgresql://...").
  * casestore.c and caserows.c hand each call to these when cs->pg is set.

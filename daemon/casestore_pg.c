@@ -326,11 +326,7 @@ pg_translate(const char *sql, char **cause)
 			else if (j - i == 4 && strncmp(sql + i, ":now", 4) == 0)
 				memcpy(out + o, "$2", 2);
 			else {
-				*cause =
-				    xasprintf("the query uses the parameter %.*s; only :today (the "
-				              "date evaluated as of, \"YYYY-MM-DD\") and :now "
-				              "(\"YYYY-MM-DD HH:MM:SS\") are given a value",
-				              (int)(j - i), sql + i);
+				*cause = casestore_param_cause(sql + i, (int)(j - i));
 				free(out);
 				return NULL;
 			}
@@ -410,8 +406,7 @@ pg_query_cause(const struct casestore *cs, const char *msg)
 		                "role escalatord connects as)",
 		                cs->path, first);
 	else if (strstr(first, "multiple commands") != NULL)
-		out = xstrdup("the query must be exactly one SQL statement; remove what follows "
-		              "the first ';'");
+		out = xstrdup(CASESTORE_NOT_ONE_STATEMENT);
 	else
 		out = xasprintf("the query does not compile against %s: %s", cs->path, first);
 	free(first);
@@ -429,7 +424,7 @@ pg_describe(struct casestore *cs, const char *sql, char **translated, char **cau
 	PGresult *res;
 
 	if (!pg_reads(sql)) {
-		*cause = xstrdup("the query may only read: it must be a SELECT that returns rows");
+		*cause = xstrdup(CASESTORE_NOT_A_READ);
 		return NULL;
 	}
 	if ((pg = pg_translate(sql, cause)) == NULL)
@@ -448,7 +443,7 @@ pg_describe(struct casestore *cs, const char *sql, char **translated, char **cau
 	PQclear(res);
 	res = PQdescribePrepared(cs->pg->conn, "");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK || PQnfields(res) == 0) {
-		*cause = xstrdup("the query may only read: it must be a SELECT that returns rows");
+		*cause = xstrdup(CASESTORE_NOT_A_READ);
 		PQclear(res);
 		if (translated != NULL) {
 			free(*translated);
