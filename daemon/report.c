@@ -297,12 +297,9 @@ report_rule_run(struct report *rep, struct report_rule *rr, struct casestore *cs
 	rr->cells = xcalloc(n, sizeof *rr->cells);
 	run.ends = xcalloc(n, sizeof *run.ends);
 	run.stab = xcalloc(n + 1, sizeof *run.stab);
-	for (size_t k = 0; k < n; k++) {
-		date_t e = report_period_end(rep, k);
-
-		run.ends[k] = e < today ? e : today;
-	}
-	run.total_end = rep->to < today ? rep->to : today;
+	for (size_t k = 0; k < n; k++)
+		run.ends[k] = report_counted_on(rep, report_period_end(rep, k));
+	run.total_end = report_counted_on(rep, rep->to);
 	if (report_history(&run, cs, &cause) != 0) {
 		report_warn(rep, "rule \"%s\": history query failed: %s; its figures are missing",
 		            rr->rule->id, cause);

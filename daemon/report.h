@@ -184,6 +184,11 @@ const char *report_rule_title(const struct report *rep, const char *id);
 void report_csv_field(FILE *f, const char *s);
 /* "12.5" (one decimal) into buf (at least 16 bytes). */
 const char *report_fmt1(double v, char *buf, size_t len);
+/*
+ * The day clocks open and overdue at day end are counted on: end itself, or
+ * the day the report was made when end is after it (the future is unknown).
+ */
+date_t report_counted_on(const struct report *rep, date_t end);
 /* The last day of period i (the range's end for the last one). */
 date_t report_period_end(const struct report *rep, size_t i);
 /* Period i for people: "Apr 2026", "Apr-Jun 2026", "Apr 2026-Mar 2027", or dates. */

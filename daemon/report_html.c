@@ -172,15 +172,6 @@ report_html_name(const struct rule *r)
 	return r->title != NULL ? r->title : r->id;
 }
 
-/* The last day open and overdue clocks are counted on: the range's end, or today before it. */
-static date_t
-report_html_counted_to(const struct report *rep)
-{
-	date_t today = (date_t)(rep->made / 1440);
-
-	return rep->to < today ? rep->to : today;
-}
-
 /* "met" or "not met (3.2 points below)", against the rule's target. */
 static void
 report_html_against(FILE *f, const struct report_rule *rr)
@@ -272,7 +263,7 @@ report_html_summary(FILE *f, const struct report *rep)
 		snprintf(cols, sizeof cols,
 		         "Rule|Completed|On time|%% on time|Target|Against target|Open and overdue "
 		         "on %s",
-		         report_html_day(report_html_counted_to(rep), day));
+		         report_html_day(report_counted_on(rep, rep->to), day));
 		report_html_head(f, "Completed on time over the whole period", cols, 1);
 		for (size_t i = 0; i < rep->nrules; i++) {
 			const struct report_rule *rr = &rep->rules[i];

@@ -56,6 +56,14 @@ report_fmt1(double v, char *buf, size_t len)
 	return buf;
 }
 
+date_t
+report_counted_on(const struct report *rep, date_t end)
+{
+	date_t today = (date_t)(rep->made / 1440);
+
+	return end < today ? end : today;
+}
+
 /* The last day of period i: the day before the next starts, or the range's end. */
 date_t
 report_period_end(const struct report *rep, size_t i)
