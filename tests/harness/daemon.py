@@ -326,9 +326,11 @@ class Row(tuple):
 # ---------------------------------------------------------------------------------------------
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on (free when asked)."""
+    """A TCP port on 127.0.0.1 that nothing listens on (free when asked), picked below the
+    ephemeral range (sink.LISTEN_PORTS) so no client's local port takes it before it is used."""
+    from .sink import bind_listener
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        bind_listener(s, "127.0.0.1", 0)
         return s.getsockname()[1]
 
 

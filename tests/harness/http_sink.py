@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.parse
 
-from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
+from .sink import Sink, bind_listener, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["HttpSink", "HttpRequest", "Headers"]
 
@@ -259,7 +259,10 @@ class _Server(http.server.ThreadingHTTPServer):
 
     def server_bind(self):
         # HTTPServer.server_bind would do a reverse DNS lookup (getfqdn); skip it.
-        socketserver.TCPServer.server_bind(self)
+        if self.allow_reuse_address:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        bind_listener(self.socket, *self.server_address[:2])
+        self.server_address = self.socket.getsockname()
         self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request, client_address):

@@ -18,12 +18,45 @@ counters in _zero_counters(), and implements _start(), _stop(timeout), _running(
 _stop_listening() and _listen_again().
 """
 
+import errno
 import logging
+import random
 import signal
 import ssl
 import sys
 import threading
 import time
+
+
+# Ports a sink picks itself come from below Linux's ephemeral range (32768-60999), where neither
+# a port-0 bind nor an outgoing connection's local port can land. A sink that stops listening
+# (an outage) and listens again on its port then finds it free: a parallel test's client could
+# otherwise take it in between ("Address already in use").
+LISTEN_PORTS = (20000, 32767)
+
+
+def bind_listener(sock, host, port, wait=5.0):
+    """Bind sock to (host, port); port 0 picks a free port in LISTEN_PORTS. A fixed port still
+    held (a closing connection) is retried for `wait` seconds."""
+    if port == 0:
+        for _ in range(200):
+            try:
+                sock.bind((host, random.randint(*LISTEN_PORTS)))
+                return
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+        sock.bind((host, 0))
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            sock.bind((host, port))
+            return
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Sink:

@@ -28,7 +28,7 @@ import time
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException
 
-from .sink import Sink, cli_add_tls_options, cli_certificate, cli_serve
+from .sink import Sink, bind_listener, cli_add_tls_options, cli_certificate, cli_serve
 
 __all__ = ["SmtpSink", "SmtpMessage", "AuthAttempt"]
 
@@ -622,7 +622,7 @@ class SmtpSink(Sink):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
+            bind_listener(sock, self.host, self.port)
             sock.listen(128)
             sock.setblocking(False)
             self._loop.add_reader(sock.fileno(), self._on_acceptable, sock)
