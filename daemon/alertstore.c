@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "statestore_impl.h"
 
@@ -18,15 +19,15 @@ const struct statestore_sql alertstore_statements[] = {
      "SELECT NULL FROM closed_clock WHERE rule = ?1 AND case_ref = ?2 AND start = ?3 AND "
      "reopened_on IS NULL"},
     {offsetof(struct statestore, q_stage), true,
-     "INSERT OR IGNORE INTO clock_stage (rule, case_ref, start, stage, status, alert_id, "
-     "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+     "INSERT INTO clock_stage (rule, case_ref, start, stage, status, alert_id, recorded_at) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
     {offsetof(struct statestore, q_alert), true,
      "INSERT INTO alert (rule, title, case_ref, start, stage, due, fires, days_late, subject, "
      "body, fields, created_at, expected, status, label, case_url, urgency) VALUES (?1, ?2, ?3, "
-     "?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9, ?13, ?14, ?15, ?16, ?17)"},
+     "?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9, ?13, ?14, ?15, ?16, ?17) RETURNING id"},
     {offsetof(struct statestore, q_delivery), true,
      "INSERT INTO delivery (alert_id, kind, recipient, status, next_attempt, copied, copied_on, "
-     "queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST(strftime('%s', 'now') AS INTEGER))"},
+     "queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
     {offsetof(struct statestore, q_thr_get), false,
      "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2"},
     {offsetof(struct statestore, q_thr_set), true,
@@ -46,8 +47,8 @@ alertstore_recorded(struct statestore *ss, const struct rule *r, const char *cas
                     bool *recorded, bool *closed, char **cause)
 {
 	char sbuf[DATE_STRLEN];
-	sqlite3_stmt *st = ss->q_recorded;
-	int rc = SQLITE_DONE;
+	struct dbstmt *st = ss->q_recorded;
+	int rc = DB_DONE;
 
 	memset(recorded, 0, r->nstages * sizeof *recorded);
 	if (closed != NULL)
@@ -60,13 +61,12 @@ alertstore_recorded(struct statestore *ss, const struct rule *r, const char *cas
 	 * those records to the new id when it loads the rules, but --once and dry runs read
 	 * them where they are). A rule without renamed_from runs the statement once.
 	 */
-	for (size_t k = 0; k <= r->nrenamed && rc == SQLITE_DONE; k++) {
-		sqlite3_bind_text(st, 1, k == 0 ? r->id : r->renamed_from[k - 1], -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, sbuf, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *stage = (const char *)sqlite3_column_text(st, 0);
+	for (size_t k = 0; k <= r->nrenamed && rc == DB_DONE; k++) {
+		db_bind_text(st, 1, k == 0 ? r->id : r->renamed_from[k - 1], -1, DB_STATIC);
+		db_bind_text(st, 2, case_ref, -1, DB_STATIC);
+		db_bind_text(st, 3, sbuf, -1, DB_STATIC);
+		while ((rc = db_step(st)) == DB_ROW) {
+			const char *stage = db_column_text(st, 0);
 			/*
 			 * A stage removed since it was recorded no longer counts; one renamed
 			 * counts as its new name only if the rule says renamed_from.
@@ -78,10 +78,10 @@ alertstore_recorded(struct statestore *ss, const struct rule *r, const char *cas
 			else if (stage == NULL && closed != NULL && k == 0)
 				*closed = true;
 		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		db_reset(st);
+		db_clear_bindings(st);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return statestore_fail(ss, cause, "reading recorded stages");
 	return 0;
 }
@@ -91,18 +91,18 @@ static int
 alertstore_stage(struct statestore *ss, const struct alert *a, const char *start, int stage,
                  const char *status, long long alert_id, const char *now, char **cause)
 {
-	sqlite3_stmt *st = ss->q_stage;
+	struct dbstmt *st = ss->q_stage;
 
-	sqlite3_bind_text(st, 1, a->rule->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->rule->stages[stage].name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->rule->id, -1, DB_STATIC);
+	db_bind_text(st, 2, a->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, start, -1, DB_STATIC);
+	db_bind_text(st, 4, a->rule->stages[stage].name, -1, DB_STATIC);
+	db_bind_text(st, 5, status, -1, DB_STATIC);
 	if (alert_id > 0)
-		sqlite3_bind_int64(st, 6, alert_id);
+		db_bind_int64(st, 6, alert_id);
 	else
-		sqlite3_bind_null(st, 6);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+		db_bind_null(st, 6);
+	db_bind_text(st, 7, now, -1, DB_STATIC);
 	return statestore_step_done(ss, st, cause, "recording a stage");
 }
 
@@ -115,18 +115,19 @@ alertstore_delivery(struct statestore *ss, long long alert_id, const struct reci
                     bool held, long long digest_at, const char *copied, date_t copied_on,
                     char **cause)
 {
-	sqlite3_stmt *st = ss->q_delivery;
+	struct dbstmt *st = ss->q_delivery;
 	char on[DATE_STRLEN];
 
-	sqlite3_bind_int64(st, 1, alert_id);
-	sqlite3_bind_text(st, 2, channel_name(rc->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, rc->address, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, held ? "held" : "pending", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, held ? digest_at : 0);
+	db_bind_int64(st, 1, alert_id);
+	db_bind_text(st, 2, channel_name(rc->kind), -1, DB_STATIC);
+	db_bind_text(st, 3, rc->address, -1, DB_STATIC);
+	db_bind_text(st, 4, held ? "held" : "pending", -1, DB_STATIC);
+	db_bind_int64(st, 5, held ? digest_at : 0);
 	if (copied != NULL) {
-		sqlite3_bind_text(st, 6, copied, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, date_format(copied_on, on), -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 6, copied, -1, DB_STATIC);
+		db_bind_text(st, 7, date_format(copied_on, on), -1, DB_TRANSIENT);
 	}
+	db_bind_int64(st, 8, (long long)time(NULL));
 	return statestore_step_done(ss, st, cause, "recording a delivery");
 }
 
@@ -136,7 +137,7 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
                   long long *alert_id, char **cause)
 {
 	char start[DATE_STRLEN], due[DATE_STRLEN], fires[DATETIME_STRLEN], now[32];
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	*alert_id = 0;
 	if (ss->db == NULL || ss->readonly)
@@ -145,31 +146,30 @@ alertstore_record(struct statestore *ss, const struct alert *a, const bool *reco
 	date_format(a->start, start);
 
 	st = ss->q_alert;
-	sqlite3_bind_text(st, 1, a->rule->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->rule->title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, start, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->rule->stages[a->stage].name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, date_format(a->due, due), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, localtime_format(a->fires, fires), -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 8, a->days_late);
-	sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, a->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, a->body, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->rule->id, -1, DB_STATIC);
+	db_bind_text(st, 2, a->rule->title, -1, DB_STATIC);
+	db_bind_text(st, 3, a->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 4, start, -1, DB_STATIC);
+	db_bind_text(st, 5, a->rule->stages[a->stage].name, -1, DB_STATIC);
+	db_bind_text(st, 6, date_format(a->due, due), -1, DB_STATIC);
+	db_bind_text(st, 7, localtime_format(a->fires, fires), -1, DB_STATIC);
+	db_bind_int(st, 8, a->days_late);
+	db_bind_text(st, 9, now, -1, DB_STATIC);
+	db_bind_text(st, 10, a->subject, -1, DB_STATIC);
+	db_bind_text(st, 11, a->body, -1, DB_STATIC);
 	if (a->fields != NULL)
-		sqlite3_bind_text(st, 12, a->fields, -1, SQLITE_STATIC);
+		db_bind_text(st, 12, a->fields, -1, DB_STATIC);
 	if (a->expected != NULL)
-		sqlite3_bind_text(st, 13, a->expected, -1, SQLITE_STATIC);
+		db_bind_text(st, 13, a->expected, -1, DB_STATIC);
 	if (a->status != NULL)
-		sqlite3_bind_text(st, 14, a->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 15, a->label != NULL ? a->label : a->rule->stages[a->stage].label, -1,
-	                  SQLITE_STATIC);
+		db_bind_text(st, 14, a->status, -1, DB_STATIC);
+	db_bind_text(st, 15, a->label != NULL ? a->label : a->rule->stages[a->stage].label, -1,
+	             DB_STATIC);
 	if (a->case_url != NULL)
-		sqlite3_bind_text(st, 16, a->case_url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 17, eval_urgency_name(a->urgency), -1, SQLITE_STATIC);
-	if (statestore_step_done(ss, st, cause, "recording an alert") != 0)
+		db_bind_text(st, 16, a->case_url, -1, DB_STATIC);
+	db_bind_text(st, 17, eval_urgency_name(a->urgency), -1, DB_STATIC);
+	if (statestore_step_id(ss, st, alert_id, cause, "recording an alert") != 0)
 		return -1;
-	*alert_id = sqlite3_last_insert_rowid(ss->db);
 
 	if (alertstore_stage(ss, a, start, a->stage, "alerted", *alert_id, now, cause) != 0)
 		return -1;
@@ -197,19 +197,19 @@ int
 alertstore_threshold_get(struct statestore *ss, const char *rule, const char *key, bool *over,
                          char **cause)
 {
-	sqlite3_stmt *st = ss->q_thr_get;
+	struct dbstmt *st = ss->q_thr_get;
 	int rc;
 
 	*over = false;
 	if (ss->db == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*over = rc == SQLITE_ROW;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_text(st, 2, key, -1, DB_STATIC);
+	rc = db_step(st);
+	*over = rc == DB_ROW;
+	db_reset(st);
+	db_clear_bindings(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return statestore_fail(ss, cause, "reading threshold state");
 	return 0;
 }
@@ -219,17 +219,17 @@ int
 alertstore_threshold_set(struct statestore *ss, const char *rule, const char *key, bool over,
                          long long pass, char **cause)
 {
-	sqlite3_stmt *st = over ? ss->q_thr_set : ss->q_thr_clear;
+	struct dbstmt *st = over ? ss->q_thr_set : ss->q_thr_clear;
 	char now[32];
 
 	if (ss->db == NULL || ss->readonly)
 		return 0;
 	statestore_utc_now(now, sizeof now);
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_text(st, 2, key, -1, DB_STATIC);
 	if (over) {
-		sqlite3_bind_int64(st, 3, pass);
-		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+		db_bind_int64(st, 3, pass);
+		db_bind_text(st, 4, now, -1, DB_STATIC);
 	}
 	return statestore_step_done(ss, st, cause, "recording threshold state");
 }
@@ -238,11 +238,11 @@ alertstore_threshold_set(struct statestore *ss, const char *rule, const char *ke
 int
 alertstore_threshold_sweep(struct statestore *ss, const char *rule, long long pass, char **cause)
 {
-	sqlite3_stmt *st = ss->q_thr_sweep;
+	struct dbstmt *st = ss->q_thr_sweep;
 
 	if (ss->db == NULL || ss->readonly)
 		return 0;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, pass);
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_int64(st, 2, pass);
 	return statestore_step_done(ss, st, cause, "clearing threshold state");
 }

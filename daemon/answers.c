@@ -31,7 +31,7 @@ const struct statestore_sql answers_statements[] = {
      "INSERT INTO response (delivery_id, alert_id, rule, case_ref, start, stage, label, "
      "recipient, name, kind, agreed_on, reason, note, answered_at, amends) VALUES (?1, (SELECT "
      "alert_id FROM delivery WHERE id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-     "?15)"},
+     "?15) RETURNING id"},
     {offsetof(struct statestore, q_ans_audit), true,
      "INSERT INTO audit (delivery_id, at, recipient, result, detail) VALUES (?1, ?2, ?3, "
      "'answered', ?4)"},
@@ -79,16 +79,16 @@ answer_kind_parse(const char *s)
 int
 answers_read(struct statestore *ss, struct delivery *item)
 {
-	sqlite3_stmt *st = ss->q_ans_clock;
+	struct dbstmt *st = ss->q_ans_clock;
 	int rc;
 
 	if (st == NULL || item->rule == NULL || item->case_ref == NULL || item->start == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, item->rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, item->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, item->start, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, ANSWERS_MAX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && item->nresponses < ANSWERS_MAX) {
+	db_bind_text(st, 1, item->rule, -1, DB_STATIC);
+	db_bind_text(st, 2, item->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, item->start, -1, DB_STATIC);
+	db_bind_int(st, 4, ANSWERS_MAX);
+	while ((rc = db_step(st)) == DB_ROW && item->nresponses < ANSWERS_MAX) {
 		struct delivery_response *r;
 
 		if (item->responses == NULL)
@@ -101,17 +101,17 @@ answers_read(struct statestore *ss, struct delivery *item)
 		r->reason = statestore_col(st, 4);
 		r->note = statestore_col(st, 5);
 		r->answered_at = statestore_col(st, 6);
-		r->amended = sqlite3_column_int(st, 7) != 0;
+		r->amended = db_column_int(st, 7) != 0;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
+	db_clear_bindings(st);
 	for (size_t i = 0; i < item->nresponses / 2; i++) {
 		struct delivery_response t = item->responses[i];
 
 		item->responses[i] = item->responses[item->nresponses - 1 - i];
 		item->responses[item->nresponses - 1 - i] = t;
 	}
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	return rc == DB_DONE || rc == DB_ROW ? 0 : -1;
 }
 
 int
@@ -131,19 +131,18 @@ answers_of_clock(struct statestore *ss, const char *rule, const char *case_ref, 
 int
 answers_target(struct statestore *ss, long long delivery_id, struct delivery **out, char **cause)
 {
-	sqlite3_stmt *st = ss->q_ans_target;
+	struct dbstmt *st = ss->q_ans_target;
 	struct delivery *d;
 	int rc;
 
 	*out = NULL;
 	if (ss->db == NULL || st == NULL)
 		return 1;
-	sqlite3_bind_int64(st, 1, delivery_id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return rc == SQLITE_DONE ? 1
-		                         : statestore_fail(ss, cause, "reading an answered alert");
+	db_bind_int64(st, 1, delivery_id);
+	if ((rc = db_step(st)) != DB_ROW) {
+		db_reset(st);
+		db_clear_bindings(st);
+		return rc == DB_DONE ? 1 : statestore_fail(ss, cause, "reading an answered alert");
 	}
 	d = xcalloc(1, sizeof *d);
 	d->id = delivery_id;
@@ -153,8 +152,8 @@ answers_target(struct statestore *ss, long long delivery_id, struct delivery **o
 	d->closed_on = statestore_col(st, 4);
 	d->closed = d->closed_on != NULL;
 	bundle_read_alert(st, 5, d);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
+	db_clear_bindings(st);
 	if (d->notice) {
 		delivery_free(d);
 		return 1;
@@ -170,18 +169,18 @@ answers_target(struct statestore *ss, long long delivery_id, struct delivery **o
 
 /* Bind text or NULL. */
 static void
-answers_bind(sqlite3_stmt *st, int i, const char *s)
+answers_bind(struct dbstmt *st, int i, const char *s)
 {
 	if (s != NULL && *s != '\0')
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+		db_bind_text(st, i, s, -1, DB_STATIC);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 long long
 answers_add(struct statestore *ss, const struct delivery *d, const struct answer *a, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	char now[32], detail[64];
 	long long amends = 0, id;
 
@@ -192,15 +191,15 @@ answers_add(struct statestore *ss, const struct delivery *d, const struct answer
 	if (statestore_begin(ss, cause) != 0)
 		return -1;
 	st = ss->q_ans_last;
-	sqlite3_bind_int64(st, 1, d->id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		amends = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_bind_int64(st, 1, d->id);
+	if (db_step(st) == DB_ROW)
+		amends = db_column_int64(st, 0);
+	db_reset(st);
+	db_clear_bindings(st);
 
 	statestore_utc_now(now, sizeof now);
 	st = ss->q_ans_add;
-	sqlite3_bind_int64(st, 1, d->id);
+	db_bind_int64(st, 1, d->id);
 	answers_bind(st, 3, d->rule);
 	answers_bind(st, 4, d->case_ref);
 	answers_bind(st, 5, d->start);
@@ -208,18 +207,17 @@ answers_add(struct statestore *ss, const struct delivery *d, const struct answer
 	answers_bind(st, 7, d->label);
 	answers_bind(st, 8, d->recipient);
 	answers_bind(st, 9, a->name);
-	sqlite3_bind_text(st, 10, answer_kind_name(a->kind), -1, SQLITE_STATIC);
+	db_bind_text(st, 10, answer_kind_name(a->kind), -1, DB_STATIC);
 	answers_bind(st, 11, a->kind == ANSWER_AGREED ? a->agreed_on : NULL);
 	answers_bind(st, 12, a->kind == ANSWER_DISAGREE ? a->reason : NULL);
 	answers_bind(st, 13, a->note);
-	sqlite3_bind_text(st, 14, now, -1, SQLITE_STATIC);
+	db_bind_text(st, 14, now, -1, DB_STATIC);
 	if (amends > 0)
-		sqlite3_bind_int64(st, 15, amends);
+		db_bind_int64(st, 15, amends);
 	else
-		sqlite3_bind_null(st, 15);
-	if (statestore_step_done(ss, st, cause, "recording an answer") != 0)
+		db_bind_null(st, 15);
+	if (statestore_step_id(ss, st, &id, cause, "recording an answer") != 0)
 		goto fail;
-	id = sqlite3_last_insert_rowid(ss->db);
 
 	/* The audit row says what kind of answer, never the note (it may name people). */
 	if (a->kind == ANSWER_AGREED)
@@ -229,10 +227,10 @@ answers_add(struct statestore *ss, const struct delivery *d, const struct answer
 		snprintf(detail, sizeof detail, "%s%s", answer_kind_name(a->kind),
 		         amends > 0 ? " (amends the earlier answer)" : "");
 	st = ss->q_ans_audit;
-	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, d->id);
+	db_bind_text(st, 2, now, -1, DB_STATIC);
 	answers_bind(st, 3, d->recipient);
-	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, detail, -1, DB_STATIC);
 	if (statestore_step_done(ss, st, cause, "recording an answer's audit row") != 0 ||
 	    statestore_commit(ss, cause) != 0)
 		goto fail;
@@ -246,26 +244,24 @@ int
 answers_agreed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
                char *agreed, char *stage, size_t stage_len, char **cause)
 {
-	sqlite3_stmt *st = ss->q_ans_agreed;
+	struct dbstmt *st = ss->q_ans_agreed;
 	int rc, found = 0;
 
 	if (ss->db == NULL || st == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
-		snprintf(agreed, 11, "%s", (const char *)sqlite3_column_text(st, 0));
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_text(st, 2, case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, start, -1, DB_STATIC);
+	if ((rc = db_step(st)) == DB_ROW && db_column_text(st, 0) != NULL) {
+		snprintf(agreed, 11, "%s", db_column_text(st, 0));
 		if (stage != NULL && stage_len > 0)
 			snprintf(stage, stage_len, "%s",
-			         sqlite3_column_text(st, 1) != NULL
-			             ? (const char *)sqlite3_column_text(st, 1)
-			             : "");
+			         db_column_text(st, 1) != NULL ? db_column_text(st, 1) : "");
 		found = 1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(st);
+	db_clear_bindings(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return statestore_fail(ss, cause, "reading a clock's agreed date");
 	return found;
 }
@@ -294,21 +290,21 @@ answers_agreed_stage(struct statestore *ss, const struct rule *r, const char *ca
 int
 answers_count(struct statestore *ss, long long counts[ANSWER_NKINDS], char **cause)
 {
-	sqlite3_stmt *st = ss->q_ans_kinds;
+	struct dbstmt *st = ss->q_ans_kinds;
 	int rc;
 
 	for (int k = 0; k < ANSWER_NKINDS; k++)
 		counts[k] = 0;
 	if (ss->db == NULL || st == NULL)
 		return 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int k = answer_kind_parse((const char *)sqlite3_column_text(st, 0));
+	while ((rc = db_step(st)) == DB_ROW) {
+		int k = answer_kind_parse(db_column_text(st, 0));
 
 		if (k >= 0)
-			counts[k] = sqlite3_column_int64(st, 1);
+			counts[k] = db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, "counting answers");
+	db_reset(st);
+	return rc == DB_DONE ? 0 : statestore_fail(ss, cause, "counting answers");
 }
 
 char *

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eval.h"
 #include "notice.h"
@@ -43,7 +44,7 @@ const struct statestore_sql bundle_statements[] = {
      "WHEN 'reminder' THEN 2 ELSE 1 END, a.days_late DESC, d.id"},
     {offsetof(struct statestore, q_digest_new), true,
      "INSERT INTO delivery (kind, recipient, status, next_attempt, part, parts, queued_at) "
-     "VALUES (?1, ?2, 'pending', ?3, ?4, ?5, CAST(strftime('%s', 'now') AS INTEGER))"},
+     "VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6) RETURNING id"},
     {offsetof(struct statestore, q_bundle), true,
      "UPDATE delivery SET status = 'bundled', digest_id = ?2 WHERE id = ?1 AND status = "
      "'held'"},
@@ -73,7 +74,7 @@ bundle_urgency(const char *name)
 
 /* Read BUNDLE_ALERT_COLUMNS from column col of st into d. */
 void
-bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d)
+bundle_read_alert(struct dbstmt *st, int col, struct delivery *d)
 {
 	char status[EVAL_STATUS_LEN];
 
@@ -86,8 +87,8 @@ bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d)
 	d->fires = statestore_col(st, col + 6);
 	d->subject = statestore_col(st, col + 7);
 	d->body = statestore_col(st, col + 8);
-	delivery_parse_fields(d, (const char *)sqlite3_column_text(st, col + 9));
-	d->days_late = sqlite3_column_int(st, col + 10);
+	delivery_parse_fields(d, db_column_text(st, col + 9));
+	d->days_late = db_column_int(st, col + 10);
 	d->expected = statestore_col(st, col + 11);
 	/* An alert recorded before alerts kept their status: the one place it is made up. */
 	if ((d->status = statestore_col(st, col + 12)) == NULL)
@@ -97,22 +98,22 @@ bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d)
 	if ((d->label = statestore_col(st, col + 13)) == NULL)
 		d->label = xstrdup_or_null(d->stage);
 	d->case_url = statestore_col(st, col + 14);
-	d->urgency = bundle_urgency((const char *)sqlite3_column_text(st, col + 15));
+	d->urgency = bundle_urgency(db_column_text(st, col + 15));
 	d->notice = d->rule != NULL && notice_own(d->rule);
 }
 
 /* Read the current BUNDLE_ITEM row as an item. */
 static struct delivery *
-bundle_item(struct statestore *ss, sqlite3_stmt *st)
+bundle_item(struct statestore *ss, struct dbstmt *st)
 {
 	struct delivery *it = xcalloc(1, sizeof *it);
-	long long alert_id = sqlite3_column_int64(st, 1);
+	long long alert_id = db_column_int64(st, 1);
 	int c = BUNDLE_ITEM_CLOSED;
 
-	it->id = sqlite3_column_int64(st, 0);
+	it->id = db_column_int64(st, 0);
 	it->copied = statestore_col(st, 2);
 	it->copied_on = statestore_col(st, 3);
-	if (sqlite3_column_type(st, 4) == SQLITE_NULL) {
+	if (db_column_null(st, 4)) {
 		bundle_read_alert(st, 5, it);
 		if (!it->notice && bundle_history(ss, it, alert_id) != 0) {
 			delivery_free(it);
@@ -130,7 +131,7 @@ bundle_item(struct statestore *ss, sqlite3_stmt *st)
 	if ((it->label = statestore_col(st, c + 6)) == NULL)
 		it->label = xstrdup_or_null(it->stage);
 	it->closed_on = statestore_col(st, c + 7);
-	it->closed_late = sqlite3_column_int(st, c + 8);
+	it->closed_late = db_column_int(st, c + 8);
 	it->days_late = it->closed_late;
 	return it;
 }
@@ -139,16 +140,16 @@ bundle_item(struct statestore *ss, sqlite3_stmt *st)
 int
 bundle_items(struct statestore *ss, struct delivery *d)
 {
-	sqlite3_stmt *st = ss->q_items;
+	struct dbstmt *st = ss->q_items;
 	size_t cap = 0;
 	int rc;
 
-	sqlite3_bind_int64(st, 1, d->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, d->id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct delivery *it = bundle_item(ss, st);
 
 		if (it == NULL) {
-			rc = SQLITE_ERROR;
+			rc = DB_ERROR;
 			break;
 		}
 		if (d->nitems == cap) {
@@ -157,30 +158,30 @@ bundle_items(struct statestore *ss, struct delivery *d)
 		}
 		d->items[d->nitems++] = it;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Read the history of the clock of alert alert_id into item. */
 int
 bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
 {
-	sqlite3_stmt *st = ss->q_history;
+	struct dbstmt *st = ss->q_history;
 	struct delivery_event *ev;
 	int rc;
 
 	if (item->rule == NULL || item->case_ref == NULL || item->start == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, item->rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, item->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, item->start, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, alert_id);
-	sqlite3_bind_int64(st, 5, item->id);
-	sqlite3_bind_int(st, 6, BUNDLE_HISTORY_MAX);
+	db_bind_text(st, 1, item->rule, -1, DB_STATIC);
+	db_bind_text(st, 2, item->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, item->start, -1, DB_STATIC);
+	db_bind_int64(st, 4, alert_id);
+	db_bind_int64(st, 5, item->id);
+	db_bind_int(st, 6, BUNDLE_HISTORY_MAX);
 	item->history = xcalloc(BUNDLE_HISTORY_MAX, sizeof *item->history);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && item->nhistory < BUNDLE_HISTORY_MAX) {
-		const char *status = (const char *)sqlite3_column_text(st, 3);
+	while ((rc = db_step(st)) == DB_ROW && item->nhistory < BUNDLE_HISTORY_MAX) {
+		const char *status = db_column_text(st, 3);
 
 		ev = &item->history[item->nhistory++];
 		ev->stage = statestore_col(st, 0);
@@ -190,12 +191,12 @@ bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
 		    status != NULL && (strcmp(status, "sent") == 0 || strcmp(status, "failed") == 0)
 		        ? status
 		        : "waiting");
-		ev->copied = sqlite3_column_int(st, 4) != 0;
+		ev->copied = db_column_int(st, 4) != 0;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if ((rc == SQLITE_DONE || rc == SQLITE_ROW) && answers_read(ss, item) != 0)
-		rc = SQLITE_ERROR;
+	db_reset(st);
+	db_clear_bindings(st);
+	if ((rc == DB_DONE || rc == DB_ROW) && answers_read(ss, item) != 0)
+		rc = DB_ERROR;
 	/* Oldest first. */
 	for (size_t i = 0; i < item->nhistory / 2; i++) {
 		struct delivery_event t = item->history[i];
@@ -203,7 +204,7 @@ bundle_history(struct statestore *ss, struct delivery *item, long long alert_id)
 		item->history[i] = item->history[item->nhistory - 1 - i];
 		item->history[item->nhistory - 1 - i] = t;
 	}
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	return rc == DB_DONE || rc == DB_ROW ? 0 : -1;
 }
 
 /* One destination with deliveries held until now. */
@@ -216,30 +217,30 @@ struct bundle_dest {
 static int
 bundle_dests(struct statestore *ss, long long now, int max, struct bundle_dest **dests)
 {
-	sqlite3_stmt *st = ss->q_held_any;
+	struct dbstmt *st = ss->q_held_any;
 	int rc, n = 0;
 
 	*dests = NULL;
 	/* On delivery_held: nothing due costs one probe, however much waits for later. */
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(st, 1, now);
+	rc = db_step(st);
+	db_reset(st);
+	db_clear_bindings(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? 0 : -1;
 	st = ss->q_held_dests;
 	*dests = xcalloc((size_t)max, sizeof **dests);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, max);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, now);
+	db_bind_int(st, 2, max);
+	while (n < max && (rc = db_step(st)) == DB_ROW) {
 		(*dests)[n].kind = statestore_col(st, 0);
 		(*dests)[n].recipient = statestore_col(st, 1);
 		if ((*dests)[n].kind != NULL && (*dests)[n].recipient != NULL)
 			n++;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : -1;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE || rc == DB_ROW ? n : -1;
 }
 
 /* One destination's deliveries held until now, in bundling order. Returns 0 or -1. */
@@ -247,23 +248,23 @@ static int
 bundle_members(struct statestore *ss, const struct bundle_dest *b, long long now, long long **ids,
                size_t *n, size_t *cap)
 {
-	sqlite3_stmt *st = ss->q_held_members;
+	struct dbstmt *st = ss->q_held_members;
 	int rc;
 
 	*n = 0;
-	sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, b->kind, -1, DB_STATIC);
+	db_bind_text(st, 2, b->recipient, -1, DB_STATIC);
+	db_bind_int64(st, 3, now);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 64;
 			*ids = xreallocarray(*ids, *cap, sizeof **ids);
 		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* An item and the digest it goes into. */
@@ -289,21 +290,21 @@ static int
 bundle_dest(struct statestore *ss, const struct bundle_dest *b, const long long *ids, size_t n,
             long long now, struct bundle_pair *pairs, size_t *npairs, char **cause)
 {
-	sqlite3_stmt *st = ss->q_digest_new;
+	struct dbstmt *st = ss->q_digest_new;
 	long long digest;
 	int ch = channel_parse(b->kind), parts;
 	size_t per = (size_t)notifier_digest_limit(ch >= 0 ? (enum channel)ch : CHANNEL_WEBHOOK);
 
 	parts = (int)((n + per - 1) / per);
 	for (int p = 0; p < parts; p++) {
-		sqlite3_bind_text(st, 1, b->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		sqlite3_bind_int(st, 4, p + 1);
-		sqlite3_bind_int(st, 5, parts);
-		if (statestore_step_done(ss, st, cause, "recording a digest") != 0)
+		db_bind_text(st, 1, b->kind, -1, DB_STATIC);
+		db_bind_text(st, 2, b->recipient, -1, DB_STATIC);
+		db_bind_int64(st, 3, now);
+		db_bind_int(st, 4, p + 1);
+		db_bind_int(st, 5, parts);
+		db_bind_int64(st, 6, (long long)time(NULL));
+		if (statestore_step_id(ss, st, &digest, cause, "recording a digest") != 0)
 			return -1;
-		digest = sqlite3_last_insert_rowid(ss->db);
 		for (size_t i = (size_t)p * per; i < n && i < (size_t)(p + 1) * per; i++) {
 			pairs[*npairs].id = ids[i];
 			pairs[(*npairs)++].digest = digest;
@@ -322,8 +323,8 @@ bundle_mark(struct statestore *ss, struct bundle_pair *pairs, size_t n, char **c
 {
 	qsort(pairs, n, sizeof *pairs, bundle_pair_cmp);
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_int64(ss->q_bundle, 1, pairs[i].id);
-		sqlite3_bind_int64(ss->q_bundle, 2, pairs[i].digest);
+		db_bind_int64(ss->q_bundle, 1, pairs[i].id);
+		db_bind_int64(ss->q_bundle, 2, pairs[i].digest);
 		if (statestore_step_done(ss, ss->q_bundle, cause, "recording a digest") != 0)
 			return -1;
 	}
@@ -334,14 +335,14 @@ bundle_mark(struct statestore *ss, struct bundle_pair *pairs, size_t n, char **c
 static long long
 bundle_next(struct statestore *ss, long long now)
 {
-	sqlite3_stmt *st = ss->q_held_next;
+	struct dbstmt *st = ss->q_held_next;
 	long long next = 0;
 
-	sqlite3_bind_int64(st, 1, now);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		next = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_bind_int64(st, 1, now);
+	if (db_step(st) == DB_ROW)
+		next = db_column_int64(st, 0);
+	db_reset(st);
+	db_clear_bindings(st);
 	return next;
 }
 
@@ -402,12 +403,12 @@ int
 bundle_finish(struct statestore *ss, long long id, const char *status, const char *error,
               const char *now, char **cause)
 {
-	sqlite3_stmt *st = ss->q_members_finish;
+	struct dbstmt *st = ss->q_members_finish;
 
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, status, -1, DB_STATIC);
 	if (error != NULL)
-		sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+		db_bind_text(st, 3, error, -1, DB_STATIC);
+	db_bind_text(st, 4, now, -1, DB_STATIC);
 	return statestore_step_done(ss, st, cause, "recording a digest's result");
 }

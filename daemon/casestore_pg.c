@@ -14,13 +14,14 @@
 
 #include "casestore_impl.h"
 #include "clock.h"
+#include "db_pg.h"
 #include "xalloc.h"
 
 /* Is s a PostgreSQL connection URL rather than a file? */
 bool
 casestore_is_url(const char *s)
 {
-	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+	return db_pg_is_url(s);
 }
 
 #ifndef ESCALATOR_HAVE_LIBPQ
@@ -145,112 +146,26 @@ struct casestore_pgrows {
 	long long spent; /* ns waiting for rows */
 };
 
-/* The first line of libpq's message, without its "ERROR:  " or trailing newline. */
-static char *
-pg_message(const char *msg)
-{
-	size_t n;
-
-	if (msg == NULL || *msg == '\0')
-		return xstrdup("(no message)");
-	if (strncmp(msg, "ERROR:  ", 8) == 0)
-		msg += 8;
-	n = strcspn(msg, "\n");
-	return xasprintf("%.*s", (int)n, msg);
-}
-
-/*
- * Why a connection failed, in words an admin acts on. libpq's own message is
- * kept at the end: it names the host, port or socket tried.
- */
-static char *
-pg_connect_cause(const char *shown, PGconn *conn, const char *user)
-{
-	const char *msg = PQerrorMessage(conn);
-	char *first = pg_message(msg), *out;
-	const char *why;
-
-	if (strstr(msg, "password authentication failed") != NULL)
-		why = "the server refused the password: check that the passfile the URL names "
-		      "(passfile=..., mode 0600) holds this user's password";
-	else if (strstr(msg, "no password supplied") != NULL)
-		why = "the server wants a password and none was found: add passfile=/path/to/file "
-		      "(mode 0600, lines host:port:database:user:password) to the URL";
-	else if (strstr(msg, "Connection refused") != NULL)
-		why = "nothing is listening there: is PostgreSQL running, and listening on that "
-		      "address and port?";
-	else if (strstr(msg, "No such file or directory") != NULL)
-		why = "no server socket there: is PostgreSQL running, and is host= its socket "
-		      "directory?";
-	else if (strstr(msg, "does not exist") != NULL)
-		why = "the server has no such database or role";
-	else
-		why = "the connection failed";
-	out = xasprintf("%s: cannot connect to the case store as %s: %s (%s)", shown,
-	                user ? user : "the default user", why, first);
-	free(first);
-	return out;
-}
-
-/* Is the parsed URL's setting name given a non-empty value? */
-static const char *
-pg_option(PQconninfoOption *opts, const char *name)
-{
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, name) == 0 && o->val != NULL && o->val[0] != '\0')
-			return o->val;
-	return NULL;
-}
-
 /* Open the case store on PostgreSQL. */
 struct casestore *
 casestore_pg_open(const char *url, char **cause)
 {
-	PQconninfoOption *opts;
 	struct casestore *cs;
-	char *err = NULL;
-	const char *host, *port, *db, *user;
+	char *shown = NULL;
 	PGresult *res;
+	PGconn *conn = db_pg_open_conn(url, "case_store", "the case store", &shown, cause);
 
-	if ((opts = PQconninfoParse(url, &err)) == NULL) {
-		char *first = pg_message(err);
-
-		*cause = xasprintf("case_store: not a PostgreSQL URL libpq can read: %s", first);
-		free(first);
-		PQfreemem(err);
+	if (conn == NULL)
 		return NULL;
-	}
-	if (pg_option(opts, "password") != NULL) {
-		*cause =
-		    xstrdup("case_store: the URL holds a password; secrets never go in the "
-		            "configuration: remove it and add passfile=/path/to/file (mode 0600) "
-		            "to the URL instead");
-		PQconninfoFree(opts);
-		return NULL;
-	}
-	host = pg_option(opts, "host");
-	port = pg_option(opts, "port");
-	db = pg_option(opts, "dbname");
-	user = pg_option(opts, "user");
 	cs = xcalloc(1, sizeof *cs);
-	/* The URL as messages name it: never a password (there is none), nor other options. */
-	cs->path = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
-	                     host && host[0] != '/' ? host : "", port ? ":" : "", port ? port : "",
-	                     db ? db : "");
+	cs->path = shown;
 	cs->pg = xcalloc(1, sizeof *cs->pg);
-	cs->pg->conn = PQconnectdb(url);
-	if (PQstatus(cs->pg->conn) != CONNECTION_OK) {
-		*cause = pg_connect_cause(cs->path, cs->pg->conn, user);
-		PQconninfoFree(opts);
-		casestore_close(cs);
-		return NULL;
-	}
-	PQconninfoFree(opts);
+	cs->pg->conn = conn;
 	/* Reads only, whatever the role may do; ISO dates if a query formats one. */
 	res = PQexec(cs->pg->conn, "SET default_transaction_read_only = on; "
 	                           "SET application_name = 'escalatord'; SET DateStyle = 'ISO'");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		char *first = pg_message(PQresultErrorMessage(res));
+		char *first = db_pg_message(PQresultErrorMessage(res));
 
 		*cause = xasprintf("%s: cannot set the session up: %s", cs->path, first);
 		free(first);
@@ -372,7 +287,7 @@ pg_command(struct casestore *cs, const char *sql, char **cause)
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		char *first = pg_message(PQresultErrorMessage(res));
+		char *first = db_pg_message(PQresultErrorMessage(res));
 
 		*cause = xasprintf("%s: %s", cs->path, first);
 		free(first);
@@ -399,7 +314,7 @@ static const Oid pg_types[2] = {PG_TEXT, PG_TEXT};
 static char *
 pg_query_cause(const struct casestore *cs, const char *msg)
 {
-	char *first = pg_message(msg), *out;
+	char *first = db_pg_message(msg), *out;
 
 	if (strstr(first, "permission denied") != NULL)
 		out = xasprintf("the query cannot run against %s: %s (grant SELECT on it to the "
@@ -573,7 +488,7 @@ casestore_pg_query(struct casestore *cs, const char *sql, char **cause)
 	values[1] = cs->now;
 	if (!PQsendQueryPrepared(cs->pg->conn, "", 2, values, NULL, NULL, 0) ||
 	    !PQsetSingleRowMode(cs->pg->conn)) {
-		char *first = pg_message(PQerrorMessage(cs->pg->conn));
+		char *first = db_pg_message(PQerrorMessage(cs->pg->conn));
 
 		*cause = xasprintf("%s: %s", cs->path, first);
 		free(first);
@@ -630,8 +545,8 @@ casestore_pg_next(struct casestore_pgrows *q, char **cause)
 		break;
 	default: {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		char *first =
-		    pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(q->cs->pg->conn));
+		char *first = db_pg_message(res ? PQresultErrorMessage(res)
+		                                : PQerrorMessage(q->cs->pg->conn));
 
 		/* 57014: query_canceled, which statement_timeout raises. */
 		if (state != NULL && strcmp(state, "57014") == 0) {

@@ -21,11 +21,12 @@
 const struct statestore_sql closing_statements[] = {
     /* The alerted clocks of rule ?1 not recorded closed, with their latest alert. */
     {offsetof(struct statestore, q_close_open), false,
-     "SELECT cs.case_ref, cs.start, a.due, a.title, coalesce(a.label, a.stage), a.stage, "
-     "max(cs.alert_id) FROM clock_stage cs LEFT JOIN alert a ON a.id = cs.alert_id WHERE "
-     "cs.rule = ?1 AND cs.status = 'alerted' AND NOT EXISTS (SELECT 1 FROM closed_clock c "
-     "WHERE c.rule = ?1 AND c.case_ref = cs.case_ref AND c.start = cs.start AND c.reopened_on "
-     "IS NULL) GROUP BY cs.case_ref, cs.start"},
+     "SELECT k.case_ref, k.start, a.due, a.title, coalesce(a.label, a.stage), a.stage, "
+     "k.alert_id FROM (SELECT cs.case_ref, cs.start, max(cs.alert_id) AS alert_id FROM "
+     "clock_stage cs WHERE cs.rule = ?1 AND cs.status = 'alerted' AND NOT EXISTS (SELECT 1 "
+     "FROM closed_clock c WHERE c.rule = ?1 AND c.case_ref = cs.case_ref AND c.start = "
+     "cs.start AND c.reopened_on IS NULL) GROUP BY cs.case_ref, cs.start) k LEFT JOIN alert a "
+     "ON a.id = k.alert_id"},
     {offsetof(struct statestore, q_close_add), true,
      "INSERT INTO closed_clock (rule, case_ref, start, title, due, last_stage, label, "
      "closed_on, days_late, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON "
@@ -103,7 +104,7 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
                const struct calendar *cal, const struct closing_clock *c, date_t today,
                long long digest_at, char **cause)
 {
-	sqlite3_stmt *st = ss->q_close_add;
+	struct dbstmt *st = ss->q_close_add;
 	char on[DATE_STRLEN], now[32];
 	date_t due;
 	long long id = 0;
@@ -112,27 +113,27 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
 	if (c->due != NULL && date_parse(c->due, &due) == 0)
 		late = eval_working_days_late(cal, due, today);
 	statestore_utc_now(now, sizeof now);
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->start, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, c->title != NULL ? c->title : r->title, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, r->id, -1, DB_STATIC);
+	db_bind_text(st, 2, c->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, c->start, -1, DB_STATIC);
+	db_bind_text(st, 4, c->title != NULL ? c->title : r->title, -1, DB_STATIC);
 	if (c->due != NULL)
-		sqlite3_bind_text(st, 5, c->due, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, c->due, -1, DB_STATIC);
 	if (c->stage != NULL)
-		sqlite3_bind_text(st, 6, c->stage, -1, SQLITE_STATIC);
+		db_bind_text(st, 6, c->stage, -1, DB_STATIC);
 	if (c->label != NULL)
-		sqlite3_bind_text(st, 7, c->label, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, date_format(today, on), -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, late);
-	sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 7, c->label, -1, DB_STATIC);
+	db_bind_text(st, 8, date_format(today, on), -1, DB_STATIC);
+	db_bind_int(st, 9, late);
+	db_bind_text(st, 10, now, -1, DB_STATIC);
+	if ((rc = db_step(st)) == DB_ROW)
+		id = db_column_int64(st, 0);
 	/* RETURNING: the statement ends after its one row. */
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE || id == 0)
+	while (rc == DB_ROW)
+		rc = db_step(st);
+	db_reset(st);
+	db_clear_bindings(st);
+	if (rc != DB_DONE || id == 0)
 		return statestore_fail(ss, cause, "recording a closed clock");
 
 	/* Read who was told first: the notes are written after the read ends. */
@@ -142,10 +143,10 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
 	size_t n = 0, cap = 0;
 
 	st = ss->q_close_told;
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->start, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, r->id, -1, DB_STATIC);
+	db_bind_text(st, 2, c->case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, c->start, -1, DB_STATIC);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			told = xreallocarray(told, cap, sizeof *told);
@@ -154,9 +155,9 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
 		told[n].recipient = statestore_col(st, 1);
 		n++;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	db_clear_bindings(st);
+	if (rc != DB_DONE)
 		rc = statestore_fail(ss, cause, "reading who was told of a closed clock");
 	else
 		rc = 0;
@@ -169,10 +170,10 @@ closing_record(struct statestore *ss, const struct config *cfg, const struct rul
 		             config_digest_for(cfg, told[i].recipient);
 
 		if (rc == 0 && takes && told[i].kind != NULL && told[i].recipient != NULL) {
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, told[i].kind, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, told[i].recipient, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 4, digest_at);
+			db_bind_int64(st, 1, id);
+			db_bind_text(st, 2, told[i].kind, -1, DB_STATIC);
+			db_bind_text(st, 3, told[i].recipient, -1, DB_STATIC);
+			db_bind_int64(st, 4, digest_at);
 			rc = statestore_step_done(ss, st, cause, "recording a closed clock's note");
 		}
 		free(told[i].kind);
@@ -188,7 +189,7 @@ closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule
               const struct calendar *cal, uint64_t *seen, size_t n, date_t today,
               long long digest_at, long long *nclosed, char **cause)
 {
-	sqlite3_stmt *st = ss->q_close_open;
+	struct dbstmt *st = ss->q_close_open;
 	struct closing_clock *gone = NULL;
 	size_t ngone = 0, cap = 0;
 	int rc;
@@ -196,10 +197,10 @@ closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule
 	if (!statestore_records(ss) || r->kind != RULE_CLOCK)
 		return 0;
 	qsort(seen, n, sizeof *seen, closing_cmp);
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *case_ref = (const char *)sqlite3_column_text(st, 0);
-		const char *start = (const char *)sqlite3_column_text(st, 1);
+	db_bind_text(st, 1, r->id, -1, DB_STATIC);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *case_ref = db_column_text(st, 0);
+		const char *start = db_column_text(st, 1);
 		date_t sd;
 
 		if (case_ref == NULL || start == NULL || date_parse(start, &sd) != 0 ||
@@ -217,9 +218,9 @@ closing_sweep(struct statestore *ss, const struct config *cfg, const struct rule
 		gone[ngone].stage = statestore_col(st, 5);
 		ngone++;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	rc = rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, "reading the alerted clocks");
+	db_reset(st);
+	db_clear_bindings(st);
+	rc = rc == DB_DONE ? 0 : statestore_fail(ss, cause, "reading the alerted clocks");
 	for (size_t i = 0; i < ngone; i++) {
 		if (rc == 0 &&
 		    closing_record(ss, cfg, r, cal, &gone[i], today, digest_at, cause) != 0)
@@ -243,14 +244,14 @@ int
 closing_reopen(struct statestore *ss, const char *rule, const char *case_ref, date_t start,
                date_t today, char **cause)
 {
-	sqlite3_stmt *st = ss->q_reopen;
+	struct dbstmt *st = ss->q_reopen;
 	char sbuf[DATE_STRLEN], tbuf[DATE_STRLEN];
 
 	if (!statestore_records(ss))
 		return 0;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, date_format(start, sbuf), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, date_format(today, tbuf), -1, SQLITE_STATIC);
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_text(st, 2, case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, date_format(start, sbuf), -1, DB_STATIC);
+	db_bind_text(st, 4, date_format(today, tbuf), -1, DB_STATIC);
 	return statestore_step_done(ss, st, cause, "recording a clock reopened");
 }

@@ -365,7 +365,7 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 {
 	config_t cf;
 	struct config *cfg;
-	const config_setting_t *root, *cs_url;
+	const config_setting_t *root, *cs_url, *st_url;
 	const char *v;
 	size_t before = d->errors;
 
@@ -404,7 +404,12 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 		cfg->case_store = xstrdup(config_setting_get_string(cs_url));
 	else
 		cfg->case_store = config_get_path(cfg, root, "case_store", d);
-	cfg->state = config_get_path(cfg, root, "state", d);
+	st_url = config_setting_get_member(root, "state");
+	if (st_url != NULL && config_setting_type(st_url) == CONFIG_TYPE_STRING &&
+	    casestore_is_url(config_setting_get_string(st_url)))
+		cfg->state = xstrdup(config_setting_get_string(st_url));
+	else
+		cfg->state = config_get_path(cfg, root, "state", d);
 	cfg->rules_dir = config_get_path(cfg, root, "rules", d);
 	cfg->case_store_line = cfg_line(config_setting_get_member(root, "case_store"));
 	cfg->rules_line = cfg_line(config_setting_get_member(root, "rules"));

@@ -5,7 +5,6 @@
  * Ad-hoc read statements on the store opened read-only (command_state):
  * nothing is written, and a missing state file simply remembers nothing.
  */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,14 +15,14 @@
 #include "xalloc.h"
 
 /* Prepare sql on ss; NULL with *cause set. */
-static sqlite3_stmt *
+static struct dbstmt *
 explain_prepare(struct statestore *ss, const char *sql, char **cause)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbstmt *st = NULL;
 
-	if (sqlite3_prepare_v2(ss->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (db_prepare(ss->db, sql, &st) != DB_OK) {
 		statestore_fail(ss, cause, "reading what is recorded");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return NULL;
 	}
 	return st;
@@ -31,29 +30,29 @@ explain_prepare(struct statestore *ss, const char *sql, char **cause)
 
 /* Bind rule, case_ref and start (NULL: any) as ?1, ?2, ?3. */
 static void
-explain_bind(sqlite3_stmt *st, const char *rule, const char *case_ref, const char *start)
+explain_bind(struct dbstmt *st, const char *rule, const char *case_ref, const char *start)
 {
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-	if (start != NULL && sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_text(st, 3, start, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	db_bind_text(st, 2, case_ref, -1, DB_STATIC);
+	if (start != NULL && db_bind_parameter_count(st) >= 3)
+		db_bind_text(st, 3, start, -1, DB_STATIC);
 }
 
 /* Finish st: 0 when it ran to its end, else -1 with *cause set. */
 static int
-explain_done(struct statestore *ss, sqlite3_stmt *st, int rc, char **cause)
+explain_done(struct statestore *ss, struct dbstmt *st, int rc, char **cause)
 {
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	db_finalize(st);
+	if (rc != DB_DONE)
 		return statestore_fail(ss, cause, "reading what is recorded");
 	return 0;
 }
 
 /* Column i as allocated text fit for a terminal, or NULL. */
 static char *
-explain_col(sqlite3_stmt *st, int i)
+explain_col(struct dbstmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = db_column_text(st, i);
 
 	return s != NULL ? explain_clean(s) : NULL;
 }
@@ -87,7 +86,7 @@ static int
 explain_deliveries(struct statestore *ss, const struct config *cfg, struct explain_alert *a,
                    char **cause)
 {
-	sqlite3_stmt *st = explain_prepare(
+	struct dbstmt *st = explain_prepare(
 	    ss,
 	    "SELECT d.id, d.kind, d.recipient, d.status, d.attempts, d.sent_at, d.last_attempt, "
 	    "d.last_error, d.next_attempt, d.digest_id, g.status, g.last_error, g.next_attempt, "
@@ -99,10 +98,10 @@ explain_deliveries(struct statestore *ss, const struct config *cfg, struct expla
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, a->id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct explain_delivery *d;
-		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		const char *kind = db_column_text(st, 1);
 
 		if (a->ndeliveries == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -110,20 +109,19 @@ explain_deliveries(struct statestore *ss, const struct config *cfg, struct expla
 		}
 		d = &a->deliveries[a->ndeliveries++];
 		memset(d, 0, sizeof *d);
-		d->id = sqlite3_column_int64(st, 0);
+		d->id = db_column_int64(st, 0);
 		d->kind = xstrdup(kind != NULL ? kind : "email");
-		d->recipient =
-		    explain_recipient(cfg, d->kind, (const char *)sqlite3_column_text(st, 2));
+		d->recipient = explain_recipient(cfg, d->kind, db_column_text(st, 2));
 		d->status = explain_col(st, 3);
-		d->attempts = sqlite3_column_int(st, 4);
+		d->attempts = db_column_int(st, 4);
 		d->sent_at = explain_col(st, 5);
 		d->last_attempt = explain_col(st, 6);
 		d->last_error = explain_col(st, 7);
-		d->next_attempt = sqlite3_column_int64(st, 8);
-		d->digest_id = sqlite3_column_int64(st, 9);
+		d->next_attempt = db_column_int64(st, 8);
+		d->digest_id = db_column_int64(st, 9);
 		d->digest_status = explain_col(st, 10);
 		d->digest_error = explain_col(st, 11);
-		d->digest_next = sqlite3_column_int64(st, 12);
+		d->digest_next = db_column_int64(st, 12);
 		d->copied = explain_col(st, 13);
 		d->copied_on = explain_col(st, 14);
 	}
@@ -135,18 +133,18 @@ static int
 explain_records(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
                 struct explain_memory *m, char **cause)
 {
-	sqlite3_stmt *st = explain_prepare(ss,
-	                                   "SELECT stage, status, alert_id, recorded_at FROM "
-	                                   "clock_stage WHERE rule = ?1 AND case_ref = ?2 AND "
-	                                   "start = ?3 ORDER BY recorded_at, stage",
-	                                   cause);
+	struct dbstmt *st = explain_prepare(ss,
+	                                    "SELECT stage, status, alert_id, recorded_at FROM "
+	                                    "clock_stage WHERE rule = ?1 AND case_ref = ?2 AND "
+	                                    "start = ?3 ORDER BY recorded_at, stage",
+	                                    cause);
 	size_t cap = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	explain_bind(st, rule, case_ref, start);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct explain_record *r;
 
 		if (m->nrecords == cap) {
@@ -156,7 +154,7 @@ explain_records(struct statestore *ss, const char *rule, const char *case_ref, c
 		r = &m->records[m->nrecords++];
 		r->stage = explain_col(st, 0);
 		r->status = explain_col(st, 1);
-		r->alert_id = sqlite3_column_int64(st, 2);
+		r->alert_id = db_column_int64(st, 2);
 		r->recorded_at = explain_col(st, 3);
 	}
 	return explain_done(ss, st, rc, cause);
@@ -167,7 +165,7 @@ static int
 explain_alerts(struct statestore *ss, const struct config *cfg, const char *rule,
                const char *case_ref, const char *start, struct explain_memory *m, char **cause)
 {
-	sqlite3_stmt *st = explain_prepare(
+	struct dbstmt *st = explain_prepare(
 	    ss,
 	    start != NULL
 	        ? "SELECT id, stage, coalesce(label, stage), created_at, due, days_late, status "
@@ -181,7 +179,7 @@ explain_alerts(struct statestore *ss, const struct config *cfg, const char *rule
 	if (st == NULL)
 		return -1;
 	explain_bind(st, rule, case_ref, start);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct explain_alert *a;
 
 		if (m->nalerts == cap) {
@@ -190,12 +188,12 @@ explain_alerts(struct statestore *ss, const struct config *cfg, const char *rule
 		}
 		a = &m->alerts[m->nalerts++];
 		memset(a, 0, sizeof *a);
-		a->id = sqlite3_column_int64(st, 0);
+		a->id = db_column_int64(st, 0);
 		a->stage = explain_col(st, 1);
 		a->label = explain_col(st, 2);
 		a->created_at = explain_col(st, 3);
 		a->due = explain_col(st, 4);
-		a->days_late = sqlite3_column_int(st, 5);
+		a->days_late = db_column_int(st, 5);
 		a->status = explain_col(st, 6);
 	}
 	if (explain_done(ss, st, rc, cause) != 0)
@@ -211,7 +209,7 @@ static int
 explain_closed(struct statestore *ss, const char *rule, const char *case_ref, const char *start,
                struct explain_memory *m, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	int rc;
 
 	if (start == NULL) {
@@ -220,9 +218,9 @@ explain_closed(struct statestore *ss, const char *rule, const char *case_ref, co
 		if (st == NULL)
 			return -1;
 		explain_bind(st, rule, case_ref, NULL);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = db_step(st)) == DB_ROW) {
 			m->over_since = explain_col(st, 0);
-			rc = sqlite3_step(st);
+			rc = db_step(st);
 		}
 		return explain_done(ss, st, rc, cause);
 	}
@@ -233,13 +231,13 @@ explain_closed(struct statestore *ss, const char *rule, const char *case_ref, co
 	if (st == NULL)
 		return -1;
 	explain_bind(st, rule, case_ref, start);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((rc = db_step(st)) == DB_ROW) {
 		m->closed = true;
 		m->closed_on = explain_col(st, 0);
-		m->closed_late = sqlite3_column_int(st, 1);
+		m->closed_late = db_column_int(st, 1);
 		m->closed_stage = explain_col(st, 2);
 		m->reopened_on = explain_col(st, 3);
-		rc = sqlite3_step(st);
+		rc = db_step(st);
 	}
 	return explain_done(ss, st, rc, cause);
 }
@@ -298,7 +296,7 @@ int
 explain_state_starts(struct statestore *ss, const char *rule, const char *case_ref, char ***starts,
                      size_t *n, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	size_t cap = 0;
 	int rc;
 
@@ -316,14 +314,14 @@ explain_state_starts(struct statestore *ss, const char *rule, const char *case_r
 	if (st == NULL)
 		return -1;
 	explain_bind(st, rule, case_ref, NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_text(st, 0) == NULL)
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (db_column_text(st, 0) == NULL)
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 4;
 			*starts = xreallocarray(*starts, cap, sizeof **starts);
 		}
-		(*starts)[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+		(*starts)[(*n)++] = xstrdup(db_column_text(st, 0));
 	}
 	return explain_done(ss, st, rc, cause);
 }

@@ -363,11 +363,10 @@ preview_compare(struct preview *p, const struct ruleset *before, const struct ru
 	pc.rec_before = xcalloc(all, sizeof *pc.rec_before);
 	pc.rec_after = xcalloc(all, sizeof *pc.rec_after);
 	if (p->ss->db != NULL &&
-	    sqlite3_prepare_v2(
-	        p->ss->db,
-	        "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND "
-	        "start = ?3",
-	        -1, &pc.q_stages, NULL) != SQLITE_OK)
+	    db_prepare(p->ss->db,
+	               "SELECT stage FROM clock_stage WHERE rule = ?1 AND case_ref = ?2 AND "
+	               "start = ?3",
+	               &pc.q_stages) != DB_OK)
 		rc = statestore_fail(p->ss, cause, "reading recorded stages");
 	/* One read transaction: every clock is compared with the same records. */
 	if (rc == 0 && statestore_begin(p->ss, cause) != 0)
@@ -399,7 +398,7 @@ preview_compare(struct preview *p, const struct ruleset *before, const struct ru
 	statestore_rollback(p->ss); /* it read only: nothing to keep */
 	preview_names_clear(&pc);
 	free(pc.names);
-	sqlite3_finalize(pc.q_stages);
+	db_finalize(pc.q_stages);
 	free(pc.rcpt);
 	free(pc.dropped);
 	free(pc.copies);

@@ -68,16 +68,16 @@ static int
 pc_names_of(struct preview_cmp *pc, const char *id, const char *case_ref, date_t start,
             char **cause)
 {
-	sqlite3_stmt *st = pc->q_stages;
+	struct dbstmt *st = pc->q_stages;
 	char sbuf[DATE_STRLEN];
 	int rc;
 
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, date_format(start, sbuf), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, id, -1, DB_STATIC);
+	db_bind_text(st, 2, case_ref, -1, DB_STATIC);
+	db_bind_text(st, 3, date_format(start, sbuf), -1, DB_STATIC);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (pc->nnames == pc->capnames) {
 			pc->capnames = pc->capnames ? 2 * pc->capnames : 8;
 			pc->names = xreallocarray(pc->names, pc->capnames, sizeof *pc->names);
@@ -85,8 +85,8 @@ pc_names_of(struct preview_cmp *pc, const char *id, const char *case_ref, date_t
 		pc->names[pc->nnames].id = xstrdup(id);
 		pc->names[pc->nnames++].stage = statestore_col(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return statestore_fail(pc->p->ss, cause, "reading recorded stages");
 	return 0;
 }
@@ -420,27 +420,25 @@ preview_due(struct preview_rule *pr, const char *case_ref, date_t before, date_t
 static int
 pc_over(struct preview_cmp *pc, const struct rule *r, const char *key, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	int found = 0, rc;
 
 	if (pc->p->ss->db == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(pc->p->ss->db,
-	                       "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (db_prepare(pc->p->ss->db, "SELECT 1 FROM threshold_state WHERE rule = ?1 AND key = ?2",
+	               &st) != DB_OK)
 		return statestore_fail(pc->p->ss, cause, "reading threshold state");
 	for (size_t i = 0; !found && i <= r->nrenamed; i++) {
-		sqlite3_bind_text(st, 1, i == 0 ? r->id : r->renamed_from[i - 1], -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		found = (rc = sqlite3_step(st)) == SQLITE_ROW;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			sqlite3_finalize(st);
+		db_bind_text(st, 1, i == 0 ? r->id : r->renamed_from[i - 1], -1, DB_STATIC);
+		db_bind_text(st, 2, key, -1, DB_STATIC);
+		found = (rc = db_step(st)) == DB_ROW;
+		db_reset(st);
+		if (rc != DB_ROW && rc != DB_DONE) {
+			db_finalize(st);
 			return statestore_fail(pc->p->ss, cause, "reading threshold state");
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 

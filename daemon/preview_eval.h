@@ -6,7 +6,7 @@
 #ifndef ESCALATOR_PREVIEW_EVAL_H
 #define ESCALATOR_PREVIEW_EVAL_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "preview.h"
 
@@ -36,7 +36,7 @@ struct preview_cmp {
 	struct preview_rule *pr;
 	const struct ruleset *before; /* all of them: a removed rule may be one renamed */
 	const struct ruleset *after;
-	sqlite3_stmt *q_stages;
+	struct dbstmt *q_stages;
 	struct preview_name *names;
 	size_t nnames, capnames;
 	bool *rec_before, *rec_after;

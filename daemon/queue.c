@@ -36,7 +36,7 @@
 #define QUEUE_TAKE(DEST)                                                                           \
 	"SELECT " QUEUE_ITEM_COLUMNS " FROM (SELECT id AS pid, next_attempt AS pna FROM "          \
 	"delivery WHERE status = 'pending' AND kind = ?3 " DEST "AND next_attempt <= ?1 ORDER BY " \
-	"next_attempt, id LIMIT ?2) JOIN delivery d ON d.id = pid LEFT JOIN alert a ON a.id = "    \
+	"next_attempt, id LIMIT ?2) p JOIN delivery d ON d.id = pid LEFT JOIN alert a ON a.id = "  \
 	"d.alert_id ORDER BY pna, pid"
 
 /*
@@ -49,7 +49,7 @@
 /* (clang-format would break these lines at the macro calls.) */
 /* clang-format off */
 #define QUEUE_STATS(DEST)                                                    \
-	"SELECT (SELECT count(*) FROM (SELECT 1 " QUEUE_DUE(DEST) " LIMIT ?4)), " \
+	"SELECT (SELECT count(*) FROM (SELECT 1 " QUEUE_DUE(DEST) " LIMIT ?4) n), " \
 	"(SELECT min(next_attempt) " QUEUE_DUE(DEST) "), "                       \
 	"(SELECT id " QUEUE_DUE(DEST) " ORDER BY next_attempt, id LIMIT 1), "    \
 	"(SELECT min(next_attempt) " QUEUE_PENDING(DEST) "AND next_attempt > ?3)"
@@ -107,21 +107,21 @@ queue_channel(const char *name)
  * them failed.
  */
 static struct delivery *
-queue_read(struct statestore *ss, sqlite3_stmt *st)
+queue_read(struct statestore *ss, struct dbstmt *st)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
-	long long alert_id = sqlite3_column_int64(st, 1);
+	long long alert_id = db_column_int64(st, 1);
 	int rc;
 
-	d->id = sqlite3_column_int64(st, 0);
+	d->id = db_column_int64(st, 0);
 	d->uid = xasprintf("esc-%s-%lld", ss->instance, d->id);
-	d->attempts = sqlite3_column_int(st, 2) + 1;
-	d->kind = queue_channel((const char *)sqlite3_column_text(st, 3));
+	d->attempts = db_column_int(st, 2) + 1;
+	d->kind = queue_channel(db_column_text(st, 3));
 	d->recipient = statestore_col(st, 4);
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+	if (!db_column_null(st, 7)) {
 		d->digest = true;
-		d->part = sqlite3_column_int(st, 7);
-		d->parts = sqlite3_column_int(st, 8);
+		d->part = db_column_int(st, 7);
+		d->parts = db_column_int(st, 8);
 		/* Chat, webhook and Notify deliveries are recorded by the contact's name. */
 		if (d->kind != CHANNEL_EMAIL)
 			d->contact = xstrdup(d->recipient);
@@ -141,22 +141,22 @@ queue_read(struct statestore *ss, sqlite3_stmt *st)
 
 /* Step a take statement (bound) into out[*n...max), then reset it. */
 static int
-queue_read_all(struct statestore *ss, sqlite3_stmt *st, struct delivery **out, int max, int *n)
+queue_read_all(struct statestore *ss, struct dbstmt *st, struct delivery **out, int max, int *n)
 {
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
-	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (*n < max && (rc = db_step(st)) == DB_ROW) {
 		if ((out[*n] = queue_read(ss, st)) == NULL) {
-			rc = SQLITE_ERROR;
+			rc = DB_ERROR;
 			break;
 		}
 		(*n)++;
 	}
 	if (*n >= max)
-		rc = SQLITE_DONE;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+		rc = DB_DONE;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Lease out[0..n): in flight until lease_until, one more attempt. */
@@ -166,11 +166,11 @@ queue_lease(struct statestore *ss, struct delivery **out, int n, long long lease
 	int rc;
 
 	for (int i = 0; i < n; i++) {
-		sqlite3_bind_int64(ss->q_lease, 1, out[i]->id);
-		sqlite3_bind_int64(ss->q_lease, 2, lease_until);
-		rc = sqlite3_step(ss->q_lease);
-		sqlite3_reset(ss->q_lease);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(ss->q_lease, 1, out[i]->id);
+		db_bind_int64(ss->q_lease, 2, lease_until);
+		rc = db_step(ss->q_lease);
+		db_reset(ss->q_lease);
+		if (rc != DB_DONE)
 			return -1;
 	}
 	return 0;
@@ -212,16 +212,16 @@ queue_take(struct statestore *ss, long long now, long long lease_until,
 		return -1;
 	for (size_t i = 0; i < nreqs && n < max; i++) {
 		int want = reqs[i].count < max - n ? reqs[i].count : max - n;
-		sqlite3_stmt *st;
+		struct dbstmt *st;
 
 		if (want <= 0)
 			continue;
 		st = reqs[i].recipient != NULL ? ss->q_take_dest : ss->q_take_kind;
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int(st, 2, want);
-		sqlite3_bind_text(st, 3, channel_name(reqs[i].kind), -1, SQLITE_STATIC);
+		db_bind_int64(st, 1, now);
+		db_bind_int(st, 2, want);
+		db_bind_text(st, 3, channel_name(reqs[i].kind), -1, DB_STATIC);
 		if (reqs[i].recipient != NULL)
-			sqlite3_bind_text(st, 4, reqs[i].recipient, -1, SQLITE_STATIC);
+			db_bind_text(st, 4, reqs[i].recipient, -1, DB_STATIC);
 		if (queue_read_all(ss, st, out, n + want, &n) != 0)
 			return queue_take_commit(ss, out, n, lease_until, false, cause);
 	}
@@ -251,23 +251,23 @@ static int
 queue_group_stats(struct statestore *ss, struct queue_group *g, const char *kind, long long now,
                   int due_cap)
 {
-	sqlite3_stmt *st = g->recipient != NULL ? ss->q_dest_stats : ss->q_kind_stats;
+	struct dbstmt *st = g->recipient != NULL ? ss->q_dest_stats : ss->q_kind_stats;
 	int rc;
 
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, kind, -1, DB_STATIC);
 	if (g->recipient != NULL)
-		sqlite3_bind_text(st, 2, g->recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int(st, 4, due_cap);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		g->due = sqlite3_column_int(st, 0);
-		g->oldest = sqlite3_column_int64(st, 1);
-		g->first = sqlite3_column_int64(st, 2);
-		g->next = sqlite3_column_int64(st, 3);
+		db_bind_text(st, 2, g->recipient, -1, DB_STATIC);
+	db_bind_int64(st, 3, now);
+	db_bind_int(st, 4, due_cap);
+	if ((rc = db_step(st)) == DB_ROW) {
+		g->due = db_column_int(st, 0);
+		g->oldest = db_column_int64(st, 1);
+		g->first = db_column_int64(st, 2);
+		g->next = db_column_int64(st, 3);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 /*
@@ -282,27 +282,27 @@ queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_gro
 	struct queue_group *g = NULL;
 	size_t n = 0, cap = 0;
 	char *kind = xstrdup(""), *rcpt = xstrdup("");
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
 	*out = NULL;
 	*nout = 0;
 	while (ss->db != NULL) {
 		bool email = strcmp(kind, "email") == 0;
-		sqlite3_stmt *st = email ? ss->q_kind_next : ss->q_dest_next;
+		struct dbstmt *st = email ? ss->q_kind_next : ss->q_dest_next;
 
 		/* After email (one destination), step over every address at once. */
-		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 1, kind, -1, DB_TRANSIENT);
 		if (!email)
-			sqlite3_bind_text(st, 2, rcpt, -1, SQLITE_TRANSIENT);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			db_bind_text(st, 2, rcpt, -1, DB_TRANSIENT);
+		if ((rc = db_step(st)) == DB_ROW) {
 			free(kind);
 			free(rcpt);
 			kind = statestore_col(st, 0);
 			rcpt = statestore_col(st, 1);
 		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_ROW || kind == NULL || rcpt == NULL)
+		db_reset(st);
+		db_clear_bindings(st);
+		if (rc != DB_ROW || kind == NULL || rcpt == NULL)
 			break;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -313,13 +313,13 @@ queue_groups(struct statestore *ss, long long now, int due_cap, struct queue_gro
 		g[n].recipient = strcmp(kind, "email") == 0 ? NULL : xstrdup(rcpt);
 		n++;
 		if (queue_group_stats(ss, &g[n - 1], kind, now, due_cap) != 0) {
-			rc = SQLITE_ERROR;
+			rc = DB_ERROR;
 			break;
 		}
 	}
 	free(kind);
 	free(rcpt);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		queue_groups_free(g, n);
 		return statestore_fail(ss, cause, "reading the outbox");
 	}
@@ -383,18 +383,18 @@ static int
 queue_changed(struct statestore *ss, long long id, const char *status, const char *error,
               bool *changed)
 {
-	sqlite3_stmt *st = ss->q_state;
+	struct dbstmt *st = ss->q_state;
 	int rc;
 
 	*changed = true;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*changed = sqlite3_column_int(st, 2) <= 1 ||
-		           strcmp((const char *)sqlite3_column_text(st, 0), status) != 0 ||
-		           !queue_error_same((const char *)sqlite3_column_text(st, 1), error);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == DB_ROW)
+		*changed = db_column_int(st, 2) <= 1 ||
+		           strcmp(db_column_text(st, 0), status) != 0 ||
+		           !queue_error_same(db_column_text(st, 1), error);
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 /* Record the outcomes of finished attempts. */
@@ -413,7 +413,7 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 	for (size_t i = 0; i < n; i++) {
 		/* The error kept in the delivery row: none once sent. */
 		const char *error = o[i].outcome != OUTCOME_SENT ? o[i].detail : NULL;
-		sqlite3_stmt *st = ss->q_audit;
+		struct dbstmt *st = ss->q_audit;
 		bool changed;
 
 		/* Before q_finish: the row still holds the last state. */
@@ -422,24 +422,23 @@ queue_finish(struct statestore *ss, const struct outcome_record *o, size_t n, ch
 			goto fail;
 		}
 		if (changed) {
-			sqlite3_bind_int64(st, 1, o[i].id);
-			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1,
-			                  SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, results[o[i].outcome], -1, SQLITE_STATIC);
+			db_bind_int64(st, 1, o[i].id);
+			db_bind_text(st, 2, now, -1, DB_STATIC);
+			db_bind_text(st, 3, o[i].recipient ? o[i].recipient : "", -1, DB_STATIC);
+			db_bind_text(st, 4, results[o[i].outcome], -1, DB_STATIC);
 			if (o[i].detail != NULL)
-				sqlite3_bind_text(st, 5, o[i].detail, -1, SQLITE_STATIC);
+				db_bind_text(st, 5, o[i].detail, -1, DB_STATIC);
 			if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 				goto fail;
 		}
 
 		st = ss->q_finish;
-		sqlite3_bind_int64(st, 1, o[i].id);
-		sqlite3_bind_text(st, 2, names[o[i].outcome], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
+		db_bind_int64(st, 1, o[i].id);
+		db_bind_text(st, 2, names[o[i].outcome], -1, DB_STATIC);
+		db_bind_int64(st, 3, o[i].outcome == OUTCOME_RETRY ? o[i].next_attempt : 0);
 		if (error != NULL)
-			sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+			db_bind_text(st, 4, error, -1, DB_STATIC);
+		db_bind_text(st, 5, now, -1, DB_STATIC);
 		if (statestore_step_done(ss, st, cause, "recording delivery results") != 0)
 			goto fail;
 		/* A digest's items share its result (a no-op for any other delivery). */
@@ -463,27 +462,26 @@ queue_reset_in_flight(struct statestore *ss, char **cause)
 
 	if (ss->db == NULL || ss->readonly)
 		return 0;
-	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (db_exec(ss->db, sql, NULL) != DB_OK)
 		return statestore_fail(ss, cause, sql);
-	return sqlite3_changes(ss->db);
+	return db_changes(ss->db);
 }
 
 /* Number of deliveries still pending. */
 long long
 queue_depth(struct statestore *ss)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	long long n = 0;
 
 	if (ss->db == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(ss->db,
-	                       "SELECT count(*) FROM delivery WHERE status IN ('pending', 'held')",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(ss->db, "SELECT count(*) FROM delivery WHERE status IN ('pending', 'held')",
+	               &st) != DB_OK)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int64(st, 0);
+	db_finalize(st);
 	return n;
 }
 
@@ -509,7 +507,7 @@ static const char *const queue_stats_sql[] = {
 int
 queue_stats(struct statestore *ss, struct queue_stats *out, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	int ch, rc;
 
 	memset(out, 0, sizeof *out);
@@ -519,22 +517,20 @@ queue_stats(struct statestore *ss, struct queue_stats *out, char **cause)
 		/* The slower query only when the oldest pending row has no queued_at. */
 		if (q == 3 && out->oldest != 0)
 			break;
-		if (sqlite3_prepare_v2(ss->db, queue_stats_sql[q], -1, &st, NULL) != SQLITE_OK)
+		if (db_prepare(ss->db, queue_stats_sql[q], &st) != DB_OK)
 			return statestore_fail(ss, cause, "reading the outbox's figures");
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			if (q >= 2)
-				out->oldest = sqlite3_column_int64(st, 0);
-			else if ((ch = channel_parse((const char *)sqlite3_column_text(st, 0))) >=
-			         0)
-				(q == 0 ? out->pending : out->held)[ch] =
-				    sqlite3_column_int64(st, 1);
+				out->oldest = db_column_int64(st, 0);
+			else if ((ch = channel_parse(db_column_text(st, 0))) >= 0)
+				(q == 0 ? out->pending : out->held)[ch] = db_column_int64(st, 1);
 		}
-		if (rc != SQLITE_DONE) {
+		if (rc != DB_DONE) {
 			statestore_fail(ss, cause, "reading the outbox's figures");
-			sqlite3_finalize(st);
+			db_finalize(st);
 			return -1;
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	return 0;
 }

@@ -34,11 +34,18 @@ static const char rename_check_stage_sql[] =
     "c.start = cs.start AND c.reopened_on IS NULL) AND NOT EXISTS (SELECT 1 FROM clock_stage l "
     "WHERE l.rule = cs.rule AND l.case_ref = cs.case_ref AND l.start = cs.start AND l.stage IN "
     "(SELECT value FROM json_each(?3)))";
+/* The same on PostgreSQL. */
+static const char rename_check_stage_pg_sql[] =
+    "SELECT count(*) FROM clock_stage cs WHERE cs.rule = ?1 AND cs.stage = ?2 AND NOT EXISTS "
+    "(SELECT 1 FROM closed_clock c WHERE c.rule = cs.rule AND c.case_ref = cs.case_ref AND "
+    "c.start = cs.start AND c.reopened_on IS NULL) AND NOT EXISTS (SELECT 1 FROM clock_stage l "
+    "WHERE l.rule = cs.rule AND l.case_ref = cs.case_ref AND l.start = cs.start AND l.stage IN "
+    "(SELECT json_array_elements_text(CAST(?3 AS json))))";
 /* Open clocks of rule ?1, and its keys over the limit (threshold rules). */
 static const char rename_check_rule_sql[] =
     "SELECT (SELECT count(*) FROM (SELECT DISTINCT case_ref, start FROM clock_stage cs WHERE "
     "cs.rule = ?1 AND NOT EXISTS (SELECT 1 FROM closed_clock c WHERE c.rule = ?1 AND "
-    "c.case_ref = cs.case_ref AND c.start = cs.start AND c.reopened_on IS NULL))) + (SELECT "
+    "c.case_ref = cs.case_ref AND c.start = cs.start AND c.reopened_on IS NULL)) k) + (SELECT "
     "count(*) FROM threshold_state WHERE rule = ?1)";
 /* The stage names recorded for rule ?1 (the fallback). */
 static const char rename_check_names_sql[] =
@@ -49,18 +56,18 @@ static long long
 rename_check_count(struct statestore *ss, const char *sql, const char *a, const char *b,
                    const char *c)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	long long n = -1;
 
-	if (sqlite3_prepare_v2(ss->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(ss->db, sql, &st) != DB_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a, -1, DB_STATIC);
 	if (b != NULL)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c != NULL ? c : "[]", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		db_bind_text(st, 2, b, -1, DB_STATIC);
+	db_bind_text(st, 3, c != NULL ? c : "[]", -1, DB_STATIC);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int64(st, 0);
+	db_finalize(st);
 	return n;
 }
 
@@ -106,7 +113,9 @@ rename_check_stage(struct statestore *ss, const struct rule *r, const struct rul
 		json_array_append_new(later, json_string(was->stages[j].name));
 	names = json_dumps(later, JSON_COMPACT);
 	json_decref(later);
-	n = rename_check_count(ss, rename_check_stage_sql, id, old, names);
+	n = rename_check_count(
+	    ss, db_is_pg(ss->db) ? rename_check_stage_pg_sql : rename_check_stage_sql, id, old,
+	    names);
 	free(names);
 	if (n <= 0)
 		return;
@@ -185,9 +194,9 @@ rename_check_loaded(struct statestore *ss, const struct ruleset *rs, const struc
 static void
 rename_check_recorded(struct statestore *ss, const struct ruleset *rs, struct diag *d)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
-	if (sqlite3_prepare_v2(ss->db, rename_check_names_sql, -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(ss->db, rename_check_names_sql, &st) != DB_OK)
 		return;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
@@ -199,16 +208,16 @@ rename_check_recorded(struct statestore *ss, const struct ruleset *rs, struct di
 			char **gone = NULL;
 			size_t ngone = 0;
 
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				const char *name = (const char *)sqlite3_column_text(st, 0);
+			db_bind_text(st, 1, id, -1, DB_STATIC);
+			while (db_step(st) == DB_ROW) {
+				const char *name = db_column_text(st, 0);
 
 				if (name != NULL && rule_stage_recorded(r, name) < 0) {
 					gone = xreallocarray(gone, ngone + 1, sizeof *gone);
 					gone[ngone++] = xstrdup(name);
 				}
 			}
-			sqlite3_reset(st);
+			db_reset(st);
 			for (size_t j = 0; j < ngone; j++) {
 				rename_check_stage(ss, r, NULL, id, gone[j], d);
 				free(gone[j]);
@@ -216,7 +225,7 @@ rename_check_recorded(struct statestore *ss, const struct ruleset *rs, struct di
 			free(gone);
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* Warn about renames that would send alerts again. */

@@ -40,21 +40,21 @@ static int
 renames_run(struct statestore *ss, const char *const *sql, size_t n, const char *a, const char *b,
             const char *c, long long *changed, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	for (size_t i = 0; i < n; i++) {
-		if (sqlite3_prepare_v2(ss->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+		if (db_prepare(ss->db, sql[i], &st) != DB_OK)
 			return statestore_fail(ss, cause, "moving renamed records");
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, a, -1, DB_STATIC);
+		db_bind_text(st, 2, b, -1, DB_STATIC);
 		if (c != NULL)
-			sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
+			db_bind_text(st, 3, c, -1, DB_STATIC);
+		if (db_step(st) != DB_DONE) {
+			db_finalize(st);
 			return statestore_fail(ss, cause, "moving renamed records");
 		}
-		*changed += sqlite3_changes(ss->db);
-		sqlite3_finalize(st);
+		*changed += db_changes(ss->db);
+		db_finalize(st);
 	}
 	return 0;
 }

@@ -105,8 +105,8 @@ footprint_fires(const char *fires, char *buf, size_t len)
 /* The per-alert statements. */
 struct footprint {
 	struct statestore *ss;
-	sqlite3_stmt *deliveries; /* ?1: alert id */
-	sqlite3_stmt *answers;    /* ?1: alert id */
+	struct dbstmt *deliveries; /* ?1: alert id */
+	struct dbstmt *answers;    /* ?1: alert id */
 	struct footprint_buf who, said;
 	long long delivered, failed, waiting;
 };
@@ -115,17 +115,16 @@ struct footprint {
 static int
 footprint_deliveries(struct footprint *fp, long long id, char **cause)
 {
-	sqlite3_stmt *st = fp->deliveries;
+	struct dbstmt *st = fp->deliveries;
 	int rc;
 
 	fp->who.len = 0;
 	fp->delivered = fp->failed = fp->waiting = 0;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *result = (const char *)sqlite3_column_text(st, 2);
-		char *name = report_recipient_name(kind ? kind : "?",
-		                                   (const char *)sqlite3_column_text(st, 1));
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *kind = db_column_text(st, 0);
+		const char *result = db_column_text(st, 2);
+		char *name = report_recipient_name(kind ? kind : "?", db_column_text(st, 1));
 		char *one = xasprintf("%s:%s", kind ? kind : "?", name);
 
 		footprint_add(&fp->who, one);
@@ -138,8 +137,8 @@ footprint_deliveries(struct footprint *fp, long long id, char **cause)
 		else
 			fp->waiting++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return statestore_fail(fp->ss, cause, "reading an alert's deliveries");
 	return 0;
 }
@@ -152,57 +151,55 @@ footprint_deliveries(struct footprint *fp, long long id, char **cause)
 static int
 footprint_answers(struct footprint *fp, long long id, char **cause)
 {
-	sqlite3_stmt *st = fp->answers;
+	struct dbstmt *st = fp->answers;
 	int rc;
 
 	fp->said.len = 0;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *agreed = (const char *)sqlite3_column_text(st, 2);
-		localtime_min_t at = explain_local((const char *)sqlite3_column_text(st, 1));
-		const char *kind_sent = (const char *)sqlite3_column_text(st, 5);
-		char *who = report_recipient_name(kind_sent ? kind_sent : "?",
-		                                  (const char *)sqlite3_column_text(st, 3));
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *kind = db_column_text(st, 0);
+		const char *agreed = db_column_text(st, 2);
+		localtime_min_t at = explain_local(db_column_text(st, 1));
+		const char *kind_sent = db_column_text(st, 5);
+		char *who =
+		    report_recipient_name(kind_sent ? kind_sent : "?", db_column_text(st, 3));
 		char day[DATE_STRLEN], *one;
 
 		if (at >= 0)
 			date_format((date_t)(at / 1440), day);
 		else
 			strcpy(day, "?");
-		one = xasprintf("%s %s by %s%s%s%s%s", kind ? kind : "?", day, who,
-		                agreed != NULL ? " (action by " : "", agreed != NULL ? agreed : "",
-		                agreed != NULL ? ")" : "",
-		                sqlite3_column_int(st, 4) ? " (replaced)" : "");
+		one =
+		    xasprintf("%s %s by %s%s%s%s%s", kind ? kind : "?", day, who,
+		              agreed != NULL ? " (action by " : "", agreed != NULL ? agreed : "",
+		              agreed != NULL ? ")" : "", db_column_int(st, 4) ? " (replaced)" : "");
 		footprint_add(&fp->said, one);
 		free(one);
 		free(who);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return statestore_fail(fp->ss, cause, "reading an alert's answers");
 	return 0;
 }
 
 /* Write the current alert row of st (the columns of the main query) with fp's parts. */
 static void
-footprint_row(FILE *f, sqlite3_stmt *st, const struct footprint *fp)
+footprint_row(FILE *f, struct dbstmt *st, const struct footprint *fp)
 {
 	char fires[32], created[17];
-	localtime_min_t at = explain_local((const char *)sqlite3_column_text(st, 8));
+	localtime_min_t at = explain_local(db_column_text(st, 8));
 
-	fprintf(f, "%lld", sqlite3_column_int64(st, 0));
+	fprintf(f, "%lld", db_column_int64(st, 0));
 	for (int i = 1; i <= 6; i++) {
 		fputc(',', f);
-		footprint_field(f, (const char *)sqlite3_column_text(st, i));
+		footprint_field(f, db_column_text(st, i));
 	}
 	fputc(',', f);
-	footprint_field(
-	    f, footprint_fires((const char *)sqlite3_column_text(st, 7), fires, sizeof fires));
+	footprint_field(f, footprint_fires(db_column_text(st, 7), fires, sizeof fires));
 	fputc(',', f);
-	footprint_field(f, at >= 0 ? footprint_minute(at, created)
-	                           : (const char *)sqlite3_column_text(st, 8));
-	fprintf(f, ",%d,", sqlite3_column_int(st, 9));
+	footprint_field(f, at >= 0 ? footprint_minute(at, created) : db_column_text(st, 8));
+	fprintf(f, ",%d,", db_column_int(st, 9));
 	footprint_field(f, fp->who.len > 0 ? fp->who.s : "");
 	fprintf(f, ",%lld,%lld,%lld,", fp->delivered, fp->failed, fp->waiting);
 	footprint_field(f, fp->said.len > 0 ? fp->said.s : "");
@@ -216,7 +213,7 @@ report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, const c
 {
 	char lo[REPORT_UTC_LEN], hi[REPORT_UTC_LEN];
 	struct footprint fp = {.ss = ss};
-	sqlite3_stmt *st = NULL;
+	struct dbstmt *st = NULL;
 	int rc, ret = -1;
 
 	fputs(FOOTPRINT_HEADER "\r\n", f);
@@ -229,23 +226,23 @@ report_footprint(FILE *f, struct statestore *ss, date_t from, date_t to, const c
 	    (fp.answers = report_prepare(ss, footprint_answers_sql, NULL, NULL, cause)) == NULL)
 		goto out;
 	if (case_ref != NULL)
-		sqlite3_bind_text(st, 3, case_ref, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		long long id = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 3, case_ref, -1, DB_STATIC);
+	while ((rc = db_step(st)) == DB_ROW) {
+		long long id = db_column_int64(st, 0);
 
 		if (footprint_deliveries(&fp, id, cause) != 0 ||
 		    footprint_answers(&fp, id, cause) != 0)
 			goto out;
 		footprint_row(f, st, &fp);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		statestore_fail(ss, cause, "reading the alerts");
 	else
 		ret = 0;
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(fp.deliveries);
-	sqlite3_finalize(fp.answers);
+	db_finalize(st);
+	db_finalize(fp.deliveries);
+	db_finalize(fp.answers);
 	free(fp.who.s);
 	free(fp.said.s);
 	return ret;

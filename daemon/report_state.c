@@ -28,19 +28,20 @@
 
 /*
  * Alerts by rule and stage (?1 <= created_at < ?2), with their deliveries'
- * results; label is the latest alert's (bare with max(id)). The alerts are
+ * results; label is the latest alert's (max(id)). The alerts are
  * scanned in rowid order (NOT INDEXED): left to itself SQLite walks
  * alert_clock for a GROUP BY it sorts anyway, a random read per alert and
  * twice as slow on a million.
  */
 static const char report_stages_sql[] =
-    "SELECT rule, stage, label, max(id), count(DISTINCT id), count(CASE WHEN result = 'sent' "
-    "THEN 1 END), count(CASE WHEN result = 'failed' THEN 1 END), count(CASE WHEN result IN "
-    "('held', 'pending', 'bundled') THEN 1 END) FROM (SELECT a.id, a.rule, a.stage, "
-    "coalesce(a.label, a.stage) AS label, " REPORT_DELIVERY_RESULT " AS result FROM alert a NOT "
+    "SELECT g.rule, g.stage, coalesce(l.label, l.stage), g.m, g.n, g.sent, g.failed, g.waiting "
+    "FROM (SELECT rule, stage, max(id) AS m, count(DISTINCT id) AS n, count(CASE WHEN result = "
+    "'sent' THEN 1 END) AS sent, count(CASE WHEN result = 'failed' THEN 1 END) AS failed, "
+    "count(CASE WHEN result IN ('held', 'pending', 'bundled') THEN 1 END) AS waiting FROM "
+    "(SELECT a.id, a.rule, a.stage, " REPORT_DELIVERY_RESULT " AS result FROM alert a NOT "
     "INDEXED LEFT JOIN delivery d ON d.alert_id = a.id LEFT JOIN delivery g ON g.id = "
     "d.digest_id WHERE a.created_at >= ?1 AND a.created_at < ?2 AND " REPORT_NOT_NOTICE(
-        "a.rule") ") GROUP BY rule, stage";
+        "a.rule") ") x GROUP BY rule, stage) g JOIN alert l ON l.id = g.m ORDER BY g.rule, g.stage";
 /* The same by recipient, and how many of their alerts they answered (on response_delivery). */
 static const char report_recipients_sql[] =
     "SELECT kind, recipient, count(DISTINCT alert_id), count(CASE WHEN result = 'sent' THEN 1 "
@@ -49,7 +50,7 @@ static const char report_recipients_sql[] =
     " AS result, EXISTS (SELECT 1 FROM response r WHERE r.delivery_id = d.id) AS answered FROM "
     "alert a JOIN delivery d ON d.alert_id = a.id LEFT JOIN delivery g ON g.id = d.digest_id "
     "WHERE a.created_at >= ?1 AND a.created_at < ?2 AND " REPORT_NOT_NOTICE(
-        "a.rule") ") GROUP BY kind, recipient";
+        "a.rule") ") x GROUP BY kind, recipient";
 /*
  * Clocks seen done on the local dates ?1..?2 and not reopened, by rule and
  * days late; in rowid order, as the alerts.
@@ -75,6 +76,13 @@ static const char report_hours_sql[] =
     "INTEGER) AS h, count(*) FROM (SELECT rule, alert_id, min(answered_at) AS at FROM response "
     "GROUP BY rule, case_ref, start) f JOIN alert a ON a.id = f.alert_id WHERE f.at >= ?1 AND "
     "f.at < ?2 GROUP BY f.rule, h";
+/* The same on PostgreSQL: no bare columns, and times through timestamp. */
+static const char report_hours_pg_sql[] =
+    "SELECT f.rule, CAST(floor(greatest(0, extract(epoch FROM CAST(f.at AS timestamp) - "
+    "CAST(a.created_at AS timestamp)) / 3600.0) + 0.5) AS bigint) AS h, count(*) FROM "
+    "(SELECT DISTINCT ON (rule, case_ref, start) rule, alert_id, answered_at AS at FROM "
+    "response ORDER BY rule, case_ref, start, answered_at) f JOIN alert a ON a.id = f.alert_id "
+    "WHERE f.at >= ?1 AND f.at < ?2 GROUP BY f.rule, h";
 
 /* The local dates from..to as UTC times lo <= t < hi. */
 void
@@ -91,19 +99,19 @@ report_utc_range(date_t from, date_t to, char lo[REPORT_UTC_LEN], char hi[REPORT
 }
 
 /* Prepare sql on ss; NULL with *cause set. */
-sqlite3_stmt *
+struct dbstmt *
 report_prepare(struct statestore *ss, const char *sql, const char *lo, const char *hi, char **cause)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbstmt *st = NULL;
 
-	if (sqlite3_prepare_v2(ss->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (db_prepare(ss->db, sql, &st) != DB_OK) {
 		statestore_fail(ss, cause, "reading what the service did");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return NULL;
 	}
 	if (lo != NULL) {
-		sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, lo, -1, DB_STATIC);
+		db_bind_text(st, 2, hi, -1, DB_STATIC);
 	}
 	return st;
 }
@@ -126,19 +134,19 @@ report_recipient_name(const char *kind, const char *recorded)
 
 /* Finish st: 0 when it ran to its end (rc), else -1 with *cause set. */
 static int
-report_done(struct statestore *ss, sqlite3_stmt *st, int rc, char **cause)
+report_done(struct statestore *ss, struct dbstmt *st, int rc, char **cause)
 {
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		statestore_fail(ss, cause, "reading what the service did");
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Column i as text ("" when NULL). */
 static const char *
-report_text_col(sqlite3_stmt *st, int i)
+report_text_col(struct dbstmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = db_column_text(st, i);
 
 	return s != NULL ? s : "";
 }
@@ -204,18 +212,18 @@ static int
 report_stages(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
               char **cause)
 {
-	sqlite3_stmt *st = report_prepare(ss, report_stages_sql, lo, hi, cause);
+	struct dbstmt *st = report_prepare(ss, report_stages_sql, lo, hi, cause);
 	struct report_stage_row *rows = NULL;
 	size_t n = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		const char *id = report_text_col(st, 0), *stage = report_text_col(st, 1);
 		long rank = report_rule_rank(rep, id);
 		int k = rank >= 0 ? rule_stage_recorded(rep->rules[rank].rule, stage) : -1;
-		long long last = sqlite3_column_int64(st, 3);
+		long long last = db_column_int64(st, 3);
 		struct report_stage_row *r = NULL;
 
 		id = report_rule_id(rep, rank, id);
@@ -238,10 +246,10 @@ report_stages(struct report *rep, struct statestore *ss, const char *lo, const c
 			r->v.label = utf8_sanitize(report_text_col(st, 2));
 			r->last = last;
 		}
-		r->v.alerts += sqlite3_column_int64(st, 4);
-		r->v.sent += sqlite3_column_int64(st, 5);
-		r->v.failed += sqlite3_column_int64(st, 6);
-		r->v.waiting += sqlite3_column_int64(st, 7);
+		r->v.alerts += db_column_int64(st, 4);
+		r->v.sent += db_column_int64(st, 5);
+		r->v.failed += db_column_int64(st, 6);
+		r->v.waiting += db_column_int64(st, 7);
 	}
 	if (n > 0)
 		qsort(rows, n, sizeof *rows, report_stage_cmp);
@@ -274,15 +282,15 @@ static int
 report_recipients(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
                   char **cause)
 {
-	sqlite3_stmt *st = report_prepare(ss, report_recipients_sql, lo, hi, cause);
+	struct dbstmt *st = report_prepare(ss, report_recipients_sql, lo, hi, cause);
 	size_t n = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		const char *kind = report_text_col(st, 0);
-		char *name = report_recipient_name(kind, (const char *)sqlite3_column_text(st, 1));
+		char *name = report_recipient_name(kind, db_column_text(st, 1));
 		struct report_recipient *r = NULL;
 
 		/* Two URLs of one host read alike: one row. */
@@ -298,10 +306,10 @@ report_recipients(struct report *rep, struct statestore *ss, const char *lo, con
 			r->recipient = name;
 		} else
 			free(name);
-		r->alerts += sqlite3_column_int64(st, 2);
-		r->sent += sqlite3_column_int64(st, 3);
-		r->failed += sqlite3_column_int64(st, 4);
-		r->answered += sqlite3_column_int64(st, 5);
+		r->alerts += db_column_int64(st, 2);
+		r->sent += db_column_int64(st, 3);
+		r->failed += db_column_int64(st, 4);
+		r->answered += db_column_int64(st, 5);
 	}
 	rep->nrecipients = n;
 	if (n > 0)
@@ -369,8 +377,8 @@ static int
 report_closed(struct report *rep, struct statestore *ss, char **cause)
 {
 	char from[DATE_STRLEN], to[DATE_STRLEN];
-	sqlite3_stmt *st = report_prepare(ss, report_closed_sql, date_format(rep->from, from),
-	                                  date_format(rep->to, to), cause);
+	struct dbstmt *st = report_prepare(ss, report_closed_sql, date_format(rep->from, from),
+	                                   date_format(rep->to, to), cause);
 	long *ranks = NULL; /* each row's report_rule_rank */
 	void *rows = NULL;
 	size_t n = 0;
@@ -378,12 +386,12 @@ report_closed(struct report *rep, struct statestore *ss, char **cause)
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_closed),
 		                           report_text_col(st, 0));
 		struct report_closed *c = (struct report_closed *)rows + i;
-		int late = sqlite3_column_int(st, 1);
-		long long count = sqlite3_column_int64(st, 2);
+		int late = db_column_int(st, 1);
+		long long count = db_column_int64(st, 2);
 
 		c->closed += count;
 		if (late <= 0)
@@ -417,8 +425,8 @@ static int
 report_answers(struct report *rep, struct statestore *ss, const char *lo, const char *hi,
                char **cause)
 {
-	sqlite3_stmt *kinds = report_prepare(ss, report_kinds_sql, lo, hi, cause);
-	sqlite3_stmt *hours = NULL;
+	struct dbstmt *kinds = report_prepare(ss, report_kinds_sql, lo, hi, cause);
+	struct dbstmt *hours = NULL;
 	long *ranks = NULL; /* each row's report_rule_rank */
 	void *rows = NULL;
 	size_t n = 0;
@@ -426,12 +434,12 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 
 	if (kinds == NULL)
 		return -1;
-	while ((rc = sqlite3_step(kinds)) == SQLITE_ROW) {
+	while ((rc = db_step(kinds)) == DB_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_answers),
 		                           report_text_col(kinds, 0));
 		struct report_answers *a = (struct report_answers *)rows + i;
 		const char *kind = report_text_col(kinds, 1);
-		long long count = sqlite3_column_int64(kinds, 2);
+		long long count = db_column_int64(kinds, 2);
 
 		if (strcmp(kind, "acknowledged") == 0)
 			a->acknowledged += count;
@@ -443,15 +451,16 @@ report_answers(struct report *rep, struct statestore *ss, const char *lo, const 
 	if (report_done(ss, kinds, rc, cause) != 0)
 		goto fail;
 
-	hours = report_prepare(ss, report_hours_sql, lo, hi, cause);
+	hours = report_prepare(ss, db_is_pg(ss->db) ? report_hours_pg_sql : report_hours_sql, lo,
+	                       hi, cause);
 	if (hours == NULL)
 		goto fail;
-	while ((rc = sqlite3_step(hours)) == SQLITE_ROW) {
+	while ((rc = db_step(hours)) == DB_ROW) {
 		size_t i = report_rule_row(rep, &ranks, &rows, &n, sizeof(struct report_answers),
 		                           report_text_col(hours, 0));
 		struct report_answers *a = (struct report_answers *)rows + i;
-		int h = sqlite3_column_int(hours, 1);
-		long long count = sqlite3_column_int64(hours, 2);
+		int h = db_column_int(hours, 1);
+		long long count = db_column_int64(hours, 2);
 
 		for (long long k = 0; k < count; k++)
 			timeliness_days_add(&a->hours, h);

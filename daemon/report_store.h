@@ -6,7 +6,7 @@
 #ifndef ESCALATOR_REPORT_STORE_H
 #define ESCALATOR_REPORT_STORE_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "date.h"
 #include "statestore.h"
@@ -26,7 +26,7 @@
 	"CASE WHEN d.status = 'bundled' THEN coalesce(g.status, 'bundled') ELSE d.status END"
 
 /* The service's own notices to the admin contact (notice.h): not about a case. */
-#define REPORT_NOT_NOTICE(col) col " NOT GLOB 'escalator-*'"
+#define REPORT_NOT_NOTICE(col) "substr(" col ", 1, 10) <> 'escalator-'"
 
 /*
  * The local dates from..to (inclusive) as UTC times: a time t recorded by
@@ -40,8 +40,8 @@ void report_utc_range(date_t from, date_t to, char lo[REPORT_UTC_LEN], char hi[R
  * parameters unless lo is NULL; NULL with *cause set. lo and hi must outlive
  * the statement's use (bound without a copy).
  */
-sqlite3_stmt *report_prepare(struct statestore *ss, const char *sql, const char *lo, const char *hi,
-                             char **cause);
+struct dbstmt *report_prepare(struct statestore *ss, const char *sql, const char *lo,
+                              const char *hi, char **cause);
 
 /*
  * A recipient as recorded, fit to print: an email address or a contact's

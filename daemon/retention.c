@@ -29,11 +29,11 @@
 /* Old audit rows among the oldest ?2. ?1 the cut-off. */
 #define RETENTION_AUDIT                                                                            \
 	"DELETE FROM audit WHERE id IN (SELECT id FROM (SELECT id, at FROM audit ORDER BY id "     \
-	"LIMIT ?2) WHERE at < ?1)"
+	"LIMIT ?2) old WHERE at < ?1)"
 /* Old answers among the oldest ?2. ?1 the cut-off. */
 #define RETENTION_ANSWERS                                                                          \
 	"DELETE FROM response WHERE id IN (SELECT id FROM (SELECT id, answered_at FROM response "  \
-	"ORDER BY id LIMIT ?2) WHERE answered_at < ?1)"
+	"ORDER BY id LIMIT ?2) old WHERE answered_at < ?1)"
 /*
  * Finished deliveries among the oldest ?2 finished, finished before ?1; with
  * their alert (none for a digest or a closed clock's note: those always
@@ -46,7 +46,8 @@
 	"d.alert_id WHERE coalesce(d.last_attempt, d.sent_at, a.created_at) < ?1"
 /* Alerts recorded before ?1 among the oldest ?2 (each removed only if no delivery is left). */
 #define RETENTION_ALERTS                                                                           \
-	"SELECT id FROM (SELECT id, created_at FROM alert ORDER BY id LIMIT ?2) WHERE created_at " \
+	"SELECT id FROM (SELECT id, created_at FROM alert ORDER BY id LIMIT ?2) old WHERE "        \
+	"created_at "                                                                              \
 	"< ?1"
 
 /* The statements of one step, prepared for it. */
@@ -111,38 +112,38 @@ retention_cutoff(const struct duration *keep, time_t now, char *buf, size_t len)
 
 /* Step a bound statement that returns nothing; rows it changed, or -1. */
 static int
-retention_exec(sqlite3_stmt *st)
+retention_exec(struct dbstmt *st)
 {
-	int rc = sqlite3_step(st);
-	int n = sqlite3_changes(sqlite3_db_handle(st));
+	int rc = db_step(st);
+	long long n = db_stmt_changes(st);
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? n : -1;
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? (int)n : -1;
 }
 
 /* Remove alert id if it is older than cut and has no delivery left. Rows removed, or -1. */
 static int
-retention_alert(sqlite3_stmt **st, long long id, const char *cut)
+retention_alert(struct dbstmt **st, long long id, const char *cut)
 {
-	sqlite3_stmt *get = st[R_AGET], *unlink = st[R_AUNLINK];
+	struct dbstmt *get = st[R_AGET], *unlink = st[R_AUNLINK];
 	int rc;
 
-	sqlite3_bind_int64(get, 1, id);
-	sqlite3_bind_text(get, 2, cut, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(get)) == SQLITE_ROW) {
+	db_bind_int64(get, 1, id);
+	db_bind_text(get, 2, cut, -1, DB_STATIC);
+	if ((rc = db_step(get)) == DB_ROW) {
 		for (int i = 0; i < 4; i++)
-			sqlite3_bind_value(unlink, i + 1, sqlite3_column_value(get, i));
-		sqlite3_bind_int64(unlink, 5, id);
-		rc = retention_exec(unlink) < 0 ? SQLITE_ERROR : SQLITE_ROW;
+			db_bind_text(unlink, i + 1, db_column_text(get, i), -1, DB_TRANSIENT);
+		db_bind_int64(unlink, 5, id);
+		rc = retention_exec(unlink) < 0 ? DB_ERROR : DB_ROW;
 	}
-	sqlite3_reset(get);
-	sqlite3_clear_bindings(get);
-	if (rc == SQLITE_DONE)
+	db_reset(get);
+	db_clear_bindings(get);
+	if (rc == DB_DONE)
 		return 0;
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return -1;
-	sqlite3_bind_int64(st[R_ADEL], 1, id);
+	db_bind_int64(st[R_ADEL], 1, id);
 	return retention_exec(st[R_ADEL]);
 }
 
@@ -151,7 +152,7 @@ retention_alert(sqlite3_stmt **st, long long id, const char *cut)
  * left without deliveries (retention_alert). Rows removed, or -1.
  */
 static int
-retention_alert_list(sqlite3_stmt **st, const long long *ids, int n, int stride, const char *cut)
+retention_alert_list(struct dbstmt **st, const long long *ids, int n, int stride, const char *cut)
 {
 	int removed = 0, k;
 
@@ -168,23 +169,23 @@ retention_alert_list(sqlite3_stmt **st, const long long *ids, int n, int stride,
  * then their alerts if nothing else is left of them. Rows removed, or -1.
  */
 static int
-retention_deliveries(sqlite3_stmt **st, const char *cut, int batch)
+retention_deliveries(struct dbstmt **st, const char *cut, int batch)
 {
 	long long(*ids)[2] = xreallocarray(NULL, (size_t)batch, sizeof *ids);
 	int n = 0, removed = 0, rc, k;
 
-	sqlite3_bind_text(st[R_DLIST], 1, cut, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st[R_DLIST], 2, batch);
-	while (n < batch && (rc = sqlite3_step(st[R_DLIST])) == SQLITE_ROW) {
-		ids[n][0] = sqlite3_column_int64(st[R_DLIST], 0);
-		ids[n][1] = sqlite3_column_int64(st[R_DLIST], 1);
+	db_bind_text(st[R_DLIST], 1, cut, -1, DB_STATIC);
+	db_bind_int(st[R_DLIST], 2, batch);
+	while (n < batch && (rc = db_step(st[R_DLIST])) == DB_ROW) {
+		ids[n][0] = db_column_int64(st[R_DLIST], 0);
+		ids[n][1] = db_column_int64(st[R_DLIST], 1);
 		n++;
 	}
-	sqlite3_reset(st[R_DLIST]);
-	sqlite3_clear_bindings(st[R_DLIST]);
+	db_reset(st[R_DLIST]);
+	db_clear_bindings(st[R_DLIST]);
 	for (int i = 0; i < n && removed >= 0; i++) {
-		sqlite3_bind_int64(st[R_DAUDIT], 1, ids[i][0]);
-		sqlite3_bind_int64(st[R_DDEL], 1, ids[i][0]);
+		db_bind_int64(st[R_DAUDIT], 1, ids[i][0]);
+		db_bind_int64(st[R_DDEL], 1, ids[i][0]);
 		if ((k = retention_exec(st[R_DAUDIT])) < 0 || (rc = retention_exec(st[R_DDEL])) < 0)
 			removed = -1;
 		else
@@ -201,17 +202,17 @@ retention_deliveries(sqlite3_stmt **st, const char *cut, int batch)
 
 /* Old alerts among the oldest batch with no delivery left (none ever, say). Rows removed, or -1. */
 static int
-retention_alerts(sqlite3_stmt **st, const char *cut, int batch)
+retention_alerts(struct dbstmt **st, const char *cut, int batch)
 {
 	long long *ids = xreallocarray(NULL, (size_t)batch, sizeof *ids);
 	int n = 0, removed;
 
-	sqlite3_bind_text(st[R_ALIST], 1, cut, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st[R_ALIST], 2, batch);
-	while (n < batch && sqlite3_step(st[R_ALIST]) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st[R_ALIST], 0);
-	sqlite3_reset(st[R_ALIST]);
-	sqlite3_clear_bindings(st[R_ALIST]);
+	db_bind_text(st[R_ALIST], 1, cut, -1, DB_STATIC);
+	db_bind_int(st[R_ALIST], 2, batch);
+	while (n < batch && db_step(st[R_ALIST]) == DB_ROW)
+		ids[n++] = db_column_int64(st[R_ALIST], 0);
+	db_reset(st[R_ALIST]);
+	db_clear_bindings(st[R_ALIST]);
 	removed = retention_alert_list(st, ids, n, 1, cut);
 	free(ids);
 	return removed;
@@ -219,17 +220,17 @@ retention_alerts(sqlite3_stmt **st, const char *cut, int batch)
 
 /* The removals of one step inside its transaction. Rows removed, or -1. */
 static int
-retention_remove(struct statestore *ss, sqlite3_stmt **st, const char *cut, int batch)
+retention_remove(struct statestore *ss, struct dbstmt **st, const char *cut, int batch)
 {
 	int removed, k;
 
 	for (int i = 0; i < R_NSTATEMENT; i++)
-		if (sqlite3_prepare_v2(ss->db, retention_sql[i], -1, &st[i], NULL) != SQLITE_OK)
+		if (db_prepare(ss->db, retention_sql[i], &st[i]) != DB_OK)
 			return -1;
-	sqlite3_bind_text(st[R_AUDIT], 1, cut, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st[R_AUDIT], 2, batch);
-	sqlite3_bind_text(st[R_ANSWERS], 1, cut, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st[R_ANSWERS], 2, batch);
+	db_bind_text(st[R_AUDIT], 1, cut, -1, DB_STATIC);
+	db_bind_int(st[R_AUDIT], 2, batch);
+	db_bind_text(st[R_ANSWERS], 1, cut, -1, DB_STATIC);
+	db_bind_int(st[R_ANSWERS], 2, batch);
 	if ((removed = retention_exec(st[R_AUDIT])) < 0 || (k = retention_exec(st[R_ANSWERS])) < 0)
 		return -1;
 	removed += k;
@@ -246,9 +247,10 @@ int
 retention_step(struct statestore *ss, const struct duration *keep, time_t now, int batch,
                char **cause)
 {
-	sqlite3_stmt *st[R_NSTATEMENT] = {NULL};
+	struct dbstmt *st[R_NSTATEMENT] = {NULL};
 	char cut[32], *sql;
 	int removed;
+	bool lite = ss->db != NULL && !db_is_pg(ss->db);
 
 	if (ss->db == NULL || ss->readonly || batch <= 0 || ss->depth > 0)
 		return 0;
@@ -262,30 +264,36 @@ retention_step(struct statestore *ss, const struct duration *keep, time_t now, i
 	 * rows pointing at it (there is no index on clock_stage.alert_id, and one
 	 * would cost as much as the table). The removals above go children first
 	 * and unlink the stage, so nothing is left pointing at a removed row.
+	 * (PostgreSQL keeps them: it has the index, statestore_pg.c.)
 	 */
-	if (sqlite3_exec(ss->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK)
+	if (!lite)
+		;
+	else if (db_exec(ss->db, "PRAGMA foreign_keys = OFF", NULL) != DB_OK)
 		return statestore_fail(ss, cause, "retention");
 	if (statestore_begin(ss, cause) != 0) {
-		sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		if (lite)
+			db_exec(ss->db, "PRAGMA foreign_keys = ON", NULL);
 		return -1;
 	}
 	if ((removed = retention_remove(ss, st, cut, batch)) < 0)
 		statestore_fail(ss, cause, "removing rows older than the retention period");
 	for (int i = 0; i < R_NSTATEMENT; i++)
-		sqlite3_finalize(st[i]);
+		db_finalize(st[i]);
 	if (removed < 0 || statestore_commit(ss, cause) != 0) {
 		statestore_rollback(ss);
 		removed = -1;
 	}
-	sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	if (removed < 0)
-		return -1;
+	if (lite)
+		db_exec(ss->db, "PRAGMA foreign_keys = ON", NULL);
+	if (removed < 0 || !lite)
+		return removed;
 	/*
 	 * Give freed pages back, a few at a time (a no-op without incremental
 	 * auto_vacuum, or with nothing free): enough for what a step frees.
+	 * PostgreSQL's autovacuum does this on its own.
 	 */
 	sql = xasprintf("PRAGMA incremental_vacuum(%d)", 4 * batch);
-	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_exec(ss->db, sql, NULL) != DB_OK) {
 		free(sql);
 		return statestore_fail(ss, cause, "giving freed space back");
 	}
@@ -297,15 +305,15 @@ retention_step(struct statestore *ss, const struct duration *keep, time_t now, i
 bool
 retention_reclaims(struct statestore *ss)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	bool yes = false;
 
-	if (ss->db == NULL)
+	if (ss->db == NULL || db_is_pg(ss->db))
 		return true;
-	if (sqlite3_prepare_v2(ss->db, "PRAGMA auto_vacuum", -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(ss->db, "PRAGMA auto_vacuum", &st) != DB_OK)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		yes = sqlite3_column_int(st, 0) == 2;
-	sqlite3_finalize(st);
+	if (db_step(st) == DB_ROW)
+		yes = db_column_int(st, 0) == 2;
+	db_finalize(st);
 	return yes;
 }

@@ -15,19 +15,21 @@
 int
 runinfo_set(struct statestore *ss, const char *key, const char *value, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	int rc;
 
 	if (!statestore_records(ss))
 		return 0;
-	if (sqlite3_prepare_v2(ss->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (db_prepare(ss->db,
+	               "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE "
+	               "SET value = excluded.value",
+	               &st) != DB_OK)
 		return statestore_fail(ss, cause, "recording what the service runs");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	db_bind_text(st, 1, key, -1, DB_STATIC);
+	db_bind_text(st, 2, value, -1, DB_STATIC);
+	rc = db_step(st);
+	db_finalize(st);
+	if (rc != DB_DONE)
 		return statestore_fail(ss, cause, "recording what the service runs");
 	return 0;
 }
@@ -36,22 +38,21 @@ runinfo_set(struct statestore *ss, const char *key, const char *value, char **ca
 int
 runinfo_get(struct statestore *ss, const char *key, json_t **value, char **cause)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	json_error_t err;
 	int rc;
 
 	*value = NULL;
 	if (ss->db == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(ss->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (db_prepare(ss->db, "SELECT value FROM meta WHERE key = ?", &st) != DB_OK)
 		return statestore_fail(ss, cause, "reading what the service runs");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*value = json_loads((const char *)sqlite3_column_text(st, 0), 0, &err);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_bind_text(st, 1, key, -1, DB_STATIC);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*value = json_loads(db_column_text(st, 0), 0, &err);
+	db_finalize(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return statestore_fail(ss, cause, "reading what the service runs");
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "db_pg.h"
 #include "statestore_impl.h"
 #include "xalloc.h"
 
@@ -148,33 +149,49 @@ statestore_utc_now(char *buf, size_t len)
 int
 statestore_fail(struct statestore *ss, char **cause, const char *what)
 {
-	*cause = xasprintf("state store: %s: %s", what, sqlite3_errmsg(ss->db));
+	*cause = xasprintf("state store: %s: %s", what, db_errmsg(ss->db));
 	return -1;
 }
 
 /* Column i of st's current row as allocated text, or NULL. */
 char *
-statestore_col(sqlite3_stmt *st, int i)
+statestore_col(struct dbstmt *st, int i)
 {
-	return xstrdup_or_null((const char *)sqlite3_column_text(st, i));
+	return xstrdup_or_null(db_column_text(st, i));
 }
 
 /* Step a statement that returns nothing, then reset it. */
 int
-statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what)
+statestore_step_done(struct statestore *ss, struct dbstmt *st, char **cause, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : statestore_fail(ss, cause, what);
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? 0 : statestore_fail(ss, cause, what);
+}
+
+/* Step an INSERT ... RETURNING id: *id the new row's id; then reset it. */
+int
+statestore_step_id(struct statestore *ss, struct dbstmt *st, long long *id, char **cause,
+                   const char *what)
+{
+	int rc = db_step(st);
+
+	if (rc == DB_ROW) {
+		*id = db_column_int64(st, 0);
+		rc = db_step(st);
+	}
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? 0 : statestore_fail(ss, cause, what);
 }
 
 /* The handle of statement sql in ss. */
-static sqlite3_stmt **
+static struct dbstmt **
 statestore_handle(struct statestore *ss, const struct statestore_sql *sql)
 {
-	return (sqlite3_stmt **)((char *)ss + sql->offset);
+	return (struct dbstmt **)((char *)ss + sql->offset);
 }
 
 /* Prepare n statements (those that write only when ss may write), or fail. */
@@ -184,8 +201,7 @@ statestore_prepare(struct statestore *ss, const struct statestore_sql *sql, size
 	for (size_t i = 0; i < n; i++) {
 		if (ss->readonly && sql[i].writes)
 			continue;
-		if (sqlite3_prepare_v3(ss->db, sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
-		                       statestore_handle(ss, &sql[i]), NULL) != SQLITE_OK)
+		if (db_prepare_kept(ss->db, sql[i].sql, statestore_handle(ss, &sql[i])) != DB_OK)
 			return statestore_fail(ss, cause, "preparing a statement");
 	}
 	return 0;
@@ -196,7 +212,7 @@ static void
 statestore_finalize(struct statestore *ss, const struct statestore_sql *sql, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		sqlite3_finalize(*statestore_handle(ss, &sql[i]));
+		db_finalize(*statestore_handle(ss, &sql[i]));
 }
 
 /* Does the table's CREATE statement (or, with column, its column list) contain what? */
@@ -267,10 +283,10 @@ statestore_upgrade_failed(struct statestore *ss, const char *path, const char *w
                           char **cause)
 {
 	*cause = xasprintf("%s: cannot upgrade the state store%s: %s", path, what,
-	                   err ? err : sqlite3_errmsg(ss->db));
+	                   err ? err : db_errmsg(ss->db));
 	sqlite3_free(err);
-	if (!sqlite3_get_autocommit(ss->db))
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_in_transaction(ss->db))
+		db_exec(ss->db, "ROLLBACK", NULL);
 	return -1;
 }
 
@@ -296,14 +312,14 @@ statestore_upgrade(struct statestore *ss, const char *path, char **cause)
 	    "ALTER TABLE delivery_upgrade RENAME TO delivery;"
 	    "COMMIT;";
 	char *err = NULL;
-	int kinds = statestore_has(ss->db, "delivery", NULL, "'notify'");
+	int kinds = statestore_has(ss->db->lite, "delivery", NULL, "'notify'");
 
 	/* The rebuild first: it makes delivery.last_attempt. */
 	if (kinds < 0 ||
-	    (kinds == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
-	    statestore_add_column(ss->db, "alert", "expected", &err) != 0 ||
-	    statestore_add_column(ss->db, "alert", "status", &err) != 0 ||
-	    statestore_add_column(ss->db, "delivery", "last_attempt", &err) != 0)
+	    (kinds == 0 && sqlite3_exec(ss->db->lite, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
+	    statestore_add_column(ss->db->lite, "alert", "expected", &err) != 0 ||
+	    statestore_add_column(ss->db->lite, "alert", "status", &err) != 0 ||
+	    statestore_add_column(ss->db->lite, "delivery", "last_attempt", &err) != 0)
 		return statestore_upgrade_failed(ss, path, "", err, cause);
 	return 0;
 }
@@ -327,14 +343,15 @@ statestore_upgrade_v2(struct statestore *ss, const char *path, char **cause)
 	    "DROP TABLE delivery;"
 	    "ALTER TABLE delivery_upgrade RENAME TO delivery;";
 	char *err = NULL;
-	int has = statestore_has(ss->db, "delivery", "digest_id", NULL);
+	int has = statestore_has(ss->db->lite, "delivery", "digest_id", NULL);
 
-	if (has < 0 || sqlite3_exec(ss->db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
-	    (has == 0 && sqlite3_exec(ss->db, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
-	    statestore_add_column(ss->db, "alert", "label", &err) != 0 ||
-	    statestore_add_column(ss->db, "alert", "case_url", &err) != 0 ||
-	    statestore_add_column(ss->db, "alert", "urgency", &err) != 0 ||
-	    sqlite3_exec(ss->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
+	if (has < 0 ||
+	    sqlite3_exec(ss->db->lite, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
+	    (has == 0 && sqlite3_exec(ss->db->lite, rebuild, NULL, NULL, &err) != SQLITE_OK) ||
+	    statestore_add_column(ss->db->lite, "alert", "label", &err) != 0 ||
+	    statestore_add_column(ss->db->lite, "alert", "case_url", &err) != 0 ||
+	    statestore_add_column(ss->db->lite, "alert", "urgency", &err) != 0 ||
+	    sqlite3_exec(ss->db->lite, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
 		return statestore_upgrade_failed(ss, path, " to version 2", err, cause);
 	return 0;
 }
@@ -345,7 +362,7 @@ statestore_upgrade_v3(struct statestore *ss, const char *path, char **cause)
 {
 	char *err = NULL;
 
-	if (statestore_add_column(ss->db, "delivery", "queued_at INTEGER", &err) != 0)
+	if (statestore_add_column(ss->db->lite, "delivery", "queued_at INTEGER", &err) != 0)
 		return statestore_upgrade_failed(ss, path, " to version 3", err, cause);
 	return 0;
 }
@@ -389,31 +406,35 @@ statestore_readonly_name(const char *path)
 struct statestore *
 statestore_open(const char *path, bool readonly, char **cause)
 {
-	struct statestore *ss = xcalloc(1, sizeof *ss);
+	struct statestore *ss;
 	struct stat sb;
 	char *err = NULL, *name;
 	int flags, version = 0, opened;
 	sqlite3_stmt *st;
+	sqlite3 *h = NULL;
 
+	if (db_pg_is_url(path))
+		return statestore_pg_open(path, readonly, cause);
+	ss = xcalloc(1, sizeof *ss);
 	ss->readonly = readonly;
 	if (readonly && stat(path, &sb) != 0 && errno == ENOENT)
 		return ss;
 	flags = readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
 	                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	name = readonly ? statestore_readonly_name(path) : xstrdup(path);
-	opened = sqlite3_open_v2(name, &ss->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	opened = sqlite3_open_v2(name, &h, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	free(name);
+	ss->db = db_sqlite(h);
 	if (opened != SQLITE_OK) {
 		*cause = xasprintf("%s: cannot open the state store: %s", path,
-		                   ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
+		                   h ? sqlite3_errmsg(h) : "out of memory");
 		statestore_close(ss);
 		return NULL;
 	}
-	sqlite3_busy_timeout(ss->db, 10000);
-	if (sqlite3_prepare_v2(ss->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	sqlite3_busy_timeout(h, 10000);
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		*cause =
-		    xasprintf("%s: cannot read the state store: %s", path, sqlite3_errmsg(ss->db));
+		*cause = xasprintf("%s: cannot read the state store: %s", path, sqlite3_errmsg(h));
 		sqlite3_finalize(st);
 		statestore_close(ss);
 		return NULL;
@@ -453,10 +474,9 @@ statestore_open(const char *path, bool readonly, char **cause)
 	 * stops growing, but it never shrinks (retention_reclaims says so).
 	 */
 	if (!readonly && version == 0 &&
-	    sqlite3_exec(ss->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, &err) !=
-	        SQLITE_OK) {
+	    sqlite3_exec(h, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, &err) != SQLITE_OK) {
 		*cause = xasprintf("%s: cannot set up the state store: %s", path,
-		                   err ? err : sqlite3_errmsg(ss->db));
+		                   err ? err : sqlite3_errmsg(h));
 		sqlite3_free(err);
 		statestore_close(ss);
 		return NULL;
@@ -466,36 +486,47 @@ statestore_open(const char *path, bool readonly, char **cause)
 		                      "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE; %s "
 		                      "PRAGMA user_version = %d; COMMIT;",
 		                      statestore_schema, STATESTORE_SCHEMA_VERSION);
-		int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &err);
+		int rc = sqlite3_exec(h, sql, NULL, NULL, &err);
 
 		free(sql);
 		if (rc != SQLITE_OK) {
 			*cause = xasprintf("%s: cannot set up the state store: %s", path,
-			                   err ? err : sqlite3_errmsg(ss->db));
+			                   err ? err : sqlite3_errmsg(h));
 			sqlite3_free(err);
 			statestore_close(ss);
 			return NULL;
 		}
 	} else if (version == 0) {
 		/* An existing but empty file: nothing recorded yet. */
-		sqlite3_close(ss->db);
+		db_close(ss->db);
 		ss->db = NULL;
 		return ss;
 	}
+	if (statestore_ready(ss, cause) != 0) {
+		statestore_close(ss);
+		return NULL;
+	}
+	return ss;
+}
+
+/* Prepare the statements every file keeps, and read the store's own id (meta.instance). */
+int
+statestore_ready(struct statestore *ss, char **cause)
+{
+	struct dbstmt *st;
+
 	if (statestore_prepare(ss, alertstore_statements, alertstore_nstatements, cause) != 0 ||
 	    statestore_prepare(ss, queue_statements, queue_nstatements, cause) != 0 ||
 	    statestore_prepare(ss, bundle_statements, bundle_nstatements, cause) != 0 ||
 	    statestore_prepare(ss, closing_statements, closing_nstatements, cause) != 0 ||
-	    statestore_prepare(ss, answers_statements, answers_nstatements, cause) != 0) {
-		statestore_close(ss);
-		return NULL;
+	    statestore_prepare(ss, answers_statements, answers_nstatements, cause) != 0)
+		return -1;
+	if (db_prepare(ss->db, "SELECT value FROM meta WHERE key = 'instance'", &st) == DB_OK) {
+		if (db_step(st) == DB_ROW)
+			snprintf(ss->instance, sizeof ss->instance, "%s", db_column_text(st, 0));
+		db_finalize(st);
 	}
-	if (sqlite3_prepare_v2(ss->db, "SELECT value FROM meta WHERE key = 'instance'", -1, &st,
-	                       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		snprintf(ss->instance, sizeof ss->instance, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return ss;
+	return 0;
 }
 
 /* Close the state store. */
@@ -509,7 +540,7 @@ statestore_close(struct statestore *ss)
 	statestore_finalize(ss, bundle_statements, bundle_nstatements);
 	statestore_finalize(ss, closing_statements, closing_nstatements);
 	statestore_finalize(ss, answers_statements, answers_nstatements);
-	sqlite3_close(ss->db);
+	db_close(ss->db);
 	free(ss);
 }
 
@@ -524,9 +555,18 @@ statestore_records(const struct statestore *ss)
 static int
 statestore_tx_exec(struct statestore *ss, const char *sql, char **cause)
 {
-	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (db_exec(ss->db, sql, NULL) != DB_OK)
 		return statestore_fail(ss, cause, sql);
 	return 0;
+}
+
+/* SQLite: a writer takes the write lock at once (no deadlock upgrading later). */
+const char *
+statestore_begin_sql(const struct statestore *ss)
+{
+	if (db_is_pg(ss->db))
+		return ss->readonly ? "BEGIN READ ONLY" : "BEGIN";
+	return ss->readonly ? "BEGIN" : "BEGIN IMMEDIATE";
 }
 
 /*
@@ -541,9 +581,9 @@ statestore_begin(struct statestore *ss, char **cause)
 	if (ss->db == NULL)
 		return 0;
 	if (ss->depth > 0) {
-		if (statestore_tx_exec(ss, "SAVEPOINT inner", cause) != 0)
+		if (statestore_tx_exec(ss, "SAVEPOINT nest", cause) != 0)
 			return -1;
-	} else if (statestore_tx_exec(ss, ss->readonly ? "BEGIN" : "BEGIN IMMEDIATE", cause) != 0)
+	} else if (statestore_tx_exec(ss, statestore_begin_sql(ss), cause) != 0)
 		return -1;
 	ss->depth++;
 	return 0;
@@ -556,12 +596,15 @@ statestore_commit(struct statestore *ss, char **cause)
 	if (ss->db == NULL || ss->depth == 0)
 		return 0;
 	/* On failure the caller rolls back, which unwinds this level. */
-	if (sqlite3_get_autocommit(ss->db)) {
-		/* SQLite rolled it all back after an error: nothing is recorded. */
+	if (!db_in_transaction(ss->db) || db_transaction_failed(ss->db)) {
+		/*
+		 * SQLite rolled it all back after an error, or PostgreSQL's
+		 * transaction failed (its COMMIT would roll back): nothing is recorded.
+		 */
 		*cause = xstrdup("the state store transaction was rolled back after an error");
 		return -1;
 	}
-	if (statestore_tx_exec(ss, ss->depth > 1 ? "RELEASE inner" : "COMMIT", cause) != 0)
+	if (statestore_tx_exec(ss, ss->depth > 1 ? "RELEASE nest" : "COMMIT", cause) != 0)
 		return -1;
 	ss->depth--;
 	return 0;
@@ -573,10 +616,10 @@ statestore_rollback(struct statestore *ss)
 {
 	if (ss->db == NULL || ss->depth == 0)
 		return;
-	if (ss->depth > 1 && !sqlite3_get_autocommit(ss->db))
-		sqlite3_exec(ss->db, "ROLLBACK TO inner; RELEASE inner", NULL, NULL, NULL);
-	else if (!sqlite3_get_autocommit(ss->db))
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	if (ss->depth > 1 && db_in_transaction(ss->db))
+		db_exec(ss->db, "ROLLBACK TO nest; RELEASE nest", NULL);
+	else if (db_in_transaction(ss->db))
+		db_exec(ss->db, "ROLLBACK", NULL);
 	ss->depth--;
 }
 
@@ -591,6 +634,10 @@ statestore_relaxed(struct statestore *ss, bool relaxed, char **cause)
 {
 	if (ss->db == NULL || ss->readonly || ss->depth > 0)
 		return 0;
+	if (db_is_pg(ss->db)) /* the same promise: a commit returns before its WAL is flushed */
+		return statestore_tx_exec(
+		    ss, relaxed ? "SET synchronous_commit = off" : "SET synchronous_commit = on",
+		    cause);
 	return statestore_tx_exec(
 	    ss, relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", cause);
 }

@@ -6,7 +6,7 @@
 #ifndef ESCALATOR_STATESTORE_IMPL_H
 #define ESCALATOR_STATESTORE_IMPL_H
 
-#include <sqlite3.h>
+#include "db.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -14,64 +14,64 @@
 #include "statestore.h"
 
 struct statestore {
-	sqlite3 *db; /* NULL: an empty read-only store (dry run, no file yet) */
+	struct db *db; /* NULL: an empty read-only store (dry run, no file yet) */
 	bool readonly;
 	int depth; /* transactions open: the outermost and its savepoints */
 	char instance[32];
 
 	/* alertstore.c: stages, alerts and their deliveries, threshold keys. */
-	sqlite3_stmt *q_recorded;
-	sqlite3_stmt *q_stage;
-	sqlite3_stmt *q_alert;
-	sqlite3_stmt *q_delivery;
-	sqlite3_stmt *q_thr_get;
-	sqlite3_stmt *q_thr_set;
-	sqlite3_stmt *q_thr_clear;
-	sqlite3_stmt *q_thr_sweep;
+	struct dbstmt *q_recorded;
+	struct dbstmt *q_stage;
+	struct dbstmt *q_alert;
+	struct dbstmt *q_delivery;
+	struct dbstmt *q_thr_get;
+	struct dbstmt *q_thr_set;
+	struct dbstmt *q_thr_clear;
+	struct dbstmt *q_thr_sweep;
 
 	/* queue.c: taking due deliveries, destinations, results. */
-	sqlite3_stmt *q_take_dest;
-	sqlite3_stmt *q_take_kind;
-	sqlite3_stmt *q_dest_next;
-	sqlite3_stmt *q_kind_next;
-	sqlite3_stmt *q_dest_stats;
-	sqlite3_stmt *q_kind_stats;
-	sqlite3_stmt *q_lease;
-	sqlite3_stmt *q_state;
-	sqlite3_stmt *q_finish;
-	sqlite3_stmt *q_audit;
+	struct dbstmt *q_take_dest;
+	struct dbstmt *q_take_kind;
+	struct dbstmt *q_dest_next;
+	struct dbstmt *q_kind_next;
+	struct dbstmt *q_dest_stats;
+	struct dbstmt *q_kind_stats;
+	struct dbstmt *q_lease;
+	struct dbstmt *q_state;
+	struct dbstmt *q_finish;
+	struct dbstmt *q_audit;
 
 	/* bundle.c: digests. */
-	sqlite3_stmt *q_held_next;
-	sqlite3_stmt *q_held_any;
-	sqlite3_stmt *q_held_dests;
-	sqlite3_stmt *q_held_members;
-	sqlite3_stmt *q_digest_new;
-	sqlite3_stmt *q_bundle;
-	sqlite3_stmt *q_items;
-	sqlite3_stmt *q_history;
-	sqlite3_stmt *q_members_finish;
+	struct dbstmt *q_held_next;
+	struct dbstmt *q_held_any;
+	struct dbstmt *q_held_dests;
+	struct dbstmt *q_held_members;
+	struct dbstmt *q_digest_new;
+	struct dbstmt *q_bundle;
+	struct dbstmt *q_items;
+	struct dbstmt *q_history;
+	struct dbstmt *q_members_finish;
 
 	/* closing.c: closed clocks. */
-	sqlite3_stmt *q_close_open;
-	sqlite3_stmt *q_close_add;
-	sqlite3_stmt *q_close_told;
-	sqlite3_stmt *q_close_note;
-	sqlite3_stmt *q_reopen;
+	struct dbstmt *q_close_open;
+	struct dbstmt *q_close_add;
+	struct dbstmt *q_close_told;
+	struct dbstmt *q_close_note;
+	struct dbstmt *q_reopen;
 
 	/* answers.c: answers to alerts. */
-	sqlite3_stmt *q_ans_target;
-	sqlite3_stmt *q_ans_last;
-	sqlite3_stmt *q_ans_add;
-	sqlite3_stmt *q_ans_audit;
-	sqlite3_stmt *q_ans_clock;
-	sqlite3_stmt *q_ans_agreed;
-	sqlite3_stmt *q_ans_kinds;
+	struct dbstmt *q_ans_target;
+	struct dbstmt *q_ans_last;
+	struct dbstmt *q_ans_add;
+	struct dbstmt *q_ans_audit;
+	struct dbstmt *q_ans_clock;
+	struct dbstmt *q_ans_agreed;
+	struct dbstmt *q_ans_kinds;
 };
 
 /* A statement the store keeps prepared: where its handle is, and whether it writes. */
 struct statestore_sql {
-	size_t offset; /* of its sqlite3_stmt * in struct statestore */
+	size_t offset; /* of its struct dbstmt * in struct statestore */
 	bool writes;   /* not prepared on a read-only store */
 	const char *sql;
 };
@@ -94,7 +94,7 @@ extern const size_t answers_nstatements;
 	"a.fields, a.days_late, a.expected, a.status, a.label, a.case_url, a.urgency"
 #define BUNDLE_NALERT_COLUMNS 16
 /* Read BUNDLE_ALERT_COLUMNS, from column col of st on, into d (bundle.c). */
-void bundle_read_alert(sqlite3_stmt *st, int col, struct delivery *d);
+void bundle_read_alert(struct dbstmt *st, int col, struct delivery *d);
 
 /* Read the answers to item's clock into item->responses (answers.c). 0, or -1. */
 int answers_read(struct statestore *ss, struct delivery *item);
@@ -104,8 +104,17 @@ int statestore_fail(struct statestore *ss, char **cause, const char *what);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void statestore_utc_now(char *buf, size_t len);
 /* Column i of st's current row as allocated text, or NULL. */
-char *statestore_col(sqlite3_stmt *st, int i);
+char *statestore_col(struct dbstmt *st, int i);
 /* Step a statement that returns nothing, then reset it; -1 with *cause ("what") if it failed. */
-int statestore_step_done(struct statestore *ss, sqlite3_stmt *st, char **cause, const char *what);
+int statestore_step_done(struct statestore *ss, struct dbstmt *st, char **cause, const char *what);
+/* The same for an INSERT ... RETURNING id, with *id the new row's id. */
+int statestore_step_id(struct statestore *ss, struct dbstmt *st, long long *id, char **cause,
+                       const char *what);
+/* Prepare the statements the files keep, and read meta.instance (statestore.c). 0, or -1. */
+int statestore_ready(struct statestore *ss, char **cause);
+/* How a transaction starts on this store (statestore.c). */
+const char *statestore_begin_sql(const struct statestore *ss);
+/* Open the state store on PostgreSQL (statestore_pg.c). */
+struct statestore *statestore_pg_open(const char *url, bool readonly, char **cause);
 
 #endif

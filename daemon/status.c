@@ -22,6 +22,7 @@
 #include "freshness.h"
 #include "runinfo.h"
 #include "status.h"
+#include "db_pg.h"
 #include "statestore_impl.h"
 #include "xalloc.h"
 
@@ -84,14 +85,14 @@ status_state_failed(struct status *s, const char *cause)
 }
 
 /* Prepare sql on the state store; NULL (after saying so) if it fails. */
-static sqlite3_stmt *
+static struct dbstmt *
 status_prepare(struct status *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbstmt *st = NULL;
 
-	if (sqlite3_prepare_v2(s->ss->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		status_state_failed(s, sqlite3_errmsg(s->ss->db));
-		sqlite3_finalize(st);
+	if (db_prepare(s->ss->db, sql, &st) != DB_OK) {
+		status_state_failed(s, db_errmsg(s->ss->db));
+		db_finalize(st);
 		return NULL;
 	}
 	return st;
@@ -99,11 +100,11 @@ status_prepare(struct status *s, const char *sql)
 
 /* Column i as a JSON string, or null. */
 static json_t *
-status_text_col(sqlite3_stmt *st, int i)
+status_text_col(struct dbstmt *st, int i)
 {
-	const unsigned char *v = sqlite3_column_text(st, i);
+	const char *v = db_column_text(st, i);
 
-	return v != NULL ? json_string((const char *)v) : json_null();
+	return v != NULL ? json_string(v) : json_null();
 }
 
 /* A UTC "YYYY-MM-DDTHH:MM:SSZ" as unix seconds, or 0. */
@@ -194,7 +195,7 @@ status_outbox(struct status *s)
 {
 	static const char *const statuses[] = {"pending", "held", "bundled", "sent", "failed"};
 	json_t *out = json_object(), *ch[CHANNEL_COUNT];
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	long long stuck = 0;
 	int k;
 
@@ -214,11 +215,11 @@ status_outbox(struct status *s)
 	                            "IS NOT NULL OR closed_id IS NOT NULL GROUP BY kind, "
 	                            "status")) == NULL)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if ((k = channel_parse((const char *)sqlite3_column_text(st, 0))) >= 0)
-			json_object_set_new(ch[k], (const char *)sqlite3_column_text(st, 1),
-			                    json_integer(sqlite3_column_int64(st, 2)));
-	sqlite3_finalize(st);
+	while (db_step(st) == DB_ROW)
+		if ((k = channel_parse(db_column_text(st, 0))) >= 0)
+			json_object_set_new(ch[k], db_column_text(st, 1),
+			                    json_integer(db_column_int64(st, 2)));
+	db_finalize(st);
 	/* Messages on the wire: a pending row is one message, an alert alone or a digest. */
 	if ((st = status_prepare(
 	         s, "SELECT kind, count(*), (SELECT id FROM delivery i WHERE i.status = 'pending' "
@@ -226,42 +227,42 @@ status_outbox(struct status *s)
 	            "min(next_attempt) FROM delivery d WHERE status = 'pending' GROUP BY "
 	            "kind")) == NULL)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_stmt *o;
+	while (db_step(st) == DB_ROW) {
+		struct dbstmt *o;
 
-		if ((k = channel_parse((const char *)sqlite3_column_text(st, 0))) < 0)
+		if ((k = channel_parse(db_column_text(st, 0))) < 0)
 			continue;
 		json_object_set_new(ch[k], "waiting_messages",
-		                    json_integer(sqlite3_column_int64(st, 1)));
+		                    json_integer(db_column_int64(st, 1)));
 		if ((o = status_prepare(s, "SELECT queued_at, attempts, last_error, next_attempt "
 		                           "FROM delivery WHERE id = ?")) == NULL)
 			break;
-		sqlite3_bind_int64(o, 1, sqlite3_column_int64(st, 2));
-		if (sqlite3_step(o) == SQLITE_ROW) {
-			long long q = sqlite3_column_int64(o, 0);
+		db_bind_int64(o, 1, db_column_int64(st, 2));
+		if (db_step(o) == DB_ROW) {
+			long long q = db_column_int64(o, 0);
 			long long waited = q > 0 && s->now > q ? (long long)s->now - q : 0;
 
 			json_object_set_new(
 			    ch[k], "oldest_pending",
 			    json_pack("{s:I, s:I, s:I, s:o, s:I}", "queued", (json_int_t)q,
 			              "waited_seconds", (json_int_t)waited, "attempts",
-			              (json_int_t)sqlite3_column_int64(o, 1), "last_error",
+			              (json_int_t)db_column_int64(o, 1), "last_error",
 			              status_text_col(o, 2), "next_attempt",
-			              (json_int_t)sqlite3_column_int64(st, 3)));
+			              (json_int_t)db_column_int64(st, 3)));
 			if (waited > stuck)
 				stuck = waited;
 		}
-		sqlite3_finalize(o);
+		db_finalize(o);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if ((st = status_prepare(s, "SELECT kind, min(next_attempt) FROM delivery WHERE status = "
 	                            "'held' GROUP BY kind")) == NULL)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if ((k = channel_parse((const char *)sqlite3_column_text(st, 0))) >= 0)
+	while (db_step(st) == DB_ROW)
+		if ((k = channel_parse(db_column_text(st, 0))) >= 0)
 			json_object_set_new(ch[k], "next_digest",
-			                    json_integer(sqlite3_column_int64(st, 1)));
-	sqlite3_finalize(st);
+			                    json_integer(db_column_int64(st, 1)));
+	db_finalize(st);
 	if (stuck > STATUS_STUCK_SECONDS) {
 		char span[64];
 
@@ -277,7 +278,7 @@ static void
 status_failures(struct status *s)
 {
 	json_t *items = json_array();
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	long long count = 0;
 	char since[32];
 	time_t from = s->now - STATUS_FAILURE_DAYS * 86400;
@@ -297,24 +298,22 @@ status_failures(struct status *s)
 	            "IS NULL AND d.last_attempt >= ? ORDER BY d.last_attempt DESC, d.id DESC")) ==
 	    NULL)
 		return;
-	sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_text(st, 1, since, -1, DB_STATIC);
+	while (db_step(st) == DB_ROW) {
 		if (count++ >= STATUS_FAILURES_MAX)
 			continue;
 		/* recipient as recorded: an address, or a contact's name (never its URL or key). */
 		json_array_append_new(
-		    items,
-		    json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "at",
-		              (json_int_t)status_utc((const char *)sqlite3_column_text(st, 2)),
-		              "channel", status_text_col(st, 0), "recipient",
-		              status_text_col(st, 1), "error", status_text_col(st, 3), "rule",
-		              status_text_col(st, 4), "case", status_text_col(st, 5), "stage",
-		              status_text_col(st, 6), "digest_items",
-		              sqlite3_column_type(st, 7) == SQLITE_NULL
-		                  ? json_null()
-		                  : json_integer(sqlite3_column_int64(st, 7))));
+		    items, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "at",
+		                     (json_int_t)status_utc(db_column_text(st, 2)), "channel",
+		                     status_text_col(st, 0), "recipient", status_text_col(st, 1),
+		                     "error", status_text_col(st, 3), "rule",
+		                     status_text_col(st, 4), "case", status_text_col(st, 5),
+		                     "stage", status_text_col(st, 6), "digest_items",
+		                     db_column_null(st, 7) ? json_null()
+		                                           : json_integer(db_column_int64(st, 7))));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	json_object_set_new(json_object_get(s->doc, "failures"), "count", json_integer(count));
 	if (count > 0)
 		status_problem(s, STATUS_PRI_FAILED, "deliveries_failed",
@@ -332,7 +331,7 @@ status_answers_today(struct status *s)
 	json_t *a = json_object();
 	char *cause = NULL, midnight[32];
 	time_t from = clock_instant(clock_local(s->now, NULL) / 1440 * 1440, 0);
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct tm tm;
 
 	if (answers_count(s->ss, counts, &cause) != 0) {
@@ -349,13 +348,13 @@ status_answers_today(struct status *s)
 	                            "(SELECT count(*) FROM delivery WHERE digest_id IS NULL AND "
 	                            "status = 'sent' AND sent_at >= ?1)")) == NULL)
 		return;
-	sqlite3_bind_text(st, 1, midnight, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_text(st, 1, midnight, -1, DB_STATIC);
+	if (db_step(st) == DB_ROW)
 		json_object_set_new(s->doc, "today",
 		                    json_pack("{s:I, s:I}", "alerts",
-		                              (json_int_t)sqlite3_column_int64(st, 0), "sent",
-		                              (json_int_t)sqlite3_column_int64(st, 1)));
-	sqlite3_finalize(st);
+		                              (json_int_t)db_column_int64(st, 0), "sent",
+		                              (json_int_t)db_column_int64(st, 1)));
+	db_finalize(st);
 }
 
 /* The stale-extract alarm as the service recorded it (meta store_stale), or null. */
@@ -479,10 +478,14 @@ status_gather(struct status *s)
 	char *cause = NULL;
 	struct stat sb;
 
+	s->ss = statestore_open(s->cfg->state, true, &cause);
+	/* On PostgreSQL, "exists": the store has its tables (the service has run). */
 	json_object_set_new(s->doc, "state_store",
 	                    json_pack("{s:s, s:b}", "file", s->cfg->state, "exists",
-	                              stat(s->cfg->state, &sb) == 0));
-	if ((s->ss = statestore_open(s->cfg->state, true, &cause)) == NULL) {
+	                              db_pg_is_url(s->cfg->state)
+	                                  ? s->ss != NULL && s->ss->db != NULL
+	                                  : stat(s->cfg->state, &sb) == 0));
+	if (s->ss == NULL) {
 		status_problem(s, STATUS_PRI_STATE, "state_store_unreadable", "%s", cause);
 		free(cause);
 	} else if (s->ss->db == NULL) {

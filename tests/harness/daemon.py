@@ -83,6 +83,9 @@ def run_main(add_options=None, doc=None, verbosity=1):
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     p.add_argument("--exclude", action="append", default=[], metavar="NAME",
                    help="leave out the tests whose id contains NAME (repeatable)")
+    p.add_argument("--state-store", choices=("sqlite", "postgresql"), default="sqlite",
+                   help="where every DaemonCase keeps escalatord's state: the SQLite file, or "
+                        "a database of a throwaway PostgreSQL cluster (one per run)")
     p.add_argument("--help-options", "--help-fault", action="store_true",
                    help="show this file's options")
     if add_options is not None:
@@ -116,6 +119,8 @@ def run_main(add_options=None, doc=None, verbosity=1):
     if NOT_CHECKED:
         print("%d timing assertion(s) not checked (ESCALATOR_TEST_TIMING=0; each is named "
               "above)" % len(NOT_CHECKED), file=sys.stderr)
+    if _PG["cluster"] is not None:
+        _PG["cluster"].stop()
     if not result.wasSuccessful():
         return 1
     if result.testsRun == 0:
@@ -124,6 +129,63 @@ def run_main(add_options=None, doc=None, verbosity=1):
     if len(result.skipped) == result.testsRun:
         return SKIPPED_ALL
     return 0
+
+
+# --state-store postgresql: one cluster for the run, a database per test.
+_PG = {"cluster": None, "n": 0}
+
+
+def pg_state():
+    """Is the state store on PostgreSQL in this run?"""
+    return OPTIONS is not None and getattr(OPTIONS, "state_store", "sqlite") == "postgresql"
+
+
+def _pg_state_database():
+    """A new empty database on the run's cluster (started on first use); its URL."""
+    from .pgcluster import PgCluster
+    if _PG["cluster"] is None:
+        pg = PgCluster()
+        pg.start()
+        _PG["cluster"] = pg
+    _PG["n"] += 1
+    name = "state%d" % _PG["n"]
+    _PG["cluster"].create_database(name, encoding="SQL_ASCII")
+    return _PG["cluster"], name
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def pg_query(cluster, db, sql, args=()):
+    """Rows of sql (SQLite's ? placeholders, filled in as literals) on PostgreSQL, as tuples of
+    Python values (ints as ints, NULL as None); [] while the tables are not made yet."""
+    import json
+    from .pgcluster import PgError
+    parts = sql.split("?")
+    if len(parts) - 1 != len(args):
+        raise ValueError("%d placeholders, %d arguments" % (len(parts) - 1, len(args)))
+    text = parts[0] + "".join(_pg_literal(a) + rest for a, rest in zip(args, parts[1:]))
+    wrapped = "SELECT row_to_json(q) FROM (%s) q" % text.rstrip().rstrip(";")
+    try:
+        out = cluster.psql(wrapped, db=db)
+    except PgError as e:
+        if "does not exist" in str(e):
+            return []
+        raise
+    rows = []
+    for line in out.splitlines():
+        pairs = json.loads(line, object_pairs_hook=list)  # (a column name may come twice)
+        rows.append(tuple(v for _, v in pairs))
+    return rows
 
 
 def option(name, default=None):
@@ -509,6 +571,10 @@ class DaemonCase(unittest.TestCase):
         self.rules_path = os.path.join(self.etc, "rules", self.RULES_FILE)
         self.case_store = os.path.join(self.tmp, "data", "cases.sqlite")
         self.state = os.path.join(self.tmp, "var", "state.sqlite")
+        self.pg = self.pg_db = None
+        if pg_state():
+            self.pg, self.pg_db = _pg_state_database()
+            self.state_url = self.pg.url(db=self.pg_db)
         self.daemons = []
         self.sinks = []
         self.nruns = 0
@@ -572,6 +638,9 @@ class DaemonCase(unittest.TestCase):
         return path
 
     def write_config_text(self, text):
+        if self.pg is not None:
+            text = text.replace('state = "../var/state.sqlite";',
+                                'state = "%s";' % self.state_url)
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -627,6 +696,8 @@ class DaemonCase(unittest.TestCase):
 
     # -- state store ------------------------------------------------------------------------
     def state_query(self, sql, args=()):
+        if self.pg is not None:
+            return pg_query(self.pg, self.pg_db, sql, args)
         if not os.path.exists(self.state):
             return []
         return query(self.state, sql, args)

@@ -240,9 +240,11 @@ class PgCluster:
         return [tuple(None if v == "\\N" else v for v in line.split("\t"))
                 for line in out.splitlines()]
 
-    def create_database(self, name, owner=SUPERUSER):
-        self.psql("CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING 'UTF8' "
-                  "LC_COLLATE 'C' LC_CTYPE 'C'" % (quote_ident(name), quote_ident(owner)))
+    def create_database(self, name, owner=SUPERUSER, encoding="UTF8"):
+        """encoding SQL_ASCII: bytes kept as given (escalatord's state store wants it)."""
+        self.psql("CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING '%s' "
+                  "LC_COLLATE 'C' LC_CTYPE 'C'" % (quote_ident(name), quote_ident(owner),
+                                                   encoding))
 
     def create_role(self, name, password=None, login=True):
         sql = "CREATE ROLE %s %s" % (quote_ident(name), "LOGIN" if login else "NOLOGIN")

@@ -482,9 +482,9 @@ test_metrics_store_figures(void **state)
 	exec_sql(fx->path, "UPDATE delivery SET status = 'held' WHERE kind = 'teams';"
 	                   "UPDATE delivery SET queued_at = 1000 WHERE status = 'pending' AND kind "
 	                   "= 'email'");
-	sqlite3_trace_v2(fx->ss->db, SQLITE_TRACE_PROFILE, count_steps, &steps);
+	sqlite3_trace_v2(fx->ss->db->lite, SQLITE_TRACE_PROFILE, count_steps, &steps);
 	metrics_refresh(m, fx->ss, 1);
-	sqlite3_trace_v2(fx->ss->db, 0, NULL, NULL);
+	sqlite3_trace_v2(fx->ss->db->lite, 0, NULL, NULL);
 	assert_true(m->store_known);
 	assert_int_equal(m->q.pending[CHANNEL_EMAIL], 1);
 	assert_int_equal(m->q.pending[CHANNEL_WEBHOOK], 1);

@@ -233,7 +233,7 @@ test_retention_removes_old_keeps_pending_and_stages(void **state)
 
 		assert_int_equal(statestore_begin(fx->ss, &cause), 0);
 		assert_int_equal(
-		    sqlite3_exec(fx->ss->db,
+		    sqlite3_exec(fx->ss->db->lite,
 		                 "INSERT INTO delivery (alert_id, kind, recipient) VALUES (999, "
 		                 "'email', 'x@council.example')",
 		                 NULL, NULL, NULL),

@@ -184,7 +184,7 @@ test_statestore_commit_fails_after_rollback(void **state)
 	fx->ss = open_store(fx, false);
 	begin_levels(fx->ss, 3);
 	assert_int_equal(alertstore_record(fx->ss, &a, none, &id, &cause), 0);
-	assert_int_equal(sqlite3_exec(fx->ss->db,
+	assert_int_equal(sqlite3_exec(fx->ss->db->lite,
 	                              "INSERT OR ROLLBACK INTO meta (key, value) VALUES "
 	                              "('instance', 'taken')",
 	                              NULL, NULL, NULL),
@@ -225,11 +225,11 @@ test_statestore_commit_fails(void **state)
 
 	fx->ss = open_store(fx, false);
 	assert_int_equal(
-	    sqlite3_exec(fx->ss->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
+	    sqlite3_exec(fx->ss->db->lite, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
 	    SQLITE_OK);
 	begin_levels(fx->ss, 2);
 	assert_int_equal(alertstore_record(fx->ss, &a, none, &id, &cause), 0);
-	assert_int_equal(sqlite3_exec(fx->ss->db,
+	assert_int_equal(sqlite3_exec(fx->ss->db->lite,
 	                              "INSERT INTO delivery (alert_id, kind, recipient) VALUES "
 	                              "(999, 'email', 'nobody@council.example')",
 	                              NULL, NULL, NULL),
@@ -240,9 +240,9 @@ test_statestore_commit_fails(void **state)
 	free(cause);
 	cause = NULL;
 	/* Still open until rolled back: another connection cannot write yet. */
-	assert_false(sqlite3_get_autocommit(fx->ss->db));
+	assert_false(sqlite3_get_autocommit(fx->ss->db->lite));
 	statestore_rollback(fx->ss);
-	assert_true(sqlite3_get_autocommit(fx->ss->db));
+	assert_true(sqlite3_get_autocommit(fx->ss->db->lite));
 	assert_int_equal(statestore_commit(fx->ss, &cause), 0);
 	expect_sql(fx->path, "SELECT count(*) FROM alert", "0");
 	expect_sql(fx->path, "SELECT count(*) FROM delivery", "0");
