@@ -51,8 +51,39 @@ static const char *const config_keys[] = {
     "max_store_age",
     "freshness_query",
     "change_query",
+    "instance",
+    "failover_timeout",
     NULL,
 };
+
+/*
+ * instance (the name nodes sharing a state store on PostgreSQL elect a leader
+ * for: one per council) and failover_timeout (how soon a standby takes over).
+ */
+static void
+config_parse_lead(struct config *cfg, const config_setting_t *root, struct diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(root, "instance");
+	const char *v = cfg_get_string(root, "instance", false, cfg->path, d);
+
+	cfg->instance = xstrdup(CONFIG_DEFAULT_INSTANCE);
+	if (v != NULL) {
+		size_t n = strlen(v), ok = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_.");
+
+		if (n == 0 || n > 63 || ok != n)
+			cfg_error(
+			    d, s, cfg->path,
+			    "instance \"%s\" is not a name: 1 to 63 lower-case letters, digits, "
+			    "'-', '_' or '.' (e.g. instance = \"council-a\";)",
+			    v);
+		else {
+			free(cfg->instance);
+			cfg->instance = xstrdup(v);
+		}
+	}
+	config_get_int(root, "failover_timeout", 3, 3600, "seconds", &cfg->failover_timeout,
+	               cfg->path, d);
+}
 
 /* Parse "HH:MM" into minutes after midnight. */
 int
@@ -383,6 +414,7 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 	cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	cfg->store_alert_after = CONFIG_DEFAULT_STORE_ALERT_AFTER;
 	cfg->query_timeout = CONFIG_DEFAULT_QUERY_TIMEOUT;
+	cfg->failover_timeout = CONFIG_DEFAULT_FAILOVER_TIMEOUT;
 	cfg->retention.n = CONFIG_DEFAULT_RETENTION_MONTHS;
 	cfg->retention.unit = DUR_MONTHS;
 	cfg->response_expiry = CONFIG_DEFAULT_RESPONSE_EXPIRY;
@@ -486,6 +518,7 @@ config_load_file(const char *path, bool without_secrets, struct diag *d)
 		            "allowed_domains is not set: nothing limits where email alerts go; set "
 		            "allowed_domains = [ \"<the council's domain>\", ... ]");
 	config_get_int(root, "query_timeout", 1, 3600, "seconds", &cfg->query_timeout, path, d);
+	config_parse_lead(cfg, root, d);
 	config_parse_retention(cfg, root, d);
 	config_parse_listen(cfg, root, d);
 	if ((v = cfg_get_string(root, "proxy", false, path, d)) != NULL) {
@@ -530,6 +563,7 @@ config_free(struct config *cfg)
 	free(cfg->change_query);
 	free(cfg->case_store);
 	free(cfg->state);
+	free(cfg->instance);
 	free(cfg->rules_dir);
 	for (size_t i = 0; i < cfg->nholidays; i++)
 		free(cfg->holidays[i]);

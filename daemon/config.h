@@ -79,6 +79,8 @@ struct config {
 	char **allowed_domains;  /* email recipients must be in one (or a subdomain); NULL: any */
 	size_t nallowed_domains; /* 0 with allowed_domains unset: nothing limits recipients */
 	int query_timeout;       /* seconds one rule query may run before it is stopped */
+	char *instance;       /* what the nodes on one PostgreSQL state store elect a leader for */
+	int failover_timeout; /* seconds within which a standby takes over from a dead leader */
 	struct duration
 	    retention; /* finished deliveries, bodies and audit rows older are removed */
 	char *proxy;   /* HTTP(S) proxy for every transfer, or NULL: none (never env) */
@@ -113,6 +115,8 @@ struct config {
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10
 #define CONFIG_DEFAULT_STORE_ALERT_AFTER 1800
 #define CONFIG_DEFAULT_QUERY_TIMEOUT 30
+#define CONFIG_DEFAULT_FAILOVER_TIMEOUT 30
+#define CONFIG_DEFAULT_INSTANCE "default"
 #define CONFIG_DEFAULT_RETENTION_MONTHS 13
 #define CONFIG_DEFAULT_RESPONSE_EXPIRY (30LL * 86400)
 /*

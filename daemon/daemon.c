@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "casehealth.h"
+#include "leader.h"
 #include "clock.h"
 #include "daemon_impl.h"
 #include "evaluate.h"
@@ -43,10 +44,13 @@ void
 daemon_status(struct daemon *dm)
 {
 	/* systemctl status shows it: an admin looking there sees the alarm too. */
-	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu%s",
+	char lead[128];
+
+	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu%s%s",
 	           engine_rules(dm->engine)->nrules, dm->clocks, queue_depth(dm->ss),
 	           outbox_in_flight(dm->ob),
-	           freshness_watch_stale(dm->fresh) ? " case_store=stale" : "");
+	           freshness_watch_stale(dm->fresh) ? " case_store=stale" : "",
+	           daemon_lead_status(dm, lead, sizeof lead));
 }
 
 /* Arm the wake-up timer for the next stage firing time. */
@@ -84,7 +88,7 @@ daemon_poll_cb(evutil_socket_t fd, short events, void *arg)
 	/* metrics: /healthz's sign of life (a pass in progress is looking at the case store). */
 	metrics_polled(dm->metrics);
 	/* A pass in progress holds the case store: look again at the next poll, after it. */
-	if (dm->run != NULL)
+	if (dm->run != NULL || dm->standby)
 		return;
 
 	changed = casestore_changed(engine_casestore(dm->engine), &replaced, &missing);
@@ -125,7 +129,7 @@ daemon_wake_cb(evutil_socket_t fd, short events, void *arg)
 	struct daemon *dm = arg;
 
 	/* The pass in progress arms this timer again when it ends. */
-	if (dm->run != NULL)
+	if (dm->run != NULL || dm->standby)
 		return;
 	if (dm->next_fire != 0 && clock_now() < dm->next_fire)
 		daemon_arm_wake(dm, clock_local(dm->next_fire, NULL));
@@ -170,8 +174,10 @@ daemon_retain_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct daemon *dm = arg;
 	char *cause = NULL;
-	int n = retention_step(dm->ss, &engine_config(dm->engine)->retention, clock_now(),
-	                       RETENTION_BATCH, &cause);
+	/* (A standby leaves it to the leader.) */
+	int n = dm->standby ? 0
+	                    : retention_step(dm->ss, &engine_config(dm->engine)->retention,
+	                                     clock_now(), RETENTION_BATCH, &cause);
 	struct timeval tv = {n > 0 ? 0 : RETENTION_INTERVAL, n > 0 ? 200000 : 0};
 
 	if (n < 0)
@@ -333,6 +339,8 @@ daemon_shutdown(struct daemon *dm, int sig)
 	log_info("stopping on signal %d: %zu deliveries in flight", sig, outbox_in_flight(dm->ob));
 	evtimer_del(dm->poll_ev);
 	evtimer_del(dm->wake_ev);
+	if (dm->lead_ev)
+		evtimer_del(dm->lead_ev);
 	/* No more requests: each is served whole in one callback, so none is left half done. */
 	listener_free(dm->listener);
 	dm->listener = NULL;
@@ -409,7 +417,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	struct daemon dm;
 	struct timeval tv;
 	char *cause = NULL, *qstate;
-	int n;
+	int n = 0, lead;
 
 	memset(&dm, 0, sizeof dm);
 	dm.config_path = config_path;
@@ -427,10 +435,22 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.fresh = freshness_watch_new();
 	dm.metrics = metrics_new();
 	metrics_rules(dm.metrics, engine_rules(e));
-	if ((n = queue_reset_in_flight(dm.ss, &cause)) < 0) {
-		log_err("%s", cause);
+	/* Several nodes on PostgreSQL: lead (what was in flight goes again), or stand by. */
+	if ((lead = daemon_lead_start(&dm)) < 0 ||
+	    (lead == 0 && !leader_shared(dm.ss) &&
+	     (n = queue_reset_in_flight(dm.ss, &cause)) < 0)) {
+		if (cause != NULL)
+			log_err("%s", cause);
 		free(cause);
-	} else if (n > 0)
+		if (lead < 0) {
+			metrics_free(dm.metrics);
+			casehealth_free(dm.health);
+			freshness_watch_free(dm.fresh);
+			statestore_close(dm.ss);
+			engine_free(e);
+			return 1;
+		}
+	} else if (lead == 0 && !leader_shared(dm.ss) && n > 0)
 		log_notice("%d deliveries were in flight when escalatord last stopped; sending "
 		           "them again (receivers can drop repeats by their delivery id)",
 		           n);
@@ -449,6 +469,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	}
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
 	outbox_configure(dm.ob, engine_config(e));
+	outbox_pause(dm.ob, dm.standby);
+	daemon_lead_arm(&dm);
 	outbox_observe(dm.ob, metrics_delivery_cb, dm.metrics); /* metrics */
 	dm.poll_ev = event_new(dm.base, -1, EV_PERSIST, daemon_poll_cb, &dm);
 	dm.wake_ev = evtimer_new(dm.base, daemon_wake_cb, &dm);
@@ -490,7 +512,7 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	log_info("starting rules=%zu files=%zu state=%s%s", engine_rules(e)->nrules,
 	         engine_rules(e)->nfiles, qstate, once ? " once=yes" : "");
 	free(qstate);
-	if (!once)
+	if (!once && !dm.standby)
 		daemon_record_loaded(&dm);
 	if (once)
 		pass_start(&dm, "start");
@@ -538,6 +560,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	event_free(dm.retain_ev);
 	event_free(dm.sig_ev);
 	event_free(dm.pass_ev);
+	if (dm.lead_ev)
+		event_free(dm.lead_ev);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	if (!once)

@@ -58,6 +58,12 @@ struct daemon {
 	struct freshness_watch
 	    *fresh; /* is its data older than max_store_age (freshness_watch.c) */
 
+	/* daemon_lead.c: one of several nodes on a PostgreSQL state store (leader.h). */
+	bool standby;          /* another node leads: evaluate and send nothing */
+	long long epoch;       /* this node's epoch while it leads */
+	char node[96];         /* "host:pid", as the leader table names it */
+	struct event *lead_ev; /* every failover_timeout / 3: try for the lead, or check it */
+
 	struct listener *listener; /* the HTTP listener, or NULL: listen is not set (or --once) */
 	struct metrics *metrics;   /* counters for /metrics and /healthz */
 };
@@ -98,6 +104,19 @@ bool freshness_watch_stale(const struct freshness_watch *w);
  * comes back within it, once each, remembered in the state store.
  */
 void freshness_watch_check(struct daemon *dm);
+
+/* daemon_lead.c, for the loop. */
+
+/*
+ * Before the loop: lead, or stand by (leader.h). 0: this node leads (on
+ * SQLite, always); 1: it stands by; -1: it cannot tell (logged), or --once
+ * found another node leading.
+ */
+int daemon_lead_start(struct daemon *dm);
+/* With the loop: the timer that tries for the lead or checks it (PostgreSQL only). */
+void daemon_lead_arm(struct daemon *dm);
+/* " leader instance=NAME epoch=N", " standby instance=NAME", or "" on SQLite, in buf. */
+const char *daemon_lead_status(const struct daemon *dm, char *buf, size_t len);
 
 /* pass.c, for the loop. */
 

@@ -85,6 +85,19 @@ db_pg_transaction_failed(struct db *db)
 	(void)db;
 	return false;
 }
+int
+db_pg_reconnect(struct db *db, char **cause)
+{
+	(void)db;
+	*cause = xstrdup("no PostgreSQL in this build");
+	return -1;
+}
+bool
+db_pg_connected(struct db *db)
+{
+	(void)db;
+	return false;
+}
 long long
 db_pg_stmt_changes(struct dbstmt *st)
 {
@@ -166,16 +179,18 @@ db_pg_parameter_count(struct dbstmt *st)
 
 struct db_pg {
 	PGconn *conn;
-	char *shown;         /* the URL as messages name it */
-	char *err;           /* the last error's first line */
-	long long changes;   /* rows the last INSERT, UPDATE or DELETE changed */
-	unsigned long named; /* server-side statements prepared so far: their names */
+	char *shown;              /* the URL as messages name it */
+	char *err;                /* the last error's first line */
+	long long changes;        /* rows the last INSERT, UPDATE or DELETE changed */
+	unsigned long named;      /* server-side statements prepared so far: their names */
+	unsigned long generation; /* sessions since the first (db_pg_reconnect) */
 };
 
 struct db_pgstmt {
 	struct db *db;
-	char *sql;     /* with $N */
-	char name[24]; /* kept: its server-side name once prepared, "" before */
+	char *sql;                /* with $N */
+	char name[24];            /* kept: its server-side name once prepared, "" before */
+	unsigned long generation; /* the session it was prepared in */
 	bool kept;
 	int nparams;   /* the highest N */
 	char **values; /* nparams, owned; NULL is SQL NULL */
@@ -273,7 +288,23 @@ db_pg_open_conn(const char *url, const char *what, const char *to, char **shown,
 	*shown = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
 	                   host && host[0] != '/' ? host : "", port ? ":" : "", port ? port : "",
 	                   dbname ? dbname : "");
-	conn = PQconnectdb(url);
+	{
+		/*
+		 * TCP keepalives unless the URL says otherwise (it comes last, and
+		 * overrides): a connection cut without a word is found dead in
+		 * about 15 seconds, not the kernel's two hours.
+		 */
+		static const char *const keys[] = {"keepalives",
+		                                   "keepalives_idle",
+		                                   "keepalives_interval",
+		                                   "keepalives_count",
+		                                   "tcp_user_timeout",
+		                                   "dbname",
+		                                   NULL};
+		const char *values[] = {"1", "5", "2", "3", "15000", url, NULL};
+
+		conn = PQconnectdbParams(keys, values, 1);
+	}
 	if (PQstatus(conn) != CONNECTION_OK) {
 		*cause = db_pg_connect_cause(*shown, to, conn, user);
 		PQfinish(conn);
@@ -286,42 +317,81 @@ db_pg_open_conn(const char *url, const char *what, const char *to, char **shown,
 	return conn;
 }
 
+/*
+ * Set a state-store session up: messages in English whatever the server's
+ * locale (if the role may), ISO dates, named in pg_stat_activity; and the
+ * server's own keepalives, so that the server drops the session (and the
+ * lead it holds) of a node cut off without a word. NULL, or why not (free).
+ */
+static char *
+db_pg_session(PGconn *conn)
+{
+	static const char base[] =
+	    "SET application_name = 'escalatord'; SET DateStyle = 'ISO'; "
+	    "SET client_min_messages = 'warning'; SET tcp_keepalives_idle = 5; "
+	    "SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3";
+	PGresult *res = PQexec(conn, base);
+	char *why = NULL;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		why = db_pg_message(PQresultErrorMessage(res));
+	PQclear(res);
+	/* lc_messages needs a superuser on some servers: not worth failing for. */
+	if (why == NULL)
+		PQclear(PQexec(conn, "SET lc_messages = 'C'"));
+	return why;
+}
+
 struct db *
 db_pg_connect(const char *url, const char *what, char **cause)
 {
-	char *shown = NULL;
+	char *shown = NULL, *why;
 	PGconn *conn = db_pg_open_conn(url, what, "the state store", &shown, cause);
 	struct db *db;
-	PGresult *res;
 
 	if (conn == NULL)
 		return NULL;
-	/* Messages in English whatever the server's locale; ISO dates; named in pg_stat_activity.
-	 */
-	res = PQexec(conn, "SET application_name = 'escalatord'; SET DateStyle = 'ISO'; "
-	                   "SET lc_messages = 'C'; SET client_min_messages = 'warning'");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		/* lc_messages needs superuser on some servers: not worth failing for. */
-		PQclear(res);
-		res = PQexec(conn, "SET application_name = 'escalatord'; SET DateStyle = 'ISO'; "
-		                   "SET client_min_messages = 'warning'");
-	}
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		char *first = db_pg_message(PQresultErrorMessage(res));
-
-		*cause = xasprintf("%s: cannot set the session up: %s", shown, first);
-		free(first);
-		PQclear(res);
+	if ((why = db_pg_session(conn)) != NULL) {
+		*cause = xasprintf("%s: cannot set the session up: %s", shown, why);
+		free(why);
 		PQfinish(conn);
 		free(shown);
 		return NULL;
 	}
-	PQclear(res);
 	db = xcalloc(1, sizeof *db);
 	db->pg = xcalloc(1, sizeof *db->pg);
 	db->pg->conn = conn;
 	db->pg->shown = shown;
 	return db;
+}
+
+int
+db_pg_reconnect(struct db *db, char **cause)
+{
+	struct db_pg *pg = db->pg;
+	char *why;
+
+	PQreset(pg->conn);
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		why = db_pg_message(PQerrorMessage(pg->conn));
+		*cause = xasprintf("%s: cannot connect again: %s", pg->shown, why);
+		free(why);
+		return -1;
+	}
+	/* A new session: its statements are prepared again when next run. */
+	pg->generation++;
+	if ((why = db_pg_session(pg->conn)) != NULL) {
+		*cause = xasprintf("%s: cannot set the session up: %s", pg->shown, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+bool
+db_pg_connected(struct db *db)
+{
+	return PQstatus(db->pg->conn) == CONNECTION_OK;
 }
 
 const char *
@@ -494,7 +564,7 @@ db_pg_step(struct dbstmt *st)
 	if (p->res == NULL) {
 		const char *const *values = (const char *const *)p->values;
 
-		if (p->kept && p->name[0] == '\0') {
+		if (p->kept && (p->name[0] == '\0' || p->generation != pg->generation)) {
 			char name[24];
 			PGresult *r;
 
@@ -507,6 +577,7 @@ db_pg_step(struct dbstmt *st)
 			}
 			PQclear(r);
 			memcpy(p->name, name, sizeof name);
+			p->generation = pg->generation;
 		}
 		if (p->kept)
 			p->res =
@@ -556,7 +627,8 @@ db_pg_finalize(struct dbstmt *st)
 
 	db_pg_reset(st);
 	db_pg_clear_bindings(st);
-	if (p->name[0] != '\0' && PQstatus(p->db->pg->conn) == CONNECTION_OK) {
+	if (p->name[0] != '\0' && p->generation == p->db->pg->generation &&
+	    PQstatus(p->db->pg->conn) == CONNECTION_OK) {
 		char *sql = xasprintf("DEALLOCATE %s", p->name);
 
 		PQclear(PQexec(p->db->pg->conn, sql));

@@ -29,6 +29,11 @@ char *db_pg_message(const char *msg);
 const char *db_pg_shown(const struct db *db);
 void *db_pg_conn(const struct db *db);
 
+/* Connect again after the connection broke (a new session); 0, or -1 with *cause. */
+int db_pg_reconnect(struct db *db, char **cause);
+/* Is the connection up (as far as libpq knows)? */
+bool db_pg_connected(struct db *db);
+
 /* Called by db.c and db.h's inline calls when the db is on PostgreSQL. */
 void db_pg_close(struct db_pg *pg);
 int db_pg_prepare(struct db *db, const char *sql, struct dbstmt *st, bool kept);

@@ -184,6 +184,9 @@ freshness_watch_check(struct daemon *dm)
 	enum freshness_event ev;
 	time_t now = clock_now();
 
+	if (dm->standby) /* the leader watches and tells */
+		return;
+
 	if (dm->once || cfg->max_store_age == 0) {
 		metrics_freshness(dm->metrics, NULL, false, 0);
 		return;

@@ -204,6 +204,14 @@ metrics_polled(struct metrics *m)
 
 /* Why the case store cannot be read: one line, control characters as spaces, clipped. */
 void
+metrics_lead(struct metrics *m, bool leads, long long epoch)
+{
+	m->lead_known = true;
+	m->leads = leads;
+	m->lead_epoch = leads ? epoch : 0;
+}
+
+void
 metrics_store_bad(struct metrics *m, const char *reason)
 {
 	size_t n = strlen(reason);

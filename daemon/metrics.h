@@ -44,6 +44,8 @@ void metrics_alert(struct metrics *m, const struct rule *r, int stage);
 void metrics_delivery_cb(void *arg, enum channel kind, enum delivery_status status);
 /* A reload ended, ok or failed (the previous configuration kept). */
 void metrics_reload(struct metrics *m, bool ok);
+/* Several nodes on a PostgreSQL state store: this one leads (with epoch) or stands by. */
+void metrics_lead(struct metrics *m, bool leads, long long epoch);
 /* The loop looked at the case store (the poll timer): /healthz's sign of life. */
 void metrics_polled(struct metrics *m);
 /* The case store cannot be read, for reason (what /healthz then says). */

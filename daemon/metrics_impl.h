@@ -42,6 +42,9 @@ struct metrics {
 	size_t nrules;
 
 	long long passes[2]; /* ok, failed */
+	bool lead_known;     /* the state store is shared by nodes (leader.h) */
+	bool leads;
+	long long lead_epoch;
 	bool last_ok;
 	time_t last_pass;
 	double last_duration;

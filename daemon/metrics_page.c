@@ -147,6 +147,15 @@ metrics_format(const struct metrics *m, const struct metrics_view *v)
 	fprintf(f, "escalator_passes_total{result=\"ok\"} %lld\n", m->passes[0]);
 	fprintf(f, "escalator_passes_total{result=\"failed\"} %lld\n", m->passes[1]);
 	metrics_format_rules(f, m);
+	if (m->lead_known) {
+		metrics_family(f, "escalator_leader", "gauge",
+		               "1 if this node leads its instance (evaluates and sends), 0 if it "
+		               "stands by; nodes share a state store on PostgreSQL.");
+		fprintf(f, "escalator_leader %d\n", m->leads ? 1 : 0);
+		metrics_family(f, "escalator_leader_epoch", "gauge",
+		               "The fencing epoch this node leads with (0 while it stands by).");
+		fprintf(f, "escalator_leader_epoch %lld\n", m->lead_epoch);
+	}
 
 	metrics_family(f, "escalator_deliveries_total", "counter",
 	               "Delivery attempts ended, by channel and result (sent; retry: to be tried "

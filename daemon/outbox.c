@@ -41,6 +41,7 @@ struct outbox {
 	void (*idle_fn)(void *);
 	void *idle_arg;
 	bool stopped;
+	bool paused;       /* this node stands by (leader.h): take nothing, bundle nothing */
 	bool hold_digests; /* a pass is recording deliveries for digests: bundle none yet */
 	unsigned int seed;
 
@@ -432,7 +433,7 @@ outbox_cycle(struct outbox *ob, bool flush)
 	bool waiting = false; /* something due waits for us, not for a server */
 	bool tx = false;
 
-	if (nresults > 0 && !ob->stopped && ob->cfg != NULL) {
+	if (nresults > 0 && !ob->stopped && !ob->paused && ob->cfg != NULL) {
 		tx = statestore_begin(ob->ss, &cause) == 0;
 		if (!tx) {
 			log_err("%s; will try again", cause);
@@ -442,7 +443,11 @@ outbox_cycle(struct outbox *ob, bool flush)
 	}
 	if (nresults > 0)
 		lost = outbox_record(ob);
-	if (ob->stopped || ob->cfg == NULL) {
+	if (ob->stopped || ob->paused || ob->cfg == NULL) {
+		/*
+		 * Standing by, the results of what was in flight when the lead went
+		 * cannot be recorded: the leader sends those again (at least once).
+		 */
 		outbox_settle(ob, false, nresults, lost);
 		/* Shutting down: say so once the last delivery in flight has been recorded. */
 		if (ob->stopped && ob->idle_fn != NULL && ob->nflights == 0 && ob->ndone == 0)
@@ -566,6 +571,15 @@ void
 outbox_hold_digests(struct outbox *ob, bool hold)
 {
 	ob->hold_digests = hold;
+}
+
+/* This node stands by (or leads again): take and bundle nothing while paused. */
+void
+outbox_pause(struct outbox *ob, bool pause)
+{
+	ob->paused = pause;
+	if (!pause)
+		outbox_kick(ob);
 }
 
 /* Start nothing new. */

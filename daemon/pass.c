@@ -123,7 +123,7 @@ pass_start(struct daemon *dm, const char *why)
 	localtime_min_t now = clock_local(started, NULL);
 	struct timeval tv = {0, 0};
 
-	if (dm->run != NULL || dm->stopping)
+	if (dm->run != NULL || dm->stopping || dm->standby)
 		return;
 	casestore_set_tick(engine_casestore(dm->engine), daemon_tick_cb, dm);
 	metrics_pass_start(dm->metrics); /* metrics */

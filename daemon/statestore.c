@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "db_pg.h"
+#include "leader.h"
 #include "statestore_impl.h"
 #include "xalloc.h"
 
@@ -540,6 +541,7 @@ statestore_close(struct statestore *ss)
 	statestore_finalize(ss, bundle_statements, bundle_nstatements);
 	statestore_finalize(ss, closing_statements, closing_nstatements);
 	statestore_finalize(ss, answers_statements, answers_nstatements);
+	db_finalize(ss->q_fence);
 	db_close(ss->db);
 	free(ss);
 }
@@ -585,6 +587,10 @@ statestore_begin(struct statestore *ss, char **cause)
 			return -1;
 	} else if (statestore_tx_exec(ss, statestore_begin_sql(ss), cause) != 0)
 		return -1;
+	else if (ss->fenced && !ss->readonly && leader_fence(ss, cause) != 0) {
+		db_exec(ss->db, "ROLLBACK", NULL);
+		return -1;
+	}
 	ss->depth++;
 	return 0;
 }

@@ -19,6 +19,16 @@ struct statestore {
 	int depth; /* transactions open: the outermost and its savepoints */
 	char instance[32];
 
+	/*
+	 * leader.c: on PostgreSQL, shared by several nodes, a write transaction
+	 * may begin only while this node leads (epoch > 0), and checks that the
+	 * epoch is still the current one (q_fence). 0 on SQLite: one node.
+	 */
+	bool fenced;
+	long long epoch;
+	char lead[64];          /* the instance led */
+	struct dbstmt *q_fence; /* SELECT 1 FROM leader WHERE ... FOR SHARE */
+
 	/* alertstore.c: stages, alerts and their deliveries, threshold keys. */
 	struct dbstmt *q_recorded;
 	struct dbstmt *q_stage;

@@ -101,6 +101,9 @@ static const char statestore_pg_schema[] =
     "  label " T ", recipient " T " NOT NULL, name " T ","
     "  kind " T " NOT NULL CHECK (kind IN ('acknowledged', 'agreed', 'disagree')),"
     "  agreed_on " T ", reason " T ", note " T ", answered_at " T " NOT NULL, amends bigint);"
+    /* leader.c: which node leads each instance, and its fencing epoch. */
+    "CREATE TABLE IF NOT EXISTS leader (instance " T " PRIMARY KEY, epoch bigint NOT NULL, "
+    "  node " T " NOT NULL, since " T " NOT NULL);"
     "CREATE INDEX IF NOT EXISTS response_clock ON response (rule, case_ref, start);"
     "CREATE INDEX IF NOT EXISTS response_delivery ON response (delivery_id);";
 
