@@ -189,6 +189,44 @@ status_loaded(struct status *s)
 	json_decref(l);
 }
 
+/*
+ * Several nodes on a PostgreSQL state store: which one leads the instance (the
+ * leader table), and whether any node holds the lead now (its advisory lock).
+ */
+static void
+status_leader(struct status *s)
+{
+	struct dbstmt *st;
+	json_t *o;
+
+	if (!db_is_pg(s->ss->db))
+		return;
+	st = status_prepare(
+	    s,
+	    "SELECT l.node, l.epoch, l.since, (SELECT count(*) FROM pg_locks k WHERE k.locktype "
+	    "= 'advisory' AND k.granted AND ((CAST(k.classid AS bigint) << 32) | CAST(k.objid AS "
+	    "bigint)) = CAST(hashtext(current_schema() || ':escalator-lead:' || ?1) AS bigint)) "
+	    "FROM (SELECT 1) one LEFT JOIN leader l ON l.instance = ?1");
+	if (st == NULL)
+		return;
+	db_bind_text(st, 1, s->cfg->instance, -1, DB_STATIC);
+	if (db_step(st) != DB_ROW) {
+		status_state_failed(s, db_errmsg(s->ss->db));
+		db_finalize(st);
+		return;
+	}
+	o = json_pack("{s:s, s:o, s:I, s:o, s:b}", "instance", s->cfg->instance, "node",
+	              status_text_col(st, 0), "epoch", (json_int_t)db_column_int64(st, 1), "since",
+	              status_text_col(st, 2), "held", db_column_int64(st, 3) > 0);
+	if (db_column_int64(st, 3) == 0)
+		status_problem(s, STATUS_PRI_STATE, "no_leader",
+		               "no node leads instance %s now: is escalatord running on any node "
+		               "(systemctl status escalatord@%s)?",
+		               s->cfg->instance, s->cfg->instance);
+	json_object_set_new(s->doc, "leader", o);
+	db_finalize(st);
+}
+
 /* The outbox by channel and status, the oldest message waiting, the next digest. */
 static void
 status_outbox(struct status *s)
@@ -500,6 +538,7 @@ status_gather(struct status *s)
 		free(cause);
 	} else {
 		status_last_pass(s);
+		status_leader(s);
 		status_loaded(s);
 		status_outbox(s);
 		status_failures(s);

@@ -199,6 +199,21 @@ print_service(FILE *f, const json_t *doc, long long now)
 		wrap(f, "  Last pass      ", text);
 		free(text);
 	}
+	if (json_is_object(json_object_get(doc, "leader"))) {
+		const json_t *ld = json_object_get(doc, "leader");
+
+		if (str(ld, "node") == NULL)
+			text = xasprintf("none yet for instance %s", str(ld, "instance"));
+		else
+			text = xasprintf("%s, epoch %lld, since %s%s; instance %s", str(ld, "node"),
+			                 num(ld, "epoch"), str(ld, "since"),
+			                 json_is_true(json_object_get(ld, "held"))
+			                     ? ""
+			                     : " (it no longer holds the lead: no node leads now)",
+			                 str(ld, "instance"));
+		wrap(f, "  Leader         ", text);
+		free(text);
+	}
 	if (!json_is_object(l))
 		return;
 	text = xasprintf("%s: %lld rule%s from %s", when_ago(num(l, "at"), now, buf, sizeof buf),
