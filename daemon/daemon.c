@@ -48,9 +48,8 @@ daemon_status(struct daemon *dm)
 
 	sd_notifyf(0, "STATUS=rules=%zu clocks=%lld outbox=%lld in_flight=%zu%s%s",
 	           engine_rules(dm->engine)->nrules, dm->clocks, queue_depth(dm->ss),
-	           outbox_in_flight(dm->ob),
-	           freshness_watch_stale(dm->fresh) ? " case_store=stale" : "",
-	           daemon_lead_status(dm, lead, sizeof lead));
+	           outbox_in_flight(dm->ob), daemon_lead_status(dm, lead, sizeof lead),
+	           freshness_watch_stale(dm->fresh) ? " case_store=stale" : "");
 }
 
 /* Arm the wake-up timer for the next stage firing time. */

@@ -59,10 +59,11 @@ struct daemon {
 	    *fresh; /* is its data older than max_store_age (freshness_watch.c) */
 
 	/* daemon_lead.c: one of several nodes on a PostgreSQL state store (leader.h). */
-	bool standby;          /* another node leads: evaluate and send nothing */
-	long long epoch;       /* this node's epoch while it leads */
-	char node[96];         /* "host:pid", as the leader table names it */
-	struct event *lead_ev; /* every failover_timeout / 3: try for the lead, or check it */
+	bool standby;              /* another node leads: evaluate and send nothing */
+	long long epoch;           /* this node's epoch while it leads */
+	char node[96];             /* "host:pid", as the leader table names it */
+	struct event *lead_ev;     /* every failover_timeout / 3: try for the lead, or check it */
+	long long lead_not_before; /* monotonic ns: after losing the lead, leave it to others */
 
 	struct listener *listener; /* the HTTP listener, or NULL: listen is not set (or --once) */
 	struct metrics *metrics;   /* counters for /metrics and /healthz */

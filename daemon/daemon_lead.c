@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon_impl.h"
 #include "leader.h"
 #include "log.h"
@@ -111,19 +112,26 @@ daemon_lead_cb(evutil_socket_t fd, short events, void *arg)
 		if (leader_check(dm->ss, &cause) == 1)
 			return;
 		/* Lost: send nothing more; what is in flight ends unrecorded, and goes again. */
-		log_err("lost the lead of instance %s: %s; standing by, trying for the lead every "
-		        "%ds",
-		        cfg->instance, cause, daemon_lead_every(dm));
+		log_err("lost the lead of instance %s: %s; standing by (another node takes over; "
+		        "this one tries for the lead again after %ds)",
+		        cfg->instance, cause, cfg->failover_timeout);
 		free(cause);
 		cause = NULL;
 		dm->standby = true;
 		dm->epoch = 0;
+		/* The standbys first: a node whose connection flapped does not grab the lead back.
+		 */
+		dm->lead_not_before =
+		    clock_monotonic_ns() + (long long)cfg->failover_timeout * 1000000000LL;
 		outbox_pause(dm->ob, true);
 		if (dm->run != NULL)
 			pass_end(dm, 0, NULL);
 		metrics_lead(dm->metrics, false, 0); /* metrics */
 		daemon_status(dm);
+		return;
 	}
+	if (clock_monotonic_ns() < dm->lead_not_before)
+		return;
 	rc = leader_try(dm->ss, dm->node, &dm->epoch, &holder, &cause);
 	if (rc == 1)
 		daemon_lead_taken(dm, false);

@@ -192,7 +192,12 @@ statestore_pg_open(const char *url, bool readonly, char **cause)
 		ss->db = NULL;
 		return ss;
 	}
-	if (!readonly) {
+	/*
+	 * The tables once, by the first node: a second node starting while the
+	 * first writes must not run DDL against tables in use (CREATE INDEX IF
+	 * NOT EXISTS still locks the table, and deadlocks with the leader).
+	 */
+	if (!readonly && version < STATESTORE_PG_SCHEMA_VERSION) {
 		char *sql = xasprintf("BEGIN; %s COMMIT;", statestore_pg_schema);
 		int rc = db_exec(ss->db, sql, &err);
 

@@ -124,6 +124,9 @@ class FaultCase(hd.DaemonCase):
         """Does the state store exist with its tables? A kill early in start-up may land after
         the file is created (auto_vacuum is set before the first table) but before the
         schema; the next start creates it."""
+        if self.pg is not None:
+            return self.state_query("SELECT count(*) FROM pg_tables WHERE tablename = "
+                                    "'delivery'")[0][0] == 1
         return os.path.exists(self.state) and self.state_query(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'delivery'"
         )[0][0] == 1

@@ -100,9 +100,9 @@ class CrashFaults(fl.FaultCase):
             d.kill9()
             self.assertTrue(was_running, "escalatord exited by itself before the kill; log:\n%s"
                             % fl.tail(d.log()))
-            if os.path.exists(self.state):  # (a kill early in start-up may come before it)
-                ic = fl.integrity_check(self.state)
-                self.assertEqual(ic, "ok", "state store damaged by kill %d" % (len(kills) + 1))
+            # (a kill early in start-up may come before the file)
+            self.assertEqual(self.state_intact(), "ok",
+                             "state store damaged by kill %d" % (len(kills) + 1))
             flying = self.in_flight() if self.has_schema() else set()
             in_flight_at_kill.update(flying)
             counts = self.state_query("SELECT (SELECT count(*) FROM alert), "
@@ -123,7 +123,7 @@ class CrashFaults(fl.FaultCase):
                              timeout=180, poll=0.5, what="every delivery sent")
         time.sleep(1.5)  # nothing else may arrive
         d.terminate()
-        self.assertEqual(fl.integrity_check(self.state), "ok")
+        self.assertEqual(self.state_intact(), "ok")
 
         reqs = sink.requests
         per_id = collections.Counter()
@@ -182,9 +182,7 @@ class CrashFaults(fl.FaultCase):
         pass_s = time.monotonic() - t_start
         d.kill9()
         self.assertEqual(self.state_query("SELECT count(*) FROM alert")[0][0], n)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(self.state + suffix):
-                os.unlink(self.state + suffix)
+        self.reset_state()
 
         # Kills at a random point of the pass.  The pass is timed once above; on a busy machine
         # later passes can be shorter than that, so a kill that finds its pass already ended
@@ -202,7 +200,7 @@ class CrashFaults(fl.FaultCase):
             d.kill9()
             finished = re.search(r"evaluated why=start", d.log()) is not None
             mid_pass += not finished
-            self.assertEqual(fl.integrity_check(self.state), "ok", "after kill %d" % (k + 1))
+            self.assertEqual(self.state_intact(), "ok", "after kill %d" % (k + 1))
             alerts, deliveries, alerted, skipped = self.state_query(
                 "SELECT (SELECT count(*) FROM alert), (SELECT count(*) FROM delivery), "
                 "(SELECT count(*) FROM clock_stage WHERE status = 'alerted'), "
@@ -222,9 +220,7 @@ class CrashFaults(fl.FaultCase):
                 partial += 1
             if alerts == n:
                 # the pass was committed before this kill: start again from nothing
-                for suffix in ("", "-wal", "-shm"):
-                    if os.path.exists(self.state + suffix):
-                        os.unlink(self.state + suffix)
+                self.reset_state()
                 pass_s = min(pass_s, delay)
             k += 1
         self.assertGreaterEqual(mid_pass, need, "too few kills landed inside the pass (%d of %d)"
@@ -237,7 +233,7 @@ class CrashFaults(fl.FaultCase):
             "(SELECT count(*) FROM clock_stage WHERE status = 'alerted')")[0]
         self.assertEqual((alerts, deliveries, alerted), (n, n, n))
         dup = self.state_query("SELECT count(*) FROM (SELECT case_ref FROM alert GROUP BY "
-                               "case_ref HAVING count(*) > 1)")[0][0]
+                               "case_ref HAVING count(*) > 1) d")[0][0]
         self.assertEqual(dup, 0)
         d.terminate(timeout=20)
         fl.report("crash_evaluation", seed=self.seed, clocks=n, kills=k,

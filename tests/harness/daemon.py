@@ -702,6 +702,23 @@ class DaemonCase(unittest.TestCase):
             return []
         return query(self.state, sql, args)
 
+    def state_intact(self):
+        """The state store's own check: SQLite's PRAGMA integrity_check ("ok" when the file is
+        whole, or not made yet); on PostgreSQL "ok" (the server keeps its own pages whole)."""
+        if self.pg is not None or not os.path.exists(self.state):
+            return "ok"
+        return query(self.state, "PRAGMA integrity_check")[0][0]
+
+    def reset_state(self):
+        """Start the next run from an empty state store (the file removed, or the tables
+        dropped)."""
+        if self.pg is not None:
+            self.pg.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;", db=self.pg_db)
+            return
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.state + suffix):
+                os.unlink(self.state + suffix)
+
     def deliveries(self):
         """{id: Row(DELIVERY_COLUMNS)}"""
         rows = self.state_query("SELECT id, %s FROM delivery ORDER BY id"
