@@ -189,6 +189,14 @@ class FailoverFaults(fl.FaultCase):
         """How a node names itself (the standby line, the leader table): HOST:PID."""
         return "%s:%d" % (self.hostname, daemon.pid)
 
+    def assert_no_errors_yet(self, a, b):
+        """Before the fault, neither node logged an error (a standby starting beside a busy
+        leader once deadlocked the leader's inserts with its schema DDL)."""
+        for name, d in (("A", a), ("B", b)):
+            errors = [line for line in d.log().splitlines()
+                      if line.startswith("escalatord: error:")]
+            self.assertEqual(errors, [], "node %s logged errors before the fault" % name)
+
     def two_nodes(self, n_alerts, low, high):
         """Sinks A and B, configurations etc/a.conf and etc/b.conf, the case store; node A
         started and leading, node B started and standing by; the sinks still hold requests
@@ -416,6 +424,7 @@ class FailoverFaults(fl.FaultCase):
         # B must not lead yet: read its log, then kill A.
         t_check = time.time()
         self.assertIsNone(LEADING_RX.search(b.log()), "node B leads while node A does")
+        self.assert_no_errors_yet(a, b)
         self.assertTrue(a.alive(), "node A exited before the kill; log:\n%s" % fl.tail(a.log()))
         received_at_kill = sink_a.counters["requests"]
         a.kill9()
@@ -485,6 +494,7 @@ class FailoverFaults(fl.FaultCase):
 
         t_check = time.time()
         self.assertIsNone(LEADING_RX.search(b.log()), "node B leads while node A does")
+        self.assert_no_errors_yet(a, b)
         t_cut0 = time.time()
         rows = self.state_query(
             "SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity "
