@@ -128,6 +128,19 @@ casestore_rows_column_name(const struct casestore_rows *q, size_t i)
 	return sqlite3_column_name(q->st, (int)i);
 }
 
+void
+casestore_set_async(struct casestore *cs, bool on)
+{
+	if (cs->pg != NULL)
+		casestore_pg_set_async(cs, on);
+}
+
+int
+casestore_wait_fd(const struct casestore *cs)
+{
+	return cs->pg != NULL ? casestore_pg_wait_fd(cs) : -1;
+}
+
 /* Step to the next row, within the time limit. */
 int
 casestore_rows_next(struct casestore_rows *q, char **cause)

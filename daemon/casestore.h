@@ -103,8 +103,18 @@ const char *casestore_rows_column_name(const struct casestore_rows *q, size_t i)
  * Step to the next row: 1 a row, 0 no more rows, -1 reading failed (*cause
  * set; casestore_rows_timed_out tells a query stopped for its time limit), -2
  * the tick asked to stop (nothing set). After -1 or -2 the query is over.
+ * With casestore_set_async on a PostgreSQL store, also 2: no row has arrived
+ * yet; call again once casestore_wait_fd is readable (or a little later).
  */
 int casestore_rows_next(struct casestore_rows *q, char **cause);
+/*
+ * Let casestore_rows_next say 2 rather than wait for the server (the service's
+ * passes on PostgreSQL, so that the loop goes on delivering meanwhile); off
+ * for every other reader. A no-op on SQLite, whose steps are short.
+ */
+void casestore_set_async(struct casestore *cs, bool on);
+/* The socket to wait on after a 2, or -1. */
+int casestore_wait_fd(const struct casestore *cs);
 /* Did the query stop because its steps took longer than casestore_set_timeout allows? */
 bool casestore_rows_timed_out(const struct casestore_rows *q);
 /* Time spent inside the query's steps so far (not between them), in seconds. */

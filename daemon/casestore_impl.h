@@ -83,6 +83,8 @@ struct casestore_pgrows *casestore_pg_query(struct casestore *cs, const char *sq
 size_t casestore_pg_ncolumns(const struct casestore_pgrows *q);
 const char *casestore_pg_column_name(const struct casestore_pgrows *q, size_t i);
 int casestore_pg_next(struct casestore_pgrows *q, char **cause);
+void casestore_pg_set_async(struct casestore *cs, bool on);
+int casestore_pg_wait_fd(const struct casestore *cs);
 /* Column i of the current row (NULL for SQL NULL) and its length in bytes. */
 const char *casestore_pg_value(struct casestore_pgrows *q, size_t i, size_t *len);
 bool casestore_pg_number(struct casestore_pgrows *q, size_t i, double *value);

@@ -115,6 +115,18 @@ casestore_pg_read_end(struct casestore *cs)
 	(void)cs;
 }
 
+void
+casestore_pg_set_async(struct casestore *cs, bool on)
+{
+	(void)cs, (void)on;
+}
+int
+casestore_pg_wait_fd(const struct casestore *cs)
+{
+	(void)cs;
+	return -1;
+}
+
 #else
 
 #include <libpq-fe.h>
@@ -131,7 +143,20 @@ casestore_pg_read_end(struct casestore *cs)
 struct casestore_pg {
 	PGconn *conn;
 	bool in_read; /* casestore_read_begin: one snapshot for the queries that follow */
+	bool async;   /* casestore_set_async: say 2 rather than wait for a row */
 };
+
+void
+casestore_pg_set_async(struct casestore *cs, bool on)
+{
+	cs->pg->async = on;
+}
+
+int
+casestore_pg_wait_fd(const struct casestore *cs)
+{
+	return PQsocket(cs->pg->conn);
+}
 
 /* One query's rows, one at a time (libpq's single-row mode). */
 struct casestore_pgrows {
@@ -534,6 +559,11 @@ casestore_pg_next(struct casestore_pgrows *q, char **cause)
 	q->row = NULL;
 	if (q->done)
 		return 0;
+	/* Only what has arrived: the loop serves deliveries while the server works. */
+	if (q->cs->pg->async && PQconsumeInput(q->cs->pg->conn) && PQisBusy(q->cs->pg->conn)) {
+		q->spent += clock_monotonic_ns() - t0;
+		return 2;
+	}
 	res = PQgetResult(q->cs->pg->conn);
 	q->spent += clock_monotonic_ns() - t0;
 	switch (PQresultStatus(res)) {

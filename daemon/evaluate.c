@@ -224,6 +224,7 @@ struct evaluate_run {
 	bool digest_now;           /* held deliveries go at now, not at the next digest time */
 	size_t rule;               /* the rule being evaluated, or nrules when done */
 	struct casestore_rows *st; /* its query's rows, NULL before the query starts */
+	bool waiting;              /* the last step ended waiting for the server's rows */
 	struct evaluate_rule er;   /* its scratch space, while st is open */
 	evaluate_rule_fn rule_fn;  /* told each rule's figures (metrics), or NULL */
 	void *rule_arg;
@@ -393,6 +394,7 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 	long n = 0;
 	int rc, told;
 
+	run->waiting = false;
 	while ((rc = casestore_rows_next(run->st, &why)) == 1) {
 		if (evaluate_row(run->ss, er, run->st, run->now, run->fn, run->arg, &run->stats,
 		                 cause) != 0)
@@ -403,6 +405,11 @@ evaluate_rule_rows(struct evaluate_run *run, long max_rows, double deadline, cha
 		/* The clock every few rows: a row takes microseconds. */
 		if (deadline > 0 && n % 16 == 0 && evaluate_monotonic() >= deadline)
 			return 1;
+	}
+	if (rc == 2) {
+		/* No row yet (PostgreSQL, asynchronous): the loop waits on the socket. */
+		run->waiting = true;
+		return 1;
 	}
 	if (rc == 0) {
 		er->complete = true;
@@ -494,6 +501,13 @@ evaluate_step_synced(struct evaluate_run *run)
 	log_err("%s", why);
 	free(why);
 	return -1;
+}
+
+/* Did the last slice end waiting for the case store's rows? Its socket, or -1. */
+int
+evaluate_wait_fd(const struct evaluate_run *run)
+{
+	return run->waiting ? casestore_wait_fd(engine_casestore(run->e)) : -1;
 }
 
 /* Evaluate the next slice of a pass, in its own transaction. */

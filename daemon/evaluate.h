@@ -67,6 +67,12 @@ int evaluate_step(struct evaluate_run *run, long max_rows, double max_seconds, c
  */
 void evaluate_digest_now(struct evaluate_run *run);
 void evaluate_finish(struct evaluate_run *run, struct evaluate_stats *stats);
+/*
+ * After evaluate_step returned 1: the socket to wait on before the next step
+ * (the case store's server has not sent the rows yet; casestore_set_async), or
+ * -1 to go on at once.
+ */
+int evaluate_wait_fd(const struct evaluate_run *run);
 
 /* One rule's figures in a pass (for metrics). */
 struct evaluate_rule_stats {

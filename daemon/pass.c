@@ -137,6 +137,8 @@ pass_start(struct daemon *dm, const char *why)
 		pass_done(dm, why, started, &stats);
 		return;
 	}
+	/* The rows of a PostgreSQL case store are read as they come, between deliveries. */
+	casestore_set_async(engine_casestore(dm->engine), true);
 	dm->run = evaluate_start(dm->engine, dm->ss, now, pass_alert_cb, dm);
 	evaluate_observe(dm->run, metrics_rule_cb, dm->metrics); /* metrics: per rule */
 	/* The first pass finds what fell due while escalatord was stopped: it goes now. */
@@ -152,6 +154,16 @@ pass_start(struct daemon *dm, const char *why)
 	evtimer_add(dm->pass_ev, &tv);
 }
 
+/* dm->pass_ev as a plain timer again (after a wait on the case store's socket). */
+static void
+pass_slice_timer(struct daemon *dm)
+{
+	if (event_get_fd(dm->pass_ev) == -1)
+		return;
+	event_del(dm->pass_ev);
+	evtimer_assign(dm->pass_ev, dm->base, pass_slice_cb, dm);
+}
+
 /* End the pass in progress, finished or not. */
 void
 pass_end(struct daemon *dm, int rc, char *cause)
@@ -159,8 +171,10 @@ pass_end(struct daemon *dm, int rc, char *cause)
 	struct evaluate_stats stats;
 
 	evtimer_del(dm->pass_ev);
+	pass_slice_timer(dm);
 	evaluate_finish(dm->run, &stats);
 	dm->run = NULL;
+	casestore_set_async(engine_casestore(dm->engine), false);
 	outbox_hold_digests(dm->ob, false);
 	if (rc >= 0)
 		dm->passed = true;
@@ -201,7 +215,23 @@ pass_slice_cb(evutil_socket_t fd, short events, void *arg)
 	if (took > dm->longest_slice)
 		dm->longest_slice = took;
 	if (rc == 1) {
-		evtimer_add(dm->pass_ev, &tv);
+		int wfd = evaluate_wait_fd(dm->run);
+
+		/*
+		 * Waiting for PostgreSQL's rows: the loop delivers meanwhile, and the
+		 * next slice runs when they arrive (or in a second, to look again).
+		 */
+		if (wfd >= 0) {
+			struct timeval wait = {1, 0};
+
+			event_del(dm->pass_ev);
+			event_assign(dm->pass_ev, dm->base, wfd, EV_READ | EV_TIMEOUT,
+			             pass_slice_cb, dm);
+			event_add(dm->pass_ev, &wait);
+		} else {
+			pass_slice_timer(dm);
+			evtimer_add(dm->pass_ev, &tv);
+		}
 		return;
 	}
 	pass_end(dm, rc, cause);
