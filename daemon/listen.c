@@ -41,6 +41,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
+#include "respond_page.h"
 #include "xalloc.h"
 
 #define LISTEN_MAX_HEADERS 8192
@@ -205,7 +206,20 @@ listen_respond(struct listener *l, struct evhttp_request *req, const char *token
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
 	struct respond_reply r;
 
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST && l->dm->standby) {
+		/*
+		 * Another node leads and records answers: say so, and let a reverse
+		 * proxy (proxy_next_upstream http_503) or the person try it there.
+		 */
+		memset(&r, 0, sizeof r);
+		r.status = 503;
+		r.body =
+		    respond_refusal("This answer was not recorded yet",
+		                    "This escalator server is standing by while the other one "
+		                    "records answers. Go back, and send your answer again in a "
+		                    "minute.");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "30");
+	} else if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
 		size_t len = evbuffer_get_length(body);
 		/* evhttp has refused a longer body (413); this makes it one piece. */
 		const char *bytes = len > 0 ? (const char *)evbuffer_pullup(body, -1) : "";

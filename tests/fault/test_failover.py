@@ -54,6 +54,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultlib as fl  # noqa: E402
 from harness.pgcluster import PgCluster  # noqa: E402
+from harness import daemon as hd  # noqa: E402
 
 INSTANCE = "council-a"
 FAILOVER_TIMEOUT = 6  # seconds (escalatord's default is 30, its minimum 3)
@@ -162,14 +163,15 @@ class FailoverFaults(fl.FaultCase):
 
         return self.http_sink(responses=respond, idle_timeout=5)
 
-    def write_node_config(self, path, sink, per_dest):
+    def write_node_config(self, path, sink, per_dest, **extra):
         old = self.conf
         self.conf = path
         try:
             self.write_config({"hook": sink.url_for("/hook")}, poll_interval=1,
                               max_deliveries=MAX_DELIVERIES, connect_timeout=2,
                               delivery_timeout=30, retry_min=1, retry_max=2, shutdown_timeout=2,
-                              instance=INSTANCE, failover_timeout=FAILOVER_TIMEOUT, **per_dest)
+                              instance=INSTANCE, failover_timeout=FAILOVER_TIMEOUT, **per_dest,
+                              **extra)
         finally:
             self.conf = old
         with open(path, encoding="utf-8") as f:
@@ -197,7 +199,7 @@ class FailoverFaults(fl.FaultCase):
                       if line.startswith("escalatord: error:")]
             self.assertEqual(errors, [], "node %s logged errors before the fault" % name)
 
-    def two_nodes(self, n_alerts, low, high):
+    def two_nodes(self, n_alerts, low, high, extra_a=None, extra_b=None):
         """Sinks A and B, configurations etc/a.conf and etc/b.conf, the case store; node A
         started and leading, node B started and standing by; the sinks still hold requests
         (open them with self.gate.set()).  Returns a dict: a, b (the Daemons), sink_a, sink_b,
@@ -209,8 +211,8 @@ class FailoverFaults(fl.FaultCase):
             if fl.supports_setting("max_per_destination") else {}
         conf_a = os.path.join(self.etc, "a.conf")
         conf_b = os.path.join(self.etc, "b.conf")
-        self.write_node_config(conf_a, sink_a, per_dest)
-        self.write_node_config(conf_b, sink_b, per_dest)
+        self.write_node_config(conf_a, sink_a, per_dest, **(extra_a or {}))
+        self.write_node_config(conf_b, sink_b, per_dest, **(extra_b or {}))
         self.write_rules(fl.rule_text(notify=("hook",)))
         make_big_store(self.case_store, n_alerts)
 
@@ -574,6 +576,38 @@ class FailoverFaults(fl.FaultCase):
                   in_flight_at_cut=len(flying) if snap_valid else None,
                   requests_a=len(reqs_a), requests_b=len(reqs_b), sessions_cut=len(rows),
                   epoch_a=epoch_a, epoch_b=epoch_b)
+
+    def test_standby_refuses_answers(self):
+        """A standby's listener does not record answers: a POST to an answer link gets 503
+        with Retry-After (a reverse proxy then tries the leader: proxy_next_upstream), while
+        the leader's listener handles it (here a made-up token: refused as not genuine)."""
+        import urllib.error
+        import urllib.request
+        port_a, port_b = hd.free_port(), hd.free_port()
+        nodes = self.two_nodes(20, 0.0, 0.01, extra_a={"listen": "127.0.0.1:%d" % port_a},
+                               extra_b={"listen": "127.0.0.1:%d" % port_b})
+        self.gate.set()
+
+        def post(port):
+            req = urllib.request.Request("http://127.0.0.1:%d/r/not-a-real-token" % port,
+                                         data=b"kind=acknowledged", method="POST",
+                                         headers={"Content-Type":
+                                                  "application/x-www-form-urlencoded"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, dict(r.headers), r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read().decode()
+
+        nodes["b"].wait_listening(port_b)
+        nodes["a"].wait_listening(port_a)
+        status, headers, body = post(port_b)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers.get("Retry-After"), "30")
+        self.assertIn("standing by", body)
+        status, _, body = post(port_a)
+        self.assertNotEqual(status, 503, "the leader refused as a standby would: " + body)
+        self.assertIn(status, (400, 403, 404, 410), body)
 
 
 def add_options(p):
