@@ -225,26 +225,9 @@ pg_translate(const char *sql, char **cause)
 
 	for (size_t i = 0; i < n;) {
 		char c = sql[i];
+		size_t j = db_pg_skip(sql, i, n);
 
-		if (c == '\'' || c == '"') { /* a literal or a quoted name, doubled quotes inside */
-			size_t j = i + 1;
-
-			while (j < n && !(sql[j] == c && sql[j + 1] != c))
-				j += sql[j] == c ? 2 : 1;
-			j = j < n ? j + 1 : n;
-			memcpy(out + o, sql + i, j - i);
-			o += j - i;
-			i = j;
-		} else if (c == '-' && sql[i + 1] == '-') {
-			size_t j = i + strcspn(sql + i, "\n");
-
-			memcpy(out + o, sql + i, j - i);
-			o += j - i;
-			i = j;
-		} else if (c == '/' && sql[i + 1] == '*') {
-			const char *end = strstr(sql + i + 2, "*/");
-			size_t j = end ? (size_t)(end - sql) + 2 : n;
-
+		if (j > i) { /* a literal, a quoted name or a comment: as it is */
 			memcpy(out + o, sql + i, j - i);
 			o += j - i;
 			i = j;
@@ -255,23 +238,23 @@ pg_translate(const char *sql, char **cause)
 		} else if (c == ':' &&
 		           (sql[i + 1] == '_' || (sql[i + 1] >= 'a' && sql[i + 1] <= 'z') ||
 		            (sql[i + 1] >= 'A' && sql[i + 1] <= 'Z'))) {
-			size_t j = i + 1;
+			size_t e = i + 1;
 
-			while (j < n && (sql[j] == '_' || (sql[j] >= 'a' && sql[j] <= 'z') ||
-			                 (sql[j] >= 'A' && sql[j] <= 'Z') ||
-			                 (sql[j] >= '0' && sql[j] <= '9')))
-				j++;
-			if (j - i == 6 && strncmp(sql + i, ":today", 6) == 0)
+			while (e < n && (sql[e] == '_' || (sql[e] >= 'a' && sql[e] <= 'z') ||
+			                 (sql[e] >= 'A' && sql[e] <= 'Z') ||
+			                 (sql[e] >= '0' && sql[e] <= '9')))
+				e++;
+			if (e - i == 6 && strncmp(sql + i, ":today", 6) == 0)
 				memcpy(out + o, "$1", 2);
-			else if (j - i == 4 && strncmp(sql + i, ":now", 4) == 0)
+			else if (e - i == 4 && strncmp(sql + i, ":now", 4) == 0)
 				memcpy(out + o, "$2", 2);
 			else {
-				*cause = casestore_param_cause(sql + i, (int)(j - i));
+				*cause = casestore_param_cause(sql + i, (int)(e - i));
 				free(out);
 				return NULL;
 			}
 			o += 2;
-			i = j;
+			i = e;
 		} else
 			out[o++] = sql[i++];
 	}

@@ -409,6 +409,20 @@ daemon_idle_cb(void *arg)
 		event_base_loopexit(dm->base, NULL);
 }
 
+/* Starting failed (logged): free what was made so far; the exit status, 1. */
+static int
+daemon_start_failed(struct daemon *dm)
+{
+	if (dm->base != NULL)
+		event_base_free(dm->base);
+	metrics_free(dm->metrics);
+	casehealth_free(dm->health);
+	freshness_watch_free(dm->fresh);
+	statestore_close(dm->ss);
+	engine_free(dm->engine);
+	return 1;
+}
+
 /* Run the service. */
 int
 daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_fn on_alert)
@@ -441,14 +455,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 		if (cause != NULL)
 			log_err("%s", cause);
 		free(cause);
-		if (lead < 0) {
-			metrics_free(dm.metrics);
-			casehealth_free(dm.health);
-			freshness_watch_free(dm.fresh);
-			statestore_close(dm.ss);
-			engine_free(e);
-			return 1;
-		}
+		if (lead < 0)
+			return daemon_start_failed(&dm);
 	} else if (lead == 0 && !leader_shared(dm.ss) && n > 0)
 		log_notice("%d deliveries were in flight when escalatord last stopped; sending "
 		           "them again (receivers can drop repeats by their delivery id)",
@@ -457,15 +465,8 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	if ((dm.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	/* After the state store (answers are recorded there); an address in use is fatal. */
-	if (!once && daemon_listen_start(&dm) != 0) {
-		event_base_free(dm.base);
-		metrics_free(dm.metrics);
-		casehealth_free(dm.health);
-		freshness_watch_free(dm.fresh);
-		statestore_close(dm.ss);
-		engine_free(e);
-		return 1;
-	}
+	if (!once && daemon_listen_start(&dm) != 0)
+		return daemon_start_failed(&dm);
 	dm.ob = outbox_new(dm.base, dm.ss, daemon_idle_cb, &dm);
 	outbox_configure(dm.ob, engine_config(e));
 	outbox_pause(dm.ob, dm.standby);

@@ -422,6 +422,28 @@ db_pg_set_error(struct db_pg *pg, const char *msg)
 	pg->err = db_pg_message(msg);
 }
 
+size_t
+db_pg_skip(const char *sql, size_t i, size_t n)
+{
+	char c = sql[i];
+
+	if (c == '\'' || c == '"') { /* a literal or a quoted name, doubled quotes inside */
+		size_t j = i + 1;
+
+		while (j < n && !(sql[j] == c && sql[j + 1] != c))
+			j += sql[j] == c ? 2 : 1;
+		return j < n ? j + 1 : n;
+	}
+	if (c == '-' && sql[i + 1] == '-')
+		return i + strcspn(sql + i, "\n");
+	if (c == '/' && sql[i + 1] == '*') {
+		const char *end = strstr(sql + i + 2, "*/");
+
+		return end ? (size_t)(end - sql) + 2 : n;
+	}
+	return i;
+}
+
 /* sql with ?N (or ?) as $N, outside quotes and comments; *nparams the highest N. */
 static char *
 db_pg_translate(const char *sql, int *nparams, Oid **types)
@@ -433,19 +455,9 @@ db_pg_translate(const char *sql, int *nparams, Oid **types)
 
 	for (size_t i = 0; i < n;) {
 		char c = sql[i];
+		size_t j = db_pg_skip(sql, i, n);
 
-		if (c == '\'' || c == '"') {
-			size_t j = i + 1;
-
-			while (j < n && !(sql[j] == c && sql[j + 1] != c))
-				j += sql[j] == c ? 2 : 1;
-			j = j < n ? j + 1 : n;
-			memcpy(out + o, sql + i, j - i);
-			o += j - i;
-			i = j;
-		} else if (c == '-' && sql[i + 1] == '-') {
-			size_t j = i + strcspn(sql + i, "\n");
-
+		if (j > i) { /* copied as it is */
 			memcpy(out + o, sql + i, j - i);
 			o += j - i;
 			i = j;

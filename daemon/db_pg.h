@@ -6,6 +6,7 @@
 #define ESCALATOR_DB_PG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct db;
 struct db_pg;
@@ -23,6 +24,11 @@ bool db_pg_is_url(const char *s);
  */
 void *db_pg_open_conn(const char *url, const char *what, const char *to, char **shown,
                       char **cause);
+/*
+ * Where what starts at sql[i] ends, when it is a string literal, a quoted
+ * name, or a comment (nothing in it is SQL to translate); i if it is none.
+ */
+size_t db_pg_skip(const char *sql, size_t i, size_t n);
 /* libpq's message's first line, without "ERROR:  " (free). */
 char *db_pg_message(const char *msg);
 /* How messages name the database of a db on PostgreSQL, and its PGconn. */

@@ -91,12 +91,6 @@ static const char statestore_schema[] =
     "  days_late INTEGER NOT NULL, recorded_at TEXT NOT NULL, reopened_on TEXT,"
     "  UNIQUE (rule, case_ref, start));"
     "CREATE TABLE IF NOT EXISTS delivery (" STATESTORE_DELIVERY_COLUMNS ");"
-    "CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) "
-    "  WHERE status = 'pending';"
-    "CREATE INDEX IF NOT EXISTS delivery_destination ON delivery (kind, recipient, "
-    "  next_attempt) WHERE status = 'pending';"
-    "CREATE INDEX IF NOT EXISTS delivery_kind_due ON delivery (kind, next_attempt) "
-    "  WHERE status = 'pending';"
     "CREATE TABLE IF NOT EXISTS threshold_state ("
     "  rule TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL, pass INTEGER NOT NULL,"
     "  PRIMARY KEY (rule, key)) WITHOUT ROWID;"
@@ -105,19 +99,6 @@ static const char statestore_schema[] =
     "CREATE TABLE IF NOT EXISTS audit ("
     "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES delivery(id),"
     "  at TEXT NOT NULL, recipient TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);"
-    /* retention.c: a delivery's audit rows and an alert's deliveries, found without a scan. */
-    "CREATE INDEX IF NOT EXISTS audit_delivery ON audit (delivery_id);"
-    "CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);"
-    /* bundle.c: what waits for a digest, and a digest's items. */
-    "CREATE INDEX IF NOT EXISTS delivery_held ON delivery (next_attempt) WHERE status = 'held';"
-    "CREATE INDEX IF NOT EXISTS delivery_held_dest ON delivery (kind, recipient, next_attempt) "
-    "WHERE status = 'held';"
-    "CREATE INDEX IF NOT EXISTS delivery_digest ON delivery (digest_id) WHERE digest_id IS NOT "
-    "NULL;"
-    "CREATE INDEX IF NOT EXISTS delivery_closed ON delivery (closed_id) WHERE closed_id IS NOT "
-    "NULL;"
-    /* A clock's alerts, for the history each message shows. */
-    "CREATE INDEX IF NOT EXISTS alert_clock ON alert (rule, case_ref, start);"
     /*
      * An answer given through the link of delivery delivery_id (alert_id's
      * delivery to recipient): the clock it is about (kept when the alert and
@@ -131,9 +112,8 @@ static const char statestore_schema[] =
     "  rule TEXT NOT NULL, case_ref TEXT NOT NULL, start TEXT NOT NULL, stage TEXT, label TEXT,"
     "  recipient TEXT NOT NULL, name TEXT,"
     "  kind TEXT NOT NULL CHECK (kind IN ('acknowledged', 'agreed', 'disagree')),"
-    "  agreed_on TEXT, reason TEXT, note TEXT, answered_at TEXT NOT NULL, amends INTEGER);"
-    "CREATE INDEX IF NOT EXISTS response_clock ON response (rule, case_ref, start);"
-    "CREATE INDEX IF NOT EXISTS response_delivery ON response (delivery_id);";
+    "  agreed_on TEXT, reason TEXT, note TEXT, answered_at TEXT NOT NULL, amends "
+    "INTEGER);" STATESTORE_INDEXES;
 
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void

@@ -79,6 +79,34 @@ struct statestore {
 	struct dbstmt *q_ans_kinds;
 };
 
+/*
+ * The state store's indexes, the same on both engines (statestore.c, statestore_pg.c), made
+ * after the tables: the outbox's due deliveries by destination and kind; retention.c's way to a
+ * delivery's audit rows and an alert's deliveries without a scan; bundle.c's deliveries waiting
+ * for a digest and a digest's items; a clock's alerts (the history each message shows) and its
+ * answers.
+ */
+#define STATESTORE_INDEXES                                                                         \
+	"CREATE INDEX IF NOT EXISTS delivery_pending ON delivery (next_attempt) WHERE status = "   \
+	"'pending';"                                                                               \
+	"CREATE INDEX IF NOT EXISTS delivery_destination ON delivery (kind, recipient, "           \
+	"next_attempt) WHERE status = 'pending';"                                                  \
+	"CREATE INDEX IF NOT EXISTS delivery_kind_due ON delivery (kind, next_attempt) WHERE "     \
+	"status = 'pending';"                                                                      \
+	"CREATE INDEX IF NOT EXISTS audit_delivery ON audit (delivery_id);"                        \
+	"CREATE INDEX IF NOT EXISTS delivery_alert ON delivery (alert_id);"                        \
+	"CREATE INDEX IF NOT EXISTS delivery_held ON delivery (next_attempt) WHERE status = "      \
+	"'held';"                                                                                  \
+	"CREATE INDEX IF NOT EXISTS delivery_held_dest ON delivery (kind, recipient, "             \
+	"next_attempt) WHERE status = 'held';"                                                     \
+	"CREATE INDEX IF NOT EXISTS delivery_digest ON delivery (digest_id) WHERE digest_id IS "   \
+	"NOT NULL;"                                                                                \
+	"CREATE INDEX IF NOT EXISTS delivery_closed ON delivery (closed_id) WHERE closed_id IS "   \
+	"NOT NULL;"                                                                                \
+	"CREATE INDEX IF NOT EXISTS alert_clock ON alert (rule, case_ref, start);"                 \
+	"CREATE INDEX IF NOT EXISTS response_clock ON response (rule, case_ref, start);"           \
+	"CREATE INDEX IF NOT EXISTS response_delivery ON response (delivery_id);"
+
 /* A statement the store keeps prepared: where its handle is, and whether it writes. */
 struct statestore_sql {
 	size_t offset; /* of its struct dbstmt * in struct statestore */

@@ -105,6 +105,19 @@ rules = (
 """ % (rule_id, title, query, due, extra, stage, at, ", ".join('"%s"' % n for n in notify))
 
 
+def make_big_store(path, n, prefix="C"):
+    """A case store of n overdue clocks (table cases: case_ref, start), made anew at path."""
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE cases (case_ref TEXT, start TEXT)")
+    db.executemany("INSERT INTO cases VALUES (?, ?)",
+                   (("%s%06d" % (prefix, i), "2024-%02d-%02d" % (1 + i % 12, 1 + i % 28))
+                    for i in range(n)))
+    db.commit()
+    db.close()
+
+
 class FaultCase(hd.DaemonCase):
     """harness.daemon.DaemonCase (the private tree, daemons, servers, state store) with the fault
     suite's configuration: write_config(contacts, ...) below, rule file etc/rules/10-fault.conf,

@@ -27,7 +27,6 @@ import collections
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 
@@ -43,15 +42,6 @@ class CrashFaults(fl.FaultCase):
     def setUp(self):
         super().setUp()
         self.seed_rng()
-
-    def make_big_store(self, n, prefix="C"):
-        db = sqlite3.connect(self.case_store)
-        db.execute("CREATE TABLE cases (case_ref TEXT, start TEXT)")
-        db.executemany("INSERT INTO cases VALUES (?, ?)",
-                       (("%s%06d" % (prefix, i), "2024-%02d-%02d" % (1 + i % 12, 1 + i % 28))
-                        for i in range(n)))
-        db.commit()
-        db.close()
 
     def in_flight(self):
         return {r[0] for r in self.state_query("SELECT id FROM delivery WHERE in_flight = 1")}
@@ -75,7 +65,7 @@ class CrashFaults(fl.FaultCase):
                           connect_timeout=2, delivery_timeout=10, retry_min=1, retry_max=2,
                           shutdown_timeout=2, **per_dest)
         self.write_rules(fl.rule_text(notify=("hook",)))
-        self.make_big_store(n_alerts)
+        fl.make_big_store(self.case_store, n_alerts)
 
         # The kill plan: 3 kills at a random time after the start (start-up, evaluation, first
         # deliveries); the rest when the receiver has seen a random number of requests.
@@ -171,7 +161,7 @@ class CrashFaults(fl.FaultCase):
                           shutdown_timeout=1)
         self.write_rules(fl.rule_text(notify=("hook",)))
         t0 = time.monotonic()
-        self.make_big_store(n)
+        fl.make_big_store(self.case_store, n)
         made = time.monotonic() - t0
 
         # Calibrate: how long does the first pass take (from the "starting" line)?

@@ -45,7 +45,6 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import sys
 import threading
 import time
@@ -75,19 +74,6 @@ LOST_RX = re.compile(r"^escalatord: .*lost the lead of instance %s" % _I, re.M)
 # instance and saying it stands by or retries
 STANDS_BY_RX = re.compile(r"^escalatord: (?=.*%s)(?=.*(?:standby|standing by|stands by|retr)).*"
                           % _I, re.M | re.I)
-
-
-def make_big_store(path, n, prefix="C"):
-    """n overdue clocks (as in test_crash.py)."""
-    if os.path.exists(path):
-        os.unlink(path)
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE cases (case_ref TEXT, start TEXT)")
-    db.executemany("INSERT INTO cases VALUES (?, ?)",
-                   (("%s%06d" % (prefix, i), "2024-%02d-%02d" % (1 + i % 12, 1 + i % 28))
-                    for i in range(n)))
-    db.commit()
-    db.close()
 
 
 def copies_by_id(sinks):
@@ -191,6 +177,18 @@ class FailoverFaults(fl.FaultCase):
         """How a node names itself (the standby line, the leader table): HOST:PID."""
         return "%s:%d" % (self.hostname, daemon.pid)
 
+    def check_takeover(self, m, takeover, after, epoch_a, b):
+        """Node B's "leading" line (match m) came within failover_timeout (+ margin) of the
+        fault, with the next epoch, and the leader table names it. Returns B's epoch."""
+        self.assertLessEqual(takeover, FAILOVER_TIMEOUT + TAKEOVER_MARGIN,
+                             "node B led %.1f s after %s (failover_timeout %d s + %.0f s)"
+                             % (takeover, after, FAILOVER_TIMEOUT, TAKEOVER_MARGIN))
+        epoch_b = int(m.group(1))
+        self.assertEqual(epoch_b, epoch_a + 1, "node B's epoch (its 'leading' line)")
+        self.assertEqual(self.leader_row(), (epoch_b, self.node_name(b)),
+                         "the leader table after node B's 'leading' line: (epoch, node)")
+        return epoch_b
+
     def assert_no_errors_yet(self, a, b):
         """Before the fault, neither node logged an error (a standby starting beside a busy
         leader once deadlocked the leader's inserts with its schema DDL)."""
@@ -214,7 +212,7 @@ class FailoverFaults(fl.FaultCase):
         self.write_node_config(conf_a, sink_a, per_dest, **(extra_a or {}))
         self.write_node_config(conf_b, sink_b, per_dest, **(extra_b or {}))
         self.write_rules(fl.rule_text(notify=("hook",)))
-        make_big_store(self.case_store, n_alerts)
+        fl.make_big_store(self.case_store, n_alerts)
 
         old = self.conf
         self.conf = conf_a
@@ -436,13 +434,7 @@ class FailoverFaults(fl.FaultCase):
         m, t_absent, t_seen = self.wait_line(b, LEADING_RX, WAIT_LINE, "node B taking over",
                                              absent_at=t_check)
         takeover = t_seen - t_kill
-        self.assertLessEqual(takeover, FAILOVER_TIMEOUT + TAKEOVER_MARGIN,
-                             "node B led %.1f s after node A was killed (failover_timeout %d s "
-                             "+ %.0f s)" % (takeover, FAILOVER_TIMEOUT, TAKEOVER_MARGIN))
-        epoch_b = int(m.group(1))
-        self.assertEqual(epoch_b, epoch_a + 1, "node B's epoch (its 'leading' line)")
-        self.assertEqual(self.leader_row(), (epoch_b, self.node_name(b)),
-                         "the leader table after node B's 'leading' line: (epoch, node)")
+        epoch_b = self.check_takeover(m, takeover, "node A was killed", epoch_a, b)
 
         ids = self.wait_all_sent(n_alerts, 120, {"node A": a, "node B": b})
         time.sleep(1.0)  # nothing else may arrive
@@ -520,14 +512,7 @@ class FailoverFaults(fl.FaultCase):
                              "node A said it lost the lead %.1f s after its connection was cut "
                              "(failover_timeout %d s)" % (t_lost - t_cut, FAILOVER_TIMEOUT))
         takeover = t_seen - t_cut0
-        self.assertLessEqual(takeover, FAILOVER_TIMEOUT + TAKEOVER_MARGIN,
-                             "node B led %.1f s after node A's connection was cut "
-                             "(failover_timeout %d s + %.0f s)"
-                             % (takeover, FAILOVER_TIMEOUT, TAKEOVER_MARGIN))
-        epoch_b = int(m.group(1))
-        self.assertEqual(epoch_b, epoch_a + 1, "node B's epoch (its 'leading' line)")
-        self.assertEqual(self.leader_row(), (epoch_b, self.node_name(b)),
-                         "the leader table after node B's 'leading' line: (epoch, node)")
+        epoch_b = self.check_takeover(m, takeover, "node A's connection was cut", epoch_a, b)
 
         ids = self.wait_all_sent(n_alerts, 120, {"node A": a, "node B": b})
         time.sleep(1.0)  # nothing else may arrive
