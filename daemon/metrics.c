@@ -320,6 +320,7 @@ metrics_render(struct daemon *dm)
 /* What /healthz judges besides the counters. */
 struct metrics_state {
 	bool stopping;
+	bool standby;      /* another node leads (leader.h): no passes here, by design */
 	bool store_bad;    /* the case store cannot be read */
 	long long bad_for; /* for how many seconds */
 	int poll_interval; /* seconds */
@@ -348,7 +349,9 @@ metrics_judge(const struct metrics *m, const struct metrics_state *s, char **rea
 
 	if (s->stopping)
 		*reason = xstrdup("stopping");
-	else if (m->passes[0] + m->passes[1] == 0)
+	else if (s->standby && quiet < (long long)METRICS_STALL_POLLS * s->poll_interval)
+		return 0; /* healthy, ready to take over: the leader's /healthz speaks for the work */
+	else if (m->passes[0] + m->passes[1] == 0 && !s->standby)
 		*reason = xstrdup("starting: the first evaluation has not finished yet");
 	else if (s->store_bad)
 		*reason = xasprintf("case store unreadable for %llds: %s", s->bad_for,
@@ -384,6 +387,7 @@ metrics_health(struct daemon *dm, char **reason)
 
 	memset(&s, 0, sizeof s);
 	s.stopping = dm->stopping;
+	s.standby = dm->standby;
 	s.store_bad = dm->store_broken || since != 0;
 	s.bad_for = since != 0 && clock_now() > since ? (long long)(clock_now() - since) : 0;
 	s.poll_interval = engine_config(dm->engine)->poll_interval;

@@ -565,7 +565,8 @@ class FailoverFaults(fl.FaultCase):
     def test_standby_refuses_answers(self):
         """A standby's listener does not record answers: a POST to an answer link gets 503
         with Retry-After (a reverse proxy then tries the leader: proxy_next_upstream), while
-        the leader's listener handles it (here a made-up token: refused as not genuine)."""
+        the leader's listener handles it (here a made-up token: refused as not genuine). The
+        standby's /healthz is 200, and /metrics' escalator_leader is 1 and 0."""
         import urllib.error
         import urllib.request
         port_a, port_b = hd.free_port(), hd.free_port()
@@ -593,6 +594,16 @@ class FailoverFaults(fl.FaultCase):
         status, _, body = post(port_a)
         self.assertNotEqual(status, 503, "the leader refused as a standby would: " + body)
         self.assertIn(status, (400, 403, 404, 410), body)
+        # The standby is healthy (its loop turns; it evaluates nothing by design).
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port_b, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+        metrics = {}
+        for port in (port_a, port_b):
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+                text = r.read().decode()
+            metrics[port] = re.findall(r"^escalator_leader (\d)$", text, re.M)
+        self.assertEqual((metrics[port_a], metrics[port_b]), (["1"], ["0"]),
+                         "escalator_leader on the leader and on the standby")
 
 
 def add_options(p):
