@@ -21,6 +21,7 @@
 #include "log.h"
 #include "rename_check.h"
 #include "utf8.h"
+#include "db_pg.h"
 #include "statestore.h"
 #include "xalloc.h"
 
@@ -369,6 +370,29 @@ print_alert_cb(void *arg, const struct alert *a, long long alert_id)
 	json_decref(o);
 }
 
+/*
+ * A state store on PostgreSQL: can escalatord reach it, and is its database
+ * one it can keep case references in? (A file is made at the first start.)
+ * 0, or -1 with the error added to d.
+ */
+static int
+check_state_server(struct engine *e, struct diag *d)
+{
+	const struct config *cfg = engine_config(e);
+	struct statestore *ss;
+	char *cause = NULL;
+
+	if (!db_pg_is_url(cfg->state))
+		return 0;
+	if ((ss = statestore_open(cfg->state, true, &cause)) == NULL) {
+		diag_add(d, DIAG_ERROR, "%s: state: %s", cfg->path, cause);
+		free(cause);
+		return -1;
+	}
+	statestore_close(ss);
+	return 0;
+}
+
 /* --check: validate everything and say so. */
 static int
 run_check(const struct options *o)
@@ -381,7 +405,8 @@ run_check(const struct options *o)
 	if (e != NULL) {
 		engine_activate(e);
 		engine_check_calendar(e, (date_t)(clock_local(clock_now(), NULL) / 1440), &d);
-		rename_check(e, &d);
+		if (check_state_server(e, &d) == 0)
+			rename_check(e, &d);
 	}
 	for (size_t i = 0; i < d.n; i++) {
 		if (d.v[i].level == DIAG_ERROR)
@@ -389,9 +414,10 @@ run_check(const struct options *o)
 		else
 			fprintf(stderr, "warning: %s\n", d.v[i].text);
 	}
-	if (e == NULL) {
+	if (e == NULL || d.errors > 0) {
 		/* The last line answers the check, as "configuration OK" does. */
 		fprintf(stderr, "%zu error%s\n", d.errors, d.errors == 1 ? "" : "s");
+		engine_free(e);
 		diag_free(&d);
 		return EXIT_CONFIG;
 	}

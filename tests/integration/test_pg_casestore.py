@@ -22,6 +22,7 @@ configuration with the SQLite file:
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -275,6 +276,30 @@ class PgCaseStore(unittest.TestCase):
         p = self.run_esc(self.conf("pgnosel", self.url(user="nobody_reader")), "--check",
                          expect=1)
         self.assertRegex(p.stderr, r"permission denied for (view|table) \w+ \(grant SELECT")
+
+    def test_state_on_the_server_checked(self):
+        # state = "postgresql://...": --check connects, and names a database whose encoding
+        # would refuse a case reference that is not UTF-8 (the service would fail on it).
+        self.pg.create_database("state_utf8")
+        self.pg.create_database("state_bytes", encoding="SQL_ASCII")
+        self.pg.psql("GRANT ALL ON DATABASE state_bytes TO escalator_reader;")
+        for db, ok in (("state_utf8", False), ("state_bytes", True)):
+            conf = self.conf("pgstate-" + db, self.url())
+            with open(conf) as f:
+                text = f.read()
+            state = self.pg.url(user="escalator_reader", db=db) + "&passfile=" + \
+                SHARED["passfile"]
+            text = re.sub(r'state = "[^"]*";', 'state = "%s";' % state, text)
+            with open(conf, "w") as f:
+                f.write(text)
+            p = self.run_esc(conf, "--check", expect=0 if ok else 1)
+            if ok:
+                self.assertIn("configuration OK", p.stdout)
+            else:
+                self.assertIn("state: postgresql://escalator_reader@:%d/state_utf8: the state "
+                              "store's database has encoding UTF8" % self.pg.port, p.stderr)
+                self.assertIn("ENCODING 'SQL_ASCII'", p.stderr)
+                self.assertNotIn("configuration OK", p.stdout)
 
 
 if __name__ == "__main__":
