@@ -562,6 +562,42 @@ class FailoverFaults(fl.FaultCase):
                   requests_a=len(reqs_a), requests_b=len(reqs_b), sessions_cut=len(rows),
                   epoch_a=epoch_a, epoch_b=epoch_b)
 
+    def test_database_restart(self):
+        """The state store's server restarted (a DBA patching it) in the middle of a burst:
+        every session of both nodes ends at once. The nodes connect again by themselves, one
+        of them leads (with the next epoch), and every delivery is sent: none lost, repeats at
+        most the deliveries in flight at the restart."""
+        n_alerts = fl.option("cut_alerts", 600)
+        nodes = self.two_nodes(n_alerts, 0.02, 0.06)
+        a, b, sink_a, sink_b = nodes["a"], nodes["b"], nodes["sink_a"], nodes["sink_b"]
+        epoch_a = nodes["epoch_a"]
+        target = self.rng.randint(int(n_alerts * 0.1), int(n_alerts * 0.3))
+        self.gate.set()
+        ok = sink_a.wait_until(lambda s: s.counters["requests"] >= target, timeout=60)
+        self.assertTrue(ok, "sink A saw %d of %d requests in 60 s; node A's log:\n%s"
+                        % (sink_a.counters["requests"], n_alerts, fl.tail(a.log())))
+        self.assert_no_errors_yet(a, b)
+        t0 = time.monotonic()
+        self.cluster.restart()
+        restart_s = time.monotonic() - t0
+        ids = self.wait_all_sent(n_alerts, 120, {"node A": a, "node B": b})
+        recovered_s = time.monotonic() - t0
+        time.sleep(1.0)  # nothing else may arrive
+        self.assertTrue(a.alive() and b.alive(), "a node exited after the restart")
+        epoch, node = self.leader_row()
+        self.assertEqual(epoch, epoch_a + 1, "the epoch after the restart (one new lead)")
+        self.assertIn(node, (self.node_name(a), self.node_name(b)))
+        held = self.advisory_holders()
+        self.assertEqual(len(held), 1, "sessions holding the lead after the restart: %r" % held)
+        _, repeated = self.check_copies(sink_a, sink_b, ids, n_alerts)
+        self.assertLessEqual(len(repeated), MAX_DELIVERIES,
+                             "%d ids repeated: more than were in flight" % len(repeated))
+        hd.report("failover_db_restart", alerts=n_alerts, restart_seconds=round(restart_s, 2),
+                  all_sent_seconds=round(recovered_s, 2), repeats=len(repeated),
+                  new_leader="A" if node == self.node_name(a) else "B")
+        a.terminate()
+        b.terminate()
+
     def test_standby_refuses_answers(self):
         """A standby's listener does not record answers: a POST to an answer link gets 503
         with Retry-After (a reverse proxy then tries the leader: proxy_next_upstream), while

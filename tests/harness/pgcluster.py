@@ -170,6 +170,12 @@ class PgCluster:
         self.running = True
         return self
 
+    def restart(self, timeout=60):
+        """Restart the server (fast: sessions are ended, as when a DBA restarts it to patch)."""
+        self._run(self._as_server_user(
+            [self._bin("pg_ctl"), "-D", self.data, "-l", self.log_file, "-m", "fast", "-w",
+             "-t", str(timeout), "restart"]), "pg_ctl restart")
+
     def stop(self):
         """Stop the server (immediate: nothing here is worth a checkpoint) and remove the
         directory. Safe to call twice, and from atexit."""
