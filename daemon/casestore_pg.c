@@ -542,8 +542,13 @@ casestore_pg_next(struct casestore_pgrows *q, char **cause)
 	q->row = NULL;
 	if (q->done)
 		return 0;
-	/* Only what has arrived: the loop serves deliveries while the server works. */
-	if (q->cs->pg->async && PQconsumeInput(q->cs->pg->conn) && PQisBusy(q->cs->pg->conn)) {
+	/*
+	 * Only what has arrived: the loop serves deliveries while the server works.
+	 * Read the socket only when no whole row is buffered (PQconsumeInput moves
+	 * what is unread: once per row it made a pass quadratic in its rows).
+	 */
+	if (q->cs->pg->async && PQisBusy(q->cs->pg->conn) && PQconsumeInput(q->cs->pg->conn) &&
+	    PQisBusy(q->cs->pg->conn)) {
 		q->spent += clock_monotonic_ns() - t0;
 		return 2;
 	}
