@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "casehealth.h"
-#include "leader.h"
 #include "clock.h"
 #include "daemon_impl.h"
 #include "evaluate.h"
@@ -430,7 +429,6 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	struct daemon dm;
 	struct timeval tv;
 	char *cause = NULL, *qstate;
-	int n = 0, lead;
 
 	memset(&dm, 0, sizeof dm);
 	dm.config_path = config_path;
@@ -448,19 +446,9 @@ daemon_run(const char *config_path, struct engine *e, bool once, evaluate_alert_
 	dm.fresh = freshness_watch_new();
 	dm.metrics = metrics_new();
 	metrics_rules(dm.metrics, engine_rules(e));
-	/* Several nodes on PostgreSQL: lead (what was in flight goes again), or stand by. */
-	if ((lead = daemon_lead_start(&dm)) < 0 ||
-	    (lead == 0 && !leader_shared(dm.ss) &&
-	     (n = queue_reset_in_flight(dm.ss, &cause)) < 0)) {
-		if (cause != NULL)
-			log_err("%s", cause);
-		free(cause);
-		if (lead < 0)
-			return daemon_start_failed(&dm);
-	} else if (lead == 0 && !leader_shared(dm.ss) && n > 0)
-		log_notice("%d deliveries were in flight when escalatord last stopped; sending "
-		           "them again (receivers can drop repeats by their delivery id)",
-		           n);
+	/* Lead (what was in flight goes again), or stand by: several nodes on PostgreSQL. */
+	if (daemon_lead_start(&dm) < 0)
+		return daemon_start_failed(&dm);
 
 	if ((dm.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");

@@ -29,18 +29,13 @@ daemon_lead_every(const struct daemon *dm)
 	return t < 1 ? 1 : t;
 }
 
-/* This node has just taken the lead: what the last leader left in flight goes again. */
+/* What was in flight when the last leader (or this process) stopped goes again. */
 static void
-daemon_lead_taken(struct daemon *dm, bool at_start)
+daemon_lead_resend(struct daemon *dm, bool at_start)
 {
-	const struct config *cfg = engine_config(dm->engine);
 	char *cause = NULL;
 	int n;
 
-	dm->standby = false;
-	log_notice("leading instance %s (epoch %lld)%s", cfg->instance, dm->epoch,
-	           at_start ? "" : ": taking over");
-	metrics_lead(dm->metrics, true, dm->epoch); /* metrics */
 	if ((n = queue_reset_in_flight(dm->ss, &cause)) < 0) {
 		log_err("%s", cause);
 		free(cause);
@@ -48,6 +43,19 @@ daemon_lead_taken(struct daemon *dm, bool at_start)
 		log_notice("%d deliveries were in flight when %s; sending them again (receivers "
 		           "can drop repeats by their delivery id)",
 		           n, at_start ? "escalatord last stopped" : "the last leader stopped");
+}
+
+/* This node has just taken the lead. */
+static void
+daemon_lead_taken(struct daemon *dm, bool at_start)
+{
+	const struct config *cfg = engine_config(dm->engine);
+
+	dm->standby = false;
+	log_notice("leading instance %s (epoch %lld)%s", cfg->instance, dm->epoch,
+	           at_start ? "" : ": taking over");
+	metrics_lead(dm->metrics, true, dm->epoch); /* metrics */
+	daemon_lead_resend(dm, at_start);
 	if (!at_start) {
 		outbox_pause(dm->ob, false);
 		pass_start(dm, "lead");
@@ -68,7 +76,8 @@ daemon_lead_start(struct daemon *dm)
 	snprintf(dm->node, sizeof dm->node, "%s:%ld", host, (long)getpid());
 	if (!leader_shared(dm->ss)) {
 		dm->epoch = 0;
-		return 0; /* one node: it leads, nothing to say */
+		daemon_lead_resend(dm, true); /* one node: it leads, nothing more to say */
+		return 0;
 	}
 	leader_require(dm->ss, cfg->instance);
 	rc = leader_try(dm->ss, dm->node, &dm->epoch, &holder, &cause);

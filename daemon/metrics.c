@@ -350,7 +350,7 @@ metrics_judge(const struct metrics *m, const struct metrics_state *s, char **rea
 	if (s->stopping)
 		*reason = xstrdup("stopping");
 	else if (s->standby && quiet < (long long)METRICS_STALL_POLLS * s->poll_interval)
-		return 0; /* healthy, ready to take over: the leader's /healthz speaks for the work */
+		return 0; /* ready to take over: the leader's /healthz speaks for the work */
 	else if (m->passes[0] + m->passes[1] == 0 && !s->standby)
 		*reason = xstrdup("starting: the first evaluation has not finished yet");
 	else if (s->store_bad)

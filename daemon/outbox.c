@@ -577,8 +577,11 @@ outbox_hold_digests(struct outbox *ob, bool hold)
 void
 outbox_pause(struct outbox *ob, bool pause)
 {
+	bool was = ob->paused;
+
 	ob->paused = pause;
-	if (!pause)
+	/* Only when it leads again: at start the first pass kicks it, with its digests held. */
+	if (was && !pause)
 		outbox_kick(ob);
 }
 

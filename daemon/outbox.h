@@ -29,7 +29,7 @@ void outbox_kick(struct outbox *ob);
  * bundles them at the next kick.
  */
 void outbox_hold_digests(struct outbox *ob, bool hold);
-/* Take and bundle nothing (this node stands by), or go on (it leads again: kicked). */
+/* Take and bundle nothing (this node stands by), or go on (after a pause: kicked). */
 void outbox_pause(struct outbox *ob, bool pause);
 /* Start nothing new from now on (shutdown). */
 void outbox_stop(struct outbox *ob);
